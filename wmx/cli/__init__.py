@@ -1,0 +1,80 @@
+"""The `wmx` command: one Typer sub-app per command group, joined here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.text import Text
+from typer.core import TyperGroup
+
+from wmx import __version__
+from wmx.cli import config as config_cli
+from wmx.cli import deploy as deploy_cli
+from wmx.cli import init as init_cli
+from wmx.cli import lab as lab_cli
+from wmx.cli.common import err_console
+from wmx.errors import WmxError
+
+
+
+class WmxGroup(TyperGroup):
+    """Turns a WmxError anywhere below into a one-line cause on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WmxError as exc:
+            for line in str(exc).splitlines():
+                err_console.print(Text.assemble(("error: ", "bold red"), line))
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    name="wmx",
+    cls=WmxGroup,
+    help="Deploy and run a complete Matrix chat service for Wikimedia communities.\n\n"
+    "Start with `wmx init SITE`, try it on a throwaway host with `wmx lab up`, "
+    "then `wmx deploy`.",
+    no_args_is_help=True,
+    # Locals in tracebacks can hold secrets: never show them.
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wmx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    site: Annotated[
+        Path | None,
+        typer.Option(
+            "--site", "-s", help="Site directory (default: $WMX_SITE, or the current directory).",
+            file_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"site": str(site) if site else None}
+
+
+app.command("init")(init_cli.init)
+app.add_typer(config_cli.app, name="config")
+app.command("render")(deploy_cli.render)
+app.command("diff")(deploy_cli.diff)
+app.command("deploy")(deploy_cli.deploy)
+app.add_typer(lab_cli.app, name="lab")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""What every command shares: the consoles, the site option, and output formats."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from wmx.site import Site, find_site_root, load_site
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def site_root(ctx: typer.Context) -> Path:
+    """The site directory: --site, $WMX_SITE, or the current directory and its parents."""
+    root = ctx.find_root()
+    given = (root.obj or {}).get("site") if isinstance(root.obj, dict) else None
+    if given:
+        return Path(given).resolve()
+    env = os.environ.get("WMX_SITE")
+    return Path(env).resolve() if env else find_site_root(Path.cwd())
+
+
+def open_site(ctx: typer.Context) -> Site:
+    return load_site(site_root(ctx))
+
+
+def print_json(data: Any) -> None:
+    # Plain print: Rich would wrap long lines and break the JSON for scripts.
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,41 @@
+"""`wmx config`: validate, read and change settings in wmx.yaml."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from wmx.cli.common import console, site_root
+from wmx.site import SitePaths, load_site
+from wmx.site.config_edit import get_value, set_value
+
+app = typer.Typer(help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True)
+
+
+@app.command()
+def validate(ctx: typer.Context) -> None:
+    """Check wmx.yaml and inventory.yml; errors name file, line, key and what is allowed."""
+    site = load_site(site_root(ctx))
+    hosts = ", ".join(f"{h.name} ({'/'.join(h.components)})" for h in site.topology.hosts)
+    console.print(f"[green]valid[/]: {site.config.server_name} on {hosts}")
+
+
+@app.command()
+def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.log_level.")]) -> None:
+    """Print one setting (sections print as JSON)."""
+    value = get_value(load_site(site_root(ctx)).config, key)
+    typer.echo(json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.max_upload_size_mb.")],
+    value: Annotated[str, typer.Argument(help="New value, read as YAML (50, true, text).")],
+) -> None:
+    """Change one setting; the file is written only if the result is valid. Comments stay."""
+    paths = SitePaths(site_root(ctx))
+    set_value(paths, key, value, deployed=paths.deployed.exists())
+    console.print(f"{key} = {value}  (apply with `wmx deploy`)")

@@ -1,0 +1,86 @@
+"""`wmx init`: create a site, by questions or from options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wmx.cli.common import console
+from wmx.errors import InputError
+from wmx.site.init import InitAnswers, init_site
+from wmx.site.model import LETS_ENCRYPT_DIRECTORY, check_email, check_hostname
+
+
+def _ask(label: str, given: str | None, default: str | None, check: object, interactive: bool) -> str:
+    """Use the option if given; otherwise ask (again on a bad answer) or fail."""
+    validate = check  # callable returning the normalised value or raising ValueError
+    value = given
+    while True:
+        if value is None:
+            if not interactive:
+                if default is None:
+                    raise InputError(f"--{label.replace(' ', '-')} is required with --defaults")
+                value = default
+            else:
+                value = typer.prompt(label.capitalize(), default=default)
+        try:
+            return validate(value)  # type: ignore[operator, no-any-return]
+        except ValueError as exc:
+            if not interactive or given is not None:
+                raise InputError(f"--{label.replace(' ', '-')}: {exc}") from None
+            console.print(f"[red]{exc}[/]")
+            value = None
+
+
+def init(
+    site_dir: Annotated[Path, typer.Argument(help="Directory for the new site (created).")],
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Ask nothing: take options and defaults (scripts, tests).")
+    ] = False,
+    server_name: Annotated[
+        str | None, typer.Option(help="Matrix server name (@user:SERVER_NAME). Cannot change later.")
+    ] = None,
+    homeserver_host: Annotated[
+        str | None, typer.Option(help="Public host of the homeserver API [default: matrix.SERVER_NAME].")
+    ] = None,
+    web_client_host: Annotated[
+        str | None, typer.Option(help="Host of the web client [default: element.SERVER_NAME].")
+    ] = None,
+    admin_email: Annotated[
+        str | None, typer.Option(help="Operators' contact e-mail [default: admin@SERVER_NAME].")
+    ] = None,
+    acme_email: Annotated[
+        str | None, typer.Option(help="ACME account e-mail [default: the admin e-mail].")
+    ] = None,
+    acme_directory: Annotated[
+        str, typer.Option(help="ACME directory URL.")
+    ] = LETS_ENCRYPT_DIRECTORY,
+    host_address: Annotated[
+        str, typer.Option(help="Address Ansible connects to (edit inventory.yml for more hosts).")
+    ] = "203.0.113.10",
+) -> None:
+    """Create a site: `wmx.yaml` (every option commented), `inventory.yml`, `secrets.yml`.
+
+    Without `--defaults` it asks for the server name, host names and e-mails.
+    Example: `wmx init mysite --defaults --server-name example.org`.
+    """
+    interactive = not defaults
+    name = _ask("server name", server_name, None, check_hostname, interactive)
+    hs = _ask("homeserver host", homeserver_host, f"matrix.{name}", check_hostname, interactive)
+    web = _ask("web client host", web_client_host, f"element.{name}", check_hostname, interactive)
+    admin = _ask("admin email", admin_email, f"admin@{name}", check_email, interactive)
+    acme = _ask("acme email", acme_email, admin, check_email, interactive)
+    answers = InitAnswers(
+        server_name=name,
+        homeserver_host=hs,
+        web_client_host=web,
+        admin_email=admin,
+        acme_email=acme,
+        acme_directory=acme_directory,
+        host_address=host_address,
+    )
+    paths = init_site(site_dir, answers)
+    console.print(f"Created site [bold]{paths.root}[/] for [bold]{name}[/].")
+    console.print("Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it).")

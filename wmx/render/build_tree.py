@@ -1,0 +1,98 @@
+"""Write the rendered site to build/<host>/… and compare it with the last deploy."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from wmx.render.engine import RenderedFile
+from wmx.render.role_vars import role_vars
+from wmx.site import Site
+
+STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
+    """Replace build/ as a whole, so files of a removed component don't linger.
+
+    The tree is private (0700/0600): some files carry secrets and the deploy copies
+    modes from the manifest, not from here.
+    """
+    build = site.paths.build
+    staging = build.with_name(".build.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700)
+    hosts = {h.name: h for h in site.topology.hosts}
+    for host_name, files in rendered.items():
+        host_dir = staging / host_name
+        for item in files:
+            _write_private(host_dir / item.src, item.content)
+        manifest = [f.manifest_entry() for f in files]
+        _write_private(host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        variables = role_vars(site, site.topology, hosts[host_name])
+        _write_private(
+            host_dir / STATE_DIR / "vars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n"
+        )
+    old = build.with_name(".build.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if build.exists():
+        build.rename(old)
+    staging.rename(build)
+    shutil.rmtree(old, ignore_errors=True)
+    return build
+
+
+@dataclass(frozen=True)
+class FileChange:
+    host: str
+    dest: str
+    kind: str  # added, removed, changed
+    diff: str  # empty for secret files: only the fact of the change is shown
+
+
+def _manifest(host_dir: Path) -> dict[str, dict[str, object]]:
+    path = host_dir / STATE_DIR / "manifest.json"
+    if not path.exists():
+        return {}
+    return {str(e["src"]): e for e in json.loads(path.read_text())}
+
+
+def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileChange]:
+    changes: list[FileChange] = []
+    for host in hosts:
+        old, new = _manifest(old_root / host), _manifest(new_root / host)
+        for src in sorted(old.keys() | new.keys()):
+            before, after = old.get(src), new.get(src)
+            if before and after and before == after:
+                continue
+            kind = "added" if before is None else "removed" if after is None else "changed"
+            secret = bool((after or before or {}).get("secret"))
+            text = ""
+            if not secret:
+                a = (old_root / host / src).read_text().splitlines(True) if before else []
+                b = (new_root / host / src).read_text().splitlines(True) if after else []
+                text = "".join(
+                    difflib.unified_diff(a, b, f"deployed/{host}/{src}", f"build/{host}/{src}")
+                )
+            changes.append(FileChange(host=host, dest="/" + src, kind=kind, diff=text))
+    return changes
+
+
+def record_deployed(site: Site, hosts: list[str]) -> None:
+    """After a successful deploy: build/<host> becomes the baseline of `wmx diff`."""
+    for host in hosts:
+        target = site.paths.deployed / host
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copytree(site.paths.build / host, target)

@@ -1,0 +1,127 @@
+"""Render every file a host receives from the templates, purely from the site model."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
+from ruamel.yaml import YAML
+
+from wmx.errors import WmxError
+from wmx.resources import data_dir
+from wmx.site import Site
+from wmx.site.topology import HostView, PostgresTuning
+
+META_FILE = "_meta.yml"
+_DEFAULT_META: dict[str, Any] = {"mode": "0644", "owner": "root", "group": "root", "secret": False}
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    component: str
+    src: str  # path under build/<host>/, the target path without its leading slash
+    mode: str
+    owner: str
+    group: str
+    secret: bool
+    content: str
+
+    @property
+    def dest(self) -> str:
+        return "/" + self.src
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "src": self.src,
+            "dest": self.dest,
+            "mode": self.mode,
+            "owner": self.owner,
+            "group": self.group,
+            "secret": self.secret,
+            "sha256": self.sha256,
+        }
+
+
+def jinja_environment(root: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(root),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["to_json"] = _to_json
+    return env
+
+
+def _to_json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def _component_meta(component_dir: Path) -> dict[str, dict[str, Any]]:
+    meta_path = component_dir / META_FILE
+    if not meta_path.exists():
+        return {}
+    return dict(YAML(typ="safe").load(meta_path.read_text()) or {})
+
+
+def template_context(site: Site, host: HostView) -> dict[str, Any]:
+    topology = site.topology
+    proxy_is_local = topology.the("proxy").name == host.name
+    return {
+        "site": site.config,
+        "secrets": site.secrets,
+        "host": host,
+        "db": topology.database_for(host),
+        "pg": PostgresTuning.for_memory(host.memory_mb, site.config.postgresql.max_connections),
+        "proxy": topology.proxy_for(host),
+        "synapse_bind": ["127.0.0.1"] if proxy_is_local else ["127.0.0.1", host.address],
+    }
+
+
+def render_host(site: Site, host: HostView, templates: Path | None = None) -> list[RenderedFile]:
+    root = templates or data_dir("templates")
+    env = jinja_environment(root)
+    context = template_context(site, host)
+    files: list[RenderedFile] = []
+    for component in host.components:
+        component_dir = root / component
+        if not component_dir.is_dir():
+            continue
+        meta = _component_meta(component_dir)
+        for path in sorted(component_dir.rglob("*.j2")):
+            src = path.relative_to(component_dir).as_posix().removesuffix(".j2")
+            settings = {**_DEFAULT_META, **meta.get(src, {})}
+            template_name = path.relative_to(root).as_posix()
+            try:
+                content = env.get_template(template_name).render(context)
+            except UndefinedError as exc:
+                raise WmxError(f"template {template_name}: {exc.message}") from None
+            files.append(
+                RenderedFile(
+                    component=component,
+                    src=src,
+                    mode=str(settings["mode"]),
+                    owner=str(settings["owner"]),
+                    group=str(settings["group"]),
+                    secret=bool(settings["secret"]),
+                    content=content,
+                )
+            )
+    return files
+
+
+def render_site(site: Site, templates: Path | None = None) -> dict[str, list[RenderedFile]]:
+    """host name → every file it receives, in a stable order."""
+    return {host.name: render_host(site, host, templates) for host in site.topology.hosts}

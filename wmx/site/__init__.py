@@ -1,0 +1,88 @@
+"""A site: `wmx.yaml`, its inventory and its secrets, loaded into one typed object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from wmx.errors import InputError
+from wmx.site.inventory import INVENTORY_FILE, load_topology
+from wmx.site.migrate import migrate_document
+from wmx.site.model import SiteConfig
+from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets
+from wmx.site.topology import Topology
+from wmx.site.validation import validate_document
+from wmx.site.yamlfile import load_document
+
+CONFIG_FILE = "wmx.yaml"
+
+
+@dataclass(frozen=True)
+class SitePaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / INVENTORY_FILE
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / SECRETS_FILE
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".wmx"
+
+    @property
+    def runs(self) -> Path:
+        return self.state / "runs"
+
+    @property
+    def deployed(self) -> Path:
+        return self.state / "deployed"
+
+
+@dataclass(frozen=True)
+class Site:
+    paths: SitePaths
+    config: SiteConfig
+    topology: Topology
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        # Loaded on first use: `wmx config get` has no business reading secrets.
+        return load_secrets(self.paths.secrets)
+
+
+def find_site_root(start: Path) -> Path:
+    """The site directory: `start` itself, or the nearest parent holding wmx.yaml."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise InputError(
+        f"no {CONFIG_FILE} in {start} or its parents; create a site with `wmx init DIR` "
+        "or point at one with --site DIR"
+    )
+
+
+def load_config(paths: SitePaths) -> SiteConfig:
+    document = migrate_document(load_document(paths.config), paths.config)
+    return validate_document(SiteConfig, document, paths.config)
+
+
+def load_site(root: Path) -> Site:
+    paths = SitePaths(root.resolve())
+    config = load_config(paths)
+    if not paths.inventory.exists():
+        raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
+    return Site(paths=paths, config=config, topology=load_topology(paths.inventory))

@@ -1,0 +1,50 @@
+"""Point a site at lab hosts: inventory, ACME directory and the names the lab resolves."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wmx.site import SitePaths, load_config
+from wmx.site.config_edit import set_value
+from wmx.site.inventory import inventory_document
+from wmx.site.topology import GROUP_COMPONENTS
+from wmx.site.yamlfile import dump_document, write_atomically
+
+if TYPE_CHECKING:
+    from wmx.lab import Lab, LabHost
+
+LAB_MARKER = "# Written by `wmx lab up`: lab hosts on this machine."
+LAB_MEMORY_MB = 2048
+
+
+def lab_inventory_text(hosts: list[LabHost], key_path: Path) -> str:
+    """The first host runs every component; the others wait as spares (restore targets)."""
+    host_vars = {
+        h.name: {
+            "ansible_host": h.address,
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(key_path),
+            # Lab hosts get new host keys whenever they are recreated.
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+            "memory_mb": LAB_MEMORY_MB,
+        }
+        for h in hosts
+    }
+    first = hosts[0].name
+    groups = {g: [first] for g in GROUP_COMPONENTS}
+    return f"{LAB_MARKER}\n" + dump_document(inventory_document(host_vars, groups))
+
+
+def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
+    paths = SitePaths(site_dir.resolve())
+    config = load_config(paths)
+    if paths.inventory.exists() and not paths.inventory.read_text().startswith(LAB_MARKER):
+        # Keep the operator's own inventory: the lab must never lose it.
+        shutil.copy2(paths.inventory, paths.inventory.with_name("inventory.yml.before-lab"))
+    write_atomically(paths.inventory, lab_inventory_text(hosts, lab.ssh_key_path))
+    if config.acme.directory != lab.acme_directory:
+        set_value(paths, "acme.directory", lab.acme_directory, deployed=False)
+    first = hosts[0].name
+    lab.set_names({name: first for name in (config.server_name, config.homeserver.host, config.web_client.host)})
