@@ -11,6 +11,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from wmx import __version__
+from wmx.cli import admin as admin_cli
 from wmx.cli import config as config_cli
 from wmx.cli import deploy as deploy_cli
 from wmx.cli import init as init_cli
@@ -74,6 +75,7 @@ app.command("render")(deploy_cli.render)
 app.command("diff")(deploy_cli.diff)
 app.command("deploy")(deploy_cli.deploy)
 app.add_typer(lab_cli.app, name="lab")
+app.add_typer(admin_cli.app, name="admin")
 
 
 def main() -> None:

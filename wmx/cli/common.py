@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from wmx.errors import InputError
 from wmx.site import Site, find_site_root, load_site
 
 console = Console()
@@ -39,3 +41,11 @@ def open_site(ctx: typer.Context) -> Site:
 def print_json(data: Any) -> None:
     # Plain print: Rich would wrap long lines and break the JSON for scripts.
     typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def checked(check: Callable[[str], str], value: str) -> str:
+    """Apply a model check to a command-line value: a ValueError becomes exit code 2."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None

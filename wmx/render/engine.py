@@ -87,6 +87,7 @@ def template_context(site: Site, host: HostView) -> dict[str, Any]:
         "pg": PostgresTuning.for_memory(host.memory_mb, site.config.postgresql.max_connections),
         "proxy": topology.proxy_for(host),
         "synapse_bind": ["127.0.0.1"] if proxy_is_local else ["127.0.0.1", host.address],
+        "firewall": topology.firewall_for(host, site.config.homeserver.federation_port),
     }
 
 

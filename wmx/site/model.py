@@ -152,3 +152,16 @@ class SiteConfig(Strict):
     def federation_endpoint(self) -> str:
         """What `/.well-known/matrix/server` advertises."""
         return f"{self.homeserver.host}:{self.homeserver.federation_port}"
+
+
+_LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
+
+
+def check_localpart(value: str) -> str:
+    """A Matrix user localpart as Synapse accepts it for new accounts."""
+    value = value.strip().removeprefix("@").split(":", 1)[0]
+    if not value or not _LOCALPART.match(value) or len(value) > 255:
+        raise ValueError(
+            f"{value!r} is not a valid user name (lower-case letters, digits and ._=/+- only)"
+        )
+    return value

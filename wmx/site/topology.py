@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 # Inventory group → components converged on its hosts. Every host gets `base`.
@@ -14,6 +15,8 @@ GROUP_COMPONENTS: dict[str, tuple[str, ...]] = {
 COMPONENT_ORDER: tuple[str, ...] = ("base", "postgresql", "synapse", "nginx")
 DEFAULT_MEMORY_MB = 2048
 SYNAPSE_PORT = 8008
+POSTGRES_PORT = 5432
+SSH_PORT = 22
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,12 @@ class DatabaseView:
 
     host: str
     local: bool
-    port: int = 5432
+    port: int = POSTGRES_PORT
     name: str = "synapse"
     user: str = "synapse"
+    # On the database host: the addresses of homeservers on other hosts, which connect
+    # over TCP with a password (pg_hba.conf, listen_addresses, firewall). Else empty.
+    clients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,30 @@ class ProxyView:
 
 
 @dataclass(frozen=True)
+class FirewallSource:
+    """One address allowed to reach a restricted port, with its nftables family."""
+
+    port: int
+    address: str
+
+    @property
+    def family(self) -> str:
+        """`ip6` for an IPv6 literal, else `ip` (a DNS name is resolved by nft at load)."""
+        try:
+            return "ip6" if ipaddress.ip_address(self.address).version == 6 else "ip"
+        except ValueError:
+            return "ip"
+
+
+@dataclass(frozen=True)
+class FirewallView:
+    """What a host's nftables input chain accepts besides loopback, ICMP and replies."""
+
+    tcp_ports: tuple[int, ...]  # open to anyone
+    restricted: tuple[FirewallSource, ...]  # open to one address each
+
+
+@dataclass(frozen=True)
 class Topology:
     hosts: tuple[HostView, ...]
 
@@ -88,8 +118,34 @@ class Topology:
     def database_for(self, host: HostView) -> DatabaseView:
         db = self.the("database")
         if db.name == host.name:
-            return DatabaseView(host="/var/run/postgresql", local=True)
+            clients = tuple(h.address for h in self.in_group("homeserver") if h.name != host.name)
+            return DatabaseView(host="/var/run/postgresql", local=True, clients=clients)
         return DatabaseView(host=db.address, local=False)
+
+    def synapse_bind_for(self, host: HostView) -> list[str]:
+        """Where Synapse's HTTP listener binds: loopback always (health checks, admin
+        tunnel), plus the host's address when the proxy runs elsewhere."""
+        if self.the("proxy").name == host.name:
+            return ["127.0.0.1"]
+        return ["127.0.0.1", host.address]
+
+    def firewall_for(self, host: HostView, federation_port: int) -> FirewallView:
+        ports = [SSH_PORT]
+        if "proxy" in host.groups:
+            ports += [80, 443]
+            if federation_port == 8448:
+                ports.append(8448)
+        restricted: list[FirewallSource] = []
+        # Remote homeservers reach PostgreSQL; a remote proxy reaches Synapse.
+        if "database" in host.groups:
+            restricted += [FirewallSource(POSTGRES_PORT, a) for a in self.database_for(host).clients]
+        if "homeserver" in host.groups:
+            restricted += [
+                FirewallSource(SYNAPSE_PORT, p.address)
+                for p in self.in_group("proxy")
+                if p.name != host.name
+            ]
+        return FirewallView(tcp_ports=tuple(ports), restricted=tuple(restricted))
 
     def proxy_for(self, host: HostView) -> ProxyView:
         synapse = self.the("homeserver")

@@ -19,10 +19,10 @@ def _describe(error: Any) -> str:
         return "unknown key (check its spelling; `wmx config get` lists what exists)"
     if kind == "missing":
         return "required, but not set"
-    if kind == "literal_error" or kind == "enum":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"must be one of {expected}"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind in {"literal_error", "enum"}:
+        message = f"must be one of {error.get('ctx', {}).get('expected', '')}"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
     given = error.get("input")
     # Echo what was written when it is a plain scalar (wmx.yaml holds no secrets).
     if isinstance(given, str | int | float | bool) and repr(given) not in message:

@@ -1,0 +1,175 @@
+"""The core deploy on a real lab host, checked from outside as users and operators would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from nio import RoomMessageText, RoomSendResponse, SyncResponse, UploadResponse
+
+from tests.e2e.clients import Account, create_account, https, login, wait_until
+from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, UPLOAD_LIMIT_MB, Deployed, wmx
+
+
+def _changed(output: str) -> int:
+    match = re.search(r"Deployed: (\d+) task\(s\) changed", output)
+    assert match, output
+    return int(match.group(1))
+
+
+def test_first_deploy_reports_success_and_where_to_go(deployed: Deployed) -> None:
+    out = deployed.first_deploy.stdout
+    assert _changed(out) > 0
+    assert f"https://{deployed.site.config.homeserver.host}/" in out
+
+
+def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
+    with https(deployed.trust) as http:
+        server = http.get(f"https://{SERVER_NAME}/.well-known/matrix/server")
+        client = http.get(f"https://{SERVER_NAME}/.well-known/matrix/client")
+        versions = http.get(f"{deployed.homeserver_url}/_matrix/client/versions")
+    assert server.status_code == 200 and server.json() == {"m.server": f"matrix.{SERVER_NAME}:443"}
+    assert client.json()["m.homeserver"]["base_url"].rstrip("/") == deployed.homeserver_url
+    assert client.headers["access-control-allow-origin"] == "*"
+    assert client.headers["content-type"].startswith("application/json")
+    assert "max-age=" in versions.headers["strict-transport-security"]
+    assert "v1.11" in versions.json()["versions"]
+
+
+def test_plain_http_redirects_to_https(deployed: Deployed) -> None:
+    response = httpx.get(f"http://matrix.{SERVER_NAME}/_matrix/client/versions", timeout=10)
+    assert response.status_code == 301
+    assert response.headers["location"].startswith("https://")
+
+
+async def _conversation(deployed: Deployed, alice: Account, bob: Account) -> None:
+    a = await login(deployed.homeserver_url, alice, deployed.trust)
+    b = await login(deployed.homeserver_url, bob, deployed.trust)
+    try:
+        room = await a.room_create(name="e2e", invite=[bob.user_id])
+        room_id = room.room_id  # type: ignore[union-attr]
+        await b.sync(timeout=3000)
+        await b.join(room_id)
+        body = f"hello from alice, {time.time()}"
+        sent = await a.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+        assert isinstance(sent, RoomSendResponse), sent
+        seen: list[str] = []
+        for _ in range(10):
+            sync = await b.sync(timeout=3000)
+            assert isinstance(sync, SyncResponse), sync
+            joined = sync.rooms.join.get(room_id)
+            if joined:
+                seen += [e.body for e in joined.timeline.events if isinstance(e, RoomMessageText)]
+            if body in seen:
+                break
+        assert body in seen, f"bob never received the message; saw {seen}"
+
+        small = b"x" * (UPLOAD_LIMIT_MB * 1024 * 1024 // 2)
+        ok, _ = await a.upload(lambda *_: small, content_type="application/octet-stream", filesize=len(small))
+        assert isinstance(ok, UploadResponse), ok
+        assert ok.content_uri.startswith(f"mxc://{SERVER_NAME}/")
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_two_users_talk_through_the_homeserver(deployed: Deployed) -> None:
+    alice = create_account(deployed.site, "alice")
+    bob = create_account(deployed.site, "bob")
+    asyncio.run(_conversation(deployed, alice, bob))
+
+
+def test_upload_over_the_limit_is_refused(deployed: Deployed) -> None:
+    carol = create_account(deployed.site, "carol")
+    with https(deployed.trust) as http:
+        token = http.post(
+            f"{deployed.homeserver_url}/_matrix/client/v3/login",
+            json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "carol"},
+                  "password": carol.password},
+        ).json()["access_token"]
+        big = b"y" * (UPLOAD_LIMIT_MB * 1024 * 1024 + 4096)
+        response = http.post(
+            f"{deployed.homeserver_url}/_matrix/media/v3/upload",
+            content=big,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+        )
+    assert response.status_code == 413
+
+
+def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed) -> None:
+    with https(deployed.trust) as http:
+        admin = http.get(f"{deployed.homeserver_url}/_synapse/admin/v1/server_version")
+        register = http.get(f"{deployed.homeserver_url}/_synapse/admin/v1/register")
+    assert admin.status_code in (403, 404) and register.status_code in (403, 404)
+    for port in (8008, 9000, 5432):
+        with socket.socket() as sock:
+            sock.settimeout(3)
+            assert sock.connect_ex((deployed.address, port)) != 0, f"port {port} is open to the outside"
+
+
+def test_second_deploy_changes_nothing(deployed: Deployed) -> None:
+    again = wmx("deploy", site=deployed.site.paths.root)
+    assert _changed(again.stdout) == 0, again.stdout
+    diff = wmx("diff", site=deployed.site.paths.root)
+    assert "No changes against the last deploy" in diff.stdout
+
+
+def _versions_ok(deployed: Deployed) -> bool:
+    with https(deployed.trust) as http:
+        return http.get(f"{deployed.homeserver_url}/_matrix/client/versions").status_code == 200
+
+
+def _active(deployed: Deployed, unit: str) -> bool:
+    result = deployed.lab.run(deployed.host, ["systemctl", "is-active", unit], check=False)
+    return result.stdout.strip() == "active"  # type: ignore[no-any-return]
+
+
+def test_synapse_comes_back_after_being_killed(deployed: Deployed) -> None:
+    before = deployed.lab.run(deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]).stdout
+    deployed.lab.run(deployed.host, ["systemctl", "kill", "-s", "KILL", "matrix-synapse"])
+    wait_until(
+        lambda: deployed.lab.run(deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]).stdout
+        not in (before, "MainPID=0\n"),
+        "a new Synapse process",
+    )
+    wait_until(lambda: _versions_ok(deployed), "Synapse to answer again after SIGKILL")
+
+
+def test_every_service_is_up_after_a_reboot(deployed: Deployed) -> None:
+    deployed.lab.reboot(deployed.host)
+    for unit in ("postgresql", "matrix-synapse", "nginx", "nftables"):
+        wait_until(lambda unit=unit: _active(deployed, unit), f"{unit} after reboot", timeout=180)
+    wait_until(lambda: _versions_ok(deployed), "HTTPS after reboot", timeout=180)
+
+
+def test_no_secret_leaks_into_output_artifacts_or_process_arguments(deployed: Deployed) -> None:
+    secrets = deployed.site.secrets.values()
+    places: dict[str, str] = {"console output": "\n".join(TRANSCRIPT)}
+    runs = deployed.site.paths.runs
+    for path in runs.rglob("*"):
+        if path.is_file():
+            places[str(path)] = path.read_text(errors="replace")
+    places["host processes"] = deployed.lab.run(deployed.host, ["ps", "-eo", "args"]).stdout
+    places["machine processes"] = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    places["host journal"] = deployed.lab.run(deployed.host, ["journalctl", "--no-pager", "-o", "cat"]).stdout
+    assert len(places) > 4 and any(Path(p).name == "stdout" for p in places)
+    for where, text in places.items():
+        for value in secrets:
+            assert value not in text, f"a generated secret appears in {where}"
+
+
+def test_render_is_deterministic(deployed: Deployed) -> None:
+    root = deployed.site.paths.root
+    wmx("render", site=root)
+    first = {p: p.read_bytes() for p in (root / "build").rglob("*") if p.is_file()}
+    wmx("render", site=root)
+    second = {p: p.read_bytes() for p in (root / "build").rglob("*") if p.is_file()}
+    assert first == second
+    manifest = json.loads((root / "build" / deployed.host / ".wmx" / "manifest.json").read_text())
+    assert any(e["dest"] == "/etc/matrix-synapse/homeserver.yaml" for e in manifest)
