@@ -26,7 +26,9 @@ def render(ctx: typer.Context) -> None:
     site = open_site(ctx)
     build = _render(site)
     for host in site.topology.hosts:
-        count = sum(1 for p in (build / host.name).rglob("*") if p.is_file() and ".wmx" not in p.parts)
+        count = sum(
+            1 for p in (build / host.name).rglob("*") if p.is_file() and ".wmx" not in p.parts
+        )
         console.print(f"{host.name}: {count} files in {build / host.name}")
 
 
@@ -66,14 +68,19 @@ def _check_only(only: list[str]) -> list[str]:
 def deploy(
     ctx: typer.Context,
     check: Annotated[
-        bool, typer.Option("--check", help="Dry run: report what would change, with diffs; change nothing.")
+        bool,
+        typer.Option(
+            "--check", help="Dry run: report what would change, with diffs; change nothing."
+        ),
     ] = False,
     limit: Annotated[str | None, typer.Option(help="Only these hosts (Ansible pattern).")] = None,
     only: Annotated[
         list[str] | None,
         typer.Option(help=f"Only this component (repeatable): {', '.join(COMPONENT_ORDER)}."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")
+    ] = False,
 ) -> None:
     """Render the site and converge its hosts with Ansible.
 
@@ -87,7 +94,9 @@ def deploy(
         raise InputError(f"--limit {limit}: no such host in the inventory ({', '.join(hosts)})")
     build = _render(site)
     pending = diff_trees(site.paths.deployed, build, hosts)
-    console.print(f"Rendered {len(hosts)} host(s); {len(pending)} file(s) differ from the last deploy.")
+    console.print(
+        f"Rendered {len(hosts)} host(s); {len(pending)} file(s) differ from the last deploy."
+    )
     result = run_playbook(
         runs_dir=site.paths.runs,
         playbook=data_dir("playbooks") / "site.yml",
@@ -100,15 +109,14 @@ def deploy(
         console=console,
     )
     if not result.ok:
-        raise WmxError(
-            f"deploy failed ({len(result.failures)} failure(s) above); "
-            f"Ansible's record of the run: {result.artifact_dir}"
-        )
+        # run_playbook has shown each failure and where the run is kept.
+        raise WmxError("deploy failed")
     if check:
         console.print(f"Dry run: {result.changed_total} task(s) would change.")
         return
     record_deployed(site, [h for h in hosts if h in result.stats] or hosts)
     console.print(
         f"[green]Deployed[/]: {result.changed_total} task(s) changed. "
-        f"Homeserver: https://{site.config.homeserver.host}/ (server name {site.config.server_name})"
+        f"Homeserver: https://{site.config.homeserver.host}/ "
+        f"(server name {site.config.server_name})"
     )

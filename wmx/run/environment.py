@@ -1,0 +1,88 @@
+"""The ansible-playbook wmx runs, and the environment it runs in.
+
+wmx runs the ``ansible-playbook`` installed next to its own Python, so a deploy uses
+the Ansible that wmx was installed and tested with, whether or not the virtualenv is
+activated and whatever else is on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from wmx.run.errors import RunSetupError
+
+
+def ansible_playbook_executable() -> Path:
+    """``ansible-playbook`` beside ``sys.executable`` (the venv's), else on ``PATH``."""
+    # Not resolved: the venv's python is a symlink to the base interpreter, and the
+    # entry-point scripts live beside the symlink, not beside its target.
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("ansible-playbook")
+    if found:
+        return Path(found)
+    raise RunSetupError(
+        f"ansible-playbook is not installed next to {sys.executable} nor on PATH; "
+        "reinstall wmx with its dependencies (it requires ansible-core)"
+    )
+
+
+def ssh_control_dir() -> Path:
+    """Where SSH keeps its multiplexing sockets for this user.
+
+    Short on purpose: a Unix socket path must fit in 108 bytes, and a site dir or
+    home directory can be deep. Per user, because a socket in a shared directory
+    could be planted by another local user and then carry our SSH sessions.
+    """
+    return Path(f"/tmp/wmx-ssh-{os.getuid()}")
+
+
+def ensure_ssh_control_dir(path: Path | None = None) -> Path:
+    """Create the control socket directory (0700) and refuse one we do not own."""
+    path = path or ssh_control_dir()
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RunSetupError(
+            f"{path} must be a directory owned by you with mode 0700 (it holds SSH control "
+            "sockets); remove it and run again"
+        )
+    return path
+
+
+def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Ansible settings wmx sets for every run (added to the inherited environment).
+
+    - colour off: wmx renders its own, and the kept transcript stays plain text;
+    - no ``.retry`` files next to the playbooks;
+    - pipelining: one SSH round trip per task instead of several;
+    - task arguments never copied into output (they are where secrets live);
+    - SSH multiplexing with a short, per-user ControlPath — unless the operator set
+      ``ANSIBLE_SSH_ARGS``, which then wins (a jump host, say);
+    - host key checking on unless the operator's environment says otherwise:
+      ansible-runner would switch it off, and an inventory that really wants it off
+      (a throwaway lab) says so with ``ansible_host_key_checking``, which beats this.
+    """
+    environ = os.environ if environ is None else environ
+    env = {
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_FORCE_COLOR": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "False",
+    }
+    if "ANSIBLE_HOST_KEY_CHECKING" not in environ:
+        env["ANSIBLE_HOST_KEY_CHECKING"] = "True"
+    if "ANSIBLE_SSH_ARGS" not in environ:
+        env["ANSIBLE_SSH_ARGS"] = (
+            f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={ssh_control_dir()}/%C"
+        )
+    return env
