@@ -33,12 +33,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="wmx-bench-") as tmp:
         site = Path(tmp) / "site"
-        subprocess.run([WMX, "init", str(site), "--defaults", "--server-name", "wmx.test"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [WMX, "init", str(site), "--defaults", "--server-name", "wmx.test"],
+            check=True,
+            capture_output=True,
+        )
         subprocess.run([WMX, "lab", "down"], check=True, capture_output=True)
-        print(f"lab up (1 host, rootfs cached or not): {timed([WMX, 'lab', 'up', '--site', str(site)]):.1f} s")
-        print(f"first deploy onto a fresh host:       {timed([WMX, '--site', str(site), 'deploy']):.1f} s")
-        print(f"second deploy, nothing changed:       {timed([WMX, '--site', str(site), 'deploy']):.1f} s")
+        steps = [
+            ("lab up (1 host)", ["lab", "up", "--site", str(site)]),
+            ("first deploy onto a fresh host", ["--site", str(site), "deploy"]),
+            ("second deploy, nothing changed", ["--site", str(site), "deploy"]),
+        ]
+        for label, args in steps:
+            print(f"{label + ':':34} {timed([WMX, *args]):7.1f} s")
         if not options.keep:
             subprocess.run([WMX, "lab", "down"], check=True, capture_output=True)
 

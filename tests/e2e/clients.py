@@ -21,7 +21,9 @@ def https(trust: str) -> httpx.Client:
     return httpx.Client(verify=ssl.create_default_context(cafile=trust), timeout=30)
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 120, every: float = 2) -> None:
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 120, every: float = 2
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -44,7 +46,9 @@ class Account:
 def create_account(site: Site, localpart: str, *, admin: bool = False) -> Account:
     password = secrets.token_urlsafe(16)
     with synapse_tunnel(site.topology.the("homeserver")) as base_url:
-        user = register_user(base_url, site.secrets.registration_shared_secret, localpart, password, admin=admin)
+        user = register_user(
+            base_url, site.secrets.registration_shared_secret, localpart, password, admin=admin
+        )
     return Account(user.user_id, localpart, password)
 
 

@@ -35,13 +35,17 @@ def _needs_root() -> None:
         pytest.skip("e2e tests need root: the lab boots containers in network namespaces")
 
 
-def wmx(*args: str, site: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def wmx(
+    *args: str, site: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI as an operator would; output is kept for the leak checks."""
     argv = [WMX, *(["--site", str(site)] if site else []), *args]
     result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     TRANSCRIPT.append(result.stdout + result.stderr)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

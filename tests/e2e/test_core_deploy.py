@@ -71,7 +71,9 @@ async def _conversation(deployed: Deployed, alice: Account, bob: Account) -> Non
         assert body in seen, f"bob never received the message; saw {seen}"
 
         small = b"x" * (UPLOAD_LIMIT_MB * 1024 * 1024 // 2)
-        ok, _ = await a.upload(lambda *_: small, content_type="application/octet-stream", filesize=len(small))
+        ok, _ = await a.upload(
+            lambda *_: small, content_type="application/octet-stream", filesize=len(small)
+        )
         assert isinstance(ok, UploadResponse), ok
         assert ok.content_uri.startswith(f"mxc://{SERVER_NAME}/")
     finally:
@@ -90,14 +92,20 @@ def test_upload_over_the_limit_is_refused(deployed: Deployed) -> None:
     with https(deployed.trust) as http:
         token = http.post(
             f"{deployed.homeserver_url}/_matrix/client/v3/login",
-            json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "carol"},
-                  "password": carol.password},
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": "carol"},
+                "password": carol.password,
+            },
         ).json()["access_token"]
         big = b"y" * (UPLOAD_LIMIT_MB * 1024 * 1024 + 4096)
         response = http.post(
             f"{deployed.homeserver_url}/_matrix/media/v3/upload",
             content=big,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/octet-stream",
+            },
         )
     assert response.status_code == 413
 
@@ -110,7 +118,9 @@ def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed
     for port in (8008, 9000, 5432):
         with socket.socket() as sock:
             sock.settimeout(3)
-            assert sock.connect_ex((deployed.address, port)) != 0, f"port {port} is open to the outside"
+            assert sock.connect_ex((deployed.address, port)) != 0, (
+                f"port {port} is open to the outside"
+            )
 
 
 def test_second_deploy_changes_nothing(deployed: Deployed) -> None:
@@ -131,11 +141,17 @@ def _active(deployed: Deployed, unit: str) -> bool:
 
 
 def test_synapse_comes_back_after_being_killed(deployed: Deployed) -> None:
-    before = deployed.lab.run(deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]).stdout
+    before = deployed.lab.run(
+        deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]
+    ).stdout
     deployed.lab.run(deployed.host, ["systemctl", "kill", "-s", "KILL", "matrix-synapse"])
     wait_until(
-        lambda: deployed.lab.run(deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]).stdout
-        not in (before, "MainPID=0\n"),
+        lambda: (
+            deployed.lab.run(
+                deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]
+            ).stdout
+            not in (before, "MainPID=0\n")
+        ),
         "a new Synapse process",
     )
     wait_until(lambda: _versions_ok(deployed), "Synapse to answer again after SIGKILL")
@@ -156,8 +172,12 @@ def test_no_secret_leaks_into_output_artifacts_or_process_arguments(deployed: De
         if path.is_file():
             places[str(path)] = path.read_text(errors="replace")
     places["host processes"] = deployed.lab.run(deployed.host, ["ps", "-eo", "args"]).stdout
-    places["machine processes"] = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    places["host journal"] = deployed.lab.run(deployed.host, ["journalctl", "--no-pager", "-o", "cat"]).stdout
+    places["machine processes"] = subprocess.run(
+        ["ps", "-eo", "args"], capture_output=True, text=True
+    ).stdout
+    places["host journal"] = deployed.lab.run(
+        deployed.host, ["journalctl", "--no-pager", "-o", "cat"]
+    ).stdout
     assert len(places) > 4 and any(Path(p).name == "stdout" for p in places)
     for where, text in places.items():
         for value in secrets:

@@ -55,7 +55,9 @@ def test_init_refuses_bad_options_and_existing_sites(tmp_path: Path, site_dir: P
 
 def test_config_set_keeps_comments_and_order(site_dir: Path) -> None:
     before = (site_dir / "wmx.yaml").read_text()
-    code, _, err = _wmx("--site", str(site_dir), "config", "set", "synapse.max_upload_size_mb", "100")
+    code, _, err = _wmx(
+        "--site", str(site_dir), "config", "set", "synapse.max_upload_size_mb", "100"
+    )
     assert code == 0, err
     after = (site_dir / "wmx.yaml").read_text()
     assert after == before.replace("max_upload_size_mb: 50", "max_upload_size_mb: 100")

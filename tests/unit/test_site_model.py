@@ -24,20 +24,34 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
     assert site.config.synapse.url_previews is False
     assert site.config.acme.directory.startswith("https://acme-v02.api.letsencrypt.org/")
     (host,) = site.topology.hosts
-    assert host.components == ("base", "postgresql", "synapse", "nginx")
+    core = ("base", "postgresql", "synapse", "nginx")
+    assert tuple(c for c in host.components if c in core) == core
+    assert {"exporters", "monitoring"} <= set(host.components)  # on by default
     assert site.config.federation_endpoint == "matrix.example.test:443"
 
 
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("max_upload_size_mb: 50", "max_upload_size_mb: lots", "wmx.yaml:47: synapse.max_upload_size_mb:"),
+        (
+            "max_upload_size_mb: 50",
+            "max_upload_size_mb: lots",
+            "wmx.yaml:47: synapse.max_upload_size_mb:",
+        ),
         ("max_upload_size_mb: 50", "max_upload_size_mb: 0", "greater than or equal to 1"),
         ("log_level: INFO", "log_level: LOUD", "synapse.log_level: must be one of 'DEBUG'"),
         ("presence: true", "presense: true", "synapse.presense: unknown key"),
-        ("server_name: example.test", "server_name: https://example.test", "is not a DNS host name"),
+        (
+            "server_name: example.test",
+            "server_name: https://example.test",
+            "is not a DNS host name",
+        ),
         ("host: element.example.test", "host: matrix.example.test", "web_client.host must differ"),
-        ("email: acme@example.test", "email: nobody", "acme.email: 'nobody' is not an e-mail address"),
+        (
+            "email: acme@example.test",
+            "email: nobody",
+            "acme.email: 'nobody' is not an e-mail address",
+        ),
         ("federation_port: 443", "federation_port: 8080", "must be one of 443 or 8448 (got 8080)"),
         ("schema_version: 1", "schema_version: 99", "newer than this wmx understands"),
         ("  version: 1.163.2", "  version: latest", "is not a Synapse release number"),

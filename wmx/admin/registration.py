@@ -58,7 +58,9 @@ def register_user(
             body["displayname"] = displayname
         response = http.post(REGISTER_PATH, json=body)
     except httpx.HTTPError as exc:
-        raise WmxError(f"cannot reach Synapse's registration endpoint: {type(exc).__name__}") from None
+        raise WmxError(
+            f"cannot reach Synapse's registration endpoint: {type(exc).__name__}"
+        ) from None
     finally:
         if client is None:
             http.close()

@@ -40,22 +40,48 @@ def ssh_base_argv(host: HostView) -> list[str]:
 @contextmanager
 def synapse_tunnel(host: HostView, timeout: float = 20.0) -> Iterator[str]:
     """Yield a local base URL (http://127.0.0.1:PORT) that reaches Synapse on `host`."""
+    with port_tunnel(host, SYNAPSE_PORT, timeout=timeout) as base_url:
+        yield base_url
+
+
+@contextmanager
+def port_tunnel(
+    host: HostView, remote_port: int, *, remote_host: str = "127.0.0.1", timeout: float = 20.0
+) -> Iterator[str]:
+    """Yield a local base URL (http://127.0.0.1:PORT) forwarded to remote_host:remote_port
+    as seen from `host` (its loopback by default): Prometheus, Alertmanager, Synapse."""
     port = _free_port()
     argv = ssh_base_argv(host)
-    argv[1:1] = ["-N", "-o", "ExitOnForwardFailure=yes", "-L", f"127.0.0.1:{port}:127.0.0.1:{SYNAPSE_PORT}"]
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    argv[1:1] = [
+        "-N",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-L",
+        f"127.0.0.1:{port}:{remote_host}:{remote_port}",
+    ]
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                cause = (process.stderr.read() if process.stderr else b"").decode(errors="replace").strip()
-                raise WmxError(f"SSH tunnel to {host.name} ({host.address}) failed: {cause or 'ssh exited'}")
+                cause = (
+                    (process.stderr.read() if process.stderr else b"")
+                    .decode(errors="replace")
+                    .strip()
+                )
+                raise WmxError(
+                    f"SSH tunnel to {host.name} ({host.address}) failed: {cause or 'ssh exited'}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise WmxError(f"SSH tunnel to {host.name} did not open within {timeout:.0f} s") from None
+                    raise WmxError(
+                        f"SSH tunnel to {host.name} did not open within {timeout:.0f} s"
+                    ) from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:

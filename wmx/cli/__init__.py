@@ -12,13 +12,23 @@ from typer.core import TyperGroup
 
 from wmx import __version__
 from wmx.cli import admin as admin_cli
+from wmx.cli import backup as backup_cli
 from wmx.cli import config as config_cli
 from wmx.cli import deploy as deploy_cli
 from wmx.cli import init as init_cli
+from wmx.cli import irc as irc_cli
 from wmx.cli import lab as lab_cli
+from wmx.cli import logs as logs_cli
+from wmx.cli import media as media_cli
+from wmx.cli import monitoring as monitoring_cli
+from wmx.cli import notice as notice_cli
+from wmx.cli import regtoken as regtoken_cli
+from wmx.cli import reports as reports_cli
+from wmx.cli import room as room_cli
+from wmx.cli import status as status_cli
+from wmx.cli import user as user_cli
 from wmx.cli.common import err_console
 from wmx.errors import WmxError
-
 
 
 class WmxGroup(TyperGroup):
@@ -58,7 +68,9 @@ def main_options(
     site: Annotated[
         Path | None,
         typer.Option(
-            "--site", "-s", help="Site directory (default: $WMX_SITE, or the current directory).",
+            "--site",
+            "-s",
+            help="Site directory (default: $WMX_SITE, or the current directory).",
             file_okay=False,
         ),
     ] = None,
@@ -75,7 +87,18 @@ app.command("render")(deploy_cli.render)
 app.command("diff")(deploy_cli.diff)
 app.command("deploy")(deploy_cli.deploy)
 app.add_typer(lab_cli.app, name="lab")
+app.add_typer(irc_cli.app, name="irc")
 app.add_typer(admin_cli.app, name="admin")
+app.add_typer(backup_cli.app, name="backup")
+app.add_typer(user_cli.app, name="user")
+app.add_typer(room_cli.app, name="room")
+app.add_typer(media_cli.app, name="media")
+app.add_typer(regtoken_cli.app, name="regtoken")
+app.add_typer(notice_cli.app, name="notice")
+app.add_typer(reports_cli.app, name="reports")
+app.command("status")(status_cli.status)
+app.command("logs")(logs_cli.logs)
+app.add_typer(monitoring_cli.app, name="monitoring")
 
 
 def main() -> None:

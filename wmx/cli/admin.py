@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 import typer
 
-from wmx.admin.registration import register_user
-from wmx.admin.tunnel import synapse_tunnel
+from wmx.admin.account import admin_session
+from wmx.cli.admin_support import AdminUrl, NewPassword, PasswordFile, new_password
 from wmx.cli.common import checked, console, open_site
 from wmx.site.model import check_localpart
 
@@ -18,20 +17,39 @@ app = typer.Typer(help="Bootstrap administration of the homeserver.", no_args_is
 @app.command()
 def bootstrap(
     ctx: typer.Context,
-    localpart: Annotated[str, typer.Argument(help="Name of the first admin (@NAME:server).")] = "admin",
+    localpart: Annotated[
+        str, typer.Argument(help="Name of the first admin (@NAME:server).")
+    ] = "admin",
+    password_file: PasswordFile = None,
+    url: AdminUrl = None,
 ) -> None:
     """Create the first human admin account and print how to log in.
 
-    The password is generated, shown once here, and stored nowhere: keep it in your
-    password manager. Works through an SSH tunnel: the Admin API is never public.
+    The password is generated, shown once here, and stored nowhere (keep it in your
+    password manager), unless --password-file gives it. If the account exists, wmx only
+    says how to log in. Works through an SSH tunnel: the Admin API is never public.
     """
     site = open_site(ctx)
     name = checked(check_localpart, localpart)
-    password = secrets.token_urlsafe(18)
-    with synapse_tunnel(site.topology.the("homeserver")) as base_url:
-        user = register_user(base_url, site.secrets.registration_shared_secret, name, password, admin=True)
+    user_id = f"@{name}:{site.config.server_name}"
+    password: NewPassword | None = None
+    with admin_session(site, url) as admin:
+        existing = admin.users.get(user_id) if admin.users.exists(user_id) else None
+        if existing is None:
+            password = new_password(password_file, password_file is None, who=user_id)
+            admin.users.create(user_id, password.value, admin=True)
     config = site.config
-    console.print(f"Created admin [bold]{user.user_id}[/].")
-    console.print(f"  Homeserver: https://{config.homeserver.host}/  (clients find it from {config.server_name})")
-    console.print(f"  User:       {user.user_id}")
-    console.print(f"  Password:   {password}   (shown once; store it now)")
+    if existing is None:
+        console.print(f"Created admin [bold]{user_id}[/].")
+    else:
+        role = "a server admin" if existing.get("admin") else "NOT a server admin"
+        console.print(f"[bold]{user_id}[/] exists already ({role}); nothing was changed.")
+    console.print(f"  Homeserver: https://{config.homeserver.host}/")
+    console.print(f"  (clients also find it from the server name {config.server_name})")
+    console.print(f"  User:       {user_id}")
+    if password is not None and password.generated:
+        console.print(f"  Password:   {password.value}   (shown once; store it now)")
+    elif existing is not None:
+        console.print(f"  Password forgotten? `wmx user reset-password {name} --generate-password`")
+        if not existing.get("admin"):
+            console.print(f"  Make it an admin: `wmx user admin {name} on`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from ruamel.yaml import YAML
 
 from wmx.errors import InputError
 from wmx.site import Site, find_site_root, load_site
@@ -22,6 +24,7 @@ err_console = Console(stderr=True)
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    yaml = "yaml"
 
 
 def site_root(ctx: typer.Context) -> Path:
@@ -41,6 +44,15 @@ def open_site(ctx: typer.Context) -> Site:
 def print_json(data: Any) -> None:
     # Plain print: Rich would wrap long lines and break the JSON for scripts.
     typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def print_yaml(data: Any) -> None:
+    # Plain YAML of JSON-like data (what the Admin API answers), block style for people.
+    out = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.dump(json.loads(json.dumps(data, default=str)), out)
+    typer.echo(out.getvalue(), nl=False)
 
 
 def checked(check: Callable[[str], str], value: str) -> str:

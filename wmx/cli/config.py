@@ -11,7 +11,9 @@ from wmx.cli.common import console, site_root
 from wmx.site import SitePaths, load_site
 from wmx.site.config_edit import get_value, set_value
 
-app = typer.Typer(help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True)
+app = typer.Typer(
+    help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True
+)
 
 
 @app.command()
@@ -23,10 +25,15 @@ def validate(ctx: typer.Context) -> None:
 
 
 @app.command()
-def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.log_level.")]) -> None:
+def get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.log_level.")],
+) -> None:
     """Print one setting (sections print as JSON)."""
     value = get_value(load_site(site_root(ctx)).config, key)
-    typer.echo(json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value)
+    typer.echo(
+        json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value
+    )
 
 
 @app.command("set")

@@ -13,7 +13,9 @@ from wmx.site.init import InitAnswers, init_site
 from wmx.site.model import LETS_ENCRYPT_DIRECTORY, check_email, check_hostname
 
 
-def _ask(label: str, given: str | None, default: str | None, check: object, interactive: bool) -> str:
+def _ask(
+    label: str, given: str | None, default: str | None, check: object, interactive: bool
+) -> str:
     """Use the option if given; otherwise ask (again on a bad answer) or fail."""
     validate = check  # callable returning the normalised value or raising ValueError
     value = given
@@ -37,13 +39,16 @@ def _ask(label: str, given: str | None, default: str | None, check: object, inte
 def init(
     site_dir: Annotated[Path, typer.Argument(help="Directory for the new site (created).")],
     defaults: Annotated[
-        bool, typer.Option("--defaults", help="Ask nothing: take options and defaults (scripts, tests).")
+        bool,
+        typer.Option("--defaults", help="Ask nothing: take options and defaults (scripts, tests)."),
     ] = False,
     server_name: Annotated[
-        str | None, typer.Option(help="Matrix server name (@user:SERVER_NAME). Cannot change later.")
+        str | None,
+        typer.Option(help="Matrix server name (@user:SERVER_NAME). Cannot change later."),
     ] = None,
     homeserver_host: Annotated[
-        str | None, typer.Option(help="Public host of the homeserver API [default: matrix.SERVER_NAME].")
+        str | None,
+        typer.Option(help="Public host of the homeserver API [default: matrix.SERVER_NAME]."),
     ] = None,
     web_client_host: Annotated[
         str | None, typer.Option(help="Host of the web client [default: element.SERVER_NAME].")
@@ -83,4 +88,6 @@ def init(
     )
     paths = init_site(site_dir, answers)
     console.print(f"Created site [bold]{paths.root}[/] for [bold]{name}[/].")
-    console.print("Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it).")
+    console.print(
+        "Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it)."
+    )

@@ -39,10 +39,13 @@ def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
         for item in files:
             _write_private(host_dir / item.src, item.content)
         manifest = [f.manifest_entry() for f in files]
-        _write_private(host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        _write_private(
+            host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
+        )
         variables = role_vars(site, site.topology, hosts[host_name])
         _write_private(
-            host_dir / STATE_DIR / "vars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n"
+            host_dir / STATE_DIR / "vars.json",
+            json.dumps(variables, indent=2, sort_keys=True) + "\n",
         )
     old = build.with_name(".build.old")
     shutil.rmtree(old, ignore_errors=True)

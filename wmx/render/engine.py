@@ -10,10 +10,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 from ruamel.yaml import YAML
 
+from wmx.backup.plan import backup_view, host_components
 from wmx.errors import WmxError
 from wmx.resources import data_dir
 from wmx.site import Site
-from wmx.site.topology import HostView, PostgresTuning
+from wmx.site.irc import irc_bridge_view
+from wmx.site.monitoring import bcrypt_hash, monitoring_view
+from wmx.site.topology import METRICS_PORTS, HostView, PostgresTuning
 
 META_FILE = "_meta.yml"
 _DEFAULT_META: dict[str, Any] = {"mode": "0644", "owner": "root", "group": "root", "secret": False}
@@ -60,6 +63,8 @@ def jinja_environment(root: Path) -> Environment:
         autoescape=False,
     )
     env.filters["to_json"] = _to_json
+    # Prometheus' web.yml wants bcrypt hashes of passwords (deterministic: see there).
+    env.filters["bcrypt"] = bcrypt_hash
     return env
 
 
@@ -87,7 +92,19 @@ def template_context(site: Site, host: HostView) -> dict[str, Any]:
         "pg": PostgresTuning.for_memory(host.memory_mb, site.config.postgresql.max_connections),
         "proxy": topology.proxy_for(host),
         "synapse_bind": ["127.0.0.1"] if proxy_is_local else ["127.0.0.1", host.address],
-        "firewall": topology.firewall_for(host, site.config.homeserver.federation_port),
+        "firewall": topology.firewall_for(
+            host,
+            site.config.homeserver.federation_port,
+            tuple(site.config.monitoring.remote_scrape.allow),
+        ),
+        # Where Synapse's metrics listener and the exporters listen (monitoring).
+        "metrics_bind": topology.metrics_bind_for(host),
+        "ports": METRICS_PORTS,
+        "monitoring": monitoring_view(site.config, topology),
+        # The IRC bridge (None when no host is in group irc_bridge).
+        "irc": irc_bridge_view(site.config, topology),
+        # Backups: repositories, what the job archives (disabled off the homeserver host).
+        "backup": backup_view(site.config, topology, host),
     }
 
 
@@ -96,7 +113,7 @@ def render_host(site: Site, host: HostView, templates: Path | None = None) -> li
     env = jinja_environment(root)
     context = template_context(site, host)
     files: list[RenderedFile] = []
-    for component in host.components:
+    for component in host_components(site, host):
         component_dir = root / component
         if not component_dir.is_dir():
             continue
@@ -104,6 +121,11 @@ def render_host(site: Site, host: HostView, templates: Path | None = None) -> li
         for path in sorted(component_dir.rglob("*.j2")):
             src = path.relative_to(component_dir).as_posix().removesuffix(".j2")
             settings = {**_DEFAULT_META, **meta.get(src, {})}
+            # `groups:` in _meta.yml: the file lands only on hosts in one of them (a
+            # component whose files differ by host, such as the exporters).
+            only = settings.pop("groups", None)
+            if only and not set(only) & set(host.groups):
+                continue
             template_name = path.relative_to(root).as_posix()
             try:
                 content = env.get_template(template_name).render(context)

@@ -38,7 +38,7 @@ def _known_keys(model: type[Any] = SiteConfig, prefix: str = "") -> list[str]:
 def get_value(config: SiteConfig, key: str) -> Any:
     node: Any = config
     for part in _split(key):
-        if not hasattr(node, "model_fields") or part not in node.model_fields:
+        if not hasattr(node, "model_fields") or part not in type(node).model_fields:
             raise InputError(f"unknown setting {key!r}; known: {', '.join(_known_keys())}")
         node = getattr(node, part)
     if hasattr(node, "model_dump"):
@@ -70,5 +70,5 @@ def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteC
         node = child
     node[parts[-1]] = parse_value(text)
     config = validate_document(SiteConfig, document, paths.config)
-    write_atomically(paths.config, dump_document(document))
+    write_atomically(paths.config, dump_document(document, explicit_null=True))
     return config

@@ -55,7 +55,9 @@ def default_inventory(answers: InitAnswers) -> dict[str, object]:
         "memory_mb": DEFAULT_MEMORY_MB,
     }
     return inventory_document(
-        {answers.host_name: host}, {g: [answers.host_name] for g in GROUP_COMPONENTS}
+        {answers.host_name: host},
+        # `backup` holds repository hosts, which must be other hosts: none here.
+        {g: [answers.host_name] for g in GROUP_COMPONENTS if g != "backup"},
     )
 
 
@@ -72,7 +74,11 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
     write_atomically(
         paths.inventory,
         "# Ansible inventory: groups name the components a host runs.\n"
-        "# database: PostgreSQL; homeserver: Synapse; proxy: nginx, TLS and .well-known.\n"
+        "# database: PostgreSQL; homeserver: Synapse; proxy: nginx, TLS and .well-known;\n"
+        "# monitoring: Prometheus and Alertmanager (remove the group to switch it off);\n"
+        "# irc_bridge: the IRC bridge, on the homeserver's host (remove it to switch it off).\n"
+        "# backup (not used here): another host keeping borg repositories; add one and\n"
+        "# backups go there too (wmx.yaml: backup).\n"
         + dump_document(default_inventory(answers)),
     )
     write_secrets(paths.secrets, Secrets.generate())

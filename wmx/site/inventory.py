@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
-from wmx.site.topology import DEFAULT_MEMORY_MB, GROUP_COMPONENTS, HostView, Topology
+from wmx.site.topology import (
+    DEFAULT_MEMORY_MB,
+    GROUP_COMPONENTS,
+    OPTIONAL_GROUPS,
+    HostView,
+    Topology,
+)
 from wmx.site.yamlfile import load_document
 
 INVENTORY_FILE = "inventory.yml"
@@ -19,7 +25,9 @@ def _hosts_of(group: Any) -> dict[str, Any]:
     return dict(hosts) if isinstance(hosts, dict) else {}
 
 
-def _walk(name: str, group: Any, groups: dict[str, set[str]], hostvars: dict[str, dict[str, Any]]) -> None:
+def _walk(
+    name: str, group: Any, groups: dict[str, set[str]], hostvars: dict[str, dict[str, Any]]
+) -> None:
     for host, values in _hosts_of(group).items():
         groups.setdefault(host, set())
         if name != "all":
@@ -56,17 +64,44 @@ def load_topology(path: Path) -> Topology:
             )
         )
     topology = Topology(hosts=tuple(hosts))
+    _check_irc_bridge(path, topology)
     for group in GROUP_COMPONENTS:
         count = len(topology.in_group(group))
-        if count != 1:
+        # An optional component runs on one host, or on none (it is then switched off).
+        allowed = (0, 1) if group in OPTIONAL_GROUPS else (1,)
+        if count not in allowed:
+            wanted = "at most one host" if group in OPTIONAL_GROUPS else "exactly one host"
             raise InputError(
-                f"{path}: group {group!r} must hold exactly one host (it holds {count}); "
+                f"{path}: group {group!r} must hold {wanted} (it holds {count}); "
                 f"groups name the components a host runs: {', '.join(GROUP_COMPONENTS)}"
             )
     return topology
 
 
-def inventory_document(hosts: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> dict[str, Any]:
+def _check_irc_bridge(path: Path, topology: Topology) -> None:
+    """The IRC bridge is an application service of Synapse, on Synapse's own host (they
+    talk over loopback): said before the generic group counts, which would not say why."""
+    bridges = topology.in_group("irc_bridge")
+    if not bridges:
+        return
+    homeservers = topology.in_group("homeserver")
+    if not homeservers:
+        raise InputError(
+            f"{path}: group 'irc_bridge' ({bridges[0].name}) needs a homeserver: the IRC "
+            "bridge is an application service of Synapse; put a host in group 'homeserver', "
+            "or remove group 'irc_bridge'"
+        )
+    if len(bridges) == 1 and len(homeservers) == 1 and bridges[0].name != homeservers[0].name:
+        raise InputError(
+            f"{path}: group 'irc_bridge' must hold the homeserver's host "
+            f"({homeservers[0].name}), not {bridges[0].name}: the bridge and Synapse talk "
+            "over loopback"
+        )
+
+
+def inventory_document(
+    hosts: dict[str, dict[str, Any]], groups: dict[str, list[str]]
+) -> dict[str, Any]:
     """Build an inventory mapping: host → vars, group → member names."""
     return {
         "all": {

@@ -20,20 +20,26 @@ LAB_MEMORY_MB = 2048
 
 
 def lab_inventory_text(hosts: list[LabHost], key_path: Path) -> str:
-    """The first host runs every component; the others wait as spares (restore targets)."""
+    """The first host runs every component, the second keeps its backups (group `backup`);
+    the others wait as spares (restore and drill targets)."""
     host_vars = {
         h.name: {
             "ansible_host": h.address,
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(key_path),
             # Lab hosts get new host keys whenever they are recreated.
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+            "ansible_ssh_common_args": (
+                "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+            ),
             "memory_mb": LAB_MEMORY_MB,
         }
         for h in hosts
     }
     first = hosts[0].name
-    groups = {g: [first] for g in GROUP_COMPONENTS}
+    groups = {g: [first] for g in GROUP_COMPONENTS if g != "backup"}
+    if len(hosts) > 1:
+        # The second host keeps a borg repository of the first (wmx.yaml: backup).
+        groups["backup"] = [hosts[1].name]
     return f"{LAB_MARKER}\n" + dump_document(inventory_document(host_vars, groups))
 
 
@@ -47,4 +53,9 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
     if config.acme.directory != lab.acme_directory:
         set_value(paths, "acme.directory", lab.acme_directory, deployed=False)
     first = hosts[0].name
-    lab.set_names({name: first for name in (config.server_name, config.homeserver.host, config.web_client.host)})
+    lab.set_names(
+        {
+            name: first
+            for name in (config.server_name, config.homeserver.host, config.web_client.host)
+        }
+    )

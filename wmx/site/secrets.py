@@ -27,6 +27,24 @@ class Secrets:
     macaroon_secret_key: str
     form_secret: str
     postgres_password: str
+    # The password of `wmx-admin`, the account wmx itself uses for the Admin API.
+    wmx_admin_password: str
+    # Basic-auth password of remote Prometheus servers (monitoring.remote_scrape).
+    prometheus_remote_password: str
+    # The mail relay's password for alert e-mail (monitoring.smtp.username): the relay's
+    # own, so never generated; `wmx monitoring smtp-password` stores it. Empty until then.
+    alert_smtp_password: str
+    # The IRC bridge's appservice tokens (its registration with Synapse): as_token
+    # authenticates the bridge to Synapse, hs_token Synapse to the bridge.
+    irc_bridge_as_token: str
+    irc_bridge_hs_token: str
+    # SASL password of the relay's account on networks with `sasl: true` (register the
+    # account with the network's NickServ using it).
+    irc_relay_password: str
+    # The passphrase of the borg repositories (repokey encryption). Without it (and the
+    # repository's key, see `wmx backup export-key`) no backup can be read: keep a copy
+    # offline.
+    backup_passphrase: str
 
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
@@ -35,11 +53,20 @@ class Secrets:
 
     @classmethod
     def generate(cls) -> Secrets:
-        return cls(**{f.name: _token() for f in fields(cls)})
+        return cls(**{f.name: _initial(f.name) for f in fields(cls)})
 
     def values(self) -> list[str]:
-        """Every secret value, for leak checks."""
-        return [getattr(self, f.name) for f in fields(self)]
+        """Every secret value that is set, for leak checks."""
+        return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name)]
+
+
+# Secrets that come from elsewhere (an operator's account on another service): they
+# start empty instead of generated.
+SUPPLIED_SECRETS = frozenset({"alert_smtp_password"})
+
+
+def _initial(name: str) -> str:
+    return "" if name in SUPPLIED_SECRETS else _token()
 
 
 class SecretsError(Exception):
@@ -68,7 +95,7 @@ def load_secrets(path: Path) -> Secrets:
     known = {f.name for f in fields(Secrets)}
     missing = known - data.keys()
     values = {k: str(data[k]) for k in known & data.keys()}
-    values.update({k: _token() for k in missing})
+    values.update({k: _initial(k) for k in missing})
     result = Secrets(**values)
     if missing:
         write_secrets(path, result)

@@ -3,20 +3,61 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Inventory group → components converged on its hosts. Every host gets `base`.
 GROUP_COMPONENTS: dict[str, tuple[str, ...]] = {
     "database": ("postgresql",),
     "homeserver": ("synapse",),
     "proxy": ("nginx",),
+    "monitoring": ("monitoring",),
+    "irc_bridge": ("irc_bridge",),
+    # Hosts keeping borg repositories for the homeserver host (backups, issue 7).
+    "backup": ("backup_repo",),
 }
+# Groups that may hold no host (their component is then off) but never more than one.
+OPTIONAL_GROUPS: frozenset[str] = frozenset({"monitoring", "irc_bridge", "backup"})
 # The order in which components converge on a host (the database before its users).
-COMPONENT_ORDER: tuple[str, ...] = ("base", "postgresql", "synapse", "nginx")
+COMPONENT_ORDER: tuple[str, ...] = (
+    "base",
+    "postgresql",
+    "synapse",
+    "irc_bridge",
+    "nginx",
+    "exporters",
+    "monitoring",
+    # `backup` runs on the homeserver host when wmx.yaml says backup.enabled, not by
+    # group (wmx.backup.plan.host_components); its repositories come first.
+    "backup_repo",
+    "backup",
+)
 DEFAULT_MEMORY_MB = 2048
 SYNAPSE_PORT = 8008
 POSTGRES_PORT = 5432
 SSH_PORT = 22
+# The IRC bridge (issue 4): Heisenbridge's appservice listener (Synapse pushes events to
+# it; the proxy forwards its media links) and its identd, which IRC servers query.
+HEISENBRIDGE_PORT = 9898
+IDENTD_PORT = 113
+# Metrics endpoints (monitoring, issue 6). Synapse's metrics listener and the exporters
+# bind to loopback, or to the host's address (firewalled to the monitoring host) when
+# Prometheus runs on another host.
+SYNAPSE_METRICS_PORT = 9000
+NODE_EXPORTER_PORT = 9100
+POSTGRES_EXPORTER_PORT = 9187
+NGINX_EXPORTER_PORT = 9113
+NGINX_STATUS_PORT = 8079  # nginx's stub_status, on 127.0.0.1 only (read by its exporter)
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+BLACKBOX_PORT = 9115
+# What the exporters' templates call these ports.
+METRICS_PORTS: dict[str, int] = {
+    "node": NODE_EXPORTER_PORT,
+    "postgres": POSTGRES_EXPORTER_PORT,
+    "nginx": NGINX_EXPORTER_PORT,
+    "nginx_status": NGINX_STATUS_PORT,
+    "synapse": SYNAPSE_METRICS_PORT,
+}
 
 
 @dataclass(frozen=True)
@@ -26,12 +67,16 @@ class HostView:
     groups: tuple[str, ...]
     memory_mb: int = DEFAULT_MEMORY_MB
     vars: dict[str, object] = field(default_factory=dict, compare=False)
+    # Set by Topology: the site has a monitoring host, so this host runs exporters.
+    monitored: bool = False
 
     @property
     def components(self) -> tuple[str, ...]:
         wanted = {"base"}
         for group in self.groups:
             wanted.update(GROUP_COMPONENTS.get(group, ()))
+        if self.monitored:
+            wanted.add("exporters")
         return tuple(c for c in COMPONENT_ORDER if c in wanted)
 
 
@@ -47,6 +92,11 @@ class DatabaseView:
     # On the database host: the addresses of homeservers on other hosts, which connect
     # over TCP with a password (pg_hba.conf, listen_addresses, firewall). Else empty.
     clients: tuple[str, ...] = ()
+
+    @property
+    def client_networks(self) -> list[str]:
+        """`clients` as pg_hba.conf addresses: a /32 or /128 network, or a host name."""
+        return [_single_address_network(c) for c in self.clients]
 
 
 @dataclass(frozen=True)
@@ -78,6 +128,13 @@ class ProxyView:
     upstream: str
 
 
+def _single_address_network(address: str) -> str:
+    try:
+        return str(ipaddress.ip_network(address))  # 10.0.0.5 → 10.0.0.5/32
+    except ValueError:
+        return address
+
+
 @dataclass(frozen=True)
 class FirewallSource:
     """One address allowed to reach a restricted port, with its nftables family."""
@@ -89,7 +146,8 @@ class FirewallSource:
     def family(self) -> str:
         """`ip6` for an IPv6 literal, else `ip` (a DNS name is resolved by nft at load)."""
         try:
-            return "ip6" if ipaddress.ip_address(self.address).version == 6 else "ip"
+            network = ipaddress.ip_network(self.address, strict=False)
+            return "ip6" if network.version == 6 else "ip"
         except ValueError:
             return "ip"
 
@@ -103,8 +161,60 @@ class FirewallView:
 
 
 @dataclass(frozen=True)
+class ScrapeTarget:
+    """One metrics endpoint Prometheus scrapes: which host, what, and where."""
+
+    job: str  # the scrape job (node, postgres, nginx, synapse)
+    host: str  # inventory name, the `instance` label
+    address: str  # address:port as seen from the monitoring host
+
+
+@dataclass(frozen=True)
 class Topology:
     hosts: tuple[HostView, ...]
+
+    def __post_init__(self) -> None:
+        # Every host of a site with a monitoring host runs exporters (node exporter, and
+        # the database's and proxy's own): derived here so that each HostView knows.
+        monitored = any("monitoring" in h.groups for h in self.hosts)
+        if any(h.monitored != monitored for h in self.hosts):
+            hosts = tuple(replace(h, monitored=monitored) for h in self.hosts)
+            object.__setattr__(self, "hosts", hosts)
+
+    @property
+    def monitoring_host(self) -> HostView | None:
+        """The host running Prometheus and Alertmanager, if monitoring is on."""
+        members = self.in_group("monitoring")
+        return members[0] if members else None
+
+    def metrics_bind_for(self, host: HostView) -> str:
+        """Where this host's metrics endpoints listen: loopback when Prometheus is local."""
+        monitor = self.monitoring_host
+        if monitor is None or monitor.name == host.name:
+            return "127.0.0.1"
+        return host.address
+
+    def exporter_ports(self, host: HostView) -> dict[str, int]:
+        """Scrape job → port of each metrics endpoint on `host` (none if unmonitored)."""
+        if not host.monitored:
+            return {}
+        ports = {"node": NODE_EXPORTER_PORT}
+        if "database" in host.groups:
+            ports["postgres"] = POSTGRES_EXPORTER_PORT
+        if "proxy" in host.groups:
+            ports["nginx"] = NGINX_EXPORTER_PORT
+        if "homeserver" in host.groups:
+            ports["synapse"] = SYNAPSE_METRICS_PORT
+        return ports
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """Every exporter and Synapse process of the site, by job then host."""
+        targets = [
+            ScrapeTarget(job, h.name, f"{self.metrics_bind_for(h)}:{port}")
+            for h in self.hosts
+            for job, port in self.exporter_ports(h).items()
+        ]
+        return sorted(targets, key=lambda t: (t.job, t.host))
 
     def in_group(self, group: str) -> list[HostView]:
         return [h for h in self.hosts if group in h.groups]
@@ -129,23 +239,59 @@ class Topology:
             return ["127.0.0.1"]
         return ["127.0.0.1", host.address]
 
-    def firewall_for(self, host: HostView, federation_port: int) -> FirewallView:
+    def firewall_for(
+        self, host: HostView, federation_port: int, remote_scrapers: tuple[str, ...] = ()
+    ) -> FirewallView:
         ports = [SSH_PORT]
         if "proxy" in host.groups:
             ports += [80, 443]
             if federation_port == 8448:
                 ports.append(8448)
+        if "irc_bridge" in host.groups:
+            ports.append(IDENTD_PORT)
         restricted: list[FirewallSource] = []
         # Remote homeservers reach PostgreSQL; a remote proxy reaches Synapse.
         if "database" in host.groups:
-            restricted += [FirewallSource(POSTGRES_PORT, a) for a in self.database_for(host).clients]
+            restricted += [
+                FirewallSource(POSTGRES_PORT, a) for a in self.database_for(host).clients
+            ]
         if "homeserver" in host.groups:
             restricted += [
                 FirewallSource(SYNAPSE_PORT, p.address)
                 for p in self.in_group("proxy")
                 if p.name != host.name
             ]
+        # A remote proxy reaches the IRC bridge for the media links it gives IRC users.
+        if self.bridge_bind_for(host) not in (None, "127.0.0.1"):
+            restricted += [
+                FirewallSource(HEISENBRIDGE_PORT, p.address) for p in self.in_group("proxy")
+            ]
+        # The monitoring host scrapes the exporters of the others; remote Prometheus
+        # servers (monitoring.remote_scrape.allow) reach this one's Prometheus.
+        monitor = self.monitoring_host
+        if monitor is not None and monitor.name != host.name:
+            restricted += [
+                FirewallSource(port, monitor.address)
+                for port in sorted(self.exporter_ports(host).values())
+            ]
+        if monitor is not None and monitor.name == host.name:
+            restricted += [FirewallSource(PROMETHEUS_PORT, a) for a in remote_scrapers]
         return FirewallView(tcp_ports=tuple(ports), restricted=tuple(restricted))
+
+    @property
+    def bridge_host(self) -> HostView | None:
+        """The host running the IRC bridge (the homeserver's), if the bridge is on."""
+        members = self.in_group("irc_bridge")
+        return members[0] if members else None
+
+    def bridge_bind_for(self, host: HostView) -> str | None:
+        """Where Heisenbridge listens on `host`: loopback (Synapse is local), or the
+        host's address when the proxy, which serves its media links, runs elsewhere."""
+        if "irc_bridge" not in host.groups:
+            return None
+        if any(p.name == host.name for p in self.in_group("proxy")):
+            return "127.0.0.1"
+        return host.address
 
     def proxy_for(self, host: HostView) -> ProxyView:
         synapse = self.the("homeserver")

@@ -10,6 +10,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError
 
@@ -20,6 +21,16 @@ def round_trip_yaml() -> YAML:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     return yaml
+
+
+class _ExplicitNullRepresenter(RoundTripRepresenter):
+    """Writes None as `null` (as wmx.yaml.j2 does) rather than as an empty value, so that
+    editing one key of wmx.yaml leaves every other line as it was."""
+
+
+_ExplicitNullRepresenter.add_representer(
+    type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
+)
 
 
 def load_document(path: Path) -> CommentedMap:
@@ -41,9 +52,12 @@ def load_document(path: Path) -> CommentedMap:
     return data
 
 
-def dump_document(data: Any) -> str:
+def dump_document(data: Any, *, explicit_null: bool = False) -> str:
+    yaml = round_trip_yaml()
+    if explicit_null:
+        yaml.Representer = _ExplicitNullRepresenter
     out = io.StringIO()
-    round_trip_yaml().dump(data, out)
+    yaml.dump(data, out)
     return out.getvalue()
 
 

@@ -1,0 +1,65 @@
+"""Administration of a deployed homeserver from the operator's machine, through the SSH
+tunnel wmx opens itself: an account's life, checked by logging in over real TLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+from tests.e2e.clients import https
+from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, Deployed, wmx
+
+
+def _login_status(deployed: Deployed, user: str, password: str) -> int:
+    with https(deployed.trust) as http:
+        response = http.post(
+            f"{deployed.homeserver_url}/_matrix/client/v3/login",
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": password,
+            },
+        )
+    return response.status_code
+
+
+def test_admin_api_is_not_public(deployed: Deployed) -> None:
+    with https(deployed.trust) as http:
+        response = http.get(f"{deployed.homeserver_url}/_synapse/admin/v1/server_version")
+    assert response.status_code in {403, 404}, response.text
+
+
+def test_create_reset_password_deactivate(deployed: Deployed, tmp_path: Path) -> None:
+    site = deployed.site.paths.root
+    localpart = f"e2e-{secrets.token_hex(3)}"
+    user_id = f"@{localpart}:{SERVER_NAME}"
+    start = len(TRANSCRIPT)
+
+    created = wmx("user", "create", localpart, "--generate-password", site=site)
+    match = re.search(rf"Password for {re.escape(user_id)}: (\S+)", created.stdout)
+    assert match, created.stdout
+    first_password = match.group(1)
+    assert _login_status(deployed, user_id, first_password) == 200
+
+    new_password = secrets.token_urlsafe(18)
+    password_file = tmp_path / "password"
+    password_file.write_text(new_password + "\n")
+    password_file.chmod(0o600)
+    wmx("user", "reset-password", localpart, "--password-file", str(password_file), site=site)
+    assert _login_status(deployed, user_id, first_password) == 403
+    assert _login_status(deployed, localpart, new_password) == 200
+
+    wmx("user", "deactivate", user_id, "--yes", site=site)
+    assert _login_status(deployed, user_id, new_password) == 403
+    shown = json.loads(wmx("user", "show", localpart, "-o", "json", site=site).stdout)
+    assert shown["deactivated"] is True
+
+    # wmx's own account and token stay on the operator's machine, never in output.
+    token = (site / ".wmx" / "admin-token").read_text().strip()
+    assert (site / ".wmx" / "admin-token").stat().st_mode & 0o777 == 0o600
+    for output in TRANSCRIPT[start:]:
+        assert token not in output and new_password not in output
+        for value in deployed.site.secrets.values():
+            assert value not in output

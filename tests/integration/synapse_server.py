@@ -1,0 +1,178 @@
+"""A real Synapse for the integration tests: the release wmx deploys, from PyPI, on SQLite.
+
+The virtualenv is cached (`/var/cache/wmx/test-synapse/<version>`, or
+$WMX_TEST_SYNAPSE_CACHE) so that only the first run pays for the install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from wmx.site.model import DEFAULT_SYNAPSE_VERSION
+from wmx.site.secrets import Secrets
+
+SERVER_NAME = "wmx.test"
+NOTICES_LOCALPART = "notices"
+CACHE = Path(os.environ.get("WMX_TEST_SYNAPSE_CACHE", "/var/cache/wmx/test-synapse"))
+
+
+def _importable(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = [str(python), "-c", "import synapse.app.homeserver"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+def synapse_python(version: str = DEFAULT_SYNAPSE_VERSION) -> Path:
+    """The python of a venv holding matrix-synapse==version, installed on first use."""
+    venv = CACHE / version
+    python = venv / "bin" / "python"
+    if _importable(python):
+        return python
+    CACHE.mkdir(parents=True, exist_ok=True)
+    staging = CACHE / f".{version}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
+    subprocess.run(
+        [
+            str(staging / "bin" / "pip"),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            f"matrix-synapse=={version}",
+        ],
+        check=True,
+    )
+    # Move into place only when complete, so a killed install is never reused; the venv
+    # is run as `python -m`, which does not care that the directory was renamed.
+    shutil.rmtree(venv, ignore_errors=True)
+    staging.rename(venv)
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _relaxed(per_second: float = 1000, burst: int = 1000) -> dict[str, float]:
+    return {"per_second": per_second, "burst_count": burst}
+
+
+def homeserver_config(workdir: Path, port: int, secrets: Secrets) -> dict[str, object]:
+    relaxed = _relaxed()
+    return {
+        "server_name": SERVER_NAME,
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "pid_file": str(workdir / "homeserver.pid"),
+        "report_stats": False,
+        "listeners": [
+            {
+                "port": port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ],
+        "database": {"name": "sqlite3", "args": {"database": str(workdir / "homeserver.db")}},
+        "media_store_path": str(workdir / "media"),
+        "signing_key_path": str(workdir / "signing.key"),
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "registration_shared_secret": secrets.registration_shared_secret,
+        "macaroon_secret_key": secrets.macaroon_secret_key,
+        "form_secret": secrets.form_secret,
+        # Registration tokens: open registration, but only with a token.
+        "enable_registration": True,
+        "registration_requires_token": True,
+        "server_notices": {
+            "system_mxid_localpart": NOTICES_LOCALPART,
+            "system_mxid_display_name": "Server Notices",
+            "room_name": "Server Notices",
+        },
+        "room_list_publication_rules": [{"action": "allow"}],
+        "url_preview_enabled": False,
+        "presence": {"enabled": False},
+        # Fast password hashing: tests register and log in hundreds of times.
+        "bcrypt_rounds": 4,
+        # Tests create many accounts, rooms and messages within seconds.
+        "rc_message": relaxed,
+        "rc_registration": relaxed,
+        "rc_registration_token_validity": relaxed,
+        "rc_login": {"address": relaxed, "account": relaxed, "failed_attempts": relaxed},
+        "rc_joins": {"local": relaxed, "remote": relaxed},
+        "rc_joins_per_room": relaxed,
+        "rc_invites": {"per_room": relaxed, "per_user": relaxed, "per_issuer": relaxed},
+        "rc_admin_redaction": relaxed,
+        "rc_room_creation": relaxed,
+        "rc_reports": relaxed,
+        "rc_3pid_validation": relaxed,
+        "rc_media_create": relaxed,
+    }
+
+
+@dataclass
+class TestSynapse:
+    url: str
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "homeserver.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_synapse(workdir: Path, secrets: Secrets, timeout: float = 120) -> TestSynapse:
+    python = synapse_python()
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = workdir / "homeserver.yaml"
+    # JSON is YAML: no YAML library needed to write the config.
+    config.write_text(json.dumps(homeserver_config(workdir, port, secrets), indent=2))
+    config.chmod(0o600)
+    base = [str(python), "-m", "synapse.app.homeserver", "-c", str(config)]
+    subprocess.run([*base, "--generate-keys"], check=True, capture_output=True, cwd=workdir)
+    log = (workdir / "homeserver.log").open("wb")
+    process = subprocess.Popen(base, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    server = TestSynapse(url=f"http://127.0.0.1:{port}", workdir=workdir, process=process)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Synapse exited ({process.returncode}):\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"Synapse did not become healthy:\n{server.log_tail()}")
+        time.sleep(0.3)

@@ -1,0 +1,84 @@
+"""What wmx accepts as user ids, room ids, aliases, media, dates and sizes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from wmx.admin.ids import (
+    check_event_id,
+    check_local_media,
+    check_media,
+    check_new_user_id,
+    check_past_ms,
+    check_room,
+    check_room_alias,
+    check_room_id,
+    check_user_id,
+    parse_moment,
+    parse_size,
+)
+
+SERVER = "wmx.test"
+
+
+def test_user_ids() -> None:
+    assert check_user_id("alice", SERVER) == "@alice:wmx.test"
+    assert check_user_id(" @alice:wmx.test ", SERVER) == "@alice:wmx.test"
+    assert check_user_id("@Old.Style:wmx.test", SERVER) == "@Old.Style:wmx.test"
+    assert check_user_id("@bob:other.org", SERVER, local=False) == "@bob:other.org"
+    for bad in ("@bob:other.org", "@:wmx.test", "@a b:wmx.test", "bob:", "@bob", "@x:bad host"):
+        with pytest.raises(ValueError, match=r"user id|homeserver"):
+            check_user_id(bad, SERVER)
+
+
+def test_new_user_ids_follow_synapse_rules() -> None:
+    assert check_new_user_id("new.member", SERVER) == "@new.member:wmx.test"
+    with pytest.raises(ValueError):
+        check_new_user_id("@Capital:wmx.test", SERVER)
+
+
+def test_room_ids_aliases_events() -> None:
+    assert check_room_id("!abc:wmx.test") == "!abc:wmx.test"
+    v12 = "!" + "A" * 43
+    assert check_room_id(v12) == v12
+    assert check_room_alias("#café:wmx.test".replace("é", "e")) == "#cafe:wmx.test"
+    assert check_room("#x:wmx.test") == "#x:wmx.test"
+    assert check_event_id("$abc") == "$abc"
+    for bad in ("abc", "!", "!a b:c", "#x", "#:wmx.test"):
+        with pytest.raises(ValueError, match=repr(bad)[1:-1]):
+            check_room(bad)
+
+
+def test_media() -> None:
+    assert check_media("mxc://wmx.test/AbC_1-2", SERVER) == ("wmx.test", "AbC_1-2")
+    assert check_media("AbC", SERVER) == ("wmx.test", "AbC")
+    assert check_media("mxc://other.org/x", SERVER) == ("other.org", "x")
+    with pytest.raises(ValueError, match="remote media"):
+        check_local_media("mxc://other.org/x", SERVER)
+    for bad in ("mxc://wmx.test/", "mxc://wmx.test/a/b", "../x"):
+        with pytest.raises(ValueError, match="media id"):
+            check_media(bad, SERVER)
+
+
+def test_moments() -> None:
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    assert parse_moment("30d", now=now) == now - timedelta(days=30)
+    assert parse_moment("2w", now=now) == now - timedelta(weeks=2)
+    assert parse_moment("2025-01-31T18:00+00:00") == datetime(2025, 1, 31, 18, tzinfo=UTC)
+    assert parse_moment("2025-01-31").tzinfo is not None  # local midnight
+    for bad in ("31/01/2025", "yesterday", "2025-02-30", ""):
+        with pytest.raises(ValueError, match="is not a date"):
+            parse_moment(bad)
+    with pytest.raises(ValueError, match="future"):
+        check_past_ms("2999-01-01")
+
+
+def test_sizes() -> None:
+    assert parse_size("500") == 500
+    assert parse_size("10M") == 10 * 1024 * 1024
+    assert parse_size("1GiB") == 1024**3
+    assert parse_size("200k") == 200 * 1024
+    with pytest.raises(ValueError, match="'huge'"):
+        parse_size("huge")

@@ -1,0 +1,523 @@
+"""Golden and property tests of the core deploy's templates (base, postgresql, synapse,
+nginx) as the renderer turns them into build/<host>/…: what an operator would check in
+the files that land on the hosts.
+
+Two layouts: the chapter's one host running everything, and the SRE's one host per
+component (remote database, remote proxy, federation on 8448, token registration, URL
+previews). Regenerate the golden tree after an intended change with
+`WMX_UPDATE_GOLDEN=1 pytest tests/unit/test_render_core.py`, and review its diff.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wmx.render import RenderedFile, render_site, write_build
+from wmx.render.role_vars import SYNAPSE_CURRENT_LINK, role_vars
+from wmx.site import Site, SitePaths
+from wmx.site.model import SiteConfig
+from wmx.site.secrets import Secrets, write_secrets
+from wmx.site.topology import HostView, Topology
+
+GOLDEN = Path(__file__).parent / "golden" / "render_core"
+
+# Fixed, recognisable secrets: golden files stay stable, and leak checks can look for them.
+SECRETS = Secrets(**{f.name: f"test-{f.name.replace('_', '-')}-0000" for f in fields(Secrets)})
+
+BASE_CONFIG: dict[str, Any] = {
+    "server_name": "example.test",
+    "homeserver": {"host": "matrix.example.test"},
+    "web_client": {"host": "element.example-web.test"},
+    "contacts": {"admin_email": "admin@example.test"},
+    "acme": {"email": "acme@example.test", "directory": "https://acme.lab.test:14000/dir"},
+}
+
+
+def _site(tmp_path: Path, config: Mapping[str, Any], hosts: list[HostView]) -> Site:
+    root = tmp_path / "site"
+    root.mkdir()
+    write_secrets(root / "secrets.yml", SECRETS)
+    return Site(
+        paths=SitePaths(root),
+        config=SiteConfig.model_validate(config),
+        topology=Topology(hosts=tuple(hosts)),
+    )
+
+
+@pytest.fixture
+def one_host(tmp_path: Path) -> Site:
+    host = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 2048)
+    return _site(tmp_path, BASE_CONFIG, [host])
+
+
+@pytest.fixture
+def three_hosts(tmp_path: Path) -> Site:
+    config = {
+        **BASE_CONFIG,
+        "homeserver": {"host": "matrix.example.test", "federation_port": 8448},
+        "synapse": {"registration": "token", "url_previews": True, "max_upload_size_mb": 100},
+    }
+    hosts = [
+        HostView("db1", "10.0.0.11", ("database",), 8192),
+        HostView("hs1", "10.0.0.12", ("homeserver",), 4096),
+        HostView("proxy1", "10.0.0.13", ("proxy",), 2048),
+    ]
+    return _site(tmp_path, config, hosts)
+
+
+def _files(site: Site, host: str) -> dict[str, RenderedFile]:
+    return {f.dest: f for f in render_site(site)[host]}
+
+
+def _synapse_config(files: dict[str, RenderedFile]) -> dict[str, Any]:
+    """What Synapse reads: homeserver.yaml, then conf.d/*.yaml, top-level keys replaced."""
+    merged = dict(yaml.safe_load(files["/etc/matrix-synapse/homeserver.yaml"].content))
+    merged.update(yaml.safe_load(files["/etc/matrix-synapse/conf.d/secrets.yaml"].content))
+    return merged
+
+
+# --- golden -----------------------------------------------------------------------------
+
+
+CORE = {"base", "postgresql", "synapse", "nginx"}
+
+
+@pytest.mark.parametrize("layout", ["one_host", "three_hosts"])
+def test_render_matches_golden_tree(layout: str, request: pytest.FixtureRequest) -> None:
+    site: Site = request.getfixturevalue(layout)
+    actual = {
+        f"{host}/{item.src}": item.content
+        for host, files in render_site(site).items()
+        for item in files
+        if item.component in CORE
+    }
+    golden = GOLDEN / layout
+    if os.environ.get("WMX_UPDATE_GOLDEN") == "1":
+        shutil.rmtree(golden, ignore_errors=True)
+        for name, text in actual.items():
+            (golden / name).parent.mkdir(parents=True, exist_ok=True)
+            (golden / name).write_text(text)
+    expected = {
+        p.relative_to(golden).as_posix(): p.read_text()
+        for p in sorted(golden.rglob("*"))
+        if p.is_file()
+    }
+    assert sorted(actual) == sorted(expected), "files differ; WMX_UPDATE_GOLDEN=1 regenerates"
+    for name in expected:
+        assert actual[name] == expected[name], f"{name} differs; WMX_UPDATE_GOLDEN=1 regenerates"
+
+
+def test_build_tree_has_manifest_and_vars(one_host: Site) -> None:
+    build = write_build(one_host, render_site(one_host))
+    manifest = json.loads((build / "hs1/.wmx/manifest.json").read_text())
+    entry = next(e for e in manifest if e["dest"] == "/etc/matrix-synapse/conf.d/secrets.yaml")
+    assert entry["secret"] is True
+    assert (build / "hs1" / entry["src"]).is_file()
+    values = json.loads((build / "hs1/.wmx/vars.json").read_text())
+    (host,) = one_host.topology.hosts
+    assert values == role_vars(one_host, one_host.topology, host)
+
+
+# --- what lands where ---------------------------------------------------------------------
+
+
+def test_one_host_receives_every_core_file(one_host: Site) -> None:
+    files = _files(one_host, "hs1")
+    assert set(files) == {
+        "/etc/nftables.conf",
+        "/etc/wmx/postgresql/postgresql.conf",
+        "/etc/wmx/postgresql/pg_hba.conf",
+        "/etc/wmx/postgresql/synapse.sql",
+        "/etc/wmx/postgresql/synapse-password.sql",
+        "/etc/matrix-synapse/homeserver.yaml",
+        "/etc/matrix-synapse/log.yaml",
+        "/etc/matrix-synapse/conf.d/secrets.yaml",
+        "/etc/systemd/system/matrix-synapse.service",
+        "/etc/nginx/sites-available/wmx-acme.conf",
+        "/etc/nginx/sites-available/wmx-tls.conf",
+        "/etc/nginx/snippets/wmx-tls-params.conf",
+        "/etc/nginx/ffdhe2048.pem",
+        "/etc/letsencrypt/renewal-hooks/deploy/wmx-reload-nginx",
+    }
+
+
+def test_each_host_receives_only_its_components(three_hosts: Site) -> None:
+    rendered = render_site(three_hosts)
+    components = {host: {f.component for f in files} for host, files in rendered.items()}
+    assert components == {
+        "db1": {"base", "postgresql"},
+        "hs1": {"base", "synapse"},
+        "proxy1": {"base", "nginx"},
+    }
+
+
+@pytest.mark.parametrize("layout", ["one_host", "three_hosts"])
+def test_secrets_only_in_files_marked_secret(layout: str, request: pytest.FixtureRequest) -> None:
+    site: Site = request.getfixturevalue(layout)
+    for host, files in render_site(site).items():
+        for item in files:
+            leaked = [v for v in SECRETS.values() if v in item.content]
+            if leaked:
+                assert item.secret, f"{host}:{item.dest} holds a secret but is not marked secret"
+                assert item.mode in {"0600", "0640"}, f"{host}:{item.dest} is mode {item.mode}"
+                assert not int(item.mode, 8) & 0o007, f"{host}:{item.dest} is world-readable"
+
+
+def test_secret_files_are_private(one_host: Site) -> None:
+    files = _files(one_host, "hs1")
+    secrets_yaml = files["/etc/matrix-synapse/conf.d/secrets.yaml"]
+    assert (secrets_yaml.secret, secrets_yaml.mode, secrets_yaml.owner, secrets_yaml.group) == (
+        True,
+        "0640",
+        "root",
+        "synapse",
+    )
+    password_sql = files["/etc/wmx/postgresql/synapse-password.sql"]
+    assert (password_sql.secret, password_sql.mode) == (True, "0600")
+
+
+# --- base: the firewall -------------------------------------------------------------------
+
+
+def _accepted(nftables_conf: str) -> tuple[set[int], set[tuple[str, int]]]:
+    public = {int(p) for p in re.findall(r"^\s*tcp dport (\d+) accept$", nftables_conf, re.M)}
+    restricted = {
+        (a, int(p))
+        for a, p in re.findall(r"^\s*ip6? saddr (\S+) tcp dport (\d+) accept$", nftables_conf, re.M)
+    }
+    return public, restricted
+
+
+def test_firewall_of_one_host(one_host: Site) -> None:
+    conf = _files(one_host, "hs1")["/etc/nftables.conf"].content
+    assert "policy drop;" in conf
+    assert "ct state established,related accept" in conf
+    assert 'iif "lo" accept' in conf
+    assert "meta l4proto icmp accept" in conf and "meta l4proto ipv6-icmp accept" in conf
+    assert _accepted(conf) == ({22, 80, 443}, set())
+
+
+def test_firewall_of_three_hosts(three_hosts: Site) -> None:
+    rendered = {h: {f.dest: f.content for f in fs} for h, fs in render_site(three_hosts).items()}
+    assert _accepted(rendered["db1"]["/etc/nftables.conf"]) == ({22}, {("10.0.0.12", 5432)})
+    assert _accepted(rendered["hs1"]["/etc/nftables.conf"]) == ({22}, {("10.0.0.13", 8008)})
+    assert _accepted(rendered["proxy1"]["/etc/nftables.conf"]) == ({22, 80, 443, 8448}, set())
+
+
+@pytest.mark.parametrize("layout", ["one_host", "three_hosts"])
+def test_vars_json_agrees_with_the_firewall(layout: str, request: pytest.FixtureRequest) -> None:
+    site: Site = request.getfixturevalue(layout)
+    for host in site.topology.hosts:
+        conf = _files(site, host.name)["/etc/nftables.conf"].content
+        values = role_vars(site, site.topology, host)
+        assert set(values["base_firewall_tcp_ports"]) == _accepted(conf)[0]
+
+
+# --- role_vars: vars.json ---------------------------------------------------------------------
+
+
+def test_role_vars_of_one_host(one_host: Site) -> None:
+    (host,) = one_host.topology.hosts
+    assert role_vars(one_host, one_host.topology, host) == {
+        "wmx_components": ["base", "postgresql", "synapse", "nginx"],
+        "base_firewall_tcp_ports": [22, 80, 443],
+        "synapse_version": one_host.config.synapse.version,
+        "synapse_server_name": "example.test",
+        "synapse_venv": f"/opt/synapse/venvs/{one_host.config.synapse.version}",
+        "synapse_current_link": "/opt/synapse/current",
+        "nginx_tls_domains": ["example.test", "matrix.example.test"],
+        "acme_directory": "https://acme.lab.test:14000/dir",
+        "acme_email": "acme@example.test",
+    }
+
+
+def test_role_vars_name_only_the_hosts_components(three_hosts: Site) -> None:
+    keys = {
+        h.name: set(role_vars(three_hosts, three_hosts.topology, h))
+        for h in three_hosts.topology.hosts
+    }
+    assert keys["db1"] == {"wmx_components", "base_firewall_tcp_ports"}
+    assert "synapse_version" in keys["hs1"] and "nginx_tls_domains" not in keys["hs1"]
+    assert "nginx_tls_domains" in keys["proxy1"] and "synapse_version" not in keys["proxy1"]
+
+
+def test_vars_json_holds_no_secret(one_host: Site) -> None:
+    (host,) = one_host.topology.hosts
+    text = json.dumps(role_vars(one_host, one_host.topology, host))
+    assert not [v for v in SECRETS.values() if v in text]
+
+
+# --- postgresql ---------------------------------------------------------------------------
+
+
+def test_local_database_uses_peer_auth_and_no_password(one_host: Site) -> None:
+    files = _files(one_host, "hs1")
+    hba = files["/etc/wmx/postgresql/pg_hba.conf"].content
+    assert re.search(r"^local\s+all\s+all\s+peer$", hba, re.M)
+    assert not re.search(r"^host\s+synapse", hba, re.M)
+    conf = files["/etc/wmx/postgresql/postgresql.conf"].content
+    assert "listen_addresses = 'localhost'" in conf
+    assert (
+        "ALTER ROLE synapse PASSWORD NULL;"
+        in files["/etc/wmx/postgresql/synapse-password.sql"].content
+    )
+
+
+def test_remote_database_admits_the_homeserver_with_scram(three_hosts: Site) -> None:
+    files = _files(three_hosts, "db1")
+    hba = files["/etc/wmx/postgresql/pg_hba.conf"].content
+    assert re.search(r"^host\s+synapse\s+synapse\s+10\.0\.0\.12/32\s+scram-sha-256$", hba, re.M)
+    conf = files["/etc/wmx/postgresql/postgresql.conf"].content
+    assert "listen_addresses = 'localhost, 10.0.0.11'" in conf
+    assert "password_encryption = 'scram-sha-256'" in conf
+    assert "shared_buffers = 2048MB" in conf  # a quarter of db1's 8192 MiB
+    password_sql = files["/etc/wmx/postgresql/synapse-password.sql"].content
+    assert f"ALTER ROLE synapse PASSWORD '{SECRETS.postgres_password}';" in password_sql
+
+
+def test_database_is_created_with_c_collation_from_template0(one_host: Site) -> None:
+    sql = _files(one_host, "hs1")["/etc/wmx/postgresql/synapse.sql"].content
+    assert (
+        "CREATE DATABASE synapse OWNER synapse ENCODING ''UTF8'' "
+        "LC_COLLATE ''C'' LC_CTYPE ''C'' TEMPLATE template0"
+    ) in sql
+    assert "WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'synapse')" in sql
+
+
+# --- synapse ------------------------------------------------------------------------------
+
+
+def test_synapse_config_of_one_host(one_host: Site) -> None:
+    config = _synapse_config(_files(one_host, "hs1"))
+    assert config["server_name"] == "example.test"
+    assert config["public_baseurl"] == "https://matrix.example.test/"
+    client, metrics = config["listeners"]
+    assert client == {
+        "port": 8008,
+        "type": "http",
+        "tls": False,
+        "bind_addresses": ["127.0.0.1"],
+        "x_forwarded": True,
+        "resources": [{"names": ["client", "federation"], "compress": False}],
+    }
+    assert metrics == {"port": 9000, "type": "metrics", "bind_addresses": ["127.0.0.1"]}
+    assert config["enable_metrics"] is True
+    assert config["database"] == {
+        "name": "psycopg2",
+        "args": {
+            "user": "synapse",
+            "dbname": "synapse",
+            "host": "/var/run/postgresql",
+            "cp_min": 5,
+            "cp_max": 10,
+        },
+    }
+    assert config["media_store_path"] == "/var/lib/synapse/media_store"
+    assert config["max_upload_size"] == "50M"
+    assert config["enable_registration"] is False
+    assert "registration_requires_token" not in config
+    assert config["url_preview_enabled"] is False
+    assert config["presence"] == {"enabled": True}
+    assert config["report_stats"] is False
+    assert config["signing_key_path"] == "/var/lib/synapse/signing.key"
+    assert config["log_config"] == "/etc/matrix-synapse/log.yaml"
+    assert config["trusted_key_servers"] == [{"server_name": "matrix.org"}]
+    assert config["suppress_key_server_warning"] is True
+    assert config["registration_shared_secret"] == SECRETS.registration_shared_secret
+    assert config["macaroon_secret_key"] == SECRETS.macaroon_secret_key
+    assert config["form_secret"] == SECRETS.form_secret
+
+
+def test_synapse_config_of_three_hosts(three_hosts: Site) -> None:
+    files = _files(three_hosts, "hs1")
+    config = _synapse_config(files)
+    # The proxy is elsewhere: Synapse also listens on its own address (firewalled).
+    assert config["listeners"][0]["bind_addresses"] == ["127.0.0.1", "10.0.0.12"]
+    assert config["listeners"][1]["bind_addresses"] == ["127.0.0.1"]
+    assert config["database"]["args"] == {
+        "user": "synapse",
+        "password": SECRETS.postgres_password,
+        "dbname": "synapse",
+        "host": "10.0.0.11",
+        "port": 5432,
+        "cp_min": 5,
+        "cp_max": 10,
+    }
+    homeserver_yaml = yaml.safe_load(files["/etc/matrix-synapse/homeserver.yaml"].content)
+    assert "database" not in homeserver_yaml, "the remote database section belongs in secrets"
+    assert config["enable_registration"] is True
+    assert config["registration_requires_token"] is True
+    assert config["max_upload_size"] == "100M"
+    assert config["url_preview_enabled"] is True
+
+
+def test_url_previews_never_reach_private_addresses(three_hosts: Site) -> None:
+    config = _synapse_config(_files(three_hosts, "hs1"))
+    blacklist = [ipaddress.ip_network(n) for n in config["url_preview_ip_range_blacklist"]]
+    must_cover = [
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "::1/128", "fe80::/10",
+        "fc00::/7", "ff00::/8", "::ffff:0:0/96",
+    ]  # fmt: skip
+    for network in map(ipaddress.ip_network, must_cover):
+        covered = any(
+            network.version == b.version and network.subnet_of(b)  # type: ignore[arg-type]
+            for b in blacklist
+        )
+        assert covered, f"{network} is not blacklisted"
+
+
+def test_federation_off_talks_to_no_server(tmp_path: Path) -> None:
+    config = {**BASE_CONFIG, "homeserver": {"host": "matrix.example.test", "federation": False}}
+    site = _site(
+        tmp_path, config, [HostView("hs1", "10.0.0.1", ("database", "homeserver", "proxy"))]
+    )
+    files = _files(site, "hs1")
+    synapse = _synapse_config(files)
+    assert synapse["federation_domain_whitelist"] == []
+    assert synapse["listeners"][0]["resources"] == [{"names": ["client"], "compress": False}]
+    assert (
+        "/.well-known/matrix/server" not in files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    )
+
+
+def test_log_config_is_valid_logging_config(one_host: Site) -> None:
+    log = yaml.safe_load(_files(one_host, "hs1")["/etc/matrix-synapse/log.yaml"].content)
+    assert log["version"] == 1
+    assert log["root"] == {"level": "INFO", "handlers": ["console"]}
+    assert log["handlers"]["console"]["class"] == "logging.StreamHandler"
+
+
+def _unit(text: str) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def test_synapse_unit_runs_the_current_release_hardened(one_host: Site) -> None:
+    unit = _unit(_files(one_host, "hs1")["/etc/systemd/system/matrix-synapse.service"].content)
+    assert unit["ExecStart"] == [
+        f"{SYNAPSE_CURRENT_LINK}/bin/python -m synapse.app.homeserver "
+        "-c /etc/matrix-synapse/homeserver.yaml -c /etc/matrix-synapse/conf.d/"
+    ]
+    expected = {
+        "Type": "notify",
+        "NotifyAccess": "main",
+        "User": "synapse",
+        "Restart": "always",
+        "Environment": "LD_PRELOAD=libjemalloc.so.2",
+        "ProtectSystem": "strict",
+        "ReadWritePaths": "/var/lib/synapse",
+        "ProtectHome": "true",
+        "PrivateTmp": "true",
+        "NoNewPrivileges": "true",
+    }
+    for key, value in expected.items():
+        assert unit.get(key) == [value], key
+    assert "RestartSec" in unit
+    assert "postgresql.service" in unit["After"]
+
+
+def test_synapse_unit_does_not_wait_for_a_remote_database(three_hosts: Site) -> None:
+    unit = _unit(_files(three_hosts, "hs1")["/etc/systemd/system/matrix-synapse.service"].content)
+    assert "postgresql.service" not in unit["After"]
+
+
+# --- nginx --------------------------------------------------------------------------------
+
+
+def _server_blocks(conf: str) -> dict[str, str]:
+    blocks = re.split(r"^server \{$", conf, flags=re.M)[1:]
+    names = [re.search(r"server_name (\S+);", b) for b in blocks]
+    return {name.group(1): b for name, b in zip(names, blocks, strict=True) if name}
+
+
+def _well_known(block: str, path: str) -> object:
+    match = re.search(
+        rf"location = {re.escape(path)} \{{(.*?)return 200 '(.*?)';", block, flags=re.S
+    )
+    assert match, f"{path} is not served"
+    assert "default_type application/json;" in match.group(1)
+    assert 'add_header Access-Control-Allow-Origin "*" always;' in match.group(1)
+    assert "Strict-Transport-Security" in match.group(1), "a location's add_header drops HSTS"
+    return json.loads(match.group(2))
+
+
+def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
+    files = _files(one_host, "hs1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    assert set(blocks) == {"example.test", "matrix.example.test"}
+    apex, homeserver = blocks["example.test"], blocks["matrix.example.test"]
+    assert _well_known(apex, "/.well-known/matrix/server") == {
+        "m.server": "matrix.example.test:443"
+    }
+    assert _well_known(apex, "/.well-known/matrix/client") == {
+        "m.homeserver": {"base_url": "https://matrix.example.test"}
+    }
+    for block in blocks.values():
+        assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in block
+        assert "ssl_certificate /etc/letsencrypt/live/wmx/fullchain.pem;" in block
+        assert "listen 8448" not in block
+    assert "location ~ ^(/_matrix|/_synapse/client) {" in homeserver
+    assert "proxy_pass http://127.0.0.1:8008;" in homeserver
+    for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme", "Host $host"):
+        assert f"proxy_set_header {header};" in homeserver
+    assert re.search(r"location \^~ /_synapse/admin \{\s*return 404;", homeserver)
+    assert "client_max_body_size 50M;" in homeserver
+    assert "proxy_pass" not in apex
+
+
+def test_nginx_of_three_hosts(three_hosts: Site) -> None:
+    files = _files(three_hosts, "proxy1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    homeserver = blocks["matrix.example.test"]
+    assert "proxy_pass http://10.0.0.12:8008;" in homeserver
+    assert "listen 8448 ssl http2;" in homeserver
+    assert "client_max_body_size 100M;" in homeserver
+    assert "listen 8448" not in blocks["example.test"]
+    server = _well_known(blocks["example.test"], "/.well-known/matrix/server")
+    assert server == {"m.server": "matrix.example.test:8448"}
+
+
+def test_port_80_serves_acme_and_redirects(one_host: Site) -> None:
+    conf = _files(one_host, "hs1")["/etc/nginx/sites-available/wmx-acme.conf"].content
+    assert "listen 80 default_server;" in conf
+    assert re.search(
+        r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/wmx-acme;", conf
+    )
+    assert "return 301 https://$host$request_uri;" in conf
+
+
+def test_tls_settings_are_mozilla_intermediate(one_host: Site) -> None:
+    params = _files(one_host, "hs1")["/etc/nginx/snippets/wmx-tls-params.conf"].content
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in params
+    ciphers = re.search(r"^ssl_ciphers (\S+);$", params, re.M)
+    assert ciphers
+    assert ciphers.group(1).split(":") == [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+        "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305",
+    ]  # fmt: skip
+    assert "ssl_prefer_server_ciphers off;" in params
+
+
+def test_renewal_hook_reloads_nginx(one_host: Site) -> None:
+    hook = _files(one_host, "hs1")["/etc/letsencrypt/renewal-hooks/deploy/wmx-reload-nginx"]
+    assert hook.mode == "0755"
+    assert hook.content.startswith("#!/bin/sh\n")
+    assert "systemctl reload nginx" in hook.content

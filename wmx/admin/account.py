@@ -1,0 +1,146 @@
+"""How wmx reaches the Admin API and signs in: its own admin account, `wmx-admin`.
+
+- Reaching Synapse: an SSH tunnel to 127.0.0.1:8008 on the homeserver host, opened and
+  closed around each command with the inventory's connection settings; or `--url` when an
+  operator has exposed the listener on a private network.
+- Signing in: the access token cached in `SITE/.wmx/admin-token` (mode 0600) when Synapse
+  still accepts it; else a password login; else, on first use, the account is registered
+  with the registration shared secret. Its password is `wmx_admin_password` in
+  `secrets.yml`, generated like every other secret and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+from wmx.admin.client import SynapseAdmin
+from wmx.admin.http import AdminApiError, AdminHttp, UnauthorizedError
+from wmx.admin.registration import register_user
+from wmx.admin.tunnel import synapse_tunnel
+from wmx.errors import InputError, WmxError
+from wmx.site import Site
+
+ADMIN_LOCALPART = "wmx-admin"
+ADMIN_DISPLAY_NAME = "wmx administration"
+# A fixed device: logging in again replaces wmx's session instead of piling up devices.
+ADMIN_DEVICE_ID = "WMXADMIN"
+TOKEN_FILE = "admin-token"
+
+_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#@]*)?$")
+
+
+def check_admin_url(value: str) -> str:
+    """`--url`: where Synapse's client listener answers (http[s]://host[:port])."""
+    text = value.strip()
+    if not _URL.match(text):
+        raise InputError(
+            f"{value!r} is not a base URL such as http://10.0.0.5:8008 "
+            "(scheme, host and port only; no user name or password)"
+        )
+    return text.rstrip("/")
+
+
+def admin_user_id(site: Site) -> str:
+    return f"@{ADMIN_LOCALPART}:{site.config.server_name}"
+
+
+def token_path(site: Site) -> Path:
+    return site.paths.state / TOKEN_FILE
+
+
+def reach_synapse(site: Site, url: str | None = None) -> AbstractContextManager[str]:
+    """A context yielding Synapse's base URL: `url` as given, or an SSH tunnel."""
+    if url:
+        return nullcontext(check_admin_url(url))
+    return synapse_tunnel(site.topology.the("homeserver"))
+
+
+@contextmanager
+def admin_session(site: Site, url: str | None = None) -> Iterator[SynapseAdmin]:
+    """A signed-in `SynapseAdmin` for the site's homeserver; closes everything after."""
+    with reach_synapse(site, url) as base_url:
+        admin = SynapseAdmin(base_url, "", server_name=site.config.server_name)
+        with admin:
+            sign_in(admin, site)
+            yield admin
+
+
+def sign_in(admin: SynapseAdmin, site: Site) -> None:
+    expected = admin_user_id(site)
+    path = token_path(site)
+    cached = read_token(path)
+    if cached:
+        admin.http.set_token(cached)
+        try:
+            if admin.whoami() == expected:
+                return
+        except UnauthorizedError:
+            pass  # expired, logged out, or from an earlier install: sign in afresh
+    password = site.secrets.wmx_admin_password
+    token = _log_in(admin.http, password)
+    if token is None:
+        token = _register(admin.http.base_url, site, password)
+    write_token(path, token)
+    admin.http.set_token(token)
+
+
+def _log_in(http: AdminHttp, password: str) -> str | None:
+    """A fresh access token, or None when Synapse knows no such account/password."""
+    body = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": ADMIN_LOCALPART},
+        "password": password,
+        "device_id": ADMIN_DEVICE_ID,
+        "initial_device_display_name": ADMIN_DISPLAY_NAME,
+    }
+    try:
+        data = http.post("/_matrix/client/v3/login", json=body, authenticated=False)
+    except AdminApiError as exc:
+        if exc.status == 403:
+            return None
+        raise
+    return str(data["access_token"])
+
+
+def _register(base_url: str, site: Site, password: str) -> str:
+    """First use on this homeserver: create wmx's admin account by shared secret."""
+    try:
+        user = register_user(
+            base_url,
+            site.secrets.registration_shared_secret,
+            ADMIN_LOCALPART,
+            password,
+            admin=True,
+            displayname=ADMIN_DISPLAY_NAME,
+        )
+    except WmxError as exc:
+        if "taken" in str(exc) or "in use" in str(exc).lower():
+            raise WmxError(
+                f"{admin_user_id(site)} exists but does not accept the password in "
+                "secrets.yml (wmx_admin_password): was secrets.yml replaced? Restore it, or "
+                "reset that account's password to it from another admin account"
+            ) from None
+        raise
+    return user.access_token
+
+
+def read_token(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def write_token(path: Path, token: str) -> None:
+    """Write with mode 0600 from the first byte, inside a 0700 state directory."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.replace(tmp, path)

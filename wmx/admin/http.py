@@ -1,0 +1,265 @@
+"""The HTTP layer under `SynapseAdmin`: one httpx client, errors an operator can act on,
+retries when Synapse rate-limits, and pagination.
+
+The access token lives only in this object's request headers: it is never part of a
+URL, an error message or a repr, so no traceback or log line can carry it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
+from urllib.parse import quote
+
+import httpx
+
+from wmx import __version__
+from wmx.errors import InputError, WmxError
+
+T = TypeVar("T")
+Params = Mapping[str, str | int | bool | None]
+
+MAX_RETRIES = 5
+# Never wait longer than this for one retry, whatever Synapse asks: the operator is waiting.
+MAX_RETRY_DELAY = 30.0
+PAGE_SIZE = 100
+
+
+class AdminApiError(WmxError):
+    """Synapse refused or failed a request; the message says what and why."""
+
+    def __init__(self, message: str, *, status: int = 0, errcode: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.errcode = errcode
+
+
+class UnauthorizedError(AdminApiError):
+    """401: the access token is missing, expired or revoked."""
+
+
+class NotFoundError(InputError):
+    """404 on something the operator named: exit code 2, like any unknown id."""
+
+    def __init__(self, message: str, *, errcode: str = "") -> None:
+        super().__init__(message)
+        self.status = 404
+        self.errcode = errcode
+
+
+def endpoint(template: str, *segments: str) -> str:
+    """Fill `{}` in `template` with URL-quoted segments: ids may hold '/', '#', '?' or ':'."""
+    return template.format(*(quote(s, safe="") for s in segments))
+
+
+@dataclass
+class Listing(Generic[T]):
+    """Items of a paginated listing, and how many the server has in all (when it says)."""
+
+    items: list[T] = field(default_factory=list)
+    total: int | None = None
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text.strip().splitlines() or [response.reason_phrase])[0], ""
+    if isinstance(body, dict):
+        return str(body.get("error", response.reason_phrase)), str(body.get("errcode", ""))
+    return response.reason_phrase, ""
+
+
+def retry_delay(response: httpx.Response, attempt: int) -> float:
+    """Seconds to wait after a 429: Synapse's `retry_after_ms`, its Retry-After header,
+    or exponential backoff (0.5 s, 1 s, 2 s, ...)."""
+    delay: float | None = None
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("retry_after_ms"), int | float):
+            delay = float(body["retry_after_ms"]) / 1000
+    except ValueError:
+        pass
+    if delay is None:
+        header = response.headers.get("retry-after", "")
+        delay = float(header) if header.isdigit() else 0.5 * 2**attempt
+    return min(max(delay, 0.05), MAX_RETRY_DELAY)
+
+
+class AdminHttp:
+    """Authenticated JSON requests against one Synapse base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = MAX_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"User-Agent": f"wmx/{__version__}"},
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"AdminHttp({self.base_url!r}, token=<hidden>)"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def set_token(self, token: str) -> None:
+        self._token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        not_found: str | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Send one request; return its JSON body (a dict, or {} when empty).
+
+        `not_found` is the message for a 404, naming what the operator asked for.
+        """
+        headers = {"Authorization": f"Bearer {self._token}"} if authenticated else {}
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        attempt = 0
+        while True:
+            try:
+                response = self._client.request(
+                    method, path, params=query, json=json, headers=headers
+                )
+            except httpx.TimeoutException:
+                raise WmxError(
+                    f"Synapse at {self.base_url} did not answer {method} {path} in time"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise WmxError(f"cannot reach Synapse at {self.base_url}: {exc}") from None
+            if response.status_code == 429 and attempt < self._max_retries:
+                self._sleep(retry_delay(response, attempt))
+                attempt += 1
+                continue
+            return self._result(response, method, path, not_found)
+
+    def _result(
+        self, response: httpx.Response, method: str, path: str, not_found: str | None
+    ) -> Any:
+        status = response.status_code
+        if response.is_success:
+            if not response.content:
+                return {}
+            try:
+                return response.json()
+            except ValueError:
+                raise AdminApiError(
+                    f"{method} {path}: Synapse answered {status} with something not JSON",
+                    status=status,
+                ) from None
+        error, errcode = _error_of(response)
+        code = f" {errcode}" if errcode else ""
+        if status == 401:
+            raise UnauthorizedError(
+                f"Synapse rejected wmx's access token (401{code}): {error}",
+                status=status,
+                errcode=errcode,
+            )
+        if status == 403:
+            raise AdminApiError(f"forbidden (403{code}): {error}", status=status, errcode=errcode)
+        if status == 404 and errcode == "M_UNRECOGNIZED":
+            raise AdminApiError(
+                f"this Synapse does not know {method} {path.split('?')[0]} (an older release?)",
+                status=status,
+                errcode=errcode,
+            )
+        if status == 404:
+            raise NotFoundError(not_found or f"not found: {error}", errcode=errcode)
+        if status == 429:
+            raise AdminApiError(
+                f"Synapse kept rate-limiting {method} {path} after {self._max_retries} "
+                "retries; try again later",
+                status=status,
+                errcode=errcode,
+            )
+        if status == 400:
+            raise InputError(f"Synapse refused the request (400{code}): {error}")
+        raise AdminApiError(
+            f"{method} {path} failed ({status}{code}): {error}", status=status, errcode=errcode
+        )
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def paginate(
+        self,
+        path: str,
+        key: str,
+        *,
+        params: Params | None = None,
+        limit: int | None = None,
+        next_key: str = "next_token",
+        total_key: str = "total",
+        page_size: int = PAGE_SIZE,
+    ) -> Listing[Any]:
+        """Follow Synapse's `from`/`next_token` pages until the end or `limit` items."""
+        listing: Listing[Any] = Listing()
+        for item in self._pages(path, key, params, limit, next_key, total_key, page_size, listing):
+            listing.items.append(item)
+        return listing
+
+    def _pages(
+        self,
+        path: str,
+        key: str,
+        params: Params | None,
+        limit: int | None,
+        next_key: str,
+        total_key: str,
+        page_size: int,
+        listing: Listing[Any],
+    ) -> Iterator[Any]:
+        start: str | int = 0
+        count = 0
+        while True:
+            size = page_size if limit is None else min(page_size, limit - count)
+            data = self.get(path, params={**(params or {}), "from": start, "limit": size})
+            if isinstance(data.get(total_key), int):
+                listing.total = cast(int, data[total_key])
+            items = data.get(key) or []
+            for item in items:
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            following = data.get(next_key)
+            if following is None or not items:
+                return
+            start = following
+
+
+def _query_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

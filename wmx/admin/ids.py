@@ -1,0 +1,178 @@
+"""Check what an operator types before anything reaches the homeserver.
+
+Each check returns the canonical form of a value or raises ValueError with a one-line
+message naming it; the CLI turns that into exit code 2 (see `wmx.cli.common.checked`).
+Grammar from the Matrix specification's appendices (identifiers); room ids of room
+version 12 and later have no server part.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from wmx.site.model import check_localpart
+
+# Historical user ids may hold any printable ASCII but ':' (spec: "historical user IDs").
+_USER_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+_SERVER_NAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+_OPAQUE = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+_MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_AGE = re.compile(r"^(\d+)\s*([smhdw])$")
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SIZE = re.compile(r"^(\d+)\s*([KMG]i?B?|B)?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+MAX_ID_LENGTH = 255
+
+
+def _server_ok(server: str) -> bool:
+    return bool(server) and bool(_SERVER_NAME.match(server))
+
+
+def check_user_id(value: str, server_name: str, *, local: bool = True) -> str:
+    """`@name:server`, or a bare `name` completed with this homeserver's server name.
+
+    Accounts on other servers cannot be administered here, so `local` refuses them.
+    """
+    text = value.strip()
+    if not text.startswith("@") and ":" not in text:
+        text = f"@{text}:{server_name}"
+    localpart, sep, server = text[1:].partition(":")
+    if (
+        not text.startswith("@")
+        or not sep
+        or not _USER_LOCALPART.match(localpart)
+        or not _server_ok(server)
+        or len(text) > MAX_ID_LENGTH
+    ):
+        raise ValueError(f"{value!r} is not a Matrix user id (such as @name:{server_name})")
+    if local and server != server_name:
+        raise ValueError(f"{value!r} is not an account of this homeserver ({server_name})")
+    return text
+
+
+def check_new_user_id(value: str, server_name: str) -> str:
+    """A user id for a new account: the stricter localpart rules Synapse applies."""
+    user_id = check_user_id(value, server_name)
+    localpart = user_id[1:].split(":", 1)[0]
+    check_localpart(localpart)
+    return user_id
+
+
+def check_room_id(value: str) -> str:
+    """`!opaque:server` (room versions 1-11) or `!opaque` (room version 12 and later)."""
+    text = value.strip()
+    opaque, sep, server = text[1:].partition(":")
+    if (
+        not text.startswith("!")
+        or not opaque
+        or not _OPAQUE.match(opaque)
+        or (sep and not _server_ok(server))
+        or len(text) > MAX_ID_LENGTH
+    ):
+        raise ValueError(f"{value!r} is not a room id (such as !abcdef:example.org)")
+    return text
+
+
+def check_room_alias(value: str) -> str:
+    """`#name:server`."""
+    text = value.strip()
+    name, sep, server = text[1:].partition(":")
+    if (
+        not text.startswith("#")
+        or not sep
+        or not name
+        or not _OPAQUE.match(name)
+        or not _server_ok(server)
+        or len(text) > MAX_ID_LENGTH
+    ):
+        raise ValueError(f"{value!r} is not a room alias (such as #name:example.org)")
+    return text
+
+
+def check_room(value: str) -> str:
+    """A room id or a room alias (the caller resolves aliases)."""
+    text = value.strip()
+    if text.startswith("#"):
+        return check_room_alias(text)
+    if text.startswith("!"):
+        return check_room_id(text)
+    raise ValueError(f"{value!r} is neither a room id (!…) nor a room alias (#…:server)")
+
+
+def check_event_id(value: str) -> str:
+    text = value.strip()
+    if not text.startswith("$") or len(text) < 2 or not _OPAQUE.match(text[1:]):
+        raise ValueError(f"{value!r} is not an event id (such as $abc…)")
+    return text
+
+
+def check_media(value: str, server_name: str) -> tuple[str, str]:
+    """`mxc://server/media_id`, or a bare media id on this homeserver → (server, media id)."""
+    text = value.strip()
+    if text.startswith("mxc://"):
+        server, _, media_id = text.removeprefix("mxc://").partition("/")
+    else:
+        server, media_id = server_name, text
+    if not _server_ok(server) or not _MEDIA_ID.match(media_id):
+        raise ValueError(f"{value!r} is not a media id (mxc://server/id, or the id alone)")
+    return server, media_id
+
+
+def check_local_media(value: str, server_name: str) -> str:
+    """A media id stored by this homeserver: its bare id."""
+    server, media_id = check_media(value, server_name)
+    if server != server_name:
+        raise ValueError(f"{value!r} is remote media; only media of {server_name} applies here")
+    return media_id
+
+
+def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
+    """A point in time: YYYY-MM-DD (midnight), an ISO 8601 date-time, or an age such as
+    `30d` (30 days ago; units s, m, h, d, w). Without a time zone, local time is meant."""
+    text = value.strip()
+    current = now or datetime.now(UTC)
+    age = _AGE.match(text.lower())
+    if age:
+        amount, unit = int(age.group(1)), age.group(2)
+        return current - timedelta(**{_AGE_UNITS[unit]: amount})
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a date (use YYYY-MM-DD, an ISO 8601 date-time such as "
+            "2025-01-31T18:00, or an age such as 30d)"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def moment_ms(value: str) -> int:
+    """`parse_moment` as the millisecond timestamp Synapse's APIs take."""
+    return int(parse_moment(value).timestamp() * 1000)
+
+
+def check_past_ms(value: str) -> int:
+    """A moment that must not lie in the future (purges and deletions look backwards)."""
+    moment = parse_moment(value)
+    if moment > datetime.now(UTC):
+        raise ValueError(f"{value!r} lies in the future; give a past date or an age such as 30d")
+    return int(moment.timestamp() * 1000)
+
+
+def check_days(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"{value} is not a number of days (0 or more)")
+    return value
+
+
+def parse_size(value: str) -> int:
+    """Bytes: `500000`, `500K`, `10M`, `1G` (binary multiples)."""
+    match = _SIZE.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a size (bytes, or a number with K, M or G)")
+    unit = (match.group(2) or "").upper()[:1]
+    return int(match.group(1)) * _SIZE_UNITS[unit]

@@ -1,0 +1,53 @@
+"""Event reports: messages users flagged to the server admins."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from wmx.admin.http import AdminHttp, Listing, endpoint
+from wmx.admin.types import EventReport
+
+V1 = "/_synapse/admin/v1"
+
+
+def _unknown(report_id: int) -> str:
+    return f"unknown event report {report_id}"
+
+
+class ReportsApi:
+    def __init__(self, http: AdminHttp) -> None:
+        self._http = http
+
+    def listing(
+        self,
+        *,
+        room_id: str | None = None,
+        reporter: str | None = None,
+        sender: str | None = None,
+        limit: int | None = None,
+    ) -> Listing[EventReport]:
+        """Newest first."""
+        params = {
+            "dir": "b",
+            "room_id": room_id,
+            "user_id": reporter,
+            "event_sender_user_id": sender,
+        }
+        return cast(
+            Listing[EventReport],
+            self._http.paginate(f"{V1}/event_reports", "event_reports", params=params, limit=limit),
+        )
+
+    def get(self, report_id: int) -> EventReport:
+        return cast(
+            EventReport,
+            self._http.get(
+                endpoint(V1 + "/event_reports/{}", str(report_id)), not_found=_unknown(report_id)
+            ),
+        )
+
+    def resolve(self, report_id: int) -> None:
+        """Synapse has no 'resolved' state: resolving a report deletes it."""
+        self._http.delete(
+            endpoint(V1 + "/event_reports/{}", str(report_id)), not_found=_unknown(report_id)
+        )

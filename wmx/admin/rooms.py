@@ -1,0 +1,183 @@
+"""Rooms: list, inspect, delete (v2, in the background), block, purge history, and the
+room directory and aliases (Client-Server API endpoints that server admins may use)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from wmx.admin.http import AdminHttp, Listing, endpoint
+from wmx.admin.types import (
+    BlockStatus,
+    DeleteStatus,
+    PurgeStatus,
+    RoomDetails,
+    RoomSummary,
+    StateEvent,
+)
+
+V1 = "/_synapse/admin/v1"
+V2 = "/_synapse/admin/v2"
+CLIENT = "/_matrix/client/v3"
+
+
+def unknown_room(room_id: str) -> str:
+    return f"unknown room {room_id} (this homeserver does not know it)"
+
+
+class RoomsApi:
+    def __init__(self, http: AdminHttp) -> None:
+        self._http = http
+
+    def listing(
+        self,
+        *,
+        search: str | None = None,
+        order_by: str = "name",
+        backwards: bool = False,
+        empty_only: bool = False,
+        public_only: bool = False,
+        limit: int | None = None,
+    ) -> Listing[RoomSummary]:
+        params = {
+            "search_term": search or None,
+            "order_by": order_by,
+            "dir": "b" if backwards else "f",
+            "empty_rooms": True if empty_only else None,
+            "public_rooms": True if public_only else None,
+        }
+        return cast(
+            Listing[RoomSummary],
+            self._http.paginate(
+                f"{V1}/rooms",
+                "rooms",
+                params=params,
+                limit=limit,
+                next_key="next_batch",
+                total_key="total_rooms",
+            ),
+        )
+
+    def get(self, room_id: str) -> RoomDetails:
+        return cast(
+            RoomDetails,
+            self._http.get(endpoint(V1 + "/rooms/{}", room_id), not_found=unknown_room(room_id)),
+        )
+
+    def members(self, room_id: str) -> list[str]:
+        data = self._http.get(
+            endpoint(V1 + "/rooms/{}/members", room_id), not_found=unknown_room(room_id)
+        )
+        return cast(list[str], data.get("members", []))
+
+    def state(self, room_id: str) -> list[StateEvent]:
+        data = self._http.get(
+            endpoint(V1 + "/rooms/{}/state", room_id), not_found=unknown_room(room_id)
+        )
+        return cast(list[StateEvent], data.get("state", []))
+
+    def start_delete(
+        self,
+        room_id: str,
+        *,
+        purge: bool,
+        block: bool,
+        message: str | None = None,
+        force_purge: bool = False,
+    ) -> str:
+        """Shut the room down (kick every local member) and optionally purge and block it,
+        in the background: returns the delete id to poll."""
+        body: dict[str, Any] = {"purge": purge, "block": block, "force_purge": force_purge}
+        if message:
+            body["message"] = message
+        data = self._http.delete(endpoint(V2 + "/rooms/{}", room_id), json=body)
+        return str(data["delete_id"])
+
+    def delete_status(self, delete_id: str) -> DeleteStatus:
+        return cast(
+            DeleteStatus,
+            self._http.get(
+                endpoint(V2 + "/rooms/delete_status/{}", delete_id),
+                not_found=f"unknown room deletion {delete_id}",
+            ),
+        )
+
+    def block_status(self, room_id: str) -> BlockStatus:
+        return cast(BlockStatus, self._http.get(endpoint(V1 + "/rooms/{}/block", room_id)))
+
+    def set_blocked(self, room_id: str, blocked: bool) -> None:
+        self._http.put(endpoint(V1 + "/rooms/{}/block", room_id), json={"block": blocked})
+
+    def make_admin(self, room_id: str, user_id: str) -> None:
+        """Give `user_id` the highest power level in the room, using a local member who
+        has it (Synapse invites the user when the room is not public)."""
+        self._http.post(
+            endpoint(V1 + "/rooms/{}/make_room_admin", room_id),
+            json={"user_id": user_id},
+            not_found=unknown_room(room_id),
+        )
+
+    def start_purge_history(
+        self, room_id: str, before_ms: int, *, delete_local_events: bool = False
+    ) -> str:
+        data = self._http.post(
+            endpoint(V1 + "/purge_history/{}", room_id),
+            json={"purge_up_to_ts": before_ms, "delete_local_events": delete_local_events},
+            not_found=unknown_room(room_id),
+        )
+        return str(data["purge_id"])
+
+    def purge_history_status(self, purge_id: str) -> PurgeStatus:
+        return cast(
+            PurgeStatus,
+            self._http.get(
+                endpoint(V1 + "/purge_history_status/{}", purge_id),
+                not_found=f"unknown history purge {purge_id}",
+            ),
+        )
+
+    # Aliases and the room directory: Client-Server endpoints where server admins may act
+    # on any room.
+
+    def resolve_alias(self, alias: str) -> str:
+        data = self._http.get(
+            endpoint(CLIENT + "/directory/room/{}", alias),
+            not_found=f"unknown room alias {alias} (it points to no room)",
+        )
+        return str(data["room_id"])
+
+    def delete_alias(self, alias: str) -> None:
+        self._http.delete(
+            endpoint(CLIENT + "/directory/room/{}", alias),
+            not_found=f"unknown room alias {alias} (it points to no room)",
+        )
+
+    def aliases(self, room_id: str) -> list[str]:
+        data = self._http.get(
+            endpoint(CLIENT + "/rooms/{}/aliases", room_id), not_found=unknown_room(room_id)
+        )
+        return cast(list[str], data.get("aliases", []))
+
+    def directory_visibility(self, room_id: str) -> str:
+        data = self._http.get(
+            endpoint(CLIENT + "/directory/list/room/{}", room_id),
+            not_found=unknown_room(room_id),
+        )
+        return str(data.get("visibility", "private"))
+
+    def set_directory_visibility(self, room_id: str, public: bool) -> None:
+        self._http.put(
+            endpoint(CLIENT + "/directory/list/room/{}", room_id),
+            json={"visibility": "public" if public else "private"},
+            not_found=unknown_room(room_id),
+        )
+
+    def public_rooms(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The published room directory as clients see it."""
+        rooms: list[dict[str, Any]] = []
+        since: str | None = None
+        while True:
+            data = self._http.get(f"{CLIENT}/publicRooms", params={"limit": 100, "since": since})
+            rooms += data.get("chunk", [])
+            since = data.get("next_batch")
+            if not since or (limit is not None and len(rooms) >= limit):
+                return rooms[:limit] if limit is not None else rooms

@@ -1,0 +1,140 @@
+"""Bulk account creation from a CSV file (`wmx user import`).
+
+The whole file is checked before anything is sent; then each row is created unless the
+account exists already, so that a re-run after a failure only does what is left.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wmx.admin.client import SynapseAdmin
+from wmx.admin.ids import check_new_user_id
+from wmx.errors import InputError, WmxError
+from wmx.site.model import check_email
+
+COLUMNS = ("localpart", "user_id", "display_name", "email", "admin", "password")
+_TRUE = {"yes", "y", "true", "1", "on"}
+_FALSE = {"no", "n", "false", "0", "off", ""}
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    user_id: str
+    display_name: str | None
+    email: str | None
+    admin: bool
+    password: str | None
+
+    def __repr__(self) -> str:
+        return f"ImportRow(line={self.line}, user_id={self.user_id!r}, password=<hidden>)"
+
+
+@dataclass
+class ImportResult:
+    line: int
+    user_id: str
+    result: str  # created | exists | failed: cause
+    generated_password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ImportResult(line={self.line}, user_id={self.user_id!r}, result={self.result!r})"
+
+    def as_dict(self, *, with_password: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {"line": self.line, "user_id": self.user_id, "result": self.result}
+        if with_password and self.generated_password:
+            row["password"] = self.generated_password
+        return row
+
+
+def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:
+    """Read and check every row; all problems are reported at once (exit code 2)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InputError(
+            f"{path}:1: unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(COLUMNS)}"
+        )
+    if "localpart" not in header and "user_id" not in header:
+        raise InputError(f"{path}:1: the header needs a localpart or a user_id column")
+    rows: list[ImportRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for raw in reader:
+        line = reader.line_num
+        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        name = values.get("user_id") or values.get("localpart") or ""
+        try:
+            user_id = check_new_user_id(name, server_name)
+            email = check_email(values["email"]) if values.get("email") else None
+            admin = values.get("admin", "").lower()
+            if admin not in _TRUE | _FALSE:
+                raise ValueError(f"admin: {values['admin']!r} is not yes or no")
+        except ValueError as exc:
+            problems.append(f"{path}:{line}: {exc}")
+            continue
+        if user_id in seen:
+            problems.append(f"{path}:{line}: {user_id} is already on line {seen[user_id]}")
+            continue
+        seen[user_id] = line
+        rows.append(
+            ImportRow(
+                line=line,
+                user_id=user_id,
+                display_name=values.get("display_name") or None,
+                email=email,
+                admin=admin in _TRUE,
+                password=values.get("password") or None,
+            )
+        )
+    if problems:
+        raise InputError("\n".join([*problems, "nothing was imported; fix these lines"]))
+    if not rows:
+        raise InputError(f"{path}: no accounts to import")
+    return rows
+
+
+def import_users(
+    admin: SynapseAdmin, rows: list[ImportRow], passwords_out: Path | None
+) -> list[ImportResult]:
+    results: list[ImportResult] = []
+    for row in rows:
+        try:
+            if admin.users.exists(row.user_id):
+                results.append(ImportResult(row.line, row.user_id, "exists"))
+                continue
+            password = row.password or secrets.token_urlsafe(15)
+            admin.users.create(
+                row.user_id,
+                password,
+                admin=row.admin,
+                displayname=row.display_name,
+                email=row.email,
+            )
+        except WmxError as exc:
+            results.append(ImportResult(row.line, row.user_id, f"failed: {exc}"))
+            continue
+        generated = None if row.password else password
+        results.append(ImportResult(row.line, row.user_id, "created", generated))
+        if generated and passwords_out:
+            append_password(passwords_out, row.user_id, generated)
+    return results
+
+
+def append_password(path: Path, user_id: str, password: str) -> None:
+    """Append `user_id,password`; the file is created with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", newline="") as handle:
+        csv.writer(handle).writerow([user_id, password])

@@ -1,0 +1,167 @@
+"""Accounts: list, inspect, create, change, deactivate, redact (Synapse's user Admin API)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from wmx.admin.http import AdminHttp, Listing, NotFoundError, endpoint
+from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
+
+V1 = "/_synapse/admin/v1"
+V2 = "/_synapse/admin/v2"
+
+
+def _unknown(user_id: str) -> str:
+    return f"unknown user {user_id} (no such account on this homeserver)"
+
+
+def _creation_in_ms(details: UserDetails) -> UserDetails:
+    # The listing gives creation_ts in milliseconds, the single-user query in seconds:
+    # wmx gives milliseconds everywhere, like every other Matrix timestamp.
+    created = details.get("creation_ts")
+    if isinstance(created, int) and 0 < created < 10**11:
+        details["creation_ts"] = created * 1000
+    return details
+
+
+class UsersApi:
+    def __init__(self, http: AdminHttp) -> None:
+        self._http = http
+
+    def listing(
+        self,
+        *,
+        guests: bool = False,
+        deactivated: bool = False,
+        admins_only: bool = False,
+        name: str | None = None,
+        limit: int | None = None,
+        order_by: str = "name",
+    ) -> Listing[UserSummary]:
+        """Local accounts; guests and deactivated accounts only when asked for."""
+        params = {
+            "guests": guests,
+            "deactivated": deactivated,
+            "admins": True if admins_only else None,
+            "name": name,
+            "order_by": order_by,
+        }
+        return cast(
+            Listing[UserSummary],
+            self._http.paginate(f"{V2}/users", "users", params=params, limit=limit),
+        )
+
+    def get(self, user_id: str) -> UserDetails:
+        path = endpoint(V2 + "/users/{}", user_id)
+        details = cast(UserDetails, self._http.get(path, not_found=_unknown(user_id)))
+        return _creation_in_ms(details)
+
+    def exists(self, user_id: str) -> bool:
+        try:
+            self.get(user_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def put(self, user_id: str, body: dict[str, Any]) -> UserDetails:
+        """Create the account, or change the given fields of an existing one."""
+        return cast(UserDetails, self._http.put(endpoint(V2 + "/users/{}", user_id), json=body))
+
+    def create(
+        self,
+        user_id: str,
+        password: str,
+        *,
+        admin: bool = False,
+        displayname: str | None = None,
+        email: str | None = None,
+    ) -> UserDetails:
+        body: dict[str, Any] = {"password": password, "admin": admin}
+        if displayname:
+            body["displayname"] = displayname
+        if email:
+            body["threepids"] = [{"medium": "email", "address": email}]
+        return self.put(user_id, body)
+
+    def reset_password(self, user_id: str, password: str, *, logout_devices: bool = True) -> None:
+        self._http.post(
+            endpoint(V1 + "/reset_password/{}", user_id),
+            json={"new_password": password, "logout_devices": logout_devices},
+            not_found=_unknown(user_id),
+        )
+
+    def set_admin(self, user_id: str, admin: bool) -> None:
+        self._http.put(
+            endpoint(V1 + "/users/{}/admin", user_id),
+            json={"admin": admin},
+            not_found=_unknown(user_id),
+        )
+
+    def deactivate(self, user_id: str, *, erase: bool = False) -> None:
+        self._http.post(
+            endpoint(V1 + "/deactivate/{}", user_id),
+            json={"erase": erase},
+            not_found=_unknown(user_id),
+        )
+
+    def set_locked(self, user_id: str, locked: bool) -> None:
+        self.put(user_id, {"locked": locked})
+
+    def set_suspended(self, user_id: str, suspended: bool) -> None:
+        self._http.put(
+            endpoint(V1 + "/suspend/{}", user_id),
+            json={"suspend": suspended},
+            not_found=_unknown(user_id),
+        )
+
+    def set_shadow_banned(self, user_id: str, banned: bool) -> None:
+        path = endpoint(V1 + "/users/{}/shadow_ban", user_id)
+        if banned:
+            self._http.post(path, not_found=_unknown(user_id))
+        else:
+            self._http.delete(path, not_found=_unknown(user_id))
+
+    def devices(self, user_id: str) -> list[Device]:
+        data = self._http.get(
+            endpoint(V2 + "/users/{}/devices", user_id), not_found=_unknown(user_id)
+        )
+        return cast(list[Device], data.get("devices", []))
+
+    def delete_devices(self, user_id: str, device_ids: list[str]) -> None:
+        self._http.post(
+            endpoint(V2 + "/users/{}/delete_devices", user_id),
+            json={"devices": device_ids},
+            not_found=_unknown(user_id),
+        )
+
+    def whois(self, user_id: str) -> Whois:
+        return cast(
+            Whois,
+            self._http.get(endpoint(V1 + "/whois/{}", user_id), not_found=_unknown(user_id)),
+        )
+
+    def joined_rooms(self, user_id: str) -> list[str]:
+        data = self._http.get(
+            endpoint(V1 + "/users/{}/joined_rooms", user_id), not_found=_unknown(user_id)
+        )
+        return cast(list[str], data.get("joined_rooms", []))
+
+    def start_redaction(
+        self, user_id: str, *, rooms: list[str] | None = None, reason: str | None = None
+    ) -> str:
+        """Redact the user's events (in every room they are or were in, unless `rooms`);
+        Synapse works in the background: returns the redaction id to poll."""
+        body: dict[str, Any] = {"rooms": rooms or []}
+        if reason:
+            body["reason"] = reason
+        data = self._http.post(endpoint(V1 + "/user/{}/redact", user_id), json=body)
+        return str(data["redact_id"])
+
+    def redaction_status(self, redact_id: str) -> RedactStatus:
+        return cast(
+            RedactStatus,
+            self._http.get(
+                endpoint(V1 + "/user/redact_status/{}", redact_id),
+                not_found=f"unknown redaction {redact_id}",
+            ),
+        )

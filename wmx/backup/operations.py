@@ -1,0 +1,74 @@
+"""`wmx backup run`, `list` and `export-key`: the homeserver host's job, driven over SSH."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any
+
+from wmx.backup.plan import backs_up
+from wmx.backup.progress import Steps
+from wmx.backup.remote import HostTool
+from wmx.errors import InputError, WmxError
+from wmx.site import Site
+from wmx.site.topology import HostView
+
+
+def data_host(site: Site, name: str | None = None) -> HostView:
+    """The host whose job a command talks to: the homeserver host unless named."""
+    if not site.config.backup.enabled:
+        raise InputError(
+            "backups are off for this site: set backup.enabled: true in wmx.yaml "
+            "(`wmx config set backup.enabled true`) and deploy"
+        )
+    hosts = {h.name: h for h in site.topology.hosts}
+    if name is None:
+        return site.topology.the("homeserver")
+    if name not in hosts:
+        raise InputError(f"--host {name}: no such host in the inventory ({', '.join(hosts)})")
+    host = hosts[name]
+    if not backs_up(site.config, host):
+        raise InputError(f"--host {name}: it does not run the backup job (the homeserver does)")
+    return host
+
+
+@dataclass
+class RunOutcome:
+    ok: bool
+    run: dict[str, Any]
+
+
+def run_backup(host: HostView, steps: Steps) -> RunOutcome:
+    """Run the job now on `host`, relaying its progress; the job's own record comes back."""
+    result: dict[str, Any] = {}
+
+    def on_event(event: dict[str, Any]) -> None:
+        if "result" in event and isinstance(event["result"], dict):
+            result.update(event["result"])
+        elif "progress" in event:
+            steps.transferred(int(event.get("original_size", 0)), int(event.get("nfiles", 0)))
+        elif "step" in event:
+            step = str(event["step"])
+            if step.startswith("failed:") or "not pruned" in str(event.get("message", "")):
+                steps.note(str(event.get("message", "")))
+            else:
+                steps.step(str(event.get("message", step)))
+
+    HostTool(host).events("run", "--events", on_event=on_event)
+    if not result:
+        raise WmxError(f"the backup job on {host.name} ended without a result")
+    return RunOutcome(ok=bool(result.get("ok")), run=result)
+
+
+def list_archives(host: HostView) -> dict[str, Any]:
+    """Every repository's archives (time, sizes) and the job's last run, from `host`."""
+    data = HostTool(host).json("list", timeout=600)
+    if not isinstance(data, dict):
+        raise WmxError(f"wmx-backup list on {host.name} answered no listing")
+    data["host"] = host.name
+    return data
+
+
+def export_key(host: HostView, repo: str, sink: IO[bytes], *, paper: bool = False) -> None:
+    """Write the repository key (still encrypted with the passphrase) to `sink`."""
+    args = ["export-key", "--repo", repo, *(["--paper"] if paper else [])]
+    HostTool(host).stdout_to(args, sink)

@@ -1,0 +1,281 @@
+"""What a site backs up, where to, and how: the view templates, roles and commands share.
+
+Computed from the typed site (wmx.yaml + inventory) only, so that `wmx render` stays pure:
+the job on the host reads the same values from `/etc/wmx/backup/job.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wmx.errors import InputError
+from wmx.site.topology import COMPONENT_ORDER, POSTGRES_PORT, HostView, Topology
+
+if TYPE_CHECKING:
+    from wmx.site import Site
+    from wmx.site.model import SiteConfig
+
+# Paths on the data host. The synapse role and templates use the same ones.
+CONFIG_DIR = "/etc/wmx/backup"
+JOB_CONFIG = f"{CONFIG_DIR}/job.json"
+PASSPHRASE_FILE = f"{CONFIG_DIR}/passphrase"
+BORG_ENV_FILE = f"{CONFIG_DIR}/borg.env"
+PGPASS_FILE = f"{CONFIG_DIR}/pgpass"
+TOOL = "/usr/local/sbin/wmx-backup"
+STATE_DIR = "/var/lib/wmx/backup"
+SSH_KEY = f"{STATE_DIR}/ssh/id_ed25519"
+KNOWN_HOSTS = f"{STATE_DIR}/ssh/known_hosts"
+BORG_BASE_DIR = f"{STATE_DIR}/borg"
+STATUS_FILE = f"{STATE_DIR}/status.json"
+BACKUP_ROOT = "/var/backups/wmx"
+LOCAL_REPOSITORY = f"{BACKUP_ROOT}/borg"
+STAGING_DIR = f"{BACKUP_ROOT}/staging"
+RESTORE_DIR = f"{BACKUP_ROOT}/restore"
+METRICS_FILE = "/var/lib/prometheus/node-exporter/wmx_backup.prom"
+MEDIA_STORE = "/var/lib/synapse/media_store"
+SIGNING_KEY = "/var/lib/synapse/signing.key"
+SYNAPSE_CONFIG_DIR = "/etc/matrix-synapse"
+# On a host of the `backup` group: the system user borg serves repositories as, and
+# one repository per site below its home.
+REPO_USER = "borg"
+REPO_HOME = "/srv/wmx-backup"
+ARCHIVE_PREFIX = "wmx-"
+# How many of the rooms with the most members the drill compares (latest event ids).
+LARGEST_ROOMS = 5
+
+LOCAL_MEDIA = ("local_content", "local_thumbnails")
+REMOTE_MEDIA = ("remote_content", "remote_thumbnail")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """One borg repository of the site, named by a short label in commands."""
+
+    label: str  # "local", the repository host's inventory name, or the remote's host
+    url: str
+    kind: str  # local | inventory | extra
+    host: str | None = None  # inventory host name (kind "inventory")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"label": self.label, "url": self.url, "kind": self.kind, "host": self.host}
+
+
+@dataclass(frozen=True)
+class DumpSource:
+    """Where the job's pg_dump connects: the local socket as postgres, or TCP as synapse."""
+
+    local: bool
+    name: str = "synapse"
+    user: str = "synapse"
+    host: str = "/var/run/postgresql"
+    port: int = POSTGRES_PORT
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"local": self.local, "name": self.name, "port": self.port}
+        if not self.local:
+            data.update({"host": self.host, "user": self.user, "passfile": PGPASS_FILE})
+        return data
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """What templates (`backup` in their context) and vars.json say about backups."""
+
+    enabled: bool
+    server_name: str
+    schedule: str
+    retention: dict[str, int]
+    repositories: tuple[Repository, ...] = ()
+    database: DumpSource = DumpSource(local=True)
+    # Absolute paths the job archives (besides its staging directory); absent ones are
+    # skipped and listed as such.
+    paths: tuple[str, ...] = ()
+    media_dirs: tuple[str, ...] = ()
+    # Paths a restore puts back in place (data); the rest stays in the restore directory
+    # for reference (configuration comes from the site: `wmx deploy`).
+    restore_in_place: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    # Inventory hosts of the `backup` group this host pushes to (pinned host keys).
+    repository_hosts: tuple[HostView, ...] = field(default=(), compare=False)
+
+    def job_config(self) -> dict[str, Any]:
+        """The contents of /etc/wmx/backup/job.json (no secret in it)."""
+        return {
+            "server_name": self.server_name,
+            "archive_prefix": ARCHIVE_PREFIX,
+            "schedule": self.schedule,
+            "retention": self.retention,
+            "repositories": [r.as_json() for r in self.repositories],
+            "database": self.database.as_json(),
+            "paths": list(self.paths),
+            "media_store": MEDIA_STORE,
+            "media_dirs": list(self.media_dirs),
+            "restore_in_place": list(self.restore_in_place),
+            "services": list(self.services),
+            "signing_key": SIGNING_KEY,
+            "staging_dir": STAGING_DIR,
+            "restore_dir": RESTORE_DIR,
+            "state_dir": STATE_DIR,
+            "status_file": STATUS_FILE,
+            "metrics_file": METRICS_FILE,
+            "largest_rooms": LARGEST_ROOMS,
+            "compression": "zstd,3",
+        }
+
+
+def backs_up(config: SiteConfig, host: HostView) -> bool:
+    """The homeserver host runs the backup job when wmx.yaml turns backups on."""
+    return config.backup.enabled and "homeserver" in host.groups
+
+
+def host_components(site: Site, host: HostView) -> tuple[str, ...]:
+    """The components converged on `host`: its groups' (HostView.components) and the
+    ones wmx.yaml switches on (`backup`)."""
+    wanted = set(host.components)
+    if backs_up(site.config, host):
+        wanted.add("backup")
+    return tuple(c for c in COMPONENT_ORDER if c in wanted)
+
+
+def repository_url(host: HostView, server_name: str) -> str:
+    port = host.vars.get("ansible_port")
+    netloc = f"{host.address}:{port}" if port and int(str(port)) != 22 else host.address
+    return f"ssh://{REPO_USER}@{netloc}{REPO_HOME}/{server_name}"
+
+
+def _extra_label(url: str, taken: set[str]) -> str:
+    rest = url.removeprefix("ssh://")
+    host = rest.split("@", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    label, n = host, 2
+    while label in taken:
+        label, n = f"{host}-{n}", n + 1
+    return label
+
+
+def repositories(config: SiteConfig, topology: Topology) -> tuple[Repository, ...]:
+    """Every repository of the site: remote ones first (they survive the host)."""
+    found: list[Repository] = []
+    for repo_host in topology.in_group("backup"):
+        found.append(
+            Repository(
+                label=repo_host.name,
+                url=repository_url(repo_host, config.server_name),
+                kind="inventory",
+                host=repo_host.name,
+            )
+        )
+    taken = {r.label for r in found} | {"local"}
+    for url in config.backup.repositories:
+        label = _extra_label(url, taken)
+        taken.add(label)
+        found.append(Repository(label=label, url=url, kind="extra"))
+    if config.backup.local_repository:
+        found.append(Repository(label="local", url=LOCAL_REPOSITORY, kind="local"))
+    return tuple(found)
+
+
+def backup_view(config: SiteConfig, topology: Topology, host: HostView) -> BackupView:
+    """The backup view of `host` (disabled unless it is the backed-up homeserver host)."""
+    retention = config.backup.retention.model_dump()
+    if not backs_up(config, host):
+        return BackupView(
+            enabled=False,
+            server_name=config.server_name,
+            schedule=config.backup.schedule,
+            retention=retention,
+        )
+    repos = repositories(config, topology)
+    if not repos:
+        raise InputError(
+            "backup.enabled is true but the site has no repository: set "
+            "backup.local_repository: true, add a host to the inventory's `backup` group, "
+            "or list one in backup.repositories"
+        )
+    for repo_host in topology.in_group("backup"):
+        if repo_host.name == host.name:
+            raise InputError(
+                f"{host.name} is in the `backup` group and runs the homeserver: a remote "
+                "repository must live on another host (backup.local_repository keeps one "
+                "on this host)"
+            )
+    db = topology.database_for(host) if topology.in_group("database") else None
+    source = (
+        DumpSource(local=True)
+        if db is None or db.local
+        else DumpSource(local=False, host=db.host, port=db.port, name=db.name, user=db.user)
+    )
+    media = LOCAL_MEDIA + (REMOTE_MEDIA if config.backup.include_remote_media else ())
+    media_dirs = tuple(f"{MEDIA_STORE}/{d}" for d in media)
+    paths: list[str] = [SIGNING_KEY, *media_dirs, SYNAPSE_CONFIG_DIR]
+    in_place: list[str] = [SIGNING_KEY, *media_dirs, SYNAPSE_CONFIG_DIR]
+    services = ["matrix-synapse.service"]
+    if "proxy" in host.groups:
+        # nginx and TLS: kept for reference (the deploy renders them; certbot renews).
+        paths += ["/etc/nginx", "/etc/letsencrypt"]
+    bridge = topology.in_group("irc_bridge")
+    if bridge and bridge[0].name == host.name:
+        paths += ["/etc/heisenbridge", "/var/lib/heisenbridge"]
+        in_place += ["/var/lib/heisenbridge"]
+        services.insert(0, "heisenbridge.service")
+    return BackupView(
+        enabled=True,
+        server_name=config.server_name,
+        schedule=config.backup.schedule,
+        retention=retention,
+        repositories=repos,
+        database=source,
+        paths=tuple(paths),
+        media_dirs=media_dirs,
+        restore_in_place=tuple(in_place),
+        services=tuple(services),
+        repository_hosts=tuple(topology.in_group("backup")),
+    )
+
+
+def backup_role_vars(site: Site, host: HostView, components: tuple[str, ...]) -> dict[str, Any]:
+    """The backup roles' part of vars.json (non-secret)."""
+    config, topology = site.config, site.topology
+    values: dict[str, Any] = {}
+    if "backup" in components:
+        view = backup_view(config, topology, host)
+        values.update(
+            {
+                "backup_schedule": view.schedule,
+                "backup_repositories": [r.as_json() for r in view.repositories],
+                "backup_repository_hosts": [
+                    {
+                        "name": h.name,
+                        "address": h.address,
+                        "port": _ssh_port(h),
+                        # How known_hosts names it (a port other than 22 in brackets).
+                        "known_hosts_name": h.address
+                        if _ssh_port(h) == 22
+                        else f"[{h.address}]:{_ssh_port(h)}",
+                    }
+                    for h in view.repository_hosts
+                ],
+                "backup_database_local": view.database.local,
+                "backup_ssh_key": SSH_KEY,
+                "backup_known_hosts": KNOWN_HOSTS,
+                "backup_tool": TOOL,
+            }
+        )
+    if "backup_repo" in components:
+        clients = [h for h in topology.in_group("homeserver") if backs_up(config, h)]
+        values.update(
+            {
+                "backup_repo_user": REPO_USER,
+                "backup_repo_home": REPO_HOME,
+                "backup_repo_path": f"{REPO_HOME}/{config.server_name}",
+                "backup_repo_site": config.server_name,
+                "backup_repo_clients": [h.name for h in clients],
+                "backup_repo_client_key": f"{SSH_KEY}.pub",
+            }
+        )
+    return values
+
+
+def _ssh_port(host: HostView) -> int:
+    port = host.vars.get("ansible_port")
+    return int(str(port)) if port else 22

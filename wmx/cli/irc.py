@@ -1,0 +1,218 @@
+"""`wmx irc`: the IRC bridge: its networks, its state, and channels plumbed into rooms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from wmx.admin.ids import check_room
+from wmx.cli.admin_support import AdminUrl, Output, emit_data
+from wmx.cli.common import OutputFormat, checked, console, open_site
+from wmx.errors import WmxError
+from wmx.irc.channels import parse_channel_file
+from wmx.irc.manage import (
+    PlumbResult,
+    bridge_session,
+    bridge_view,
+    check_channel,
+    check_network,
+    ping,
+)
+from wmx.site.irc import allow_masks
+
+app = typer.Typer(
+    help="The IRC bridge (Heisenbridge): networks, status, and IRC channels plumbed into "
+    "Matrix rooms (relay mode). See docs/irc.md.",
+    no_args_is_help=True,
+)
+
+Channel = Annotated[str, typer.Argument(help="IRC channel, such as '#wikimedia-de' (quote it).")]
+Network = Annotated[
+    str | None,
+    typer.Option("--network", "-n", help="Network name from wmx.yaml [default: the first]."),
+]
+
+
+@app.command()
+def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
+    """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
+    site = open_site(ctx)
+    view = bridge_view(site)
+    rows = [
+        {"name": n.name, "servers": [str(s) for s in n.servers], "sasl": n.sasl}
+        for n in view.networks
+    ]
+    if output is not OutputFormat.table:
+        emit_data(
+            {
+                "networks": rows,
+                "relay_nick": view.relay_nick,
+                "realname": view.realname,
+                "owner": view.owner,
+                "allowed": allow_masks(site.config),
+            },
+            output,
+        )
+        return
+    table = Table("network", "servers", "SASL", show_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(row["name"], ", ".join(row["servers"]), "yes" if row["sasl"] else "")
+    console.print(table)
+    console.print(f"Relay nick: {view.relay_nick}; realname: {view.realname!r}")
+    masks = ", ".join(f"{m} ({level})" for m, level in allow_masks(site.config).items())
+    console.print(f"Owner: {view.owner}; allowed: {masks}")
+
+
+@app.command()
+def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
+    """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
+    site = open_site(ctx)
+    view = bridge_view(site)
+    with bridge_session(site, url) as manager:
+        token = site.secrets.irc_bridge_as_token
+        up, detail = ping(manager.bot.http.base_url, token, view.appservice_id)
+        data: dict[str, Any] = {"up": up, "ping": detail, **manager.status()}
+    if output is not OutputFormat.table:
+        emit_data(data, output)
+        if not up:
+            raise typer.Exit(1)
+        return
+    state = "[green]up[/]" if up else "[red]down[/]"
+    console.print(f"Bridge {data['bot']}: {state} ({detail})")
+    table = Table(
+        "network", "servers", "in bridge", "connections", "relay", "plumbed",
+        show_edge=False, header_style="bold",
+    )  # fmt: skip
+    for net in data["networks"]:
+        bridge = "yes" if net["matches"] else ("differs" if net["in_bridge"] else "no")
+        relay = f"{net['relay']['nick']} ({'on' if net['relay']['connected'] else 'off'})"
+        plumbed = ", ".join(p["channel"] for p in net["plumbed"]) or "-"
+        table.add_row(
+            net["name"], ", ".join(net["servers"]), bridge, str(net["connections"]), relay, plumbed
+        )
+    console.print(table)
+    if data["not_in_wmx_yaml"]:
+        console.print(
+            f"[yellow]The bridge also has {', '.join(data['not_in_wmx_yaml'])}, which wmx.yaml "
+            "does not list: `wmx irc sync` removes them.[/]"
+        )
+    if any(not n["matches"] for n in data["networks"]):
+        console.print("[yellow]The bridge differs from wmx.yaml: run `wmx irc sync`.[/]")
+    if not up:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sync(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
+    """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
+    relay settings). `wmx deploy` does this too."""
+    site = open_site(ctx)
+    bridge_view(site)
+    with bridge_session(site, url) as manager:
+        report = manager.sync()
+    if output is not OutputFormat.table:
+        emit_data({"changes": report.changes}, output)
+        return
+    if not report.changes:
+        console.print("The bridge already matches wmx.yaml.")
+    for change in report.changes:
+        console.print(f"  {change}")
+
+
+def _show(results: list[PlumbResult], output: OutputFormat) -> None:
+    if output is not OutputFormat.table:
+        emit_data([r.as_dict() for r in results], output)
+    else:
+        table = Table("channel", "network", "result", "room", show_edge=False, header_style="bold")
+        for r in results:
+            colour = "red" if not r.ok else "green" if r.outcome in ("plumbed", "unplumbed") else ""
+            outcome = f"[{colour}]{r.outcome}[/]" if colour else r.outcome
+            if r.detail:
+                outcome += f": {r.detail}"
+            table.add_row(r.channel, r.network, outcome, r.room_id)
+        console.print(table)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def plumb(
+    ctx: typer.Context,
+    channel: Channel,
+    room: Annotated[
+        str | None,
+        typer.Argument(
+            help="Matrix room id or alias to bridge it into [default: a new public room "
+            "#<network>_<channel>:<server> named after the channel].",
+            show_default=False,
+        ),
+    ] = None,
+    network: Network = None,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Bridge an IRC channel into a Matrix room in relay mode: one IRC connection speaks
+    for the room's Matrix users, IRC users appear in the room as Matrix users.
+
+    Ask the channel's operators first: Libera.Chat's policy wants their consent.
+    """
+    site = open_site(ctx)
+    bridge_view(site)
+    name = checked(check_channel, channel)
+    target = room.strip() if room else None
+    if target is not None:
+        target = checked(check_room, target)
+    net = check_network(site, network)
+    with bridge_session(site, url) as manager:
+        manager.sync()
+        result = manager.plumb(name, target, net)
+    _show([result], output)
+
+
+@app.command()
+def unplumb(
+    ctx: typer.Context,
+    channel: Channel,
+    network: Network = None,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Stop bridging an IRC channel: the bridge leaves its room and the channel."""
+    site = open_site(ctx)
+    bridge_view(site)
+    name = checked(check_channel, channel)
+    net = check_network(site, network)
+    with bridge_session(site, url) as manager:
+        result = manager.unplumb(name, net)
+    _show([result], output)
+
+
+@app.command("plumb-file")
+def plumb_file(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(help="YAML list of channels (see docs/irc.md).", dir_okay=False),
+    ],
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
+    reports per channel. The whole file is checked before anything changes."""
+    site = open_site(ctx)
+    bridge_view(site)
+    entries = parse_channel_file(path, site)
+    results: list[PlumbResult] = []
+    with bridge_session(site, url) as manager:
+        manager.sync()
+        for entry in entries:
+            network = check_network(site, entry.network)
+            try:
+                results.append(manager.plumb(entry.channel, entry.room, network))
+            except WmxError as exc:
+                results.append(PlumbResult(entry.channel, entry.network, "failed", "", str(exc)))
+    _show(results, output)
+

@@ -1,0 +1,82 @@
+"""`wmx monitoring`: Grafana provisioning for an existing Grafana, and the SMTP password."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wmx.cli.common import console, open_site
+from wmx.errors import InputError
+from wmx.grafana import PASSWORD_VARIABLE, write_provisioning
+from wmx.site.secrets import write_secrets
+
+app = typer.Typer(
+    help="Monitoring extras: Grafana provisioning, the alert mail relay's password.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def grafana(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write provisioning/ and dashboards/.", file_okay=False)
+    ],
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="URL Grafana reaches the site's Prometheus at "
+            "[default: http://MONITORING-HOST:9090, with remote scraping on]."
+        ),
+    ] = None,
+) -> None:
+    """Write Grafana provisioning files: a Prometheus datasource and wmx's dashboards
+    (service overview, Synapse internals behind each alert, PostgreSQL, hosts).
+
+    Point Grafana's `paths.provisioning` at DIR/provisioning. The datasource reads the
+    basic-auth password from the environment variable WMX_PROMETHEUS_PASSWORD; the
+    password itself is `prometheus_remote_password` in the site's secrets.yml.
+    """
+    site = open_site(ctx)
+    written = write_provisioning(site, directory, prometheus_url)
+    for path in written:
+        console.print(f"wrote {path}")
+    if site.config.monitoring.remote_scrape.allow:
+        console.print(
+            f"Grafana must run with {PASSWORD_VARIABLE} set to prometheus_remote_password "
+            "from secrets.yml, and its address must be in monitoring.remote_scrape.allow."
+        )
+    else:
+        console.print(
+            "[yellow]monitoring.remote_scrape.allow is empty: Prometheus listens on its "
+            "host's loopback only.[/] Add Grafana's address there and deploy, or pass "
+            "--prometheus-url for a tunnel of your own."
+        )
+
+
+@app.command("smtp-password")
+def smtp_password(
+    ctx: typer.Context,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+) -> None:
+    """Store the alert mail relay's password (monitoring.smtp.username) in secrets.yml.
+
+    Asked for without echo, or read from standard input: never from the command line.
+    Apply with `wmx deploy --only monitoring`.
+    """
+    site = open_site(ctx)
+    if stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
+    if not value or "\n" in value:
+        raise InputError("the password must be one non-empty line")
+    updated = dataclasses.replace(site.secrets, alert_smtp_password=value)
+    write_secrets(site.paths.secrets, updated)
+    console.print("Stored in secrets.yml. Apply with `wmx deploy --only monitoring`.")

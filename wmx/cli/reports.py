@@ -1,0 +1,121 @@
+"""`wmx reports`: messages users flagged to the server admins (event reports)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from wmx.admin.account import admin_session
+from wmx.cli.admin_support import (
+    AdminUrl,
+    Column,
+    Limit,
+    Output,
+    Yes,
+    confirm,
+    emit_done,
+    emit_record,
+    emit_rows,
+    room_arg,
+    user_arg,
+    when,
+)
+from wmx.cli.common import OutputFormat, open_site
+
+app = typer.Typer(help="Event reports: messages users flagged to the admins.", no_args_is_help=True)
+
+ReportId = Annotated[int, typer.Argument(help="The report number (see `wmx reports list`).", min=0)]
+
+
+def _body(report: Any) -> str:
+    content = (report.get("event_json") or {}).get("content") or {}
+    text = str(content.get("body", ""))
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+@app.command("list")
+def list_reports(
+    ctx: typer.Context,
+    room: Annotated[str | None, typer.Option("--room", help="Only reports in this room.")] = None,
+    reporter: Annotated[
+        str | None, typer.Option("--reporter", help="Only reports by this user.")
+    ] = None,
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="Only reports about this user's messages.")
+    ] = None,
+    limit: Limit = None,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Open reports, newest first."""
+    site = open_site(ctx)
+    room_ref = room_arg(room) if room else None
+    reporter_id = user_arg(site, reporter) if reporter else None
+    sender_id = user_arg(site, sender) if sender else None
+    with admin_session(site, url) as admin:
+        room_id = (
+            admin.rooms.resolve_alias(room_ref)
+            if room_ref and room_ref.startswith("#")
+            else room_ref
+        )
+        listing = admin.reports.listing(
+            room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
+        )
+    emit_rows(
+        listing.items,
+        output,
+        [
+            Column.key("id", "id"),
+            Column.key("received", "received_ts", when),
+            Column.key("reporter", "user_id"),
+            Column.key("sender", "sender"),
+            Column("room", lambda r: r.get("canonical_alias") or r.get("name") or r.get("room_id")),
+            Column.key("reason", "reason"),
+        ],
+        total=listing.total,
+        empty="no open reports",
+    )
+
+
+@app.command()
+def show(
+    ctx: typer.Context, report: ReportId, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """One report, with the reported event."""
+    site = open_site(ctx)
+    with admin_session(site, url) as admin:
+        found = admin.reports.get(report)
+    emit_record(
+        found,
+        output,
+        [
+            Column.key("id", "id"),
+            Column.key("received", "received_ts", when),
+            Column.key("reporter", "user_id"),
+            Column.key("reason", "reason"),
+            Column.key("score", "score"),
+            Column.key("room", "room_id"),
+            Column.key("room name", "name"),
+            Column.key("event", "event_id"),
+            Column.key("sender", "sender"),
+            Column("message", _body),
+        ],
+    )
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    report: ReportId,
+    yes: Yes = False,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Mark a report handled (Synapse deletes it; act on the message first)."""
+    site = open_site(ctx)
+    with admin_session(site, url) as admin:
+        admin.reports.get(report)
+        confirm(f"Resolve (delete) report {report}?", yes)
+        admin.reports.resolve(report)
+    emit_done(output, f"Report {report} resolved.", {"id": report, "resolved": True})

@@ -1,0 +1,461 @@
+"""`wmx room`: rooms on the homeserver, the room directory and aliases."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from wmx.admin.account import admin_session
+from wmx.admin.client import SynapseAdmin
+from wmx.admin.ids import check_room_alias
+from wmx.admin.types import DeleteStatus
+from wmx.cli.admin_support import (
+    AdminUrl,
+    Column,
+    Limit,
+    Output,
+    Yes,
+    confirm,
+    emit_data,
+    emit_done,
+    emit_record,
+    emit_rows,
+    existing_room,
+    fail_unless_complete,
+    follow_task,
+    moment_arg,
+    room_arg,
+    user_arg,
+    when,
+)
+from wmx.cli.common import OutputFormat, checked, console, open_site
+from wmx.errors import WmxError
+
+app = typer.Typer(
+    help="Rooms: list, inspect, delete, block, purge history, directory and aliases.",
+    no_args_is_help=True,
+)
+directory_app = typer.Typer(help="The public room directory.", no_args_is_help=True)
+alias_app = typer.Typer(help="Room aliases (#name:server).", no_args_is_help=True)
+app.add_typer(directory_app, name="directory")
+app.add_typer(alias_app, name="alias")
+
+Room = Annotated[str, typer.Argument(help="Room id (!…) or alias (#name:server).")]
+
+
+class RoomSort(StrEnum):
+    """`--sort` choices: Synapse's room orderings (joined_members is size)."""
+
+    name = "name"
+    joined_members = "joined_members"
+    joined_local_members = "joined_local_members"
+    canonical_alias = "canonical_alias"
+    creator = "creator"
+    version = "version"
+    state_events = "state_events"
+    public = "public"
+    encryption = "encryption"
+    federatable = "federatable"
+    join_rules = "join_rules"
+    guest_access = "guest_access"
+    history_visibility = "history_visibility"
+
+
+LIST_COLUMNS = [
+    Column.key("room", "room_id"),
+    Column.key("name", "name"),
+    Column.key("alias", "canonical_alias"),
+    Column.key("members", "joined_members"),
+    Column.key("local", "joined_local_members"),
+    Column.key("public", "public"),
+    Column.key("encrypted", "encryption", lambda v: "yes" if v else ""),
+    Column.key("creator", "creator"),
+]
+
+
+@app.command("list")
+def list_rooms(
+    ctx: typer.Context,
+    sort: Annotated[
+        RoomSort, typer.Option("--sort", help="Order by this (size: joined_members).")
+    ] = RoomSort.name,
+    descending: Annotated[bool, typer.Option("--desc", help="Largest or last first.")] = False,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", help="Only rooms whose name, alias or id contains this."),
+    ] = None,
+    empty: Annotated[bool, typer.Option("--empty", help="Only rooms nobody is in.")] = False,
+    public: Annotated[bool, typer.Option("--public", help="Only rooms in the directory.")] = False,
+    limit: Limit = None,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """List the rooms this homeserver knows."""
+    site = open_site(ctx)
+    with admin_session(site, url) as admin:
+        listing = admin.rooms.listing(
+            search=search,
+            order_by=str(sort.value),
+            backwards=descending,
+            empty_only=empty,
+            public_only=public,
+            limit=limit,
+        )
+    emit_rows(listing.items, output, LIST_COLUMNS, total=listing.total, empty="no rooms match")
+
+
+@app.command()
+def show(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Details of one room, with its block status."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        room_id = existing_room(admin, ref)
+        details: dict[str, Any] = dict(admin.rooms.get(room_id))
+        details["blocked"] = bool(admin.rooms.block_status(room_id).get("block"))
+    emit_record(
+        details,
+        output,
+        [
+            Column.key("room", "room_id"),
+            Column.key("name", "name"),
+            Column.key("topic", "topic"),
+            Column.key("alias", "canonical_alias"),
+            Column.key("members", "joined_members"),
+            Column.key("local members", "joined_local_members"),
+            Column.key("version", "version"),
+            Column.key("creator", "creator"),
+            Column.key("public", "public"),
+            Column.key("join rule", "join_rules"),
+            Column.key("history", "history_visibility"),
+            Column.key("encryption", "encryption"),
+            Column.key("federates", "federatable"),
+            Column.key("blocked", "blocked"),
+        ],
+    )
+
+
+@app.command()
+def members(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Who is in a room."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        found = admin.rooms.members(existing_room(admin, ref))
+    emit_rows(found, output, [Column("member", lambda m: m)], empty="nobody is in this room")
+
+
+@app.command()
+def state(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """A room's current state events (name, power levels, members, …)."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        events = admin.rooms.state(existing_room(admin, ref))
+    emit_rows(
+        events,
+        output,
+        [
+            Column.key("type", "type"),
+            Column.key("state key", "state_key"),
+            Column.key("sender", "sender"),
+            Column.key("when", "origin_server_ts", when),
+            Column("content", lambda e: _short(e.get("content"))),
+        ],
+    )
+
+
+def _short(content: Any, width: int = 80) -> str:
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _describe_delete(state: DeleteStatus) -> str:
+    result = state.get("shutdown_room") or {}
+    kicked = len(result.get("kicked_users") or [])
+    return f"{state.get('status')} ({kicked} member(s) removed so far)"
+
+
+def delete_room(
+    admin: SynapseAdmin, room_id: str, *, purge: bool, block: bool, message: str | None
+) -> DeleteStatus:
+    delete_id = admin.rooms.start_delete(room_id, purge=purge, block=block, message=message)
+    return follow_task(
+        f"Deleting {room_id}",
+        lambda: admin.rooms.delete_status(delete_id),
+        describe=_describe_delete,
+    )
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    room: Room,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also remove its history from the database.")
+    ] = False,
+    block: Annotated[
+        bool, typer.Option("--block", help="Block it: nobody here can join it again.")
+    ] = False,
+    message: Annotated[
+        str | None, typer.Option("--message", help="Shown to the members removed.")
+    ] = None,
+    yes: Yes = False,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Delete a room: remove every local member, then optionally purge and block it.
+
+    Synapse works in the background (v2 delete); wmx waits and reports the outcome.
+    """
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        room_id = existing_room(admin, ref)
+        details = admin.rooms.get(room_id)
+        name = details.get("name") or "no name"
+        local = details.get("joined_local_members", 0)
+        label = f"{room_id} ({name}, {local} local member(s))"
+        extra = ", purge its history" if purge else ""
+        extra += ", block it" if block else ""
+        confirm(f"Delete {label}{extra}?", yes)
+        final = delete_room(admin, room_id, purge=purge, block=block, message=message)
+    result = final.get("shutdown_room") or {}
+    if output is not OutputFormat.table:
+        emit_data(final, output)
+    else:
+        console.print(f"Room {room_id}: [bold]{final.get('status')}[/]")
+        console.print(f"  members removed: {len(result.get('kicked_users') or [])}")
+        for user in result.get("failed_to_kick_users") or []:
+            console.print(f"  could not remove: {user}")
+        if result.get("local_aliases"):
+            console.print(f"  aliases removed: {', '.join(result.get('local_aliases') or [])}")
+        console.print(f"  purged: {'yes' if purge else 'no'}; blocked: {'yes' if block else 'no'}")
+    fail_unless_complete(f"deleting {room_id}", final)
+
+
+@app.command()
+def block(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Block a room: local users can no longer join it (works for rooms not known yet)."""
+    _set_block(ctx, room, True, output, url)
+
+
+@app.command()
+def unblock(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Lift a block."""
+    _set_block(ctx, room, False, output, url)
+
+
+def _set_block(
+    ctx: typer.Context, room: str, blocked: bool, output: OutputFormat, url: str | None
+) -> None:
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        # A room id may be blocked before this server knows the room (pre-emptively);
+        # an alias must resolve.
+        room_id = admin.rooms.resolve_alias(ref) if ref.startswith("#") else ref
+        admin.rooms.set_blocked(room_id, blocked)
+    emit_done(
+        output,
+        f"{room_id} is {'blocked' if blocked else 'no longer blocked'}.",
+        {"room_id": room_id, "blocked": blocked},
+    )
+
+
+@app.command("make-admin")
+def make_admin(
+    ctx: typer.Context,
+    room: Room,
+    user: Annotated[str, typer.Argument(help="Local user to give the highest power level.")],
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Make a local user admin of a room (for rooms whose admins left or went rogue)."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    user_id = user_arg(site, user)
+    with admin_session(site, url) as admin:
+        room_id = existing_room(admin, ref)
+        admin.users.get(user_id)
+        admin.rooms.make_admin(room_id, user_id)
+    emit_done(
+        output,
+        f"{user_id} now has the highest power level in {room_id}.",
+        {"room_id": room_id, "user_id": user_id, "room_admin": True},
+    )
+
+
+@app.command("purge-history")
+def purge_history(
+    ctx: typer.Context,
+    room: Room,
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before",
+            help="Purge events older than this: YYYY-MM-DD, a date-time, or an age (30d).",
+        ),
+    ],
+    local_events: Annotated[
+        bool,
+        typer.Option("--include-local", help="Also purge events sent by this server's users."),
+    ] = False,
+    yes: Yes = False,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Purge a room's history before a date (the latest message always stays)."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    before_ms = moment_arg(before)
+    with admin_session(site, url) as admin:
+        room_id = existing_room(admin, ref)
+        whose = "all" if local_events else "remote users'"
+        confirm(f"Purge {whose} events in {room_id} before {when(before_ms)}?", yes)
+        purge_id = admin.rooms.start_purge_history(
+            room_id, before_ms, delete_local_events=local_events
+        )
+        final = follow_task(
+            f"Purging {room_id}", lambda: admin.rooms.purge_history_status(purge_id)
+        )
+    emit_done(
+        output,
+        f"History of {room_id} before {when(before_ms)}: [bold]{final.get('status')}[/].",
+        {"room_id": room_id, "purge_id": purge_id, **final},
+    )
+    fail_unless_complete(f"purging {room_id}", final)
+
+
+@app.command("purge-empty")
+def purge_empty(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list the empty rooms.")] = False,
+    block: Annotated[bool, typer.Option("--block", help="Also block them.")] = False,
+    yes: Yes = False,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Delete and purge every room nobody is in any more."""
+    site = open_site(ctx)
+    with admin_session(site, url) as admin:
+        empty = admin.rooms.listing(empty_only=True).items
+        if dry_run or not empty:
+            emit_rows(
+                empty,
+                output,
+                [Column.key("empty room", "room_id"), Column.key("name", "name")],
+                empty="no empty rooms",
+            )
+            return
+        confirm(f"Delete and purge {len(empty)} empty room(s)?", yes)
+        results = []
+        for room in empty:
+            try:
+                final = delete_room(admin, room["room_id"], purge=True, block=block, message=None)
+                results.append({"room_id": room["room_id"], "result": final.get("status")})
+            except WmxError as exc:
+                results.append({"room_id": room["room_id"], "result": f"failed: {exc}"})
+    emit_rows(results, output, [Column.key("room", "room_id"), Column.key("result", "result")])
+    if any(r["result"] != "complete" for r in results):
+        raise typer.Exit(1)
+
+
+@directory_app.command("list")
+def directory_list(
+    ctx: typer.Context,
+    limit: Limit = None,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """The rooms published in the directory, as users see them."""
+    site = open_site(ctx)
+    with admin_session(site, url) as admin:
+        rooms = admin.rooms.public_rooms(limit)
+    emit_rows(
+        rooms,
+        output,
+        [
+            Column.key("room", "room_id"),
+            Column.key("name", "name"),
+            Column.key("alias", "canonical_alias"),
+            Column.key("members", "num_joined_members"),
+        ],
+        empty="the directory is empty",
+    )
+
+
+def _set_listed(
+    ctx: typer.Context, room: str, public: bool, output: OutputFormat, url: str | None
+) -> None:
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        room_id = existing_room(admin, ref)
+        admin.rooms.set_directory_visibility(room_id, public)
+    emit_done(
+        output,
+        f"{room_id} is {'listed in' if public else 'hidden from'} the room directory.",
+        {"room_id": room_id, "visibility": "public" if public else "private"},
+    )
+
+
+@directory_app.command("hide")
+def directory_hide(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Remove a room from the public directory (the room itself stays)."""
+    _set_listed(ctx, room, False, output, url)
+
+
+@directory_app.command("show")
+def directory_show(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """Publish a room in the directory."""
+    _set_listed(ctx, room, True, output, url)
+
+
+@alias_app.command("list")
+def alias_list(
+    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
+) -> None:
+    """The local aliases of a room."""
+    site = open_site(ctx)
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        aliases = admin.rooms.aliases(existing_room(admin, ref))
+    emit_rows(aliases, output, [Column("alias", lambda a: a)], empty="no local aliases")
+
+
+@alias_app.command("delete")
+def alias_delete(
+    ctx: typer.Context,
+    alias: Annotated[str, typer.Argument(help="The alias (#name:server) to remove.")],
+    yes: Yes = False,
+    output: Output = OutputFormat.table,
+    url: AdminUrl = None,
+) -> None:
+    """Delete a room alias (the room stays; only the name stops pointing to it)."""
+    site = open_site(ctx)
+    name = checked(check_room_alias, alias)
+    with admin_session(site, url) as admin:
+        room_id = admin.rooms.resolve_alias(name)
+        confirm(f"Delete alias {name} (of {room_id})?", yes)
+        admin.rooms.delete_alias(name)
+    emit_done(
+        output, f"Alias {name} deleted.", {"alias": name, "room_id": room_id, "deleted": True}
+    )

@@ -1,0 +1,51 @@
+"""`wmx status`: one screen per site: hosts, services, certificate, backups, alerts."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.live import Live
+
+from wmx.cli.common import OutputFormat, console, open_site, print_json
+from wmx.status import collect_status
+from wmx.status.present import render_status
+
+
+def status(
+    ctx: typer.Context,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table (a screen) or json.")
+    ] = OutputFormat.table,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh the screen in place until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        int, typer.Option(min=2, help="Seconds between two refreshes with --watch.")
+    ] = 10,
+) -> None:
+    """Show each host's services (systemd state, version, uptime), disk and memory, the
+    certificate's expiry, the last backup, firing alerts and key Synapse figures.
+
+    Reads the hosts over SSH and Prometheus/Alertmanager through SSH tunnels to the
+    monitoring host. Exit status 0 when everything is healthy, 1 otherwise.
+    """
+    site = open_site(ctx)
+    if output is OutputFormat.json:
+        result = collect_status(site)
+        print_json(result.to_dict())
+        raise typer.Exit(0 if result.healthy else 1)
+    if not watch:
+        result = collect_status(site)
+        console.print(render_status(result))
+        raise typer.Exit(0 if result.healthy else 1)
+    with console.status("Collecting the site's status"):
+        first = collect_status(site)
+    with Live(render_status(first), console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(render_status(collect_status(site)), refresh=True)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,93 @@
+"""`wmx irc plumb-file`: a list of channels to plumb, read and checked as a whole before
+anything is changed.
+
+    # channels.yaml
+    network: libera            # optional: the default for the entries (else the first)
+    channels:
+      - "#wikimedia-de"        # a room #libera_wikimedia-de:<server> is made for it
+      - channel: "#wikipedia-de-tech"
+        room: "#technik:example.org"   # optional: an existing room (alias or id)
+        network: libera                # optional
+
+A bare list of entries (without `channels:`) works too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from wmx.admin.ids import check_room
+from wmx.errors import InputError
+from wmx.irc.manage import check_channel, check_network
+from wmx.site import Site
+
+
+@dataclass(frozen=True)
+class ChannelEntry:
+    channel: str
+    network: str
+    room: str | None = None
+
+
+def _field(entry: dict[str, Any], key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {key} must be a string (quote names starting with #)")
+    return value
+
+
+def parse_channel_file(path: Path, site: Site) -> list[ChannelEntry]:
+    """Every entry of the file, checked against the site (networks) and the grammar of
+    channel names and room ids; the first problem found stops everything."""
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    except YAMLError as exc:
+        raise InputError(f"{path}: not YAML: {str(exc).splitlines()[0]}") from None
+    default_network: str | None = None
+    if isinstance(data, dict):
+        unknown = set(data) - {"network", "channels"}
+        if unknown:
+            raise InputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+        default_network = data.get("network")
+        data = data.get("channels")
+    if not isinstance(data, list) or not data:
+        raise InputError(f"{path}: expected a list of channels (or `channels:` with one)")
+    entries: list[ChannelEntry] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(data, start=1):
+        where = f"{path}: entry {index}"
+        if isinstance(item, str):
+            item = {"channel": item}
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: expected a channel name or channel/room/network")
+        unknown = set(item) - {"channel", "room", "network"}
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        raw = _field(item, "channel", where)
+        if not raw:
+            raise InputError(f"{where}: channel is missing")
+        try:
+            channel = check_channel(raw)
+            room = _field(item, "room", where)
+            room = check_room(room) if room else None
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        try:
+            network = check_network(site, _field(item, "network", where) or default_network)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        key = (network.name, channel.lower())
+        if key in seen:
+            raise InputError(f"{where}: {channel} on {network.name} is listed twice")
+        seen.add(key)
+        entries.append(ChannelEntry(channel=channel, network=network.name, room=room))
+    return entries

@@ -1,0 +1,260 @@
+"""Gather a site's status: every host over SSH, then Prometheus and Alertmanager.
+
+The result is plain data (`SiteStatus.to_dict()` is what `--output json` prints); the
+CLI only presents it. A host or service that cannot be reached is reported as such,
+never raised: a status command must work best when things are broken.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+from wmx.admin.tunnel import port_tunnel
+from wmx.errors import WmxError
+from wmx.site import Site
+from wmx.site.topology import ALERTMANAGER_PORT, PROMETHEUS_PORT, HostView
+from wmx.status.probe import probe_host
+from wmx.status.services import services_of
+
+# The Synapse figures on the status screen: label → PromQL (a single number).
+SYNAPSE_QUERIES: dict[str, str] = {
+    "daily_active_users": "sum(synapse_admin_daily_active_users)",
+    "event_send_p99_seconds": (
+        "histogram_quantile(0.99, sum by (le) (rate("
+        'synapse_http_server_response_time_seconds_bucket{servlet="RoomSendEventRestServlet"}[5m])))'
+    ),
+    "federation_send_lag_seconds": (
+        'max(synapse_event_processing_lag{name="federation_sender"}) / 1000'
+    ),
+    "federation_inbound_staging_age_seconds": (
+        "max(synapse_federation_server_oldest_inbound_pdu_in_staging) / 1000"
+    ),
+}
+CERT_QUERY = "min(probe_ssl_earliest_cert_expiry)"
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    unit: str
+    state: str  # systemd ActiveState: active, inactive, failed, …
+    sub_state: str
+    version: str
+    uptime_seconds: int | None
+
+
+@dataclass
+class DiskStatus:
+    path: str
+    size_bytes: int
+    used_bytes: int
+    used_ratio: float
+
+
+@dataclass
+class HostStatus:
+    name: str
+    address: str
+    components: list[str]
+    reachable: bool
+    error: str = ""
+    uptime_seconds: int | None = None
+    services: list[ServiceStatus] = field(default_factory=list)
+    disks: list[DiskStatus] = field(default_factory=list)
+    memory_available_ratio: float | None = None
+    cert_expires_at: float | None = None  # proxy: the certificate on disk
+    backup: dict[str, float] = field(default_factory=dict)  # the textfile metric
+
+    @property
+    def healthy(self) -> bool:
+        return self.reachable and all(s.state == "active" for s in self.services)
+
+
+@dataclass
+class Alert:
+    name: str
+    severity: str
+    instance: str
+    summary: str
+    since: str
+
+
+@dataclass
+class Target:
+    job: str
+    instance: str
+    up: bool
+
+
+@dataclass
+class SiteStatus:
+    server_name: str
+    collected_at: float
+    hosts: list[HostStatus]
+    monitoring: bool  # the site has a monitoring host
+    monitoring_error: str = ""
+    targets: list[Target] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    synapse: dict[str, float | None] = field(default_factory=dict)
+    cert_expires_at: float | None = None
+    last_backup_at: float | None = None
+
+    @property
+    def cert_days_left(self) -> float | None:
+        if self.cert_expires_at is None:
+            return None
+        return (self.cert_expires_at - self.collected_at) / 86400
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            all(h.healthy for h in self.hosts)
+            and not self.alerts
+            and all(t.up for t in self.targets)
+            and not self.backup_failed_on
+        )
+
+    @property
+    def backup_failed_on(self) -> list[str]:
+        """Hosts whose last backup run failed (the job's wmx_backup_last_run_success)."""
+        return [h.name for h in self.hosts if h.backup.get("wmx_backup_last_run_success") == 0]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["healthy"] = self.healthy
+        data["cert_days_left"] = (
+            None if self.cert_days_left is None else round(self.cert_days_left, 2)
+        )
+        for host, raw in zip(self.hosts, data["hosts"], strict=True):
+            raw["healthy"] = host.healthy
+        return data
+
+
+def host_status(host: HostView) -> HostStatus:
+    status = HostStatus(host.name, host.address, list(host.components), reachable=False)
+    try:
+        data = probe_host(host, services_of(host)).data
+    except WmxError as exc:
+        status.error = str(exc)
+        return status
+    status.reachable = True
+    status.uptime_seconds = data.get("uptime_seconds")
+    status.services = [
+        ServiceStatus(
+            name=u["name"],
+            unit=u["unit"],
+            state=u["state"] if u["loaded"] else "not-installed",
+            sub_state=u["sub_state"],
+            version=u["version"],
+            uptime_seconds=u["since_seconds"],
+        )
+        for u in data.get("units", [])
+    ]
+    status.disks = [DiskStatus(**d) for d in data.get("disks", [])]
+    memory = data.get("memory") or {}
+    if memory.get("MemTotal"):
+        status.memory_available_ratio = round(memory["MemAvailable"] / memory["MemTotal"], 4)
+    status.cert_expires_at = data.get("cert_not_after")
+    status.backup = dict(data.get("backup") or {})
+    return status
+
+
+@contextmanager
+def _monitoring_urls(site: Site, host: HostView) -> Iterator[tuple[str, str, httpx.Auth | None]]:
+    """Prometheus' and Alertmanager's URLs through SSH tunnels to the monitoring host."""
+    auth: httpx.Auth | None = None
+    if site.config.monitoring.remote_scrape.allow:
+        # Prometheus then asks everyone for the password, its own host included.
+        auth = httpx.BasicAuth(
+            site.config.monitoring.remote_scrape.user, site.secrets.prometheus_remote_password
+        )
+    with ExitStack() as stack:
+        prometheus = stack.enter_context(port_tunnel(host, PROMETHEUS_PORT))
+        alertmanager = stack.enter_context(port_tunnel(host, ALERTMANAGER_PORT))
+        yield prometheus, alertmanager, auth
+
+
+def _scalar(client: httpx.Client, base: str, query: str) -> float | None:
+    response = client.get(f"{base}/api/v1/query", params={"query": query})
+    response.raise_for_status()
+    result = response.json()["data"]["result"]
+    if not result:
+        return None
+    value = float(result[0]["value"][1])
+    return None if value != value else value  # NaN: no data (no traffic yet)
+
+
+def _monitoring(site: Site, status: SiteStatus, host: HostView) -> None:
+    with (
+        _monitoring_urls(site, host) as (prometheus, alertmanager, auth),
+        httpx.Client(timeout=15, auth=auth) as client,
+    ):
+        response = client.get(f"{prometheus}/api/v1/query", params={"query": "up"})
+        response.raise_for_status()
+        for item in response.json()["data"]["result"]:
+            labels = item["metric"]
+            status.targets.append(
+                Target(
+                    job=labels.get("job", ""),
+                    instance=labels.get("instance", ""),
+                    up=item["value"][1] == "1",
+                )
+            )
+        status.targets.sort(key=lambda t: (t.job, t.instance))
+        status.synapse = {k: _scalar(client, prometheus, q) for k, q in SYNAPSE_QUERIES.items()}
+        if status.cert_expires_at is None:
+            status.cert_expires_at = _scalar(client, prometheus, CERT_QUERY)
+        alerts = client.get(
+            f"{alertmanager}/api/v2/alerts",
+            params={"active": "true", "silenced": "false", "inhibited": "false"},
+            auth=None,
+        )
+        alerts.raise_for_status()
+        for alert in alerts.json():
+            labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
+            status.alerts.append(
+                Alert(
+                    name=labels.get("alertname", ""),
+                    severity=labels.get("severity", ""),
+                    instance=labels.get("instance", ""),
+                    summary=annotations.get("summary", ""),
+                    since=alert.get("startsAt", ""),
+                )
+            )
+        status.alerts.sort(key=lambda a: (a.severity != "critical", a.name, a.instance))
+
+
+def collect_status(site: Site) -> SiteStatus:
+    hosts = list(site.topology.hosts)
+    with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+        host_states = list(pool.map(host_status, hosts))
+    monitor = site.topology.monitoring_host
+    status = SiteStatus(
+        server_name=site.config.server_name,
+        collected_at=time.time(),
+        hosts=host_states,
+        monitoring=monitor is not None,
+    )
+    # The certificate on the proxy's disk is the truth; the probe's view is the fallback.
+    status.cert_expires_at = next(
+        (h.cert_expires_at for h in host_states if h.cert_expires_at is not None), None
+    )
+    stamps = [
+        h.backup["wmx_backup_last_success_timestamp_seconds"]
+        for h in host_states
+        if "wmx_backup_last_success_timestamp_seconds" in h.backup
+    ]
+    status.last_backup_at = max(stamps) if stamps else None
+    if monitor is not None:
+        try:
+            _monitoring(site, status, monitor)
+        except (WmxError, httpx.HTTPError, KeyError, ValueError) as exc:
+            status.monitoring_error = f"Prometheus/Alertmanager on {monitor.name}: {exc}"
+    return status

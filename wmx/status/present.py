@@ -1,0 +1,134 @@
+"""The status screen (Rich): one panel per host, then monitoring, alerts and Synapse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from wmx.status.collect import SiteStatus
+
+_STATE_STYLE = {"active": "green", "failed": "bold red", "not-installed": "yellow"}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds % 60}s" if minutes else f"{seconds}s"
+
+
+def _size(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "no data"
+    return f"{value:.3g}{unit}" if unit else f"{value:.0f}"
+
+
+def render_status(status: SiteStatus) -> RenderableType:
+    parts: list[RenderableType] = []
+    for host in status.hosts:
+        title = f"[bold]{host.name}[/] ({host.address}) · {', '.join(host.components)}"
+        if not host.reachable:
+            parts.append(Panel(Text(host.error, style="red"), title=title, border_style="red"))
+            continue
+        table = Table("service", "unit", "state", "version", "up for", box=None)
+        for s in host.services:
+            style = _STATE_STYLE.get(s.state, "yellow")
+            state = f"{s.state} ({s.sub_state})" if s.sub_state else s.state
+            table.add_row(
+                s.name, s.unit, f"[{style}]{state}[/]", s.version or "-", duration(s.uptime_seconds)
+            )
+        facts = [f"host up {duration(host.uptime_seconds)}"]
+        for disk in host.disks:
+            ratio = disk.used_ratio
+            colour = "red" if ratio > 0.9 else "yellow" if ratio > 0.8 else "green"
+            facts.append(f"disk {disk.path} [{colour}]{ratio:.0%}[/] of {_size(disk.size_bytes)}")
+        if host.memory_available_ratio is not None:
+            facts.append(f"memory available {host.memory_available_ratio:.0%}")
+        border = "green" if host.healthy else "red"
+        parts.append(
+            Panel(
+                Group(table, Text.from_markup(" · ".join(facts))), title=title, border_style=border
+            )
+        )
+
+    summary = Table.grid(padding=(0, 2))
+    days = status.cert_days_left
+    if days is None:
+        summary.add_row("certificate", "[yellow]unknown[/]")
+    else:
+        colour = "red" if days < 14 else "green"
+        expires = dt.datetime.fromtimestamp(status.cert_expires_at or 0, dt.UTC)
+        summary.add_row(
+            "certificate", f"[{colour}]expires in {days:.0f} days[/] ({expires:%Y-%m-%d})"
+        )
+    if status.last_backup_at is None:
+        summary.add_row("last backup", "[yellow]never[/]")
+    else:
+        summary.add_row(
+            "last backup", f"{duration(status.collected_at - status.last_backup_at)} ago"
+        )
+    if status.backup_failed_on:
+        summary.add_row(
+            "backup",
+            f"[red]last run failed on {', '.join(status.backup_failed_on)}[/] "
+            "(`wmx backup list` says why)",
+        )
+    if not status.monitoring:
+        summary.add_row("monitoring", "[yellow]off (no host in the monitoring group)[/]")
+    elif status.monitoring_error:
+        summary.add_row("monitoring", f"[red]{status.monitoring_error}[/]")
+    else:
+        down = [t for t in status.targets if not t.up]
+        summary.add_row(
+            "scrape targets",
+            f"{len(status.targets) - len(down)}/{len(status.targets)} up"
+            + (
+                ": [red]" + ", ".join(f"{t.job}@{t.instance}" for t in down) + "[/]" if down else ""
+            ),
+        )
+        synapse = status.synapse
+        summary.add_row("daily active users", _figure(synapse.get("daily_active_users")))
+        summary.add_row("event send p99", _figure(synapse.get("event_send_p99_seconds"), " s"))
+        summary.add_row(
+            "federation send lag", _figure(synapse.get("federation_send_lag_seconds"), " s")
+        )
+        summary.add_row(
+            "federation inbound staging",
+            _figure(synapse.get("federation_inbound_staging_age_seconds"), " s"),
+        )
+    parts.append(Panel(summary, title="site"))
+
+    if status.monitoring and not status.monitoring_error:
+        if status.alerts:
+            alerts = Table("alert", "severity", "instance", "summary", "since", box=None)
+            for a in status.alerts:
+                colour = "red" if a.severity == "critical" else "yellow"
+                alerts.add_row(
+                    a.name, f"[{colour}]{a.severity}[/]", a.instance, a.summary, a.since[:19]
+                )
+            parts.append(Panel(alerts, title="[red]firing alerts[/]", border_style="red"))
+        else:
+            parts.append(Text.from_markup("[green]No alert is firing.[/]"))
+    verdict = "[green]healthy[/]" if status.healthy else "[red]needs attention[/]"
+    header = Text.from_markup(f"[bold]{status.server_name}[/]: {verdict}")
+    return Group(header, *parts)
