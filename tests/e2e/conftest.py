@@ -23,12 +23,6 @@ SERVER_NAME = "wmx.test"
 UPLOAD_LIMIT_MB = 2
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _needs_root() -> None:
     if os.geteuid() != 0:

@@ -137,9 +137,7 @@ def start_rig(workdir: Path) -> IrcRig:
 
     bridge_port, synapse_port, identd_port = free_port(), free_port(), free_port()
     registration = next(
-        f.content
-        for f in render_site(site)[view.host.name]
-        if f.dest == REGISTRATION_FOR_BRIDGE
+        f.content for f in render_site(site)[view.host.name] if f.dest == REGISTRATION_FOR_BRIDGE
     ).replace(view.url, f"http://127.0.0.1:{bridge_port}")
     reg_path = workdir / "registration.yaml"
     reg_path.write_text(registration)
@@ -177,9 +175,6 @@ def start_rig(workdir: Path) -> IrcRig:
         "-o", view.owner, synapse.url,
     ]  # fmt: skip
     bridge_log = workdir / "heisenbridge.log"
-    bridge = subprocess.Popen(
-        bridge_argv, stdout=bridge_log.open("wb"), stderr=subprocess.STDOUT
-    )
+    bridge = subprocess.Popen(bridge_argv, stdout=bridge_log.open("wb"), stderr=subprocess.STDOUT)
     _wait_port(bridge_port, bridge, bridge_log, "Heisenbridge")
     return IrcRig(site, synapse, bridge, bridge_log, irc, identd_port, bridge_argv)
-

@@ -6,12 +6,14 @@ $WMX_TEST_SYNAPSE_CACHE) so that only the first run pays for the install.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,29 +36,35 @@ def _importable(python: Path) -> bool:
 
 
 def synapse_python(version: str = DEFAULT_SYNAPSE_VERSION) -> Path:
-    """The python of a venv holding matrix-synapse==version, installed on first use."""
+    """The python of a venv holding matrix-synapse==version, installed on first use.
+
+    Several test sessions may share the cache: a lock file serialises the install.
+    """
     venv = CACHE / version
     python = venv / "bin" / "python"
     if _importable(python):
         return python
     CACHE.mkdir(parents=True, exist_ok=True)
-    staging = CACHE / f".{version}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
-    subprocess.run(
-        [
-            str(staging / "bin" / "pip"),
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            f"matrix-synapse=={version}",
-        ],
-        check=True,
-    )
-    # Move into place only when complete, so a killed install is never reused; the venv
-    # is run as `python -m`, which does not care that the directory was renamed.
-    shutil.rmtree(venv, ignore_errors=True)
-    staging.rename(venv)
+    with (CACHE / f".{version}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _importable(python):  # another session finished it while we waited
+            return python
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=CACHE))
+        subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
+        subprocess.run(
+            [
+                str(staging / "bin" / "pip"),
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"matrix-synapse=={version}",
+            ],
+            check=True,
+        )
+        # Move into place only when complete, so a killed install is never reused; the
+        # venv is run as `python -m`, which does not mind that its directory was renamed.
+        shutil.rmtree(venv, ignore_errors=True)
+        staging.rename(venv)
     return python
 
 

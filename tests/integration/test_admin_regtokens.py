@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import httpx
 import pytest
@@ -69,6 +70,10 @@ def test_chosen_token_with_expiry_update_and_delete(admin_lab: AdminLab) -> None
     assert shown["expiry_time"] is not None and shown["uses_allowed"] is None
     assert name in admin_lab.wmx("regtoken", "list").stdout
 
+    admin_lab.wmx("regtoken", "update", name, "--expires", "7d")
+    shown = json.loads(admin_lab.wmx("regtoken", "show", name, "-o", "json").stdout)
+    assert 6 * 86400_000 < shown["expiry_time"] - time.time() * 1000 < 8 * 86400_000
+
     admin_lab.wmx("regtoken", "update", name, "--no-expiry", "--uses", "5")
     shown = json.loads(admin_lab.wmx("regtoken", "show", name, "-o", "json").stdout)
     assert shown["expiry_time"] is None and shown["uses_allowed"] == 5
@@ -85,6 +90,7 @@ def test_chosen_token_with_expiry_update_and_delete(admin_lab: AdminLab) -> None
     [
         (("regtoken", "create", "--expires", "2001-01-01"), "'2001-01-01'"),
         (("regtoken", "create", "--expires", "next week"), "'next week'"),
+        (("regtoken", "create", "--uses", "3", "--expires", "-2d"), "'-2d'"),
         (("regtoken", "create", "--token", "not a token!"), "'not a token!'"),
         (("regtoken", "update", "ok-token"), "nothing to change"),
         (("regtoken", "delete", "bad/token", "--yes"), "'bad/token'"),

@@ -16,6 +16,7 @@ from wmx.admin.http import (
     endpoint,
     retry_delay,
 )
+from wmx.admin.notices import NoticesDisabledError
 from wmx.errors import InputError
 
 TOKEN = "syt_very_secret_token"
@@ -145,3 +146,14 @@ def test_ids_are_quoted_in_paths() -> None:
     _admin(httpx.MockTransport(handle)).rooms.resolve_alias("#a/b?c:wmx.test")
     assert paths == ["/_matrix/client/v3/directory/room/%23a%2Fb%3Fc%3Awmx.test"]
     assert json.dumps(paths)  # plain ASCII, nothing left unquoted
+
+
+def test_disabled_server_notices_are_explained() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400,
+            json={"errcode": "M_UNKNOWN", "error": "Server notices are not enabled on this server"},
+        )
+
+    with pytest.raises(NoticesDisabledError, match="server_notices section"):
+        _admin(httpx.MockTransport(handle)).notices.send("@a:wmx.test", "hello")

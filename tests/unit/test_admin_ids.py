@@ -8,6 +8,7 @@ import pytest
 
 from wmx.admin.ids import (
     check_event_id,
+    check_future_ms,
     check_local_media,
     check_media,
     check_new_user_id,
@@ -82,3 +83,12 @@ def test_sizes() -> None:
     assert parse_size("200k") == 200 * 1024
     with pytest.raises(ValueError, match="'huge'"):
         parse_size("huge")
+
+
+def test_future_moments() -> None:
+    ahead = check_future_ms("30d") - datetime.now(UTC).timestamp() * 1000
+    assert 29 * 86400_000 < ahead < 31 * 86400_000
+    assert check_future_ms("2999-01-01") > 0
+    for bad in ("2001-01-01", "0s"):
+        with pytest.raises(ValueError, match="past"):
+            check_future_ms(bad)

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from wmx.backup.plan import backup_view, host_components
-from wmx.backup.restore import Check, compare_facts, drill_target
+from wmx.backup.progress import QuietSteps
+from wmx.backup.restore import Check, compare_facts, drill_target, restore
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.render import render_site, write_build
@@ -142,7 +143,7 @@ def test_lab_puts_the_second_host_in_the_backup_group(tmp_path: Path) -> None:
     from wmx.lab import LabHost
 
     hosts = [LabHost("lab4", "10.213.0.14", True), LabHost("lab5", "10.213.0.15", True)]
-    text = lab_inventory_text(hosts, tmp_path / "key")
+    text = lab_inventory_text(hosts, tmp_path / "key", tmp_path / "known_hosts")
     (tmp_path / "inventory.yml").write_text(text)
     from wmx.site.inventory import load_topology
 
@@ -196,7 +197,7 @@ def test_job_config_says_what_is_archived(tmp_path: Path) -> None:
     assert [r["label"] for r in job["repositories"]] == ["vault", "local"]
     assert job["repositories"][0]["url"] == "ssh://borg@10.0.0.9/srv/wmx-backup/example.test"
     assert job["repositories"][1]["url"] == "/var/backups/wmx/borg"
-    assert job["retention"] == {"daily": 3, "weekly": 0, "monthly": 2}
+    assert job["retention"] == {"daily": 3, "weekly": 0, "monthly": 2, "keep_within_hours": 24}
     assert job["database"] == {"local": True, "name": "synapse", "port": 5432}
     assert "/var/lib/synapse/signing.key" in job["paths"]
     assert "/var/lib/synapse/media_store/local_content" in job["media_dirs"]
@@ -415,3 +416,15 @@ def _answers() -> Any:
     from tests.conftest import EXAMPLE
 
     return EXAMPLE
+
+
+def test_restore_refuses_a_split_database_clearly(tmp_path: Path) -> None:
+    hosts = [
+        HostView("db1", "10.0.0.11", ("database",)),
+        HostView("hs1", "10.0.0.12", ("homeserver", "proxy")),
+    ]
+    site = _site(tmp_path, hosts)
+    with pytest.raises(InputError, match="single-host data layouts"):
+        restore(site, archive="latest", to="hs1", repo=None, force=False, steps=QuietSteps())
+    with pytest.raises(InputError, match="homeserver host"):
+        restore(site, archive="latest", to="db1", repo=None, force=False, steps=QuietSteps())

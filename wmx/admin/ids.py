@@ -163,6 +163,21 @@ def check_past_ms(value: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def check_future_ms(value: str) -> int:
+    """A moment ahead: a date or date-time, or a duration such as `30d` from now."""
+    text = value.strip()
+    now = datetime.now(UTC)
+    if _AGE.match(text.lower()):
+        moment = now + (now - parse_moment(text, now=now))
+    else:
+        moment = parse_moment(text)
+    if moment <= now:
+        raise ValueError(
+            f"{value!r} lies in the past; give a future date or a duration such as 30d"
+        )
+    return int(moment.timestamp() * 1000)
+
+
 def check_days(value: int) -> int:
     if value < 0:
         raise ValueError(f"{value} is not a number of days (0 or more)")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from wmx.admin.http import AdminHttp, NotFoundError
-from wmx.errors import WmxError
+from wmx.admin.http import AdminHttp
+from wmx.errors import InputError, WmxError
 
 V1 = "/_synapse/admin/v1"
+
+
+class NoticesDisabledError(WmxError):
+    """Synapse has no `server_notices` section: no notice can reach anyone."""
 
 
 class NoticesApi:
@@ -19,9 +23,11 @@ class NoticesApi:
                 f"{V1}/send_server_notice",
                 json={"user_id": user_id, "content": {"msgtype": "m.text", "body": text}},
             )
-        except NotFoundError as exc:
-            # Synapse answers 404 when server_notices is not configured at all.
-            raise WmxError(
-                f"cannot send a server notice: {exc} (is server_notices configured?)"
-            ) from None
+        except InputError as exc:
+            if "not enabled" in str(exc):
+                raise NoticesDisabledError(
+                    "server notices are not enabled on this homeserver "
+                    "(Synapse needs a server_notices section in its configuration)"
+                ) from None
+            raise
         return str(data.get("event_id", ""))

@@ -381,6 +381,8 @@ def drill(
     """
     reader = site.topology.the("homeserver")
     _data_host_of(site, reader.name)  # single-host data layouts only
+    # The drill host as the rehearsal site sees it (database, homeserver and proxy).
+    target = _data_host_of(rehearsal, target.name)
     try:
         return restore_onto(
             rehearsal,

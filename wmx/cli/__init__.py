@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.text import Text
+from typer._click.core import Context as ClickContext  # typer vendors click
 from typer.core import TyperGroup
 
 from wmx import __version__
@@ -34,7 +34,7 @@ from wmx.errors import WmxError
 class WmxGroup(TyperGroup):
     """Turns a WmxError anywhere below into a one-line cause on stderr and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except WmxError as exc:

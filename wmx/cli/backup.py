@@ -117,7 +117,7 @@ def _when(value: Any) -> str:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return text
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("list")
@@ -143,7 +143,11 @@ def list_(
         if not repo.get("ok"):
             console.print(f"[red]✗ {title}: {repo.get('error')}[/]")
             continue
-        table = Table("archive", "time (UTC)", "size", "added (dedup.)", "files", title=title)
+        table = Table(title=title)
+        table.add_column("archive", no_wrap=True)
+        table.add_column("time (UTC)", no_wrap=True)
+        for name in ("size", "added (dedup.)", "files"):
+            table.add_column(name, justify="right")
         for archive in repo.get("archives", []):
             table.add_row(
                 archive["name"],
@@ -216,9 +220,15 @@ def _show_report(report: RestoreReport, verb: str) -> None:
         console.print(
             f"{verb} [bold]{report.archive}[/] from {report.repository} onto {report.target}."
         )
+    labels = {
+        "replaced": "put back",
+        "restored": "restored (not managed by the deploy)",
+        "differs": "kept as deployed, differs from the archive's copy",
+        "missing": "not in the archive",
+    }
     for key, paths in sorted(report.files.items()):
-        if paths and key != "restored":
-            console.print(f"  files {key}: {', '.join(paths)}")
+        if paths:
+            console.print(f"  {labels.get(key, key)}: {', '.join(paths)}", style="dim")
     if report.error:
         console.print(f"[red]✗ could not restore: {report.error}[/]")
     table = Table("compared", "in the archive", "after the restore", "")

@@ -120,3 +120,26 @@ def deploy(
         f"Homeserver: https://{site.config.homeserver.host}/ "
         f"(server name {site.config.server_name})"
     )
+    _sync_irc_bridge(site, components, set(result.stats))
+
+
+def _sync_irc_bridge(site: Site, components: list[str], converged: set[str]) -> None:
+    """The IRC bridge keeps its networks and allow list in Synapse, not in files: after a
+    deploy that converged it, tell the running bridge what wmx.yaml says (wmx.irc)."""
+    bridge = site.topology.bridge_host
+    if bridge is None or bridge.name not in converged:
+        return
+    if components and "irc_bridge" not in components:
+        return
+    from wmx.irc.manage import bridge_session
+
+    try:
+        with console.status("Configuring the IRC bridge"), bridge_session(site) as manager:
+            report = manager.sync()
+    except WmxError as exc:
+        raise WmxError(
+            f"the IRC bridge runs, but did not take wmx.yaml's settings: {exc}\n"
+            "Retry with `wmx irc sync`."
+        ) from None
+    if report.changes:
+        console.print(f"IRC bridge: {'; '.join(report.changes)}.")

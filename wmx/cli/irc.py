@@ -41,7 +41,7 @@ def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
     """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
     site = open_site(ctx)
     view = bridge_view(site)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": n.name, "servers": [str(s) for s in n.servers], "sasl": n.sasl}
         for n in view.networks
     ]

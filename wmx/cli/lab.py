@@ -118,7 +118,7 @@ def status(
         )
         return
     if not hosts:
-        console.print("The lab is down. Start it with `wmx lab up`.")
+        console.print("No lab hosts. Start some with `wmx lab up`.")
         return
     console.print(_hosts_table(hosts))
     for name, host in sorted(names.items()):

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.admin.account import admin_session, admin_user_id
+from wmx.admin.notices import NoticesDisabledError
 from wmx.cli.admin_support import AdminUrl, Column, Output, Yes, confirm, emit_rows, user_arg
 from wmx.cli.common import OutputFormat, console, open_site
 from wmx.errors import InputError, WmxError
@@ -67,9 +68,9 @@ def send(
             try:
                 event_id = admin.notices.send(user_id, body)
                 results.append({"user_id": user_id, "result": "sent", "event_id": event_id})
+            except NoticesDisabledError:
+                raise
             except WmxError as exc:
-                if index == 1 and "server_notices" in str(exc):
-                    raise
                 results.append({"user_id": user_id, "result": f"failed: {exc}", "event_id": None})
     emit_rows(
         results,

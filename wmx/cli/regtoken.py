@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from wmx.admin.account import admin_session
-from wmx.admin.ids import parse_moment
+from wmx.admin.ids import check_future_ms
 from wmx.admin.types import RegistrationToken
 from wmx.cli.admin_support import (
     AdminUrl,
@@ -40,7 +39,10 @@ Token = Annotated[str, typer.Argument(help="The token.")]
 Uses = Annotated[int | None, typer.Option("--uses", min=1, help="How many accounts it may create.")]
 Expires = Annotated[
     str | None,
-    typer.Option("--expires", help="When it stops working: YYYY-MM-DD or a date-time."),
+    typer.Option(
+        "--expires",
+        help="When it stops working: YYYY-MM-DD, a date-time, or a duration such as 30d.",
+    ),
 ]
 
 COLUMNS = [
@@ -68,12 +70,9 @@ def _token(value: str) -> str:
 
 def _future_ms(value: str) -> int:
     try:
-        moment = parse_moment(value)
+        return check_future_ms(value)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    if moment <= datetime.now(UTC):
-        raise InputError(f"{value!r} lies in the past; a token must expire in the future")
-    return int(moment.timestamp() * 1000)
 
 
 @app.command("list")

@@ -79,8 +79,10 @@ class IrcServerConfig:
             "\tPingTimeout = 120\n"
             "\tPongTimeout = 20\n"
             "[Options]\n"
-            # Reverse DNS would only slow connections down: the lab has no such DNS.
-            "\tDNS = no\n"
+            # ngircd looks up idents only together with host names (/etc/hosts here). It
+            # takes letters and digits only, so it ignores Heisenbridge's `m-xxxxxx`
+            # (Libera.Chat accepts it): tests ask the bridge's identd themselves.
+            "\tDNS = yes\n"
             "\tIdent = yes\n"
             "\tPAM = no\n"
             "\tRequireAuthPing = no\n"

@@ -14,6 +14,13 @@ from wmx.backup.plan import backup_view, host_components
 from wmx.errors import WmxError
 from wmx.resources import data_dir
 from wmx.site import Site
+from wmx.site.chat import (
+    client_well_known,
+    element_view,
+    firewall_turn_options,
+    public_names,
+    turn_view,
+)
 from wmx.site.irc import irc_bridge_view
 from wmx.site.monitoring import bcrypt_hash, monitoring_view
 from wmx.site.topology import METRICS_PORTS, HostView, PostgresTuning
@@ -96,7 +103,14 @@ def template_context(site: Site, host: HostView) -> dict[str, Any]:
             host,
             site.config.homeserver.federation_port,
             tuple(site.config.monitoring.remote_scrape.allow),
+            **firewall_turn_options(site.config, topology),
         ),
+        # The chat experience (issue 5): Element Web and coturn (None when off), every
+        # name the proxy serves, and /.well-known/matrix/client.
+        "element": element_view(site),
+        "turn": turn_view(site.config, topology),
+        "tls_names": public_names(site.config, topology),
+        "well_known_client": client_well_known(site.config),
         # Where Synapse's metrics listener and the exporters listen (monitoring).
         "metrics_bind": topology.metrics_bind_for(host),
         "ports": METRICS_PORTS,

@@ -11,6 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wmx.backup.plan import backup_role_vars, host_components
+from wmx.site.chat import (
+    ELEMENT_CURRENT_LINK,
+    ELEMENT_DOWNLOAD_DIR,
+    ELEMENT_PREVIOUS_LINK,
+    ELEMENT_RELEASES_DIR,
+    element_view,
+    firewall_turn_options,
+    public_names,
+    turn_view,
+)
 from wmx.site.irc import irc_bridge_view
 from wmx.site.topology import HostView, Topology
 
@@ -27,7 +37,10 @@ def role_vars(site: Site, topology: Topology, host: HostView) -> dict[str, Any]:
     """The contents of vars.json for `host`."""
     config = site.config
     firewall = topology.firewall_for(
-        host, config.homeserver.federation_port, tuple(config.monitoring.remote_scrape.allow)
+        host,
+        config.homeserver.federation_port,
+        tuple(config.monitoring.remote_scrape.allow),
+        **firewall_turn_options(config, topology),
     )
     components = list(host_components(site, host))
     values: dict[str, Any] = {
@@ -57,12 +70,13 @@ def role_vars(site: Site, topology: Topology, host: HostView) -> dict[str, Any]:
     if "nginx" in components:
         values.update(
             {
-                "nginx_tls_domains": list(config.tls_names),
+                "nginx_tls_domains": public_names(config, topology),
                 "acme_directory": config.acme.directory,
                 "acme_email": config.acme.email,
             }
         )
     values.update(backup_role_vars(site, host, tuple(components)))
+    values.update(_chat_role_vars(site, topology, components))
     if "exporters" in components:
         # Monitoring (issue 6): which exporters run here, where they listen.
         endpoints = {
@@ -74,4 +88,30 @@ def role_vars(site: Site, topology: Topology, host: HostView) -> dict[str, Any]:
         values["exporters_endpoints"] = endpoints
     if "monitoring" in components:
         values["monitoring_remote_scrape"] = bool(config.monitoring.remote_scrape.allow)
+    return values
+
+
+def _chat_role_vars(site: Site, topology: Topology, components: list[str]) -> dict[str, Any]:
+    """Element Web and coturn (issue 5): the release to install, and TURN's ports."""
+    values: dict[str, Any] = {}
+    element = element_view(site) if "element" in components else None
+    if element is not None:
+        release = element.release
+        values.update(
+            {
+                "element_version": release.version,
+                "element_release": release.name,
+                "element_sha256": release.sha256,
+                # Downloaded on the host, or copied from the operator's machine.
+                "element_url": release.url or "",
+                "element_archive": str(release.archive or ""),
+                "element_releases_dir": ELEMENT_RELEASES_DIR,
+                "element_current_link": ELEMENT_CURRENT_LINK,
+                "element_previous_link": ELEMENT_PREVIOUS_LINK,
+                "element_download_dir": ELEMENT_DOWNLOAD_DIR,
+            }
+        )
+    turn = turn_view(site.config, topology) if "turn" in components else None
+    if turn is not None:
+        values.update({"turn_tls": turn.tls, "turn_cert_dir": turn.cert_dir})
     return values

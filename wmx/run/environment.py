@@ -78,6 +78,8 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "False",
+        # Debian 12 and 13 have one system python3; the discovery warning is noise.
+        "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
     }
     if "ANSIBLE_HOST_KEY_CHECKING" not in environ:
         env["ANSIBLE_HOST_KEY_CHECKING"] = "True"

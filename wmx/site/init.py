@@ -77,6 +77,8 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         "# database: PostgreSQL; homeserver: Synapse; proxy: nginx, TLS and .well-known;\n"
         "# monitoring: Prometheus and Alertmanager (remove the group to switch it off);\n"
         "# irc_bridge: the IRC bridge, on the homeserver's host (remove it to switch it off).\n"
+        "# element: Element Web, served by the proxy; turn: coturn for voice and video calls\n"
+        "# (remove either group to switch that off).\n"
         "# backup (not used here): another host keeping borg repositories; add one and\n"
         "# backups go there too (wmx.yaml: backup).\n"
         + dump_document(default_inventory(answers)),

@@ -65,6 +65,7 @@ def load_topology(path: Path) -> Topology:
         )
     topology = Topology(hosts=tuple(hosts))
     _check_irc_bridge(path, topology)
+    _check_element(path, topology)
     for group in GROUP_COMPONENTS:
         count = len(topology.in_group(group))
         # An optional component runs on one host, or on none (it is then switched off).
@@ -96,6 +97,17 @@ def _check_irc_bridge(path: Path, topology: Topology) -> None:
             f"{path}: group 'irc_bridge' must hold the homeserver's host "
             f"({homeservers[0].name}), not {bridges[0].name}: the bridge and Synapse talk "
             "over loopback"
+        )
+
+
+def _check_element(path: Path, topology: Topology) -> None:
+    """Element Web is served by the proxy's nginx, under the web client's own name."""
+    clients = topology.in_group("element")
+    proxies = topology.in_group("proxy")
+    if len(clients) == 1 and len(proxies) == 1 and clients[0].name != proxies[0].name:
+        raise InputError(
+            f"{path}: group 'element' must hold the proxy host ({proxies[0].name}), not "
+            f"{clients[0].name}: the proxy's nginx serves Element Web, with its certificate"
         )
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmx.lab.element import write_standin_archive
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
 from wmx.site.inventory import inventory_document
@@ -17,9 +18,12 @@ if TYPE_CHECKING:
 
 LAB_MARKER = "# Written by `wmx lab up`: lab hosts on this machine."
 LAB_MEMORY_MB = 2048
+# The lab's IRC network (wmx/lab/ircd.py), which sites in the lab bridge to.
+LAB_IRC_NETWORK = "lab"
+LAB_IRC_SERVER = "irc.lab.test:6697:tls"
 
 
-def lab_inventory_text(hosts: list[LabHost], key_path: Path) -> str:
+def lab_inventory_text(hosts: list[LabHost], key_path: Path, known_hosts: Path) -> str:
     """The first host runs every component, the second keeps its backups (group `backup`);
     the others wait as spares (restore and drill targets)."""
     host_vars = {
@@ -27,9 +31,11 @@ def lab_inventory_text(hosts: list[LabHost], key_path: Path) -> str:
             "ansible_host": h.address,
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(key_path),
-            # Lab hosts get new host keys whenever they are recreated.
+            # The lab keeps known_hosts current as hosts are recreated, so host keys
+            # are checked as strictly as on any VPS.
             "ansible_ssh_common_args": (
-                "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+                f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes "
+                "-o IdentitiesOnly=yes"
             ),
             "memory_mb": LAB_MEMORY_MB,
         }
@@ -49,9 +55,25 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
     if paths.inventory.exists() and not paths.inventory.read_text().startswith(LAB_MARKER):
         # Keep the operator's own inventory: the lab must never lose it.
         shutil.copy2(paths.inventory, paths.inventory.with_name("inventory.yml.before-lab"))
-    write_atomically(paths.inventory, lab_inventory_text(hosts, lab.ssh_key_path))
+    inventory = lab_inventory_text(hosts, lab.ssh_key_path, lab.known_hosts_path)
+    write_atomically(paths.inventory, inventory)
     if config.acme.directory != lab.acme_directory:
         set_value(paths, "acme.directory", lab.acme_directory, deployed=False)
+    # The IRC bridge talks to the lab's IRC server (ngircd, standing in for Libera.Chat)
+    # over TLS with the lab CA; it has no services, hence no SASL.
+    lab_network = [{"name": LAB_IRC_NETWORK, "servers": [LAB_IRC_SERVER], "sasl": False}]
+    if config.irc_bridge.model_dump(mode="json")["networks"] != lab_network:
+        set_value(
+            paths,
+            "irc_bridge.networks",
+            f"[{{name: {LAB_IRC_NETWORK}, servers: ['{LAB_IRC_SERVER}'], sasl: false}}]",
+            deployed=False,
+        )
+    # Element Web's release archive comes from GitHub, out of the lab's reach: install the
+    # lab's stand-in release (wmx/lab/element.py) unless the site names an archive itself.
+    if config.element.archive is None:
+        archive = write_standin_archive(lab.paths.cache_dir / "element")
+        set_value(paths, "element.archive", str(archive), deployed=False)
     first = hosts[0].name
     lab.set_names(
         {

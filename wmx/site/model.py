@@ -59,6 +59,8 @@ class Strict(BaseModel):
 class Registration(StrEnum):
     closed = "closed"
     token = "token"
+    # Anyone may register, proving an e-mail address (needs synapse.email).
+    open = "open"
 
 
 class HomeserverSettings(Strict):
@@ -95,13 +97,285 @@ class AcmeSettings(Strict):
         return value
 
 
+# --- The chat experience (issue 5): previews, media, retention, privacy, e-mail --------
+
+# Every range a server must never fetch on a user's behalf: private, loopback,
+# link-local, shared, documentation, multicast and reserved addresses (IANA special
+# purpose registries). URL previews refuse all of them (server-side request forgery).
+NON_PUBLIC_RANGES: tuple[str, ...] = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001::/23",
+    "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+)  # fmt: skip
+# Never reachable through `allow_ranges`: the host itself and cloud metadata services.
+_NEVER_ALLOWED = tuple(
+    ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+)
+# Synapse's durations (Config.parse_duration): a number and one of these units.
+_DURATION = re.compile(r"^(\d+)(s|m|h|d|w|y)$")
+_DURATION_MS = {
+    "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000,
+    "y": 365 * 86_400_000,
+}  # fmt: skip
+
+
+def check_duration(value: Any) -> str:
+    """A duration as Synapse writes it: a whole number and a unit, such as 30d or 12h."""
+    text = str(value).strip()
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"{value!r} is not a duration: a whole number above 0 and a unit "
+            "(s, m, h, d, w or y), such as 12h, 30d or 1y"
+        )
+    return text
+
+
+def duration_ms(value: str) -> int:
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration")
+    return int(match.group(1)) * _DURATION_MS[match.group(2)]
+
+
+def _optional_duration(value: Any) -> str | None:
+    return None if value is None else check_duration(value)
+
+
+def check_networks(value: list[str]) -> list[str]:
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (such as 192.0.2.7 or "
+                "198.51.100.0/24)"
+            ) from None
+    return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+
+
+def _covered(network: ipaddress.IPv4Network | ipaddress.IPv6Network, by: list[str]) -> bool:
+    for entry in by:
+        other = ipaddress.ip_network(entry, strict=False)
+        if other.version == network.version and network.subnet_of(other):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+class UrlPreviewSettings(Strict):
+    """Link previews: Synapse fetches the page a message links to (privacy, SSRF)."""
+
+    enabled: bool = False
+    # None: NON_PUBLIC_RANGES. A list of its own must still cover every one of them.
+    ip_range_blacklist: list[str] | None = None
+    # Escape hatch (url_preview_ip_range_whitelist): ranges previews may reach although
+    # the blacklist covers them, e.g. an intranet wiki; the lab uses it for its hosts.
+    allow_ranges: list[str] = Field(default_factory=list)
+    # Largest page or image Synapse downloads for one preview (max_spider_size).
+    max_page_size_mb: int = Field(default=10, ge=1, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        # wmx.yaml files before 0.2 say `url_previews: true|false`.
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    @field_validator("ip_range_blacklist")
+    @classmethod
+    def _blacklist(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_networks(value)
+
+    @field_validator("allow_ranges")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        checked = check_networks(value)
+        for item in checked:
+            network = ipaddress.ip_network(item)
+            if any(
+                network.version == n.version and network.overlaps(n)  # type: ignore[arg-type]
+                for n in _NEVER_ALLOWED
+            ):
+                raise ValueError(
+                    f"{item} includes loopback or link-local addresses (the server itself, "
+                    "cloud metadata services): previews may never reach those"
+                )
+        return checked
+
+    @model_validator(mode="after")
+    def _blacklist_covers_private_ranges(self) -> UrlPreviewSettings:
+        if self.enabled and self.ip_range_blacklist is not None:
+            missing = [
+                n
+                for n in NON_PUBLIC_RANGES
+                if not _covered(ipaddress.ip_network(n), self.ip_range_blacklist)
+            ]
+            if missing:
+                raise ValueError(
+                    "url_previews.ip_range_blacklist must cover every private, loopback and "
+                    f"otherwise non-public range while previews are on; missing: "
+                    f"{', '.join(missing)}. Remove the key to use wmx's list, and allow a "
+                    "specific range with url_previews.allow_ranges instead"
+                )
+        return self
+
+    @property
+    def blacklist(self) -> list[str]:
+        if self.ip_range_blacklist is None:
+            return list(NON_PUBLIC_RANGES)
+        return self.ip_range_blacklist
+
+
+class MediaSettings(Strict):
+    """Uploaded and cached media (the upload limit is synapse.max_upload_size_mb)."""
+
+    # media_retention: delete media not accessed for this long. None: keep forever.
+    local_lifetime: str | None = None
+    remote_lifetime: str | None = "90d"
+    # Thumbnails: sizes Synapse makes at upload (always); dynamic ones are made on
+    # request in any size (CPU and disk on demand).
+    dynamic_thumbnails: bool = False
+    # Images larger than this many million pixels get no thumbnail (memory bound).
+    max_image_pixels_m: int = Field(default=32, ge=1, le=1000)
+
+    _lifetimes = field_validator("local_lifetime", "remote_lifetime")(
+        classmethod(lambda cls, v: _optional_duration(v))
+    )
+
+
+class RetentionSettings(Strict):
+    """Message retention: a server-wide default policy and the range rooms may choose."""
+
+    enabled: bool = False
+    # Rooms without a policy of their own keep events this long. None: forever.
+    default_max_lifetime: str | None = None
+    # What a room's own policy (m.room.retention) may say: max_lifetime within this
+    # range. None: no bound on that side.
+    allowed_min_lifetime: str | None = "1d"
+    allowed_max_lifetime: str | None = None
+    # How often the purge job deletes expired events.
+    purge_interval: str = "12h"
+
+    _lifetimes = field_validator(
+        "default_max_lifetime", "allowed_min_lifetime", "allowed_max_lifetime"
+    )(classmethod(lambda cls, v: _optional_duration(v)))
+    _interval = field_validator("purge_interval")(classmethod(lambda cls, v: check_duration(v)))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RetentionSettings:
+        low, high = self.allowed_min_lifetime, self.allowed_max_lifetime
+        if low and high and duration_ms(low) > duration_ms(high):
+            raise ValueError(
+                f"retention.allowed_min_lifetime ({low}) is longer than "
+                f"retention.allowed_max_lifetime ({high}): no room policy could satisfy both"
+            )
+        default = self.default_max_lifetime
+        if default and low and duration_ms(default) < duration_ms(low):
+            raise ValueError(
+                f"retention.default_max_lifetime ({default}) is shorter than "
+                f"retention.allowed_min_lifetime ({low})"
+            )
+        if default and high and duration_ms(default) > duration_ms(high):
+            raise ValueError(
+                f"retention.default_max_lifetime ({default}) is longer than "
+                f"retention.allowed_max_lifetime ({high})"
+            )
+        return self
+
+
+class PrivacySettings(Strict):
+    """What the server keeps about people, and what their rooms do by default."""
+
+    # How long the IP addresses and user agents of sessions are kept. None: forever.
+    user_ips_max_age: str | None = "28d"
+    # How long the original of a removed (redacted) message is kept for moderators.
+    # None: forever.
+    redaction_retention_period: str | None = "7d"
+    # New rooms encrypted from the start: invite (private rooms and direct messages),
+    # all, or off (clients may still turn it on).
+    encryption_by_default: Literal["invite", "all", "off"] = "invite"
+    # Who may publish rooms in this server's room directory besides the operators (who
+    # publish with `wmx room directory show`): Matrix user ids or masks, such as
+    # @*:example.org for every local account.
+    room_directory_publishers: list[str] = Field(default_factory=list)
+    # Other servers (and people without an account) may read the room directory.
+    public_room_directory: bool = False
+    # User search finds everyone on the server (true) or only people sharing a room or
+    # in public rooms (false).
+    user_directory_search_all: bool = False
+    # New rooms in Element default to admitting people of other servers (true), or to
+    # homeserver-only rooms (false; m.federate, fixed when the room is made).
+    new_rooms_federate: bool = True
+    # Push notifications (to phones, through Apple or Google) carry the message text
+    # (true) or only its id, which the app fetches itself (false).
+    push_include_content: bool = False
+
+    _ages = field_validator("user_ips_max_age", "redaction_retention_period")(
+        classmethod(lambda cls, v: _optional_duration(v))
+    )
+
+    @field_validator("room_directory_publishers")
+    @classmethod
+    def _publishers(cls, value: list[str]) -> list[str]:
+        for mask in value:
+            if not _USER_MASK.match(mask):
+                raise ValueError(
+                    f"{mask!r} is not a Matrix user id or mask (such as @alice:example.org "
+                    "or @*:example.org)"
+                )
+        return value
+
+
+class SynapseEmailSettings(Strict):
+    """How Synapse sends mail (verification, password resets, missed-message notices).
+    The SMTP password is in secrets.yml (synapse_smtp_password)."""
+
+    smtp_host: str = ""  # empty: Synapse sends no mail
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    # Use TLS (STARTTLS on 587, implicit TLS on 465); refuse plain text.
+    require_tls: bool = True
+    notif_from: str = ""  # the From: address
+    # E-mail people about messages they missed (they can turn it off in their client).
+    notifications: bool = False
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return check_hostname(value) if value else value
+
+    @field_validator("notif_from")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        return check_email(value) if value else value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.smtp_host and self.notif_from)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SynapseEmailSettings:
+        if bool(self.smtp_host) != bool(self.notif_from):
+            raise ValueError("synapse.email needs both smtp_host and notif_from, or neither")
+        return self
+
+
 class SynapseSettings(Strict):
     version: str = DEFAULT_SYNAPSE_VERSION
     registration: Registration = Registration.closed
     max_upload_size_mb: int = Field(default=50, ge=1, le=2048)
-    url_previews: bool = False
+    url_previews: UrlPreviewSettings = UrlPreviewSettings()
     presence: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Full-text search of messages (unencrypted rooms; clients search encrypted ones).
+    search: bool = True
+    # Guest accounts (read public rooms without registering).
+    guest_access: bool = False
+    media: MediaSettings = MediaSettings()
+    retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    email: SynapseEmailSettings = SynapseEmailSettings()
 
     @field_validator("version")
     @classmethod
@@ -109,6 +383,17 @@ class SynapseSettings(Strict):
         if not _VERSION.match(value):
             raise ValueError(f"{value!r} is not a Synapse release number such as 1.163.2")
         return value
+
+    @model_validator(mode="after")
+    def _open_registration_verifies_email(self) -> SynapseSettings:
+        if self.registration is Registration.open and not self.email.configured:
+            raise ValueError(
+                "synapse.registration: open needs e-mail verification, so that each new "
+                "account proves an address: set synapse.email.smtp_host and "
+                "synapse.email.notif_from (the SMTP password goes into secrets.yml), or use "
+                "registration: token"
+            )
+        return self
 
 
 class PostgresSettings(Strict):
@@ -421,6 +706,9 @@ class BackupRetention(Strict):
     daily: int = Field(default=7, ge=0, le=3650)
     weekly: int = Field(default=4, ge=0, le=520)
     monthly: int = Field(default=6, ge=0, le=1200)
+    # Every archive younger than this is kept, whatever the rules above say: a manual
+    # backup (before an upgrade, say) is not pruned by the next run on the same day.
+    keep_within_hours: int = Field(default=24, ge=0, le=8760)
 
     @model_validator(mode="after")
     def _keeps_something(self) -> BackupRetention:
@@ -457,6 +745,153 @@ class BackupSettings(Strict):
         return checked
 
 
+# --- Element Web and calls (issue 5) ----------------------------------------------------
+
+# The Element Web release this wmx version installs: its official archive and that
+# archive's SHA-256, confirmed by two independent published pins (see docs/chat.md).
+DEFAULT_ELEMENT_VERSION = "1.12.25"
+DEFAULT_ELEMENT_SHA256 = "14d7f2671eb1fbccc690e7f176042d72ed2b4e34f7326a007e8b1540b1e748bb"
+ELEMENT_RELEASE_URL = (
+    "https://github.com/element-hq/element-web/releases/download/"
+    "v{version}/element-v{version}.tar.gz"
+)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ELEMENT_VERSION = re.compile(r"^\d+\.\d+\.\d+([a-z0-9.-]*)?$")
+
+
+def _https_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.match(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$", value):
+        raise ValueError(f"{value!r} is not an https:// URL")
+    return value.rstrip("/")
+
+
+class ElementSettings(Strict):
+    """Element Web (the `element` inventory group, on the proxy host)."""
+
+    # None: DEFAULT_ELEMENT_VERSION, or the version an `archive` holds.
+    version: str | None = None
+    # The archive's SHA-256. None: the pinned one of the default version; with an
+    # `archive`, computed from the file (and checked against this value when set).
+    sha256: str | None = None
+    # Install from this archive on the operator's machine instead of downloading
+    # (sites without internet access, mirrors); a path relative to the site directory.
+    archive: str | None = None
+    brand: str = "Element"
+    # Servers whose room directories Element offers. None: this server only.
+    room_directory_servers: list[str] | None = None
+    # Integration managers (widgets, bots and bridges from a third-party service).
+    integrations: bool = False
+    # Group calls with Jitsi, or Element Call, at these addresses. Empty: not configured.
+    jitsi_domain: str = ""
+    element_call_url: str = ""
+    # An identity server (finding people by e-mail address). Empty: none.
+    identity_server: str = ""
+    default_theme: Literal["light", "dark"] = "light"
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().removeprefix("v")
+            if not _ELEMENT_VERSION.match(value):
+                raise ValueError(f"{value!r} is not an Element release number such as 1.12.25")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().lower()
+            if not _SHA256.match(value):
+                raise ValueError(f"{value!r} is not a SHA-256 (64 hexadecimal digits)")
+        return value
+
+    @field_validator("archive")
+    @classmethod
+    def _archive(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("give a path to a .tar.gz archive, or null to download")
+        return value
+
+    @field_validator("room_directory_servers")
+    @classmethod
+    def _servers(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [check_hostname(v) for v in value]
+
+    @field_validator("jitsi_domain")
+    @classmethod
+    def _jitsi(cls, value: str) -> str:
+        return check_hostname(value) if value else value
+
+    _urls = field_validator("element_call_url", "identity_server")(
+        classmethod(lambda cls, v: _https_url(v))
+    )
+
+    @model_validator(mode="after")
+    def _pinned(self) -> ElementSettings:
+        if self.version not in (None, DEFAULT_ELEMENT_VERSION) and not (
+            self.sha256 or self.archive
+        ):
+            raise ValueError(
+                f"element.version {self.version} needs element.sha256: the SHA-256 of "
+                f"element-v{self.version}.tar.gz from a source you trust (wmx pins only "
+                f"{DEFAULT_ELEMENT_VERSION})"
+            )
+        return self
+
+    @property
+    def pinned_sha256(self) -> str | None:
+        """The checksum the downloaded archive must have (None with a local archive)."""
+        if self.archive:
+            return self.sha256
+        if self.sha256:
+            return self.sha256
+        return DEFAULT_ELEMENT_SHA256
+
+
+class TurnSettings(Strict):
+    """coturn (the `turn` inventory group): relays voice and video between clients."""
+
+    # Public name clients reach TURN at. None: homeserver.host.
+    host: str | None = None
+    # UDP ports coturn relays media through (opened in the firewall).
+    relay_min_port: int = Field(default=49152, ge=1024, le=65535)
+    relay_max_port: int = Field(default=65535, ge=1024, le=65535)
+    # How long the credentials Synapse hands out stay valid.
+    user_lifetime: str = "1h"
+    # Guests (when synapse.guest_access is on) may use TURN too.
+    allow_guests: bool = False
+    # TURN over TLS on 5349 with the site's certificate (coturn on the proxy host).
+    tls: bool = True
+    # The public address, when the host sits behind 1:1 NAT (most clouds do not need it).
+    external_ip: str | None = None
+
+    _host = field_validator("host")(
+        classmethod(lambda cls, v: None if v is None else check_hostname(v))
+    )
+    _lifetime = field_validator("user_lifetime")(classmethod(lambda cls, v: check_duration(v)))
+
+    @field_validator("external_ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+
+    @model_validator(mode="after")
+    def _range(self) -> TurnSettings:
+        if self.relay_min_port > self.relay_max_port:
+            raise ValueError(
+                f"turn.relay_min_port ({self.relay_min_port}) is above turn.relay_max_port "
+                f"({self.relay_max_port})"
+            )
+        return self
+
+
 class SiteConfig(Strict):
     """The whole of `wmx.yaml`."""
 
@@ -472,6 +907,8 @@ class SiteConfig(Strict):
     monitoring: MonitoringSettings = MonitoringSettings()
     irc_bridge: IrcBridgeSettings = IrcBridgeSettings()
     backup: BackupSettings = BackupSettings()
+    element: ElementSettings = ElementSettings()
+    turn: TurnSettings = TurnSettings()
 
     _server_name = field_validator("server_name")(classmethod(lambda cls, v: check_hostname(v)))
 
@@ -503,9 +940,15 @@ class SiteConfig(Strict):
 
     @property
     def tls_names(self) -> list[str]:
-        """Every public name the proxy answers for, in a stable order."""
-        # The web client's name joins this list with the element component.
+        """The server name and the homeserver's, in a stable order; `public_names` adds
+        those of the components a site runs (wmx.site.chat.public_names)."""
         names = [self.server_name, self.homeserver.host]
+        return list(dict.fromkeys(names))
+
+    def public_names(self, *, web_client: bool, extra: tuple[str, ...] = ()) -> list[str]:
+        """Every name the proxy answers for and its certificate covers: the web client's
+        joins with the element component, TURN's own with TLS on coturn."""
+        names = [*self.tls_names, *([self.web_client.host] if web_client else []), *extra]
         return list(dict.fromkeys(names))
 
     @property

@@ -45,6 +45,12 @@ class Secrets:
     # repository's key, see `wmx backup export-key`) no backup can be read: keep a copy
     # offline.
     backup_passphrase: str
+    # The secret coturn and Synapse share: Synapse derives each user's short-lived TURN
+    # credentials from it, coturn checks them (calls, issue 5).
+    turn_shared_secret: str
+    # The mail relay's password for Synapse's own e-mail (synapse.email.smtp_user): the
+    # relay's, so never generated; `wmx config smtp-password` stores it. Empty until then.
+    synapse_smtp_password: str
 
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
@@ -62,7 +68,7 @@ class Secrets:
 
 # Secrets that come from elsewhere (an operator's account on another service): they
 # start empty instead of generated.
-SUPPLIED_SECRETS = frozenset({"alert_smtp_password"})
+SUPPLIED_SECRETS = frozenset({"alert_smtp_password", "synapse_smtp_password"})
 
 
 def _initial(name: str) -> str:

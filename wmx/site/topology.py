@@ -14,16 +14,23 @@ GROUP_COMPONENTS: dict[str, tuple[str, ...]] = {
     "irc_bridge": ("irc_bridge",),
     # Hosts keeping borg repositories for the homeserver host (backups, issue 7).
     "backup": ("backup_repo",),
+    # The chat experience (issue 5): Element Web on the proxy host, coturn for calls.
+    "element": ("element",),
+    "turn": ("turn",),
 }
 # Groups that may hold no host (their component is then off) but never more than one.
-OPTIONAL_GROUPS: frozenset[str] = frozenset({"monitoring", "irc_bridge", "backup"})
+OPTIONAL_GROUPS: frozenset[str] = frozenset(
+    {"monitoring", "irc_bridge", "backup", "element", "turn"}
+)
 # The order in which components converge on a host (the database before its users).
 COMPONENT_ORDER: tuple[str, ...] = (
     "base",
     "postgresql",
     "synapse",
     "irc_bridge",
+    "element",
     "nginx",
+    "turn",
     "exporters",
     "monitoring",
     # `backup` runs on the homeserver host when wmx.yaml says backup.enabled, not by
@@ -35,6 +42,9 @@ DEFAULT_MEMORY_MB = 2048
 SYNAPSE_PORT = 8008
 POSTGRES_PORT = 5432
 SSH_PORT = 22
+# coturn (calls, issue 5): STUN/TURN on 3478 (UDP and TCP), TURN over TLS on 5349.
+TURN_PORT = 3478
+TURNS_PORT = 5349
 # The IRC bridge (issue 4): Heisenbridge's appservice listener (Synapse pushes events to
 # it; the proxy forwards its media links) and its identd, which IRC servers query.
 HEISENBRIDGE_PORT = 9898
@@ -158,6 +168,7 @@ class FirewallView:
 
     tcp_ports: tuple[int, ...]  # open to anyone
     restricted: tuple[FirewallSource, ...]  # open to one address each
+    udp_ports: tuple[str, ...] = ()  # open to anyone: ports and ranges ("49152-65535")
 
 
 @dataclass(frozen=True)
@@ -240,7 +251,13 @@ class Topology:
         return ["127.0.0.1", host.address]
 
     def firewall_for(
-        self, host: HostView, federation_port: int, remote_scrapers: tuple[str, ...] = ()
+        self,
+        host: HostView,
+        federation_port: int,
+        remote_scrapers: tuple[str, ...] = (),
+        *,
+        turn_relay_ports: tuple[int, int] = (49152, 65535),
+        turn_tls: bool = False,
     ) -> FirewallView:
         ports = [SSH_PORT]
         if "proxy" in host.groups:
@@ -249,6 +266,12 @@ class Topology:
                 ports.append(8448)
         if "irc_bridge" in host.groups:
             ports.append(IDENTD_PORT)
+        udp: list[str] = []
+        if "turn" in host.groups:
+            # STUN/TURN, TURN over TLS, and the range coturn relays media through.
+            ports += [TURN_PORT, *([TURNS_PORT] if turn_tls else [])]
+            udp += [str(TURN_PORT), *([str(TURNS_PORT)] if turn_tls else [])]
+            udp.append("{}-{}".format(*turn_relay_ports))
         restricted: list[FirewallSource] = []
         # Remote homeservers reach PostgreSQL; a remote proxy reaches Synapse.
         if "database" in host.groups:
@@ -276,7 +299,9 @@ class Topology:
             ]
         if monitor is not None and monitor.name == host.name:
             restricted += [FirewallSource(PROMETHEUS_PORT, a) for a in remote_scrapers]
-        return FirewallView(tcp_ports=tuple(ports), restricted=tuple(restricted))
+        return FirewallView(
+            tcp_ports=tuple(ports), restricted=tuple(restricted), udp_ports=tuple(udp)
+        )
 
     @property
     def bridge_host(self) -> HostView | None:
