@@ -33,20 +33,32 @@ class IrcClient:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        raw = socket.create_connection((self.host, self.port), timeout=15)
-        if self.tls_cafile:
-            context = ssl.create_default_context(cafile=self.tls_cafile)
-            self.sock: socket.socket = context.wrap_socket(
-                raw, server_hostname=self.server_name or self.host
-            )
-        else:
-            self.sock = raw
-        self.sock.settimeout(None)
+        self.sock = self._connect()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.send(f"NICK {self.nick}")
         self.send(f"USER {self.nick} 0 * :wmx test client")
         self.wait_for(lambda line: f" 001 {self.nick} " in line, "the server's welcome")
+
+    def _connect(self, attempts: int = 3) -> socket.socket:
+        # A server that has just restarted may fail a first handshake: try again.
+        for attempt in range(attempts):
+            raw = socket.create_connection((self.host, self.port), timeout=15)
+            try:
+                if self.tls_cafile:
+                    context = ssl.create_default_context(cafile=self.tls_cafile)
+                    sock = context.wrap_socket(raw, server_hostname=self.server_name or self.host)
+                else:
+                    sock = raw
+            except (ssl.SSLError, OSError):
+                raw.close()
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
+                continue
+            sock.settimeout(None)
+            return sock
+        raise AssertionError("unreachable")
 
     def _read(self) -> None:
         buffer = b""
@@ -97,9 +109,10 @@ class IrcClient:
                 found.append(Message(nick, user, msg_target, text))
         return found
 
-    def wait_for(self, check: object, what: str, timeout: float = 60) -> str:
+    def wait_for(self, check: object, what: str, timeout: float = 60, start: int = 0) -> str:
+        """The first line from index `start` on that passes `check`."""
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = start
         while time.monotonic() < deadline:
             with self._lock:
                 lines = list(self.lines)
@@ -124,9 +137,11 @@ class IrcClient:
 
     def whois_user(self, nick: str, timeout: float = 30) -> str:
         """The user (ident) field of `nick`'s WHOIS: '~name' when identd did not answer."""
+        with self._lock:
+            start = len(self.lines)
         self.send(f"WHOIS {nick}")
         line = self.wait_for(
-            lambda line: f" 311 {self.nick} {nick} " in line, f"WHOIS {nick}", timeout
+            lambda line: f" 311 {self.nick} {nick} " in line, f"WHOIS {nick}", timeout, start
         )
         return line.split(f" 311 {self.nick} {nick} ", 1)[1].split(" ", 1)[0]
 
@@ -134,9 +149,10 @@ class IrcClient:
         """Wait until `nick` is on `channel` (asking NAMES every few seconds)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            start = len(self.lines)
+            with self._lock:
+                start = len(self.lines)
             self.send(f"NAMES {channel}")
-            self.wait_for(lambda line: " 366 " in line, f"NAMES {channel}", 30)
+            self.wait_for(lambda line: " 366 " in line, f"NAMES {channel}", 30, start)
             with self._lock:
                 replies = [ln for ln in self.lines[start:] if " 353 " in ln]
             names = {n.lstrip("~&@%+") for ln in replies for n in ln.split(" :", 1)[-1].split()}

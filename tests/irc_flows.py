@@ -75,22 +75,24 @@ class MatrixUser:
             await self.sync()
         raise AssertionError(f"{self.user_id} timed out waiting for {what}")
 
-    def mark(self, room_id: str) -> int:
-        """How many messages of `room_id` were seen so far (for `wait_message(after=)`)."""
-        return len(self.seen.rooms.get(room_id, []))
-
     async def wait_message(
         self,
         room_id: str,
         text: str,
         sender: str | None = None,
         timeout: float = 90,
-        after: int = 0,
+        unless: str | None = None,
     ) -> tuple[str, str, str]:
+        """A message with a line containing `text` (but not `unless`), from `sender` if
+        given (the bot sends several notices as one message, a line each)."""
+
         def found() -> tuple[str, str, str] | None:
-            for item in self.seen.rooms.get(room_id, [])[after:]:
-                if text in item[2] and (sender is None or item[0] == sender):
-                    return item
+            for item in self.seen.rooms.get(room_id, []):
+                if sender is not None and item[0] != sender:
+                    continue
+                for line in item[2].splitlines() or [item[2]]:
+                    if text in line and (unless is None or unless not in line):
+                        return item
             return None
 
         return await self.wait(found, f"{text!r} in {room_id}", timeout)  # type: ignore[no-any-return]
@@ -133,10 +135,12 @@ async def open_bouncer_channel(
     await user.say(control, f"OPEN {network}")
     network_room = await user.accept_invite(bot, known)
     known.add(network_room)
-    mark = user.mark(network_room)
     await user.say(network_room, "CONNECT")
-    # The IRC server's welcome (001), which the bot shows once the connection is up.
-    await user.wait_message(network_room, "Welcome to", sender=bot, timeout=120, after=mark)
+    # The IRC server's welcome (001), which the bot shows once the connection is up (not
+    # the bot's own "Welcome to the network room"): JOIN before it would be lost.
+    await user.wait_message(
+        network_room, "Welcome to the", sender=bot, timeout=120, unless="network room"
+    )
     await user.say(network_room, f"JOIN {channel}")
     channel_room = await user.accept_invite(bot, known)
     return network_room, channel_room

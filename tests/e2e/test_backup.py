@@ -212,6 +212,13 @@ def test_backups_go_to_a_second_host_and_deduplicate(world: World) -> None:
     assert listing["status"]["last_run"]["ok"] is True
     table = wmx("backup", "list", site=world.root).stdout
     assert archives[1]["name"] in table and "added (dedup.)" in table
+    # The keys, for the operator to keep offline with the passphrase.
+    keys_dir = world.root / "keys"
+    wmx("backup", "export-key", "--output", str(keys_dir), site=world.root)
+    for label in ("lab5", "local"):
+        key = keys_dir / f"{SERVER_NAME}-{label}.borg-key"
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert key.read_text().startswith("BORG_KEY ")
     # A repository that refuses us: the run fails and says why, `wmx backup list` and
     # `wmx status` show it, and the archives already there stay.
     keys = "/srv/wmx-backup/.ssh/authorized_keys"

@@ -139,6 +139,7 @@ def test_relay_mode_carries_messages_both_ways(rig: IrcRig) -> None:
 
 
 def test_bouncer_mode_is_a_users_own_irc_connection(rig: IrcRig) -> None:
+    wmx(rig, "irc", "sync")  # the network and who may use it (a deploy does this)
     ircuser = irc(rig, "ircmate")
     ircuser.join("#bouncer")
     carol = user(rig, "carol")

@@ -428,3 +428,17 @@ def test_restore_refuses_a_split_database_clearly(tmp_path: Path) -> None:
         restore(site, archive="latest", to="hs1", repo=None, force=False, steps=QuietSteps())
     with pytest.raises(InputError, match="homeserver host"):
         restore(site, archive="latest", to="db1", repo=None, force=False, steps=QuietSteps())
+
+
+def test_a_borg_traceback_becomes_its_one_line_cause(job_tool: ModuleType) -> None:
+    message = (
+        'Traceback (most recent call last):\n  File "borg/remote.py", line 752\n'
+        "    raise IntegrityError(args[0].decode())\n"
+        "borg.helpers.errors.IntegrityError: Data integrity error: Segment entry checksum "
+        "mismatch [segment 16, offset 516]\n\nPlatform: Linux\n"
+    )
+    stderr = json.dumps({"levelname": "ERROR", "message": message}) + "\nConnection closed\n"
+    assert job_tool._borg_error(stderr) == (
+        "Data integrity error: Segment entry checksum mismatch [segment 16, offset 516]; "
+        "Connection closed"
+    )

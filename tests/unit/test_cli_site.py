@@ -69,9 +69,12 @@ def test_config_set_keeps_comments_and_order(site_dir: Path) -> None:
 
 def test_config_set_refuses_invalid_values_and_writes_nothing(site_dir: Path) -> None:
     before = (site_dir / "wmx.yaml").read_text()
-    code, _, err = _wmx("--site", str(site_dir), "config", "set", "synapse.registration", "open")
+    code, _, err = _wmx("--site", str(site_dir), "config", "set", "synapse.registration", "anyone")
     assert code == 2
-    assert "synapse.registration: must be one of 'closed' or 'token' (got 'open')" in err
+    assert "synapse.registration: must be one of 'closed', 'token' or 'open' (got 'anyone')" in err
+    # Open registration without e-mail verification: a rule across fields.
+    code, _, err = _wmx("--site", str(site_dir), "config", "set", "synapse.registration", "open")
+    assert code == 2 and "open needs e-mail verification" in " ".join(err.split())
     code, _, err = _wmx("--site", str(site_dir), "config", "set", "synapse.colour", "blue")
     assert code == 2 and "unknown setting 'synapse.colour'" in err
     assert (site_dir / "wmx.yaml").read_text() == before

@@ -21,7 +21,7 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
     site = load_site(site_dir)
     assert site.config.server_name == "example.test"
     assert site.config.synapse.registration == "closed"
-    assert site.config.synapse.url_previews is False
+    assert site.config.synapse.url_previews.enabled is False
     assert site.config.acme.directory.startswith("https://acme-v02.api.letsencrypt.org/")
     (host,) = site.topology.hosts
     core = ("base", "postgresql", "synapse", "nginx")
@@ -36,7 +36,7 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
         (
             "max_upload_size_mb: 50",
             "max_upload_size_mb: lots",
-            "wmx.yaml:47: synapse.max_upload_size_mb:",
+            "wmx.yaml:{line}: synapse.max_upload_size_mb:",
         ),
         ("max_upload_size_mb: 50", "max_upload_size_mb: 0", "greater than or equal to 1"),
         ("log_level: INFO", "log_level: LOUD", "synapse.log_level: must be one of 'DEBUG'"),
@@ -60,10 +60,12 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
 def test_bad_values_are_reported_with_file_line_and_key(
     site_dir: Path, old: str, new: str, expected: str
 ) -> None:
+    lines = (site_dir / "wmx.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if old in text)
     _replace(site_dir / "wmx.yaml", old, new)
     with pytest.raises(InputError) as info:
         load_site(site_dir)
-    assert expected in str(info.value)
+    assert expected.format(line=line) in str(info.value)
     assert str(site_dir / "wmx.yaml") in str(info.value)
 
 

@@ -56,6 +56,8 @@ def run_backup(host: HostView, steps: Steps) -> RunOutcome:
     HostTool(host).events("run", "--events", on_event=on_event)
     if not result:
         raise WmxError(f"the backup job on {host.name} ended without a result")
+    if result.get("busy"):
+        raise WmxError(f"{host.name}: {result.get('error')}; try again when it has ended")
     return RunOutcome(ok=bool(result.get("ok")), run=result)
 
 

@@ -23,6 +23,7 @@ from wmx.site.topology import HostView
 
 NOT_FOUND = 127  # the remote shell's status for a command that does not exist
 CHUNK = 1 << 20
+BUSY = 75  # wmx-backup: another backup or restore holds the host's lock
 
 
 class NotDeployed(WmxError):
@@ -101,7 +102,8 @@ class HostTool:
             rc = proc.wait()
             errors.seek(0)
             stderr = errors.read()
-        if rc not in (0, 1):
+        # 1: the job ran and failed; 75: it is busy. Both answered with a result.
+        if rc not in (0, 1, BUSY):
             self._check(rc, stderr, f"wmx-backup {args[0]}")
         return rc
 

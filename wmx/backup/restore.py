@@ -199,33 +199,26 @@ def _fetch(
 ) -> tuple[str, str]:
     """Bring `archive` (or the latest) from the first repository holding it into the
     target's restore directory; returns (repository label, archive name)."""
-    causes = []
-    for label in labels:
-        try:
-            name = str(reader.json("resolve", "--repo", label, "--archive", archive)["archive"])
-        except WmxError as error:
-            causes.append(f"{label}: {error}")
-            continue
-        steps.step(f"Fetching {name} from {label}")
-        if reader.host.name == target.host.name:
-            target.json("extract", "--repo", label, "--archive", name, "--to", RESTORE_DIR)
-        else:
-            total = 0
-
-            def advance(count: int) -> None:
-                nonlocal total
-                total += count
-                steps.transferred(total)
-
-            stream_between(
-                reader,
-                ["export-tar", "--repo", label, "--archive", name],
-                target,
-                ["receive", "--to", RESTORE_DIR],
-                on_bytes=advance,
-            )
+    label, name = _resolve(reader, labels, archive)
+    steps.step(f"Fetching {name} from {label}")
+    if reader.host.name == target.host.name:
+        target.json("extract", "--repo", label, "--archive", name, "--to", RESTORE_DIR)
         return label, name
-    raise WmxError("no repository could provide the archive: " + "; ".join(causes))
+    total = 0
+
+    def advance(count: int) -> None:
+        nonlocal total
+        total += count
+        steps.transferred(total)
+
+    stream_between(
+        reader,
+        ["export-tar", "--repo", label, "--archive", name],
+        target,
+        ["receive", "--to", RESTORE_DIR],
+        on_bytes=advance,
+    )
+    return label, name
 
 
 def restore_onto(
@@ -383,19 +376,49 @@ def drill(
     _data_host_of(site, reader.name)  # single-host data layouts only
     # The drill host as the rehearsal site sees it (database, homeserver and proxy).
     target = _data_host_of(rehearsal, target.name)
+    source = HostTool(reader)
+    try:
+        label, name = _resolve(source, _labels(site, repo), archive)
+    except WmxError as error:
+        return RestoreReport(target=target.name, error=str(error))
     try:
         return restore_onto(
             rehearsal,
             target,
             reader=reader,
-            labels=_labels(site, repo),
-            archive=archive,
+            labels=[label],
+            archive=name,
             force=True,
             steps=steps,
             start_timer=False,
         )
     except WmxError as error:
-        return RestoreReport(target=target.name, error=str(error))
+        report = RestoreReport(target=target.name, archive=name, repository=label, error=str(error))
+    # Name what is damaged: read each part of the archive on its own.
+    steps.step(f"Reading each part of {name} to find the damage")
+    try:
+        parts = source.json("probe", "--repo", label, "--archive", name, timeout=3600)
+    except WmxError as error:
+        steps.note(f"could not read the archive part by part: {error}")
+        return report
+    report.checks = [
+        Check(f"archive part readable: {part}", "readable", str(state))
+        for part, state in parts.items()
+    ]
+    return report
+
+
+def _resolve(reader: HostTool, labels: list[str], archive: str) -> tuple[str, str]:
+    """The first repository (label) holding `archive` (or any, for latest) and its name."""
+    causes = []
+    for label in labels:
+        try:
+            answer = reader.json("resolve", "--repo", label, "--archive", archive)
+        except WmxError as error:
+            causes.append(f"{label}: {error}")
+            continue
+        return label, str(answer["archive"])
+    raise WmxError("no repository could provide the archive: " + "; ".join(causes))
 
 
 def drill_state_dir(site: Site) -> Path:

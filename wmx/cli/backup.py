@@ -289,7 +289,9 @@ def drill_(
     site = open_site(ctx)
     target = drill_target(site, to)
     rehearsal = drill_site(site, target)
-    console.print(f"Deploying the drill host {target.name} (PostgreSQL, Synapse, backup tools)")
+    # With --output json, stdout carries the report alone.
+    say = console if output is OutputFormat.table else err_console
+    say.print(f"Deploying the drill host {target.name} (PostgreSQL, Synapse, backup tools)")
     build = write_build(rehearsal, render_site(rehearsal))
     result = run_playbook(
         runs_dir=rehearsal.paths.runs,
@@ -297,7 +299,7 @@ def drill_(
         inventory=rehearsal.paths.inventory,
         extravars={"wmx_build_dir": str(build), "wmx_only": DRILL_COMPONENTS},
         limit=target.name,
-        console=console if output is OutputFormat.table else err_console,
+        console=say,
     )
     if not result.ok:
         raise WmxError(f"could not deploy the drill host {target.name}")

@@ -71,5 +71,7 @@ def smtp_password(
         value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
     if not value or "\n" in value:
         raise InputError("the password must be one non-empty line")
-    write_secrets(site.paths.secrets, dataclasses.replace(site.secrets, synapse_smtp_password=value))
+    write_secrets(
+        site.paths.secrets, dataclasses.replace(site.secrets, synapse_smtp_password=value)
+    )
     console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")

@@ -215,4 +215,3 @@ def plumb_file(
             except WmxError as exc:
                 results.append(PlumbResult(entry.channel, entry.network, "failed", "", str(exc)))
     _show(results, output)
-

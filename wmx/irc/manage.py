@@ -126,7 +126,11 @@ class BridgeManager:
             room = self.bot.state().network_room(self.me, network.name)
             if room is None:
                 continue  # no relay yet: the first plumb on this network makes it
-            self._configure_relay(room, network, report)
+            if self._configure_relay(room, network, report) and room.connected:
+                # Realname and SASL count when connecting: the relay reconnects (its
+                # channels rejoin by themselves).
+                self.bot.send_text(room.room_id, "RECONNECT")
+                report.changes.append(f"{network.name}: relay reconnected")
             for channel in sorted(self.bot.state().plumbed(room)):
                 self._configure_plumb(room, channel, report)
         return report

@@ -20,6 +20,8 @@ import tarfile
 from pathlib import Path
 
 LAB_ELEMENT_VERSION = "0.1.0-wmxlab"
+# Every member's time stamp (2026-01-01 UTC): fixed, so that the bytes are too.
+_MTIME = 1767225600
 STANDIN_DIR = Path(__file__).with_name("element_standin")
 
 
@@ -35,11 +37,11 @@ def archive_bytes(version: str, note: str = "") -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         directory = tarfile.TarInfo(top)
-        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+        directory.type, directory.mode, directory.mtime = tarfile.DIRTYPE, 0o755, _MTIME
         archive.addfile(directory)
         for name, data in sorted(standin_files(version, note).items()):
             info = tarfile.TarInfo(f"{top}/{name}")
-            info.size, info.mode = len(data), 0o644
+            info.size, info.mode, info.mtime = len(data), 0o644, _MTIME
             archive.addfile(info, io.BytesIO(data))
     packed = io.BytesIO()
     with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0) as stream:
@@ -47,7 +49,9 @@ def archive_bytes(version: str, note: str = "") -> bytes:
     return packed.getvalue()
 
 
-def write_standin_archive(directory: Path, version: str = LAB_ELEMENT_VERSION, note: str = "") -> Path:
+def write_standin_archive(
+    directory: Path, version: str = LAB_ELEMENT_VERSION, note: str = ""
+) -> Path:
     """`directory`/element-v<version>.tar.gz, rewritten only if its bytes differ."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"element-v{version}.tar.gz"

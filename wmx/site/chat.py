@@ -173,7 +173,11 @@ def element_config(config: SiteConfig, topology: Topology) -> dict[str, Any]:
     if not settings.integrations:
         # Empty values switch Element's built-in integration manager (scalar.vector.im) off.
         result.update(
-            {"integrations_ui_url": "", "integrations_rest_url": "", "integrations_widgets_urls": []}
+            {
+                "integrations_ui_url": "",
+                "integrations_rest_url": "",
+                "integrations_widgets_urls": [],
+            }
         )
     if settings.jitsi_domain:
         result["jitsi"] = {"preferred_domain": settings.jitsi_domain}

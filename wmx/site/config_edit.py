@@ -55,18 +55,27 @@ def parse_value(text: str) -> Any:
 def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteConfig:
     """Set `key` to `text`, validate the whole file, and only then write it."""
     parts = _split(key)
-    get_value(validate_document(SiteConfig, load_document(paths.config), paths.config), key)
+    current = validate_document(SiteConfig, load_document(paths.config), paths.config)
+    get_value(current, key)
     if deployed and key in IMMUTABLE_AFTER_DEPLOY:
         raise InputError(
             f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}"
         )
     document = migrate_document(load_document(paths.config), paths.config)
     node = document
-    for part in parts[:-1]:
+    for depth, part in enumerate(parts[:-1], start=1):
         child = node.get(part)
         if child is None:
             child = CommentedMap()
             node[part] = child
+        elif not isinstance(child, dict):
+            # A section written in a short form (`url_previews: false`): spell it out,
+            # keeping the comment that follows it (it introduces the next key) after it.
+            child = CommentedMap(get_value(current, ".".join(parts[:depth])))
+            following = node.ca.items.pop(part, None)
+            node[part] = child
+            if following and following[2] is not None and child:
+                child.ca.items[list(child)[-1]] = [None, None, following[2], None]
         node = child
     node[parts[-1]] = parse_value(text)
     config = validate_document(SiteConfig, document, paths.config)

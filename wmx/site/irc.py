@@ -49,9 +49,8 @@ def relay_realname(config: SiteConfig) -> str:
     the longest of a few forms that fits the network's realname limit."""
     contact = config.contacts.admin_email
     for text in (
-        f"Matrix bridge of {config.server_name}, contact {contact}",
-        f"Matrix bridge, contact {contact}",
-        f"Matrix bridge {contact}",
+        f"Matrix bridge of {config.server_name}; {contact}",
+        f"Matrix bridge; {contact}",
     ):
         if len(text) <= REALNAME_MAX:
             return text

@@ -150,8 +150,7 @@ def check_networks(value: list[str]) -> list[str]:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
             raise ValueError(
-                f"{item!r} is not an IP address or network (such as 192.0.2.7 or "
-                "198.51.100.0/24)"
+                f"{item!r} is not an IP address or network (such as 192.0.2.7 or 198.51.100.0/24)"
             ) from None
     return [str(ipaddress.ip_network(item, strict=False)) for item in value]
 
@@ -193,10 +192,7 @@ class UrlPreviewSettings(Strict):
         checked = check_networks(value)
         for item in checked:
             network = ipaddress.ip_network(item)
-            if any(
-                network.version == n.version and network.overlaps(n)  # type: ignore[arg-type]
-                for n in _NEVER_ALLOWED
-            ):
+            if any(network.version == n.version and network.overlaps(n) for n in _NEVER_ALLOWED):
                 raise ValueError(
                     f"{item} includes loopback or link-local addresses (the server itself, "
                     "cloud metadata services): previews may never reach those"

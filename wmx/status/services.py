@@ -43,6 +43,8 @@ COMPONENT_SERVICES: dict[str, tuple[Service, ...]] = {
             groups=("proxy",),
         ),
     ),
+    # Calls (issue 5); Element Web has no service of its own (nginx serves it).
+    "turn": (Service("coturn", "coturn.service", "coturn"),),
     "monitoring": (
         Service("prometheus", "prometheus.service", "prometheus"),
         Service("alertmanager", "prometheus-alertmanager.service", "prometheus-alertmanager"),

@@ -1,0 +1,619 @@
+"""The chat experience (issue 5) as settings: each one renders into Synapse's, Element's,
+coturn's and nginx's files as intended, and invalid combinations are refused with a
+message that says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+import tarfile
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from wmx.errors import InputError
+from wmx.lab.element import LAB_ELEMENT_VERSION, write_standin_archive
+from wmx.render import RenderedFile, render_site
+from wmx.render.role_vars import role_vars
+from wmx.site import Site, SitePaths
+from wmx.site.chat import element_release, public_names
+from wmx.site.config_edit import set_value
+from wmx.site.model import (
+    DEFAULT_ELEMENT_SHA256,
+    DEFAULT_ELEMENT_VERSION,
+    NON_PUBLIC_RANGES,
+    SiteConfig,
+    duration_ms,
+)
+from wmx.site.secrets import Secrets, write_secrets
+from wmx.site.topology import HostView, Topology
+
+SECRETS = Secrets(**{f.name: f"test-{f.name.replace('_', '-')}-0000" for f in fields(Secrets)})
+
+BASE: dict[str, Any] = {
+    "server_name": "example.test",
+    "homeserver": {"host": "matrix.example.test"},
+    "web_client": {"host": "element.example-web.test"},
+    "contacts": {"admin_email": "admin@example.test"},
+    "acme": {"email": "acme@example.test"},
+}
+CHAPTER_GROUPS = ("database", "homeserver", "proxy", "element", "turn")
+SMTP = {"smtp_host": "smtp.example.test", "smtp_user": "matrix", "notif_from": "m@example.test"}
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _config(**extra: Any) -> SiteConfig:
+    return SiteConfig.model_validate(_merge(BASE, extra))
+
+
+def _site(tmp_path: Path, hosts: list[HostView] | None = None, **extra: Any) -> Site:
+    root = tmp_path / "site"
+    root.mkdir(exist_ok=True)
+    write_secrets(root / "secrets.yml", SECRETS)
+    archive = write_standin_archive(root / "archives")
+    extra = _merge({"element": {"archive": str(archive)}}, extra)
+    hosts = hosts or [HostView("hs1", "10.0.0.11", CHAPTER_GROUPS)]
+    return Site(paths=SitePaths(root), config=_config(**extra), topology=Topology(tuple(hosts)))
+
+
+def _files(site: Site, host: str = "hs1") -> dict[str, RenderedFile]:
+    return {f.dest: f for f in render_site(site)[host]}
+
+
+def _synapse(files: dict[str, RenderedFile]) -> dict[str, Any]:
+    merged = dict(yaml.safe_load(files["/etc/matrix-synapse/homeserver.yaml"].content))
+    merged.update(yaml.safe_load(files["/etc/matrix-synapse/conf.d/secrets.yaml"].content))
+    return merged
+
+
+def _refused(message: str, **extra: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        _config(**extra)
+    assert message in " ".join(str(info.value).split())
+
+
+# --- defaults -------------------------------------------------------------------------------
+
+
+def test_defaults_are_the_safe_ones(tmp_path: Path) -> None:
+    config = _synapse(_files(_site(tmp_path)))
+    assert config["url_preview_enabled"] is False
+    assert "url_preview_ip_range_whitelist" not in config
+    assert config["enable_registration"] is False
+    assert config["allow_guest_access"] is False
+    assert config["retention"] == {"enabled": False}
+    assert config["user_ips_max_age"] == "28d"
+    assert config["redaction_retention_period"] == "7d"
+    assert config["encryption_enabled_by_default_for_room_type"] == "invite"
+    assert config["room_list_publication_rules"] == [
+        {"user_id": "@wmx-admin:example.test", "action": "allow"},
+        {"action": "deny"},
+    ]
+    assert config["allow_public_rooms_over_federation"] is False
+    assert config["allow_public_rooms_without_auth"] is False
+    assert config["user_directory"] == {"search_all_users": False}
+    assert config["push"] == {"include_content": False}
+    assert config["media_retention"] == {"remote_media_lifetime": "90d"}
+    assert config["presence"] == {"enabled": True}
+    assert config["enable_search"] is True
+    assert "email" not in config
+
+
+# --- link previews ----------------------------------------------------------------------------
+
+
+def _covers_every_non_public_range(blacklist: list[str]) -> None:
+    networks = [ipaddress.ip_network(n) for n in blacklist]
+    for wanted in map(ipaddress.ip_network, NON_PUBLIC_RANGES):
+        assert any(
+            wanted.version == n.version and wanted.subnet_of(n)  # type: ignore[arg-type]
+            for n in networks
+        ), wanted
+
+
+def test_previews_when_on_block_every_private_range_and_allow_only_what_is_named(
+    tmp_path: Path,
+) -> None:
+    site = _site(
+        tmp_path,
+        synapse={"url_previews": {"enabled": True, "allow_ranges": ["10.213.0.12"]}},
+    )
+    config = _synapse(_files(site))
+    assert config["url_preview_enabled"] is True
+    _covers_every_non_public_range(config["url_preview_ip_range_blacklist"])
+    assert config["url_preview_ip_range_whitelist"] == ["10.213.0.12/32"]
+    assert config["max_spider_size"] == "10M"
+    element = json.loads(_files(site)["/etc/wmx/element/config.json"].content)
+    assert element["setting_defaults"]["urlPreviewsEnabled"] is True
+
+
+def test_previews_accept_the_short_form_of_older_files() -> None:
+    assert _config(synapse={"url_previews": True}).synapse.url_previews.enabled is True
+
+
+def test_previews_on_with_an_empty_or_partial_blacklist_are_refused() -> None:
+    empty = {"url_previews": {"enabled": True, "ip_range_blacklist": []}}
+    _refused("must cover every private, loopback and otherwise non-public range", synapse=empty)
+    partial = {"url_previews": {"enabled": True, "ip_range_blacklist": ["10.0.0.0/8"]}}
+    _refused("missing: 0.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8", synapse=partial)
+    # A broader list that still covers everything is the operator's right.
+    broad = {"url_previews": {"enabled": True, "ip_range_blacklist": ["0.0.0.0/0", "::/0"]}}
+    assert _config(synapse=broad).synapse.url_previews.blacklist == ["0.0.0.0/0", "::/0"]
+
+
+@pytest.mark.parametrize("network", ["127.0.0.1", "169.254.169.254/32", "::1", "0.0.0.0/0"])
+def test_previews_may_never_be_allowed_to_loopback_or_metadata(network: str) -> None:
+    _refused(
+        "includes loopback or link-local addresses",
+        synapse={"url_previews": {"enabled": True, "allow_ranges": [network]}},
+    )
+
+
+# --- media, retention, privacy, search, guests ------------------------------------------------
+
+
+def test_media_retention_and_privacy_settings_render(tmp_path: Path) -> None:
+    site = _site(
+        tmp_path,
+        synapse={
+            "search": False,
+            "guest_access": True,
+            "presence": False,
+            "media": {
+                "local_lifetime": "1y",
+                "remote_lifetime": None,
+                "dynamic_thumbnails": True,
+                "max_image_pixels_m": 16,
+            },
+            "retention": {
+                "enabled": True,
+                "default_max_lifetime": "180d",
+                "allowed_min_lifetime": "1h",
+                "allowed_max_lifetime": "1y",
+                "purge_interval": "6h",
+            },
+            "privacy": {
+                "user_ips_max_age": None,
+                "redaction_retention_period": "1d",
+                "encryption_by_default": "all",
+                "room_directory_publishers": ["@*:example.test"],
+                "public_room_directory": True,
+                "user_directory_search_all": True,
+                "push_include_content": True,
+                "new_rooms_federate": False,
+            },
+        },
+    )
+    files = _files(site)
+    config = _synapse(files)
+    assert config["enable_search"] is False
+    assert config["allow_guest_access"] is True
+    assert config["presence"] == {"enabled": False}
+    assert config["dynamic_thumbnails"] is True
+    assert config["max_image_pixels"] == "16M"
+    assert config["media_retention"] == {"local_media_lifetime": "1y"}
+    assert config["retention"] == {
+        "enabled": True,
+        "default_policy": {"max_lifetime": "180d"},
+        "allowed_lifetime_min": "1h",
+        "allowed_lifetime_max": "1y",
+        "purge_jobs": [{"interval": "6h"}],
+    }
+    assert config["user_ips_max_age"] is None
+    assert config["redaction_retention_period"] == "1d"
+    assert config["encryption_enabled_by_default_for_room_type"] == "all"
+    assert config["room_list_publication_rules"][1] == {
+        "user_id": "@*:example.test",
+        "action": "allow",
+    }
+    assert config["allow_public_rooms_over_federation"] is True
+    assert config["user_directory"] == {"search_all_users": True}
+    assert config["push"] == {"include_content": True}
+    element = json.loads(files["/etc/wmx/element/config.json"].content)
+    assert element["disable_guests"] is False
+    assert element["default_federate"] is False
+    assert element["enable_presence_by_hs_url"] == {"https://matrix.example.test": False}
+
+
+@pytest.mark.parametrize(
+    ("retention", "message"),
+    [
+        (
+            {"allowed_min_lifetime": "30d", "allowed_max_lifetime": "1d"},
+            "retention.allowed_min_lifetime (30d) is longer than retention.allowed_max_lifetime",
+        ),
+        (
+            {"default_max_lifetime": "1h", "allowed_min_lifetime": "1d"},
+            "retention.default_max_lifetime (1h) is shorter than",
+        ),
+        (
+            {"default_max_lifetime": "2y", "allowed_max_lifetime": "1y"},
+            "retention.default_max_lifetime (2y) is longer than",
+        ),
+        ({"purge_interval": "100ms"}, "is not a duration"),
+        ({"purge_interval": "0h"}, "is not a duration"),
+    ],
+)
+def test_inconsistent_retention_is_refused(retention: dict[str, str], message: str) -> None:
+    _refused(message, synapse={"retention": {"enabled": True, **retention}})
+
+
+def test_durations_are_synapses() -> None:
+    assert duration_ms("12h") == 12 * 3600 * 1000
+    assert duration_ms("1y") == 365 * 86400 * 1000
+    _refused("is not a duration", synapse={"privacy": {"user_ips_max_age": "4 weeks"}})
+
+
+def test_directory_publishers_must_be_user_masks() -> None:
+    _refused(
+        "is not a Matrix user id or mask",
+        synapse={"privacy": {"room_directory_publishers": ["everyone"]}},
+    )
+
+
+# --- registration and e-mail ------------------------------------------------------------------
+
+
+def test_open_registration_needs_email_verification() -> None:
+    _refused(
+        "synapse.registration: open needs e-mail verification", synapse={"registration": "open"}
+    )
+    _refused(
+        "needs both smtp_host and notif_from", synapse={"email": {"smtp_host": "smtp.example.test"}}
+    )
+
+
+def test_open_registration_verifies_email_through_the_relay(tmp_path: Path) -> None:
+    site = _site(tmp_path, synapse={"registration": "open", "email": SMTP})
+    files = _files(site)
+    config = _synapse(files)
+    assert config["enable_registration"] is True
+    assert config["registrations_require_3pid"] == ["email"]
+    assert "registration_requires_token" not in config
+    assert config["email"] == {
+        "smtp_host": "smtp.example.test",
+        "smtp_port": 587,
+        "smtp_user": "matrix",
+        "smtp_pass": SECRETS.synapse_smtp_password,
+        "require_transport_security": True,
+        "notif_from": "m@example.test",
+        "enable_notifs": False,
+        "client_base_url": "https://element.example-web.test",
+    }
+    # The password only in the secret fragment.
+    assert "email" not in yaml.safe_load(files["/etc/matrix-synapse/homeserver.yaml"].content)
+    assert files["/etc/matrix-synapse/conf.d/secrets.yaml"].secret
+    element = json.loads(files["/etc/wmx/element/config.json"].content)
+    assert element["setting_defaults"]["UIFeature.registration"] is True
+    assert element["setting_defaults"]["UIFeature.passwordReset"] is True
+    assert element["disable_3pid_login"] is False
+
+
+def test_token_registration_always_has_a_way_to_create_tokens(tmp_path: Path) -> None:
+    """Tokens come from the Admin API (`wmx regtoken create`, through the SSH tunnel to
+    Synapse's loopback listener): wmx.yaml has no setting that takes that way away, so
+    token registration renders whole or not at all."""
+    site = _site(tmp_path, synapse={"registration": "token"})
+    config = _synapse(_files(site))
+    assert (config["enable_registration"], config["registration_requires_token"]) == (True, True)
+    client = config["listeners"][0]
+    assert "127.0.0.1" in client["bind_addresses"] and "client" in client["resources"][0]["names"]
+    assert config["registration_shared_secret"]  # how wmx's admin account is made
+
+
+# --- Element Web --------------------------------------------------------------------------------
+
+
+def test_element_config_json_says_what_the_site_says(tmp_path: Path) -> None:
+    site = _site(
+        tmp_path,
+        element={
+            "brand": "Chapter Chat",
+            "room_directory_servers": ["example.test", "matrix.org"],
+            "jitsi_domain": "meet.example.test",
+            "element_call_url": "https://call.example.test",
+            "identity_server": "https://id.example.test",
+            "default_theme": "dark",
+        },
+    )
+    files = _files(site)
+    config = json.loads(files["/etc/wmx/element/config.json"].content)
+    assert config["default_server_config"] == {
+        "m.homeserver": {"base_url": "https://matrix.example.test", "server_name": "example.test"},
+        "m.identity_server": {"base_url": "https://id.example.test"},
+    }
+    assert config["brand"] == "Chapter Chat"
+    assert config["room_directory"] == {"servers": ["example.test", "matrix.org"]}
+    assert config["jitsi"] == {"preferred_domain": "meet.example.test"}
+    assert config["element_call"] == {"url": "https://call.example.test"}
+    assert config["default_theme"] == "dark"
+    assert config["integrations_ui_url"] == config["integrations_rest_url"] == ""
+    nginx = files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    well_known = json.loads(
+        nginx.split("location = /.well-known/matrix/client")[1]
+        .split("return 200 '")[1]
+        .split("'")[0]
+    )
+    assert well_known == {
+        "m.homeserver": {"base_url": "https://matrix.example.test"},
+        "m.identity_server": {"base_url": "https://id.example.test"},
+        "im.vector.riot.jitsi": {"preferredDomain": "meet.example.test"},
+    }
+
+
+def test_element_config_defaults_keep_third_parties_out(tmp_path: Path) -> None:
+    config = json.loads(_files(_site(tmp_path))["/etc/wmx/element/config.json"].content)
+    assert config["integrations_ui_url"] == "" and config["integrations_widgets_urls"] == []
+    assert "jitsi" not in config and "element_call" not in config
+    assert "m.identity_server" not in config["default_server_config"]
+    assert config["disable_guests"] is True
+    assert config["setting_defaults"]["UIFeature.registration"] is False
+    assert config["show_labs_settings"] is False
+
+
+def _server_block(nginx: str, name: str) -> str:
+    block = nginx.split(f"server_name {name};")[1]
+    return block.split("\nserver {")[0]
+
+
+def test_nginx_serves_element_on_its_own_name_with_its_headers(tmp_path: Path) -> None:
+    files = _files(_site(tmp_path))
+    nginx = files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    block = _server_block(nginx, "element.example-web.test")
+    assert "root /opt/element/current;" in block
+    for config_name in ("config.json", "config.element.example-web.test.json"):
+        assert f"location = /{config_name} {{\n        alias /etc/wmx/element/config.json;" in block
+    # Every location repeats the headers (nginx drops inherited add_header there).
+    locations = len(re.findall(r"^\s+location ", block, re.M))
+    for header in (
+        "add_header X-Frame-Options SAMEORIGIN always;",
+        "add_header X-Content-Type-Options nosniff always;",
+        "add_header Content-Security-Policy \"frame-ancestors 'self'\" always;",
+    ):
+        assert block.count(header) == locations, header
+    # HSTS, also at the server level.
+    assert block.count("add_header Strict-Transport-Security") == locations + 1
+    no_cache = 'add_header Cache-Control "no-cache"'
+    assert f"location ~ ^/(index\\.html|version|sw\\.js)$ {{\n        {no_cache}" in block
+    assert "element.example-web.test" not in _server_block(nginx, "matrix.example.test")
+
+
+def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path) -> None:
+    on = _site(tmp_path)
+    assert public_names(on.config, on.topology) == [
+        "example.test",
+        "matrix.example.test",
+        "element.example-web.test",
+    ]
+    (host,) = on.topology.hosts
+    assert role_vars(on, on.topology, host)["nginx_tls_domains"][-1] == "element.example-web.test"
+    off = _site(tmp_path, hosts=[HostView("hs1", "10.0.0.11", ("database", "homeserver", "proxy"))])
+    assert public_names(off.config, off.topology) == ["example.test", "matrix.example.test"]
+    files = _files(off)
+    assert "/etc/wmx/element/config.json" not in files
+    assert (
+        "element.example-web.test" not in files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    )
+
+
+# --- the Element release archive -------------------------------------------------------------
+
+
+def test_pinned_release_is_downloaded_and_checked(tmp_path: Path) -> None:
+    release = element_release(_config(), tmp_path)
+    assert (release.version, release.sha256) == (DEFAULT_ELEMENT_VERSION, DEFAULT_ELEMENT_SHA256)
+    assert release.url == (
+        f"https://github.com/element-hq/element-web/releases/download/v{DEFAULT_ELEMENT_VERSION}"
+        f"/element-v{DEFAULT_ELEMENT_VERSION}.tar.gz"
+    )
+    assert release.archive is None
+    assert release.name == f"{DEFAULT_ELEMENT_VERSION}-{DEFAULT_ELEMENT_SHA256[:12]}"
+    other = element_release(_config(element={"version": "1.12.30", "sha256": "ab" * 32}), tmp_path)
+    assert (other.version, other.sha256) == ("1.12.30", "ab" * 32)
+
+
+def test_another_version_needs_its_checksum() -> None:
+    _refused("element.version 1.12.30 needs element.sha256", element={"version": "1.12.30"})
+    _refused("is not a SHA-256", element={"version": "1.12.30", "sha256": "abc"})
+
+
+def test_local_archive_gives_version_and_checksum(tmp_path: Path) -> None:
+    archive = write_standin_archive(tmp_path / "site" / "archives")
+    # Relative to the site directory.
+    release = element_release(
+        _config(element={"archive": "archives/" + archive.name}), tmp_path / "site"
+    )
+    assert release.version == LAB_ELEMENT_VERSION
+    assert release.url is None and release.archive == archive
+    assert release.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    # The same bytes every time: a second deploy changes nothing.
+    assert write_standin_archive(tmp_path / "again").read_bytes() == archive.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("element", "message"),
+    [
+        ({"sha256": "0" * 64}, "its SHA-256 is"),
+        ({"version": "1.12.25"}, f"holds Element {LAB_ELEMENT_VERSION}, but element.version"),
+    ],
+)
+def test_local_archive_that_does_not_match_is_refused(
+    tmp_path: Path, element: dict[str, str], message: str
+) -> None:
+    archive = write_standin_archive(tmp_path)
+    with pytest.raises(InputError) as info:
+        element_release(_config(element={"archive": str(archive), **element}), tmp_path)
+    assert message in str(info.value)
+
+
+def test_something_else_than_a_release_archive_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.tar.gz"
+    with tarfile.open(bogus, "w:gz") as archive:
+        archive.add(__file__, arcname="webapp/index.js")
+    with pytest.raises(InputError, match="not an Element Web release archive"):
+        element_release(_config(element={"archive": str(bogus)}), tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        element_release(_config(element={"archive": str(tmp_path / "none.tar.gz")}), tmp_path)
+    (tmp_path / "text.tar.gz").write_text("not gzip")
+    with pytest.raises(InputError, match=r"not a \.tar\.gz archive"):
+        element_release(_config(element={"archive": str(tmp_path / "text.tar.gz")}), tmp_path)
+
+
+def test_element_vars_name_the_release(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    (host,) = site.topology.hosts
+    values = role_vars(site, site.topology, host)
+    assert values["element_version"] == LAB_ELEMENT_VERSION
+    assert values["element_release"].startswith(f"{LAB_ELEMENT_VERSION}-")
+    assert values["element_url"] == "" and values["element_archive"].endswith(".tar.gz")
+    assert values["element_current_link"] == "/opt/element/current"
+    assert values["element_previous_link"] == "/opt/element/previous"
+    assert "element" in values["wmx_components"] and "turn" in values["wmx_components"]
+
+
+# --- calls: coturn -----------------------------------------------------------------------------
+
+
+def _conf(text: str) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def test_coturn_shares_its_secret_with_synapse_and_relays_only_to_public_peers(
+    tmp_path: Path,
+) -> None:
+    files = _files(_site(tmp_path))
+    turnserver = files["/etc/turnserver.conf"]
+    assert (turnserver.secret, turnserver.mode, turnserver.group) == (True, "0640", "turnserver")
+    conf = _conf(turnserver.content)
+    assert conf["static-auth-secret"] == [SECRETS.turn_shared_secret]
+    assert "use-auth-secret" in conf and "no-tcp-relay" in conf and "no-multicast-peers" in conf
+    assert conf["realm"] == ["example.test"]
+    assert conf["listening-port"] == ["3478"] and conf["tls-listening-port"] == ["5349"]
+    assert conf["cert"] == ["/etc/coturn/tls/fullchain.pem"]
+    assert (conf["min-port"], conf["max-port"]) == (["49152"], ["65535"])
+    assert conf["allowed-peer-ip"] == ["10.0.0.11"]
+    denied = conf["denied-peer-ip"]
+    for private in ("10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255",
+                    "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
+                    "169.254.0.0-169.254.255.255", "::1",
+                    "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"):  # fmt: skip
+        assert private in denied, private
+    config = _synapse(files)
+    assert config["turn_uris"] == [
+        "turn:matrix.example.test:3478?transport=udp",
+        "turn:matrix.example.test:3478?transport=tcp",
+        "turns:matrix.example.test:5349?transport=tcp",
+    ]
+    assert config["turn_shared_secret"] == SECRETS.turn_shared_secret
+    assert config["turn_user_lifetime"] == "1h" and config["turn_allow_guests"] is False
+    homeserver = yaml.safe_load(files["/etc/matrix-synapse/homeserver.yaml"].content)
+    assert "turn_shared_secret" not in homeserver
+    hook = files["/etc/letsencrypt/renewal-hooks/deploy/wmx-coturn-certificate"]
+    assert hook.mode == "0755" and "systemctl restart coturn.service" in hook.content
+
+
+def test_firewall_opens_turn_and_its_relay_ports_on_the_turn_host(tmp_path: Path) -> None:
+    site = _site(tmp_path, turn={"relay_min_port": 50000, "relay_max_port": 50100})
+    nft = _files(site)["/etc/nftables.conf"].content
+    for rule in ("tcp dport 3478 accept", "tcp dport 5349 accept", "udp dport 3478 accept",
+                 "udp dport 5349 accept", "udp dport 50000-50100 accept"):  # fmt: skip
+        assert f"\t\t{rule}\n" in nft, rule
+    (host,) = site.topology.hosts
+    assert {3478, 5349} <= set(role_vars(site, site.topology, host)["base_firewall_tcp_ports"])
+
+
+def test_turn_without_tls_and_on_its_own_name(tmp_path: Path) -> None:
+    site = _site(
+        tmp_path, turn={"tls": False, "host": "turn.example.test", "external_ip": "192.0.2.5"}
+    )
+    files = _files(site)
+    conf = _conf(files["/etc/turnserver.conf"].content)
+    assert "no-tls" in conf and "cert" not in conf
+    assert conf["external-ip"] == ["192.0.2.5"] and conf["allowed-peer-ip"] == ["192.0.2.5"]
+    assert _synapse(files)["turn_uris"] == [
+        "turn:turn.example.test:3478?transport=udp",
+        "turn:turn.example.test:3478?transport=tcp",
+    ]
+    assert "udp dport 5349" not in files["/etc/nftables.conf"].content
+    # Its own name joins the certificate only with TLS.
+    assert "turn.example.test" not in public_names(site.config, site.topology)
+    tls = _site(tmp_path, turn={"host": "turn.example.test"})
+    assert public_names(tls.config, tls.topology)[-1] == "turn.example.test"
+
+
+def test_turn_over_tls_needs_the_proxys_certificate(tmp_path: Path) -> None:
+    hosts = [
+        HostView("hs1", "10.0.0.12", ("database", "homeserver", "turn")),
+        HostView("proxy1", "10.0.0.13", ("proxy", "element")),
+    ]
+    with pytest.raises(InputError, match=r"put the proxy host in group 'turn', or set turn\.tls"):
+        render_site(_site(tmp_path, hosts=hosts))
+    rendered = render_site(_site(tmp_path, hosts=hosts, turn={"tls": False}))
+    assert "/etc/turnserver.conf" in {f.dest for f in rendered["hs1"]}
+    assert "/etc/turnserver.conf" not in {f.dest for f in rendered["proxy1"]}
+
+
+def test_turn_relay_range_must_be_a_range() -> None:
+    _refused(
+        "turn.relay_min_port (60000) is above",
+        turn={"relay_min_port": 60000, "relay_max_port": 50000},
+    )
+
+
+def test_turn_and_element_off_render_nothing_of_theirs(tmp_path: Path) -> None:
+    site = _site(
+        tmp_path, hosts=[HostView("hs1", "10.0.0.11", ("database", "homeserver", "proxy"))]
+    )
+    files = _files(site)
+    assert "/etc/turnserver.conf" not in files
+    assert "turn_uris" not in _synapse(files)
+    assert "udp dport" not in files["/etc/nftables.conf"].content
+    (host,) = site.topology.hosts
+    assert not [
+        k for k in role_vars(site, site.topology, host) if k.startswith(("element_", "turn_"))
+    ]
+
+
+def test_config_set_spells_out_the_short_form_of_older_files(tmp_path: Path) -> None:
+    root = tmp_path / "old"
+    root.mkdir()
+    (root / "wmx.yaml").write_text(
+        "server_name: example.test\n"
+        "homeserver:\n  host: matrix.example.test\n"
+        "web_client:\n  host: element.example-web.test\n"
+        "contacts:\n  admin_email: admin@example.test\n"
+        "acme:\n  email: acme@example.test\n"
+        "synapse:\n"
+        "  # Link previews.\n"
+        "  url_previews: false\n"
+        "  # Presence.\n"
+        "  presence: true\n"
+    )
+    config = set_value(SitePaths(root), "synapse.url_previews.enabled", "true", deployed=False)
+    assert config.synapse.url_previews.enabled is True
+    text = (root / "wmx.yaml").read_text()
+    assert "  url_previews:\n    enabled: true\n" in text
+    # The comment of the next key still precedes it.
+    assert "  max_page_size_mb: 10\n  # Presence.\n  presence: true\n" in text
