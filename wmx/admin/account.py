@@ -6,13 +6,15 @@
 - Signing in: the access token cached in `SITE/.wmx/admin-token` (mode 0600) when Synapse
   still accepts it; else a password login; else, on first use, the account is registered
   with the registration shared secret. Its password is `wmx_admin_password` in
-  `secrets.yml`, generated like every other secret and never printed.
+  `secrets.yml`, generated like every other secret and never printed. If the account
+  exists but refuses that password, the shared secret sets it straight (`_recover`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets as csprng
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -84,6 +86,8 @@ def sign_in(admin: SynapseAdmin, site: Site) -> None:
     token = _log_in(admin.http, password)
     if token is None:
         token = _register(admin.http.base_url, site, password)
+    if token is None:
+        token = _recover(admin, site, password)
     write_token(path, token)
     admin.http.set_token(token)
 
@@ -100,14 +104,18 @@ def _log_in(http: AdminHttp, password: str) -> str | None:
     try:
         data = http.post("/_matrix/client/v3/login", json=body, authenticated=False)
     except AdminApiError as exc:
-        if exc.status == 403:
+        # 403: no such account, wrong password or deactivated; 401: locked.
+        if exc.status in (401, 403):
             return None
         raise
     return str(data["access_token"])
 
 
-def _register(base_url: str, site: Site, password: str) -> str:
-    """First use on this homeserver: create wmx's admin account by shared secret."""
+def _register(base_url: str, site: Site, password: str) -> str | None:
+    """First use on this homeserver: create wmx's admin account by shared secret.
+
+    None when the account exists already (with another password).
+    """
     try:
         user = register_user(
             base_url,
@@ -119,13 +127,43 @@ def _register(base_url: str, site: Site, password: str) -> str:
         )
     except WmxError as exc:
         if "taken" in str(exc) or "in use" in str(exc).lower():
-            raise WmxError(
-                f"{admin_user_id(site)} exists but does not accept the password in "
-                "secrets.yml (wmx_admin_password): was secrets.yml replaced? Restore it, or "
-                "reset that account's password to it from another admin account"
-            ) from None
+            return None
         raise
     return user.access_token
+
+
+def _recover(admin: SynapseAdmin, site: Site, password: str) -> str:
+    """`wmx-admin` exists but refuses secrets.yml's password (the file was replaced, or
+    the database outlived an earlier site), or was deactivated or locked.
+
+    Whoever holds the registration shared secret may create admins at will, so wmx uses
+    it to register a one-off helper admin, sets its own account straight (password,
+    admin, active, unlocked), signs in, and deactivates the helper.
+    """
+    base_url = admin.http.base_url
+    helper = register_user(
+        base_url,
+        site.secrets.registration_shared_secret,
+        f"{ADMIN_LOCALPART}-recovery-{csprng.token_hex(4)}",
+        csprng.token_urlsafe(32),
+        admin=True,
+    )
+    token: str | None = None
+    with SynapseAdmin(base_url, helper.access_token, server_name=admin.server_name) as helping:
+        try:
+            helping.users.put(
+                admin_user_id(site),
+                {"password": password, "admin": True, "deactivated": False, "locked": False},
+            )
+            token = _log_in(admin.http, password)
+        finally:
+            if token is None:
+                helping.users.deactivate(helper.user_id, erase=True)
+    if token is None:
+        raise WmxError(f"{admin_user_id(site)} refuses secrets.yml's password even after a reset")
+    admin.http.set_token(token)
+    admin.users.deactivate(helper.user_id, erase=True)
+    return token
 
 
 def read_token(path: Path) -> str | None:

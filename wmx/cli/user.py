@@ -39,6 +39,7 @@ from wmx.cli.admin_support import (
 )
 from wmx.cli.common import OutputFormat, checked, console, open_site
 from wmx.errors import InputError, WmxError
+from wmx.site import Site
 from wmx.site.model import check_email
 
 app = typer.Typer(
@@ -334,7 +335,7 @@ def deactivate(
 
 
 def _deactivate_matching(
-    site: Any,
+    site: Site,
     pattern: str,
     erase: bool,
     dry_run: bool,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap
 
 from wmx.errors import InputError
@@ -38,7 +39,7 @@ def _known_keys(model: type[Any] = SiteConfig, prefix: str = "") -> list[str]:
 def get_value(config: SiteConfig, key: str) -> Any:
     node: Any = config
     for part in _split(key):
-        if not hasattr(node, "model_fields") or part not in type(node).model_fields:
+        if not isinstance(node, BaseModel) or part not in type(node).model_fields:
             raise InputError(f"unknown setting {key!r}; known: {', '.join(_known_keys())}")
         node = getattr(node, part)
     if hasattr(node, "model_dump"):
