@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -68,7 +69,7 @@ class RichSteps:
         self.progress.update(self.task, detail=detail)
 
     def note(self, text: str) -> None:
-        self.progress.console.print(f"[yellow]{text}[/]")
+        self.progress.console.print(f"[yellow]{escape(text)}[/]")
 
 
 @contextmanager
@@ -100,10 +101,10 @@ def run(ctx: typer.Context, host: HostOption = None) -> None:
                 f"[green]✓[/] {label}: {result['archive']} — {size(result['original_size'])}, "
                 f"{size(result['deduplicated_size'])} new after deduplication, "
                 f"{result['nfiles']} files"
-                + (f" [yellow]({result['note']})[/]" if result.get("note") else "")
+                + (f" [yellow]({escape(result['note'])})[/]" if result.get("note") else "")
             )
         else:
-            console.print(f"[red]✗[/] {label}: {result.get('error', 'failed')}")
+            console.print(f"[red]✗[/] {label}: {escape(str(result.get('error', 'failed')))}")
     if not outcome.ok:
         raise WmxError(f"backup failed on {target.name}: {record.get('error') or 'see above'}")
     console.print(f"Backup done in {record.get('duration', 0):.0f} s.")
@@ -141,7 +142,7 @@ def list_(
     for repo in data.get("repositories", []):
         title = f"{repo['label']} ({repo['url']})"
         if not repo.get("ok"):
-            console.print(f"[red]✗ {title}: {repo.get('error')}[/]")
+            console.print(f"[red]✗ {escape(title)}: {escape(str(repo.get('error')))}[/]")
             continue
         table = Table(title=title)
         table.add_column("archive", no_wrap=True)
@@ -166,7 +167,8 @@ def list_(
         console.print(f"Last run: [green]ok[/], ended {_when(last.get('ended'))}.")
     else:
         console.print(
-            f"Last run: [red]FAILED[/], ended {_when(last.get('ended'))}: {last.get('error')}"
+            f"Last run: [red]FAILED[/], ended {_when(last.get('ended'))}: "
+            + escape(str(last.get("error")))
         )
     if failed or broken:
         raise typer.Exit(1)
@@ -230,11 +232,11 @@ def _show_report(report: RestoreReport, verb: str) -> None:
         if paths:
             console.print(f"  {labels.get(key, key)}: {', '.join(paths)}", style="dim")
     if report.error:
-        console.print(f"[red]✗ could not restore: {report.error}[/]")
+        console.print(f"[red]✗ could not restore: {escape(report.error)}[/]")
     table = Table("compared", "in the archive", "after the restore", "")
     for check in report.checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗ mismatch[/]"
-        table.add_row(check.what, check.expected, check.actual, mark)
+        table.add_row(escape(check.what), escape(check.expected), escape(check.actual), mark)
     if report.checks:
         console.print(table)
 

@@ -80,8 +80,7 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         "# element: Element Web, served by the proxy; turn: coturn for voice and video calls\n"
         "# (remove either group to switch that off).\n"
         "# backup (not used here): another host keeping borg repositories; add one and\n"
-        "# backups go there too (wmx.yaml: backup).\n"
-        + dump_document(default_inventory(answers)),
+        "# backups go there too (wmx.yaml: backup).\n" + dump_document(default_inventory(answers)),
     )
     write_secrets(paths.secrets, Secrets.generate())
     write_atomically(paths.root / ".gitignore", GITIGNORE)

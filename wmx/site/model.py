@@ -709,9 +709,7 @@ class BackupRetention(Strict):
     @model_validator(mode="after")
     def _keeps_something(self) -> BackupRetention:
         if not (self.daily or self.weekly or self.monthly):
-            raise ValueError(
-                "backup.retention keeps nothing: set daily, weekly or monthly above 0"
-            )
+            raise ValueError("backup.retention keeps nothing: set daily, weekly or monthly above 0")
         return self
 
 
