@@ -1,12 +1,14 @@
 """What the administration commands (user, room, media, regtoken, notice, reports) share:
-their options, the signed-in session, confirmation, passwords, and output as a table,
-JSON or YAML."""
+their options, the signed-in session, confirmation, passwords, on/off command pairs, and
+output as a table, JSON or YAML."""
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from wmx.admin.account import admin_user_id
+from wmx.admin.account import admin_session, admin_user_id
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.ids import check_past_ms, check_room, check_user_id
 from wmx.admin.tasks import wait_for_task
@@ -252,3 +254,98 @@ def existing_room(admin: SynapseAdmin, room: str) -> str:
 def refuse_own_account(site: Site, user_id: str, action: str) -> None:
     if user_id == admin_user_id(site):
         raise InputError(f"{user_id} is wmx's own admin account: wmx will not {action} it")
+
+
+# Sessions around one existing account or room: the opening most commands share. The
+# value is checked (exit 2) before the tunnel opens, and an unknown account or room
+# fails (404, exit 2) before anything is changed.
+
+
+@contextmanager
+def user_session(
+    site: Site, user: str, url: str | None, *, refuse: str | None = None
+) -> Iterator[tuple[SynapseAdmin, str]]:
+    """A session and the id of an existing local account; `refuse` names the action
+    wmx will not do to its own admin account."""
+    user_id = user_arg(site, user)
+    if refuse:
+        refuse_own_account(site, user_id, refuse)
+    with admin_session(site, url) as admin:
+        admin.users.get(user_id)
+        yield admin, user_id
+
+
+@contextmanager
+def room_session(site: Site, room: str, url: str | None) -> Iterator[tuple[SynapseAdmin, str]]:
+    """A session and the id of a room this homeserver knows (from its id or an alias)."""
+    ref = room_arg(room)
+    with admin_session(site, url) as admin:
+        yield admin, existing_room(admin, ref)
+
+
+# Batch actions (deactivate --regex, purge-empty, notices): one result per target.
+
+
+def emit_results(
+    results: Sequence[Mapping[str, Any]],
+    output: OutputFormat,
+    target: Column,
+    *,
+    ok: str,
+    empty: str = "nothing to show",
+) -> None:
+    """A table of each target's `result`; exit 1 unless every result is `ok`."""
+    emit_rows(results, output, [target, Column.key("result", "result")], empty=empty)
+    if any(r["result"] != ok for r in results):
+        raise typer.Exit(1)
+
+
+# On/off pairs (lock/unlock, block/unblock, protect/unprotect, …): one function does
+# both, and each pair of commands is generated from it, so that the two cannot drift.
+
+Switch = Callable[[typer.Context, str, bool, OutputFormat, str | None], None]
+
+
+def on_off_commands(
+    app: typer.Typer,
+    target: tuple[str, Any],
+    switch: Switch,
+    *,
+    on: tuple[str, str],
+    off: tuple[str, str],
+    off_first: bool = False,
+) -> None:
+    """Register `on` and `off` (each a command name and its help) as commands taking
+    `target` (the argument's name and its annotated type), `--output` and `--url`; both
+    call `switch(ctx, target value, True for on / False for off, output, url)`.
+
+    `off_first` lists the off command first in `--help`.
+    """
+    pair = [(*off, False), (*on, True)] if off_first else [(*on, True), (*off, False)]
+    for name, help_text, value in pair:
+        app.command(name)(_switch_command(name, help_text, target, switch, value))
+
+
+def _switch_command(
+    name: str, help_text: str, target: tuple[str, Any], switch: Switch, value: bool
+) -> Callable[..., None]:
+    argument, kind = target
+
+    def command(**params: Any) -> None:
+        switch(params["ctx"], params[argument], value, params["output"], params["url"])
+
+    # Typer reads the parameters from the signature: give it the one a hand-written
+    # command would have.
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("ctx", keyword, annotation=typer.Context),
+            inspect.Parameter(argument, keyword, annotation=kind),
+            inspect.Parameter("output", keyword, annotation=Output, default=OutputFormat.table),
+            inspect.Parameter("url", keyword, annotation=AdminUrl, default=None),
+        ],
+        return_annotation=None,
+    )
+    command.__name__ = command.__qualname__ = name.replace("-", "_")
+    command.__doc__ = help_text
+    return command
