@@ -26,6 +26,10 @@ MAX_RETRIES = 5
 MAX_RETRY_DELAY = 30.0
 PAGE_SIZE = 100
 
+# Synapse's Admin API versions; each group of endpoints builds its paths on these.
+V1 = "/_synapse/admin/v1"
+V2 = "/_synapse/admin/v2"
+
 
 class AdminApiError(WmxError):
     """Synapse refused or failed a request; the message says what and why."""
@@ -212,6 +216,10 @@ class AdminHttp:
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.request("DELETE", path, **kwargs)
 
+    def get_list(self, path: str, key: str, **kwargs: Any) -> list[Any]:
+        """GET an object and return the list under `key` (empty when Synapse omits it)."""
+        return cast(list[Any], self.get(path, **kwargs).get(key, []))
+
     def paginate(
         self,
         path: str,
@@ -263,3 +271,11 @@ def _query_value(value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class ApiGroup:
+    """One group of endpoints of `SynapseAdmin` (users, rooms, …) over the shared
+    `AdminHttp`."""
+
+    def __init__(self, http: AdminHttp) -> None:
+        self._http = http

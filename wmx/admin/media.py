@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from wmx.admin.http import AdminHttp, Listing, endpoint
+from wmx.admin.http import V1, ApiGroup, Listing, endpoint
 from wmx.admin.rooms import unknown_room
 from wmx.admin.types import DeletedMedia, Media, RoomMedia
-
-V1 = "/_synapse/admin/v1"
 
 
 def _unknown_media(server: str, media_id: str) -> str:
     return f"unknown media mxc://{server}/{media_id}"
 
 
-class MediaApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class MediaApi(ApiGroup):
     def of_user(self, user_id: str, *, limit: int | None = None) -> Listing[Media]:
         """What a local user uploaded, newest first."""
         return cast(

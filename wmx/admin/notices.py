@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from wmx.admin.http import AdminHttp
+from wmx.admin.http import V1, ApiGroup
 from wmx.errors import InputError, WmxError
-
-V1 = "/_synapse/admin/v1"
 
 
 class NoticesDisabledError(WmxError):
     """Synapse has no `server_notices` section: no notice can reach anyone."""
 
 
-class NoticesApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class NoticesApi(ApiGroup):
     def send(self, user_id: str, text: str) -> str:
         """Send `text` to one local user; returns the event id."""
         try:

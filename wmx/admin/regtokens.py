@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from wmx.admin.http import AdminHttp, endpoint
+from wmx.admin.http import V1, ApiGroup, endpoint
 from wmx.admin.types import RegistrationToken
-
-V1 = "/_synapse/admin/v1"
 
 
 def _unknown(token: str) -> str:
     return f"unknown registration token {token!r}"
 
 
-class RegistrationTokensApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class RegistrationTokensApi(ApiGroup):
     def listing(self, *, valid: bool | None = None) -> list[RegistrationToken]:
         data = self._http.get(f"{V1}/registration_tokens", params={"valid": valid})
         return cast(list[RegistrationToken], data.get("registration_tokens", []))

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import cast
 
-from wmx.admin.http import AdminHttp, Listing, endpoint
+from wmx.admin.http import V1, ApiGroup, Listing, endpoint
 from wmx.admin.types import EventReport
-
-V1 = "/_synapse/admin/v1"
 
 
 def _unknown(report_id: int) -> str:
     return f"unknown event report {report_id}"
 
 
-class ReportsApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class ReportsApi(ApiGroup):
     def listing(
         self,
         *,

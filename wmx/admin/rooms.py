@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from wmx.admin.http import AdminHttp, Listing, endpoint
+from wmx.admin.http import V1, V2, ApiGroup, Listing, endpoint
 from wmx.admin.types import (
     BlockStatus,
     DeleteStatus,
@@ -15,8 +15,6 @@ from wmx.admin.types import (
     StateEvent,
 )
 
-V1 = "/_synapse/admin/v1"
-V2 = "/_synapse/admin/v2"
 CLIENT = "/_matrix/client/v3"
 
 
@@ -24,10 +22,7 @@ def unknown_room(room_id: str) -> str:
     return f"unknown room {room_id} (this homeserver does not know it)"
 
 
-class RoomsApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class RoomsApi(ApiGroup):
     def listing(
         self,
         *,
@@ -64,16 +59,14 @@ class RoomsApi:
         )
 
     def members(self, room_id: str) -> list[str]:
-        data = self._http.get(
-            endpoint(V1 + "/rooms/{}/members", room_id), not_found=unknown_room(room_id)
+        return self._http.get_list(
+            endpoint(V1 + "/rooms/{}/members", room_id), "members", not_found=unknown_room(room_id)
         )
-        return cast(list[str], data.get("members", []))
 
     def state(self, room_id: str) -> list[StateEvent]:
-        data = self._http.get(
-            endpoint(V1 + "/rooms/{}/state", room_id), not_found=unknown_room(room_id)
+        return self._http.get_list(
+            endpoint(V1 + "/rooms/{}/state", room_id), "state", not_found=unknown_room(room_id)
         )
-        return cast(list[StateEvent], data.get("state", []))
 
     def start_delete(
         self,
@@ -152,10 +145,11 @@ class RoomsApi:
         )
 
     def aliases(self, room_id: str) -> list[str]:
-        data = self._http.get(
-            endpoint(CLIENT + "/rooms/{}/aliases", room_id), not_found=unknown_room(room_id)
+        return self._http.get_list(
+            endpoint(CLIENT + "/rooms/{}/aliases", room_id),
+            "aliases",
+            not_found=unknown_room(room_id),
         )
-        return cast(list[str], data.get("aliases", []))
 
     def directory_visibility(self, room_id: str) -> str:
         data = self._http.get(

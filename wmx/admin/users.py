@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from wmx.admin.http import AdminHttp, Listing, NotFoundError, endpoint
+from wmx.admin.http import V1, V2, ApiGroup, Listing, NotFoundError, endpoint
 from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
-
-V1 = "/_synapse/admin/v1"
-V2 = "/_synapse/admin/v2"
 
 
 def _unknown(user_id: str) -> str:
@@ -24,10 +21,7 @@ def _creation_in_ms(details: UserDetails) -> UserDetails:
     return details
 
 
-class UsersApi:
-    def __init__(self, http: AdminHttp) -> None:
-        self._http = http
-
+class UsersApi(ApiGroup):
     def listing(
         self,
         *,
@@ -122,10 +116,9 @@ class UsersApi:
             self._http.delete(path, not_found=_unknown(user_id))
 
     def devices(self, user_id: str) -> list[Device]:
-        data = self._http.get(
-            endpoint(V2 + "/users/{}/devices", user_id), not_found=_unknown(user_id)
+        return self._http.get_list(
+            endpoint(V2 + "/users/{}/devices", user_id), "devices", not_found=_unknown(user_id)
         )
-        return cast(list[Device], data.get("devices", []))
 
     def delete_devices(self, user_id: str, device_ids: list[str]) -> None:
         self._http.post(
@@ -141,10 +134,11 @@ class UsersApi:
         )
 
     def joined_rooms(self, user_id: str) -> list[str]:
-        data = self._http.get(
-            endpoint(V1 + "/users/{}/joined_rooms", user_id), not_found=_unknown(user_id)
+        return self._http.get_list(
+            endpoint(V1 + "/users/{}/joined_rooms", user_id),
+            "joined_rooms",
+            not_found=_unknown(user_id),
         )
-        return cast(list[str], data.get("joined_rooms", []))
 
     def start_redaction(
         self, user_id: str, *, rooms: list[str] | None = None, reason: str | None = None

@@ -103,13 +103,6 @@ def new_password(password_file: Path | None, generate: bool, *, who: str) -> New
     return NewPassword(value, generated=False)
 
 
-def show_generated(password: NewPassword, user_id: str) -> None:
-    if password.generated:
-        console.print(
-            f"  Password for {user_id}: [bold]{password.value}[/]  (shown once; pass it on now)"
-        )
-
-
 # Output
 
 
@@ -200,6 +193,23 @@ def emit_done(output: OutputFormat, message: str, data: Mapping[str, Any]) -> No
         emit_data(dict(data), output)
 
 
+def emit_done_with_password(
+    output: OutputFormat,
+    message: str,
+    data: Mapping[str, Any],
+    password: NewPassword,
+    user_id: str,
+) -> None:
+    """`emit_done` for a command that set a password: a generated one is shown once,
+    under the sentence for people or in the object for scripts."""
+    extra = {"password": password.value} if password.generated else {}
+    emit_done(output, message, {**data, **extra})
+    if output is OutputFormat.table and password.generated:
+        console.print(
+            f"  Password for {user_id}: [bold]{password.value}[/]  (shown once; pass it on now)"
+        )
+
+
 def follow_task(
     what: str,
     poll: Callable[[], S],
@@ -244,9 +254,15 @@ def moment_arg(value: str) -> int:
         raise InputError(str(exc)) from None
 
 
+def room_id_of(admin: SynapseAdmin, room: str) -> str:
+    """The room id behind a checked room id or alias (an unknown alias → exit 2); the
+    room itself need not be known here (rooms may be blocked before anyone joins)."""
+    return admin.rooms.resolve_alias(room) if room.startswith("#") else room
+
+
 def existing_room(admin: SynapseAdmin, room: str) -> str:
     """The id of a room this homeserver knows, from its id or an alias (404 → exit 2)."""
-    room_id = admin.rooms.resolve_alias(room) if room.startswith("#") else room
+    room_id = room_id_of(admin, room)
     admin.rooms.get(room_id)
     return room_id
 

@@ -19,10 +19,10 @@ from wmx.cli.admin_support import (
     emit_done,
     emit_record,
     emit_rows,
-    existing_room,
     moment_arg,
-    room_arg,
-    user_arg,
+    on_off_commands,
+    room_session,
+    user_session,
     when,
 )
 from wmx.cli.common import OutputFormat, checked, open_site
@@ -62,9 +62,7 @@ def list_media(
     if (user is None) == (room is None):
         raise InputError("give --user ID or --room ROOM")
     if user is not None:
-        user_id = user_arg(site, user)
-        with admin_session(site, url) as admin:
-            admin.users.get(user_id)
+        with user_session(site, user, url) as (admin, user_id):
             listing = admin.media.of_user(user_id, limit=limit)
         emit_rows(
             listing.items,
@@ -83,9 +81,8 @@ def list_media(
         )
         return
     assert room is not None
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        found = admin.media.in_room(existing_room(admin, ref))
+    with room_session(site, room, url) as (admin, room_id):
+        found = admin.media.in_room(room_id)
     rows = [{"media": m, "origin": "local"} for m in found.get("local", [])]
     rows += [{"media": m, "origin": "remote"} for m in found.get("remote", [])]
     emit_rows(
@@ -159,9 +156,7 @@ def quarantine(
         )
         return
     if room is not None:
-        ref = room_arg(room)
-        with admin_session(site, url) as admin:
-            room_id = existing_room(admin, ref)
+        with room_session(site, room, url) as (admin, room_id):
             confirm(f"Quarantine every piece of media in {room_id}?", yes)
             count = admin.media.quarantine_room(room_id)
         emit_done(
@@ -171,9 +166,7 @@ def quarantine(
         )
         return
     assert user is not None
-    user_id = user_arg(site, user)
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
+    with user_session(site, user, url) as (admin, user_id):
         confirm(f"Quarantine everything {user_id} uploaded?", yes)
         count = admin.media.quarantine_user(user_id)
     emit_done(
@@ -218,20 +211,13 @@ def _protect(
     )
 
 
-@app.command()
-def protect(
-    ctx: typer.Context, media: MediaRef, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Protect local media from quarantine (room or user quarantines skip it)."""
-    _protect(ctx, media, True, output, url)
-
-
-@app.command()
-def unprotect(
-    ctx: typer.Context, media: MediaRef, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Remove the protection."""
-    _protect(ctx, media, False, output, url)
+on_off_commands(
+    app,
+    ("media", MediaRef),
+    _protect,
+    on=("protect", "Protect local media from quarantine (room or user quarantines skip it)."),
+    off=("unprotect", "Remove the protection."),
+)
 
 
 @app.command()

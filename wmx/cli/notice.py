@@ -9,7 +9,15 @@ import typer
 
 from wmx.admin.account import admin_session, admin_user_id
 from wmx.admin.notices import NoticesDisabledError
-from wmx.cli.admin_support import AdminUrl, Column, Output, Yes, confirm, emit_rows, user_arg
+from wmx.cli.admin_support import (
+    AdminUrl,
+    Column,
+    Output,
+    Yes,
+    confirm,
+    emit_results,
+    user_arg,
+)
 from wmx.cli.common import OutputFormat, console, open_site
 from wmx.errors import InputError, WmxError
 
@@ -72,11 +80,4 @@ def send(
                 raise
             except WmxError as exc:
                 results.append({"user_id": user_id, "result": f"failed: {exc}", "event_id": None})
-    emit_rows(
-        results,
-        output,
-        [Column.key("user", "user_id"), Column.key("result", "result")],
-        empty="no recipients",
-    )
-    if any(r["result"] != "sent" for r in results):
-        raise typer.Exit(1)
+    emit_results(results, output, Column.key("user", "user_id"), ok="sent", empty="no recipients")

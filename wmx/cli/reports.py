@@ -18,6 +18,7 @@ from wmx.cli.admin_support import (
     emit_record,
     emit_rows,
     room_arg,
+    room_id_of,
     user_arg,
     when,
 )
@@ -54,11 +55,7 @@ def list_reports(
     reporter_id = user_arg(site, reporter) if reporter else None
     sender_id = user_arg(site, sender) if sender else None
     with admin_session(site, url) as admin:
-        room_id = (
-            admin.rooms.resolve_alias(room_ref)
-            if room_ref and room_ref.startswith("#")
-            else room_ref
-        )
+        room_id = room_id_of(admin, room_ref) if room_ref else None
         listing = admin.reports.listing(
             room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
         )

@@ -22,12 +22,16 @@ from wmx.cli.admin_support import (
     emit_data,
     emit_done,
     emit_record,
+    emit_results,
     emit_rows,
     existing_room,
     fail_unless_complete,
     follow_task,
     moment_arg,
+    on_off_commands,
     room_arg,
+    room_id_of,
+    room_session,
     user_arg,
     when,
 )
@@ -113,9 +117,7 @@ def show(
 ) -> None:
     """Details of one room, with its block status."""
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        room_id = existing_room(admin, ref)
+    with room_session(site, room, url) as (admin, room_id):
         details: dict[str, Any] = dict(admin.rooms.get(room_id))
         details["blocked"] = bool(admin.rooms.block_status(room_id).get("block"))
     emit_record(
@@ -146,9 +148,8 @@ def members(
 ) -> None:
     """Who is in a room."""
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        found = admin.rooms.members(existing_room(admin, ref))
+    with room_session(site, room, url) as (admin, room_id):
+        found = admin.rooms.members(room_id)
     emit_rows(found, output, [Column("member", lambda m: m)], empty="nobody is in this room")
 
 
@@ -158,9 +159,8 @@ def state(
 ) -> None:
     """A room's current state events (name, power levels, members, …)."""
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        events = admin.rooms.state(existing_room(admin, ref))
+    with room_session(site, room, url) as (admin, room_id):
+        events = admin.rooms.state(room_id)
     emit_rows(
         events,
         output,
@@ -218,9 +218,7 @@ def delete(
     Synapse works in the background (v2 delete); wmx waits and reports the outcome.
     """
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        room_id = existing_room(admin, ref)
+    with room_session(site, room, url) as (admin, room_id):
         details = admin.rooms.get(room_id)
         name = details.get("name") or "no name"
         local = details.get("joined_local_members", 0)
@@ -243,22 +241,6 @@ def delete(
     fail_unless_complete(f"deleting {room_id}", final)
 
 
-@app.command()
-def block(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Block a room: local users can no longer join it (works for rooms not known yet)."""
-    _set_block(ctx, room, True, output, url)
-
-
-@app.command()
-def unblock(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Lift a block."""
-    _set_block(ctx, room, False, output, url)
-
-
 def _set_block(
     ctx: typer.Context, room: str, blocked: bool, output: OutputFormat, url: str | None
 ) -> None:
@@ -267,13 +249,25 @@ def _set_block(
     with admin_session(site, url) as admin:
         # A room id may be blocked before this server knows the room (pre-emptively);
         # an alias must resolve.
-        room_id = admin.rooms.resolve_alias(ref) if ref.startswith("#") else ref
+        room_id = room_id_of(admin, ref)
         admin.rooms.set_blocked(room_id, blocked)
     emit_done(
         output,
         f"{room_id} is {'blocked' if blocked else 'no longer blocked'}.",
         {"room_id": room_id, "blocked": blocked},
     )
+
+
+on_off_commands(
+    app,
+    ("room", Room),
+    _set_block,
+    on=(
+        "block",
+        "Block a room: local users can no longer join it (works for rooms not known yet).",
+    ),
+    off=("unblock", "Lift a block."),
+)
 
 
 @app.command("make-admin")
@@ -369,9 +363,7 @@ def purge_empty(
                 results.append({"room_id": room["room_id"], "result": final.get("status")})
             except WmxError as exc:
                 results.append({"room_id": room["room_id"], "result": f"failed: {exc}"})
-    emit_rows(results, output, [Column.key("room", "room_id"), Column.key("result", "result")])
-    if any(r["result"] != "complete" for r in results):
-        raise typer.Exit(1)
+    emit_results(results, output, Column.key("room", "room_id"), ok="complete")
 
 
 @directory_app.command("list")
@@ -402,9 +394,7 @@ def _set_listed(
     ctx: typer.Context, room: str, public: bool, output: OutputFormat, url: str | None
 ) -> None:
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        room_id = existing_room(admin, ref)
+    with room_session(site, room, url) as (admin, room_id):
         admin.rooms.set_directory_visibility(room_id, public)
     emit_done(
         output,
@@ -413,20 +403,14 @@ def _set_listed(
     )
 
 
-@directory_app.command("hide")
-def directory_hide(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Remove a room from the public directory (the room itself stays)."""
-    _set_listed(ctx, room, False, output, url)
-
-
-@directory_app.command("show")
-def directory_show(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Publish a room in the directory."""
-    _set_listed(ctx, room, True, output, url)
+on_off_commands(
+    directory_app,
+    ("room", Room),
+    _set_listed,
+    on=("show", "Publish a room in the directory."),
+    off=("hide", "Remove a room from the public directory (the room itself stays)."),
+    off_first=True,
+)
 
 
 @alias_app.command("list")
@@ -435,9 +419,8 @@ def alias_list(
 ) -> None:
     """The local aliases of a room."""
     site = open_site(ctx)
-    ref = room_arg(room)
-    with admin_session(site, url) as admin:
-        aliases = admin.rooms.aliases(existing_room(admin, ref))
+    with room_session(site, room, url) as (admin, room_id):
+        aliases = admin.rooms.aliases(room_id)
     emit_rows(aliases, output, [Column("alias", lambda a: a)], empty="no local aliases")
 
 

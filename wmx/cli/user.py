@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from wmx.admin.account import admin_session, admin_user_id
 from wmx.admin.ids import check_days, check_new_user_id
 from wmx.admin.types import Device, RedactStatus
 from wmx.admin.user_import import import_users, parse_user_csv
+from wmx.admin.users import UsersApi
 from wmx.cli.admin_support import (
     AdminUrl,
     Column,
@@ -21,20 +23,24 @@ from wmx.cli.admin_support import (
     Limit,
     Output,
     PasswordFile,
+    Switch,
     Yes,
     confirm,
     emit_data,
     emit_done,
+    emit_done_with_password,
     emit_record,
+    emit_results,
     emit_rows,
     existing_room,
     fail_unless_complete,
     follow_task,
     new_password,
+    on_off_commands,
     refuse_own_account,
     room_arg,
-    show_generated,
     user_arg,
+    user_session,
     when,
 )
 from wmx.cli.common import OutputFormat, checked, console, open_site
@@ -155,14 +161,13 @@ def create(
         created = admin.users.create(
             user_id, password.value, admin=admin_flag, displayname=display_name, email=email
         )
-    emit_done(
+    emit_done_with_password(
         output,
         f"Created {'admin ' if admin_flag else ''}[bold]{user_id}[/].",
-        {"user_id": user_id, "admin": bool(created.get("admin")), "created": True}
-        | ({"password": password.value} if password.generated else {}),
+        {"user_id": user_id, "admin": bool(created.get("admin")), "created": True},
+        password,
+        user_id,
     )
-    if output is OutputFormat.table:
-        show_generated(password, user_id)
 
 
 @app.command("import")
@@ -242,14 +247,13 @@ def reset_password(
         admin.users.get(user_id)
         admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
     sessions = "sessions kept" if keep_devices else "logged out everywhere"
-    emit_done(
+    emit_done_with_password(
         output,
         f"New password set for [bold]{user_id}[/] ({sessions}).",
-        {"user_id": user_id, "logged_out": not keep_devices}
-        | ({"password": password.value} if password.generated else {}),
+        {"user_id": user_id, "logged_out": not keep_devices},
+        password,
+        user_id,
     )
-    if output is OutputFormat.table:
-        show_generated(password, user_id)
 
 
 @app.command("admin")
@@ -262,11 +266,8 @@ def set_admin(
 ) -> None:
     """Grant or revoke server admin rights."""
     site = open_site(ctx)
-    user_id = user_arg(site, user)
-    if state is OnOff.off:
-        refuse_own_account(site, user_id, "revoke admin rights of")
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
+    refuse = "revoke admin rights of" if state is OnOff.off else None
+    with user_session(site, user, url, refuse=refuse) as (admin, user_id):
         admin.users.set_admin(user_id, state is OnOff.on)
     emit_done(
         output,
@@ -367,114 +368,68 @@ def _deactivate_matching(
                 results.append({"user_id": user_id, "result": "deactivated"})
             except WmxError as exc:
                 results.append({"user_id": user_id, "result": f"failed: {exc}"})
-    emit_rows(results, output, [Column.key("user", "user_id"), Column.key("result", "result")])
-    if any(r["result"] != "deactivated" for r in results):
-        raise typer.Exit(1)
+    emit_results(results, output, Column.key("user", "user_id"), ok="deactivated")
 
 
-def _toggle(
-    ctx: typer.Context,
-    user: str,
-    output: OutputFormat,
-    url: str | None,
-    *,
-    action: str,
+def _account_flag(
     field: str,
-    value: bool,
-    done: str,
-) -> None:
-    site = open_site(ctx)
-    user_id = user_arg(site, user)
-    if value:
-        refuse_own_account(site, user_id, action)
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
-        if field == "locked":
-            admin.users.set_locked(user_id, value)
-        elif field == "suspended":
-            admin.users.set_suspended(user_id, value)
-        else:
-            admin.users.set_shadow_banned(user_id, value)
-    emit_done(output, f"[bold]{user_id}[/] {done}.", {"user_id": user_id, field: value})
+    action: str,
+    set_flag: Callable[[UsersApi, str, bool], None],
+    *,
+    on: str,
+    off: str,
+) -> Switch:
+    """lock, suspend and shadow-ban differ only in the flag they set; wmx will not set
+    one on its own admin account (`action` says what it refuses)."""
+
+    def switch(
+        ctx: typer.Context, user: str, value: bool, output: OutputFormat, url: str | None
+    ) -> None:
+        site = open_site(ctx)
+        with user_session(site, user, url, refuse=action if value else None) as (admin, user_id):
+            set_flag(admin.users, user_id, value)
+        done = on if value else off
+        emit_done(output, f"[bold]{user_id}[/] {done}.", {"user_id": user_id, field: value})
+
+    return switch
 
 
-@app.command()
-def lock(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Lock an account: it cannot log in or use its sessions until unlocked (reversible)."""
-    _toggle(ctx, user, output, url, action="lock", field="locked", value=True, done="is locked")
-
-
-@app.command()
-def unlock(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Unlock a locked account."""
-    _toggle(
-        ctx, user, output, url, action="unlock", field="locked", value=False, done="is unlocked"
-    )
-
-
-@app.command()
-def suspend(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Suspend an account: it can read but not send, join or change its profile."""
-    _toggle(
-        ctx, user, output, url, action="suspend", field="suspended", value=True, done="is suspended"
-    )
-
-
-@app.command()
-def unsuspend(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Lift a suspension."""
-    _toggle(
-        ctx,
-        user,
-        output,
-        url,
-        action="unsuspend",
-        field="suspended",
-        value=False,
-        done="is no longer suspended",
-    )
-
-
-@app.command("shadow-ban")
-def shadow_ban(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Shadow-ban: their messages seem to send but reach nobody (for spam bots)."""
-    _toggle(
-        ctx,
-        user,
-        output,
-        url,
-        action="shadow-ban",
-        field="shadow_banned",
-        value=True,
-        done="is shadow-banned",
-    )
-
-
-@app.command("unshadow-ban")
-def unshadow_ban(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
-    """Lift a shadow-ban."""
-    _toggle(
-        ctx,
-        user,
-        output,
-        url,
-        action="unshadow-ban",
-        field="shadow_banned",
-        value=False,
-        done="is no longer shadow-banned",
-    )
+on_off_commands(
+    app,
+    ("user", UserId),
+    _account_flag("locked", "lock", UsersApi.set_locked, on="is locked", off="is unlocked"),
+    on=(
+        "lock",
+        "Lock an account: it cannot log in or use its sessions until unlocked (reversible).",
+    ),
+    off=("unlock", "Unlock a locked account."),
+)
+on_off_commands(
+    app,
+    ("user", UserId),
+    _account_flag(
+        "suspended",
+        "suspend",
+        UsersApi.set_suspended,
+        on="is suspended",
+        off="is no longer suspended",
+    ),
+    on=("suspend", "Suspend an account: it can read but not send, join or change its profile."),
+    off=("unsuspend", "Lift a suspension."),
+)
+on_off_commands(
+    app,
+    ("user", UserId),
+    _account_flag(
+        "shadow_banned",
+        "shadow-ban",
+        UsersApi.set_shadow_banned,
+        on="is shadow-banned",
+        off="is no longer shadow-banned",
+    ),
+    on=("shadow-ban", "Shadow-ban: their messages seem to send but reach nobody (for spam bots)."),
+    off=("unshadow-ban", "Lift a shadow-ban."),
+)
 
 
 DEVICE_COLUMNS = [
@@ -615,9 +570,7 @@ def whois(
 ) -> None:
     """Where and with what an account is connected: devices, addresses, clients."""
     site = open_site(ctx)
-    user_id = user_arg(site, user)
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
+    with user_session(site, user, url) as (admin, user_id):
         info = admin.users.whois(user_id)
     rows = [
         {"device": device, **connection}
