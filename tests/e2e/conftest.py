@@ -82,6 +82,8 @@ def deployed(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     root = tmp_path_factory.mktemp("sites") / "chapter"
     wmx("init", str(root), "--defaults", "--server-name", SERVER_NAME)
     wmx("config", "set", "synapse.max_upload_size_mb", str(UPLOAD_LIMIT_MB), site=root)
+    # Every test client logs in from the lab bridge's one address.
+    wmx("config", "set", "synapse.login_rate_limit.burst_count", "200", site=root)
     wmx("lab", "up", "--hosts", "1", "--site", str(root))
     first = wmx("deploy", site=root)
     return Deployed(site=load_site(root), lab=lab, first_deploy=first)

@@ -26,12 +26,13 @@ from wmx.render import render_host
 from wmx.site import Site, load_site
 from wmx.site.inventory import inventory_document
 from wmx.site.secrets import write_secrets
-from wmx.site.topology import HostView
+from wmx.site.topology import GROUP_COMPONENTS, HostView
 from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 KEY_PATH = "/_matrix/key/v2/server"
-# Groups whose hosts serve the site: a drill must never overwrite one of them.
-SERVING_GROUPS = ("database", "homeserver", "proxy", "irc_bridge", "monitoring")
+# Groups whose hosts serve the site (every component group but the repository hosts'):
+# a drill must never overwrite one of them.
+SERVING_GROUPS = tuple(sorted(set(GROUP_COMPONENTS) - {"backup"}))
 DRILL_COMPONENTS = ["base", "postgresql", "synapse", "backup"]
 
 

@@ -357,6 +357,13 @@ class SynapseEmailSettings(Strict):
         return self
 
 
+class LoginRateLimit(Strict):
+    """Synapse's `rc_login.address`: password logins allowed from one IP address."""
+
+    per_second: float = Field(default=0.003, gt=0)
+    burst_count: int = Field(default=5, ge=1)
+
+
 class SynapseSettings(Strict):
     version: str = DEFAULT_SYNAPSE_VERSION
     registration: Registration = Registration.closed
@@ -372,6 +379,7 @@ class SynapseSettings(Strict):
     retention: RetentionSettings = RetentionSettings()
     privacy: PrivacySettings = PrivacySettings()
     email: SynapseEmailSettings = SynapseEmailSettings()
+    login_rate_limit: LoginRateLimit = LoginRateLimit()
 
     @field_validator("version")
     @classmethod
