@@ -11,7 +11,7 @@ from wmx.site.model import SCHEMA_VERSION
 
 
 def migrate_document(document: CommentedMap, path: Path) -> CommentedMap:
-    """Bring `document` to the current schema in memory (`wmx config migrate` saves it).
+    """Bring `document` to the current schema in memory; `wmx config set` saves the result.
 
     Version 1 is the first schema, so there is nothing to convert yet; each future
     version adds one step here and a CHANGELOG entry flagging the change.
