@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +18,7 @@ from ruamel.yaml import YAML
 
 from wmx.errors import InputError
 from wmx.site import Site, find_site_root, load_site
+from wmx.site.secrets import write_secrets
 
 console = Console()
 err_console = Console(stderr=True)
@@ -61,3 +64,21 @@ def checked(check: Callable[[str], str], value: str) -> str:
         return check(value)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+
+
+StdinOption = Annotated[
+    bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+]
+
+
+def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
+    """Ask for a password without echo (or read one line of stdin) and keep it in
+    secrets.yml as `field`: never from the command line, never printed."""
+    if stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
+    if not value or "\n" in value:
+        raise InputError("the password must be one non-empty line")
+    write_secrets(site.paths.secrets, dataclasses.replace(site.secrets, **{field: value}))
+    console.print(f"Stored in secrets.yml. Apply with `wmx deploy --only {component}`.")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import console, site_root
-from wmx.errors import InputError
+from wmx.cli.common import StdinOption, console, site_root, store_password
 from wmx.site import SitePaths, load_site
 from wmx.site.config_edit import get_value, set_value
-from wmx.site.secrets import write_secrets
 
 app = typer.Typer(
     help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True
@@ -53,25 +49,12 @@ def set_(
 
 
 @app.command("smtp-password")
-def smtp_password(
-    ctx: typer.Context,
-    stdin: Annotated[
-        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
-    ] = False,
-) -> None:
+def smtp_password(ctx: typer.Context, stdin: StdinOption = False) -> None:
     """Store the password of Synapse's mail relay (synapse.email.smtp_user) in secrets.yml.
 
     Asked for without echo, or read from standard input: never from the command line.
     Apply with `wmx deploy --only synapse`.
     """
-    site = load_site(site_root(ctx))
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
-    if not value or "\n" in value:
-        raise InputError("the password must be one non-empty line")
-    write_secrets(
-        site.paths.secrets, dataclasses.replace(site.secrets, synapse_smtp_password=value)
+    store_password(
+        load_site(site_root(ctx)), "synapse_smtp_password", stdin=stdin, component="synapse"
     )
-    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")

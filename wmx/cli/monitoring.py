@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import console, open_site
-from wmx.errors import InputError
+from wmx.cli.common import StdinOption, console, open_site, store_password
 from wmx.grafana import PASSWORD_VARIABLE, write_provisioning
-from wmx.site.secrets import write_secrets
 
 app = typer.Typer(
     help="Monitoring extras: Grafana provisioning, the alert mail relay's password.",
@@ -59,24 +55,10 @@ def grafana(
 
 
 @app.command("smtp-password")
-def smtp_password(
-    ctx: typer.Context,
-    stdin: Annotated[
-        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
-    ] = False,
-) -> None:
+def smtp_password(ctx: typer.Context, stdin: StdinOption = False) -> None:
     """Store the alert mail relay's password (monitoring.smtp.username) in secrets.yml.
 
     Asked for without echo, or read from standard input: never from the command line.
     Apply with `wmx deploy --only monitoring`.
     """
-    site = open_site(ctx)
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
-    if not value or "\n" in value:
-        raise InputError("the password must be one non-empty line")
-    updated = dataclasses.replace(site.secrets, alert_smtp_password=value)
-    write_secrets(site.paths.secrets, updated)
-    console.print("Stored in secrets.yml. Apply with `wmx deploy --only monitoring`.")
+    store_password(open_site(ctx), "alert_smtp_password", stdin=stdin, component="monitoring")
