@@ -144,7 +144,11 @@ def test_synapse_comes_back_after_being_killed(deployed: Deployed) -> None:
     before = deployed.lab.run(
         deployed.host, ["systemctl", "show", "-p", "MainPID", "matrix-synapse"]
     ).stdout
-    deployed.lab.run(deployed.host, ["systemctl", "kill", "-s", "KILL", "matrix-synapse"])
+    # In a lab host systemd cannot signal a cgroup as a whole (the machine's hybrid
+    # cgroup tree) and says so in its exit status; the main process is killed all the same.
+    deployed.lab.run(
+        deployed.host, ["systemctl", "kill", "-s", "KILL", "matrix-synapse"], check=False
+    )
     wait_until(
         lambda: (
             deployed.lab.run(

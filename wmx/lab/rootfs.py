@@ -50,7 +50,7 @@ PACKAGES = (
 )
 
 # Bump when the configuration below changes, so existing caches are rebuilt.
-CONFIG_REVISION = 1
+CONFIG_REVISION = 2
 
 STAMP = Path("etc/wmx-lab-rootfs.json")
 
@@ -76,6 +76,14 @@ PIP_CONF = """\
 [global]
 cert = /etc/ssl/certs/ca-certificates.crt
 """
+
+# systemd in a container on this machine's hybrid cgroup tree is never told that a
+# stopped unit's cgroup became empty, so each stop waits for its timeout: the root user's
+# manager (from SSH sessions) alone would hold a reboot for two minutes.
+STOP_TIMEOUTS = {
+    "etc/systemd/system.conf.d/80-wmx-lab.conf": "[Manager]\nDefaultTimeoutStopSec=15s\n",
+    "etc/systemd/system/user@.service.d/80-wmx-lab.conf": "[Service]\nTimeoutStopSec=5s\n",
+}
 
 # Timers that would run apt in the background right when a test deploys; a lab host is
 # thrown away long before it needs unattended package list refreshes.
@@ -192,6 +200,9 @@ def _write_config(root: Path) -> None:
     (root / "etc/machine-id").write_text("", encoding="utf-8")
     units = root / "etc/systemd/system"
     units.mkdir(parents=True, exist_ok=True)
+    for relative, text in STOP_TIMEOUTS.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text("# Written by wmx lab.\n" + text, encoding="utf-8")
     for unit in MASKED_UNITS:
         link = units / unit
         link.unlink(missing_ok=True)
