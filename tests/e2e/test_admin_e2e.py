@@ -3,13 +3,16 @@ tunnel wmx opens itself: an account's life, checked by logging in over real TLS.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
 import time
 from pathlib import Path
 
-from tests.e2e.clients import https
+from nio import InviteMemberEvent, RoomMessagesResponse, SyncResponse
+
+from tests.e2e.clients import Account, create_account, https, login
 from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, Deployed, wmx
 
 
@@ -67,3 +70,31 @@ def test_create_reset_password_deactivate(deployed: Deployed, tmp_path: Path) ->
         assert token not in output and new_password not in output
         for value in deployed.site.secrets.values():
             assert value not in output
+
+
+async def _notice_bodies(deployed: Deployed, account: Account) -> list[str]:
+    """What `account` reads in the rooms the server-notices account invited it to."""
+    client = await login(deployed.homeserver_url, account, deployed.trust)
+    try:
+        sync = await client.sync(timeout=1000)
+        assert isinstance(sync, SyncResponse), sync
+        bodies: list[str] = []
+        for room_id, info in sync.rooms.invite.items():
+            if any(
+                isinstance(e, InviteMemberEvent) and e.sender == f"@notices:{SERVER_NAME}"
+                for e in info.invite_state
+            ):
+                await client.join(room_id)
+                messages = await client.room_messages(room_id, start="", limit=20)
+                assert isinstance(messages, RoomMessagesResponse), messages
+                bodies += [getattr(e, "body", "") for e in messages.chunk]
+        return bodies
+    finally:
+        await client.close()
+
+
+def test_server_notice_reaches_a_user_of_the_deployed_server(deployed: Deployed) -> None:
+    reader = create_account(deployed.site, f"reader-{secrets.token_hex(3)}")
+    text = f"Maintenance tonight, {secrets.token_hex(3)}"
+    wmx("notice", "send", "--to", reader.user_id, text, site=deployed.site.paths.root)
+    assert text in asyncio.run(_notice_bodies(deployed, reader))
