@@ -22,7 +22,7 @@ def _render(site: Site) -> Path:
 
 
 def render(ctx: typer.Context) -> None:
-    """Write every file the hosts will receive to build/<host>/… (no host is touched)."""
+    """Write every file the hosts will receive to build/HOST/… (no host is touched)."""
     site = open_site(ctx)
     build = _render(site)
     for host in site.topology.hosts:

@@ -26,7 +26,7 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
     matches = [
         (h, s)
         for h in hosts
-        for s in services_of(h)
+        for s in services_of(site, h)
         if name in (s.name, s.unit.removesuffix(".service"))
     ]
     if not matches:

@@ -137,10 +137,10 @@ class SiteStatus:
         return data
 
 
-def host_status(host: HostView) -> HostStatus:
+def host_status(site: Site, host: HostView) -> HostStatus:
     status = HostStatus(host.name, host.address, list(host.components), reachable=False)
     try:
-        data = probe_host(host, services_of(host)).data
+        data = probe_host(host, services_of(site, host)).data
     except WmxError as exc:
         status.error = str(exc)
         return status
@@ -234,7 +234,7 @@ def _monitoring(site: Site, status: SiteStatus, host: HostView) -> None:
 def collect_status(site: Site) -> SiteStatus:
     hosts = list(site.topology.hosts)
     with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
-        host_states = list(pool.map(host_status, hosts))
+        host_states = list(pool.map(lambda h: host_status(site, h), hosts))
     monitor = site.topology.monitoring_host
     status = SiteStatus(
         server_name=site.config.server_name,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wmx.backup.plan import host_components
+from wmx.site import Site
 from wmx.site.topology import HostView
 
 
@@ -43,6 +45,9 @@ COMPONENT_SERVICES: dict[str, tuple[Service, ...]] = {
             groups=("proxy",),
         ),
     ),
+    "irc_bridge": (Service("heisenbridge", "heisenbridge.service"),),
+    # The timer is what runs: the job's own unit is idle between backups.
+    "backup": (Service("backup", "wmx-backup.timer", "borgbackup"),),
     # Calls (issue 5); Element Web has no service of its own (nginx serves it).
     "turn": (Service("coturn", "coturn.service", "coturn"),),
     "monitoring": (
@@ -57,10 +62,11 @@ COMPONENT_SERVICES: dict[str, tuple[Service, ...]] = {
 }
 
 
-def services_of(host: HostView) -> list[Service]:
-    """Every unit `host` runs, in the order its components converge."""
+def services_of(site: Site, host: HostView) -> list[Service]:
+    """Every unit `host` runs, in the order its components converge (including those
+    wmx.yaml switches on, such as backups)."""
     found: list[Service] = []
-    for component in host.components:
+    for component in host_components(site, host):
         for service in COMPONENT_SERVICES.get(component, ()):
             if not service.groups or set(service.groups) & set(host.groups):
                 found.append(service)
