@@ -130,7 +130,8 @@ def test_status_reports_each_service_and_the_certificate(deployed: Deployed) -> 
     status = json.loads(result.stdout)
     (host,) = status["hosts"]
     assert host["reachable"], host["error"]
-    expected = {s.name for s in services_of(deployed.site.topology.the("homeserver"))}
+    homeserver = deployed.site.topology.the("homeserver")
+    expected = {s.name for s in services_of(deployed.site, homeserver)}
     reported = {s["name"]: s for s in host["services"]}
     assert expected <= set(reported)
     for name in expected:
@@ -185,6 +186,33 @@ class _Webhook:
         )
 
 
+def _silence_suppresses(deployed: Deployed, alertname: str) -> None:
+    """An operator's silence (Alertmanager's API, as amtool uses it) suppresses the
+    firing alert; expiring it makes the alert active again."""
+    monitor = deployed.site.topology.monitoring_host
+    assert monitor is not None
+    with port_tunnel(monitor, ALERTMANAGER_PORT) as base, httpx.Client(timeout=15) as http:
+        silence = {
+            "matchers": [{"name": "alertname", "value": alertname, "isRegex": False}],
+            "startsAt": "2000-01-01T00:00:00Z",
+            "endsAt": "2100-01-01T00:00:00Z",
+            "createdBy": "wmx e2e",
+            "comment": "maintenance",
+        }
+        created = http.post(f"{base}/api/v2/silences", json=silence).raise_for_status()
+        silence_id = created.json()["silenceID"]
+
+        def state() -> set[str]:
+            alerts = http.get(
+                f"{base}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'}
+            ).raise_for_status()
+            return {a["status"]["state"] for a in alerts.json()}
+
+        wait_until(lambda: state() == {"suppressed"}, "the silence to suppress the alert", 60)
+        http.delete(f"{base}/api/v2/silence/{silence_id}").raise_for_status()
+        wait_until(lambda: state() == {"active"}, "the alert to be active again", 60)
+
+
 def test_synapse_down_alert_reaches_the_webhook_and_resolves(deployed: Deployed) -> None:
     root = deployed.site.paths.root
     settings = {
@@ -212,6 +240,7 @@ def test_synapse_down_alert_reaches_the_webhook_and_resolves(deployed: Deployed)
         ]
         assert firing[0]["labels"]["job"] == "master"
         assert firing[0]["annotations"]["summary"] == f"master on {deployed.host} is down"
+        _silence_suppresses(deployed, "WmxTargetDown")
         deployed.lab.run(deployed.host, ["systemctl", "start", "matrix-synapse"])
         wait_until(
             lambda: hook.saw("resolved", "WmxTargetDown"), "the alert to resolve", timeout=240
