@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets as csprng
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.http import AdminApiError, AdminHttp, UnauthorizedError
@@ -36,14 +38,38 @@ _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#@]*)?$")
 
 
 def check_admin_url(value: str) -> str:
-    """`--url`: where Synapse's client listener answers (http[s]://host[:port])."""
+    """`--url`: where Synapse's client listener answers (http[s]://host[:port]).
+
+    wmx signs in with its admin password there, so plain http:// is refused unless the
+    host is loopback or a private address (where a tunnel or private network carries it).
+    """
     text = value.strip()
     if not _URL.match(text):
         raise InputError(
             f"{value!r} is not a base URL such as http://10.0.0.5:8008 "
             "(scheme, host and port only; no user name or password)"
         )
-    return text.rstrip("/")
+    url = text.rstrip("/")
+    if url.startswith("http://") and not _private_host(urlsplit(url).hostname or ""):
+        raise InputError(
+            f"--url {url}: wmx sends wmx-admin's password to this URL, and plain http:// "
+            "goes only to loopback or a private address; use https:// (or no --url: an SSH "
+            "tunnel)"
+        )
+    return url
+
+
+def _private_host(host: str) -> bool:
+    """Loopback (by name or address) or a private, link-local or unique-local address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: wmx cannot tell where it points
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback or (address.is_private and not address.is_unspecified)
 
 
 def admin_user_id(site: Site) -> str:

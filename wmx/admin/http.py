@@ -25,6 +25,9 @@ MAX_RETRIES = 5
 # Never wait longer than this for one retry, whatever Synapse asks: the operator is waiting.
 MAX_RETRY_DELAY = 30.0
 PAGE_SIZE = 100
+# Listings people or scripts read whole (`wmx user list`, `room list`, media): few large
+# requests, each shown as it arrives. Synapse's Admin API sets no upper bound on `limit`.
+LISTING_PAGE_SIZE = 1000
 
 # Synapse's Admin API versions; each group of endpoints builds its paths on these.
 V1 = "/_synapse/admin/v1"
@@ -64,6 +67,25 @@ class Listing(Generic[T]):
 
     items: list[T] = field(default_factory=list)
     total: int | None = None
+
+
+class PageStream(Generic[T]):
+    """A listing fetched one page (one request) at a time as it is iterated, so that a
+    caller can show each page as it arrives; `total` is known once the first came."""
+
+    def __init__(self, pages: Callable[[PageStream[T]], Iterator[list[T]]]) -> None:
+        self.total: int | None = None
+        self.count = 0
+        self._pages = pages
+
+    def __iter__(self) -> Iterator[list[T]]:
+        for page in self._pages(self):
+            self.count += len(page)
+            yield page
+
+    def collect(self) -> Listing[T]:
+        items = [item for page in self for item in page]
+        return Listing(items, self.total)
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
@@ -220,7 +242,11 @@ class AdminHttp:
         """GET an object and return the list under `key` (empty when Synapse omits it)."""
         return cast(list[Any], self.get(path, **kwargs).get(key, []))
 
-    def paginate(
+    def paginate(self, path: str, key: str, **options: Any) -> Listing[Any]:
+        """Every item of a paginated listing (`pages`, 100 a request unless `page_size`)."""
+        return self.pages(path, key, **{"page_size": PAGE_SIZE, **options}).collect()
+
+    def pages(
         self,
         path: str,
         key: str,
@@ -229,42 +255,31 @@ class AdminHttp:
         limit: int | None = None,
         next_key: str = "next_token",
         total_key: str = "total",
-        page_size: int = PAGE_SIZE,
-    ) -> Listing[Any]:
-        """Follow Synapse's `from`/`next_token` pages until the end or `limit` items."""
-        listing: Listing[Any] = Listing()
-        for item in self._pages(path, key, params, limit, next_key, total_key, page_size, listing):
-            listing.items.append(item)
-        return listing
+        page_size: int = LISTING_PAGE_SIZE,
+    ) -> PageStream[Any]:
+        """Follow Synapse's `from`/`next_token` pages until the end or `limit` items, one
+        request at a time: the pages come as the caller iterates."""
 
-    def _pages(
-        self,
-        path: str,
-        key: str,
-        params: Params | None,
-        limit: int | None,
-        next_key: str,
-        total_key: str,
-        page_size: int,
-        listing: Listing[Any],
-    ) -> Iterator[Any]:
-        start: str | int = 0
-        count = 0
-        while True:
-            size = page_size if limit is None else min(page_size, limit - count)
-            data = self.get(path, params={**(params or {}), "from": start, "limit": size})
-            if isinstance(data.get(total_key), int):
-                listing.total = cast(int, data[total_key])
-            items = data.get(key) or []
-            for item in items:
-                yield item
-                count += 1
-                if limit is not None and count >= limit:
+        def fetch(stream: PageStream[Any]) -> Iterator[list[Any]]:
+            start: str | int = 0
+            count = 0
+            while limit is None or count < limit:
+                size = page_size if limit is None else min(page_size, limit - count)
+                data = self.get(path, params={**(params or {}), "from": start, "limit": size})
+                if isinstance(data.get(total_key), int):
+                    stream.total = cast(int, data[total_key])
+                items = list(data.get(key) or [])
+                if limit is not None:
+                    items = items[: limit - count]
+                count += len(items)
+                if items:
+                    yield items
+                following = data.get(next_key)
+                if following is None or not items:
                     return
-            following = data.get(next_key)
-            if following is None or not items:
-                return
-            start = following
+                start = following
+
+        return PageStream(fetch)
 
 
 def _query_value(value: str | int | bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from wmx.admin.http import V1, ApiGroup, Listing, endpoint
+from wmx.admin.http import V1, ApiGroup, Listing, PageStream, endpoint
 from wmx.admin.rooms import unknown_room
 from wmx.admin.types import DeletedMedia, Media, RoomMedia
 
@@ -16,9 +16,13 @@ def _unknown_media(server: str, media_id: str) -> str:
 class MediaApi(ApiGroup):
     def of_user(self, user_id: str, *, limit: int | None = None) -> Listing[Media]:
         """What a local user uploaded, newest first."""
+        return self.pages_of_user(user_id, limit=limit).collect()
+
+    def pages_of_user(self, user_id: str, *, limit: int | None = None) -> PageStream[Media]:
+        """`of_user` in large pages, each fetched as the caller iterates."""
         return cast(
-            Listing[Media],
-            self._http.paginate(
+            PageStream[Media],
+            self._http.pages(
                 endpoint(V1 + "/users/{}/media", user_id),
                 "media",
                 params={"order_by": "created_ts", "dir": "b"},

@@ -3,9 +3,18 @@ room directory and aliases (Client-Server API endpoints that server admins may u
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
-from wmx.admin.http import V1, V2, ApiGroup, Listing, endpoint
+from wmx.admin.http import (
+    LISTING_PAGE_SIZE,
+    PAGE_SIZE,
+    V1,
+    V2,
+    ApiGroup,
+    Listing,
+    PageStream,
+    endpoint,
+)
 from wmx.admin.types import (
     BlockStatus,
     DeleteStatus,
@@ -22,33 +31,40 @@ def unknown_room(room_id: str) -> str:
     return f"unknown room {room_id} (this homeserver does not know it)"
 
 
+class RoomFilters(TypedDict, total=False):
+    search: str | None  # name, alias or id containing this
+    order_by: str
+    backwards: bool
+    empty_only: bool
+    public_only: bool
+    limit: int | None
+
+
 class RoomsApi(ApiGroup):
-    def listing(
-        self,
-        *,
-        search: str | None = None,
-        order_by: str = "name",
-        backwards: bool = False,
-        empty_only: bool = False,
-        public_only: bool = False,
-        limit: int | None = None,
-    ) -> Listing[RoomSummary]:
+    def listing(self, **filters: Unpack[RoomFilters]) -> Listing[RoomSummary]:
+        return self.pages(page_size=PAGE_SIZE, **filters).collect()
+
+    def pages(
+        self, *, page_size: int = LISTING_PAGE_SIZE, **filters: Unpack[RoomFilters]
+    ) -> PageStream[RoomSummary]:
+        """The rooms in large pages, each fetched as the caller iterates."""
         params = {
-            "search_term": search or None,
-            "order_by": order_by,
-            "dir": "b" if backwards else "f",
-            "empty_rooms": True if empty_only else None,
-            "public_rooms": True if public_only else None,
+            "search_term": filters.get("search") or None,
+            "order_by": filters.get("order_by", "name"),
+            "dir": "b" if filters.get("backwards") else "f",
+            "empty_rooms": True if filters.get("empty_only") else None,
+            "public_rooms": True if filters.get("public_only") else None,
         }
         return cast(
-            Listing[RoomSummary],
-            self._http.paginate(
+            PageStream[RoomSummary],
+            self._http.pages(
                 f"{V1}/rooms",
                 "rooms",
                 params=params,
-                limit=limit,
+                limit=filters.get("limit"),
                 next_key="next_batch",
                 total_key="total_rooms",
+                page_size=page_size,
             ),
         )
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
-from wmx.admin.http import V1, V2, ApiGroup, Listing, NotFoundError, endpoint
+from wmx.admin.http import (
+    LISTING_PAGE_SIZE,
+    PAGE_SIZE,
+    V1,
+    V2,
+    ApiGroup,
+    Listing,
+    NotFoundError,
+    PageStream,
+    endpoint,
+)
 from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
 
 
@@ -21,28 +31,40 @@ def _creation_in_ms(details: UserDetails) -> UserDetails:
     return details
 
 
+class UserFilters(TypedDict, total=False):
+    guests: bool  # include guest accounts
+    deactivated: bool  # include deactivated accounts
+    admins_only: bool
+    name: str | None  # ids or display names containing this
+    limit: int | None
+    order_by: str
+
+
 class UsersApi(ApiGroup):
-    def listing(
-        self,
-        *,
-        guests: bool = False,
-        deactivated: bool = False,
-        admins_only: bool = False,
-        name: str | None = None,
-        limit: int | None = None,
-        order_by: str = "name",
-    ) -> Listing[UserSummary]:
+    def listing(self, **filters: Unpack[UserFilters]) -> Listing[UserSummary]:
         """Local accounts; guests and deactivated accounts only when asked for."""
+        return self.pages(page_size=PAGE_SIZE, **filters).collect()
+
+    def pages(
+        self, *, page_size: int = LISTING_PAGE_SIZE, **filters: Unpack[UserFilters]
+    ) -> PageStream[UserSummary]:
+        """`listing` in large pages, each fetched as the caller iterates (for display)."""
         params = {
-            "guests": guests,
-            "deactivated": deactivated,
-            "admins": True if admins_only else None,
-            "name": name,
-            "order_by": order_by,
+            "guests": filters.get("guests", False),
+            "deactivated": filters.get("deactivated", False),
+            "admins": True if filters.get("admins_only") else None,
+            "name": filters.get("name"),
+            "order_by": filters.get("order_by", "name"),
         }
         return cast(
-            Listing[UserSummary],
-            self._http.paginate(f"{V2}/users", "users", params=params, limit=limit),
+            PageStream[UserSummary],
+            self._http.pages(
+                f"{V2}/users",
+                "users",
+                params=params,
+                limit=filters.get("limit"),
+                page_size=page_size,
+            ),
         )
 
     def get(self, user_id: str) -> UserDetails:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
-from wmx.backup.plan import backs_up
 from wmx.backup.progress import Steps
 from wmx.backup.remote import HostTool
+from wmx.components.backup import backs_up
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
 from wmx.site.topology import HostView
@@ -74,3 +78,22 @@ def export_key(host: HostView, repo: str, sink: IO[bytes], *, paper: bool = Fals
     """Write the repository key (still encrypted with the passphrase) to `sink`."""
     args = ["export-key", "--repo", repo, *(["--paper"] if paper else [])]
     HostTool(host).stdout_to(args, sink)
+
+
+def export_key_file(host: HostView, repo: str, path: Path, *, paper: bool = False) -> None:
+    """Write the repository key to `path` (mode 0600) through a temporary file beside it,
+    renamed into place once complete: a failed export never truncates or harms a key file
+    that is already there."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            export_key(host, repo, handle, paper=paper)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if os.path.getsize(temporary) == 0:
+            raise WmxError(f"the key export of {repo} from {host.name} came back empty")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

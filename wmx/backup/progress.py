@@ -1,11 +1,29 @@
 """How long backup work reports its progress: steps, bytes, and lines worth keeping.
 
-The commands hand in a Rich display (wmx/cli/backup.py); tests and scripts a silent one.
+The commands hand in a Rich display (`steps_display`); tests and scripts a silent one.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+
+def size(value: Any) -> str:
+    """Bytes for people (decimal units, as borg prints them); — when unknown."""
+    if not isinstance(value, int | float):
+        return "—"
+    amount = float(value)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if amount < 1000 or unit == "TB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{amount:.1f} TB"
 
 
 class Steps(Protocol):
@@ -34,3 +52,35 @@ class QuietSteps:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+
+class RichSteps:
+    """Steps on a Rich progress line: a spinner, the step, bytes and files so far."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("Starting", detail="")
+
+    def step(self, text: str) -> None:
+        self.progress.update(self.task, description=escape(text), detail="")
+
+    def transferred(self, done: int, files: int | None = None) -> None:
+        detail = size(done) + (f", {files} files" if files else "")
+        self.progress.update(self.task, detail=detail)
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(f"[yellow]{escape(text)}[/]")
+
+
+@contextmanager
+def steps_display(console: Console) -> Iterator[RichSteps]:
+    """A transient progress line on `console` (stderr, so stdout stays clean for JSON)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("[dim]{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield RichSteps(progress)

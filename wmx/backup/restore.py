@@ -1,4 +1,5 @@
-"""`wmx backup restore` and `wmx backup drill`: an archive back onto a host, then checked.
+"""An archive back onto a host, then checked: the host-side steps of `wmx backup restore`
+and `wmx backup drill` (the workflows themselves are in wmx.ops.restore and wmx.ops.drill).
 
 The restore runs as SSH steps, each a `wmx-backup` subcommand on the host (see
 docs/backup.md for why not a playbook): fetch the archive into the host's restore
@@ -9,31 +10,21 @@ services, and compare what came back with what the archive recorded when it was 
 
 from __future__ import annotations
 
-import os
-import shutil
+import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from wmx.admin.tunnel import synapse_tunnel
-from wmx.backup.plan import RESTORE_DIR, repositories
 from wmx.backup.progress import Steps
 from wmx.backup.remote import HostTool, stream_between
+from wmx.components.backup import RESTORE_DIR, repositories
 from wmx.errors import InputError, WmxError
-from wmx.render import render_host
-from wmx.site import Site, load_site
-from wmx.site.inventory import inventory_document
-from wmx.site.secrets import write_secrets
-from wmx.site.topology import GROUP_COMPONENTS, HostView
-from wmx.site.yamlfile import dump_document, load_document, write_atomically
+from wmx.site import Site
+from wmx.site.topology import HostView
 
 KEY_PATH = "/_matrix/key/v2/server"
-# Groups whose hosts serve the site (every component group but the repository hosts'):
-# a drill must never overwrite one of them.
-SERVING_GROUPS = tuple(sorted(set(GROUP_COMPONENTS) - {"backup"}))
-DRILL_COMPONENTS = ["base", "postgresql", "synapse", "backup"]
 
 
 @dataclass(frozen=True)
@@ -160,7 +151,7 @@ def published_keys(host: HostView) -> dict[str, str] | None:
 # --- the restore ---------------------------------------------------------------------------
 
 
-def _data_host_of(site: Site, name: str) -> HostView:
+def data_host_of(site: Site, name: str) -> HostView:
     hosts = {h.name: h for h in site.topology.hosts}
     if name not in hosts:
         raise InputError(f"{name}: no such host in the inventory ({', '.join(hosts)})")
@@ -200,7 +191,7 @@ def _fetch(
 ) -> tuple[str, str]:
     """Bring `archive` (or the latest) from the first repository holding it into the
     target's restore directory; returns (repository label, archive name)."""
-    label, name = _resolve(reader, labels, archive)
+    label, name = resolve_archive(reader, labels, archive)
     steps.step(f"Fetching {name} from {label}")
     if reader.host.name == target.host.name:
         target.json("extract", "--repo", label, "--archive", name, "--to", RESTORE_DIR)
@@ -223,7 +214,6 @@ def _fetch(
 
 
 def restore_onto(
-    site: Site,
     target: HostView,
     *,
     reader: HostView,
@@ -232,9 +222,11 @@ def restore_onto(
     force: bool,
     steps: Steps,
     start_timer: bool,
+    managed: list[str],
 ) -> RestoreReport:
-    """Restore onto `target` (a homeserver + database host of `site`), reading the
-    repositories from `reader`; then compare. Refuses a target holding data unless force."""
+    """Restore onto `target` (a homeserver + database host), reading the
+    repositories from `reader`; then compare. Refuses a target holding data unless force.
+    `managed`: the paths the deploy installs on `target` (kept as deployed)."""
     tool = HostTool(target)
     report = RestoreReport(target=target.name)
     steps.step(f"Checking {target.name}")
@@ -245,7 +237,6 @@ def restore_onto(
             f"{target.name} already holds data ({data}): a restore replaces its database and "
             "media. Restore onto a freshly deployed host, or pass --force to replace them"
         )
-    managed = [f.dest for f in render_host(site, target)]
     try:
         report.repository, report.archive = _fetch(HostTool(reader), tool, labels, archive, steps)
         steps.step("Stopping Synapse and the backup timer")
@@ -254,7 +245,7 @@ def restore_onto(
         tool.json("restore-db", "--from", RESTORE_DIR)
         steps.step("Restoring media, the signing key and unmanaged files")
         report.files = tool.json(
-            "restore-files", "--from", RESTORE_DIR, input=_json({"managed": managed})
+            "restore-files", "--from", RESTORE_DIR, input=json.dumps({"managed": managed})
         )
         restored = tool.json("facts", timeout=300)
         archived = tool.json("facts", "--from", RESTORE_DIR)
@@ -275,31 +266,7 @@ def restore_onto(
     return report
 
 
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
-
-def restore(
-    site: Site, *, archive: str, to: str, repo: str | None, force: bool, steps: Steps
-) -> RestoreReport:
-    """`wmx backup restore ARCHIVE --to HOST`."""
-    target = _data_host_of(site, to)
-    labels = _labels(site, repo)
-    return restore_onto(
-        site,
-        target,
-        reader=target,
-        labels=labels,
-        archive=archive,
-        force=force,
-        steps=steps,
-        start_timer=True,
-    )
-
-
-def _labels(site: Site, repo: str | None) -> list[str]:
+def repository_labels(site: Site, repo: str | None) -> list[str]:
     known = [r.label for r in repositories(site.config, site.topology)]
     if repo is None:
         return known
@@ -308,108 +275,7 @@ def _labels(site: Site, repo: str | None) -> list[str]:
     return [repo]
 
 
-# --- the drill ------------------------------------------------------------------------------
-
-
-def drill_target(site: Site, to: str | None) -> HostView:
-    """The throwaway host: --to, else the first inventory host that serves nothing."""
-    hosts = {h.name: h for h in site.topology.hosts}
-    if to is None:
-        spares = [h for h in site.topology.hosts if not h.groups]
-        if not spares:
-            raise InputError(
-                "no spare host in the inventory (a host in no group): add one, or name a "
-                "throwaway host with --to HOST; the drill installs PostgreSQL and Synapse on it "
-                "and overwrites their data"
-            )
-        return spares[0]
-    if to not in hosts:
-        raise InputError(f"--to {to}: no such host in the inventory ({', '.join(hosts)})")
-    serving = sorted(set(hosts[to].groups) & set(SERVING_GROUPS))
-    if serving:
-        raise InputError(
-            f"--to {to}: it serves the site ({', '.join(serving)}); a drill overwrites its "
-            "target's database, so it only goes onto a spare host"
-        )
-    return hosts[to]
-
-
-def drill_site(site: Site, target: HostView) -> Site:
-    """A private copy of the site that runs everything on `target`, with no repository
-    but a local one (so the drill host never writes to the site's repositories)."""
-    root = site.paths.state / "drill" / target.name
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True, mode=0o700)
-    os.chmod(site.paths.state / "drill", 0o700)
-    document = load_document(site.paths.config)
-    backup = document.setdefault("backup", {})
-    backup["enabled"] = True
-    backup["repositories"] = []
-    backup["local_repository"] = True
-    write_atomically(root / "wmx.yaml", dump_document(document), 0o600)
-    write_secrets(root / "secrets.yml", site.secrets)
-    host_vars = {target.name: dict(target.vars)}
-    groups = {g: [target.name] for g in ("database", "homeserver", "proxy")}
-    write_atomically(
-        root / "inventory.yml",
-        "# Written by `wmx backup drill`: the drill host runs the whole site's data side.\n"
-        + dump_document(inventory_document(host_vars, groups)),
-        0o600,
-    )
-    return load_site(root)
-
-
-def drill(
-    site: Site,
-    rehearsal: Site,
-    target: HostView,
-    *,
-    repo: str | None,
-    archive: str,
-    steps: Steps,
-) -> RestoreReport:
-    """Restore the site's archive onto the (deployed) drill host and compare.
-
-    The live homeserver host reads the repository and streams the archive to the drill
-    host through this machine: the drill host needs no access to any repository.
-    """
-    reader = site.topology.the("homeserver")
-    _data_host_of(site, reader.name)  # single-host data layouts only
-    # The drill host as the rehearsal site sees it (database, homeserver and proxy).
-    target = _data_host_of(rehearsal, target.name)
-    source = HostTool(reader)
-    try:
-        label, name = _resolve(source, _labels(site, repo), archive)
-    except WmxError as error:
-        return RestoreReport(target=target.name, error=str(error))
-    try:
-        return restore_onto(
-            rehearsal,
-            target,
-            reader=reader,
-            labels=[label],
-            archive=name,
-            force=True,
-            steps=steps,
-            start_timer=False,
-        )
-    except WmxError as error:
-        report = RestoreReport(target=target.name, archive=name, repository=label, error=str(error))
-    # Name what is damaged: read each part of the archive on its own.
-    steps.step(f"Reading each part of {name} to find the damage")
-    try:
-        parts = source.json("probe", "--repo", label, "--archive", name, timeout=3600)
-    except WmxError as error:
-        steps.note(f"could not read the archive part by part: {error}")
-        return report
-    report.checks = [
-        Check(f"archive part readable: {part}", "readable", str(state))
-        for part, state in parts.items()
-    ]
-    return report
-
-
-def _resolve(reader: HostTool, labels: list[str], archive: str) -> tuple[str, str]:
+def resolve_archive(reader: HostTool, labels: list[str], archive: str) -> tuple[str, str]:
     """The first repository (label) holding `archive` (or any, for latest) and its name."""
     causes = []
     for label in labels:
@@ -420,7 +286,3 @@ def _resolve(reader: HostTool, labels: list[str], archive: str) -> tuple[str, st
             continue
         return label, str(answer["archive"])
     raise WmxError("no repository could provide the archive: " + "; ".join(causes))
-
-
-def drill_state_dir(site: Site) -> Path:
-    return site.paths.state / "drill"

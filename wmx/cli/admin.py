@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from wmx.admin.account import admin_session
-from wmx.cli.admin_support import AdminUrl, NewPassword, PasswordFile, new_password
+from wmx.cli.admin_support import AdminUrl, NewPassword, PasswordFile, new_password, session
 from wmx.cli.common import checked, console, open_site
-from wmx.site.model import check_localpart
+from wmx.cli.present import esc
 
 app = typer.Typer(help="Bootstrap administration of the homeserver.", no_args_is_help=True)
 
@@ -29,26 +28,28 @@ def bootstrap(
     password manager), unless --password-file gives it. If the account exists, wmx only
     says how to log in. Works through an SSH tunnel: the Admin API is never public.
     """
+    from wmx.site.model import check_localpart
+
     site = open_site(ctx)
     name = checked(check_localpart, localpart)
     user_id = f"@{name}:{site.config.server_name}"
     password: NewPassword | None = None
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         existing = admin.users.get(user_id) if admin.users.exists(user_id) else None
         if existing is None:
             password = new_password(password_file, password_file is None, who=user_id)
             admin.users.create(user_id, password.value, admin=True)
     config = site.config
     if existing is None:
-        console.print(f"Created admin [bold]{user_id}[/].")
+        console.print(f"Created admin [bold]{esc(user_id)}[/].")
     else:
         role = "a server admin" if existing.get("admin") else "NOT a server admin"
-        console.print(f"[bold]{user_id}[/] exists already ({role}); nothing was changed.")
+        console.print(f"[bold]{esc(user_id)}[/] exists already ({role}); nothing was changed.")
     console.print(f"  Homeserver: https://{config.homeserver.host}/")
     console.print(f"  (clients also find it from the server name {config.server_name})")
-    console.print(f"  User:       {user_id}")
+    console.print(f"  User:       {esc(user_id)}")
     if password is not None and password.generated:
-        console.print(f"  Password:   {password.value}   (shown once; store it now)")
+        console.print(f"  Password:   {esc(password.value)}   (shown once; store it now)")
     elif existing is not None:
         console.print(f"  Password forgotten? `wmx user reset-password {name} --generate-password`")
         if not existing.get("admin"):

@@ -1,8 +1,13 @@
-"""What every command shares: the consoles, the site option, and output formats."""
+"""What every command shares: the consoles, the site option, output formats, and the one
+place where a rejected command-line value becomes an input error.
+
+Import-light on purpose: `wmx --help` and shell completion import every command module,
+so a module here imports the site model, the admin client, the renderer or the lab only
+inside the function that needs it.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -10,15 +15,17 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from ruamel.yaml import YAML
 
 from wmx.errors import InputError
-from wmx.site import Site, find_site_root, load_site
-from wmx.site.secrets import write_secrets
+
+if TYPE_CHECKING:
+    from wmx.site import Site
+
+T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,6 +39,8 @@ class OutputFormat(StrEnum):
 
 def site_root(ctx: typer.Context) -> Path:
     """The site directory: --site, $WMX_SITE, or the current directory and its parents."""
+    from wmx.site import find_site_root
+
     root = ctx.find_root()
     given = (root.obj or {}).get("site") if isinstance(root.obj, dict) else None
     if given:
@@ -41,6 +50,8 @@ def site_root(ctx: typer.Context) -> Path:
 
 
 def open_site(ctx: typer.Context) -> Site:
+    from wmx.site import load_site
+
     return load_site(site_root(ctx))
 
 
@@ -51,6 +62,8 @@ def print_json(data: Any) -> None:
 
 def print_yaml(data: Any) -> None:
     # Plain YAML of JSON-like data (what the Admin API answers), block style for people.
+    from ruamel.yaml import YAML
+
     out = io.StringIO()
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
@@ -58,8 +71,9 @@ def print_yaml(data: Any) -> None:
     typer.echo(out.getvalue(), nl=False)
 
 
-def checked(check: Callable[[str], str], value: str) -> str:
-    """Apply a model check to a command-line value: a ValueError becomes exit code 2."""
+def checked(check: Callable[[str], T], value: str) -> T:
+    """Apply a grammar to a command-line value: its ValueError becomes an input error
+    (one line, exit code 2). Every command-line check goes through here."""
     try:
         return check(value)
     except ValueError as exc:
@@ -74,6 +88,10 @@ StdinOption = Annotated[
 def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
     """Ask for a password without echo (or read one line of stdin) and keep it in
     secrets.yml as `field`: never from the command line, never printed."""
+    import dataclasses
+
+    from wmx.site.secrets import write_secrets
+
     if stdin:
         value = sys.stdin.readline().rstrip("\r\n")
     else:

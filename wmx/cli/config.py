@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, console, site_root, store_password
-from wmx.site import SitePaths, load_site
-from wmx.site.config_edit import get_value, set_value
+from wmx.cli.common import StdinOption, console, open_site, site_root, store_password
+from wmx.cli.present import esc
 
 app = typer.Typer(
     help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True
@@ -19,9 +18,13 @@ app = typer.Typer(
 @app.command()
 def validate(ctx: typer.Context) -> None:
     """Check wmx.yaml and inventory.yml; errors name file, line, key and what is allowed."""
-    site = load_site(site_root(ctx))
-    hosts = ", ".join(f"{h.name} ({'/'.join(h.components)})" for h in site.topology.hosts)
-    console.print(f"[green]valid[/]: {site.config.server_name} on {hosts}")
+    from wmx.components import components_of
+
+    site = open_site(ctx)
+    hosts = ", ".join(
+        f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts
+    )
+    console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
 
 
 @app.command()
@@ -30,7 +33,9 @@ def get(
     key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.log_level.")],
 ) -> None:
     """Print one setting (sections print as JSON)."""
-    value = get_value(load_site(site_root(ctx)).config, key)
+    from wmx.site.config_edit import get_value
+
+    value = get_value(open_site(ctx).config, key)
     typer.echo(
         json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value
     )
@@ -43,9 +48,12 @@ def set_(
     value: Annotated[str, typer.Argument(help="New value, read as YAML (50, true, text).")],
 ) -> None:
     """Change one setting; the file is written only if the result is valid. Comments stay."""
+    from wmx.site import SitePaths
+    from wmx.site.config_edit import set_value
+
     paths = SitePaths(site_root(ctx))
     set_value(paths, key, value, deployed=paths.deployed.exists())
-    console.print(f"{key} = {value}  (apply with `wmx deploy`)")
+    console.print(f"{esc(key)} = {esc(value)}  (apply with `wmx deploy`)")
 
 
 @app.command("smtp-password")
@@ -55,6 +63,4 @@ def smtp_password(ctx: typer.Context, stdin: StdinOption = False) -> None:
     Asked for without echo, or read from standard input: never from the command line.
     Apply with `wmx deploy --only synapse`.
     """
-    store_password(
-        load_site(site_root(ctx)), "synapse_smtp_password", stdin=stdin, component="synapse"
-    )
+    store_password(open_site(ctx), "synapse_smtp_password", stdin=stdin, component="synapse")

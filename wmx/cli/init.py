@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import console
+from wmx.cli.present import esc
 from wmx.errors import InputError
-from wmx.site.init import InitAnswers, init_site
-from wmx.site.model import LETS_ENCRYPT_DIRECTORY, check_email, check_hostname
+
+# wmx.site.model.LETS_ENCRYPT_DIRECTORY, written out so that `--help` needs no model
+# import (tests/unit/test_cli_imports.py keeps the two equal).
+LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 
 
 def _ask(
@@ -32,7 +35,7 @@ def _ask(
         except ValueError as exc:
             if not interactive or given is not None:
                 raise InputError(f"--{label.replace(' ', '-')}: {exc}") from None
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{esc(exc)}[/]")
             value = None
 
 
@@ -71,6 +74,9 @@ def init(
     Without `--defaults` it asks for the server name, host names and e-mails.
     Example: `wmx init mysite --defaults --server-name example.org`.
     """
+    from wmx.site.init import InitAnswers, init_site
+    from wmx.site.model import check_email, check_hostname
+
     interactive = not defaults
     name = _ask("server name", server_name, None, check_hostname, interactive)
     hs = _ask("homeserver host", homeserver_host, f"matrix.{name}", check_hostname, interactive)
@@ -87,7 +93,7 @@ def init(
         host_address=host_address,
     )
     paths = init_site(site_dir, answers)
-    console.print(f"Created site [bold]{paths.root}[/] for [bold]{name}[/].")
+    console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
     console.print(
         "Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it)."
     )

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from wmx.admin.ids import check_room
-from wmx.cli.admin_support import AdminUrl, Output, emit_data
+from wmx.cli.admin_support import AdminUrl, Output, room_arg
 from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.errors import WmxError
-from wmx.irc.channels import parse_channel_file
-from wmx.irc.manage import (
-    PlumbResult,
-    bridge_session,
-    bridge_view,
-    check_channel,
-    check_network,
-    ping,
-)
-from wmx.site.irc import allow_masks
+from wmx.cli.present import cell, emit_data, esc
+
+if TYPE_CHECKING:
+    from wmx.irc.manage import PlumbResult
 
 app = typer.Typer(
     help="The IRC bridge (Heisenbridge): networks, status, and IRC channels plumbed into "
@@ -39,6 +32,9 @@ Network = Annotated[
 @app.command()
 def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
     """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
+    from wmx.components.irc_bridge import allow_masks
+    from wmx.irc.manage import bridge_view
+
     site = open_site(ctx)
     view = bridge_view(site)
     rows: list[dict[str, Any]] = [
@@ -59,29 +55,34 @@ def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
         return
     table = Table("network", "servers", "SASL", show_edge=False, header_style="bold")
     for row in rows:
-        table.add_row(row["name"], ", ".join(row["servers"]), "yes" if row["sasl"] else "")
+        table.add_row(
+            cell(row["name"]), cell(", ".join(row["servers"])), "yes" if row["sasl"] else ""
+        )
     console.print(table)
-    console.print(f"Relay nick: {view.relay_nick}; realname: {view.realname!r}")
+    console.print(f"Relay nick: {esc(view.relay_nick)}; realname: {esc(repr(view.realname))}")
     masks = ", ".join(f"{m} ({level})" for m, level in allow_masks(site.config).items())
-    console.print(f"Owner: {view.owner}; allowed: {masks}")
+    console.print(f"Owner: {esc(view.owner)}; allowed: {esc(masks)}")
 
 
 @app.command()
 def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
+    from wmx.irc.health import bridge_status, ping
+    from wmx.irc.manage import bridge_session, bridge_view
+
     site = open_site(ctx)
     view = bridge_view(site)
     with bridge_session(site, url) as manager:
         token = site.secrets.irc_bridge_as_token
         up, detail = ping(manager.bot.http.base_url, token, view.appservice_id)
-        data: dict[str, Any] = {"up": up, "ping": detail, **manager.status()}
+        data: dict[str, Any] = {"up": up, "ping": detail, **bridge_status(manager)}
     if output is not OutputFormat.table:
         emit_data(data, output)
         if not up:
             raise typer.Exit(1)
         return
     state = "[green]up[/]" if up else "[red]down[/]"
-    console.print(f"Bridge {data['bot']}: {state} ({detail})")
+    console.print(f"Bridge {esc(data['bot'])}: {state} ({esc(detail)})")
     table = Table(
         "network", "servers", "in bridge", "connections", "relay", "plumbed",
         show_edge=False, header_style="bold",
@@ -91,13 +92,15 @@ def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUr
         relay = f"{net['relay']['nick']} ({'on' if net['relay']['connected'] else 'off'})"
         plumbed = ", ".join(p["channel"] for p in net["plumbed"]) or "-"
         table.add_row(
-            net["name"], ", ".join(net["servers"]), bridge, str(net["connections"]), relay, plumbed
+            *map(cell, (net["name"], ", ".join(net["servers"]), bridge)),
+            *map(cell, (net["connections"], relay, plumbed)),
         )
     console.print(table)
     if data["not_in_wmx_yaml"]:
+        extra = esc(", ".join(data["not_in_wmx_yaml"]))
         console.print(
-            f"[yellow]The bridge also has {', '.join(data['not_in_wmx_yaml'])}, which wmx.yaml "
-            "does not list: `wmx irc sync` removes them.[/]"
+            f"[yellow]The bridge also has {extra}, which wmx.yaml does not list: "
+            "`wmx irc sync` removes them.[/]"
         )
     if any(not n["matches"] for n in data["networks"]):
         console.print("[yellow]The bridge differs from wmx.yaml: run `wmx irc sync`.[/]")
@@ -109,6 +112,8 @@ def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUr
 def sync(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
     """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
     relay settings). `wmx deploy` does this too."""
+    from wmx.irc.manage import bridge_session, bridge_view
+
     site = open_site(ctx)
     bridge_view(site)
     with bridge_session(site, url) as manager:
@@ -119,7 +124,7 @@ def sync(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl 
     if not report.changes:
         console.print("The bridge already matches wmx.yaml.")
     for change in report.changes:
-        console.print(f"  {change}")
+        console.print(f"  {esc(change)}")
 
 
 def _show(results: list[PlumbResult], output: OutputFormat) -> None:
@@ -129,10 +134,10 @@ def _show(results: list[PlumbResult], output: OutputFormat) -> None:
         table = Table("channel", "network", "result", "room", show_edge=False, header_style="bold")
         for r in results:
             colour = "red" if not r.ok else "green" if r.outcome in ("plumbed", "unplumbed") else ""
-            outcome = f"[{colour}]{r.outcome}[/]" if colour else r.outcome
+            outcome = Text(r.outcome, style=colour)
             if r.detail:
-                outcome += f": {r.detail}"
-            table.add_row(r.channel, r.network, outcome, r.room_id)
+                outcome.append(f": {r.detail}")
+            table.add_row(cell(r.channel), cell(r.network), outcome, cell(r.room_id))
         console.print(table)
     if any(not r.ok for r in results):
         raise typer.Exit(1)
@@ -159,12 +164,12 @@ def plumb(
 
     Ask the channel's operators first: Libera.Chat's policy wants their consent.
     """
+    from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
+
     site = open_site(ctx)
     bridge_view(site)
     name = checked(check_channel, channel)
-    target = room.strip() if room else None
-    if target is not None:
-        target = checked(check_room, target)
+    target = room_arg(room.strip()) if room else None
     net = check_network(site, network)
     with bridge_session(site, url) as manager:
         manager.sync()
@@ -181,6 +186,8 @@ def unplumb(
     url: AdminUrl = None,
 ) -> None:
     """Stop bridging an IRC channel: the bridge leaves its room and the channel."""
+    from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
+
     site = open_site(ctx)
     bridge_view(site)
     name = checked(check_channel, channel)
@@ -202,16 +209,13 @@ def plumb_file(
 ) -> None:
     """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
     reports per channel. The whole file is checked before anything changes."""
+    from wmx.irc.channels import parse_channel_file
+    from wmx.irc.manage import bridge_session, bridge_view
+
     site = open_site(ctx)
     bridge_view(site)
     entries = parse_channel_file(path, site)
-    results: list[PlumbResult] = []
     with bridge_session(site, url) as manager:
         manager.sync()
-        for entry in entries:
-            network = check_network(site, entry.network)
-            try:
-                results.append(manager.plumb(entry.channel, entry.room, network))
-            except WmxError as exc:
-                results.append(PlumbResult(entry.channel, entry.network, "failed", "", str(exc)))
+        results = manager.plumb_each(entries)
     _show(results, output)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from wmx.cli.common import OutputFormat, console, err_console, print_json
+from wmx.cli.present import cell, esc
 from wmx.errors import WmxError
-from wmx.lab import Lab, LabError, LabHost
-from wmx.lab.addressing import MAX_HOSTS
+
+if TYPE_CHECKING:
+    from wmx.lab import LabHost
+
+# wmx.lab.addressing.MAX_HOSTS, written out so that `--help` needs no lab import
+# (tests/unit/test_cli_imports.py keeps the two equal).
+MAX_HOSTS = 200
 
 app = typer.Typer(
     help="Throwaway Debian 12 hosts on this machine (systemd-nspawn, needs root): "
@@ -22,7 +29,7 @@ app = typer.Typer(
 
 
 def _fail(error: WmxError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    err_console.print(Text.assemble(("error:", "bold red"), f" {error}"), highlight=False)
     return typer.Exit(error.exit_code)
 
 
@@ -42,7 +49,7 @@ def _hosts_table(hosts: list[LabHost]) -> Table:
     table = Table("host", "address", "name", "state")
     for host in hosts:
         state = "[green]running[/]" if host.running else "[red]stopped[/]"
-        table.add_row(host.name, host.address, host.fqdn, state)
+        table.add_row(cell(host.name), cell(host.address), cell(host.fqdn), state)
     return table
 
 
@@ -63,32 +70,47 @@ def up(
             "Default: the current directory if it holds wmx.yaml.",
         ),
     ] = None,
+    from_snapshot: Annotated[
+        str | None,
+        typer.Option(
+            "--from-snapshot",
+            metavar="NAME",
+            help="Replace the snapshot's hosts by copies of it (see `wmx lab snapshot`) "
+            "instead of starting lab1..N.",
+        ),
+    ] = None,
 ) -> None:
     """Boot lab hosts (idempotent: running hosts are kept, a bigger --hosts adds some).
 
     The first run builds a Debian rootfs with debootstrap (about a minute); later hosts
     boot in seconds.
     """
+    from wmx.lab import Lab
+
     try:
         Lab.require_root()
         site_dir = _site_dir(ctx, site)
         status = console.status("Starting the lab")
         with status:
             lab = Lab(progress=lambda text: status.update(text))
-            started = lab.up(hosts)
+            started = lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts)
             if site_dir is not None:
                 status.update(f"Pointing the site {site_dir} at the lab")
                 # Imported here: the site model is only needed with --site.
-                from wmx.site.lab_glue import attach_site
+                from wmx.ops.lab_glue import attach_site
 
                 attach_site(site_dir.resolve(), started, lab)
     except WmxError as error:
         raise _fail(error) from None
     console.print(_hosts_table(started))
-    console.print(f"ssh: [bold]wmx lab shell {started[0].name}[/] (key: {lab.ssh_key_path})")
-    console.print(f"ACME directory: {lab.acme_directory}; clients trust {lab.trust_bundle_path}")
+    console.print(
+        f"ssh: [bold]wmx lab shell {esc(started[0].name)}[/] (key: {esc(lab.ssh_key_path)})"
+    )
+    console.print(
+        f"ACME directory: {esc(lab.acme_directory)}; clients trust {esc(lab.trust_bundle_path)}"
+    )
     if site_dir is not None:
-        console.print(f"Site [bold]{site_dir}[/] now deploys to the lab: run `wmx deploy`.")
+        console.print(f"Site [bold]{esc(site_dir)}[/] now deploys to the lab: run `wmx deploy`.")
 
 
 @app.command()
@@ -96,6 +118,8 @@ def status(
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
 ) -> None:
     """List lab hosts, their addresses and whether they run."""
+    from wmx.lab import Lab
+
     try:
         Lab.require_root()
         lab = Lab()
@@ -122,7 +146,7 @@ def status(
         return
     console.print(_hosts_table(hosts))
     for name, host in sorted(names.items()):
-        console.print(f"{name} → {host}")
+        console.print(f"{esc(name)} → {esc(host)}")
 
 
 @app.command()
@@ -130,6 +154,8 @@ def shell(
     host: Annotated[str, typer.Argument(help="Host name, e.g. lab1.")],
 ) -> None:
     """Open an interactive root shell on a lab host (over ssh with the lab key)."""
+    from wmx.lab import Lab, LabError
+
     try:
         Lab.require_root()
         lab = Lab()
@@ -149,11 +175,14 @@ def down(
         bool,
         typer.Option(
             "--purge",
-            help="Also delete the rootfs cache, the apt/pip caches, the SSH key and the CA.",
+            help="Also delete the rootfs cache, the apt/pip caches, the snapshots, the SSH "
+            "key and the CA.",
         ),
     ] = False,
 ) -> None:
     """Stop and delete every lab host, pebble, and the lab's network and names."""
+    from wmx.lab import Lab
+
     try:
         Lab.require_root()
         status = console.status("Stopping the lab")
@@ -162,3 +191,63 @@ def down(
     except WmxError as error:
         raise _fail(error) from None
     console.print("The lab is down." + (" Caches, key and CA purged." if purge else ""))
+
+
+@app.command()
+def snapshot(
+    hosts: Annotated[list[str], typer.Argument(help="Hosts to copy, e.g. lab1 (or lab4 lab5).")],
+    name: Annotated[str, typer.Option("--name", help="The snapshot's name.")],
+) -> None:
+    """Copy hosts' disks into a snapshot that `wmx lab up --from-snapshot` boots later.
+
+    Running hosts are frozen for the copy (seconds) and go on afterwards. A snapshot of
+    the same name is replaced. Snapshots survive `down`; `down --purge` deletes them.
+    """
+    from wmx.lab import Lab
+
+    try:
+        Lab.require_root()
+        status = console.status("Taking a snapshot")
+        with status:
+            taken = Lab(progress=lambda text: status.update(text)).snapshot(name, hosts)
+    except WmxError as error:
+        raise _fail(error) from None
+    console.print(
+        f"Snapshot [bold]{esc(taken.name)}[/] of {esc(', '.join(taken.hosts))}: "
+        f"{esc(taken.directory)}"
+    )
+
+
+@app.command()
+def snapshots(
+    delete: Annotated[
+        str | None, typer.Option("--delete", metavar="NAME", help="Delete this snapshot.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
+) -> None:
+    """List the snapshots of lab hosts (or delete one)."""
+    from wmx.lab import Lab, LabError
+
+    try:
+        Lab.require_root()
+        lab = Lab()
+        if delete is not None:
+            if not lab.delete_snapshot(delete):
+                raise LabError(f"no snapshot {delete!r}")
+            console.print(f"Deleted snapshot {esc(delete)}.")
+            return
+        found = lab.snapshots()
+    except WmxError as error:
+        raise _fail(error) from None
+    if output is OutputFormat.json:
+        print_json(
+            [{"name": s.name, "hosts": list(s.hosts), "created_at": s.created_at} for s in found]
+        )
+        return
+    if not found:
+        console.print("No snapshots. Take one with `wmx lab snapshot HOST --name NAME`.")
+        return
+    table = Table("snapshot", "hosts", "taken")
+    for item in found:
+        table.add_row(cell(item.name), cell(" ".join(item.hosts)), cell(item.created_at))
+    console.print(table)

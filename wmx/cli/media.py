@@ -7,25 +7,20 @@ from typing import Annotated
 
 import typer
 
-from wmx.admin.account import admin_session
-from wmx.admin.ids import check_days, check_local_media, check_media, parse_size
 from wmx.cli.admin_support import (
     AdminUrl,
-    Column,
     Limit,
     Output,
     Yes,
     confirm,
-    emit_done,
-    emit_record,
-    emit_rows,
     moment_arg,
     on_off_commands,
     room_session,
+    session,
     user_session,
-    when,
 )
 from wmx.cli.common import OutputFormat, checked, open_site
+from wmx.cli.present import Column, emit_done, emit_pages, emit_record, emit_rows, esc, when
 from wmx.errors import InputError
 
 app = typer.Typer(
@@ -63,22 +58,20 @@ def list_media(
         raise InputError("give --user ID or --room ROOM")
     if user is not None:
         with user_session(site, user, url) as (admin, user_id):
-            listing = admin.media.of_user(user_id, limit=limit)
-        emit_rows(
-            listing.items,
-            output,
-            [
-                Column("media", lambda m: f"mxc://{site.config.server_name}/{m['media_id']}"),
-                Column.key("type", "media_type"),
-                Column.key("size", "media_length", _size),
-                Column.key("name", "upload_name"),
-                Column.key("uploaded", "created_ts", when),
-                Column.key("quarantined by", "quarantined_by"),
-                Column.key("protected", "safe_from_quarantine"),
-            ],
-            total=listing.total,
-            empty=f"{user_id} uploaded nothing",
-        )
+            emit_pages(
+                admin.media.pages_of_user(user_id, limit=limit),
+                output,
+                [
+                    Column("media", lambda m: f"mxc://{site.config.server_name}/{m['media_id']}"),
+                    Column.key("type", "media_type"),
+                    Column.key("size", "media_length", _size),
+                    Column.key("name", "upload_name"),
+                    Column.key("uploaded", "created_ts", when),
+                    Column.key("quarantined by", "quarantined_by"),
+                    Column.key("protected", "safe_from_quarantine"),
+                ],
+                empty=f"{user_id} uploaded nothing",
+            )
         return
     assert room is not None
     with room_session(site, room, url) as (admin, room_id):
@@ -101,7 +94,7 @@ def show(
     """What Synapse records about one piece of media."""
     site = open_site(ctx)
     server, media_id = checked_media(media, site.config.server_name)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         info = admin.media.info(server, media_id)
     emit_record(
         info,
@@ -121,10 +114,15 @@ def show(
 
 
 def checked_media(value: str, server_name: str) -> tuple[str, str]:
-    try:
-        return check_media(value, server_name)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    from wmx.admin.ids import check_media
+
+    return checked(lambda v: check_media(v, server_name), value)
+
+
+def checked_local_media(value: str, server_name: str) -> str:
+    from wmx.admin.ids import check_local_media
+
+    return checked(lambda v: check_local_media(v, server_name), value)
 
 
 @app.command()
@@ -145,13 +143,13 @@ def quarantine(
         raise InputError("give one media id, or --room ROOM, or --user ID")
     if media is not None:
         server, media_id = checked_media(media, site.config.server_name)
-        with admin_session(site, url) as admin:
+        with session(site, url) as admin:
             if server == site.config.server_name:
                 admin.media.info(server, media_id)
             admin.media.quarantine(server, media_id)
         emit_done(
             output,
-            f"mxc://{server}/{media_id} is quarantined.",
+            f"mxc://{esc(server)}/{esc(media_id)} is quarantined.",
             {"media": f"mxc://{server}/{media_id}", "quarantined": 1},
         )
         return
@@ -161,7 +159,7 @@ def quarantine(
             count = admin.media.quarantine_room(room_id)
         emit_done(
             output,
-            f"{count} item(s) of media in {room_id} quarantined.",
+            f"{count} item(s) of media in {esc(room_id)} quarantined.",
             {"room_id": room_id, "quarantined": count},
         )
         return
@@ -171,7 +169,7 @@ def quarantine(
         count = admin.media.quarantine_user(user_id)
     emit_done(
         output,
-        f"{count} item(s) uploaded by {user_id} quarantined.",
+        f"{count} item(s) uploaded by {esc(user_id)} quarantined.",
         {"user_id": user_id, "quarantined": count},
     )
 
@@ -183,11 +181,11 @@ def unquarantine(
     """Release media from quarantine."""
     site = open_site(ctx)
     server, media_id = checked_media(media, site.config.server_name)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         admin.media.unquarantine(server, media_id)
     emit_done(
         output,
-        f"mxc://{server}/{media_id} is released.",
+        f"mxc://{esc(server)}/{esc(media_id)} is released.",
         {"media": f"mxc://{server}/{media_id}", "quarantined": False},
     )
 
@@ -196,8 +194,8 @@ def _protect(
     ctx: typer.Context, media: str, protect: bool, output: OutputFormat, url: str | None
 ) -> None:
     site = open_site(ctx)
-    media_id = checked(lambda v: check_local_media(v, site.config.server_name), media)
-    with admin_session(site, url) as admin:
+    media_id = checked_local_media(media, site.config.server_name)
+    with session(site, url) as admin:
         admin.media.info(site.config.server_name, media_id)
         if protect:
             admin.media.protect(media_id)
@@ -206,7 +204,7 @@ def _protect(
     uri = f"mxc://{site.config.server_name}/{media_id}"
     emit_done(
         output,
-        f"{uri} is {'protected from' if protect else 'no longer protected from'} quarantine.",
+        f"{esc(uri)} is {'protected from' if protect else 'no longer protected from'} quarantine.",
         {"media": uri, "protected": protect},
     )
 
@@ -252,20 +250,22 @@ def delete(
     if media is not None:
         if size or include_profiles:
             raise InputError("--size and --include-profiles go with --before")
-        media_id = checked(lambda v: check_local_media(v, site.config.server_name), media)
-        with admin_session(site, url) as admin:
+        media_id = checked_local_media(media, site.config.server_name)
+        with session(site, url) as admin:
             admin.media.info(site.config.server_name, media_id)
             confirm(f"Delete mxc://{site.config.server_name}/{media_id}?", yes)
             result = admin.media.delete(site.config.server_name, media_id)
     else:
         assert before is not None
         before_ms = moment_arg(before)
-        size_gt = checked(lambda v: str(parse_size(v)), size) if size else "0"
-        with admin_session(site, url) as admin:
+        from wmx.admin.ids import parse_size
+
+        size_gt = checked(parse_size, size) if size else 0
+        with session(site, url) as admin:
             bigger = f" larger than {size}" if size else ""
             confirm(f"Delete local media{bigger} not used since {when(before_ms)}?", yes)
             result = admin.media.delete_local_before(
-                before_ms, size_gt=int(size_gt), keep_profiles=not include_profiles
+                before_ms, size_gt=size_gt, keep_profiles=not include_profiles
             )
     deleted = result.get("deleted_media") or []
     emit_done(output, f"{len(deleted)} item(s) of media deleted.", dict(result))
@@ -282,10 +282,12 @@ def purge_remote(
     url: AdminUrl = None,
 ) -> None:
     """Drop cached copies of other servers' media (they are fetched again if needed)."""
+    from wmx.admin.ids import check_days
+
     site = open_site(ctx)
-    checked(lambda v: str(check_days(int(v))), str(older_than))
+    checked(lambda v: check_days(int(v)), str(older_than))
     before_ms = int((time.time() - older_than * 86400) * 1000)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         confirm(f"Purge cached remote media not accessed for {older_than} day(s)?", yes)
         count = admin.media.purge_remote_cache(before_ms)
     emit_done(output, f"{count} cached remote file(s) purged.", {"deleted": count})

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import StdinOption, console, open_site, store_password
-from wmx.grafana import PASSWORD_VARIABLE, write_provisioning
+from wmx.cli.present import esc
 
 app = typer.Typer(
     help="Monitoring extras: Grafana provisioning, the alert mail relay's password.",
@@ -37,10 +37,12 @@ def grafana(
     basic-auth password from the environment variable WMX_PROMETHEUS_PASSWORD; the
     password itself is `prometheus_remote_password` in the site's secrets.yml.
     """
+    from wmx.grafana import PASSWORD_VARIABLE, write_provisioning
+
     site = open_site(ctx)
     written = write_provisioning(site, directory, prometheus_url)
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {esc(path)}")
     if site.config.monitoring.remote_scrape.allow:
         console.print(
             f"Grafana must run with {PASSWORD_VARIABLE} set to prometheus_remote_password "

@@ -7,19 +7,10 @@ from typing import Annotated
 
 import typer
 
-from wmx.admin.account import admin_session, admin_user_id
-from wmx.admin.notices import NoticesDisabledError
-from wmx.cli.admin_support import (
-    AdminUrl,
-    Column,
-    Output,
-    Yes,
-    confirm,
-    emit_results,
-    user_arg,
-)
+from wmx.cli.admin_support import AdminUrl, Output, Yes, confirm, session, user_arg
 from wmx.cli.common import OutputFormat, console, open_site
-from wmx.errors import InputError, WmxError
+from wmx.cli.present import Column, emit_results, esc
+from wmx.errors import InputError
 
 app = typer.Typer(
     help="Server notices: messages from the homeserver itself to its users.",
@@ -48,6 +39,9 @@ def send(
     url: AdminUrl = None,
 ) -> None:
     """Send a notice; it arrives in each user's "Server Notices" room."""
+    from wmx.admin.account import admin_user_id
+    from wmx.admin.bulk import notice_recipients, send_notices
+
     site = open_site(ctx)
     if (text is None) == (file is None):
         raise InputError("give the message as an argument or with --file")
@@ -57,27 +51,17 @@ def send(
     if bool(to) == all_local:
         raise InputError("give --to USER (repeatable) or --all-local")
     recipients = [user_arg(site, u) for u in to or []]
-    with admin_session(site, url) as admin:
+    progress = console.is_terminal and output is OutputFormat.table
+    with session(site, url) as admin:
         if all_local:
-            own = admin_user_id(site)
-            recipients = [
-                u["name"]
-                for u in admin.users.listing().items
-                if u["name"] != own and u.get("user_type") not in ("support", "bot")
-            ]
+            recipients = notice_recipients(admin, admin_user_id(site))
             confirm(f"Send this notice to all {len(recipients)} local account(s)?", yes)
         else:
             for user_id in recipients:
                 admin.users.get(user_id)
-        results: list[dict[str, str | None]] = []
-        for index, user_id in enumerate(recipients, 1):
-            if console.is_terminal and output is OutputFormat.table:
-                console.print(f"[dim]{index}/{len(recipients)}[/] {user_id}", end="\r")
-            try:
-                event_id = admin.notices.send(user_id, body)
-                results.append({"user_id": user_id, "result": "sent", "event_id": event_id})
-            except NoticesDisabledError:
-                raise
-            except WmxError as exc:
-                results.append({"user_id": user_id, "result": f"failed: {exc}", "event_id": None})
+
+        def show(index: int, user_id: str) -> None:
+            console.print(f"[dim]{index}/{len(recipients)}[/] {esc(user_id)}", end="\r")
+
+        results = send_notices(admin, recipients, body, show if progress else None)
     emit_results(results, output, Column.key("user", "user_id"), ok="sent", empty="no recipients")

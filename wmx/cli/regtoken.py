@@ -3,37 +3,22 @@ registration stays closed to everyone else."""
 
 from __future__ import annotations
 
-import re
-import secrets
-import string
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.admin.account import admin_session
-from wmx.admin.ids import check_future_ms
-from wmx.admin.types import RegistrationToken
-from wmx.cli.admin_support import (
-    AdminUrl,
-    Column,
-    Output,
-    Yes,
-    confirm,
-    emit_done,
-    emit_record,
-    emit_rows,
-    when,
-)
-from wmx.cli.common import OutputFormat, open_site
+from wmx.cli.admin_support import AdminUrl, Output, Yes, confirm, session
+from wmx.cli.common import OutputFormat, checked, open_site
+from wmx.cli.present import Column, emit_done, emit_record, emit_rows, esc, when
 from wmx.errors import InputError
+
+if TYPE_CHECKING:
+    from wmx.admin.types import RegistrationToken
 
 app = typer.Typer(
     help="Registration tokens: let chosen people sign up while registration is closed.",
     no_args_is_help=True,
 )
-
-# Synapse's rule for tokens chosen by hand.
-_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 
 Token = Annotated[str, typer.Argument(help="The token.")]
 Uses = Annotated[int | None, typer.Option("--uses", min=1, help="How many accounts it may create.")]
@@ -54,25 +39,16 @@ COLUMNS = [
 ]
 
 
-DEFAULT_LENGTH = 16
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def _random_token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
 def _token(value: str) -> str:
-    if not _TOKEN.match(value):
-        raise InputError(f"{value!r} is not a registration token (1-64 letters, digits and ._~-)")
-    return value
+    from wmx.admin.regtokens import check_token
+
+    return checked(check_token, value)
 
 
 def _future_ms(value: str) -> int:
-    try:
-        return check_future_ms(value)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    from wmx.admin.ids import check_future_ms
+
+    return checked(check_future_ms, value)
 
 
 @app.command("list")
@@ -87,7 +63,7 @@ def list_tokens(
 ) -> None:
     """List registration tokens with their use counts and expiry."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         tokens = admin.tokens.listing(valid=valid)
     emit_rows(tokens, output, COLUMNS, empty="no registration tokens")
 
@@ -99,7 +75,7 @@ def show(
     """One token's details."""
     site = open_site(ctx)
     name = _token(token)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         found = admin.tokens.get(name)
     emit_record(found, output, COLUMNS)
 
@@ -119,14 +95,14 @@ def create(
     url: AdminUrl = None,
 ) -> None:
     """Create a token; hand it to the people who should sign up."""
+    from wmx.admin.regtokens import DEFAULT_LENGTH, random_token
+
     site = open_site(ctx)
     if token and length:
         raise InputError("give --token or --length, not both")
-    # wmx draws random tokens itself: letters and digits only, so that a token never
-    # starts with '-' (which a shell command would read as an option) or needs quoting.
-    chosen = _token(token) if token else _random_token(length or DEFAULT_LENGTH)
+    chosen = _token(token) if token else random_token(length or DEFAULT_LENGTH)
     expiry = _future_ms(expires) if expires else None
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         created = admin.tokens.create(token=chosen, uses_allowed=uses, expiry_ms=expiry)
     _print_token(created, output)
     if output is OutputFormat.table:
@@ -166,7 +142,7 @@ def update(
         changes["expiry_time"] = _future_ms(expires) if expires else None
     if not changes:
         raise InputError("nothing to change: give --uses, --unlimited, --expires or --no-expiry")
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         updated = admin.tokens.update(name, changes)
     _print_token(updated, output)
 
@@ -182,8 +158,8 @@ def delete(
     """Delete a token: nobody can register with it any more."""
     site = open_site(ctx)
     name = _token(token)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         admin.tokens.get(name)
         confirm(f"Delete registration token {name}?", yes)
         admin.tokens.delete(name)
-    emit_done(output, f"Registration token {name} deleted.", {"token": name, "deleted": True})
+    emit_done(output, f"Registration token {esc(name)} deleted.", {"token": name, "deleted": True})

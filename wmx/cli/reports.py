@@ -6,23 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from wmx.admin.account import admin_session
 from wmx.cli.admin_support import (
     AdminUrl,
-    Column,
     Limit,
     Output,
     Yes,
     confirm,
-    emit_done,
-    emit_record,
-    emit_rows,
     room_arg,
-    room_id_of,
+    session,
     user_arg,
-    when,
 )
 from wmx.cli.common import OutputFormat, open_site
+from wmx.cli.present import Column, emit_done, emit_record, emit_rows, when
 
 app = typer.Typer(help="Event reports: messages users flagged to the admins.", no_args_is_help=True)
 
@@ -54,7 +49,9 @@ def list_reports(
     room_ref = room_arg(room) if room else None
     reporter_id = user_arg(site, reporter) if reporter else None
     sender_id = user_arg(site, sender) if sender else None
-    with admin_session(site, url) as admin:
+    from wmx.admin.targets import room_id_of
+
+    with session(site, url) as admin:
         room_id = room_id_of(admin, room_ref) if room_ref else None
         listing = admin.reports.listing(
             room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
@@ -81,7 +78,7 @@ def show(
 ) -> None:
     """One report, with the reported event."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         found = admin.reports.get(report)
     emit_record(
         found,
@@ -111,7 +108,7 @@ def resolve(
 ) -> None:
     """Mark a report handled (Synapse deletes it; act on the message first)."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         admin.reports.get(report)
         confirm(f"Resolve (delete) report {report}?", yes)
         admin.reports.resolve(report)

@@ -8,35 +8,34 @@ from typing import Annotated, Any
 
 import typer
 
-from wmx.admin.account import admin_session
-from wmx.admin.client import SynapseAdmin
-from wmx.admin.ids import check_room_alias
-from wmx.admin.types import DeleteStatus
 from wmx.cli.admin_support import (
     AdminUrl,
-    Column,
     Limit,
     Output,
     Yes,
     confirm,
-    emit_data,
-    emit_done,
-    emit_record,
-    emit_results,
-    emit_rows,
-    existing_room,
-    fail_unless_complete,
-    follow_task,
     moment_arg,
     on_off_commands,
     room_arg,
-    room_id_of,
     room_session,
+    session,
     user_arg,
-    when,
 )
 from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.errors import WmxError
+from wmx.cli.present import (
+    Column,
+    emit_data,
+    emit_done,
+    emit_pages,
+    emit_record,
+    emit_results,
+    emit_rows,
+    esc,
+    fail_unless_complete,
+    follow_task,
+    status_line,
+    when,
+)
 
 app = typer.Typer(
     help="Rooms: list, inspect, delete, block, purge history, directory and aliases.",
@@ -99,8 +98,8 @@ def list_rooms(
 ) -> None:
     """List the rooms this homeserver knows."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
-        listing = admin.rooms.listing(
+    with session(site, url) as admin:
+        pages = admin.rooms.pages(
             search=search,
             order_by=str(sort.value),
             backwards=descending,
@@ -108,7 +107,7 @@ def list_rooms(
             public_only=public,
             limit=limit,
         )
-    emit_rows(listing.items, output, LIST_COLUMNS, total=listing.total, empty="no rooms match")
+        emit_pages(pages, output, LIST_COLUMNS, empty="no rooms match")
 
 
 @app.command()
@@ -179,23 +178,6 @@ def _short(content: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _describe_delete(state: DeleteStatus) -> str:
-    result = state.get("shutdown_room") or {}
-    kicked = len(result.get("kicked_users") or [])
-    return f"{state.get('status')} ({kicked} member(s) removed so far)"
-
-
-def delete_room(
-    admin: SynapseAdmin, room_id: str, *, purge: bool, block: bool, message: str | None
-) -> DeleteStatus:
-    delete_id = admin.rooms.start_delete(room_id, purge=purge, block=block, message=message)
-    return follow_task(
-        f"Deleting {room_id}",
-        lambda: admin.rooms.delete_status(delete_id),
-        describe=_describe_delete,
-    )
-
-
 @app.command()
 def delete(
     ctx: typer.Context,
@@ -217,6 +199,8 @@ def delete(
 
     Synapse works in the background (v2 delete); wmx waits and reports the outcome.
     """
+    from wmx.admin.bulk import delete_room
+
     site = open_site(ctx)
     with room_session(site, room, url) as (admin, room_id):
         details = admin.rooms.get(room_id)
@@ -226,17 +210,21 @@ def delete(
         extra = ", purge its history" if purge else ""
         extra += ", block it" if block else ""
         confirm(f"Delete {label}{extra}?", yes)
-        final = delete_room(admin, room_id, purge=purge, block=block, message=message)
+        with status_line(f"Deleting {room_id}") as update:
+            final = delete_room(
+                admin, room_id, purge=purge, block=block, message=message, on_update=update
+            )
     result = final.get("shutdown_room") or {}
     if output is not OutputFormat.table:
         emit_data(final, output)
     else:
-        console.print(f"Room {room_id}: [bold]{final.get('status')}[/]")
+        console.print(f"Room {esc(room_id)}: [bold]{esc(final.get('status'))}[/]")
         console.print(f"  members removed: {len(result.get('kicked_users') or [])}")
         for user in result.get("failed_to_kick_users") or []:
-            console.print(f"  could not remove: {user}")
+            console.print(f"  could not remove: {esc(user)}")
         if result.get("local_aliases"):
-            console.print(f"  aliases removed: {', '.join(result.get('local_aliases') or [])}")
+            aliases = ", ".join(result.get("local_aliases") or [])
+            console.print(f"  aliases removed: {esc(aliases)}")
         console.print(f"  purged: {'yes' if purge else 'no'}; blocked: {'yes' if block else 'no'}")
     fail_unless_complete(f"deleting {room_id}", final)
 
@@ -244,16 +232,18 @@ def delete(
 def _set_block(
     ctx: typer.Context, room: str, blocked: bool, output: OutputFormat, url: str | None
 ) -> None:
+    from wmx.admin.targets import room_id_of
+
     site = open_site(ctx)
     ref = room_arg(room)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         # A room id may be blocked before this server knows the room (pre-emptively);
         # an alias must resolve.
         room_id = room_id_of(admin, ref)
         admin.rooms.set_blocked(room_id, blocked)
     emit_done(
         output,
-        f"{room_id} is {'blocked' if blocked else 'no longer blocked'}.",
+        f"{esc(room_id)} is {'blocked' if blocked else 'no longer blocked'}.",
         {"room_id": room_id, "blocked": blocked},
     )
 
@@ -280,15 +270,13 @@ def make_admin(
 ) -> None:
     """Make a local user admin of a room (for rooms whose admins left or went rogue)."""
     site = open_site(ctx)
-    ref = room_arg(room)
     user_id = user_arg(site, user)
-    with admin_session(site, url) as admin:
-        room_id = existing_room(admin, ref)
+    with room_session(site, room, url) as (admin, room_id):
         admin.users.get(user_id)
         admin.rooms.make_admin(room_id, user_id)
     emit_done(
         output,
-        f"{user_id} now has the highest power level in {room_id}.",
+        f"{esc(user_id)} now has the highest power level in {esc(room_id)}.",
         {"room_id": room_id, "user_id": user_id, "room_admin": True},
     )
 
@@ -314,10 +302,8 @@ def purge_history(
 ) -> None:
     """Purge a room's history before a date (the latest message always stays)."""
     site = open_site(ctx)
-    ref = room_arg(room)
     before_ms = moment_arg(before)
-    with admin_session(site, url) as admin:
-        room_id = existing_room(admin, ref)
+    with room_session(site, room, url) as (admin, room_id):
         whose = "all" if local_events else "remote users'"
         confirm(f"Purge {whose} events in {room_id} before {when(before_ms)}?", yes)
         purge_id = admin.rooms.start_purge_history(
@@ -328,7 +314,7 @@ def purge_history(
         )
     emit_done(
         output,
-        f"History of {room_id} before {when(before_ms)}: [bold]{final.get('status')}[/].",
+        f"History of {esc(room_id)} before {when(before_ms)}: [bold]{esc(final.get('status'))}[/].",
         {"room_id": room_id, "purge_id": purge_id, **final},
     )
     fail_unless_complete(f"purging {room_id}", final)
@@ -344,8 +330,10 @@ def purge_empty(
     url: AdminUrl = None,
 ) -> None:
     """Delete and purge every room nobody is in any more."""
+    from wmx.admin.bulk import delete_each
+
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         empty = admin.rooms.listing(empty_only=True).items
         if dry_run or not empty:
             emit_rows(
@@ -356,13 +344,10 @@ def purge_empty(
             )
             return
         confirm(f"Delete and purge {len(empty)} empty room(s)?", yes)
-        results = []
-        for room in empty:
-            try:
-                final = delete_room(admin, room["room_id"], purge=True, block=block, message=None)
-                results.append({"room_id": room["room_id"], "result": final.get("status")})
-            except WmxError as exc:
-                results.append({"room_id": room["room_id"], "result": f"failed: {exc}"})
+        with status_line("Deleting empty rooms") as update:
+            results = delete_each(
+                admin, [r["room_id"] for r in empty], block=block, on_update=update
+            )
     emit_results(results, output, Column.key("room", "room_id"), ok="complete")
 
 
@@ -375,7 +360,7 @@ def directory_list(
 ) -> None:
     """The rooms published in the directory, as users see them."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         rooms = admin.rooms.public_rooms(limit)
     emit_rows(
         rooms,
@@ -398,7 +383,7 @@ def _set_listed(
         admin.rooms.set_directory_visibility(room_id, public)
     emit_done(
         output,
-        f"{room_id} is {'listed in' if public else 'hidden from'} the room directory.",
+        f"{esc(room_id)} is {'listed in' if public else 'hidden from'} the room directory.",
         {"room_id": room_id, "visibility": "public" if public else "private"},
     )
 
@@ -433,12 +418,14 @@ def alias_delete(
     url: AdminUrl = None,
 ) -> None:
     """Delete a room alias (the room stays; only the name stops pointing to it)."""
+    from wmx.admin.ids import check_room_alias
+
     site = open_site(ctx)
     name = checked(check_room_alias, alias)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         room_id = admin.rooms.resolve_alias(name)
         confirm(f"Delete alias {name} (of {room_id})?", yes)
         admin.rooms.delete_alias(name)
     emit_done(
-        output, f"Alias {name} deleted.", {"alias": name, "room_id": room_id, "deleted": True}
+        output, f"Alias {esc(name)} deleted.", {"alias": name, "room_id": room_id, "deleted": True}
     )

@@ -6,11 +6,8 @@ import time
 from typing import Annotated
 
 import typer
-from rich.live import Live
 
 from wmx.cli.common import OutputFormat, console, open_site, print_json
-from wmx.status import collect_status
-from wmx.status.present import render_status
 
 
 def status(
@@ -31,6 +28,11 @@ def status(
     Reads the hosts over SSH and Prometheus/Alertmanager through SSH tunnels to the
     monitoring host. Exit status 0 when everything is healthy, 1 otherwise.
     """
+    from rich.live import Live
+
+    from wmx.status import collect_status
+    from wmx.status.present import render_status
+
     site = open_site(ctx)
     if output is OutputFormat.json:
         result = collect_status(site)

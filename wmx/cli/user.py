@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wmx.admin.account import admin_session, admin_user_id
-from wmx.admin.ids import check_days, check_new_user_id
-from wmx.admin.types import Device, RedactStatus
-from wmx.admin.user_import import import_users, parse_user_csv
-from wmx.admin.users import UsersApi
 from wmx.cli.admin_support import (
     AdminUrl,
-    Column,
     GeneratePassword,
     Limit,
     Output,
@@ -26,27 +18,33 @@ from wmx.cli.admin_support import (
     Switch,
     Yes,
     confirm,
+    emit_done_with_password,
+    new_password,
+    on_off_commands,
+    room_arg,
+    session,
+    user_arg,
+    user_session,
+)
+from wmx.cli.common import OutputFormat, checked, console, open_site
+from wmx.cli.present import (
+    Column,
     emit_data,
     emit_done,
-    emit_done_with_password,
+    emit_pages,
     emit_record,
     emit_results,
     emit_rows,
-    existing_room,
+    esc,
     fail_unless_complete,
     follow_task,
-    new_password,
-    on_off_commands,
-    refuse_own_account,
-    room_arg,
-    user_arg,
-    user_session,
     when,
 )
-from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.errors import InputError, WmxError
-from wmx.site import Site
-from wmx.site.model import check_email
+from wmx.errors import InputError
+
+if TYPE_CHECKING:
+    from wmx.admin.types import RedactStatus
+    from wmx.site import Site
 
 app = typer.Typer(
     help="Accounts: list, create, import, reset passwords, deactivate, moderate.",
@@ -89,13 +87,13 @@ def list_users(
     output: Output = OutputFormat.table,
     url: AdminUrl = None,
 ) -> None:
-    """List local accounts with when each was last seen."""
+    """List local accounts with when each was last seen (printed as they arrive)."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
-        listing = admin.users.listing(
+    with session(site, url) as admin:
+        pages = admin.users.pages(
             guests=guests, deactivated=deactivated, admins_only=admins, name=name, limit=limit
         )
-    emit_rows(listing.items, output, LIST_COLUMNS, total=listing.total, empty="no accounts match")
+        emit_pages(pages, output, LIST_COLUMNS, empty="no accounts match")
 
 
 @app.command()
@@ -105,7 +103,7 @@ def show(
     """Everything Synapse knows about one account."""
     site = open_site(ctx)
     user_id = user_arg(site, user)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         details: dict[str, Any] = dict(admin.users.get(user_id))
         details["joined_rooms"] = admin.users.joined_rooms(user_id)
     emails = [
@@ -148,12 +146,15 @@ def create(
     url: AdminUrl = None,
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
+    from wmx.admin.ids import check_new_user_id
+    from wmx.site.model import check_email
+
     site = open_site(ctx)
     user_id = checked(lambda v: check_new_user_id(v, site.config.server_name), localpart)
     if email:
         email = checked(check_email, email)
     password = new_password(password_file, generate_password, who=user_id)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         if admin.users.exists(user_id):
             raise InputError(
                 f"{user_id} already exists; `wmx user reset-password` changes its password"
@@ -163,7 +164,7 @@ def create(
         )
     emit_done_with_password(
         output,
-        f"Created {'admin ' if admin_flag else ''}[bold]{user_id}[/].",
+        f"Created {'admin ' if admin_flag else ''}[bold]{esc(user_id)}[/].",
         {"user_id": user_id, "admin": bool(created.get("admin")), "created": True},
         password,
         user_id,
@@ -197,9 +198,11 @@ def import_csv(
     Rows without a password get a generated one, shown once (or written to
     --passwords-out). The whole file is checked first: one bad row, nothing is sent.
     """
+    from wmx.admin.user_import import import_users, parse_user_csv
+
     site = open_site(ctx)
     rows = parse_user_csv(csv_file, site.config.server_name)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         results = import_users(admin, rows, passwords_out)
     show_passwords = passwords_out is None
     data = [r.as_dict(with_password=show_passwords) for r in results]
@@ -221,7 +224,7 @@ def import_csv(
             f"{len(failed)} failed."
         )
         if passwords_out and created:
-            console.print(f"Generated passwords appended to {passwords_out}.")
+            console.print(f"Generated passwords appended to {esc(passwords_out)}.")
     if failed:
         raise typer.Exit(1)
 
@@ -239,17 +242,18 @@ def reset_password(
     url: AdminUrl = None,
 ) -> None:
     """Set a new password (and log the account out everywhere, unless --keep-devices)."""
+    from wmx.admin.targets import refuse_own_account
+
     site = open_site(ctx)
     user_id = user_arg(site, user)
     refuse_own_account(site, user_id, "reset the password of")
     password = new_password(password_file, generate_password, who=user_id)
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
+    with user_session(site, user_id, url) as (admin, _):
         admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
     sessions = "sessions kept" if keep_devices else "logged out everywhere"
     emit_done_with_password(
         output,
-        f"New password set for [bold]{user_id}[/] ({sessions}).",
+        f"New password set for [bold]{esc(user_id)}[/] ({sessions}).",
         {"user_id": user_id, "logged_out": not keep_devices},
         password,
         user_id,
@@ -271,14 +275,9 @@ def set_admin(
         admin.users.set_admin(user_id, state is OnOff.on)
     emit_done(
         output,
-        f"[bold]{user_id}[/] is {'now' if state is OnOff.on else 'no longer'} a server admin.",
+        f"[bold]{esc(user_id)}[/] is {'now' if state is OnOff.on else 'no longer'} a server admin.",
         {"user_id": user_id, "admin": state is OnOff.on},
     )
-
-
-def _matching(pattern: str, user_id: str) -> bool:
-    localpart = user_id[1:].split(":", 1)[0]
-    return bool(re.fullmatch(pattern, user_id) or re.fullmatch(pattern, localpart))
 
 
 @app.command()
@@ -305,34 +304,41 @@ def deactivate(
     url: AdminUrl = None,
 ) -> None:
     """Deactivate an account (it can no longer log in), or many with --regex."""
+    from wmx.admin.targets import refuse_own_account
+
     site = open_site(ctx)
     if (user is None) == (regex is None):
         raise InputError("name one user, or give --regex PATTERN (not both)")
     if regex is not None:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            raise InputError(f"{regex!r} is not a regular expression: {exc}") from None
+        checked(_regex, regex)
         _deactivate_matching(site, regex, erase, dry_run, yes, output, url)
         return
     assert user is not None
     user_id = user_arg(site, user)
     refuse_own_account(site, user_id, "deactivate")
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         details = admin.users.get(user_id)
         if details.get("deactivated") and not erase:
             raise InputError(f"{user_id} is already deactivated")
         if dry_run:
-            emit_done(output, f"Would deactivate {user_id}.", {"would_deactivate": [user_id]})
+            emit_done(output, f"Would deactivate {esc(user_id)}.", {"would_deactivate": [user_id]})
             return
         what = "Deactivate and erase" if erase else "Deactivate"
         confirm(f"{what} {user_id}? They can no longer log in", yes)
         admin.users.deactivate(user_id, erase=erase)
     emit_done(
         output,
-        f"Deactivated [bold]{user_id}[/]{' and erased its data' if erase else ''}.",
+        f"Deactivated [bold]{esc(user_id)}[/]{' and erased its data' if erase else ''}.",
         {"user_id": user_id, "deactivated": True, "erased": erase},
     )
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+    return value
 
 
 def _deactivate_matching(
@@ -344,14 +350,11 @@ def _deactivate_matching(
     output: OutputFormat,
     url: str | None,
 ) -> None:
-    own = admin_user_id(site)
-    with admin_session(site, url) as admin:
-        users = admin.users.listing(guests=True).items
-        targets = [
-            u["name"]
-            for u in users
-            if _matching(pattern, u["name"]) and not u.get("admin") and u["name"] != own
-        ]
+    from wmx.admin.account import admin_user_id
+    from wmx.admin.bulk import deactivate_each, deactivation_targets
+
+    with session(site, url) as admin:
+        targets = deactivation_targets(admin, pattern, admin_user_id(site))
         if dry_run or not targets:
             emit_rows(
                 [{"user_id": t} for t in targets],
@@ -361,24 +364,11 @@ def _deactivate_matching(
             )
             return
         confirm(f"Deactivate {len(targets)} account(s) matching {pattern!r}?", yes)
-        results = []
-        for user_id in targets:
-            try:
-                admin.users.deactivate(user_id, erase=erase)
-                results.append({"user_id": user_id, "result": "deactivated"})
-            except WmxError as exc:
-                results.append({"user_id": user_id, "result": f"failed: {exc}"})
+        results = deactivate_each(admin, targets, erase=erase)
     emit_results(results, output, Column.key("user", "user_id"), ok="deactivated")
 
 
-def _account_flag(
-    field: str,
-    action: str,
-    set_flag: Callable[[UsersApi, str, bool], None],
-    *,
-    on: str,
-    off: str,
-) -> Switch:
+def _account_flag(field: str, action: str, *, on: str, off: str) -> Switch:
     """lock, suspend and shadow-ban differ only in the flag they set; wmx will not set
     one on its own admin account (`action` says what it refuses)."""
 
@@ -387,9 +377,14 @@ def _account_flag(
     ) -> None:
         site = open_site(ctx)
         with user_session(site, user, url, refuse=action if value else None) as (admin, user_id):
-            set_flag(admin.users, user_id, value)
+            setters = {
+                "locked": admin.users.set_locked,
+                "suspended": admin.users.set_suspended,
+                "shadow_banned": admin.users.set_shadow_banned,
+            }
+            setters[field](user_id, value)
         done = on if value else off
-        emit_done(output, f"[bold]{user_id}[/] {done}.", {"user_id": user_id, field: value})
+        emit_done(output, f"[bold]{esc(user_id)}[/] {done}.", {"user_id": user_id, field: value})
 
     return switch
 
@@ -397,7 +392,7 @@ def _account_flag(
 on_off_commands(
     app,
     ("user", UserId),
-    _account_flag("locked", "lock", UsersApi.set_locked, on="is locked", off="is unlocked"),
+    _account_flag("locked", "lock", on="is locked", off="is unlocked"),
     on=(
         "lock",
         "Lock an account: it cannot log in or use its sessions until unlocked (reversible).",
@@ -407,13 +402,7 @@ on_off_commands(
 on_off_commands(
     app,
     ("user", UserId),
-    _account_flag(
-        "suspended",
-        "suspend",
-        UsersApi.set_suspended,
-        on="is suspended",
-        off="is no longer suspended",
-    ),
+    _account_flag("suspended", "suspend", on="is suspended", off="is no longer suspended"),
     on=("suspend", "Suspend an account: it can read but not send, join or change its profile."),
     off=("unsuspend", "Lift a suspension."),
 )
@@ -421,11 +410,7 @@ on_off_commands(
     app,
     ("user", UserId),
     _account_flag(
-        "shadow_banned",
-        "shadow-ban",
-        UsersApi.set_shadow_banned,
-        on="is shadow-banned",
-        off="is no longer shadow-banned",
+        "shadow_banned", "shadow-ban", on="is shadow-banned", off="is no longer shadow-banned"
     ),
     on=("shadow-ban", "Shadow-ban: their messages seem to send but reach nobody (for spam bots)."),
     off=("unshadow-ban", "Lift a shadow-ban."),
@@ -466,17 +451,19 @@ def devices(
     url: AdminUrl = None,
 ) -> None:
     """List an account's devices (sessions); prune stale ones."""
+    from wmx.admin.bulk import stale_devices
+    from wmx.admin.ids import check_days
+
     site = open_site(ctx)
     user_id = user_arg(site, user)
     if prune_older_than is not None:
-        checked(lambda v: str(check_days(int(v))), str(prune_older_than))
-    with admin_session(site, url) as admin:
+        checked(lambda v: check_days(int(v)), str(prune_older_than))
+    with session(site, url) as admin:
         found = admin.users.devices(user_id)
         if prune_older_than is None:
             emit_rows(found, output, DEVICE_COLUMNS, empty=f"{user_id} has no devices")
             return
-        cutoff = (time.time() - prune_older_than * 86400) * 1000
-        stale = [d for d in found if _older(d, cutoff, never_seen)]
+        stale = stale_devices(found, prune_older_than, never_seen=never_seen)
         if stale:
             confirm(f"Log out {len(stale)} of {user_id}'s {len(found)} device(s)?", yes)
             admin.users.delete_devices(user_id, [d["device_id"] for d in stale])
@@ -486,11 +473,6 @@ def devices(
         [Column("logged out", lambda d: d["device_id"]), *DEVICE_COLUMNS[1:]],
         empty=f"no device of {user_id} is older than {prune_older_than} day(s)",
     )
-
-
-def _older(device: Device, cutoff_ms: float, never_seen: bool) -> bool:
-    seen = device.get("last_seen_ts")
-    return never_seen if seen is None else seen < cutoff_ms
 
 
 @app.command()
@@ -512,11 +494,11 @@ def redact(
     url: AdminUrl = None,
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""
+    from wmx.admin.targets import existing_room
+
     site = open_site(ctx)
-    user_id = user_arg(site, user)
     room_refs = [room_arg(r) for r in rooms or []]
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
+    with user_session(site, user, url) as (admin, user_id):
         room_ids = [existing_room(admin, r) for r in room_refs]
         where = f"{len(room_ids)} room(s)" if room_ids else "every room they are or were in"
         confirm(f"Redact every event {user_id} sent in {where}?", yes)
@@ -524,7 +506,8 @@ def redact(
         if not wait:
             emit_done(
                 output,
-                f"Redaction of {user_id} started: `wmx user redact-status {redact_id}` follows it.",
+                f"Redaction of {esc(user_id)} started: "
+                f"`wmx user redact-status {esc(redact_id)}` follows it.",
                 {"redact_id": redact_id, "status": "scheduled"},
             )
             return
@@ -543,7 +526,7 @@ def redact_status(
 ) -> None:
     """Where a redaction started with --no-wait stands."""
     site = open_site(ctx)
-    with admin_session(site, url) as admin:
+    with session(site, url) as admin:
         state = admin.users.redaction_status(redact_id)
     _report_redaction(redact_id, state, output, final=False)
 
@@ -555,9 +538,9 @@ def _report_redaction(
     if output is not OutputFormat.table:
         emit_data({"redact_id": redact_id, **state}, output)
     else:
-        console.print(f"Redaction {redact_id}: [bold]{state.get('status')}[/]")
+        console.print(f"Redaction {esc(redact_id)}: [bold]{esc(state.get('status'))}[/]")
         for event_id, cause in failed.items():
-            console.print(f"  not redacted: {event_id}: {cause}")
+            console.print(f"  not redacted: {esc(event_id)}: {esc(cause)}")
     if final:
         fail_unless_complete("the redaction", state)
     if failed:
@@ -575,8 +558,8 @@ def whois(
     rows = [
         {"device": device, **connection}
         for device, body in (info.get("devices") or {}).items()
-        for session in body.get("sessions", [])
-        for connection in session.get("connections", [])
+        for session_ in body.get("sessions", [])
+        for connection in session_.get("connections", [])
     ]
     emit_rows(
         rows,

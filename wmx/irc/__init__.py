@@ -8,6 +8,8 @@ each command take effect: no parsing of chat replies decides anything.
 
 - `wmx.irc.state`: the bridge's state, read from its bot's account data.
 - `wmx.irc.bot`: commands to the bot, and waiting for their effect.
+- `wmx.irc.names`: the site's bridge, its networks, channel names and room aliases.
 - `wmx.irc.manage`: what `wmx irc` does: make the bridge match wmx.yaml, the relay
-  connection, plumbing channels into rooms, status.
+  connection, plumbing channels into rooms.
+- `wmx.irc.health`: Synapse's ping of the bridge, and its status against wmx.yaml.
 """

@@ -23,7 +23,7 @@ from ruamel.yaml.error import YAMLError
 
 from wmx.admin.ids import check_room
 from wmx.errors import InputError
-from wmx.irc.manage import check_channel, check_network
+from wmx.irc.names import check_channel, check_network
 from wmx.site import Site
 
 

@@ -8,71 +8,38 @@ time, and an interrupted run is finished by the next.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wmx.admin.account import admin_session, admin_user_id
-from wmx.admin.http import AdminApiError, AdminHttp, NotFoundError, endpoint
+from wmx.admin.http import AdminApiError, NotFoundError, endpoint
+from wmx.components.irc_bridge import IrcBridgeView, allow_masks
 from wmx.errors import InputError, WmxError
 from wmx.irc.bot import CLIENT, BridgeBot, BridgeError, quote
+from wmx.irc.names import bridge_view, check_channel, check_network, room_alias_for
 from wmx.irc.state import BridgeRoom, BridgeState, ServerEntry, digest
 from wmx.site import Site
-from wmx.site.irc import IrcBridgeView, allow_masks, irc_bridge_view
 from wmx.site.model import IrcNetwork
 
+if TYPE_CHECKING:
+    from wmx.irc.channels import ChannelEntry
+
+# Re-exported: callers and tests name them from here.
+__all__ = [
+    "BridgeManager",
+    "PlumbResult",
+    "SyncReport",
+    "bridge_session",
+    "bridge_view",
+    "check_channel",
+    "check_network",
+    "room_alias_for",
+]
+
 CONNECT_TIMEOUT = 120.0
-# What an IRC channel name may be (RFC 2812: no space, comma or BEL; Libera: at most 50).
-_CHANNEL = re.compile(r"^[#&+!][^\s,\x07:]{1,49}$")
-
-
-def bridge_view(site: Site) -> IrcBridgeView:
-    """The site's bridge, or a clear error when it has none (before anything is changed)."""
-    view = irc_bridge_view(site.config, site.topology)
-    if view is None:
-        raise InputError(
-            "this site has no IRC bridge: put the homeserver's host into group irc_bridge "
-            f"in {site.paths.inventory.name} and run `wmx deploy`"
-        )
-    return view
-
-
-def check_network(site: Site, name: str | None) -> IrcNetwork:
-    """A network of the site by name (default: the first), or a clear error."""
-    networks = site.config.irc_bridge.networks
-    if not networks:
-        raise InputError("irc_bridge.networks in wmx.yaml lists no network")
-    if name is None:
-        return networks[0]
-    found = site.config.irc_bridge.network(name.strip().lower())
-    if found is None:
-        known = ", ".join(n.name for n in networks)
-        raise InputError(
-            f"unknown network {name!r}; this site's networks: {known} (irc_bridge.networks "
-            "in wmx.yaml)"
-        )
-    return found
-
-
-def check_channel(value: str) -> str:
-    """An IRC channel name as typed (`#wikimedia-de`); a bare name gets its `#`."""
-    text = value.strip()
-    if text and text[0] not in "#&+!":
-        text = "#" + text
-    if not _CHANNEL.match(text):
-        raise ValueError(
-            f"{value!r} is not an IRC channel name (such as #wikimedia-de: no spaces, "
-            "commas or colons, at most 50 characters)"
-        )
-    return text
-
-
-def room_alias_for(network: str, channel: str, server_name: str) -> str:
-    """The alias of the room wmx makes for a channel: #<network>_<channel>:server."""
-    return f"#{network}_{channel[1:].lower()}:{server_name}"
 
 
 @dataclass(frozen=True)
@@ -484,44 +451,16 @@ class BridgeManager:
                     f"{self.me} the power to invite there"
                 ) from None
 
-    # --- status --------------------------------------------------------------------
-
-    def status(self) -> dict[str, Any]:
-        state = self.bot.state()
-        networks = []
-        have = state.networks
-        for network in self.site.config.irc_bridge.networks:
-            servers = [ServerEntry(s.host, s.port, s.tls) for s in network.servers]
-            relay = state.network_room(self.me, network.name)
-            plumbed = state.plumbed(relay) if relay else {}
-            networks.append(
-                {
-                    "name": network.name,
-                    "servers": [str(s) for s in servers],
-                    "sasl": network.sasl,
-                    "in_bridge": network.name in have,
-                    "matches": have.get(network.name) == servers,
-                    "connections": len(state.connections(network.name)),
-                    "relay": {
-                        "nick": (relay.settings.get("nick") if relay else None)
-                        or self.view.relay_nick,
-                        "connected": bool(relay and relay.connected),
-                    },
-                    "plumbed": [
-                        {"channel": name, "room_id": room.room_id}
-                        for name, room in sorted(plumbed.items())
-                    ],
-                }
-            )
-        extra = sorted(set(have) - {n.name for n in self.site.config.irc_bridge.networks})
-        return {
-            "bot": self.view.bot_user_id,
-            "owner": state.owner,
-            "allowed": state.allow,
-            "networks": networks,
-            "not_in_wmx_yaml": extra,
-            "users": sorted({r.user_id for r in state.live() if r.user_id}),
-        }
+    def plumb_each(self, entries: Iterable[ChannelEntry]) -> list[PlumbResult]:
+        """Plumb each channel of a file; a failure is that channel's result."""
+        results: list[PlumbResult] = []
+        for entry in entries:
+            network = check_network(self.site, entry.network)
+            try:
+                results.append(self.plumb(entry.channel, entry.room, network))
+            except WmxError as exc:
+                results.append(PlumbResult(entry.channel, entry.network, "failed", "", str(exc)))
+        return results
 
 
 Check = Callable[[BridgeState], bool]
@@ -549,23 +488,6 @@ def _setting_is(room_of: Callable[[BridgeState], BridgeRoom], key: str, value: A
 
 def _flag(on: bool) -> str:
     return "--enable" if on else "--disable"
-
-
-def ping(base_url: str, as_token: str, appservice_id: str) -> tuple[bool, str]:
-    """Ask Synapse to ping the bridge (Synapse → bridge → Synapse, as for events):
-    (up, detail). The appservice token authenticates the request; it never leaves the
-    tunnel and is never shown."""
-    http = AdminHttp(base_url, as_token, max_retries=0, timeout=20)
-    try:
-        data = http.post(
-            endpoint("/_matrix/client/v1/appservice/{}/ping", appservice_id),
-            json={"transaction_id": f"wmx-{int(time.time())}"},
-        )
-    except WmxError as exc:
-        return False, str(exc)
-    finally:
-        http.close()
-    return True, f"answered in {data.get('duration_ms', '?')} ms"
 
 
 @contextmanager

@@ -1,0 +1,118 @@
+"""How commands show what servers and users wrote: as the literal text, never as Rich
+markup; and listings printed page by page as they arrive, the same document as a whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from wmx.admin.http import PageStream
+from wmx.cli import present
+from wmx.cli.common import OutputFormat
+from wmx.cli.present import Column, emit_done, emit_pages, emit_record, emit_rows, esc
+
+HOSTILE = ["[link=https://evil]x[/link]", "[hidden]", "[bold red]alarm[/]", "a\\[b]"]
+COLUMNS = [Column.key("user", "name"), Column.key("display name", "displayname")]
+
+
+def _shown(capsys: pytest.CaptureFixture[str], show: Any) -> str:
+    with present.console.capture() as captured:
+        show()
+    return captured.get() + capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_table_cells_and_records_show_markup_as_text(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    row = {"name": "@mallory:example.test", "displayname": value}
+    table = _shown(capsys, lambda: emit_rows([row], OutputFormat.table, COLUMNS))
+    record = _shown(capsys, lambda: emit_record(row, OutputFormat.table, COLUMNS))
+    for text in (table, record):
+        assert value in text
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_messages_quote_values_as_text(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    shown = _shown(
+        capsys,
+        lambda: emit_done(OutputFormat.table, f"[bold]{esc(value)}[/] is locked.", {}),
+    )
+    assert f"{value} is locked." in shown
+
+
+def test_no_link_reaches_the_terminal() -> None:
+    present.console.force_terminal = True
+    try:
+        with present.console.capture() as captured:
+            emit_rows(
+                [{"name": "@m:example.test", "displayname": HOSTILE[0]}],
+                OutputFormat.table,
+                COLUMNS,
+            )
+    finally:
+        present.console.force_terminal = None  # type: ignore[assignment]
+    assert "\x1b]8;" not in captured.get()  # no OSC 8 hyperlink
+    assert HOSTILE[0] in captured.get()
+
+
+def _stream(pages: list[list[dict[str, Any]]], total: int | None = None) -> PageStream[Any]:
+    def fetch(stream: PageStream[Any]) -> Iterator[list[dict[str, Any]]]:
+        stream.total = total
+        yield from pages
+
+    return PageStream(fetch)
+
+
+PAGES = [
+    [{"name": f"@u{n}:example.test", "displayname": f"User {n}"} for n in range(start, start + 3)]
+    for start in (0, 3, 6)
+]
+EVERYONE = [row for page in PAGES for row in page]
+
+
+def test_json_streams_one_valid_array(capsys: pytest.CaptureFixture[str]) -> None:
+    emit_pages(_stream(PAGES), OutputFormat.json, COLUMNS, empty="none")
+    out = capsys.readouterr().out
+    assert json.loads(out) == EVERYONE
+    # Byte for byte what printing the whole list at once gives.
+    assert out == json.dumps(EVERYONE, indent=2, sort_keys=True) + "\n"
+    emit_pages(_stream([]), OutputFormat.json, COLUMNS, empty="none")
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_yaml_streams_one_list(capsys: pytest.CaptureFixture[str]) -> None:
+    emit_pages(_stream(PAGES), OutputFormat.yaml, COLUMNS, empty="none")
+    assert YAML(typ="safe").load(capsys.readouterr().out) == EVERYONE
+
+
+def test_table_pages_share_one_header(capsys: pytest.CaptureFixture[str]) -> None:
+    shown = _shown(
+        capsys, lambda: emit_pages(_stream(PAGES, total=20), OutputFormat.table, COLUMNS, empty="-")
+    )
+    assert shown.count("display name") == 1
+    for row in EVERYONE:
+        assert row["name"] in shown
+    assert "9 of 20 shown" in shown
+    empty = _shown(
+        capsys,
+        lambda: emit_pages(_stream([]), OutputFormat.table, COLUMNS, empty="no accounts match"),
+    )
+    assert "no accounts match" in empty
+
+
+def test_pages_are_printed_as_they_arrive(capsys: pytest.CaptureFixture[str]) -> None:
+    printed_before: list[int] = []
+
+    def fetch(stream: PageStream[Any]) -> Iterator[list[dict[str, Any]]]:
+        for page in PAGES:
+            printed_before.append(capsys.readouterr().out.count("@u"))
+            yield page
+
+    emit_pages(PageStream(fetch), OutputFormat.json, COLUMNS, empty="none")
+    # Before the second and third requests, the earlier pages were already out.
+    assert printed_before == [0, 3, 3]

@@ -1,0 +1,146 @@
+"""Administration over many accounts, devices or rooms at once, as functions that return
+one result per target: the CLI asks for confirmation and shows the results.
+
+A failure on one target is that target's result ("failed: …"); the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from wmx.admin.client import SynapseAdmin
+from wmx.admin.notices import NoticesDisabledError
+from wmx.admin.tasks import wait_for_task
+from wmx.admin.types import DeleteStatus, Device
+from wmx.errors import WmxError
+
+Result = dict[str, str | None]
+OnUpdate = Callable[[str], None]
+
+
+def _failed(exc: WmxError) -> str:
+    return f"failed: {exc}"
+
+
+# Accounts
+
+
+def matches(pattern: str, user_id: str) -> bool:
+    """Whether the whole id, or its localpart, matches `pattern`."""
+    localpart = user_id[1:].split(":", 1)[0]
+    return bool(re.fullmatch(pattern, user_id) or re.fullmatch(pattern, localpart))
+
+
+def deactivation_targets(admin: SynapseAdmin, pattern: str, own: str) -> list[str]:
+    """Active accounts matching `pattern`; never a server admin, never wmx's own."""
+    return [
+        u["name"]
+        for u in admin.users.listing(guests=True).items
+        if matches(pattern, u["name"]) and not u.get("admin") and u["name"] != own
+    ]
+
+
+def deactivate_each(admin: SynapseAdmin, user_ids: Iterable[str], *, erase: bool) -> list[Result]:
+    results: list[Result] = []
+    for user_id in user_ids:
+        try:
+            admin.users.deactivate(user_id, erase=erase)
+            results.append({"user_id": user_id, "result": "deactivated"})
+        except WmxError as exc:
+            results.append({"user_id": user_id, "result": _failed(exc)})
+    return results
+
+
+def stale_devices(
+    devices: Iterable[Device], older_than_days: int, *, never_seen: bool, now: float | None = None
+) -> list[Device]:
+    """Devices not seen for `older_than_days`; never-seen ones only with `never_seen` (a
+    login that has not made a request yet looks the same)."""
+    cutoff_ms = ((time.time() if now is None else now) - older_than_days * 86400) * 1000
+
+    def stale(device: Device) -> bool:
+        seen = device.get("last_seen_ts")
+        return never_seen if seen is None else seen < cutoff_ms
+
+    return [d for d in devices if stale(d)]
+
+
+def notice_recipients(admin: SynapseAdmin, own: str) -> list[str]:
+    """Every local account a notice to all goes to: not wmx's own, no support or bot."""
+    return [
+        u["name"]
+        for u in admin.users.listing().items
+        if u["name"] != own and u.get("user_type") not in ("support", "bot")
+    ]
+
+
+def send_notices(
+    admin: SynapseAdmin,
+    recipients: Sequence[str],
+    body: str,
+    on_next: Callable[[int, str], None] | None = None,
+) -> list[Result]:
+    """Send `body` to each recipient; notices switched off on the server stop it all."""
+    results: list[Result] = []
+    for index, user_id in enumerate(recipients, 1):
+        if on_next:
+            on_next(index, user_id)
+        try:
+            event_id = admin.notices.send(user_id, body)
+            results.append({"user_id": user_id, "result": "sent", "event_id": event_id})
+        except NoticesDisabledError:
+            raise
+        except WmxError as exc:
+            results.append({"user_id": user_id, "result": _failed(exc), "event_id": None})
+    return results
+
+
+# Rooms
+
+
+def describe_delete(state: DeleteStatus) -> str:
+    result = state.get("shutdown_room") or {}
+    kicked = len(result.get("kicked_users") or [])
+    return f"{state.get('status')} ({kicked} member(s) removed so far)"
+
+
+def delete_room(
+    admin: SynapseAdmin,
+    room_id: str,
+    *,
+    purge: bool,
+    block: bool,
+    message: str | None,
+    on_update: OnUpdate | None = None,
+) -> DeleteStatus:
+    """Delete a room (v2, in the background) and wait for Synapse to finish."""
+    delete_id = admin.rooms.start_delete(room_id, purge=purge, block=block, message=message)
+    what = f"Deleting {room_id}"
+
+    def update(state: DeleteStatus) -> None:
+        if on_update:
+            on_update(f"{what}: {describe_delete(state)}")
+
+    return wait_for_task(lambda: admin.rooms.delete_status(delete_id), what=what, on_update=update)
+
+
+def delete_each(
+    admin: SynapseAdmin,
+    room_ids: Iterable[str],
+    *,
+    block: bool,
+    on_update: OnUpdate | None = None,
+) -> list[Result]:
+    """Delete and purge each room (`purge-empty`); a room's result is its final status."""
+    results: list[Result] = []
+    for room_id in room_ids:
+        try:
+            final = delete_room(
+                admin, room_id, purge=True, block=block, message=None, on_update=on_update
+            )
+            results.append({"room_id": room_id, "result": final.get("status")})
+        except WmxError as exc:
+            results.append({"room_id": room_id, "result": _failed(exc)})
+    return results

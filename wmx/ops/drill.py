@@ -1,0 +1,154 @@
+"""`wmx backup drill`: restore the latest archive onto a throwaway host and compare, so
+that a backup is known to restore before it is needed. The live server is only read.
+
+The drill host gets a private copy of the site (everything on that host, no repository
+but a local one), is deployed with the data side only, then restored from an archive the
+live homeserver host streams to it through this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from rich.console import Console
+
+from wmx.backup.progress import Steps
+from wmx.backup.remote import HostTool
+from wmx.backup.restore import (
+    Check,
+    RestoreReport,
+    data_host_of,
+    repository_labels,
+    resolve_archive,
+    restore_onto,
+)
+from wmx.errors import InputError, WmxError
+from wmx.ops.restore import managed_paths
+from wmx.render import render_site, write_build
+from wmx.resources import data_dir
+from wmx.run import run_playbook
+from wmx.site import Site, load_site
+from wmx.site.inventory import inventory_document
+from wmx.site.secrets import write_secrets
+from wmx.site.topology import GROUP_COMPONENTS, HostView
+from wmx.site.yamlfile import dump_document, load_document, write_atomically
+
+# Groups whose hosts serve the site (every component group but the repository hosts'):
+# a drill must never overwrite one of them.
+SERVING_GROUPS = tuple(sorted(set(GROUP_COMPONENTS) - {"backup"}))
+DRILL_COMPONENTS = ["base", "postgresql", "synapse", "backup"]
+
+
+def drill_target(site: Site, to: str | None) -> HostView:
+    """The throwaway host: --to, else the first inventory host that serves nothing."""
+    hosts = {h.name: h for h in site.topology.hosts}
+    if to is None:
+        spares = [h for h in site.topology.hosts if not h.groups]
+        if not spares:
+            raise InputError(
+                "no spare host in the inventory (a host in no group): add one, or name a "
+                "throwaway host with --to HOST; the drill installs PostgreSQL and Synapse on it "
+                "and overwrites their data"
+            )
+        return spares[0]
+    if to not in hosts:
+        raise InputError(f"--to {to}: no such host in the inventory ({', '.join(hosts)})")
+    serving = sorted(set(hosts[to].groups) & set(SERVING_GROUPS))
+    if serving:
+        raise InputError(
+            f"--to {to}: it serves the site ({', '.join(serving)}); a drill overwrites its "
+            "target's database, so it only goes onto a spare host"
+        )
+    return hosts[to]
+
+
+def drill_site(site: Site, target: HostView) -> Site:
+    """A private copy of the site that runs everything on `target`, with no repository
+    but a local one (so the drill host never writes to the site's repositories)."""
+    root = site.paths.state / "drill" / target.name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, mode=0o700)
+    os.chmod(site.paths.state / "drill", 0o700)
+    document = load_document(site.paths.config)
+    backup = document.setdefault("backup", {})
+    backup["enabled"] = True
+    backup["repositories"] = []
+    backup["local_repository"] = True
+    write_atomically(root / "wmx.yaml", dump_document(document), 0o600)
+    write_secrets(root / "secrets.yml", site.secrets)
+    host_vars = {target.name: dict(target.vars)}
+    groups = {g: [target.name] for g in ("database", "homeserver", "proxy")}
+    write_atomically(
+        root / "inventory.yml",
+        "# Written by `wmx backup drill`: the drill host runs the whole site's data side.\n"
+        + dump_document(inventory_document(host_vars, groups)),
+        0o600,
+    )
+    return load_site(root)
+
+
+def drill(
+    site: Site,
+    rehearsal: Site,
+    target: HostView,
+    *,
+    repo: str | None,
+    archive: str,
+    steps: Steps,
+) -> RestoreReport:
+    """Restore the site's archive onto the (deployed) drill host and compare.
+
+    The live homeserver host reads the repository and streams the archive to the drill
+    host through this machine: the drill host needs no access to any repository.
+    """
+    reader = site.topology.the("homeserver")
+    data_host_of(site, reader.name)  # single-host data layouts only
+    # The drill host as the rehearsal site sees it (database, homeserver and proxy).
+    target = data_host_of(rehearsal, target.name)
+    source = HostTool(reader)
+    try:
+        label, name = resolve_archive(source, repository_labels(site, repo), archive)
+    except WmxError as error:
+        return RestoreReport(target=target.name, error=str(error))
+    try:
+        return restore_onto(
+            target,
+            reader=reader,
+            labels=[label],
+            archive=name,
+            force=True,
+            steps=steps,
+            start_timer=False,
+            managed=managed_paths(rehearsal, target),
+        )
+    except WmxError as error:
+        report = RestoreReport(target=target.name, archive=name, repository=label, error=str(error))
+    # Name what is damaged: read each part of the archive on its own.
+    steps.step(f"Reading each part of {name} to find the damage")
+    try:
+        parts = source.json("probe", "--repo", label, "--archive", name, timeout=3600)
+    except WmxError as error:
+        steps.note(f"could not read the archive part by part: {error}")
+        return report
+    report.checks = [
+        Check(f"archive part readable: {part}", "readable", str(state))
+        for part, state in parts.items()
+    ]
+    return report
+
+
+def deploy_drill_host(rehearsal: Site, target: HostView, *, console: Console) -> None:
+    """Deploy the data side (PostgreSQL, Synapse, backup tools) onto the drill host;
+    Ansible's progress goes to `console`."""
+    build = write_build(rehearsal, render_site(rehearsal))
+    result = run_playbook(
+        runs_dir=rehearsal.paths.runs,
+        playbook=data_dir("playbooks") / "site.yml",
+        inventory=rehearsal.paths.inventory,
+        extravars={"wmx_build_dir": str(build), "wmx_only": DRILL_COMPONENTS},
+        limit=target.name,
+        console=console,
+    )
+    if not result.ok:
+        raise WmxError(f"could not deploy the drill host {target.name}")
