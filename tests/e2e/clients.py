@@ -7,7 +7,7 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from nio import AsyncClient, LoginResponse
@@ -22,17 +22,32 @@ def https(trust: str) -> httpx.Client:
 
 
 def wait_until(
-    check: Callable[[], bool], what: str, timeout: float = 120, every: float = 2
+    check: Callable[[], object], what: str, timeout: float = 120, every: float = 2
 ) -> None:
+    """Call ``check`` until it returns something true or ``timeout`` seconds pass.
+
+    While a service comes up its checks raise or fail; those are retried. When the
+    deadline passes the last of them is the cause, so it is in the error (and chained):
+    the last exception or failed assertion, or the last value ``check`` returned.
+    """
     deadline = time.monotonic() + timeout
+    attempts = 0
     while True:
+        attempts += 1
         try:
-            if check():
+            result = check()
+        except Exception as error:  # the service is still coming up: retry until the deadline
+            last: BaseException | None = error
+            outcome = f"{type(error).__name__}: {error}"
+        else:
+            if result:
                 return
-        except Exception:  # the service is still coming up; try again until the deadline
-            pass
+            last, outcome = None, f"returned {result!r}"
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s ({attempts} attempts) waiting for {what}; "
+                f"last attempt: {outcome}"
+            ) from last
         time.sleep(every)
 
 
@@ -40,16 +55,48 @@ def wait_until(
 class Account:
     user_id: str
     localpart: str
-    password: str
+    password: str = field(repr=False)
+    # From the shared-secret registration itself: tests that need a token use it instead
+    # of logging in, since every e2e client logs in from the lab bridge's one address and
+    # Synapse allows few logins per address (rc_login).
+    access_token: str = field(default="", repr=False)
 
 
-def create_account(site: Site, localpart: str, *, admin: bool = False) -> Account:
+def create_account(
+    site: Site, localpart: str, *, admin: bool = False, unique: bool = False
+) -> Account:
+    """Register an account on the site's homeserver through wmx's SSH tunnel.
+
+    ``unique`` appends a random suffix to ``localpart`` (tests that run more than once
+    against the same deployed site).
+    """
+    if unique:
+        localpart = f"{localpart}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(16)
     with synapse_tunnel(site.topology.the("homeserver")) as base_url:
         user = register_user(
             base_url, site.secrets.registration_shared_secret, localpart, password, admin=admin
         )
-    return Account(user.user_id, localpart, password)
+    return Account(user.user_id, localpart, password, user.access_token)
+
+
+def password_login(http: httpx.Client, homeserver: str, user: str, password: str) -> httpx.Response:
+    """POST /login with a password, as every Matrix client does."""
+    return http.post(
+        f"{homeserver}/_matrix/client/v3/login",
+        json={
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+        },
+    )
+
+
+def access_token(http: httpx.Client, homeserver: str, account: Account) -> str:
+    """Log ``account`` in with its password; its new access token."""
+    response = password_login(http, homeserver, account.localpart, account.password)
+    assert response.status_code == 200, f"login of {account.user_id}: {response.text}"
+    return str(response.json()["access_token"])
 
 
 async def login(homeserver: str, account: Account, trust: str) -> AsyncClient:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nio import InviteMemberEvent, RoomMessagesResponse, SyncResponse
 
-from tests.e2e.clients import Account, create_account, https, login
+from tests.e2e.clients import Account, create_account, https, login, password_login
 from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, Deployed, wmx
 
 
@@ -21,14 +21,7 @@ def _login_status(deployed: Deployed, user: str, password: str) -> int:
     deadline = time.monotonic() + 300
     with https(deployed.trust) as http:
         while True:
-            response = http.post(
-                f"{deployed.homeserver_url}/_matrix/client/v3/login",
-                json={
-                    "type": "m.login.password",
-                    "identifier": {"type": "m.id.user", "user": user},
-                    "password": password,
-                },
-            )
+            response = password_login(http, deployed.homeserver_url, user, password)
             if response.status_code != 429 or time.monotonic() > deadline:
                 return response.status_code
             time.sleep(response.json().get("retry_after_ms", 1000) / 1000)

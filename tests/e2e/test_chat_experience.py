@@ -15,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,12 +25,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import require, require_tool
 from tests.e2e import browser
-from tests.e2e.clients import Account, https, wait_until
+from tests.e2e.clients import create_account, https, wait_until
 from tests.e2e.conftest import Deployed, wmx
 from tests.e2e.turn import TurnError, allocate_over_tls
-from wmx.admin.registration import register_user
-from wmx.admin.tunnel import synapse_tunnel
 from wmx.lab import Lab, LabHost
 from wmx.lab.addressing import GATEWAY, MAX_HOSTS, host_index
 from wmx.lab.element import write_standin_archive
@@ -59,18 +57,6 @@ def _root(chat: Deployed) -> Path:
 
 def _client_url(chat: Deployed) -> str:
     return f"https://{chat.site.config.web_client.host}"
-
-
-def _account(chat: Deployed, name: str) -> tuple[Account, str]:
-    """A new account and an access token for it, from the shared-secret registration
-    itself: every e2e test logs in from the same address, and Synapse allows few
-    logins per address (rc_login), so only the browser logs in."""
-    localpart, password = f"{name}-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    with synapse_tunnel(chat.site.topology.the("homeserver")) as base_url:
-        registered = register_user(
-            base_url, chat.site.secrets.registration_shared_secret, localpart, password
-        )
-    return Account(registered.user_id, localpart, password), registered.access_token
 
 
 def _set(chat: Deployed, values: dict[str, Any]) -> None:
@@ -138,9 +124,10 @@ def test_web_client_name_is_in_the_certificate_and_well_known_allows_browsers(
     assert discovery.json()["m.homeserver"]["base_url"] == chat.homeserver_url
 
 
-@pytest.mark.skipif(not browser.available(), reason="needs Debian's chromium and certutil")
 def test_browser_finds_the_homeserver_logs_in_and_sends(chat: Deployed) -> None:
-    account, token = _account(chat, "browser-user")
+    require(browser.available(), "needs Debian's chromium and certutil (scripts/setup)")
+    account = create_account(chat.site, "browser-user", unique=True)
+    token = account.access_token
     body = f"typed in a browser, {time.time()}"
 
     async def in_browser() -> dict[str, Any]:
@@ -289,7 +276,7 @@ def _preview(http: httpx.Client, chat: Deployed, token: str, url: str) -> httpx.
 def test_link_preview_works_and_private_addresses_are_refused(
     chat: Deployed, page_and_features: LabHost
 ) -> None:
-    _, token = _account(chat, "preview-user")
+    token = create_account(chat.site, "preview-user", unique=True).access_token
     with https(chat.trust) as http:
         # A fresh query string: Synapse caches previews by URL.
         url = f"http://{page_and_features.address}:{PAGE_PORT}/page.html?{secrets.token_hex(4)}"
@@ -305,7 +292,7 @@ def test_link_preview_works_and_private_addresses_are_refused(
 
 
 def test_short_room_retention_purges_old_events(chat: Deployed, page_and_features: LabHost) -> None:
-    _, token = _account(chat, "retention-user")
+    token = create_account(chat.site, "retention-user", unique=True).access_token
     api = f"{chat.homeserver_url}/_matrix/client/v3"
     auth = {"Authorization": f"Bearer {token}"}
     with https(chat.trust) as http:
@@ -369,11 +356,9 @@ def _uclient(chat: Deployed, credentials: dict[str, Any], *extra: str) -> str:
     return output
 
 
-@pytest.mark.skipif(
-    shutil.which("turnutils_uclient") is None, reason="needs turnutils_uclient (coturn)"
-)
 def test_turn_allocation_with_credentials_from_the_homeserver(chat: Deployed) -> None:
-    _, token = _account(chat, "caller")
+    require_tool("turnutils_uclient", hint="Debian's coturn; scripts/setup installs it")
+    token = create_account(chat.site, "caller", unique=True).access_token
     with https(chat.trust) as http:
         response = http.get(
             f"{chat.homeserver_url}/_matrix/client/v3/voip/turnServer",

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from nio import RoomMessageText, RoomSendResponse, SyncResponse, UploadResponse
 
-from tests.e2e.clients import Account, create_account, https, login, wait_until
+from tests.e2e.clients import Account, access_token, create_account, https, login, wait_until
 from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, UPLOAD_LIMIT_MB, Deployed, wmx
 
 
@@ -90,14 +90,7 @@ def test_two_users_talk_through_the_homeserver(deployed: Deployed) -> None:
 def test_upload_over_the_limit_is_refused(deployed: Deployed) -> None:
     carol = create_account(deployed.site, "carol")
     with https(deployed.trust) as http:
-        token = http.post(
-            f"{deployed.homeserver_url}/_matrix/client/v3/login",
-            json={
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": "carol"},
-                "password": carol.password,
-            },
-        ).json()["access_token"]
+        token = access_token(http, deployed.homeserver_url, carol)
         big = b"y" * (UPLOAD_LIMIT_MB * 1024 * 1024 + 4096)
         response = http.post(
             f"{deployed.homeserver_url}/_matrix/media/v3/upload",

@@ -2,7 +2,8 @@
 
 These tests stop and delete the whole lab. When hosts already run as this module starts
 (another module's deployed site, or a developer's lab) the destructive tests skip rather
-than pull the hosts out from under someone; set WMX_LAB_TESTS_MAY_DOWN=1 to run them anyway.
+than pull the hosts out from under someone (under WMX_CI=1 they fail: CI's lab must be
+free); set WMX_LAB_TESTS_MAY_DOWN=1 to run them anyway.
 WMX_LAB_STATE_DIR and WMX_LAB_CACHE_DIR point the tests at a lab in other directories
 (for running them inside a private network and mount namespace beside a lab in use).
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import missing
 from wmx.lab import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, Lab, LabHost, acme
 from wmx.lab import processes as lab_processes
 
@@ -198,7 +200,7 @@ def test_remove_deletes_one_host_and_up_recreates_it_fresh(
 
 def test_down_leaves_nothing_behind(two_hosts: tuple[Lab, list[LabHost]], lab_in_use: bool) -> None:
     if lab_in_use:
-        pytest.skip("lab hosts were already running: not taking them down")
+        missing("lab hosts were already running: not taking them down")
     lab, _ = two_hosts
     lab.down()
     _assert_clean(lab)
@@ -211,7 +213,7 @@ def test_up_recovers_from_a_killed_run(
     two_hosts: tuple[Lab, list[LabHost]], lab_in_use: bool
 ) -> None:
     if lab_in_use:
-        pytest.skip("lab hosts were already running: not killing them")
+        missing("lab hosts were already running: not killing them")
     lab, _ = two_hosts
     lab.up(2)
     # What a killed `wmx lab up` or a crashed machine session leaves: orphaned containers,

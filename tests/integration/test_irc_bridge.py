@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import require_tool
 from tests.integration.irc_rig import NETWORK, IrcRig, start_rig
 from tests.irc_client import IrcClient
 from tests.irc_flows import MatrixUser, open_bouncer_channel, run
@@ -31,8 +31,7 @@ ZWSP = "\u200b"
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcRig]:
-    if shutil.which("ngircd") is None:
-        pytest.skip("ngircd is not installed (scripts/setup installs it)")
+    require_tool("ngircd")
     rig = start_rig(tmp_path_factory.mktemp("irc"))
     try:
         yield rig

@@ -19,6 +19,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from tests.conftest import require_tool
 from wmx.backup.plan import backup_view, host_components
 from wmx.backup.progress import QuietSteps
 from wmx.backup.restore import Check, compare_facts, drill_target, restore
@@ -336,8 +337,8 @@ def test_borg_errors_come_from_its_log_lines_only(job_tool: ModuleType) -> None:
     assert job_tool._borg_msgids(stderr) == {"Repository.DoesNotExist"}
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
 def test_max_age_is_one_missed_run(job_tool: ModuleType) -> None:
+    require_tool("systemd-analyze", hint="Debian's systemd")
     assert job_tool.max_age("daily") == 36 * 3600
     assert job_tool.max_age("hourly") == 2 * 3600
 
