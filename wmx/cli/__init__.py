@@ -25,6 +25,7 @@ from wmx.cli import notice as notice_cli
 from wmx.cli import regtoken as regtoken_cli
 from wmx.cli import reports as reports_cli
 from wmx.cli import room as room_cli
+from wmx.cli import secrets as secrets_cli
 from wmx.cli import status as status_cli
 from wmx.cli import user as user_cli
 from wmx.cli.common import err_console
@@ -39,7 +40,7 @@ class WmxGroup(TyperGroup):
             return super().invoke(ctx)
         except WmxError as exc:
             for line in str(exc).splitlines():
-                err_console.print(Text.assemble(("error: ", "bold red"), line))
+                err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -83,6 +84,7 @@ def main_options(
 
 app.command("init")(init_cli.init)
 app.add_typer(config_cli.app, name="config")
+app.add_typer(secrets_cli.app, name="secrets")
 app.command("render")(deploy_cli.render)
 app.command("diff")(deploy_cli.diff)
 app.command("deploy")(deploy_cli.deploy)

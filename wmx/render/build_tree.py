@@ -9,11 +9,21 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from wmx.errors import WmxError
 from wmx.render.engine import RenderedFile
 from wmx.render.role_vars import role_vars
 from wmx.site import Site
+from wmx.site.deployed import record_deployment
 
 STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
+
+
+def _confined(path: Path, root: Path) -> Path:
+    """`path`, proven to stay under `root` (no `..`, absolute part or symlink out): host
+    names and template paths become paths here (issue 10)."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise WmxError(f"{path}: refusing to write outside {root}", exit_code=2)
+    return path
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -35,9 +45,9 @@ def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
     staging.mkdir(mode=0o700)
     hosts = {h.name: h for h in site.topology.hosts}
     for host_name, files in rendered.items():
-        host_dir = staging / host_name
+        host_dir = _confined(staging / host_name, staging)
         for item in files:
-            _write_private(host_dir / item.src, item.content)
+            _write_private(_confined(host_dir / item.src, host_dir), item.content)
         manifest = [f.manifest_entry() for f in files]
         _write_private(
             host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
@@ -99,3 +109,4 @@ def record_deployed(site: Site, hosts: list[str]) -> None:
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copytree(site.paths.build / host, target)
+    record_deployment(site.paths, site.config.server_name)

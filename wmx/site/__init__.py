@@ -7,13 +7,15 @@ from functools import cached_property
 from pathlib import Path
 
 from wmx.errors import InputError
+from wmx.site.deployed import check_server_name
+from wmx.site.hostnames import check_inventory_hosts
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
-from wmx.site.yamlfile import load_document
+from wmx.site.yamlfile import line_of, load_document
 
 CONFIG_FILE = "wmx.yaml"
 
@@ -77,7 +79,10 @@ def find_site_root(start: Path) -> Path:
 
 def load_config(paths: SitePaths) -> SiteConfig:
     document = migrate_document(load_document(paths.config), paths.config)
-    return validate_document(SiteConfig, document, paths.config)
+    config = validate_document(SiteConfig, document, paths.config)
+    # server_name is fixed by the first deploy, whoever edits wmx.yaml afterwards.
+    check_server_name(paths, config.server_name, line_of(document, ("server_name",)))
+    return config
 
 
 def load_site(root: Path) -> Site:
@@ -85,4 +90,9 @@ def load_site(root: Path) -> Site:
     config = load_config(paths)
     if not paths.inventory.exists():
         raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
-    return Site(paths=paths, config=config, topology=load_topology(paths.inventory))
+    topology = load_topology(paths.inventory)
+    # Host names become paths under build/, addresses land in firewalls and configs.
+    check_inventory_hosts(
+        paths.inventory, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts)
+    )
+    return Site(paths=paths, config=config, topology=topology)

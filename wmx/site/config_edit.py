@@ -6,16 +6,26 @@ from typing import Any
 
 from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
 
 from wmx.errors import InputError
 from wmx.site import SitePaths
+from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.validation import validate_document
-from wmx.site.yamlfile import dump_document, load_document, round_trip_yaml, write_atomically
+from wmx.site.yamlfile import (
+    dump_document,
+    load_document,
+    locked,
+    round_trip_yaml,
+    write_atomically,
+)
 
 # Settings baked into data that cannot be rewritten once the site has been deployed.
 IMMUTABLE_AFTER_DEPLOY = {"server_name": "it is part of every user id, room id and signature"}
+
+_QUOTES = ('"', "'")
 
 
 def _split(key: str) -> list[str]:
@@ -48,37 +58,91 @@ def get_value(config: SiteConfig, key: str) -> Any:
 
 
 def parse_value(text: str) -> Any:
-    """Read a value the way YAML would in the file: 50 is a number, true a boolean."""
-    value = round_trip_yaml().load(text)
-    return text if value is None and text != "null" else value
+    """Read a value the way YAML would in the file: 50 is a number, true a boolean,
+    `[a, b]` a list, `{a: 1}` a map, `"…"` a quoted string.
+
+    Text that YAML would read as a string is kept exactly as typed: `a@b.org #x` is that
+    whole string (not `a@b.org` and a comment), so what `config set` confirms is what the
+    file says. Text YAML cannot read at all is an error, not a guess.
+    """
+    if "\n" in text or "\r" in text:
+        # A multi-line value cannot be confirmed on one line; YAML escapes in double
+        # quotes ("a\nb") say exactly what is meant.
+        raise InputError(
+            f"{text.splitlines()[0]!r}…: a value is one line; write a line break as \\n "
+            'inside double quotes ("a\\nb")'
+        )
+    try:
+        value = round_trip_yaml().load(text)
+    except YAMLError as exc:
+        cause = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputError(
+            f"{text!r} is not a value YAML can read ({cause}); put text in quotes: '\"…\"'"
+        ) from None
+    if value is None:
+        return None if text.strip() in {"null", "~"} else text
+    if isinstance(value, str) and not text.lstrip().startswith(_QUOTES):
+        return text
+    if isinstance(value, dict | list) and not text.lstrip().startswith(("{", "[")):
+        # `x: y` or `- item` typed on one line means that text; a map or a list is
+        # written in flow style: {a: 1}, [a, b].
+        return text
+    return value
+
+
+def _merge(node: CommentedMap, values: dict[Any, Any]) -> None:
+    """A section given as a map updates the keys it names in place: every other key and
+    every comment of the section stays (replacing the section would drop them)."""
+    for key, value in values.items():
+        current = node.get(key)
+        if isinstance(value, dict) and isinstance(current, CommentedMap):
+            _merge(current, value)
+        else:
+            node[key] = value
 
 
 def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteConfig:
-    """Set `key` to `text`, validate the whole file, and only then write it."""
+    """Set `key` to `text`, validate the whole file, and only then write it.
+
+    The read-modify-write holds the site's lock, so parallel runs each see the others'
+    edits; the write is atomic and keeps the file's mode (and a symlink).
+    """
     parts = _split(key)
-    current = validate_document(SiteConfig, load_document(paths.config), paths.config)
-    get_value(current, key)
-    if deployed and key in IMMUTABLE_AFTER_DEPLOY:
-        raise InputError(
-            f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}"
-        )
-    document = migrate_document(load_document(paths.config), paths.config)
-    node = document
-    for depth, part in enumerate(parts[:-1], start=1):
-        child = node.get(part)
-        if child is None:
-            child = CommentedMap()
-            node[part] = child
-        elif not isinstance(child, dict):
-            # A section written in a short form (`url_previews: false`): spell it out,
-            # keeping the comment that follows it (it introduces the next key) after it.
-            child = CommentedMap(get_value(current, ".".join(parts[:depth])))
-            following = node.ca.items.pop(part, None)
-            node[part] = child
-            if following and following[2] is not None and child:
-                child.ca.items[list(child)[-1]] = [None, None, following[2], None]
-        node = child
-    node[parts[-1]] = parse_value(text)
-    config = validate_document(SiteConfig, document, paths.config)
-    write_atomically(paths.config, dump_document(document, explicit_null=True))
+    try:
+        value = parse_value(text)
+    except InputError as exc:
+        raise InputError(f"{key}: {exc}") from None
+    with locked(paths.config):
+        current = validate_document(SiteConfig, load_document(paths.config), paths.config)
+        get_value(current, key)
+        # Putting back the deployed name is the one change allowed: it repairs a wmx.yaml
+        # edited by hand.
+        recorded = deployed_server_name(paths)
+        if key in IMMUTABLE_AFTER_DEPLOY and (deployed or recorded) and value != recorded:
+            raise InputError(
+                f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}"
+            )
+        document = migrate_document(load_document(paths.config), paths.config)
+        node = document
+        for depth, part in enumerate(parts[:-1], start=1):
+            child = node.get(part)
+            if child is None:
+                child = CommentedMap()
+                node[part] = child
+            elif not isinstance(child, dict):
+                # A section written in a short form (`url_previews: false`): spell it out,
+                # keeping the comment that follows it (it introduces the next key) after it.
+                child = CommentedMap(get_value(current, ".".join(parts[:depth])))
+                following = node.ca.items.pop(part, None)
+                node[part] = child
+                if following and following[2] is not None and child:
+                    child.ca.items[list(child)[-1]] = [None, None, following[2], None]
+            node = child
+        existing = node.get(parts[-1])
+        if isinstance(value, dict) and isinstance(existing, CommentedMap):
+            _merge(existing, value)
+        else:
+            node[parts[-1]] = value
+        config = validate_document(SiteConfig, document, paths.config)
+        write_atomically(paths.config, dump_document(document, explicit_null=True))
     return config

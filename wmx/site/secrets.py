@@ -1,19 +1,35 @@
 """Generated secrets of a site: created once with a CSPRNG, kept in `secrets.yml` (0600).
 
 Values are never printed; `Secrets.__repr__` hides them so that a traceback or a debug
-print cannot leak one.
+print cannot leak one, and no error message quotes a value.
+
+A secret is never replaced behind the operator's back: one that is missing or empty is
+refused at load (the file is restored from where it is kept, or the secret is rotated on
+purpose with `wmx secrets rotate NAME`). Only a secret that a newer wmx introduces is
+generated on load, and wmx says so.
 """
 
 from __future__ import annotations
 
-import os
+import difflib
+import io
+import re
 import secrets as csprng
-from dataclasses import dataclass, fields
+import sys
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from wmx.errors import InputError
+from wmx.site.yamlfile import locked, read_text, write_atomically
 
 SECRETS_FILE = "secrets.yml"
+# The file records which secrets existed when it was written: a missing secret that a
+# later version introduced is added, any other missing secret is an error.
+VERSION_KEY = "secrets_version"
 
 
 def _token() -> str:
@@ -66,43 +82,223 @@ class Secrets:
         return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name)]
 
 
+SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))
+# The secrets_version that introduced each secret. A new secret gets the next number
+# (and SECRETS_VERSION follows), so that an older file gains it on load.
+INTRODUCED_IN: dict[str, int] = dict.fromkeys(SECRET_NAMES, 1)
+SECRETS_VERSION = max(INTRODUCED_IN.values())
+
 # Secrets that come from elsewhere (an operator's account on another service): they
-# start empty instead of generated.
-SUPPLIED_SECRETS = frozenset({"alert_smtp_password", "synapse_smtp_password"})
+# start empty instead of generated, and are set by the command named here.
+SUPPLIED_SECRETS: dict[str, str] = {
+    "alert_smtp_password": "wmx monitoring smtp-password",
+    "synapse_smtp_password": "wmx config smtp-password",
+}
+
+# What replacing each generated secret breaks: said before `wmx secrets rotate` acts.
+ROTATION_EFFECTS: dict[str, str] = {
+    "registration_shared_secret": "Synapse gets the new secret at the next deploy (it "
+    "restarts); wmx's own admin sign-in uses it from then on. Nothing outside wmx uses it.",
+    "macaroon_secret_key": "Synapse signs guest access tokens, short-lived login tokens "
+    "(single sign-on) and some sessions with it: after the next deploy those stop working "
+    "and the people using them must sign in again.",
+    "form_secret": "links to forms already sent (consent, some e-mail links) stop working "
+    "after the next deploy.",
+    "postgres_password": "the next deploy sets the new password in PostgreSQL and in "
+    "Synapse, the exporter and the backup job, and restarts Synapse.",
+    "wmx_admin_password": "the next wmx admin command finds the old password refused and "
+    "sets the new one on wmx-admin through the registration shared secret.",
+    "prometheus_remote_password": "remote Prometheus servers scraping this site "
+    "(monitoring.remote_scrape) are refused until their configuration has the new password.",
+    "irc_bridge_as_token": "the next deploy re-registers the IRC bridge with Synapse and "
+    "restarts both; bridged IRC connections drop and reconnect.",
+    "irc_bridge_hs_token": "the next deploy re-registers the IRC bridge with Synapse and "
+    "restarts both; bridged IRC connections drop and reconnect.",
+    "irc_relay_password": "the relay's SASL login fails on networks with `sasl: true` until "
+    "its NickServ account there has the new password.",
+    "backup_passphrase": "existing borg repositories stay encrypted with the CURRENT "
+    "passphrase: after the next deploy backups into them fail, and restoring any earlier "
+    "backup needs the old passphrase. Change it in every repository first (borg key "
+    "change-passphrase) and keep the old one offline.",
+    "turn_shared_secret": "coturn and Synapse get the new secret at the next deploy; calls "
+    "in progress may drop.",
+}
+
+# What wmx generates (token_urlsafe), with room for a longer value restored by hand.
+_GENERATED = re.compile(r"[A-Za-z0-9_-]{16,512}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_SUPPLIED = 1024
 
 
 def _initial(name: str) -> str:
     return "" if name in SUPPLIED_SECRETS else _token()
 
 
-class SecretsError(Exception):
-    pass
+class SecretsError(InputError):
+    """secrets.yml is missing, unsafe or incomplete: one line, exit 2, no value shown."""
+
+
+def _restore_advice(name: str) -> str:
+    return (
+        f"restore secrets.yml from where you keep its copy; to replace {name} on purpose, "
+        f"run `wmx secrets rotate {name}` (it says what that breaks)"
+    )
 
 
 def write_secrets(path: Path, value: Secrets) -> None:
     """Write atomically with mode 0600 from the first byte (no window where it is readable)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("# Generated by wmx. Keep private: never commit, never paste.\n")
-        YAML().dump({f.name: getattr(value, f.name) for f in fields(value)}, handle)
-    os.replace(tmp, path)
+    out = io.StringIO()
+    out.write("# Generated by wmx. Keep private: never commit, never paste.\n")
+    out.write("# Keep a copy offline: a lost secret cannot be regenerated without harm.\n")
+    data = {VERSION_KEY: SECRETS_VERSION, **{n: getattr(value, n) for n in SECRET_NAMES}}
+    YAML().dump(data, out)
+    write_atomically(path, out.getvalue(), 0o600, keep_mode=False)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The raw mapping of secrets.yml, refusing a missing, open or unreadable file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SecretsError(
+            f"{path}: missing; restore it from where you keep its copy (`wmx init` creates "
+            "it for a new site only)"
+        ) from None
+    except OSError as exc:
+        raise SecretsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if mode & 0o077:
+        raise SecretsError(
+            f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"
+        )
+    text = read_text(path)
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        # The cause is not shown: ruamel quotes the text near the error, a secret maybe.
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise SecretsError(f"{path}{line}: broken YAML (cause not shown: secrets)") from None
+    except YAMLError:
+        raise SecretsError(f"{path}: broken YAML (cause not shown: secrets)") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SecretsError(f"{path}: expected a mapping of secret names to values")
+    return data
+
+
+def _checked(
+    path: Path, data: dict[str, Any], *, allow_missing: str | None = None
+) -> dict[str, str | None]:
+    """Each known secret's value (None where missing and a newer wmx introduced it)."""
+    version = data.pop(VERSION_KEY, 1)
+    if type(version) is not int or version < 1:
+        raise SecretsError(f"{path}: {VERSION_KEY}: must be a whole number ≥ 1")
+    if version > SECRETS_VERSION:
+        raise SecretsError(
+            f"{path}: written by a newer wmx ({VERSION_KEY} {version}, this one knows "
+            f"{SECRETS_VERSION}); upgrade wmx"
+        )
+    for key in data:
+        if key not in INTRODUCED_IN:
+            close = difflib.get_close_matches(str(key), SECRET_NAMES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SecretsError(f"{path}: unknown secret {str(key)[:64]!r}{hint}")
+    values: dict[str, str | None] = {}
+    for name in SECRET_NAMES:
+        value = data.get(name)
+        if name not in data and INTRODUCED_IN[name] > version:
+            values[name] = None  # new in this wmx: generated by the caller
+        elif name == allow_missing:
+            values[name] = value if isinstance(value, str) else None
+        elif name in SUPPLIED_SECRETS:
+            values[name] = _supplied(path, name, value)
+        else:
+            values[name] = _generated(path, name, data, value)
+    return values
+
+
+def _supplied(path: Path, name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or _CONTROL.search(value) or len(value) > _MAX_SUPPLIED:
+        raise SecretsError(
+            f"{path}: {name}: must be one line of text without control characters (value "
+            f"not shown); set it again with `{SUPPLIED_SECRETS[name]}`"
+        )
+    return value
+
+
+def _generated(path: Path, name: str, data: dict[str, Any], value: object) -> str:
+    if name not in data:
+        raise SecretsError(f"{path}: {name} is missing; {_restore_advice(name)}")
+    if value is None or value == "":
+        raise SecretsError(f"{path}: {name} is empty; {_restore_advice(name)}")
+    if not isinstance(value, str) or not _GENERATED.fullmatch(value):
+        raise SecretsError(
+            f"{path}: {name}: not a secret as wmx writes it (16 to 512 letters, digits, "
+            f"'-' or '_'; value not shown); {_restore_advice(name)}"
+        )
+    return value
 
 
 def load_secrets(path: Path) -> Secrets:
-    """Load, adding any secret a newer wmx introduced (and saving the addition)."""
-    if not path.exists():
-        raise SecretsError(f"{path}: missing; `wmx init` creates it")
-    if path.stat().st_mode & 0o077:
-        raise SecretsError(f"{path}: readable by others; run `chmod 600 {path}`")
-    data = YAML(typ="safe").load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise SecretsError(f"{path}: expected a mapping of secret names to values")
-    known = {f.name for f in fields(Secrets)}
-    missing = known - data.keys()
-    values = {k: str(data[k]) for k in known & data.keys()}
-    values.update({k: _initial(k) for k in missing})
-    result = Secrets(**values)
-    if missing:
+    """Load and check; add (and save, saying so on stderr) secrets a newer wmx introduced."""
+    values = _checked(path, _read(path))
+    added = sorted(name for name, value in values.items() if value is None)
+    if not added:
+        return Secrets(**{n: v or "" for n, v in values.items()})
+    with locked(path):
+        # Again under the lock: another wmx run may have added them meanwhile.
+        values = _checked(path, _read(path))
+        added = sorted(name for name, value in values.items() if value is None)
+        result = Secrets(**{n: _initial(n) if v is None else v for n, v in values.items()})
+        if added:
+            write_secrets(path, result)
+    if added:
+        print(
+            f"wmx: {path}: added {', '.join(added)} (new in this version of wmx); "
+            "update the copy of secrets.yml you keep",
+            file=sys.stderr,
+        )
+    return result
+
+
+def rotation_effect(name: str) -> str:
+    """What replacing secret `name` breaks; refuses names that cannot be rotated."""
+    if name in SUPPLIED_SECRETS:
+        raise InputError(
+            f"{name} is not generated by wmx (it is your mail relay's password); set it "
+            f"with `{SUPPLIED_SECRETS[name]}`"
+        )
+    if name not in ROTATION_EFFECTS:
+        close = difflib.get_close_matches(name, list(ROTATION_EFFECTS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(
+            f"unknown secret {name[:64]!r}{hint}; known: {', '.join(ROTATION_EFFECTS)}"
+        )
+    return ROTATION_EFFECTS[name]
+
+
+def rotate_secret(path: Path, name: str) -> None:
+    """Replace secret `name` with a new random value (it may be missing or empty now)."""
+    rotation_effect(name)
+    with locked(path):
+        values = _checked(path, _read(path), allow_missing=name)
+        values[name] = _token()
+        write_secrets(
+            path, Secrets(**{n: _initial(n) if v is None else v for n, v in values.items()})
+        )
+
+
+def store_secret(path: Path, name: str, value: str) -> Secrets:
+    """Keep a supplied secret (a relay's password) in secrets.yml, under the file's lock."""
+    if name not in SUPPLIED_SECRETS:
+        raise InputError(f"{name} is generated by wmx; replace it with `wmx secrets rotate`")
+    _supplied(path, name, value)
+    with locked(path):
+        values = _checked(path, _read(path))
+        current = Secrets(**{n: _initial(n) if v is None else v for n, v in values.items()})
+        result = replace(current, **{name: value})
         write_secrets(path, result)
     return result

@@ -1,18 +1,31 @@
-"""Round-trip YAML: operators' comments and key order survive every edit wmx makes."""
+"""Round-trip YAML: operators' comments and key order survive every edit wmx makes.
+
+Also the site's file I/O that must not lose data: reading that turns every kind of bad
+file into one `file[:line]: cause` line, atomic writes that keep a file's mode and a
+symlink, and the lock that serialises read-modify-write cycles.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError
+
+# No settings file or inventory comes near this; a bigger one is a mistake or an attack.
+MAX_FILE_BYTES = 1 << 20
 
 
 def round_trip_yaml() -> YAML:
@@ -33,18 +46,58 @@ _ExplicitNullRepresenter.add_representer(
 )
 
 
-def load_document(path: Path) -> CommentedMap:
-    """Load a YAML mapping, turning syntax errors into `file:line: cause`."""
+def read_text(path: Path) -> str:
+    """A site file's text, or an InputError naming the file (and line) for every way the
+    file can be wrong: missing, a directory, unreadable, too big, not UTF-8, a NUL byte."""
     try:
-        text = path.read_text()
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a file")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: not found") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; not a site file")
     try:
-        data = round_trip_yaml().load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise InputError(f"{path}:{line}: contains a NUL byte; not a text file")
+    return text
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text → round-trip data; errors become `where:line: broken YAML: cause`."""
+    try:
+        return round_trip_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: broken YAML: {exc.problem or exc.context}") from None
+        at = f"{where}:{mark.line + 1}" if mark else where
+        raise InputError(f"{at}: broken YAML: {exc.problem or exc.context}") from None
+    except ReaderError as exc:
+        line = text[: max(exc.position, 0)].count("\n") + 1
+        raise InputError(
+            f"{where}:{line}: broken YAML: character {exc.character!r} is not allowed "
+            "(control characters must be written as escapes in a double-quoted string)"
+        ) from None
+    except YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{where}: broken YAML: {first}") from None
+    except RecursionError:
+        raise InputError(f"{where}: broken YAML: nested too deeply") from None
+
+
+def load_document(path: Path) -> CommentedMap:
+    """Load a YAML mapping, turning every kind of bad file into `file:line: cause`."""
+    data = parse_yaml(read_text(path), str(path))
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
@@ -61,12 +114,68 @@ def dump_document(data: Any, *, explicit_null: bool = False) -> str:
     return out.getvalue()
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: bool = True) -> None:
+    """Replace `path` with `text` so that a reader sees the old file or the new one, never
+    half of either, and a crash leaves the old one.
+
+    A unique temporary file in the target's directory is written, flushed to disk and
+    renamed over the target. A symlink stays a symlink: its target is written. An existing
+    file keeps its permission bits (`keep_mode`), a new one gets `mode`.
+    """
+    target = path.resolve() if path.is_symlink() else path
+    if keep_mode:
+        with contextlib.suppress(FileNotFoundError):
+            mode = target.stat().st_mode & 0o7777
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk too.
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside `path` (`.wmx.yaml.lock` for wmx.yaml); never deleted, since
+    deleting a lock file lets two processes lock two different files."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for a read-modify-write of `path` (waits for other wmx runs)."""
+    lock = lock_path(path)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError(f"{lock}: cannot create the lock file ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def line_of(data: Any, loc: tuple[str | int, ...]) -> int | None:

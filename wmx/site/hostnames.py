@@ -1,0 +1,94 @@
+"""Inventory host names and addresses: checked before they become paths or config text.
+
+A host name becomes a directory (`build/<host>/`, `.wmx/deployed/<host>/`) and an
+address lands in nftables rules, pg_hba.conf, nginx and Prometheus. Both are held to a
+grammar: RFC 1123 host names (letters, digits and hyphens in dot-separated labels) and
+IP addresses as the `ipaddress` module reads them. Nothing else gets through, so `../x`,
+`/tmp/x` or `10.0.0.1 tcp dport 22 drop ;` never reach a file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from wmx.errors import InputError
+
+# One RFC 1123 label: starts and ends with a letter or digit, hyphens inside, ≤ 63.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+MAX_HOST_NAME = 253
+
+
+def check_host_name(value: object) -> str:
+    """An inventory host name: RFC 1123 labels separated by dots (`matrix`, `db1.example.org`).
+
+    Never `..`, `/`, a leading `-` or dot, white space or control characters: it becomes
+    a path under build/.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a host name (it must be text)")
+    if len(value) > MAX_HOST_NAME or not _HOST_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value[:80]!r} is not a host name (letters, digits and hyphens in labels "
+            "separated by dots, such as matrix or db1.example.org)"
+        )
+    return value
+
+
+def check_address(value: object) -> str:
+    """Where Ansible connects and what firewalls and configs name: an IPv4 or IPv6
+    address (without zone), or a DNS host name. IP addresses come back normalised."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an address (an IP address or a host name)")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+            raise ValueError(f"{value!r}: an IPv6 zone (%…) is not supported; drop it")
+        return str(address)
+    if len(value) <= MAX_HOST_NAME and _HOST_NAME.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value[:80]!r} is not an address (an IPv4 or IPv6 address, such as 203.0.113.10, "
+        "or a host name, such as matrix.example.org)"
+    )
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    """The first line that mentions `needle` (hosts are found by name, not position:
+    ansible-core reads the inventory, and it keeps no line numbers)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line and not line.lstrip().startswith("#"):
+            return number
+    return None
+
+
+def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> None:
+    """Refuse the first bad host name or address: `inventory.yml:LINE: HOST: cause`.
+
+    `hosts` are (name, ansible_host or None) pairs.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for name, address in hosts:
+        try:
+            check_host_name(name)
+        except ValueError as exc:
+            line = _line_of(text, str(name))
+            where = f"{path}:{line}" if line else str(path)
+            raise InputError(f"{where}: host {exc}; it names a directory under build/") from None
+        if address is None:
+            continue
+        try:
+            check_address(address)
+        except ValueError as exc:
+            line = _line_of(text, str(address)) if isinstance(address, str) else None
+            where = f"{path}:{line}" if line else str(path)
+            raise InputError(f"{where}: {name}.ansible_host: {exc}") from None
