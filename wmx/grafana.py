@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmx.components.monitoring import prometheus_url
 from wmx.site import Site
-from wmx.site.topology import PROMETHEUS_PORT
 
 DATASOURCE_UID = "wmx-prometheus"
 PASSWORD_VARIABLE = "WMX_PROMETHEUS_PASSWORD"
@@ -302,13 +302,6 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
         "annotations": {"list": []},
         "panels": panels,
     }
-
-
-def prometheus_url(site: Site) -> str:
-    """Where a remote Grafana reaches the site's Prometheus (remote scraping on)."""
-    monitor = site.topology.monitoring_host
-    address = monitor.address if monitor else "127.0.0.1"
-    return f"http://{address}:{PROMETHEUS_PORT}"
 
 
 def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[Path]:

@@ -30,11 +30,11 @@ from tests.e2e import browser
 from tests.e2e.clients import create_account, https, wait_until
 from tests.e2e.conftest import Deployed, wmx
 from tests.e2e.turn import TurnError, allocate_over_tls
+from wmx.components.element import ELEMENT_CURRENT_LINK, ELEMENT_PREVIOUS_LINK
 from wmx.lab import Lab, LabHost
 from wmx.lab.addressing import GATEWAY, MAX_HOSTS, host_index
 from wmx.lab.element import write_standin_archive
 from wmx.site import load_config, load_site
-from wmx.site.chat import ELEMENT_CURRENT_LINK, ELEMENT_PREVIOUS_LINK
 from wmx.site.config_edit import get_value
 
 PAGE_PORT = 8099

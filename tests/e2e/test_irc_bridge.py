@@ -19,9 +19,9 @@ from tests.e2e.clients import Account, create_account, https, wait_until
 from tests.e2e.conftest import Deployed, wmx
 from tests.irc_client import IrcClient
 from tests.irc_flows import MatrixUser, open_bouncer_channel, run
+from wmx.components.irc_bridge import relay_nick
 from wmx.lab import ircd
-from wmx.site.irc import relay_nick
-from wmx.site.lab_glue import LAB_IRC_NETWORK
+from wmx.ops.lab_glue import LAB_IRC_NETWORK
 
 BOUNCER_CHANNEL = "#wmx-test"
 RELAY_CHANNEL = "#wmx-relay"

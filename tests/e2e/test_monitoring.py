@@ -18,18 +18,16 @@ import pytest
 from tests.e2e.clients import wait_until
 from tests.e2e.conftest import Deployed, wmx
 from wmx.admin.tunnel import port_tunnel
-from wmx.lab.addressing import GATEWAY
-from wmx.site import load_site
-from wmx.site.topology import (
-    ALERTMANAGER_PORT,
-    BLACKBOX_PORT,
+from wmx.components.exporters import (
     NGINX_EXPORTER_PORT,
     NGINX_STATUS_PORT,
     NODE_EXPORTER_PORT,
     POSTGRES_EXPORTER_PORT,
-    PROMETHEUS_PORT,
-    SYNAPSE_METRICS_PORT,
 )
+from wmx.components.monitoring import ALERTMANAGER_PORT, BLACKBOX_PORT, PROMETHEUS_PORT
+from wmx.components.synapse import SYNAPSE_METRICS_PORT
+from wmx.lab.addressing import GATEWAY
+from wmx.site import load_site
 from wmx.status.services import services_of
 
 # Jobs a one-host site scrapes (synapse's main process is labelled job="master").

@@ -27,12 +27,12 @@ from tests.integration.synapse_server import (
     homeserver_config,
     synapse_python,
 )
+from wmx.components.irc_bridge import REGISTRATION_FOR_BRIDGE, irc_bridge_view
 from wmx.lab import ca, ircd
 from wmx.render import render_site
 from wmx.site import Site, SitePaths, load_site
 from wmx.site.config_edit import set_value
 from wmx.site.init import InitAnswers, init_site
-from wmx.site.irc import REGISTRATION_FOR_BRIDGE, irc_bridge_view
 from wmx.site.model import DEFAULT_HEISENBRIDGE_VERSION
 
 CACHE = Path(os.environ.get("WMX_TEST_HEISENBRIDGE_CACHE", "/var/cache/wmx/test-heisenbridge"))

@@ -19,10 +19,10 @@ from tests.irc_client import IrcClient
 from tests.irc_flows import MatrixUser, open_bouncer_channel, run
 from wmx.admin.registration import register_user
 from wmx.cli import app
+from wmx.components.irc_bridge import relay_nick
 from wmx.irc.manage import bridge_session, room_alias_for
 from wmx.site import load_site
 from wmx.site.config_edit import set_value
-from wmx.site.irc import relay_nick
 
 pytestmark = pytest.mark.integration
 

@@ -19,13 +19,15 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from wmx.components.nginx import public_names
 from wmx.errors import InputError
 from wmx.lab.element import LAB_ELEMENT_VERSION, write_standin_archive
 from wmx.render import RenderedFile, render_site
+from wmx.render.plan import site_views
 from wmx.render.role_vars import role_vars
 from wmx.site import Site, SitePaths
-from wmx.site.chat import element_release, public_names
 from wmx.site.config_edit import set_value
+from wmx.site.element_release import element_release
 from wmx.site.model import (
     DEFAULT_ELEMENT_SHA256,
     DEFAULT_ELEMENT_VERSION,
@@ -397,7 +399,7 @@ def test_nginx_serves_element_on_its_own_name_with_its_headers(tmp_path: Path) -
 
 def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path) -> None:
     on = _site(tmp_path)
-    assert public_names(on.config, on.topology) == [
+    assert public_names(site_views(on)) == [
         "example.test",
         "matrix.example.test",
         "element.example-web.test",
@@ -405,7 +407,7 @@ def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path)
     (host,) = on.topology.hosts
     assert role_vars(on, on.topology, host)["nginx_tls_domains"][-1] == "element.example-web.test"
     off = _site(tmp_path, hosts=[HostView("hs1", "10.0.0.11", ("database", "homeserver", "proxy"))])
-    assert public_names(off.config, off.topology) == ["example.test", "matrix.example.test"]
+    assert public_names(site_views(off)) == ["example.test", "matrix.example.test"]
     files = _files(off)
     assert "/etc/wmx/element/config.json" not in files
     assert (
@@ -558,9 +560,9 @@ def test_turn_without_tls_and_on_its_own_name(tmp_path: Path) -> None:
     ]
     assert "udp dport 5349" not in files["/etc/nftables.conf"].content
     # Its own name joins the certificate only with TLS.
-    assert "turn.example.test" not in public_names(site.config, site.topology)
+    assert "turn.example.test" not in public_names(site_views(site))
     tls = _site(tmp_path, turn={"host": "turn.example.test"})
-    assert public_names(tls.config, tls.topology)[-1] == "turn.example.test"
+    assert public_names(site_views(tls))[-1] == "turn.example.test"
 
 
 def test_turn_over_tls_needs_the_proxys_certificate(tmp_path: Path) -> None:
@@ -568,8 +570,9 @@ def test_turn_over_tls_needs_the_proxys_certificate(tmp_path: Path) -> None:
         HostView("hs1", "10.0.0.12", ("database", "homeserver", "turn")),
         HostView("proxy1", "10.0.0.13", ("proxy", "element")),
     ]
+    # Refused when the site is loaded, before anything is rendered.
     with pytest.raises(InputError, match=r"put the proxy host in group 'turn', or set turn\.tls"):
-        render_site(_site(tmp_path, hosts=hosts))
+        _site(tmp_path, hosts=hosts)
     rendered = render_site(_site(tmp_path, hosts=hosts, turn={"tls": False}))
     assert "/etc/turnserver.conf" in {f.dest for f in rendered["hs1"]}
     assert "/etc/turnserver.conf" not in {f.dest for f in rendered["proxy1"]}

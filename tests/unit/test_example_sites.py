@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from wmx.components import components_of
+from wmx.components.nginx import proxy_for
+from wmx.components.postgresql import database_for
 from wmx.resources import data_dir
 from wmx.site import load_site
 from wmx.site.init import InitAnswers, render_config_text
@@ -36,10 +39,11 @@ def test_chapter_runs_everything_on_one_host(tmp_path: Path) -> None:
     site = load_site(_copy("chapter", tmp_path))
     (host,) = site.topology.hosts
     core = ("base", "postgresql", "synapse", "nginx")
-    assert tuple(c for c in host.components if c in core) == core
-    assert {"exporters", "monitoring"} <= set(host.components)  # on by default
-    assert site.topology.database_for(host).local
-    assert site.topology.proxy_for(host).upstream == "127.0.0.1:8008"
+    components = components_of(site, host)
+    assert tuple(c for c in components if c in core) == core
+    assert {"exporters", "monitoring"} <= set(components)  # on by default
+    assert database_for(site.topology, host).local
+    assert proxy_for(site.topology, host).upstream == "127.0.0.1:8008"
 
 
 @pytest.mark.parametrize(
@@ -58,8 +62,8 @@ def test_sre_layout_splits_components(
     host = next(h for h in site.topology.hosts if h.name == name)
     # Components of other issues (the IRC bridge, backups) may join; these must be right.
     ours = {"base", "postgresql", "synapse", "nginx", "exporters", "monitoring"}
-    assert tuple(c for c in host.components if c in ours) == components
+    assert tuple(c for c in components_of(site, host) if c in ours) == components
     hs1 = site.topology.the("homeserver")
-    db = site.topology.database_for(hs1)
+    db = database_for(site.topology, hs1)
     assert (db.local, db.host) == (False, "10.0.0.11")
-    assert site.topology.proxy_for(site.topology.the("proxy")).upstream == "10.0.0.12:8008"
+    assert proxy_for(site.topology, site.topology.the("proxy")).upstream == "10.0.0.12:8008"

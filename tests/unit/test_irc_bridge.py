@@ -15,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from wmx.cli import app
+from wmx.components.irc_bridge import allow_masks, irc_bridge_view, relay_nick, relay_realname
 from wmx.errors import InputError
 from wmx.irc.bot import Replies, quote
 from wmx.irc.channels import parse_channel_file
@@ -25,7 +26,6 @@ from wmx.render.role_vars import role_vars
 from wmx.resources import data_dir
 from wmx.site import Site, SitePaths, load_site
 from wmx.site.inventory import load_topology
-from wmx.site.irc import allow_masks, irc_bridge_view, relay_nick, relay_realname
 from wmx.site.model import DEFAULT_HEISENBRIDGE_VERSION, SiteConfig
 from wmx.site.secrets import Secrets, write_secrets
 from wmx.site.topology import HostView, Topology
@@ -188,7 +188,6 @@ def test_bridge_is_optional(tmp_path: Path) -> None:
     path = _inventory(tmp_path, {"database": ["a"], "homeserver": ["a"], "proxy": ["a"]})
     topology = load_topology(path)
     assert topology.bridge_host is None
-    assert "irc_bridge" not in topology.hosts[0].components
 
 
 def test_example_sites_run_the_bridge_beside_synapse(tmp_path: Path) -> None:

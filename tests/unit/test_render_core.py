@@ -231,6 +231,19 @@ def test_role_vars_of_one_host(one_host: Site) -> None:
     (host,) = one_host.topology.hosts
     assert role_vars(one_host, one_host.topology, host) == {
         "wmx_components": ["base", "postgresql", "synapse", "nginx"],
+        # site.yml's order; what a host does not run (any more) is removed.
+        "wmx_roles": [
+            {"role": "base", "action": "converge"},
+            {"role": "postgresql", "action": "converge"},
+            {"role": "synapse", "action": "converge"},
+            {"role": "irc_bridge", "action": "remove"},
+            {"role": "element", "action": "remove"},
+            {"role": "nginx", "action": "converge"},
+            {"role": "turn", "action": "remove"},
+            {"role": "exporters", "action": "remove"},
+            {"role": "monitoring", "action": "remove"},
+            {"role": "backup", "action": "remove"},
+        ],
         "base_firewall_tcp_ports": [22, 80, 443],
         "synapse_version": one_host.config.synapse.version,
         "synapse_server_name": "example.test",
@@ -247,7 +260,7 @@ def test_role_vars_name_only_the_hosts_components(three_hosts: Site) -> None:
         h.name: set(role_vars(three_hosts, three_hosts.topology, h))
         for h in three_hosts.topology.hosts
     }
-    assert keys["db1"] == {"wmx_components", "base_firewall_tcp_ports"}
+    assert keys["db1"] == {"wmx_components", "wmx_roles", "base_firewall_tcp_ports"}
     assert "synapse_version" in keys["hs1"] and "nginx_tls_domains" not in keys["hs1"]
     assert "nginx_tls_domains" in keys["proxy1"] and "synapse_version" not in keys["proxy1"]
 

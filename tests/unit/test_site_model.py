@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from wmx.components import components_of
+from wmx.components.postgresql import PostgresTuning
 from wmx.errors import InputError
 from wmx.site import load_site
-from wmx.site.topology import PostgresTuning
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -25,8 +26,9 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
     assert site.config.acme.directory.startswith("https://acme-v02.api.letsencrypt.org/")
     (host,) = site.topology.hosts
     core = ("base", "postgresql", "synapse", "nginx")
-    assert tuple(c for c in host.components if c in core) == core
-    assert {"exporters", "monitoring"} <= set(host.components)  # on by default
+    components = components_of(site, host)
+    assert tuple(c for c in components if c in core) == core
+    assert {"exporters", "monitoring"} <= set(components)  # on by default
     assert site.config.federation_endpoint == "matrix.example.test:443"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wmx.errors import WmxError
 from wmx.render.engine import RenderedFile
-from wmx.render.role_vars import role_vars
+from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
 from wmx.site.deployed import record_deployment
 
@@ -33,9 +33,12 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
+def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) -> Path:
     """Replace build/ as a whole, so files of a removed component don't linger.
 
+    `rendered` is the site's plan (wmx.render.plan_site), or the files of render_site,
+    whose vars.json is then computed here. Each host gets its files, and in .wmx/ the
+    manifest (manifest.json) and the role vars (vars.json) that `wmx diff` compares.
     The tree is private (0700/0600): some files carry secrets and the deploy copies
     modes from the manifest, not from here.
     """
@@ -43,8 +46,16 @@ def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
     staging = build.with_name(".build.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
-    hosts = {h.name: h for h in site.topology.hosts}
-    for host_name, files in rendered.items():
+    if isinstance(rendered, SitePlan):
+        hosts = {name: (list(p.files), p.vars_json) for name, p in rendered.hosts.items()}
+    else:
+        views = site_views(site)
+        by_name = {h.name: h for h in site.topology.hosts}
+        hosts = {
+            name: (files, vars_text(host_role_vars(views, by_name[name])))
+            for name, files in rendered.items()
+        }
+    for host_name, (files, variables) in hosts.items():
         host_dir = _confined(staging / host_name, staging)
         for item in files:
             _write_private(_confined(host_dir / item.src, host_dir), item.content)
@@ -52,11 +63,7 @@ def write_build(site: Site, rendered: dict[str, list[RenderedFile]]) -> Path:
         _write_private(
             host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
         )
-        variables = role_vars(site, site.topology, hosts[host_name])
-        _write_private(
-            host_dir / STATE_DIR / "vars.json",
-            json.dumps(variables, indent=2, sort_keys=True) + "\n",
-        )
+        _write_private(host_dir / STATE_DIR / "vars.json", variables)
     old = build.with_name(".build.old")
     shutil.rmtree(old, ignore_errors=True)
     if build.exists():

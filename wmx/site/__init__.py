@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from wmx.errors import InputError
+from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
+from wmx.site.element_release import ElementRelease, element_release
 from wmx.site.hostnames import check_inventory_hosts
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
@@ -55,9 +57,26 @@ class SitePaths:
 
 @dataclass(frozen=True)
 class Site:
+    """wmx.yaml and the inventory, checked against each other when the site is made.
+
+    Everything that needs a file besides these (a local Element archive) is read here
+    too, so that rendering a site reads nothing.
+    """
+
     paths: SitePaths
     config: SiteConfig
     topology: Topology
+    # The Element Web release (None when no host is in group `element`).
+    element_release: ElementRelease | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_site(self.config, self.topology)
+        release = (
+            element_release(self.config, self.paths.root)
+            if self.topology.in_group("element")
+            else None
+        )
+        object.__setattr__(self, "element_release", release)
 
     @cached_property
     def secrets(self) -> Secrets:

@@ -10,7 +10,7 @@ from wmx.lab.element import write_standin_archive
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
 from wmx.site.inventory import inventory_document
-from wmx.site.topology import GROUP_COMPONENTS
+from wmx.site.topology import GROUPS
 from wmx.site.yamlfile import dump_document, write_atomically
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def lab_inventory_text(hosts: list[LabHost], key_path: Path, known_hosts: Path) 
         for h in hosts
     }
     first = hosts[0].name
-    groups = {g: [first] for g in GROUP_COMPONENTS if g != "backup"}
+    groups = {g: [first] for g in GROUPS if g != "backup"}
     if len(hosts) > 1:
         # The second host keeps a borg repository of the first (wmx.yaml: backup).
         groups["backup"] = [hosts[1].name]

@@ -1,7 +1,8 @@
-"""What the monitoring host watches: scrape targets, blackbox probes, who may read it.
+"""monitoring: Prometheus, Alertmanager and the blackbox exporter (the `monitoring` group).
 
-Derived from the site model and the topology, like every other view templates get, so
-that prometheus.yml, the firewall and `wmx status` agree by construction.
+What the monitoring host watches: scrape targets, blackbox probes, who may read it.
+Derived from the site, like every other view templates get, so that prometheus.yml, the
+firewall and `wmx status` agree by construction.
 """
 
 from __future__ import annotations
@@ -9,18 +10,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from wmx.site.model import MonitoringSettings, SiteConfig
-from wmx.site.topology import (
-    ALERTMANAGER_PORT,
-    BLACKBOX_PORT,
-    PROMETHEUS_PORT,
-    HostView,
-    ScrapeTarget,
-    Topology,
-)
+from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
+from wmx.components.exporters import ScrapeTarget, scrape_targets
+from wmx.site.settings.monitoring import MonitoringSettings
 
+if TYPE_CHECKING:
+    from wmx.site import Site
+    from wmx.site.model import SiteConfig
+    from wmx.site.topology import HostView
+
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+BLACKBOX_PORT = 9115
 # Synapse's main process, labelled as Synapse's own dashboards and docs expect
 # (`job`/`index`), so that workers can join as job="generic_worker", index="1", ….
 SYNAPSE_MAIN_JOB = "master"
@@ -46,6 +50,9 @@ class MonitoringView:
     targets: tuple[ScrapeTarget, ...]
     probes: tuple[Probe, ...]
     server_name: str
+    # bcrypt of the remote scrapers' password for web.yml, derived from the secret when
+    # the plan is made (empty without remote scraping), so templates only copy it.
+    remote_password_hash: str = field(default="", repr=False)
 
     synapse_job: str = SYNAPSE_MAIN_JOB
     synapse_index: str = SYNAPSE_MAIN_INDEX
@@ -105,18 +112,32 @@ def public_probes(config: SiteConfig) -> list[Probe]:
     return probes
 
 
-def monitoring_view(config: SiteConfig, topology: Topology) -> MonitoringView | None:
+def monitoring_view(site: Site) -> MonitoringView | None:
     """None when no host is in the `monitoring` group (monitoring is off)."""
-    host = topology.monitoring_host
+    host = site.topology.monitoring_host
     if host is None:
         return None
+    config = site.config
     return MonitoringView(
         host=host,
         settings=config.monitoring,
-        targets=tuple(topology.scrape_targets()),
+        targets=tuple(scrape_targets(site.topology)),
         probes=tuple(public_probes(config)),
         server_name=config.server_name,
+        remote_password_hash=(
+            bcrypt_hash(site.secrets.prometheus_remote_password)
+            if config.monitoring.remote_scrape.allow
+            else ""
+        ),
     )
+
+
+def prometheus_url(site: Site) -> str:
+    """Where a remote Grafana (wmx.grafana) reaches the site's Prometheus (remote
+    scraping on)."""
+    monitor = site.topology.monitoring_host
+    address = monitor.address if monitor else "127.0.0.1"
+    return f"http://{address}:{PROMETHEUS_PORT}"
 
 
 _BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -140,3 +161,39 @@ def bcrypt_hash(password: str, cost: int = 10) -> str:
     salt = salt[:21] + _BCRYPT_ALPHABET[_BCRYPT_ALPHABET.index(salt[21]) & 0x30]
     prefix = f"$2b${cost:02d}${salt}".encode()
     return bcrypt.hashpw(password.encode(), prefix).decode()
+
+
+class Monitoring(Component):
+    name = "monitoring"
+    groups = ("monitoring",)
+    services = (
+        Service("prometheus", "prometheus.service", "prometheus"),
+        Service("alertmanager", "prometheus-alertmanager.service", "prometheus-alertmanager"),
+        Service(
+            "blackbox-exporter",
+            "prometheus-blackbox-exporter.service",
+            "prometheus-blackbox-exporter",
+        ),
+    )
+
+    def removed_from(self, site: Site, host: HostView) -> bool:
+        return True
+
+    def view(self, site: Site) -> MonitoringView | None:
+        return monitoring_view(site)
+
+    def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        return {"monitoring": views["monitoring"]}
+
+    def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
+        # Remote Prometheus servers (monitoring.remote_scrape.allow) reach this one's.
+        if "monitoring" not in host.groups:
+            return FirewallRules()
+        allow = views.site.config.monitoring.remote_scrape.allow
+        return FirewallRules(restricted=tuple(FirewallSource(PROMETHEUS_PORT, a) for a in allow))
+
+    def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        return {"monitoring_remote_scrape": bool(views.site.config.monitoring.remote_scrape.allow)}
+
+
+COMPONENT = Monitoring()

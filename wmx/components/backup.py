@@ -1,7 +1,9 @@
-"""What a site backs up, where to, and how: the view templates, roles and commands share.
+"""backup: the borg backup job of the homeserver host, on when wmx.yaml says
+backup.enabled: what it backs up, where to, and how.
 
 Computed from the typed site (wmx.yaml + inventory) only, so that `wmx render` stays pure:
-the job on the host reads the same values from `/etc/wmx/backup/job.json`.
+the job on the host reads the same values from `/etc/wmx/backup/job.json`. Whether a
+site has a repository at all is checked when it is loaded (wmx.site.checks).
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wmx.errors import InputError
-from wmx.site.topology import COMPONENT_ORDER, POSTGRES_PORT, HostView, Topology
+from wmx.components.component import Component, Service, SiteViews, Step
+from wmx.components.postgresql import POSTGRES_PORT, database_for
 
 if TYPE_CHECKING:
     from wmx.site import Site
     from wmx.site.model import SiteConfig
+    from wmx.site.topology import HostView, Topology
 
 # Paths on the data host. The synapse role and templates use the same ones.
 CONFIG_DIR = "/etc/wmx/backup"
@@ -129,18 +132,14 @@ def backs_up(config: SiteConfig, host: HostView) -> bool:
     return config.backup.enabled and "homeserver" in host.groups
 
 
-def host_components(site: Site, host: HostView) -> tuple[str, ...]:
-    """The components converged on `host`: its groups' (HostView.components) and the
-    ones wmx.yaml switches on (`backup`)."""
-    wanted = set(host.components)
-    if backs_up(site.config, host):
-        wanted.add("backup")
-    return tuple(c for c in COMPONENT_ORDER if c in wanted)
+def ssh_port(host: HostView) -> int:
+    port = host.vars.get("ansible_port")
+    return int(str(port)) if port else 22
 
 
 def repository_url(host: HostView, server_name: str) -> str:
-    port = host.vars.get("ansible_port")
-    netloc = f"{host.address}:{port}" if port and int(str(port)) != 22 else host.address
+    port = ssh_port(host)
+    netloc = f"{host.address}:{port}" if port != 22 else host.address
     return f"ssh://{REPO_USER}@{netloc}{REPO_HOME}/{server_name}"
 
 
@@ -186,20 +185,7 @@ def backup_view(config: SiteConfig, topology: Topology, host: HostView) -> Backu
             retention=retention,
         )
     repos = repositories(config, topology)
-    if not repos:
-        raise InputError(
-            "backup.enabled is true but the site has no repository: set "
-            "backup.local_repository: true, add a host to the inventory's `backup` group, "
-            "or list one in backup.repositories"
-        )
-    for repo_host in topology.in_group("backup"):
-        if repo_host.name == host.name:
-            raise InputError(
-                f"{host.name} is in the `backup` group and runs the homeserver: a remote "
-                "repository must live on another host (backup.local_repository keeps one "
-                "on this host)"
-            )
-    db = topology.database_for(host) if topology.in_group("database") else None
+    db = database_for(topology, host) if topology.in_group("database") else None
     source = (
         DumpSource(local=True)
         if db is None or db.local
@@ -233,49 +219,51 @@ def backup_view(config: SiteConfig, topology: Topology, host: HostView) -> Backu
     )
 
 
-def backup_role_vars(site: Site, host: HostView, components: tuple[str, ...]) -> dict[str, Any]:
-    """The backup roles' part of vars.json (non-secret)."""
-    config, topology = site.config, site.topology
-    values: dict[str, Any] = {}
-    if "backup" in components:
-        view = backup_view(config, topology, host)
-        values.update(
-            {
-                "backup_schedule": view.schedule,
-                "backup_repositories": [r.as_json() for r in view.repositories],
-                "backup_repository_hosts": [
-                    {
-                        "name": h.name,
-                        "address": h.address,
-                        "port": _ssh_port(h),
-                        # How known_hosts names it (a port other than 22 in brackets).
-                        "known_hosts_name": h.address
-                        if _ssh_port(h) == 22
-                        else f"[{h.address}]:{_ssh_port(h)}",
-                    }
-                    for h in view.repository_hosts
-                ],
-                "backup_database_local": view.database.local,
-                "backup_ssh_key": SSH_KEY,
-                "backup_known_hosts": KNOWN_HOSTS,
-                "backup_tool": TOOL,
-            }
-        )
-    if "backup_repo" in components:
-        clients = [h for h in topology.in_group("homeserver") if backs_up(config, h)]
-        values.update(
-            {
-                "backup_repo_user": REPO_USER,
-                "backup_repo_home": REPO_HOME,
-                "backup_repo_path": f"{REPO_HOME}/{config.server_name}",
-                "backup_repo_site": config.server_name,
-                "backup_repo_clients": [h.name for h in clients],
-                "backup_repo_client_key": f"{SSH_KEY}.pub",
-            }
-        )
-    return values
+class Backup(Component):
+    name = "backup"
+    # Runs on the homeserver host by wmx.yaml (backup.enabled), not by a group of its own.
+    services = (
+        # The timer is what runs: the job's own unit is idle between backups.
+        Service("backup", "wmx-backup.timer", "borgbackup"),
+    )
+
+    def runs_on(self, site: Site, host: HostView) -> bool:
+        return backs_up(site.config, host)
+
+    def removed_from(self, site: Site, host: HostView) -> bool:
+        # A homeserver host whose site switched backups off.
+        return "homeserver" in host.groups
+
+    def steps(self) -> tuple[Step, ...]:
+        # The job and the host's new SSH key first, so that the repository hosts can
+        # authorize the key; then, once they have, the repositories and the timer.
+        return (Step(self.name, before="backup_repo"), Step(self.name, "repositories"))
+
+    def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        return {"backup": backup_view(views.site.config, views.site.topology, host)}
+
+    def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        view = backup_view(views.site.config, views.site.topology, host)
+        return {
+            "backup_schedule": view.schedule,
+            "backup_repositories": [r.as_json() for r in view.repositories],
+            "backup_repository_hosts": [
+                {
+                    "name": h.name,
+                    "address": h.address,
+                    "port": ssh_port(h),
+                    # How known_hosts names it (a port other than 22 in brackets).
+                    "known_hosts_name": h.address
+                    if ssh_port(h) == 22
+                    else f"[{h.address}]:{ssh_port(h)}",
+                }
+                for h in view.repository_hosts
+            ],
+            "backup_database_local": view.database.local,
+            "backup_ssh_key": SSH_KEY,
+            "backup_known_hosts": KNOWN_HOSTS,
+            "backup_tool": TOOL,
+        }
 
 
-def _ssh_port(host: HostView) -> int:
-    port = host.vars.get("ansible_port")
-    return int(str(port)) if port else 22
+COMPONENT = Backup()

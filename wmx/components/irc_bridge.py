@@ -1,5 +1,6 @@
-"""What the IRC bridge's files and wmx's bridge client need, derived from the site.
+"""irc_bridge: Heisenbridge (the `irc_bridge` group, on the homeserver's host).
 
+What the IRC bridge's files and wmx's bridge client need, derived from the site.
 Heisenbridge keeps its own configuration (networks, who may use it) in Synapse, as
 account data of its bot; wmx makes that agree with `irc_bridge` in wmx.yaml by talking to
 the bot (`wmx.irc`). This view is the one place that says what the site wants, so the
@@ -10,10 +11,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from wmx.site.model import IrcBridgeSettings, IrcNetwork, SiteConfig
-from wmx.site.topology import HEISENBRIDGE_PORT, IDENTD_PORT, SYNAPSE_PORT, HostView, Topology
+from wmx.components.component import (
+    Component,
+    FirewallRules,
+    FirewallSource,
+    Service,
+    SiteViews,
+    Step,
+)
+from wmx.components.synapse import SYNAPSE_PORT
+from wmx.site.model import SiteConfig
+from wmx.site.settings.irc_bridge import IrcBridgeSettings, IrcNetwork
 
+if TYPE_CHECKING:
+    from wmx.site import Site
+    from wmx.site.topology import HostView, Topology
+
+# Heisenbridge's appservice listener (Synapse pushes events to it; the proxy forwards
+# its media links) and its identd, which IRC servers query.
+HEISENBRIDGE_PORT = 9898
+IDENTD_PORT = 113
 # The appservice's id and bot (its sender_localpart), and the prefix of IRC users'
 # Matrix puppets (@irc_libera_nick:server). The prefix can never change once the bridge
 # has run: Heisenbridge refuses to start with another namespace.
@@ -127,12 +146,22 @@ class IrcBridgeView:
         return list(self.settings.networks)
 
 
+def bridge_bind_for(topology: Topology, host: HostView) -> str | None:
+    """Where Heisenbridge listens on `host`: loopback (Synapse is local), or the
+    host's address when the proxy, which serves its media links, runs elsewhere."""
+    if "irc_bridge" not in host.groups:
+        return None
+    if any(p.name == host.name for p in topology.in_group("proxy")):
+        return "127.0.0.1"
+    return host.address
+
+
 def irc_bridge_view(config: SiteConfig, topology: Topology) -> IrcBridgeView | None:
     """The bridge as the site wants it, or None when no host is in group irc_bridge."""
     host = topology.bridge_host
     if host is None:
         return None
-    listen = topology.bridge_bind_for(host) or "127.0.0.1"
+    listen = bridge_bind_for(topology, host) or "127.0.0.1"
     return IrcBridgeView(
         host=host,
         settings=config.irc_bridge,
@@ -142,3 +171,48 @@ def irc_bridge_view(config: SiteConfig, topology: Topology) -> IrcBridgeView | N
         relay_nick=relay_nick(config),
         realname=relay_realname(config),
     )
+
+
+class IrcBridge(Component):
+    name = "irc_bridge"
+    groups = ("irc_bridge",)
+    services = (Service("heisenbridge", "heisenbridge.service"),)
+
+    def removed_from(self, site: Site, host: HostView) -> bool:
+        # Only a homeserver host can have run it.
+        return "homeserver" in host.groups
+
+    def steps(self) -> tuple[Step, ...]:
+        # The registration must exist before Synapse loads it; the bridge starts once
+        # Synapse runs.
+        return (Step(self.name, before="synapse"), Step(self.name, "start"))
+
+    def view(self, site: Site) -> IrcBridgeView | None:
+        return irc_bridge_view(site.config, site.topology)
+
+    def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        return {"irc": views["irc_bridge"]}
+
+    def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
+        bind = bridge_bind_for(views.site.topology, host)
+        if bind is None:
+            return FirewallRules()
+        # A remote proxy reaches the bridge for the media links it gives IRC users.
+        proxies = views.site.topology.in_group("proxy") if bind != "127.0.0.1" else []
+        return FirewallRules(
+            tcp_ports=(IDENTD_PORT,),
+            restricted=tuple(FirewallSource(HEISENBRIDGE_PORT, p.address) for p in proxies),
+        )
+
+    def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        bridge: IrcBridgeView = views["irc_bridge"]
+        return {
+            "irc_bridge_version": bridge.settings.version,
+            "irc_bridge_venv": bridge.venv,
+            "irc_bridge_url": bridge.url,
+            "irc_bridge_registration": bridge.registration_for_bridge,
+            "irc_bridge_synapse_registration": bridge.registration_for_synapse,
+        }
+
+
+COMPONENT = IrcBridge()
