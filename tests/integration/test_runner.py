@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.unit.test_run_unsafe import load_unsafe_yaml
 from wmx.run import CONTROLLER, RunResult, check_syntax, run_playbook
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -157,8 +158,8 @@ def test_no_log_secret_appears_nowhere(tmp_path: Path) -> None:
     assert SECRET not in captured.text
     assert SECRET not in repr(result)
     assert files_containing(result.run_dir, SECRET) == []
-    extravars = json.loads((result.run_dir / "env" / "extravars").read_text())
-    assert extravars["demo_secret_file"] == str(secret_file.resolve())
+    extravars = load_unsafe_yaml((result.run_dir / "env" / "extravars").read_text())
+    assert extravars["demo_secret_file"] == ("unsafe", str(secret_file.resolve()))
 
 
 def test_secret_file_lines_quoted_by_an_error_are_hidden(tmp_path: Path) -> None:

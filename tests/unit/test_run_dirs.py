@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_run_unsafe import load_unsafe_yaml
 from wmx.run.rundirs import (
     create_run_dir,
     encode_extravars,
+    encode_host_vars,
     new_run_id,
     prune_runs,
     trim_command_record,
     write_extravars,
+    write_host_vars,
     write_transcript,
 )
 
@@ -81,7 +84,25 @@ def test_extravars_file_is_owner_only_json(tmp_path: Path) -> None:
     path = write_extravars(tmp_path / "run", encoded)
     assert path == tmp_path / "run" / "env" / "extravars"
     assert mode(path) == 0o600
-    assert json.loads(path.read_text()) == {"build": str(tmp_path), "synapse_version": "1.120"}
+    assert load_unsafe_yaml(path.read_text()) == {
+        "build": ("unsafe", str(tmp_path)),
+        "synapse_version": ("unsafe", "1.120"),
+    }
+
+
+def test_host_vars_go_to_one_private_file_per_host(tmp_path: Path) -> None:
+    encoded = encode_host_vars({"lab1": {"wmx_plan": [None, {"role": "base"}]}})
+    directory = write_host_vars(tmp_path / "run", encoded)
+    assert mode(directory) == 0o700 and mode(directory / "lab1.yml") == 0o600
+    assert load_unsafe_yaml((directory / "lab1.yml").read_text()) == {
+        "wmx_plan": [None, {("unsafe", "role"): ("unsafe", "base")}]
+    }
+
+
+@pytest.mark.parametrize("host", ["../x", "/tmp/x", "a/b", ".", "..", "x.", ""])
+def test_host_vars_refuse_a_host_name_that_is_not_a_plain_file_name(host: str) -> None:
+    with pytest.raises(TypeError, match="host name"):
+        encode_host_vars({host: {}})
 
 
 def test_extravars_refuse_values_ansible_cannot_take(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Layout of one run (``<runs_dir>/<UTC timestamp>-<6 hex>/``, mode 0700)::
 
-    env/extravars        the run's extra vars (JSON, 0600), passed as ``-e @file``
+    env/extravars        the run's extra vars (YAML, 0600), passed as ``-e @file``
+    hostvars/<host>.yml  per-host variables (0600), which the playbook loads itself
     env/envvars, env/settings, env/cmdline    written by ansible-runner, no secrets
     artifacts/<run id>/
         command          argv, cwd and (after wmx trims it) wmx's own env settings
@@ -23,6 +24,8 @@ import shutil
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+
+from wmx.run.unsafe import unsafe_yaml
 
 KEEP_RUNS = 20
 _RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
@@ -84,15 +87,10 @@ def write_private_file(path: Path, text: str) -> Path:
     return path
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"extravars value of type {type(value).__name__} cannot be passed to Ansible")
-
-
 def encode_extravars(extravars: Mapping[str, object]) -> str:
-    """The JSON Ansible will read; fails (TypeError) before any run dir is made."""
-    return json.dumps(dict(extravars), default=_json_value, indent=2, sort_keys=True) + "\n"
+    """The YAML Ansible will read, every string in it unsafe (:mod:`wmx.run.unsafe`);
+    fails (TypeError) before any run dir is made."""
+    return unsafe_yaml(dict(sorted(extravars.items())))
 
 
 def write_extravars(run_dir: Path, encoded: str) -> Path:
@@ -101,6 +99,27 @@ def write_extravars(run_dir: Path, encoded: str) -> Path:
     A file, not ``-e '{…}'``: argv is visible to every local user in ``ps``.
     """
     return write_private_file(run_dir / "env" / "extravars", encoded)
+
+
+_HOST_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def encode_host_vars(host_vars: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
+    """Each host's variables as unsafe YAML; the host name must make a plain file name."""
+    encoded: dict[str, str] = {}
+    for host, variables in host_vars.items():
+        if not _HOST_FILE_NAME.fullmatch(host) or host.endswith("."):
+            raise TypeError(f"host name {host!r} cannot name a file of host variables")
+        encoded[host] = unsafe_yaml(variables)
+    return encoded
+
+
+def write_host_vars(run_dir: Path, encoded: Mapping[str, str]) -> Path:
+    """Write ``hostvars/<host>.yml`` for each host; return the directory."""
+    directory = ensure_private_dir(run_dir / "hostvars")
+    for host, text in encoded.items():
+        write_private_file(directory / f"{host}.yml", text)
+    return directory
 
 
 def trim_command_record(artifact_dir: Path, kept_env: Mapping[str, str]) -> None:

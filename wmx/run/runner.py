@@ -44,8 +44,10 @@ from wmx.run.rundirs import (
     KEEP_RUNS,
     create_run_dir,
     encode_extravars,
+    encode_host_vars,
     trim_command_record,
     write_extravars,
+    write_host_vars,
     write_transcript,
 )
 from wmx.run.secret_files import secret_file_vars
@@ -123,6 +125,7 @@ def run_playbook(
     tags: list[str] | None = None,
     console: Console,
     secret_files: Mapping[str, Path] | None = None,
+    host_vars: Mapping[str, Mapping[str, object]] | None = None,
     keep_runs: int = KEEP_RUNS,
 ) -> RunResult:
     """Run ``playbook`` against ``inventory``, showing progress on ``console``.
@@ -132,6 +135,12 @@ def run_playbook(
     not hold secrets (they are kept on disk with the run): give secrets as
     ``secret_files={"var_name": path}`` and the playbook receives ``var_name`` set to
     the file's absolute path. Files must be mode 0600 or stricter.
+
+    ``host_vars`` gives each host its own variables: they are written to
+    ``hostvars/<host>.yml`` in the run dir and the playbook receives the directory as
+    ``wmx_host_vars_dir`` (it loads the file with ``include_vars``). Extra vars and host
+    vars alike reach Ansible with every string tagged ``!unsafe``
+    (:mod:`wmx.run.unsafe`): site data is never evaluated as a template.
 
     Task failures do not raise: they are in the returned :class:`RunResult` (and
     shown). :class:`~wmx.run.errors.RunError` is raised only when the run could not
@@ -149,11 +158,19 @@ def run_playbook(
     if "-o ControlPath=" in env.get("ANSIBLE_SSH_ARGS", ""):
         ensure_ssh_control_dir()
 
-    all_vars = {**extravars, **{name: str(path) for name, path in secret_paths.items()}}
+    # Encoded before the run dir exists, so that a value Ansible cannot take fails first.
+    all_vars: dict[str, object] = {
+        **extravars,
+        **{name: str(path) for name, path in secret_paths.items()},
+    }
     encoded_vars = encode_extravars(all_vars) if all_vars else None
+    encoded_hosts = encode_host_vars(host_vars) if host_vars is not None else None
 
     run_dir = create_run_dir(runs_dir, keep=keep_runs)
     run_id = run_dir.name
+    if encoded_hosts is not None:
+        all_vars["wmx_host_vars_dir"] = str(write_host_vars(run_dir, encoded_hosts))
+        encoded_vars = encode_extravars(all_vars)
     if encoded_vars is not None:
         write_extravars(run_dir, encoded_vars)
 
