@@ -1,18 +1,15 @@
 """Backups (issue 7) without a host: settings, what lands where, the job's own logic.
 
-The job (templates/backup/usr/local/sbin/wmx-backup.j2) is rendered and imported as a
-module so that its pure parts (metrics, borg's error lines) are tested as they ship.
+The job is the host-side package wmx.agent.backup, copied verbatim to the host: its pure
+parts (metrics, borg's error lines) are tested here as they ship (more in test_agent.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from dataclasses import fields
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,17 +17,22 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from tests.conftest import require_tool
-from wmx.backup.plan import backup_view, host_components
+from wmx.agent.backup import borg as agent_borg
+from wmx.agent.backup import metrics as agent_metrics
 from wmx.backup.progress import QuietSteps
-from wmx.backup.restore import Check, compare_facts, drill_target, restore
+from wmx.backup.restore import Check, compare_facts
 from wmx.cli import app
+from wmx.components import components_of
+from wmx.components.backup import backup_view
 from wmx.errors import InputError
+from wmx.ops.drill import drill_target
+from wmx.ops.lab_glue import lab_inventory_text
+from wmx.ops.restore import restore
 from wmx.render import render_site, write_build
 from wmx.render.role_vars import role_vars
 from wmx.resources import data_dir
 from wmx.site import Site, SitePaths, load_site
 from wmx.site.init import init_site
-from wmx.site.lab_glue import lab_inventory_text
 from wmx.site.model import BackupSettings, SiteConfig, check_calendar
 from wmx.site.secrets import Secrets, write_secrets
 from wmx.site.topology import HostView, Topology
@@ -173,7 +175,11 @@ def test_one_host_gets_the_job_units_and_tool(tmp_path: Path) -> None:
     assert "ExecStart=/usr/local/sbin/wmx-backup run" in service
     assert "EnvironmentFile=/etc/wmx/backup/borg.env" in service
     assert files["/usr/local/sbin/wmx-backup"].mode == "0755"
-    assert "backup" in host_components(site, ONE)
+    # The program itself: wmx/agent, byte for byte, beside the entry script.
+    agent = files["/usr/local/lib/wmx-agent/wmx_agent/backup/cli.py"]
+    assert agent.content == Path(agent_borg.__file__).with_name("cli.py").read_text()
+    assert "wmx_agent.backup.cli" in files["/usr/local/sbin/wmx-backup"].content
+    assert "backup" in components_of(site, ONE)
 
 
 def test_passphrase_travels_only_in_a_private_secret_file(tmp_path: Path) -> None:
@@ -224,7 +230,7 @@ def test_repository_host_authorizes_the_homeserver_append_only(tmp_path: Path) -
     assert hs["backup_repository_hosts"] == [
         {"name": "vault", "address": "10.0.0.9", "port": 22, "known_hosts_name": "10.0.0.9"}
     ]
-    tasks = (data_dir("playbooks") / "roles/backup_repo/tasks/main.yml").read_text()
+    tasks = (data_dir("playbooks") / "roles/backup_repo/tasks/converge.yml").read_text()
     assert 'command="borg serve --append-only --restrict-to-path' in tasks
 
 
@@ -239,15 +245,15 @@ def test_disabled_backups_render_nothing(tmp_path: Path) -> None:
 
 
 def test_a_site_without_any_repository_is_refused(tmp_path: Path) -> None:
-    site = _site(tmp_path, [ONE], local_repository=False)
+    # Refused when the site is loaded, before anything is rendered.
     with pytest.raises(InputError, match="no repository"):
-        render_site(site)
+        _site(tmp_path, [ONE], local_repository=False)
 
 
 def test_the_homeserver_cannot_be_its_own_remote(tmp_path: Path) -> None:
     both = HostView("hs1", "10.0.0.1", ("database", "homeserver", "proxy", "backup"))
     with pytest.raises(InputError, match="must live on another host"):
-        render_site(_site(tmp_path, [both]))
+        _site(tmp_path, [both])
 
 
 def test_split_database_is_dumped_over_tcp_with_a_secret_passfile(tmp_path: Path) -> None:
@@ -277,28 +283,13 @@ def test_extra_repositories_are_labelled_by_host(tmp_path: Path) -> None:
 # --- the job on the host ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def job_tool(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    tmp = tmp_path_factory.mktemp("tool")
-    site = _site(tmp, [ONE])
-    text = _files(site, "hs1")["/usr/local/sbin/wmx-backup"].content
-    path = tmp / "wmx_backup_tool.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location("wmx_backup_tool", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wmx_backup_tool"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_metrics_use_the_names_monitoring_alerts_on(job_tool: ModuleType) -> None:
+def test_metrics_use_the_names_monitoring_alerts_on() -> None:
     status = {
         "last_success": {"ended_ts": 1700000000, "original_size": 123, "duration": 4.5,
                          "deduplicated_size": 7},
         "last_run": {"ok": False, "ended_ts": 1700003600},
     }  # fmt: skip
-    text = job_tool.metrics_text(status, 129600)
+    text = agent_metrics.metrics_text(status, 129600)
     values = dict(
         line.split(" ") for line in text.splitlines() if line and not line.startswith("#")
     )
@@ -314,12 +305,12 @@ def test_metrics_use_the_names_monitoring_alerts_on(job_tool: ModuleType) -> Non
     assert "# TYPE wmx_backup_last_size_bytes gauge" in text
 
 
-def test_metrics_of_a_host_that_never_succeeded_make_alerts_fire(job_tool: ModuleType) -> None:
-    text = job_tool.metrics_text({}, 3600)
+def test_metrics_of_a_host_that_never_succeeded_make_alerts_fire() -> None:
+    text = agent_metrics.metrics_text({}, 3600)
     assert "wmx_backup_last_success_timestamp_seconds 0\n" in text
 
 
-def test_borg_errors_come_from_its_log_lines_only(job_tool: ModuleType) -> None:
+def test_borg_errors_come_from_its_log_lines_only() -> None:
     stderr = "\n".join(
         [
             json.dumps({"type": "log_message", "levelname": "INFO", "message": "hi"}),
@@ -333,14 +324,14 @@ def test_borg_errors_come_from_its_log_lines_only(job_tool: ModuleType) -> None:
             ),
         ]
     )
-    assert job_tool._borg_error(stderr) == "Repository /x does not exist."
-    assert job_tool._borg_msgids(stderr) == {"Repository.DoesNotExist"}
+    assert agent_borg.borg_error(stderr) == "Repository /x does not exist."
+    assert agent_borg.borg_msgids(stderr) == {"Repository.DoesNotExist"}
 
 
-def test_max_age_is_one_missed_run(job_tool: ModuleType) -> None:
+def test_max_age_is_one_missed_run() -> None:
     require_tool("systemd-analyze", hint="Debian's systemd")
-    assert job_tool.max_age("daily") == 36 * 3600
-    assert job_tool.max_age("hourly") == 2 * 3600
+    assert agent_metrics.max_age("daily") == 36 * 3600
+    assert agent_metrics.max_age("hourly") == 2 * 3600
 
 
 # --- restore and drill ---------------------------------------------------------------------
@@ -431,7 +422,7 @@ def test_restore_refuses_a_split_database_clearly(tmp_path: Path) -> None:
         restore(site, archive="latest", to="db1", repo=None, force=False, steps=QuietSteps())
 
 
-def test_a_borg_traceback_becomes_its_one_line_cause(job_tool: ModuleType) -> None:
+def test_a_borg_traceback_becomes_its_one_line_cause() -> None:
     message = (
         'Traceback (most recent call last):\n  File "borg/remote.py", line 752\n'
         "    raise IntegrityError(args[0].decode())\n"
@@ -439,7 +430,7 @@ def test_a_borg_traceback_becomes_its_one_line_cause(job_tool: ModuleType) -> No
         "mismatch [segment 16, offset 516]\n\nPlatform: Linux\n"
     )
     stderr = json.dumps({"levelname": "ERROR", "message": message}) + "\nConnection closed\n"
-    assert job_tool._borg_error(stderr) == (
+    assert agent_borg.borg_error(stderr) == (
         "Data integrity error: Segment entry checksum mismatch [segment 16, offset 516]; "
         "Connection closed"
     )

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
 from typing import IO, Any
 
-from wmx.admin.tunnel import ssh_base_argv
-from wmx.backup.plan import TOOL
+from wmx.components.backup import TOOL
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
+from wmx.ssh import connection
 
 NOT_FOUND = 127  # the remote shell's status for a command that does not exist
 CHUNK = 1 << 20
@@ -50,10 +49,12 @@ class HostTool:
         self.host = host
 
     def argv(self, *args: str) -> list[str]:
-        return [*ssh_base_argv(self.host), shlex.join([TOOL, *args])]
+        return connection(self.host).command([TOOL, *args])
 
     def _check(self, rc: int, stderr: str, what: str) -> None:
-        if rc == NOT_FOUND and ("No such file" in stderr or "not found" in stderr):
+        missing = rc == NOT_FOUND and ("No such file" in stderr or "not found" in stderr)
+        # Through sudo, a missing program is sudo's own error (status 1).
+        if missing or f"{TOOL}: command not found" in stderr:
             raise NotDeployed(self.host)
         if rc == 255:
             raise WmxError(f"cannot reach {self.host.name} over SSH: {_cause(stderr)}")

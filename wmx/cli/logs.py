@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import shlex
 import subprocess
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.admin.tunnel import ssh_base_argv
 from wmx.cli.common import open_site
 from wmx.errors import InputError
-from wmx.site import Site
-from wmx.site.topology import HostView
-from wmx.status.services import Service, known_service_names, services_of
+
+if TYPE_CHECKING:
+    from wmx.site import Site
+    from wmx.site.topology import HostView
+    from wmx.status.services import Service
 
 
 def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView, Service]:
     """The host (the one given, else the only one running it) and the service."""
+    from wmx.status.services import known_service_names, services_of
+
     name = name.removesuffix(".service")
     hosts = [h for h in site.topology.hosts if host_name in (None, h.name)]
     if host_name and not hosts:
@@ -43,19 +45,24 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
 def journal_argv(
     host: HostView, service: Service, since: str | None, follow: bool, lines: int
 ) -> list[str]:
+    from wmx.ssh import connection
+
     command = ["journalctl", "--no-pager", "--output=short-iso", "--unit", service.unit]
     command += ["--since", since] if since else ["--lines", str(lines)]
     if follow:
         command.append("--follow")
-    # ssh joins the remote command into one shell line: quote each word.
-    return [*ssh_base_argv(host), "--", shlex.join(command)]
+    # The journal of a system service needs root (sudo for a non-root user with become).
+    return connection(host).command(command)
 
 
 def logs(
     ctx: typer.Context,
     service: Annotated[
         str,
-        typer.Argument(help=f"Service: {', '.join(known_service_names())} (or its unit name)."),
+        typer.Argument(
+            help="Service as `wmx status` names it (synapse, postgresql, nginx, …), or its "
+            "unit name."
+        ),
     ],
     host: Annotated[
         str | None, typer.Option("--host", "-H", help="Host (default: the one running it).")

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 from ruamel.yaml import YAML
 
+from wmx.agent import sources as agent_sources
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 
@@ -107,4 +108,20 @@ def render_component(
                 content=content,
             )
         )
+    files.extend(verbatim_files(component, meta))
+    return files
+
+
+def verbatim_files(component: str, meta: dict[str, dict[str, Any]]) -> list[RenderedFile]:
+    """`package: agent` in _meta.yml: wmx/agent's modules below that path, copied as they
+    are, not rendered (host-side programs, linted and type-checked with wmx)."""
+    files: list[RenderedFile] = []
+    for target, raw in meta.items():
+        if raw.get("package") != "agent":
+            continue
+        settings = {**_DEFAULT_META, **raw}
+        for rel, text in agent_sources().items():
+            mode, owner, group = (str(settings[k]) for k in ("mode", "owner", "group"))
+            src = f"{target}/{rel}"
+            files.append(RenderedFile(component, src, mode, owner, group, False, text))
     return files

@@ -1,4 +1,18 @@
-"""The site's Ansible inventory (YAML), read into hosts and groups."""
+"""The site's Ansible inventory, read the way `wmx deploy` reads it: through ansible-core.
+
+Groups and hosts come from Ansible's YAML inventory plugin (host ranges such as
+`web[01:03]` included), and each host's variables from Ansible's variable manager:
+`all.vars`, group and host variables in the file, `group_vars/` and `host_vars/` beside
+it. `wmx status`, `logs`, `backup` and the admin tunnel connect with those (wmx.ssh), so
+they reach a host as the playbook does. ansible-core is imported here only, when a site
+is loaded (it is slow to import).
+
+Variables are never templated here: a template may run anything (`lookup('pipe', …)`),
+and a site is untrusted data that `wmx render` or `wmx diff` must be able to read
+safely. The variables wmx itself reads must therefore be plain values; a template in one
+of them is refused with its host and name. Vault-encrypted values are left out (wmx
+never reads them; Ansible decrypts them in the playbook).
+"""
 
 from __future__ import annotations
 
@@ -16,49 +30,117 @@ from wmx.site.topology import (
 from wmx.site.yamlfile import load_document
 
 INVENTORY_FILE = "inventory.yml"
+# Ansible's own groups: every host is in `all`, hosts of no group in `ungrouped`.
+_IMPLICIT_GROUPS = frozenset({"all", "ungrouped"})
+# Variables Ansible adds to every host's; not the inventory's own, so not kept.
+_MAGIC_VARIABLES = frozenset(
+    {
+        "ansible_config_file",
+        "ansible_facts",
+        "ansible_playbook_python",
+        "ansible_version",
+        "group_names",
+        "groups",
+        "hostvars",
+        "inventory_dir",
+        "inventory_file",
+        "inventory_hostname",
+        "inventory_hostname_short",
+        "omit",
+        "playbook_dir",
+    }
+)
 
 
-def _hosts_of(group: Any) -> dict[str, Any]:
-    if not isinstance(group, dict):
-        return {}
-    hosts = group.get("hosts") or {}
-    return dict(hosts) if isinstance(hosts, dict) else {}
+_UNREADABLE = object()
 
 
-def _walk(
-    name: str, group: Any, groups: dict[str, set[str]], hostvars: dict[str, dict[str, Any]]
-) -> None:
-    for host, values in _hosts_of(group).items():
-        groups.setdefault(host, set())
-        if name != "all":
-            groups[host].add(name)
-        hostvars.setdefault(host, {}).update(dict(values or {}))
-    children = group.get("children") if isinstance(group, dict) else None
-    for child, body in (children or {}).items():
-        _walk(child, body, groups, hostvars)
-        for host in _hosts_of(body):
-            if name != "all":
-                groups[host].add(name)
+def _plain(value: Any) -> Any:
+    """Ansible's tagged strings, numbers and containers as plain Python values;
+    _UNREADABLE for what is not plain data (a vault-encrypted value)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, dict):
+        items = {str(k): _plain(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v is not _UNREADABLE}
+    if isinstance(value, list | tuple):
+        return [v for v in map(_plain, value) if v is not _UNREADABLE]
+    return _UNREADABLE
+
+
+# The variables wmx reads (wmx.ssh, memory_mb): plain values only (see above).
+_READ_BY_WMX = frozenset(
+    {
+        "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
+        "ansible_user", "ansible_ssh_user", "ansible_private_key_file",
+        "ansible_ssh_private_key_file", "ansible_ssh_common_args", "ansible_ssh_extra_args",
+        "ansible_become", "ansible_become_user", "ansible_become_method", "memory_mb",
+    }
+)  # fmt: skip
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _one_line(message: object) -> str:
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return lines[0] if lines else "Ansible cannot read it"
+
+
+def read_inventory(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
+    """host name → (its groups, its variables), as Ansible sees them for a playbook."""
+    from ansible.errors import AnsibleError
+    from ansible.inventory.data import InventoryData
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    hosts: dict[str, tuple[set[str], dict[str, Any]]] = {}
+    try:
+        # The YAML plugin alone first: its error is the one to show. (The manager would
+        # try every plugin, print each one's warning, and go on with no host at all.)
+        inventory_loader.get("yaml").parse(InventoryData(), loader, str(path), cache=False)
+        manager = InventoryManager(loader=loader, sources=[str(path)])
+        variables = VariableManager(loader=loader, inventory=manager)
+        for host in manager.get_hosts():
+            found = variables.get_vars(host=host, include_hostvars=False)
+            own = {k: _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
+            groups = {g.name for g in host.get_groups()} - _IMPLICIT_GROUPS
+            hosts[host.name] = (groups, {k: v for k, v in own.items() if v is not _UNREADABLE})
+    except AnsibleError as exc:
+        raise InputError(f"{path}: {_one_line(exc.message)}") from None
+    for name, (_, values) in sorted(hosts.items()):
+        for key in sorted(_READ_BY_WMX & values.keys()):
+            if _is_template(values[key]):
+                raise InputError(
+                    f"{path}: {name}.{key}: a template ({values[key]!r}); wmx reads this "
+                    "variable itself and never runs templates of a site: write the value"
+                )
+    return hosts
 
 
 def load_topology(path: Path) -> Topology:
-    document = load_document(path)
-    groups: dict[str, set[str]] = {}
-    hostvars: dict[str, dict[str, Any]] = {}
-    _walk("all", document.get("all", document), groups, hostvars)
-    if not groups:
+    load_document(path)  # broken YAML: said with its line, before Ansible reads it
+    found = read_inventory(path)
+    if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
     hosts = []
-    for name in sorted(groups):
-        values = hostvars[name]
+    for name in sorted(found):
+        groups, values = found[name]
         memory = values.get("memory_mb", DEFAULT_MEMORY_MB)
-        if not isinstance(memory, int) or memory < 512:
+        if not isinstance(memory, int) or isinstance(memory, bool) or memory < 512:
             raise InputError(f"{path}: {name}.memory_mb: must be a whole number of MiB ≥ 512")
         hosts.append(
             HostView(
                 name=name,
                 address=str(values.get("ansible_host", name)),
-                groups=tuple(sorted(groups[name])),
+                groups=tuple(sorted(groups)),
                 memory_mb=memory,
                 vars=values,
             )

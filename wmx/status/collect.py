@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
-from wmx.admin.tunnel import port_tunnel
+from wmx.components import components_of
+from wmx.components.monitoring import ALERTMANAGER_PORT, PROMETHEUS_PORT
 from wmx.errors import WmxError
 from wmx.site import Site
-from wmx.site.topology import ALERTMANAGER_PORT, PROMETHEUS_PORT, HostView
+from wmx.site.topology import HostView
+from wmx.ssh import port_tunnel
 from wmx.status.probe import probe_host
 from wmx.status.services import services_of
 
@@ -138,7 +140,7 @@ class SiteStatus:
 
 
 def host_status(site: Site, host: HostView) -> HostStatus:
-    status = HostStatus(host.name, host.address, list(host.components), reachable=False)
+    status = HostStatus(host.name, host.address, list(components_of(site, host)), reachable=False)
     try:
         data = probe_host(host, services_of(site, host)).data
     except WmxError as exc:
