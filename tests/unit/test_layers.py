@@ -1,0 +1,124 @@
+"""Imports run one way (docs/design.md, "Layers"): every `import` and `from … import` of
+wmx/, read with ast (lazy and TYPE_CHECKING imports included), against the rank of each
+package. Lower layers never import higher ones, and no two packages import each other,
+however indirectly."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import wmx
+
+PACKAGE_ROOT = Path(wmx.__file__).parent
+
+# Higher imports lower. The libraries below ops share a rank: they may use one another
+# (status and backup reach hosts through ssh) as long as no loop forms.
+LIBRARY = 3
+RANKS: dict[str, int] = {
+    "cli": 6,
+    "ops": 5,
+    "render": 4,
+    "run": LIBRARY,
+    "admin": LIBRARY,
+    "lab": LIBRARY,
+    "ssh": LIBRARY,
+    "irc": LIBRARY,
+    "status": LIBRARY,
+    "backup": LIBRARY,
+    "grafana": LIBRARY,
+    "components": 2,
+    "site": 1,
+    "errors": 0,
+    "resources": 0,
+    "agent": 0,
+    "wmx": 0,  # the package itself (its version)
+}
+# Edges other helpers' code still has, each with its owner; empty when the tree is clean.
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "wmx"
+
+
+def _imports() -> Iterator[tuple[Path, str, str]]:
+    """(file, its package, the wmx module it imports) for every import in wmx/."""
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        parts = path.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts
+        own = _package(".".join(parts))
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name == "wmx" or name.startswith("wmx."):
+                    yield path, own, name
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for _, own, name in _imports():
+        target = _package(name)
+        if target != own:
+            graph.setdefault(own, set()).add(target)
+    return graph
+
+
+def test_every_package_has_a_rank() -> None:
+    packages = {
+        p.name if p.is_dir() else p.stem
+        for p in PACKAGE_ROOT.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.stem != "__init__")
+    } | {"wmx"}
+    assert packages - RANKS.keys() == set(), "give the new package a rank in RANKS"
+
+
+def test_no_import_runs_upward() -> None:
+    upward = sorted(
+        f"{path.relative_to(PACKAGE_ROOT.parent)}: {own} imports {name}"
+        for path, own, name in _imports()
+        if (target := _package(name)) != own
+        and (own, target) not in KNOWN_UPWARD
+        and RANKS[own] <= RANKS[target]
+        and not (RANKS[own] == RANKS[target] == LIBRARY)
+    )
+    assert upward == []
+
+
+def test_the_agent_imports_nothing_of_wmx() -> None:
+    """wmx/agent is copied verbatim to hosts, where wmx is not installed."""
+    found = [f"{path}: {name}" for path, own, name in _imports() if own == "agent"]
+    assert found == []
+
+
+def test_packages_import_each_other_in_no_loop() -> None:
+    graph = _graph()
+    loops: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in trail:
+                loop = [*trail[trail.index(nxt) :], nxt]
+                if (loop[0], loop[1]) not in KNOWN_UPWARD and loop not in loops:
+                    loops.append(loop)
+            elif len(trail) < len(RANKS):
+                visit(nxt, [*trail, nxt])
+
+    for start in sorted(graph):
+        visit(start, [start])
+    assert loops == []
+
+
+def test_the_rule_is_enforced_on_a_known_bad_edge() -> None:
+    """The checks above see lazy imports inside functions too (a guard for the test)."""
+    tree = ast.parse("def f():\n    from wmx.cli import app\n")
+    found = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert found == ["wmx.cli"] and RANKS["site"] < RANKS[_package("wmx.cli")]
