@@ -79,8 +79,9 @@ def test_json_streams_one_valid_array(capsys: pytest.CaptureFixture[str]) -> Non
     emit_pages(_stream(PAGES), OutputFormat.json, COLUMNS, empty="none")
     out = capsys.readouterr().out
     assert json.loads(out) == EVERYONE
-    # Byte for byte what printing the whole list at once gives.
-    assert out == json.dumps(EVERYONE, indent=2, sort_keys=True) + "\n"
+    # One object a line, for line-oriented tools.
+    lines = out.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(EVERYONE) + 2
     emit_pages(_stream([]), OutputFormat.json, COLUMNS, empty="none")
     assert json.loads(capsys.readouterr().out) == []
 
@@ -116,3 +117,19 @@ def test_pages_are_printed_as_they_arrive(capsys: pytest.CaptureFixture[str]) ->
     emit_pages(PageStream(fetch), OutputFormat.json, COLUMNS, empty="none")
     # Before the second and third requests, the earlier pages were already out.
     assert printed_before == [0, 3, 3]
+
+
+def test_streamed_table_rows_show_hostile_text_literally(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [
+        {"name": f"@m{n}:example.test", "displayname": value} for n, value in enumerate(HOSTILE)
+    ]
+    rows.append({"name": "@esc:example.test", "displayname": "bell\x07 \x1b[31mred"})
+    shown = _shown(
+        capsys, lambda: emit_pages(_stream([rows]), OutputFormat.table, COLUMNS, empty="-")
+    )
+    for value in HOSTILE:
+        assert value in shown
+    assert "\x1b" not in shown and "\x07" not in shown  # no terminal control from a name
+    assert "[31mred" in shown

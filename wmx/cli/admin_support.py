@@ -37,6 +37,7 @@ Output = Annotated[
     OutputFormat, typer.Option("--output", "-o", help="table for people; json or yaml for scripts.")
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+UserId = Annotated[str, typer.Argument(help="User id (@name:server) or just the name.")]
 Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many.")]
 PasswordFile = Annotated[
     Path | None,
