@@ -67,8 +67,13 @@ def stale_devices(
     return [d for d in devices if stale(d)]
 
 
-def notice_recipients(admin: SynapseAdmin, own: str) -> list[str]:
-    """Every local account a notice to all goes to: not wmx's own, no support or bot."""
+def notice_recipients(admin: SynapseAdmin, own: str, named: Sequence[str]) -> list[str]:
+    """The accounts a notice goes to: the `named` ones (each must exist: 404 → exit 2),
+    or, when none is named, every local account but wmx's own, support and bots."""
+    if named:
+        for user_id in named:
+            admin.users.get(user_id)
+        return list(named)
     return [
         u["name"]
         for u in admin.users.listing().items

@@ -248,17 +248,19 @@ def drill_(
     latest events of the largest rooms, media checksums, the server signing key.
     Exit status 1 on any mismatch. The live server is only read."""
     from wmx.backup.progress import steps_display
-    from wmx.ops.drill import deploy_drill_host, drill, drill_site, drill_target
+    from wmx.ops.drill import rehearse
 
     site = open_site(ctx)
-    target = drill_target(site, to)
-    rehearsal = drill_site(site, target)
     # With --output json, stdout carries the report alone.
     say = console if output is OutputFormat.table else err_console
-    say.print(f"Deploying the drill host {esc(target.name)} (PostgreSQL, Synapse, backup tools)")
-    deploy_drill_host(rehearsal, target, console=say)
-    with steps_display(err_console) as steps:
-        report = drill(site, rehearsal, target, repo=repo, archive=archive, steps=steps)
+    report = rehearse(
+        site,
+        to=to,
+        repo=repo,
+        archive=archive,
+        console=say,
+        steps=lambda: steps_display(err_console),
+    )
     _finish(report, output, "Drilled", "drill FAILED")
     if output is not OutputFormat.json:
         console.print("[green]Drill passed[/]: the archive restores and matches what it recorded.")

@@ -53,12 +53,9 @@ def send(
     recipients = [user_arg(site, u) for u in to or []]
     progress = console.is_terminal and output is OutputFormat.table
     with session(site, url) as admin:
+        recipients = notice_recipients(admin, admin_user_id(site), recipients)
         if all_local:
-            recipients = notice_recipients(admin, admin_user_id(site))
             confirm(f"Send this notice to all {len(recipients)} local account(s)?", yes)
-        else:
-            for user_id in recipients:
-                admin.users.get(user_id)
 
         def show(index: int, user_id: str) -> None:
             console.print(f"[dim]{index}/{len(recipients)}[/] {esc(user_id)}", end="\r")

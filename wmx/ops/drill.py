@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from rich.console import Console
+from rich.markup import escape
 
 from wmx.backup.progress import Steps
 from wmx.backup.remote import HostTool
@@ -24,10 +27,8 @@ from wmx.backup.restore import (
     restore_onto,
 )
 from wmx.errors import InputError, WmxError
+from wmx.ops.deploy import plan_deploy, run_deploy
 from wmx.ops.restore import managed_paths
-from wmx.render import render_site, write_build
-from wmx.resources import data_dir
-from wmx.run import run_playbook
 from wmx.site import Site, load_site
 from wmx.site.inventory import inventory_document
 from wmx.site.secrets import write_secrets
@@ -139,16 +140,31 @@ def drill(
 
 
 def deploy_drill_host(rehearsal: Site, target: HostView, *, console: Console) -> None:
-    """Deploy the data side (PostgreSQL, Synapse, backup tools) onto the drill host;
-    Ansible's progress goes to `console`."""
-    build = write_build(rehearsal, render_site(rehearsal))
-    result = run_playbook(
-        runs_dir=rehearsal.paths.runs,
-        playbook=data_dir("playbooks") / "site.yml",
-        inventory=rehearsal.paths.inventory,
-        extravars={"wmx_build_dir": str(build), "wmx_only": DRILL_COMPONENTS},
-        limit=target.name,
-        console=console,
-    )
-    if not result.ok:
+    """Deploy the data side (PostgreSQL, Synapse, backup tools) onto the drill host, as
+    `wmx deploy --only … --limit HOST` would for the rehearsal site; Ansible's progress
+    goes to `console`."""
+    deployment = plan_deploy(rehearsal, limit=target.name, only=DRILL_COMPONENTS, full=True)
+    if not run_deploy(deployment, console=console).ok:
         raise WmxError(f"could not deploy the drill host {target.name}")
+
+
+def rehearse(
+    site: Site,
+    *,
+    to: str | None,
+    repo: str | None,
+    archive: str,
+    console: Console,
+    steps: Callable[[], AbstractContextManager[Steps]],
+) -> RestoreReport:
+    """The whole drill: choose the throwaway host, deploy the data side onto it (Ansible's
+    progress on `console`), restore the archive (progress on a `steps()` display) and
+    compare."""
+    target = drill_target(site, to)
+    rehearsal = drill_site(site, target)
+    console.print(
+        f"Deploying the drill host {escape(target.name)} (PostgreSQL, Synapse, backup tools)"
+    )
+    deploy_drill_host(rehearsal, target, console=console)
+    with steps() as display:
+        return drill(site, rehearsal, target, repo=repo, archive=archive, steps=display)
