@@ -23,7 +23,6 @@ from wmx.components.nginx import public_names
 from wmx.errors import InputError
 from wmx.lab.element import LAB_ELEMENT_VERSION, write_standin_archive
 from wmx.render import RenderedFile, render_site
-from wmx.render.plan import site_views
 from wmx.render.role_vars import role_vars
 from wmx.site import Site, SitePaths
 from wmx.site.config_edit import set_value
@@ -399,7 +398,7 @@ def test_nginx_serves_element_on_its_own_name_with_its_headers(tmp_path: Path) -
 
 def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path) -> None:
     on = _site(tmp_path)
-    assert public_names(site_views(on)) == [
+    assert public_names(on) == [
         "example.test",
         "matrix.example.test",
         "element.example-web.test",
@@ -407,7 +406,7 @@ def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path)
     (host,) = on.topology.hosts
     assert role_vars(on, on.topology, host)["nginx_tls_domains"][-1] == "element.example-web.test"
     off = _site(tmp_path, hosts=[HostView("hs1", "10.0.0.11", ("database", "homeserver", "proxy"))])
-    assert public_names(site_views(off)) == ["example.test", "matrix.example.test"]
+    assert public_names(off) == ["example.test", "matrix.example.test"]
     files = _files(off)
     assert "/etc/wmx/element/config.json" not in files
     assert (
@@ -560,9 +559,9 @@ def test_turn_without_tls_and_on_its_own_name(tmp_path: Path) -> None:
     ]
     assert "udp dport 5349" not in files["/etc/nftables.conf"].content
     # Its own name joins the certificate only with TLS.
-    assert "turn.example.test" not in public_names(site_views(site))
+    assert "turn.example.test" not in public_names(site)
     tls = _site(tmp_path, turn={"host": "turn.example.test"})
-    assert public_names(site_views(tls))[-1] == "turn.example.test"
+    assert public_names(tls)[-1] == "turn.example.test"
 
 
 def test_turn_over_tls_needs_the_proxys_certificate(tmp_path: Path) -> None:

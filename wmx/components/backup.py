@@ -239,11 +239,14 @@ class Backup(Component):
         # authorize the key; then, once they have, the repositories and the timer.
         return (Step(self.name, before="backup_repo"), Step(self.name, "repositories"))
 
+    def host_view(self, views: SiteViews, host: HostView) -> BackupView:
+        return backup_view(views.site.config, views.site.topology, host)
+
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
-        return {"backup": backup_view(views.site.config, views.site.topology, host)}
+        return {"backup": views.of_host(self, host)}
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
-        view = backup_view(views.site.config, views.site.topology, host)
+        view: BackupView = views.of_host(self, host)
         return {
             "backup_schedule": view.schedule,
             "backup_repositories": [r.as_json() for r in view.repositories],

@@ -37,19 +37,22 @@ class Base(Component):
     def runs_on(self, site: Site, host: HostView) -> bool:
         return True
 
+    def host_view(self, views: SiteViews, host: HostView) -> FirewallView:
+        return firewall_for(views, host)
+
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         return {
             "site": views.site.config,
             "secrets": views.site.secrets,
             "host": host,
-            "firewall": firewall_for(views, host),
+            "firewall": views.of_host(self, host),
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
         return FirewallRules(tcp_ports=(SSH_PORT,))
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
-        return {"base_firewall_tcp_ports": list(firewall_for(views, host).tcp_ports)}
+        return {"base_firewall_tcp_ports": list(views.of_host(self, host).tcp_ports)}
 
 
 COMPONENT = Base()

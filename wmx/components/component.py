@@ -107,9 +107,19 @@ class SiteViews:
     site: Site
     components: tuple[Component, ...]
     views: dict[str, Any] = field(default_factory=dict)
+    # (component, host) → Component.host_view, each computed once.
+    _host_views: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> Any:
         return self.views[name]
+
+    def of_host(self, component: Component, host: HostView) -> Any:
+        """`component.host_view(self, host)`, computed on first use only: its context and
+        its role vars read the same object."""
+        key = (component.name, host.name)
+        if key not in self._host_views:
+            self._host_views[key] = component.host_view(self, host)
+        return self._host_views[key]
 
 
 class Component:
@@ -133,6 +143,11 @@ class Component:
 
     def view(self, site: Site) -> Any:
         """The site-wide view templates see (None when it runs nowhere): computed once."""
+        return None
+
+    def host_view(self, views: SiteViews, host: HostView) -> Any:
+        """What it derives for one host, when its context and role vars share it; read it
+        through `views.of_host(self, host)`, which computes it once."""
         return None
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:

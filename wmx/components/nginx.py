@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, FirewallRules, Service, SiteViews
 from wmx.components.synapse import SYNAPSE_PORT
+from wmx.components.turn import turn_view
 
 if TYPE_CHECKING:
+    from wmx.site import Site
     from wmx.site.model import SiteConfig
     from wmx.site.topology import HostView, Topology
+
+
+@dataclass(frozen=True)
+class NginxView:
+    """What the proxy serves, the same for every host that asks."""
+
+    tls_names: list[str]
+    well_known_client: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -26,12 +36,13 @@ def proxy_for(topology: Topology, host: HostView) -> ProxyView:
     return ProxyView(upstream=f"{address}:{SYNAPSE_PORT}")
 
 
-def public_names(views: SiteViews) -> list[str]:
+def public_names(site: Site) -> list[str]:
     """Every name the proxy answers for and its certificate covers: the web client's
     joins with Element, TURN's own with TLS on coturn."""
-    turn = views["turn"]
+    turn = turn_view(site)
     extra = (turn.name,) if turn is not None and turn.tls else ()
-    return views.site.config.public_names(web_client=views["element"] is not None, extra=extra)
+    element = site.topology.first_in("element") is not None
+    return site.config.public_names(web_client=element, extra=extra)
 
 
 def client_well_known(config: SiteConfig) -> dict[str, Any]:
@@ -60,11 +71,17 @@ class Nginx(Component):
         Service("certbot", "certbot.timer", "certbot"),
     )
 
+    def view(self, site: Site) -> NginxView:
+        return NginxView(
+            tls_names=public_names(site), well_known_client=client_well_known(site.config)
+        )
+
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        view: NginxView = views["nginx"]
         return {
             "proxy": proxy_for(views.site.topology, host),
-            "tls_names": public_names(views),
-            "well_known_client": client_well_known(views.site.config),
+            "tls_names": view.tls_names,
+            "well_known_client": view.well_known_client,
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
@@ -76,7 +93,7 @@ class Nginx(Component):
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         config = views.site.config
         return {
-            "nginx_tls_domains": public_names(views),
+            "nginx_tls_domains": views["nginx"].tls_names,
             "acme_directory": config.acme.directory,
             "acme_email": config.acme.email,
         }
