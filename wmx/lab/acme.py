@@ -138,6 +138,26 @@ def refresh_trust_bundle(paths: LabPaths) -> list[str]:
     return roots
 
 
+def current_roots(paths: LabPaths) -> list[str]:
+    """Every pebble root clients trust now (the current one first)."""
+    try:
+        return split_pem(paths.pebble_roots.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        return []
+
+
+def keep_roots(paths: LabPaths, roots: list[str]) -> None:
+    """Trust ``roots`` too until `down`: those of an earlier pebble whose certificates are
+    on a host restored from a snapshot."""
+    current = current_roots(paths)
+    merged = current + [pem for pem in (split_pem("".join(roots))) if pem not in current]
+    if merged == current:
+        return
+    lab_ca = paths.ca_cert.read_text(encoding="ascii").strip() + "\n"
+    _write(paths.pebble_roots, "".join(merged))
+    _write(paths.trust_bundle, lab_ca + "".join(merged))
+
+
 def split_pem(text: str) -> list[str]:
     """The certificates in a PEM bundle, each normalised to end with one newline."""
     end = "-----END CERTIFICATE-----"

@@ -19,6 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from wmx.lab import sshkeys
+from wmx.lab.addressing import ACME_NAME, GATEWAY
+from wmx.lab.paths import LabPaths
+
 CA_COMMON_NAME = "wmx lab CA"
 CA_LIFETIME = datetime.timedelta(days=3650)
 SERVER_LIFETIME = datetime.timedelta(days=825)
@@ -143,3 +147,17 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+def ensure_lab_identity(paths: LabPaths) -> None:
+    """The lab's SSH client key, its CA, and the certificate of pebble's listeners."""
+    sshkeys.ensure_client_key(paths.ssh_key)
+    ensure_ca(paths.ca_key, paths.ca_cert)
+    ensure_server_cert(
+        paths.ca_key,
+        paths.ca_cert,
+        paths.pebble_tls_key,
+        paths.pebble_tls_cert,
+        dns_names=[ACME_NAME, "localhost"],
+        ip_addresses=[str(GATEWAY), "127.0.0.1"],
+    )

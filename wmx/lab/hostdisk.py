@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from wmx.lab import commands, hostsfile, mounts, sshkeys
+from wmx.lab import acme, commands, hostsfile, mounts, sshkeys
 from wmx.lab.paths import LabPaths
 
 TRUST_SUBDIR = Path("usr/local/share/ca-certificates/wmx-lab")
@@ -56,6 +56,20 @@ def _give_identity(root: Path, host: str, public_key: str) -> None:
     sshkeys.install_authorized_key(root, public_key)
     for cache in ("var/cache/apt/archives", "root/.cache/pip"):
         (root / cache).mkdir(parents=True, exist_ok=True)
+
+
+def trust_certificates(paths: LabPaths) -> dict[str, str]:
+    """What every host must trust: the machine's extra CAs, the lab CA, pebble's roots."""
+    trust: dict[str, str] = {}
+    machine_cas = Path("/usr/local/share/ca-certificates")
+    if machine_cas.is_dir():
+        for crt in sorted(machine_cas.rglob("*.crt")):
+            if crt.is_file():
+                trust[f"machine-{crt.stem}.crt"] = crt.read_text(encoding="ascii")
+    trust["wmx-lab-ca.crt"] = paths.ca_cert.read_text(encoding="ascii")
+    for i, pem in enumerate(acme.current_roots(paths)):
+        trust[f"pebble-root-{i}.crt"] = pem
+    return trust
 
 
 def write_resolv_conf(root: Path, nameservers: list[str]) -> None:

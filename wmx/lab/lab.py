@@ -9,50 +9,43 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
-import re
 import shlex
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import wmx
 from wmx.lab import (
     acme,
     addressing,
     ca,
     commands,
+    containers,
     hostdisk,
     hostsfile,
     ircd,
     mounts,
+    naming,
     network,
     processes,
     rootfs,
-    sshkeys,
+    snapshots,
 )
-from wmx.lab.addressing import ACME_NAME, GATEWAY, LabHost
+from wmx.lab.addressing import LabHost
+from wmx.lab.containers import BOOT_TIMEOUT, STOP_TIMEOUT
 from wmx.lab.daemons import Daemon
 from wmx.lab.errors import NOT_ROOT_MESSAGE, LabError
 from wmx.lab.paths import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, LabPaths
+from wmx.lab.snapshots import Snapshot
 from wmx.lab.state import HostRecord, LabState, load_state, save_state
 
 log = logging.getLogger(__name__)
 
 HostRef = str | LabHost
-
-BOOT_TIMEOUT = 120.0
-STOP_TIMEOUT = 30.0
-DOWN_GRACE = 3.0
-# Names the lab may map in /etc/hosts: only the reserved .test TLD (RFC 2606), so a typo
-# can never shadow a real domain on the machine.
-_TEST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+test")
 
 
 class Lab:
@@ -133,17 +126,19 @@ class Lab:
         self.require_root()
         if not 1 <= count <= addressing.MAX_HOSTS:
             raise LabError(f"--hosts must be between 1 and {addressing.MAX_HOSTS}")
+        return self._up([addressing.host_name(i) for i in range(1, count + 1)])
+
+    def _up(self, wanted: list[str]) -> list[LabHost]:
         missing = commands.missing_tools()
         if missing:
             raise LabError(
                 "missing tools: " + ", ".join(missing) + " (install them with apt-get install)"
             )
-        wanted = [addressing.host_name(i) for i in range(1, count + 1)]
         with self._locked():
             state = load_state(self.paths.state_file)
             source = rootfs.ensure_rootfs(self.paths, self._progress)
             self._progress("Preparing keys, CA and network")
-            self._ensure_identity()
+            ca.ensure_lab_identity(self.paths)
             macs_changed = self._ensure_network(state)
             # Saved now: a failure further on must not lose the ip_forward value to restore.
             save_state(self.paths.state_file, state)
@@ -153,7 +148,7 @@ class Lab:
             if not nameservers:
                 raise LabError("no usable nameserver in /etc/resolv.conf for the lab hosts")
             public_key = self.ssh_key_path.with_suffix(".pub").read_text(encoding="utf-8")
-            trust = self._trust_certificates()
+            trust = hostdisk.trust_certificates(self.paths)
             for name in wanted:
                 macs_changed |= self._prepare_host(name, source, public_key, nameservers, trust)
                 state.hosts.setdefault(name, HostRecord(address=self._address(name)))
@@ -167,7 +162,7 @@ class Lab:
             self._write_known_hosts()
             started = []
             for name in wanted:
-                pid = self._ensure_host_started(name)
+                pid = containers.ensure_started(self.paths, name)
                 if pid is not None:
                     started.append(name)
                 state.hosts[name].supervisor_pid = pid or self._supervisor(name).pid()
@@ -216,6 +211,7 @@ class Lab:
                     self.paths.rootfs_cache_dir,
                     self.paths.apt_archives,
                     self.paths.pip_cache,
+                    self.paths.snapshots_dir,
                 ):
                     mounts.remove_tree(tree)
         if purge:
@@ -230,24 +226,27 @@ class Lab:
         self.require_root()
         name = self._host(host).name
         with self._locked():
-            state = load_state(self.paths.state_file)
-            self._stop_hosts([name])
-            network.remove_host_link(name)
-            for leftover in (
-                self.paths.host_root(name),
-                self.paths.host_log(name),
-                self.paths.host_boot_spec(name),
-                self.paths.supervisor_pidfile(name),
-                # nspawn's lock file for the directory it booted.
-                self.paths.hosts_dir / f".#{name}.lck",
-            ):
-                mounts.remove_tree(leftover)
-            dropped = sorted(extra for extra, target in state.names.items() if target == name)
-            state.hosts.pop(name, None)
-            state.names = {e: t for e, t in state.names.items() if t != name}
-            save_state(self.paths.state_file, state)
-            self._publish_names(state, removed=dropped)
-            self._write_known_hosts()
+            self._remove_locked(name)
+
+    def _remove_locked(self, name: str) -> None:
+        state = load_state(self.paths.state_file)
+        self._stop_hosts([name])
+        network.remove_host_link(name)
+        for leftover in (
+            self.paths.host_root(name),
+            self.paths.host_log(name),
+            self.paths.host_boot_spec(name),
+            self.paths.supervisor_pidfile(name),
+            # nspawn's lock file for the directory it booted.
+            self.paths.hosts_dir / f".#{name}.lck",
+        ):
+            mounts.remove_tree(leftover)
+        dropped = sorted(extra for extra, target in state.names.items() if target == name)
+        state.hosts.pop(name, None)
+        state.names = {e: t for e, t in state.names.items() if t != name}
+        save_state(self.paths.state_file, state)
+        self._publish_names(state, removed=dropped)
+        self._write_known_hosts()
 
     def hosts(self) -> list[LabHost]:
         """Every host the lab knows (from state and from disk), running or not."""
@@ -272,11 +271,7 @@ class Lab:
         self.require_root()
         resolved: dict[str, str | None] = {}
         for raw_name, host in mapping.items():
-            name = raw_name.strip().lower().rstrip(".")
-            if not _TEST_NAME.fullmatch(name):
-                raise LabError(f"{raw_name!r} is not a name under .test; the lab maps only those")
-            if name == ACME_NAME or name.endswith(f".{addressing.LAB_DOMAIN}"):
-                raise LabError(f"{raw_name!r} is reserved for the lab's own hosts")
+            name = naming.check_extra_name(raw_name)
             resolved[name] = None if host is None else self._host(host).name
         with self._locked():
             state = load_state(self.paths.state_file)
@@ -285,6 +280,72 @@ class Lab:
             state.names = {name: host for name, host in merged.items() if host is not None}
             save_state(self.paths.state_file, state)
             self._publish_names(state, removed=sorted(before - set(state.names)))
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def snapshot(
+        self, name: str, hosts: Sequence[HostRef], meta: Mapping[str, Any] | None = None
+    ) -> Snapshot:
+        """Copy ``hosts``' disks into snapshot ``name`` (replacing one of that name).
+
+        Running hosts are frozen while they are copied and go on afterwards; ``meta`` is
+        stored with the snapshot for the caller (e.g. what was deployed on them).
+        """
+        self.require_root()
+        names = [self._host(host).name for host in hosts]
+        snapshots.check_name(name)
+        if not names:
+            raise LabError("a snapshot needs at least one host")
+        with self._locked(), contextlib.ExitStack() as frozen:
+            roots = {}
+            for host in names:
+                root = self.paths.host_root(host)
+                if not root.is_dir():
+                    raise LabError(f"{host} does not exist; start it with `wmx lab up`")
+                roots[host] = root
+                # The container's own processes; nspawn and the supervisor run on.
+                rooted = functools.partial(processes.processes_rooted_at, root)
+                frozen.enter_context(processes.frozen(rooted))
+            self._progress(f"Copying {', '.join(names)} into snapshot {name}")
+            trust = acme.current_roots(self.paths)
+            served = {
+                n: t for n, t in load_state(self.paths.state_file).names.items() if t in roots
+            }
+            return snapshots.take(self.paths, name, roots, dict(meta or {}), trust, served)
+
+    def snapshots(self) -> list[Snapshot]:
+        return snapshots.list_snapshots(self.paths)
+
+    def find_snapshot(self, name: str) -> Snapshot | None:
+        return snapshots.load(self.paths, name)
+
+    def delete_snapshot(self, name: str) -> bool:
+        self.require_root()
+        return snapshots.delete(self.paths, name)
+
+    def up_from_snapshot(self, name: str) -> list[LabHost]:
+        """Replace the snapshot's hosts by fresh copies of it and boot them.
+
+        Other hosts keep running. The hosts come back under the names they had, with what
+        their disks held when the snapshot was taken.
+        """
+        self.require_root()
+        snapshot = snapshots.load(self.paths, name)
+        if snapshot is None:
+            raise LabError(f"no snapshot {name!r} (list them with `wmx lab snapshots`)")
+        with self._locked():
+            for host in snapshot.hosts:
+                self._remove_locked(host)
+                self.paths.hosts_dir.mkdir(parents=True, exist_ok=True)
+                self._progress(f"Copying {host} from snapshot {name}")
+                snapshots.copy_host(snapshot, host, self.paths.host_root(host))
+            # Certificates on its disks chain to the pebble roots of their day.
+            ca.ensure_lab_identity(self.paths)
+            acme.keep_roots(self.paths, list(snapshot.trust))
+        hosts = self._up(list(snapshot.hosts))
+        # The names the hosts served when the snapshot was taken (certificates name them).
+        self.set_names(snapshot.names)
+        return hosts
 
     # --- inside hosts -------------------------------------------------------------------
 
@@ -303,111 +364,19 @@ class Lab:
         while sshd is down or not yet started. The environment is a clean one.
         """
         self.require_root()
-        name = self._host(host).name
-        leader = processes.container_leader(self.paths.host_root(name))
-        if leader is None:
-            raise LabError(f"{name} is not running")
-        full = [
-            "nsenter", f"--target={leader}",
-            "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd",
-            "--", *argv,
-        ]  # fmt: skip
-        try:
-            proc = subprocess.run(
-                full,
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=commands.clean_env(),
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise LabError(f"{shlex.join(argv)} on {name} took longer than {timeout} s") from error
-        result = subprocess.CompletedProcess(list(argv), proc.returncode, proc.stdout, proc.stderr)
-        if check and proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout).strip().splitlines()
-            raise LabError(
-                f"{shlex.join(argv)} on {name} failed with exit status {proc.returncode}"
-                + (f": {detail[-1]}" if detail else "")
-            )
-        return result
+        return containers.run_in(self.paths, self._host(host).name, argv, check, input, timeout)
 
     def wait_ssh(self, host: HostRef, timeout: float = BOOT_TIMEOUT) -> None:
         """Wait until root can log in to ``host`` over ssh with the lab key."""
         lab_host = self._host(host)
-        root = self.paths.host_root(lab_host.name)
-        deadline = time.monotonic() + timeout
-        down_since: float | None = None
-        while time.monotonic() < deadline:
-            supervised = self._supervisor(lab_host.name).running()
-            running = supervised or processes.container_leader(root) is not None
-            now = time.monotonic()
-            down_since = None if running else (down_since or now)
-            # A supervisor forked a moment ago does not look like one yet, so only a host
-            # that stays down for a few seconds is given up on, with the reason from its log
-            # rather than a bare timeout much later.
-            if down_since is not None and now - down_since > DOWN_GRACE:
-                tail = _last_line(self.paths.host_log(lab_host.name))
-                raise LabError(
-                    f"{lab_host.name} is not running (log: {self.paths.host_log(lab_host.name)})"
-                    + (f": {tail}" if tail else "")
-                )
-            if _port_open(lab_host.address, 22):
-                probe = subprocess.run(
-                    self.ssh_argv(lab_host, ["true"]),
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    timeout=30,
-                    env=commands.clean_env(),
-                    check=False,
-                )
-                if probe.returncode == 0:
-                    return
-            time.sleep(0.3)
-        raise LabError(
-            f"{lab_host.name} did not accept ssh within {timeout:.0f} s "
-            f"(console log: {self.paths.host_log(lab_host.name)})"
-        )
+        containers.wait_ssh(self.paths, lab_host, self.ssh_argv(lab_host, ["true"]), timeout)
 
     def reboot(self, host: HostRef, timeout: float = BOOT_TIMEOUT) -> None:
         """`systemctl reboot` inside ``host``; return when it accepts ssh again."""
         name = self._host(host).name
-        root = self.paths.host_root(name)
-        before = processes.container_leader(root)
-        if before is None:
-            raise LabError(f"{name} is not running")
-        # The command's own connection dies with the host, so its status means nothing.
-        with contextlib.suppress(LabError):
-            self.run(name, ["systemctl", "reboot"], check=False, timeout=30)
-        deadline = time.monotonic() + timeout
-        while True:
-            leader = processes.container_leader(root)
-            if leader is not None and leader != before:
-                break
-            if time.monotonic() > deadline:
-                raise LabError(f"{name} did not come back after reboot")
-            if not self._supervisor(name).running():
-                raise LabError(
-                    f"{name}'s supervisor exited during reboot (log: {self.paths.host_log(name)})"
-                )
-            time.sleep(0.2)
-        self.wait_ssh(name, max(5.0, deadline - time.monotonic()))
+        self.wait_ssh(name, containers.reboot(self.paths, name, timeout))
 
     # --- steps of up ----------------------------------------------------------------
-
-    def _ensure_identity(self) -> None:
-        sshkeys.ensure_client_key(self.paths.ssh_key)
-        ca.ensure_ca(self.paths.ca_key, self.paths.ca_cert)
-        ca.ensure_server_cert(
-            self.paths.ca_key,
-            self.paths.ca_cert,
-            self.paths.pebble_tls_key,
-            self.paths.pebble_tls_cert,
-            dns_names=[ACME_NAME, "localhost"],
-            ip_addresses=[str(GATEWAY), "127.0.0.1"],
-        )
 
     def _ensure_network(self, state: LabState) -> bool:
         """Bridge, NAT and forwarding; True if the bridge's MAC changed."""
@@ -444,20 +413,6 @@ class Lab:
         if restarted or not self.paths.trust_bundle.exists():
             acme.refresh_trust_bundle(self.paths)
 
-    def _trust_certificates(self) -> dict[str, str]:
-        """What every host must trust: the machine's extra CAs, the lab CA, pebble's root."""
-        trust: dict[str, str] = {}
-        machine_cas = Path("/usr/local/share/ca-certificates")
-        if machine_cas.is_dir():
-            for crt in sorted(machine_cas.rglob("*.crt")):
-                if crt.is_file():
-                    trust[f"machine-{crt.stem}.crt"] = crt.read_text(encoding="ascii")
-        trust["wmx-lab-ca.crt"] = self.paths.ca_cert.read_text(encoding="ascii")
-        pebble_roots = acme.split_pem(self.paths.pebble_roots.read_text(encoding="ascii"))
-        for i, pem in enumerate(pebble_roots):
-            trust[f"pebble-root-{i}.crt"] = pem
-        return trust
-
     def _prepare_host(
         self,
         name: str,
@@ -475,126 +430,25 @@ class Lab:
         hostdisk.seed_apt_cache(self.paths, name)
         self.paths.pip_cache.mkdir(parents=True, exist_ok=True)
         hostdisk.sync_trust(root, trust)
-        spec = {"argv": self._nspawn_argv(name)}
+        spec = {"argv": containers.nspawn_argv(self.paths, name)}
         self.paths.host_boot_spec(name).write_text(json.dumps(spec, indent=2) + "\n")
         return mac_changed
 
-    def _nspawn_argv(self, name: str) -> list[str]:
-        return [
-            "systemd-nspawn",
-            "--boot",
-            f"--directory={self.paths.host_root(name)}",
-            f"--machine={name}",
-            # The machine's PID 1 is not systemd: there is no machined to register with and
-            # no unit to move into.
-            "--register=no",
-            "--keep-unit",
-            f"--network-namespace-path={network.NETNS_DIR / addressing.netns_name(name)}",
-            # Boot messages go to the host's log, for when it does not come up.
-            "--console=read-only",
-            "--resolv-conf=off",
-            "--timezone=off",
-            "--link-journal=no",
-            # Only in the host's own network namespace: lets deploys manage its firewall.
-            "--capability=CAP_NET_ADMIN",
-            f"--bind={self.paths.apt_archives_for(name)}:/var/cache/apt/archives",
-            f"--bind={self.paths.pip_cache}:/root/.cache/pip",
-        ]
-
     def _supervisor(self, name: str) -> Daemon:
-        state_dir = str(self.paths.state_dir)
-        package_parent = str(Path(wmx.__file__).resolve().parent.parent)
-        return Daemon(
-            argv=[sys.executable, "-m", "wmx.lab.supervisor", name, "--state-dir", state_dir],
-            pidfile=self.paths.supervisor_pidfile(name),
-            logfile=self.paths.host_log(name),
-            markers=("wmx.lab.supervisor", name, state_dir),
-            # The supervisor must import this same wmx, installed or not.
-            env=commands.clean_env({"PYTHONPATH": package_parent}),
-            cwd=self.paths.state_dir,
-        )
-
-    def _ensure_host_started(self, name: str) -> int | None:
-        """Start ``name`` under a supervisor unless it runs; the new supervisor's pid."""
-        supervisor = self._supervisor(name)
-        if supervisor.running():
-            return None
-        # A container without its supervisor (the supervisor was killed) would not come back
-        # from a reboot: stop it and start again properly.
-        self._stop_hosts([name])
-        return supervisor.start().pid
+        return containers.supervisor(self.paths, name)
 
     def _stop_hosts(self, names: Sequence[str], timeout: float = STOP_TIMEOUT) -> None:
-        """Power hosts off cleanly, all at once; kill what is left after ``timeout``."""
-        roots = {name: self.paths.host_root(name) for name in names}
-        for name, root in roots.items():
-            supervisor = self._supervisor(name)
-            supervisor_pid = supervisor.pid()
-            if supervisor_pid is not None:
-                # The supervisor passes SIGTERM to nspawn: a clean poweroff, no restart.
-                processes.signal_pids([supervisor_pid], signal.SIGTERM)
-            else:
-                leader = processes.container_leader(root)
-                if leader is not None:
-                    # What `systemctl poweroff` does: SIGRTMIN+3 to the container's systemd.
-                    processes.signal_pids([leader], signal.SIGRTMIN + 3)
-        deadline = time.monotonic() + timeout
-        for name, root in roots.items():
-            leftovers = self._host_pids(name, root)
-            leftovers = processes.wait_gone(leftovers, max(0.0, deadline - time.monotonic()))
-            if leftovers:
-                log.warning("%s did not power off in time; killing it", name)
-                # Killing a pid namespace's init kills everything in it.
-                processes.stop_pids(leftovers, timeout=5, signum=signal.SIGKILL)
-            self._supervisor(name).stop(timeout=5)
-
-    def _host_pids(self, name: str, root: Path) -> list[int]:
-        """Every machine process belonging to host ``name``: container, nspawn, supervisor."""
-        directory_arg = f"--directory={root}"
-        pids = set(processes.processes_rooted_at(root))
-        pids |= set(
-            processes.find_pids(
-                lambda argv: os.path.basename(argv[0]) == "systemd-nspawn" and directory_arg in argv
-            )
-        )
-        pids |= set(self._supervisor(name).find_all())
-        return sorted(pids)
+        containers.stop_hosts(self.paths, names, timeout)
 
     # --- names ------------------------------------------------------------------------
 
     def _publish_names(self, state: LabState, removed: Sequence[str] = ()) -> None:
         """Write the name blocks (machine and hosts) and the ACME DNS records."""
         hosts = sorted(set(state.hosts) | self._host_dirs(), key=addressing.host_index)
-        records: dict[str, str] = {ACME_NAME: str(GATEWAY), ircd.IRC_NAME: str(GATEWAY)}
-        with_short: dict[str, list[str]] = {str(GATEWAY): [ACME_NAME, ircd.IRC_NAME]}
-        fqdn_only: dict[str, list[str]] = {str(GATEWAY): [ACME_NAME, ircd.IRC_NAME]}
-        for name in hosts:
-            address = self._address(name)
-            fqdn = addressing.host_fqdn(name)
-            records[fqdn] = address
-            with_short[address] = [fqdn, name]
-            fqdn_only[address] = [fqdn]
-        for extra, name in sorted(state.names.items()):
-            address = self._address(name)
-            records[extra] = address
-            with_short.setdefault(address, []).append(extra)
-            fqdn_only.setdefault(address, []).append(extra)
-        hostsfile.update_hosts_file(self.machine_hosts_file, hostsfile.render_block(fqdn_only))
-        host_block = hostsfile.render_block(with_short)
-        for name in hosts:
-            root = self.paths.host_root(name)
-            if root.is_dir():
-                hostdisk.write_hosts_block(root, host_block)
-        if acme.challtestsrv_daemon(self.paths).running():
-            acme.set_dns_records(records, removed=list(removed))
+        naming.publish(self.paths, self.machine_hosts_file, hosts, state.names, removed)
 
     def _write_known_hosts(self) -> None:
-        lines: list[str] = []
-        for name in sorted(self._host_dirs(), key=addressing.host_index):
-            names = [name, addressing.host_fqdn(name), self._address(name)]
-            lines += sshkeys.known_hosts_lines(self.paths.host_root(name), names)
-        self.paths.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        self.paths.known_hosts.write_text("".join(f"{line}\n" for line in lines))
+        naming.write_known_hosts(self.paths, sorted(self._host_dirs(), key=addressing.host_index))
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -644,21 +498,3 @@ class Lab:
                 yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
-def _last_line(path: Path) -> str:
-    """The last line nspawn or systemd printed that is not the supervisor's own chatter."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        return ""
-    useful = [ln.strip() for ln in lines if ln.strip() and "wmx-lab-supervisor" not in ln]
-    return useful[-1] if useful else ""
-
-
-def _port_open(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False

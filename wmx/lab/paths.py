@@ -2,7 +2,8 @@
 
 Two roots: the state directory (keys, CA, host disks, logs, state.json; deleted by
 ``down`` except keys and CA) and the cache directory (the debootstrapped rootfs and the
-apt/pip caches shared into hosts; kept by ``down``, removed by ``down --purge``).
+apt/pip caches shared into hosts, snapshots of hosts; kept by ``down``, removed by
+``down --purge``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class LabPaths:
     @property
     def pip_cache(self) -> Path:
         return self.cache_dir / "pip"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Copies of deployed hosts' disks (wmx/lab/snapshots.py)."""
+        return self.cache_dir / "snapshots"
 
     # --- identity (survives `down`, not `down --purge`) ----------------------------------
     @property

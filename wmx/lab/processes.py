@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from wmx.lab.errors import LabError
+
 
 def cmdline(pid: int) -> list[str] | None:
     """The argv of ``pid``, or None if it is gone (or a zombie without one)."""
@@ -123,6 +125,42 @@ def container_leader(root: Path) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def frozen(list_pids: Callable[[], list[int]], timeout: float = 10) -> Iterator[None]:
+    """Stop (SIGSTOP) every process ``list_pids`` names until the block ends, then SIGCONT.
+
+    The list is taken again until it holds nothing new, so a process forked meanwhile is
+    stopped too. The block starts only when every process has stopped: what the processes
+    wrote before is in the page cache, and nothing writes while the block runs.
+    """
+    stopped: set[int] = set()
+    try:
+        for _ in range(50):
+            new = [pid for pid in list_pids() if pid not in stopped]
+            if not new:
+                break
+            signal_pids(new, signal.SIGSTOP)
+            stopped.update(new)
+        deadline = time.monotonic() + timeout
+        while any(_state(pid) not in ("T", "t", "Z", "X", "") for pid in stopped):
+            if time.monotonic() > deadline:
+                raise LabError(f"{len(stopped)} processes did not all stop within {timeout:.0f} s")
+            time.sleep(0.05)
+        yield
+    finally:
+        signal_pids(stopped, signal.SIGCONT)
+
+
+def _state(pid: int) -> str:
+    """The state letter of ``pid`` (R, S, D, T, Z, ...), or "" when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+    # The state letter follows the parenthesised command name, which may contain spaces.
+    return stat.rsplit(")", 1)[-1].split()[0]
+
+
 def _ns_pids(pid: int) -> list[int]:
     """The NSpid line of /proc/<pid>/status: the pid as seen from each nested namespace."""
     try:
@@ -136,12 +174,7 @@ def _ns_pids(pid: int) -> list[int]:
 
 
 def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    # The state letter follows the parenthesised command name, which may contain spaces.
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return _state(pid) in ("Z", "")
 
 
 def _running(pid: int) -> bool:
