@@ -10,7 +10,7 @@ from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
 from wmx.site.element_release import ElementRelease, element_release
-from wmx.site.hostnames import check_inventory_hosts
+from wmx.site.hostnames import check_groups, check_inventory_hosts
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -114,4 +114,5 @@ def load_site(root: Path) -> Site:
     check_inventory_hosts(
         paths.inventory, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts)
     )
+    check_groups(paths.inventory, topology)
     return Site(paths=paths, config=config, topology=topology)

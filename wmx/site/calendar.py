@@ -13,11 +13,11 @@ _WEEKDAYS = frozenset(
      "thursday", "friday", "saturday", "sunday"}
 )  # fmt: skip
 # One field of a date or time: *, a number or a range a..b, optionally /step, in a list.
-_CAL_VALUE = r"(\*|\d{1,4}(\.\.\d{1,4})?)(/\d{1,4})?"
+_CAL_VALUE = r"(\*|[0-9]{1,4}(\.\.[0-9]{1,4})?)(/[0-9]{1,4})?"
 _CAL_FIELD = rf"{_CAL_VALUE}(,{_CAL_VALUE})*"
-_CAL_DATE = re.compile(rf"^({_CAL_FIELD}-)?{_CAL_FIELD}[-~]{_CAL_FIELD}$")
-_CAL_TIME = re.compile(rf"^{_CAL_FIELD}:{_CAL_FIELD}(:{_CAL_FIELD}(\.\d+)?)?$")
-_CAL_ZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+)+)$")
+_CAL_DATE = re.compile(rf"({_CAL_FIELD}-)?{_CAL_FIELD}[-~]{_CAL_FIELD}", re.ASCII)
+_CAL_TIME = re.compile(rf"{_CAL_FIELD}:{_CAL_FIELD}(:{_CAL_FIELD}(\.[0-9]{{1,6}})?)?", re.ASCII)
+_CAL_ZONE = re.compile(r"UTC|[A-Z][A-Za-z_]{1,32}(/[A-Za-z0-9_+-]{1,32}){1,2}", re.ASCII)
 
 
 def _weekday_spec(token: str) -> bool:
@@ -39,15 +39,15 @@ def check_calendar(value: str) -> str:
     if text.lower() in _CALENDAR_SHORTHANDS:
         return text.lower()
     tokens = text.split(" ")
-    if tokens and _CAL_ZONE.match(tokens[-1]) and len(tokens) > 1:
+    if tokens and _CAL_ZONE.fullmatch(tokens[-1]) and len(tokens) > 1:
         tokens = tokens[:-1]
     if tokens and _weekday_spec(tokens[0]):
         tokens = tokens[1:]
         if not tokens:
             return text  # "Mon,Fri": at midnight on those days
-    if tokens and _CAL_DATE.match(tokens[0]):
+    if tokens and _CAL_DATE.fullmatch(tokens[0]):
         tokens = tokens[1:]
-    if tokens and _CAL_TIME.match(tokens[0]):
+    if tokens and _CAL_TIME.fullmatch(tokens[0]):
         tokens = tokens[1:]
     if tokens or not text or len(text) > 200:
         raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pydantic import BaseModel
@@ -50,7 +51,10 @@ def get_value(config: SiteConfig, key: str) -> Any:
     node: Any = config
     for part in _split(key):
         if not isinstance(node, BaseModel) or part not in type(node).model_fields:
-            raise InputError(f"unknown setting {key!r}; known: {', '.join(_known_keys())}")
+            known = _known_keys()
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            raise InputError(f"unknown setting {key[:80]!r}; {hint}")
         node = getattr(node, part)
     if hasattr(node, "model_dump"):
         return node.model_dump(mode="json")

@@ -9,12 +9,14 @@ IP addresses as the `ipaddress` module reads them. Nothing else gets through, so
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from wmx.errors import InputError
+from wmx.site.topology import GROUPS, Topology
 
 # One RFC 1123 label: starts and ends with a letter or digit, hyphens inside, ≤ 63.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -92,3 +94,38 @@ def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> No
             line = _line_of(text, str(address)) if isinstance(address, str) else None
             where = f"{path}:{line}" if line else str(path)
             raise InputError(f"{where}: {name}.ansible_host: {exc}") from None
+
+
+def check_groups(path: Path, topology: Topology) -> None:
+    """Refuse a group wmx does not know (a typo such as `monitorng` would switch its
+    component off without a word), and a host that exists only by a misspelling: no
+    variables, and a name close to a host with an address (`matrx` beside `matrix`)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for host in topology.hosts:
+        for group in host.groups:
+            if group not in GROUPS:
+                close = difflib.get_close_matches(group, GROUPS, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(GROUPS)}"
+                line = _line_of(text, f"{group}:")
+                where = f"{path}:{line}" if line else str(path)
+                raise InputError(
+                    f"{where}: unknown group {group[:64]!r} ({hint}); groups name the "
+                    "components a host runs"
+                )
+    # Hosts written out with an address; a bare name close to one of them is a typo.
+    defined = [h.name for h in topology.hosts if "ansible_host" in h.vars]
+    for host in topology.hosts:
+        if host.vars:
+            continue
+        others = [n for n in defined if n != host.name]
+        close = difflib.get_close_matches(host.name, others, n=1, cutoff=0.75)
+        if close:
+            line = _line_of(text, f"{host.name}:")
+            where = f"{path}:{line}" if line else str(path)
+            raise InputError(
+                f"{where}: host {host.name!r} has no ansible_host and looks like a "
+                f"misspelling of {close[0]!r}; fix the name, or give it an ansible_host"
+            )

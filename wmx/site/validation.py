@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -13,10 +14,40 @@ from wmx.site.yamlfile import line_of
 M = TypeVar("M", bound=BaseModel)
 
 
-def _describe(error: Any) -> str:
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, itself or inside list[…], … | None and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _known_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows where `loc` points (list indexes skipped)."""
+    node: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = node.model_fields.get(str(part)) if node else None
+        node = _model_in(field.annotation) if field else None
+        if node is None:
+            return []
+    return list(node.model_fields) if node else []
+
+
+def _describe(error: Any, model: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check its spelling; `wmx config get` lists what exists)"
+        loc = tuple(error["loc"])
+        known = _known_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        if close:
+            return f"unknown key; did you mean {close[0]!r}?"
+        listed = f"; known here: {', '.join(known)}" if known else ""
+        return f"unknown key (check its spelling{listed})"
     if kind == "missing":
         return "required, but not set"
     if kind in {"literal_error", "enum"}:
@@ -25,8 +56,9 @@ def _describe(error: Any) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
     given = error.get("input")
     # Echo what was written when it is a plain scalar (wmx.yaml holds no secrets).
-    if isinstance(given, str | int | float | bool) and repr(given) not in message:
-        message += f" (got {given!r})"
+    if isinstance(given, str | int | float | bool) and repr(given)[:80] not in message:
+        shown = repr(given)
+        message += f" (got {shown[:80]}{'…' if len(shown) > 80 else ''})"
     return message
 
 
@@ -41,5 +73,5 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
             key = ".".join(str(p) for p in loc) or "(top level)"
             line = line_of(data, loc)
             where = f"{path}:{line}" if line else str(path)
-            lines.append(f"{where}: {key}: {_describe(error)}")
+            lines.append(f"{where}: {key}: {_describe(error, model)}")
         raise InputError("\n".join(lines)) from None

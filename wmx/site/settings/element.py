@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_hostname, https_url
+from wmx.site.grammars import Strict, check_hostname, check_text, https_url
 from wmx.site.releases import DEFAULT_ELEMENT_SHA256, DEFAULT_ELEMENT_VERSION
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_ELEMENT_VERSION = re.compile(r"^\d+\.\d+\.\d+([a-z0-9.-]*)?$")
+_SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_ELEMENT_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:[a-z0-9.-]{0,16})", re.ASCII)
 
 
 class ElementSettings(Strict):
@@ -42,7 +42,7 @@ class ElementSettings(Strict):
     def _version(cls, value: str | None) -> str | None:
         if value is not None:
             value = value.strip().removeprefix("v")
-            if not _ELEMENT_VERSION.match(value):
+            if not _ELEMENT_VERSION.fullmatch(value):
                 raise ValueError(f"{value!r} is not an Element release number such as 1.12.25")
         return value
 
@@ -51,7 +51,7 @@ class ElementSettings(Strict):
     def _sha256(cls, value: str | None) -> str | None:
         if value is not None:
             value = value.strip().lower()
-            if not _SHA256.match(value):
+            if not _SHA256.fullmatch(value):
                 raise ValueError(f"{value!r} is not a SHA-256 (64 hexadecimal digits)")
         return value
 
@@ -60,7 +60,9 @@ class ElementSettings(Strict):
     def _archive(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("give a path to a .tar.gz archive, or null to download")
-        return value
+        return None if value is None else check_text(value, "path", 4096)
+
+    _brand = field_validator("brand")(classmethod(lambda cls, v: check_text(v, "brand name")))
 
     @field_validator("room_directory_servers")
     @classmethod

@@ -3,28 +3,30 @@ Libera.Chat's expectations."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
 from pydantic import Field, field_validator, model_serializer, model_validator
 
-from wmx.site.grammars import RELEASE_VERSION, USER_MASK, Strict, check_hostname
+from wmx.site.grammars import (
+    Strict,
+    check_host_or_ip,
+    check_port,
+    check_release,
+    check_user_masks,
+)
 from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION
 
 LIBERA_CHAT_SERVER = "irc.libera.chat:6697:tls"
-_IRC_NETWORK = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_IRC_NETWORK = re.compile(r"[a-z][a-z0-9_-]{0,31}", re.ASCII)
 # RFC 2812 nicknames, at most 16 characters (Libera.Chat's NICKLEN).
-_IRC_NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,15}$")
-_RELAY_TAG = re.compile(r"^[A-Za-z0-9_\[\]|{}-]{1,10}$")
+_IRC_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,15}", re.ASCII)
+_RELAY_TAG = re.compile(r"[A-Za-z0-9_\[\]|{}-]{1,10}", re.ASCII)
 
 
 def check_irc_host(value: str) -> str:
     """An IRC server: a DNS name or an IP address."""
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return check_hostname(value)
+    return check_host_or_ip(value)
 
 
 class IrcServer(Strict):
@@ -43,11 +45,15 @@ class IrcServer(Strict):
             return value
         host, _, rest = value.strip().partition(":")
         port, _, flag = rest.partition(":")
-        if not host or not port.isdigit() or flag not in ("", "tls"):
+        try:
+            number = check_port(port)
+        except ValueError:
+            number = 0
+        if not host or not number or flag not in ("", "tls"):
             raise ValueError(
-                f"{value!r} is not host:port or host:port:tls (such as {LIBERA_CHAT_SERVER})"
+                f"{value[:80]!r} is not host:port or host:port:tls (such as {LIBERA_CHAT_SERVER})"
             )
-        return {"host": host, "port": int(port), "tls": flag == "tls"}
+        return {"host": host, "port": number, "tls": flag == "tls"}
 
     @model_serializer
     def _as_text(self) -> str:
@@ -67,7 +73,7 @@ class IrcNetwork(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _IRC_NETWORK.match(value):
+        if not _IRC_NETWORK.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a network name (lower-case letters, digits, - and _, "
                 "starting with a letter, such as libera)"
@@ -93,7 +99,7 @@ class IrcRelaySettings(Strict):
     @field_validator("nick")
     @classmethod
     def _nick(cls, value: str | None) -> str | None:
-        if value is not None and not _IRC_NICK.match(value):
+        if value is not None and not _IRC_NICK.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not an IRC nick (at most 16 letters, digits and -[]\\`_^{{|}}, "
                 "not starting with a digit or -)"
@@ -103,7 +109,7 @@ class IrcRelaySettings(Strict):
     @field_validator("tag")
     @classmethod
     def _tag(cls, value: str) -> str:
-        if not _RELAY_TAG.match(value):
+        if not _RELAY_TAG.fullmatch(value):
             raise ValueError(f"{value!r}: use 1 to 10 letters, digits and _[]|{{}}- only")
         return value
 
@@ -123,9 +129,7 @@ class IrcBridgeSettings(Strict):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not RELEASE_VERSION.match(value):
-            raise ValueError(f"{value!r} is not a Heisenbridge release number such as 1.15.4")
-        return value
+        return check_release(value, "Heisenbridge", "1.15.4")
 
     @field_validator("networks")
     @classmethod
@@ -136,16 +140,9 @@ class IrcBridgeSettings(Strict):
             raise ValueError(f"network names must be unique; repeated: {', '.join(twice)}")
         return value
 
-    @field_validator("allowed_users", "admins")
-    @classmethod
-    def _masks(cls, value: list[str] | None) -> list[str] | None:
-        for mask in value or []:
-            if not USER_MASK.match(mask):
-                raise ValueError(
-                    f"{mask!r} is not a Matrix user id or mask (such as @alice:example.org "
-                    "or @*:example.org)"
-                )
-        return value
+    _masks = field_validator("allowed_users", "admins")(
+        classmethod(lambda cls, v: check_user_masks(v))
+    )
 
     def network(self, name: str) -> IrcNetwork | None:
         return next((n for n in self.networks if n.name == name), None)

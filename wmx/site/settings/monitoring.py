@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_email
+from wmx.site.grammars import Strict, check_email, check_host_port, check_networks, check_url
 
-_SMARTHOST = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
 class SmtpSettings(Strict):
@@ -24,9 +22,7 @@ class SmtpSettings(Strict):
     @field_validator("smarthost")
     @classmethod
     def _smarthost(cls, value: str) -> str:
-        if value and not _SMARTHOST.match(value):
-            raise ValueError(f"{value!r} is not host:port, such as smtp.example.org:587")
-        return value
+        return check_host_port(value) if value else value
 
     @field_validator("sender")
     @classmethod
@@ -43,20 +39,13 @@ class RemoteScrapeSettings(Strict):
     @field_validator("allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{item!r} is not an IP address or network (such as 192.0.2.7 or "
-                    "198.51.100.0/24)"
-                ) from None
-        return value
+        # An address stays as written; a network loses its host bits (nft refuses them).
+        return [v if "/" not in v else n for v, n in zip(value, check_networks(value), strict=True)]
 
     @field_validator("user")
     @classmethod
     def _user(cls, value: str) -> str:
-        if not _USERNAME.match(value):
+        if not _USERNAME.fullmatch(value):
             raise ValueError(f"{value!r}: use letters, digits and ._- only (at most 64)")
         return value
 
@@ -81,9 +70,7 @@ class MonitoringSettings(Strict):
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: str) -> str:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
-        return value
+        return check_url(value, ("http", "https")) if value else value
 
     @model_validator(mode="after")
     def _mail_needs_relay(self) -> MonitoringSettings:

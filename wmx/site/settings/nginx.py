@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from wmx.site.grammars import Strict, check_email
+from wmx.site.grammars import Strict, check_email, check_url
 
 LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 
@@ -19,10 +19,10 @@ class AcmeSettings(Strict):
     @field_validator("directory")
     @classmethod
     def _https(cls, value: str) -> str:
-        if not value.startswith("https://"):
-            raise ValueError(f"{value!r} is not an https:// ACME directory URL")
-        return value
+        return check_url(value)
 
 
 class TlsSettings(Strict):
-    hsts_max_age: int = Field(default=63072000, ge=0)
+    # Seconds browsers remember to use HTTPS only: 0 (off) to two years (what browsers'
+    # preload lists ask for; longer only delays recovering from a mistake).
+    hsts_max_age: int = Field(default=63072000, ge=0, le=63072000)

@@ -4,26 +4,29 @@ privacy, e-mail and rate limits."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from wmx.site.grammars import (
-    NEVER_ALLOWED,
     NON_PUBLIC_RANGES,
-    RELEASE_VERSION,
-    USER_MASK,
     Strict,
+    check_allow_ranges,
     check_duration,
     check_email,
-    check_hostname,
+    check_host_or_ip,
     check_networks,
+    check_release,
+    check_user_masks,
     covered,
     duration_ms,
     optional_duration,
 )
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
+
+_SMTP_USER = re.compile(r"[A-Za-z0-9._@+-]{1,128}", re.ASCII)
 
 
 class Registration(StrEnum):
@@ -56,18 +59,7 @@ class UrlPreviewSettings(Strict):
     def _blacklist(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else check_networks(value)
 
-    @field_validator("allow_ranges")
-    @classmethod
-    def _allow(cls, value: list[str]) -> list[str]:
-        checked = check_networks(value)
-        for item in checked:
-            network = ipaddress.ip_network(item)
-            if any(network.version == n.version and network.overlaps(n) for n in NEVER_ALLOWED):
-                raise ValueError(
-                    f"{item} includes loopback or link-local addresses (the server itself, "
-                    "cloud metadata services): previews may never reach those"
-                )
-        return checked
+    _allow = field_validator("allow_ranges")(classmethod(lambda cls, v: check_allow_ranges(v)))
 
     @model_validator(mode="after")
     def _blacklist_covers_private_ranges(self) -> UrlPreviewSettings:
@@ -181,16 +173,9 @@ class PrivacySettings(Strict):
         classmethod(lambda cls, v: optional_duration(v))
     )
 
-    @field_validator("room_directory_publishers")
-    @classmethod
-    def _publishers(cls, value: list[str]) -> list[str]:
-        for mask in value:
-            if not USER_MASK.match(mask):
-                raise ValueError(
-                    f"{mask!r} is not a Matrix user id or mask (such as @alice:example.org "
-                    "or @*:example.org)"
-                )
-        return value
+    _publishers = field_validator("room_directory_publishers")(
+        classmethod(lambda cls, v: check_user_masks(v))
+    )
 
 
 class SynapseEmailSettings(Strict):
@@ -209,7 +194,16 @@ class SynapseEmailSettings(Strict):
     @field_validator("smtp_host")
     @classmethod
     def _host(cls, value: str) -> str:
-        return check_hostname(value) if value else value
+        return check_host_or_ip(value) if value else value
+
+    @field_validator("smtp_user")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if value and not _SMTP_USER.fullmatch(value):
+            raise ValueError(
+                f"{value[:80]!r}: an SMTP user name is 1 to 128 letters, digits and ._@+- only"
+            )
+        return value
 
     @field_validator("notif_from")
     @classmethod
@@ -230,13 +224,14 @@ class SynapseEmailSettings(Strict):
 class LoginRateLimit(Strict):
     """Synapse's `rc_login.address`: password logins allowed from one IP address."""
 
-    per_second: float = Field(default=0.003, gt=0)
-    burst_count: int = Field(default=5, ge=1)
+    # Bounded so that the rendered number is a plain decimal Synapse reads (no 1e-10).
+    per_second: float = Field(default=0.003, ge=0.0001, le=1000)
+    burst_count: int = Field(default=5, ge=1, le=100_000)
 
 
 class SynapseSettings(Strict):
     version: str = DEFAULT_SYNAPSE_VERSION
-    registration: Registration = Registration.closed
+    registration: Registration = Field(default=Registration.closed, strict=False)
     max_upload_size_mb: int = Field(default=50, ge=1, le=2048)
     url_previews: UrlPreviewSettings = UrlPreviewSettings()
     presence: bool = True
@@ -254,9 +249,7 @@ class SynapseSettings(Strict):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not RELEASE_VERSION.match(value):
-            raise ValueError(f"{value!r} is not a Synapse release number such as 1.163.2")
-        return value
+        return check_release(value, "Synapse", "1.163.2")
 
     @model_validator(mode="after")
     def _open_registration_verifies_email(self) -> SynapseSettings:
