@@ -1,7 +1,8 @@
 """The chat experience on a deployed lab site, checked as its users would: Element Web's
-host and headers, a real browser that finds the homeserver and sends a message, the
-Element release switch and rollback, link previews (and the SSRF guard), TURN for calls,
-and message retention.
+host, config.json and headers, the Element release switch, rollback and checksum refusal
+(with the lab's stand-in release archive), link previews (and the SSRF guard), TURN for
+calls, and message retention. A real web client in a real browser is
+tests/e2e/test_web_client.py (Cinny).
 
 Uses the shared deployed site (Element and TURN are on by default). Set
 WMX_E2E_CHAT_SITE=/path/to/site to run against another, already deployed site instead,
@@ -10,8 +11,6 @@ and WMX_E2E_PAGE_HOST=labN to serve the preview page from an existing lab host.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import re
 import secrets
@@ -25,17 +24,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import require, require_tool
-from tests.e2e import browser
+from tests.conftest import require_tool
 from tests.e2e.clients import create_account, https, wait_until
 from tests.e2e.conftest import Deployed, wmx
+from tests.e2e.settings import current_settings, set_settings
 from tests.e2e.turn import TurnError, allocate_over_tls
 from wmx.components.element import ELEMENT_CURRENT_LINK, ELEMENT_PREVIOUS_LINK
 from wmx.lab import Lab, LabHost
 from wmx.lab.addressing import GATEWAY, MAX_HOSTS, host_index
 from wmx.lab.element import write_standin_archive
-from wmx.site import load_config, load_site
-from wmx.site.config_edit import get_value
+from wmx.site import load_site
 
 PAGE_PORT = 8099
 PAGE_TITLE = "A page on another lab host"
@@ -57,16 +55,6 @@ def _root(chat: Deployed) -> Path:
 
 def _client_url(chat: Deployed) -> str:
     return f"https://{chat.site.config.web_client.host}"
-
-
-def _set(chat: Deployed, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        wmx("config", "set", key, json.dumps(value), site=_root(chat))
-
-
-def _current(chat: Deployed, keys: list[str]) -> dict[str, Any]:
-    config = load_config(chat.site.paths)
-    return {key: get_value(config, key) for key in keys}
 
 
 def _deployed_changes(result: subprocess.CompletedProcess[str]) -> int:
@@ -124,37 +112,6 @@ def test_web_client_name_is_in_the_certificate_and_well_known_allows_browsers(
     assert discovery.json()["m.homeserver"]["base_url"] == chat.homeserver_url
 
 
-def test_browser_finds_the_homeserver_logs_in_and_sends(chat: Deployed) -> None:
-    require(browser.available(), "needs Debian's chromium and certutil (scripts/setup)")
-    account = create_account(chat.site, "browser-user", unique=True)
-    token = account.access_token
-    body = f"typed in a browser, {time.time()}"
-
-    async def in_browser() -> dict[str, Any]:
-        async with browser.chromium(Path(chat.trust)) as page:
-            await page.goto(f"{_client_url(chat)}/")
-            result: dict[str, Any] = await page.call(
-                "wmxChat",
-                {"user": account.localpart, "password": account.password, "room": "", "body": body},
-                # The page waits out Synapse's login rate limit (rc_login), as Element does.
-                timeout=400,
-            )
-            return result
-
-    outcome = asyncio.run(in_browser())
-    assert outcome["ok"], outcome
-    # The page found the homeserver through the server name's .well-known (CORS, TLS).
-    assert outcome["server_name"] == chat.site.config.server_name
-    assert outcome["base_url"] == chat.homeserver_url
-    with https(chat.trust) as http:
-        event = http.get(
-            f"{chat.homeserver_url}/_matrix/client/v3/rooms/{outcome['room_id']}"
-            f"/event/{outcome['event_id']}",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    assert event.status_code == 200 and event.json()["content"]["body"] == body
-
-
 # --- the Element release: install from a local archive, switch, roll back -------------------
 
 
@@ -165,12 +122,14 @@ def _link(chat: Deployed, link: str) -> str:
 def test_element_release_switch_rollback_and_checksum_refusal(
     chat: Deployed, tmp_path: Path
 ) -> None:
-    before = _current(chat, ["element.archive", "element.sha256", "element.version"])
+    before = current_settings(chat, ["element.archive", "element.sha256", "element.version"])
     running = _link(chat, ELEMENT_CURRENT_LINK)
     newer = write_standin_archive(tmp_path, "0.1.9-wmxlab", note="the newer release")
     version_url = f"{_client_url(chat)}/version"
     try:
-        _set(chat, {"element.archive": str(newer), "element.version": None, "element.sha256": None})
+        set_settings(
+            chat, {"element.archive": str(newer), "element.version": None, "element.sha256": None}
+        )
         wmx("deploy", "--only", "element", site=_root(chat))
         with https(chat.trust) as http:
             assert http.get(version_url).text.strip() == "0.1.9-wmxlab"
@@ -179,7 +138,7 @@ def test_element_release_switch_rollback_and_checksum_refusal(
         assert _link(chat, ELEMENT_PREVIOUS_LINK) == running
 
         # Rollback: back to the release before, still unpacked on the host.
-        _set(chat, before)
+        set_settings(chat, before)
         rollback = wmx("deploy", "--only", "element", site=_root(chat))
         changed = [ln for ln in rollback.stdout.splitlines() if ln.strip().startswith("changed")]
         assert not [ln for ln in changed if "Unpack" in ln or "Copy" in ln], changed
@@ -189,14 +148,14 @@ def test_element_release_switch_rollback_and_checksum_refusal(
             assert http.get(version_url).text.strip() != "0.1.9-wmxlab"
 
         # A checksum that does not match stops the deploy; the running release stays.
-        _set(chat, {"element.archive": str(newer), "element.sha256": "0" * 64})
+        set_settings(chat, {"element.archive": str(newer), "element.sha256": "0" * 64})
         refused = wmx("deploy", "--only", "element", site=_root(chat), check=False)
         assert refused.returncode != 0
         message = " ".join(refused.stderr.split())  # the console wraps long lines
         assert "SHA-256" in message and "the running Element stays as it is" in message
         assert _link(chat, ELEMENT_CURRENT_LINK) == running
     finally:
-        _set(chat, before)
+        set_settings(chat, before)
         wmx("deploy", "--only", "element", site=_root(chat))
     assert _link(chat, ELEMENT_CURRENT_LINK) == running
 
@@ -253,14 +212,16 @@ def _serving_page_with_features(chat: Deployed, page_host: LabHost) -> Iterator[
          "--directory", "/run/wmx-preview"],
     )  # fmt: skip
     keys = [*CHANGED, "synapse.url_previews.allow_ranges"]
-    before = _current(chat, keys)
+    before = current_settings(chat, keys)
     try:
         # The lab is one private network: only the page's host is let through.
-        _set(chat, {**CHANGED, "synapse.url_previews.allow_ranges": [f"{page_host.address}/32"]})
+        set_settings(
+            chat, {**CHANGED, "synapse.url_previews.allow_ranges": [f"{page_host.address}/32"]}
+        )
         wmx("deploy", "--only", "synapse", site=_root(chat))
         yield page_host
     finally:
-        _set(chat, before)
+        set_settings(chat, before)
         wmx("deploy", "--only", "synapse", site=_root(chat))
         lab.run(page_host, ["systemctl", "stop", "wmx-preview-page.service"], check=False)
 

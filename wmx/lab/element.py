@@ -1,11 +1,11 @@
 """A stand-in Element Web release archive for the lab.
 
-The official archive comes from GitHub, which the lab cannot reach; like pebble for
-Let's Encrypt and ngircd for Libera.Chat, the lab stands in for it: an archive shaped
-exactly like a release (one directory `element-v<version>/` with `index.html` and
-`version`), holding a tiny Matrix web client (element_standin/index.html) that reads
-config.json and `.well-known` as Element does. `wmx lab up --site` points a site's
-`element.archive` at it, and the element role installs it as it would a real release.
+The official archive comes from GitHub, which the lab cannot reach. The lab stands in
+for it with an archive shaped exactly like a release (one directory
+`element-v<version>/` with `index.html` and `version`) holding a placeholder page
+(element_standin/index.html), so that the element role's install, checksum check,
+release switch and rollback are tested for real. It is not a web client: the lab's real
+client is Cinny (wmx/lab/cinny.py), which the browser tests drive.
 
 The bytes are deterministic (fixed times, owners and order, gzip without a timestamp),
 so rebuilding gives the same checksum and a second deploy changes nothing.
