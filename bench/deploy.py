@@ -1,26 +1,101 @@
-"""Deploy timings on lab hosts: first deploy onto a fresh host, a no-change re-deploy,
-and `wmx --help` start-up. Prints figures; asserts nothing. Needs root.
+"""Deploy timings on lab hosts, each beside its baseline from issue 18, in one run.
 
-    .venv/bin/python bench/deploy.py [--keep]
+- the first deploy of the one-host stack onto a fresh lab host (lab1), and, right after,
+  installing the same Debian and PyPI packages by hand on an identical fresh lab host
+  (lab2): the apt packages of every role the host runs (with the same recommends
+  policy) and Synapse's and Heisenbridge's releases into venvs, as one shell script;
+- `wmx deploy` again with nothing changed (verify only), and with --full.
+
+Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
+down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
+
+    flock /tmp/wmx-lab.lock .venv/bin/python bench/deploy.py [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
 WMX = str(Path(sys.executable).with_name("wmx"))
+ROLES = ROOT / "playbooks" / "roles"
+
+# Issue 18, measured on this kind of machine before the change.
+BASELINE_NOOP = 69.0
+BASELINE_FIRST = 3 * 60 + 52.0
+TARGET_NOOP = 15.0
+TARGET_RATIO = 1.3
 
 
-def timed(argv: list[str]) -> float:
+def wmx(*args: str) -> str:
+    result = subprocess.run([WMX, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"wmx {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, text=True)
+    action()
     return time.perf_counter() - start
+
+
+def changed(output: str) -> str:
+    match = re.search(r"(\d+) task\(s\) changed", output)
+    return match.group(1) if match else "?"
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+def packages_of(host_build: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """The host's Debian packages (with recommends, without) and PyPI releases, read from
+    its plan and the roles' defaults, as its deploy installs them."""
+    variables = json.loads((host_build / ".wmx" / "vars.json").read_text())
+    roles = [s["role"] for s in variables["wmx_roles"] if s["action"] == "converge"]
+    recommends: list[str] = []
+    plain: list[str] = []
+    for role in roles:
+        defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
+        packages = defaults.get(f"{role}_packages", [])
+        if isinstance(packages, dict):  # exporters: job -> package
+            packages = [packages[job] for job in variables.get("exporters_jobs", [])]
+        tasks = (ROLES / role / "tasks" / "converge.yml").read_text()
+        (plain if "install_recommends: false" in tasks else recommends).extend(packages)
+    pypi = {"matrix-synapse[postgres,url-preview]": variables["synapse_version"]}
+    if "irc_bridge_version" in variables:
+        pypi["heisenbridge"] = variables["irc_bridge_version"]
+    return recommends, plain, pypi
+
+
+def by_hand_script(recommends: list[str], plain: list[str], pypi: dict[str, str]) -> str:
+    lines = [
+        "set -eu",
+        "export DEBIAN_FRONTEND=noninteractive",
+        "apt-get update -qq",
+        f"apt-get install -y -qq {shlex.join(recommends)} >/dev/null",
+    ]
+    if plain:
+        lines.append(
+            f"apt-get install -y -qq --no-install-recommends {shlex.join(plain)} >/dev/null"
+        )
+    for number, (name, version) in enumerate(pypi.items()):
+        venv = f"/opt/bench/venv{number}"
+        lines.append(f"python3 -m venv {venv}")
+        lines.append(f"{venv}/bin/pip install -q {shlex.quote(f'{name}=={version}')}")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -28,26 +103,57 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
     options = parser.parse_args()
 
-    help_times = [timed([WMX, "--help"]) for _ in range(5)]
-    print(f"wmx --help start-up: median {statistics.median(help_times):.2f} s over 5 runs")
+    from wmx.lab import Lab
 
     with tempfile.TemporaryDirectory(prefix="wmx-bench-") as tmp:
         site = Path(tmp) / "site"
-        subprocess.run(
-            [WMX, "init", str(site), "--defaults", "--server-name", "wmx.test"],
-            check=True,
-            capture_output=True,
+        wmx("init", str(site), "--defaults", "--server-name", "wmx.test")
+        wmx("lab", "down")
+        wmx("lab", "up", "--hosts", "1", "--site", str(site))
+        wmx("lab", "up", "--hosts", "2")  # lab2: a fresh twin, outside the site
+        lab = Lab()
+        twin = next(h for h in lab.hosts() if h.name == "lab2")
+
+        first_out: list[str] = []
+        first = timed(lambda: first_out.append(wmx("--site", str(site), "deploy")))
+        recommends, plain, pypi = packages_of(site / "build" / "lab1")
+        script = by_hand_script(recommends, plain, pypi)
+        by_hand = timed(
+            lambda: subprocess.run(
+                lab.ssh_argv(twin, ["bash", "-s"]),
+                input=script,
+                text=True,
+                check=True,
+                capture_output=True,
+            )
         )
-        subprocess.run([WMX, "lab", "down"], check=True, capture_output=True)
-        steps = [
-            ("lab up (1 host)", ["lab", "up", "--site", str(site)]),
-            ("first deploy onto a fresh host", ["--site", str(site), "deploy"]),
-            ("second deploy, nothing changed", ["--site", str(site), "deploy"]),
-        ]
-        for label, args in steps:
-            print(f"{label + ':':34} {timed([WMX, *args]):7.1f} s")
+        noop_out: list[str] = []
+        noop = timed(lambda: noop_out.append(wmx("--site", str(site), "deploy")))
+        full_out: list[str] = []
+        full = timed(lambda: full_out.append(wmx("--site", str(site), "deploy", "--full")))
         if not options.keep:
-            subprocess.run([WMX, "lab", "down"], check=True, capture_output=True)
+            wmx("lab", "down")
+
+    ratio = first / by_hand
+    print(f"{'what':44} {'baseline (issue 18)':>20} {'now':>14}  target")
+    print(
+        f"{'wmx deploy, nothing changed':44} {BASELINE_NOOP:>18.0f} s {noop:>12.1f} s  "
+        f"<= {TARGET_NOOP:.0f} s ({changed(noop_out[0])} changed)"
+    )
+    print(
+        f"{'wmx deploy --full, nothing changed':44} {BASELINE_NOOP:>18.0f} s {full:>12.1f} s  "
+        f"({changed(full_out[0])} changed)"
+    )
+    print(
+        f"{'first deploy, one-host stack, fresh host':44} {minutes(BASELINE_FIRST):>20} "
+        f"{minutes(first):>14}  ({changed(first_out[0])} changed)"
+    )
+    print(f"{'same packages by hand, identical fresh host':44} {'-':>20} {minutes(by_hand):>14}")
+    print(f"{'first deploy / by hand':44} {'-':>20} {ratio:>14.2f}  <= {TARGET_RATIO}")
+    print(
+        f"by hand: {len(recommends) + len(plain)} Debian packages, "
+        f"{', '.join(f'{n}=={v}' for n, v in pypi.items())}"
+    )
 
 
 if __name__ == "__main__":

@@ -119,8 +119,17 @@ def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed
 def test_second_deploy_changes_nothing(deployed: Deployed) -> None:
     again = wmx("deploy", site=deployed.site.paths.root)
     assert _changed(again.stdout) == 0, again.stdout
+    # Nothing changed, so every component was only verified (docs/deploy.md) …
+    plan = next(
+        line for line in again.stdout.splitlines() if line.startswith(f"  {deployed.host}:")
+    )
+    assert plan.startswith(f"  {deployed.host}: verify base, postgresql"), plan
+    assert "converge" not in plan, plan
     diff = wmx("diff", site=deployed.site.paths.root)
     assert "No changes against the last deploy" in diff.stdout
+    # … and converging everything again changes nothing either: the roles are idempotent.
+    full = wmx("deploy", "--full", site=deployed.site.paths.root)
+    assert _changed(full.stdout) == 0, full.stdout
 
 
 def _versions_ok(deployed: Deployed) -> bool:

@@ -35,7 +35,7 @@ def test_site_playbook_syntax() -> None:
         "-i",
         "localhost,",
         "-e",
-        '{"wmx_build_dir": "/nonexistent/build", "wmx_only": []}',
+        '{"wmx_build_dir": "/nonexistent/build", "wmx_host_vars_dir": "/nonexistent/vars"}',
         "playbooks/site.yml",
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,30 +1,35 @@
-"""`wmx render`, `wmx diff`, `wmx deploy`: from the site model to converged hosts."""
+"""`wmx render`, `wmx diff`, `wmx deploy`: parse, call wmx.ops.deploy, present.
+
+Import-light: `wmx --help` imports this module, so the renderer, the site model and the
+runner are imported inside the commands.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.syntax import Syntax
 
 from wmx.cli.common import OutputFormat, console, open_site, print_json
-from wmx.errors import InputError, WmxError
-from wmx.render import diff_trees, record_deployed, render_site, write_build
-from wmx.resources import data_dir
-from wmx.run import run_playbook
-from wmx.site import Site
-from wmx.site.topology import COMPONENT_ORDER
+from wmx.errors import WmxError
 
+if TYPE_CHECKING:
+    from wmx.ops.deploy import Deployment
 
-def _render(site: Site) -> Path:
-    return write_build(site, render_site(site))
+# Literal, so that --help needs no import of the component registry; `--only` is checked
+# against the play's roles (wmx.ops.deploy.check_only).
+COMPONENTS_HELP = (
+    "base, postgresql, synapse, irc_bridge, element, nginx, turn, exporters, monitoring, "
+    "backup, backup_repo"
+)
 
 
 def render(ctx: typer.Context) -> None:
     """Write every file the hosts will receive to build/HOST/… (no host is touched)."""
+    from wmx.ops.deploy import render_build
+
     site = open_site(ctx)
-    build = _render(site)
+    build = render_build(site)
     for host in site.topology.hosts:
         count = sum(
             1 for p in (build / host.name).rglob("*") if p.is_file() and ".wmx" not in p.parts
@@ -36,13 +41,16 @@ def diff(
     ctx: typer.Context,
     output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
 ) -> None:
-    """Show what `wmx deploy` would change in the files, against the last successful deploy.
+    """Show what `wmx deploy` would change in the files and role vars (versions, …),
+    against the last successful deploy.
 
     Secret files are listed when they change, never shown.
     """
-    site = open_site(ctx)
-    build = _render(site)
-    changes = diff_trees(site.paths.deployed, build, [h.name for h in site.topology.hosts])
+    from rich.syntax import Syntax
+
+    from wmx.ops.deploy import diff_site
+
+    changes = diff_site(open_site(ctx))
     if output is OutputFormat.json:
         print_json([c.__dict__ for c in changes])
         return
@@ -56,13 +64,20 @@ def diff(
             console.print("  (secret file: content not shown)")
 
 
-def _check_only(only: list[str]) -> list[str]:
-    unknown = sorted(set(only) - set(COMPONENT_ORDER))
-    if unknown:
-        raise InputError(
-            f"--only {', '.join(unknown)}: unknown component; known: {', '.join(COMPONENT_ORDER)}"
-        )
-    return only
+def _show_plan(deployment: Deployment) -> None:
+    console.print(
+        f"Rendered {len(deployment.hosts)} host(s); "
+        f"{len(deployment.pending)} file(s) differ from the last deploy."
+    )
+    for host, plan in deployment.plans.items():
+        converge = plan.roles_doing("converge")
+        verify = plan.roles_doing("verify")
+        remove = plan.roles_doing("remove")
+        parts = [f"converge {', '.join(converge)}" if converge else ""]
+        parts.append(f"verify {', '.join(verify)} (unchanged)" if verify else "")
+        parts.append(f"remove {', '.join(remove)}" if remove else "")
+        line = f"  {host}: {'; '.join(p for p in parts if p) or 'nothing to do'}"
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def deploy(
@@ -76,70 +91,46 @@ def deploy(
     limit: Annotated[str | None, typer.Option(help="Only these hosts (Ansible pattern).")] = None,
     only: Annotated[
         list[str] | None,
-        typer.Option(help=f"Only this component (repeatable): {', '.join(COMPONENT_ORDER)}."),
+        typer.Option(help=f"Only this component (repeatable), fully: {COMPONENTS_HELP}."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Converge every component, also those unchanged since the last deploy "
+            "(which are otherwise only verified: service running, firewall loaded).",
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show Ansible's own output.")
     ] = False,
 ) -> None:
     """Render the site and converge its hosts with Ansible.
 
-    Shows progress per task and a recap per host; a failure names host, task and cause.
-    Re-running with nothing changed reports 0 changed.
+    A component whose files, role vars and tasks are unchanged since the last successful
+    deploy is only verified; --full converges everything. Shows progress per task and a
+    recap per host; a failure names host, task and cause. Re-running with nothing changed
+    reports 0 changed.
     """
+    from wmx.ops.deploy import plan_deploy, run_deploy, sync_irc_bridge
+
     site = open_site(ctx)
-    components = _check_only(only or [])
-    hosts = [h.name for h in site.topology.hosts]
-    if limit and limit not in hosts and not any(ch in limit for ch in ":*,!&"):
-        raise InputError(f"--limit {limit}: no such host in the inventory ({', '.join(hosts)})")
-    build = _render(site)
-    pending = diff_trees(site.paths.deployed, build, hosts)
-    console.print(
-        f"Rendered {len(hosts)} host(s); {len(pending)} file(s) differ from the last deploy."
-    )
-    result = run_playbook(
-        runs_dir=site.paths.runs,
-        playbook=data_dir("playbooks") / "site.yml",
-        inventory=site.paths.inventory,
-        extravars={"wmx_build_dir": str(build), "wmx_only": components},
-        limit=limit,
-        check=check,
-        diff=check,
-        verbose=verbose,
-        console=console,
-    )
+    components = only or []
+    deployment = plan_deploy(site, limit=limit, only=components, full=full)
+    _show_plan(deployment)
+    result = run_deploy(deployment, check=check, verbose=verbose, console=console)
     if not result.ok:
         # run_playbook has shown each failure and where the run is kept.
         raise WmxError("deploy failed")
     if check:
         console.print(f"Dry run: {result.changed_total} task(s) would change.")
         return
-    record_deployed(site, [h for h in hosts if h in result.stats] or hosts)
     console.print(
         f"[green]Deployed[/]: {result.changed_total} task(s) changed. "
         f"Homeserver: https://{site.config.homeserver.host}/ "
         f"(server name {site.config.server_name})"
     )
-    _sync_irc_bridge(site, components, set(result.stats))
-
-
-def _sync_irc_bridge(site: Site, components: list[str], converged: set[str]) -> None:
-    """The IRC bridge keeps its networks and allow list in Synapse, not in files: after a
-    deploy that converged it, tell the running bridge what wmx.yaml says (wmx.irc)."""
-    bridge = site.topology.bridge_host
-    if bridge is None or bridge.name not in converged:
-        return
-    if components and "irc_bridge" not in components:
-        return
-    from wmx.irc.manage import bridge_session
-
-    try:
-        with console.status("Configuring the IRC bridge"), bridge_session(site) as manager:
-            report = manager.sync()
-    except WmxError as exc:
-        raise WmxError(
-            f"the IRC bridge runs, but did not take wmx.yaml's settings: {exc}\n"
-            "Retry with `wmx irc sync`."
-        ) from None
-    if report.changes:
-        console.print(f"IRC bridge: {'; '.join(report.changes)}.")
+    with console.status("Configuring the IRC bridge"):
+        changes = sync_irc_bridge(site, components, set(result.stats))
+    if changes:
+        console.print(f"IRC bridge: {'; '.join(changes)}.")

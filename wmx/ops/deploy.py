@@ -1,0 +1,195 @@
+"""The deploy workflow: render, plan each host (:mod:`wmx.ops.deploy_plan`), run
+``playbooks/site.yml`` over the plans, record what was deployed; and ``wmx diff``.
+
+The play gets each host's plan, role vars and files in a file of host variables whose
+strings are all unsafe (:mod:`wmx.run.unsafe`): no value from a site is ever evaluated
+as a template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from wmx.errors import InputError, WmxError
+from wmx.ops.deploy_plan import (
+    STATE_DIR,
+    HostPlan,
+    PlaybookDigests,
+    Step,
+    check_only,
+    plan_host,
+    play_vars,
+    record_converged,
+    shared_order,
+)
+from wmx.render import FileChange, diff_trees, record_deployed, render_site, write_build
+from wmx.resources import data_dir
+from wmx.run import RunResult, run_playbook
+from wmx.site import Site
+
+# -- the workflow -----------------------------------------------------------------------
+
+
+def render_build(site: Site) -> Path:
+    """Render the site into build/ (replacing it) and return build/."""
+    return write_build(site, render_site(site))
+
+
+def vars_changes(old_root: Path, new_root: Path, hosts: Iterable[str]) -> list[FileChange]:
+    """vars.json against the last deploy, as a diff: a version bump shows here.
+
+    vars.json holds no secret (docs/contracts.md), so it is shown in full.
+    """
+    changes: list[FileChange] = []
+    for host in hosts:
+        old, new = (root / host / STATE_DIR / "vars.json" for root in (old_root, new_root))
+        before = old.read_text("utf-8").splitlines(True) if old.is_file() else []
+        after = new.read_text("utf-8").splitlines(True) if new.is_file() else []
+        if before == after:
+            continue
+        kind = "added" if not before else "removed" if not after else "changed"
+        text = "".join(
+            difflib.unified_diff(
+                before, after, f"deployed/{host}/.wmx/vars.json", f"build/{host}/.wmx/vars.json"
+            )
+        )
+        dest = "role vars (.wmx/vars.json)"
+        changes.append(FileChange(host=host, dest=dest, kind=kind, diff=text))
+    return changes
+
+
+def diff_site(site: Site) -> list[FileChange]:
+    """Render, then every file and role var that differs from the last deploy."""
+    build = render_build(site)
+    hosts = [h.name for h in site.topology.hosts]
+    return diff_trees(site.paths.deployed, build, hosts) + vars_changes(
+        site.paths.deployed, build, hosts
+    )
+
+
+@dataclass
+class Deployment:
+    """A rendered site and each host's plan, ready to run."""
+
+    site: Site
+    build: Path
+    hosts: list[str]
+    plans: dict[str, HostPlan]
+    order: list[Step]
+    limit: str | None = None
+    pending: list[FileChange] = field(default_factory=list)
+
+
+def plan_deploy(
+    site: Site,
+    build: Path | None = None,
+    *,
+    limit: str | None = None,
+    only: Sequence[str] = (),
+    full: bool = False,
+    playbooks: Path | None = None,
+) -> Deployment:
+    """Check the options, render (unless ``build`` is given) and plan every host."""
+    playbooks = playbooks or data_dir("playbooks")
+    only = check_only(only, playbooks)
+    hosts = [h.name for h in site.topology.hosts]
+    if limit and limit not in hosts and not any(ch in limit for ch in ":*,!&"):
+        raise InputError(f"--limit {limit}: no such host in the inventory ({', '.join(hosts)})")
+    build = build or render_build(site)
+    digests = PlaybookDigests(playbooks)
+    plans = {
+        h: plan_host(h, build / h, site.paths.deployed / h, digests, only=only, full=full)
+        for h in hosts
+    }
+    pending = diff_trees(site.paths.deployed, build, hosts)
+    return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
+
+
+def run_deploy(
+    deployment: Deployment,
+    *,
+    check: bool = False,
+    verbose: bool = False,
+    console: Console,
+    record: bool = True,
+    playbooks: Path | None = None,
+) -> RunResult:
+    """Run site.yml over the plan; after a successful real run, record it as deployed
+    (the baseline of `wmx diff` and of the next deploy's plan)."""
+    playbooks = playbooks or data_dir("playbooks")
+    site = deployment.site
+    with _database_password(deployment) as secret_files:
+        result = run_playbook(
+            runs_dir=site.paths.runs,
+            playbook=playbooks / "site.yml",
+            inventory=site.paths.inventory,
+            extravars={"wmx_build_dir": str(deployment.build)},
+            host_vars={h: play_vars(p, deployment.order) for h, p in deployment.plans.items()},
+            secret_files=secret_files,
+            limit=deployment.limit,
+            check=check,
+            diff=check,
+            verbose=verbose,
+            console=console,
+        )
+    if result.ok and not check and record:
+        ran = [h for h in deployment.hosts if h in result.stats] or deployment.hosts
+        record_deployed(site, ran)
+        for host in ran:
+            record_converged(site.paths.deployed / host, deployment.plans[host])
+    return result
+
+
+@contextlib.contextmanager
+def _database_password(deployment: Deployment) -> Iterator[dict[str, Path]]:
+    """The password of Synapse's database role, for the postgresql role's converge, in a
+    0600 file that exists for the run only: the password when Synapse connects from
+    another host, empty (no password) when it uses the local socket."""
+    plans = deployment.plans.values()
+    if not any(p.actions.get("postgresql:converge") == "converge" for p in plans):
+        yield {}
+        return
+    topology = deployment.site.topology
+    database = topology.the("database").name
+    remote = any(h.name != database for h in topology.in_group("homeserver"))
+    password = deployment.site.secrets.postgres_password if remote else ""
+    state = deployment.site.paths.state
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=".database-password-", dir=state)
+    path = Path(name)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(password)
+        yield {"postgresql_password_file": path}
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def sync_irc_bridge(site: Site, only: Sequence[str], converged: Iterable[str]) -> list[str]:
+    """The IRC bridge keeps its networks and allow list in Synapse, not in files: after a
+    deploy that ran on its host, tell the running bridge what wmx.yaml says (wmx.irc).
+    Returns what changed; raises WmxError when the bridge would not take it."""
+    bridge = site.topology.bridge_host
+    if bridge is None or bridge.name not in set(converged):
+        return []
+    if only and "irc_bridge" not in only:
+        return []
+    from wmx.irc.manage import bridge_session
+
+    try:
+        with bridge_session(site) as manager:
+            report = manager.sync()
+    except WmxError as exc:
+        raise WmxError(
+            f"the IRC bridge runs, but did not take wmx.yaml's settings: {exc}\n"
+            "Retry with `wmx irc sync`."
+        ) from None
+    return list(report.changes)

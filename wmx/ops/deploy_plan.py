@@ -1,0 +1,277 @@
+"""Each host's deploy plan: which steps run, and which are only verified or left out.
+
+Each host's build carries its plan in ``build/<host>/.wmx/vars.json``: ``wmx_roles``,
+the ordered steps ``{"role": …, "action": "converge" | "remove" | …}``. wmx compares
+every step with what the last successful deploy recorded in
+``.wmx/deployed/<host>/.wmx/converged.json``: a digest per step of the files it
+installs, its role vars and its role's tasks, defaults and packages. A ``converge``
+whose digest is unchanged becomes ``verify`` (the service still runs, the firewall is
+still loaded); the steps that follow such a converge (``start``, ``repositories``) and a
+``remove`` already done are left out. ``full=True`` runs every step as planned; ``only``
+runs those components' steps, all of them.
+
+The play gets each host's plan as data (``wmx_plan``), aligned on one order shared by
+every host, so that a step on one host never runs before an earlier step on another
+(PostgreSQL on the database host before Synapse on the homeserver host).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wmx.errors import InputError, WmxError
+from wmx.resources import data_dir
+
+STATE_DIR = ".wmx"
+CONVERGED_FILE = "converged.json"
+# Steps that only make sense right after their role's converge in the same run.
+FOLLOWERS = frozenset({"start", "repositories"})
+
+
+@dataclass(frozen=True)
+class Step:
+    role: str
+    action: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.role}:{self.action}"
+
+
+@dataclass
+class HostPlan:
+    """What the play does on one host, and why."""
+
+    host: str
+    steps: list[Step]  # the build's plan, in order
+    actions: dict[str, str]  # step key -> the task file to run; a step left out is absent
+    digests: dict[str, str]  # step key -> digest of what it installs
+    role_vars: dict[str, Any]
+    manifest: list[dict[str, Any]]
+    files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    recorded: dict[str, str] = field(default_factory=dict)  # converged.json as it was
+
+    def roles_doing(self, action: str) -> list[str]:
+        return [s.role for s in self.steps if self.actions.get(s.key) == action]
+
+
+def known_components(playbooks: Path | None = None) -> list[str]:
+    """Every component the play knows: one role directory each."""
+    roles = (playbooks or data_dir("playbooks")) / "roles"
+    return sorted(p.name for p in roles.iterdir() if (p / "tasks" / "converge.yml").is_file())
+
+
+def check_only(only: Iterable[str], playbooks: Path | None = None) -> list[str]:
+    """``--only`` names known components (one-line InputError otherwise)."""
+    names = list(dict.fromkeys(only))
+    known = known_components(playbooks)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(
+            f"--only {', '.join(unknown)}: unknown component; known: {', '.join(known)}"
+        )
+    return names
+
+
+# -- the plan of one host ---------------------------------------------------------------
+
+
+def host_steps(role_vars: Mapping[str, Any]) -> list[Step]:
+    """The ordered steps of a host's build (``wmx_roles`` in vars.json)."""
+    declared = role_vars.get("wmx_roles")
+    if not isinstance(declared, list):
+        raise WmxError("vars.json has no wmx_roles (a build of an older wmx); run `wmx render`")
+    steps = [Step(str(s["role"]), str(s["action"])) for s in declared]
+    if len({s.key for s in steps}) != len(steps):
+        raise WmxError("vars.json: wmx_roles names a step twice; run `wmx render` again")
+    return steps
+
+
+def files_by_role(manifest: Sequence[Mapping[str, Any]], roles: set[str]) -> dict[str, list[Any]]:
+    """The manifest's entries grouped by the role that installs them (its component's)."""
+    grouped: dict[str, list[Any]] = {role: [] for role in sorted(roles)}
+    for entry in manifest:
+        grouped.setdefault(str(entry["component"]), []).append(dict(entry))
+    return grouped
+
+
+def vars_by_role(role_vars: Mapping[str, Any], roles: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Role vars by owner: ``<role>_…`` belongs to the role with the longest such prefix;
+    the rest (``acme_email``, ``wmx_components``) is shared, under ``""``."""
+    prefixes = sorted(roles, key=len, reverse=True)
+    grouped: dict[str, dict[str, Any]] = {"": {}}
+    for name, value in role_vars.items():
+        if name == "wmx_roles":
+            continue  # the plan itself: each step's own inputs say what changed
+        owner = next((r for r in prefixes if name.startswith(f"{r}_")), "")
+        grouped.setdefault(owner, {})[name] = value
+    return grouped
+
+
+def _digest(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _tree_digest(paths: Iterable[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class PlaybookDigests:
+    """Digests of the play's own files: a new wmx with other tasks re-converges."""
+
+    def __init__(self, playbooks: Path) -> None:
+        self.root = playbooks
+        self._roles: dict[str, str] = {}
+        shared = [p for p in playbooks.rglob("*") if "roles" not in p.relative_to(playbooks).parts]
+        self.shared = _tree_digest(shared, playbooks)
+
+    def role(self, name: str) -> str:
+        if name not in self._roles:
+            self._roles[name] = _tree_digest((self.root / "roles" / name).rglob("*"), self.root)
+        return self._roles[name]
+
+
+def step_digests(
+    steps: Sequence[Step],
+    role_vars: Mapping[str, Any],
+    files: Mapping[str, Sequence[Mapping[str, Any]]],
+    playbooks: PlaybookDigests,
+) -> dict[str, str]:
+    roles = {s.role for s in steps}
+    owned = vars_by_role(role_vars, roles)
+    digests: dict[str, str] = {}
+    for step in steps:
+        inputs: dict[str, object] = {
+            "action": step.action,
+            "tasks": playbooks.role(step.role),
+            "play": playbooks.shared,
+        }
+        if step.action != "remove":
+            inputs["files"] = sorted(files.get(step.role, []), key=lambda e: str(e["src"]))
+            inputs["vars"] = owned.get(step.role, {})
+            inputs["shared_vars"] = owned[""]
+        digests[step.key] = _digest(inputs)
+    return digests
+
+
+def read_converged(deployed_host: Path) -> dict[str, str]:
+    path = deployed_host / STATE_DIR / CONVERGED_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    steps = record.get("steps") if isinstance(record, dict) else None
+    if not isinstance(steps, dict):
+        return {}
+    return {str(k): str(v) for k, v in steps.items()}
+
+
+def choose_actions(
+    steps: Sequence[Step],
+    digests: Mapping[str, str],
+    converged: Mapping[str, str],
+    *,
+    only: Sequence[str] = (),
+    full: bool = False,
+) -> dict[str, str]:
+    """Step key -> task file to run. ``only`` keeps those components' steps, all run."""
+    actions: dict[str, str] = {}
+    verified: set[str] = set()
+    for step in steps:
+        if only and step.role not in only:
+            continue
+        unchanged = not full and not only and converged.get(step.key) == digests[step.key]
+        if step.action == "converge" and unchanged:
+            actions[step.key] = "verify"
+            verified.add(step.role)
+        elif not (step.action in FOLLOWERS and step.role in verified) and not (
+            step.action == "remove" and unchanged
+        ):
+            actions[step.key] = step.action
+    return actions
+
+
+def plan_host(
+    host: str,
+    build_host: Path,
+    deployed_host: Path,
+    playbooks: PlaybookDigests,
+    *,
+    only: Sequence[str] = (),
+    full: bool = False,
+) -> HostPlan:
+    try:
+        role_vars = json.loads((build_host / STATE_DIR / "vars.json").read_text("utf-8"))
+        manifest = json.loads((build_host / STATE_DIR / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise WmxError(f"build/{host} is missing or damaged ({error}); run `wmx render`") from None
+    steps = host_steps(role_vars)
+    files = files_by_role(manifest, {s.role for s in steps})
+    digests = step_digests(steps, role_vars, files, playbooks)
+    recorded = read_converged(deployed_host)
+    actions = choose_actions(steps, digests, recorded, only=only, full=full)
+    return HostPlan(host, steps, actions, digests, role_vars, manifest, files, recorded)
+
+
+def shared_order(plans: Iterable[HostPlan]) -> list[Step]:
+    """One order of every host's steps that keeps each host's own order.
+
+    The play walks it slot by slot, every host at once, so that a step never starts
+    before an earlier step of the order finished on every host.
+    """
+    order: list[Step] = []
+    for plan in plans:
+        position = 0
+        for step in plan.steps:
+            if step in order:
+                found = order.index(step)
+                if found < position:
+                    raise WmxError(
+                        f"{plan.host}: step {step.key} comes after a later step of another "
+                        "host; the hosts' plans disagree on the order (run `wmx render`)"
+                    )
+                position = found + 1
+            else:
+                order.insert(position, step)
+                position += 1
+    return order
+
+
+def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
+    """What site.yml loads for this host (all of it unsafe text)."""
+    slots: list[dict[str, str] | None] = []
+    for step in order:
+        action = plan.actions.get(step.key)
+        slots.append({"role": step.role, "action": action} if action else None)
+    return {
+        **plan.role_vars,
+        "wmx_files": plan.files,
+        "wmx_plan": slots,
+    }
+
+
+def record_converged(deployed_host: Path, plan: HostPlan) -> None:
+    """After a successful run: each step's digest, for the steps this host still has.
+
+    A step that ran records its digest; one left out keeps what it had (a step left
+    out as unchanged had this very digest; one left out by ``only`` did not run).
+    """
+    before = plan.recorded
+    steps = {
+        step.key: plan.digests[step.key] if step.key in plan.actions else before[step.key]
+        for step in plan.steps
+        if step.key in plan.actions or step.key in before
+    }
+    path = deployed_host / STATE_DIR / CONVERGED_FILE
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text(json.dumps({"steps": steps}, indent=2, sort_keys=True) + "\n")
