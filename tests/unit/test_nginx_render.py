@@ -1,0 +1,95 @@
+"""nginx as rendered for the core layouts (tests/unit/render_sites.py): delegation,
+proxying, ACME on port 80, TLS settings, the renewal hook."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.unit.render_sites import files_by_dest as _files
+from wmx.site import Site
+
+# --- nginx --------------------------------------------------------------------------------
+
+
+def _server_blocks(conf: str) -> dict[str, str]:
+    blocks = re.split(r"^server \{$", conf, flags=re.M)[1:]
+    names = [re.search(r"server_name (\S+);", b) for b in blocks]
+    return {name.group(1): b for name, b in zip(names, blocks, strict=True) if name}
+
+
+def _well_known(block: str, path: str) -> object:
+    match = re.search(
+        rf"location = {re.escape(path)} \{{(.*?)return 200 '(.*?)';", block, flags=re.S
+    )
+    assert match, f"{path} is not served"
+    assert "default_type application/json;" in match.group(1)
+    assert 'add_header Access-Control-Allow-Origin "*" always;' in match.group(1)
+    assert "Strict-Transport-Security" in match.group(1), "a location's add_header drops HSTS"
+    return json.loads(match.group(2))
+
+
+def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
+    files = _files(one_host, "hs1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    assert set(blocks) == {"example.test", "matrix.example.test"}
+    apex, homeserver = blocks["example.test"], blocks["matrix.example.test"]
+    assert _well_known(apex, "/.well-known/matrix/server") == {
+        "m.server": "matrix.example.test:443"
+    }
+    assert _well_known(apex, "/.well-known/matrix/client") == {
+        "m.homeserver": {"base_url": "https://matrix.example.test"}
+    }
+    for block in blocks.values():
+        assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in block
+        assert "ssl_certificate /etc/letsencrypt/live/wmx/fullchain.pem;" in block
+        assert "listen 8448" not in block
+    assert "location ~ ^(/_matrix|/_synapse/client) {" in homeserver
+    assert "proxy_pass http://127.0.0.1:8008;" in homeserver
+    for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme", "Host $host"):
+        assert f"proxy_set_header {header};" in homeserver
+    assert re.search(r"location \^~ /_synapse/admin \{\s*return 404;", homeserver)
+    assert "client_max_body_size 50M;" in homeserver
+    assert "proxy_pass" not in apex
+
+
+def test_nginx_of_three_hosts(three_hosts: Site) -> None:
+    files = _files(three_hosts, "proxy1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    homeserver = blocks["matrix.example.test"]
+    assert "proxy_pass http://10.0.0.12:8008;" in homeserver
+    assert "listen 8448 ssl http2;" in homeserver
+    assert "client_max_body_size 100M;" in homeserver
+    assert "listen 8448" not in blocks["example.test"]
+    server = _well_known(blocks["example.test"], "/.well-known/matrix/server")
+    assert server == {"m.server": "matrix.example.test:8448"}
+
+
+def test_port_80_serves_acme_and_redirects(one_host: Site) -> None:
+    conf = _files(one_host, "hs1")["/etc/nginx/sites-available/wmx-acme.conf"].content
+    assert "listen 80 default_server;" in conf
+    assert re.search(
+        r"location \^~ /\.well-known/acme-challenge/ \{\s*root /var/www/wmx-acme;", conf
+    )
+    assert "return 301 https://$host$request_uri;" in conf
+
+
+def test_tls_settings_are_mozilla_intermediate(one_host: Site) -> None:
+    params = _files(one_host, "hs1")["/etc/nginx/snippets/wmx-tls-params.conf"].content
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in params
+    ciphers = re.search(r"^ssl_ciphers (\S+);$", params, re.M)
+    assert ciphers
+    assert ciphers.group(1).split(":") == [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+        "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305",
+    ]  # fmt: skip
+    assert "ssl_prefer_server_ciphers off;" in params
+
+
+def test_renewal_hook_reloads_nginx(one_host: Site) -> None:
+    hook = _files(one_host, "hs1")["/etc/letsencrypt/renewal-hooks/deploy/wmx-reload-nginx"]
+    assert hook.mode == "0755"
+    assert hook.content.startswith("#!/bin/sh\n")
+    assert "systemctl reload nginx" in hook.content
