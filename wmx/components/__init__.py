@@ -45,13 +45,10 @@ COMPONENTS: tuple[Component, ...] = (
     backup.COMPONENT,
 )
 COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
-# The former name, which `wmx deploy --only` still reads.
-COMPONENT_ORDER = COMPONENT_NAMES
 
 __all__ = [
     "COMPONENTS",
     "COMPONENT_NAMES",
-    "COMPONENT_ORDER",
     "Component",
     "Service",
     "Step",
