@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from wmx.admin.http import V1, ApiGroup, Listing, endpoint
+from wmx.admin.http import LISTING_PAGE_SIZE, PAGE_SIZE, V1, ApiGroup, Listing, PageStream, endpoint
 from wmx.admin.types import EventReport
 
 
@@ -22,6 +22,20 @@ class ReportsApi(ApiGroup):
         limit: int | None = None,
     ) -> Listing[EventReport]:
         """Newest first."""
+        return self.pages(
+            room_id=room_id, reporter=reporter, sender=sender, limit=limit, page_size=PAGE_SIZE
+        ).collect()
+
+    def pages(
+        self,
+        *,
+        room_id: str | None = None,
+        reporter: str | None = None,
+        sender: str | None = None,
+        limit: int | None = None,
+        page_size: int = LISTING_PAGE_SIZE,
+    ) -> PageStream[EventReport]:
+        """`listing` in large pages, each fetched as the caller iterates."""
         params = {
             "dir": "b",
             "room_id": room_id,
@@ -29,8 +43,14 @@ class ReportsApi(ApiGroup):
             "event_sender_user_id": sender,
         }
         return cast(
-            Listing[EventReport],
-            self._http.paginate(f"{V1}/event_reports", "event_reports", params=params, limit=limit),
+            PageStream[EventReport],
+            self._http.pages(
+                f"{V1}/event_reports",
+                "event_reports",
+                params=params,
+                limit=limit,
+                page_size=page_size,
+            ),
         )
 
     def get(self, report_id: int) -> EventReport:

@@ -17,7 +17,7 @@ from wmx.cli.admin_support import (
     user_arg,
 )
 from wmx.cli.common import OutputFormat, open_site
-from wmx.cli.present import Column, emit_done, emit_record, emit_rows, when
+from wmx.cli.present import Column, emit_done, emit_pages, emit_record, when
 
 app = typer.Typer(help="Event reports: messages users flagged to the admins.", no_args_is_help=True)
 
@@ -28,6 +28,16 @@ def _body(report: Any) -> str:
     content = (report.get("event_json") or {}).get("content") or {}
     text = str(content.get("body", ""))
     return text if len(text) <= 60 else text[:59] + "…"
+
+
+LIST_COLUMNS = [
+    Column.key("id", "id"),
+    Column.key("received", "received_ts", when),
+    Column.key("reporter", "user_id"),
+    Column.key("sender", "sender"),
+    Column("room", lambda r: r.get("canonical_alias") or r.get("name") or r.get("room_id")),
+    Column.key("reason", "reason"),
+]
 
 
 @app.command("list")
@@ -45,31 +55,18 @@ def list_reports(
     url: AdminUrl = None,
 ) -> None:
     """Open reports, newest first."""
+    from wmx.admin.targets import room_id_of
+
     site = open_site(ctx)
     room_ref = room_arg(room) if room else None
     reporter_id = user_arg(site, reporter) if reporter else None
     sender_id = user_arg(site, sender) if sender else None
-    from wmx.admin.targets import room_id_of
-
     with session(site, url) as admin:
         room_id = room_id_of(admin, room_ref) if room_ref else None
-        listing = admin.reports.listing(
+        pages = admin.reports.pages(
             room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
         )
-    emit_rows(
-        listing.items,
-        output,
-        [
-            Column.key("id", "id"),
-            Column.key("received", "received_ts", when),
-            Column.key("reporter", "user_id"),
-            Column.key("sender", "sender"),
-            Column("room", lambda r: r.get("canonical_alias") or r.get("name") or r.get("room_id")),
-            Column.key("reason", "reason"),
-        ],
-        total=listing.total,
-        empty="no open reports",
-    )
+        emit_pages(pages, output, LIST_COLUMNS, empty="no open reports")
 
 
 @app.command()
