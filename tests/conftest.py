@@ -67,6 +67,15 @@ def answers(server_name: str = "example.test") -> InitAnswers:
 EXAMPLE = answers("example.test")
 
 
+def password_login(user: str, password: str) -> dict[str, object]:
+    """The body of a Matrix password login (POST /_matrix/client/v3/login)."""
+    return {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user},
+        "password": password,
+    }
+
+
 @pytest.fixture
 def site_dir(tmp_path: Path) -> Path:
     return init_site(tmp_path / "site", EXAMPLE).root

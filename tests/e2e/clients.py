@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 from nio import AsyncClient, LoginResponse
 
+from tests.conftest import password_login as login_body
 from wmx.admin.registration import register_user
 from wmx.admin.tunnel import synapse_tunnel
 from wmx.site import Site
@@ -82,14 +83,7 @@ def create_account(
 
 def password_login(http: httpx.Client, homeserver: str, user: str, password: str) -> httpx.Response:
     """POST /login with a password, as every Matrix client does."""
-    return http.post(
-        f"{homeserver}/_matrix/client/v3/login",
-        json={
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": user},
-            "password": password,
-        },
-    )
+    return http.post(f"{homeserver}/_matrix/client/v3/login", json=login_body(user, password))
 
 
 def access_token(http: httpx.Client, homeserver: str, account: Account) -> str:

@@ -16,12 +16,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.conftest import answers, password_login
 from tests.integration.synapse_server import SERVER_NAME, TestSynapse, start_synapse
 from wmx.admin.account import admin_session, token_path
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.registration import register_user
 from wmx.site import Site, load_site
-from wmx.site.init import InitAnswers, init_site
+from wmx.site.init import init_site
 
 
 @dataclass
@@ -86,13 +87,7 @@ class AdminLab:
 
     def login(self, user: str, password: str) -> httpx.Response:
         return httpx.post(
-            f"{self.url}/_matrix/client/v3/login",
-            json={
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": user},
-                "password": password,
-            },
-            timeout=30,
+            f"{self.url}/_matrix/client/v3/login", json=password_login(user, password), timeout=30
         )
 
     def token_of(self, account: Account) -> str:
@@ -128,16 +123,7 @@ class AdminLab:
 @pytest.fixture(scope="session")
 def admin_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminLab]:
     root = tmp_path_factory.mktemp("admin")
-    site_dir = init_site(
-        root / "site",
-        InitAnswers(
-            server_name=SERVER_NAME,
-            homeserver_host=f"matrix.{SERVER_NAME}",
-            web_client_host=f"element.{SERVER_NAME}",
-            admin_email=f"admin@{SERVER_NAME}",
-            acme_email=f"acme@{SERVER_NAME}",
-        ),
-    ).root
+    site_dir = init_site(root / "site", answers(SERVER_NAME)).root
     site = load_site(site_dir)
     synapse = start_synapse(root / "synapse", site.secrets)
     try:
