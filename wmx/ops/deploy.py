@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from wmx.components import COMPONENTS
 from wmx.errors import InputError, WmxError
 from wmx.ops.deploy_plan import (
     STATE_DIR,
@@ -34,6 +35,7 @@ from wmx.render import FileChange, diff_trees, record_deployed, render_site, wri
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
+from wmx.site.topology import HostView
 
 # -- the workflow -----------------------------------------------------------------------
 
@@ -109,8 +111,23 @@ def plan_deploy(
         h: plan_host(h, build / h, site.paths.deployed / h, digests, only=only, full=full)
         for h in hosts
     }
+    for host in site.topology.hosts:
+        plans[host.name].verify_units = verify_units(host, plans[host.name])
     pending = diff_trees(site.paths.deployed, build, hosts)
     return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
+
+
+def verify_units(host: HostView, plan: HostPlan) -> list[str]:
+    """The systemd units of the components this host only verifies (each component's
+    services, wmx.components); a unit given as a glob is left to its role's verify."""
+    verified = set(plan.roles_doing("verify"))
+    return [
+        service.unit
+        for component in COMPONENTS
+        if component.name in verified
+        for service in component.host_services(host)
+        if "*" not in service.unit
+    ]
 
 
 def run_deploy(

@@ -55,6 +55,8 @@ class HostPlan:
     manifest: list[dict[str, Any]]
     files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     recorded: dict[str, str] = field(default_factory=dict)  # converged.json as it was
+    # systemd units of the components only verified, which the play checks up front
+    verify_units: list[str] = field(default_factory=list)
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
@@ -257,6 +259,7 @@ def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
         **plan.role_vars,
         "wmx_files": plan.files,
         "wmx_plan": slots,
+        "wmx_verify_units": plan.verify_units,
     }
 
 
