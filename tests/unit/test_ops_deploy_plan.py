@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from wmx.errors import InputError, WmxError
+from wmx.ops.deploy import plan_deploy, verify_units
 from wmx.ops.deploy_plan import (
     PlaybookDigests,
     Step,
@@ -25,6 +26,7 @@ from wmx.ops.deploy_plan import (
     vars_by_role,
 )
 from wmx.resources import data_dir
+from wmx.site import load_site
 
 ROLES = [
     {"role": "base", "action": "converge"},
@@ -285,3 +287,22 @@ def test_every_role_that_converges_can_verify() -> None:
     roles = data_dir("playbooks") / "roles"
     for name in known_components():
         assert (roles / name / "tasks" / "verify.yml").is_file(), f"{name} has no verify.yml"
+
+
+def test_verified_components_services_are_checked_up_front(tmp_path: Path) -> None:
+    wmx = str(Path(sys.executable).with_name("wmx"))
+    root = tmp_path / "site"
+    subprocess.run(
+        [wmx, "init", str(root), "--defaults", "--server-name", "example.org"],
+        check=True,
+        capture_output=True,
+    )
+    site = load_site(root)
+    deployment = plan_deploy(site)
+    (host,) = site.topology.hosts
+    plan = deployment.plans[host.name]
+    assert plan.verify_units == []  # a first deploy converges everything
+    plan.actions = {k: "verify" for k in plan.actions if k.endswith(":converge")}
+    units = verify_units(host, plan)
+    assert {"nftables.service", "matrix-synapse.service", "nginx.service"} <= set(units)
+    assert not [u for u in units if "*" in u]  # PostgreSQL's cluster: its own verify
