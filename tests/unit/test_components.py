@@ -62,6 +62,21 @@ def test_every_template_and_role_directory_is_a_component() -> None:
     assert _dirs(data_dir("playbooks") / "roles") - SHARED_ROLES == set(COMPONENT_NAMES)
 
 
+# Sections of wmx.yaml about the whole site rather than one component.
+SITE_SECTIONS = {"schema_version", "server_name", "homeserver", "web_client", "contacts"}
+
+
+def test_every_settings_section_belongs_to_one_component_and_its_module() -> None:
+    owners = [(s, c.name) for c in COMPONENTS for s in c.settings_sections]
+    assert sorted(s for s, _ in owners) == sorted(set(SiteConfig.model_fields) - SITE_SECTIONS)
+    for section, name in owners:
+        model = SiteConfig.model_fields[section].annotation
+        assert isinstance(model, type)
+        assert model.__module__ == f"wmx.site.settings.{name}", (
+            f"wmx.yaml's {section}: is {name}'s: model it in wmx/site/settings/{name}.py"
+        )
+
+
 def test_every_group_switches_a_component_on() -> None:
     claimed = {g for c in COMPONENTS for g in c.groups}
     assert claimed == set(GROUPS)

@@ -221,6 +221,7 @@ def backup_view(config: SiteConfig, topology: Topology, host: HostView) -> Backu
 
 class Backup(Component):
     name = "backup"
+    settings_sections = ("backup",)
     # Runs on the homeserver host by wmx.yaml (backup.enabled), not by a group of its own.
     services = (
         # The timer is what runs: the job's own unit is idle between backups.

@@ -131,6 +131,9 @@ class Component:
     groups: ClassVar[tuple[str, ...]] = ()
     # Its templates/<name>/ exists (a component may have only a role: backup_repo).
     renders_files: ClassVar[bool] = True
+    # The sections of wmx.yaml (fields of SiteConfig) that are its settings, each
+    # modelled in wmx/site/settings/<name>.py.
+    settings_sections: ClassVar[tuple[str, ...]] = ()
     services: ClassVar[tuple[Service, ...]] = ()
 
     def runs_on(self, site: Site, host: HostView) -> bool:

@@ -96,6 +96,7 @@ def element_view(site: Site) -> ElementView | None:
 
 class Element(Component):
     name = "element"
+    settings_sections = ("element",)
     groups = ("element",)
     # Element Web has no service of its own: nginx serves it.
 

@@ -175,6 +175,7 @@ def irc_bridge_view(config: SiteConfig, topology: Topology) -> IrcBridgeView | N
 
 class IrcBridge(Component):
     name = "irc_bridge"
+    settings_sections = ("irc_bridge",)
     groups = ("irc_bridge",)
     services = (Service("heisenbridge", "heisenbridge.service"),)
 

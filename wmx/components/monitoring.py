@@ -165,6 +165,7 @@ def bcrypt_hash(password: str, cost: int = 10) -> str:
 
 class Monitoring(Component):
     name = "monitoring"
+    settings_sections = ("monitoring",)
     groups = ("monitoring",)
     services = (
         Service("prometheus", "prometheus.service", "prometheus"),

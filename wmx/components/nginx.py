@@ -65,6 +65,7 @@ def client_well_known(config: SiteConfig) -> dict[str, Any]:
 
 class Nginx(Component):
     name = "nginx"
+    settings_sections = ("tls", "acme")
     groups = ("proxy",)
     services = (
         Service("nginx", "nginx.service", "nginx"),

@@ -71,6 +71,7 @@ def database_for(topology: Topology, host: HostView) -> DatabaseView:
 
 class Postgresql(Component):
     name = "postgresql"
+    settings_sections = ("postgresql",)
     groups = ("database",)
     services = (Service("postgresql", "postgresql@*-main.service", "postgresql"),)
 

@@ -29,6 +29,7 @@ def synapse_bind_for(topology: Topology, host: HostView) -> list[str]:
 
 class Synapse(Component):
     name = "synapse"
+    settings_sections = ("synapse",)
     groups = ("homeserver",)
     services = (Service("synapse", "matrix-synapse.service", "synapse"),)
 

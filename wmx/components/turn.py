@@ -99,6 +99,7 @@ def turn_view(site: Site) -> TurnView | None:
 
 class Turn(Component):
     name = "turn"
+    settings_sections = ("turn",)
     groups = ("turn",)
     services = (Service("coturn", "coturn.service", "coturn"),)
 
