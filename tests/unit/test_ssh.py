@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from wmx.errors import InputError
-from wmx.site.inventory import load_topology
+from wmx.site.inventory import inventory_document, load_topology
 from wmx.site.topology import HostView
+from wmx.site.yamlfile import dump_document
 from wmx.ssh import BecomeError, connection
 
 INVENTORY = """\
@@ -62,6 +63,11 @@ def test_inventory_is_read_as_ansible_reads_it(inventory: Path) -> None:
     assert web01.vars["ansible_user"] == "root"  # host_vars/ over all.vars
     assert topology.hosts[2].groups == ()  # ungrouped
     assert "inventory_hostname" not in hs1.vars and "groups" not in hs1.vars
+    # Plain Python values, not Ansible's tagged ones: a drill writes them into YAML.
+    assert {type(v) for h in topology.hosts for v in (h.name, *h.groups, *h.vars)} == {str}
+    assert type(hs1.vars["ansible_port"]) is int and type(hs1.vars["ansible_user"]) is str
+    yaml_text = dump_document(inventory_document({h.name: h.vars for h in topology.hosts}, {}))
+    assert "hs1:" in yaml_text and "ansible_port: 2222" in yaml_text
 
 
 def test_ssh_argv_is_built_from_ansibles_variables(inventory: Path) -> None:

@@ -110,9 +110,11 @@ def read_inventory(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
         variables = VariableManager(loader=loader, inventory=manager)
         for host in manager.get_hosts():
             found = variables.get_vars(host=host, include_hostvars=False)
-            own = {k: _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
-            groups = {g.name for g in host.get_groups()} - _IMPLICIT_GROUPS
-            hosts[host.name] = (groups, {k: v for k, v in own.items() if v is not _UNREADABLE})
+            own = {str(k): _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
+            # Names too as plain str: Ansible's are tagged, which YAML writers refuse.
+            groups = {_plain(g.name) for g in host.get_groups()} - _IMPLICIT_GROUPS
+            readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
+            hosts[_plain(host.name)] = (groups, readable)
     except AnsibleError as exc:
         raise InputError(f"{path}: {_one_line(exc.message)}") from None
     for name, (_, values) in sorted(hosts.items()):
@@ -134,8 +136,11 @@ def load_topology(path: Path) -> Topology:
     for name in sorted(found):
         groups, values = found[name]
         memory = values.get("memory_mb", DEFAULT_MEMORY_MB)
-        if not isinstance(memory, int) or isinstance(memory, bool) or memory < 512:
-            raise InputError(f"{path}: {name}.memory_mb: must be a whole number of MiB ≥ 512")
+        # Up to 4 TiB: a quarter of it as shared_buffers stays within what PostgreSQL takes.
+        if not isinstance(memory, int) or isinstance(memory, bool) or not 512 <= memory <= 1 << 22:
+            raise InputError(
+                f"{path}: {name}.memory_mb: must be a whole number of MiB from 512 to 4194304"
+            )
         hosts.append(
             HostView(
                 name=name,
