@@ -181,6 +181,18 @@ CASES = [
         ("render",),
         ("inventory.yml:", "ansible_host", "not an address"),
     ),
+    Case(
+        "memory-mb-beyond-postgresql",
+        _edit("inventory.yml", "memory_mb: 2048", "memory_mb: 99999999999"),
+        ("render",),
+        ("inventory.yml", "memory_mb", "4194304"),
+    ),
+    Case(
+        "memory-mb-boolean",
+        _edit("inventory.yml", "memory_mb: 2048", "memory_mb: true"),
+        ("render",),
+        ("inventory.yml", "memory_mb"),
+    ),
     # secrets.yml
     Case("secrets-missing", _remove("secrets.yml"), ("render",), ("secrets.yml", "missing")),
     Case(

@@ -28,9 +28,12 @@ RELEASE_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:[a-z0-9.]{0,
 USER_MASK = re.compile(r"@[a-z0-9._=/+*?-]{1,255}:[A-Za-z0-9.*?-]{1,253}(?::[0-9]{1,5})?", re.ASCII)
 # What a URL may hold: RFC 3986's unreserved, reserved and percent characters, without
 # the quote `'` (nginx, shell) and with nothing that needs escaping in JSON or YAML.
-_URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]{1,2048}", re.ASCII)
+_URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]{1,2048}", re.ASCII)
 # Free text that lands in a file (a brand name): one line, printable, bounded.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Jinja's delimiters: no value of a site is ever a template, so none may look like one.
+_TEMPLATE = re.compile(r"\{[{%#]")
+_SMTP_USER = re.compile(r"[A-Za-z0-9._@+-]{1,128}", re.ASCII)
 
 
 def _no_control(value: str, what: str) -> None:
@@ -135,10 +138,24 @@ def https_url(value: str) -> str:
 def check_text(value: str, what: str, max_length: int = 64) -> str:
     """Free text that lands in a file (escaped there by its encoder): one line, no control
     characters, at most `max_length` characters."""
-    if not value.strip() or len(value) > max_length or _CONTROL.search(value):
+    if (
+        not value.strip()
+        or len(value) > max_length
+        or _CONTROL.search(value)
+        or _TEMPLATE.search(value)
+    ):
         raise ValueError(
             f"{value[:80]!r} is not a {what}: 1 to {max_length} characters on one line, "
-            "no control characters"
+            "no control characters, no template syntax ({{, {% or {#)"
+        )
+    return value
+
+
+def check_smtp_user(value: str) -> str:
+    """An SMTP login: 1 to 128 letters, digits and ._@+- (often an e-mail address)."""
+    if not _SMTP_USER.fullmatch(value):
+        raise ValueError(
+            f"{value[:80]!r}: an SMTP user name is 1 to 128 letters, digits and ._@+- only"
         )
     return value
 

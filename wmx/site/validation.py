@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -12,6 +13,7 @@ from wmx.errors import InputError
 from wmx.site.yamlfile import line_of
 
 M = TypeVar("M", bound=BaseModel)
+_LONG_QUOTE = re.compile(r"(['\"])([^'\"\n]{60})[^'\"\n]{20,}\1")
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -54,6 +56,8 @@ def _describe(error: Any, model: type[BaseModel]) -> str:
         message = f"must be one of {error.get('ctx', {}).get('expected', '')}"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
+    # A validator quotes the value it refuses: never more than a line's worth of it.
+    message = _LONG_QUOTE.sub(lambda m: f"{m[1]}{m[2]}…{m[1]}", message)
     given = error.get("input")
     # Echo what was written when it is a plain scalar (wmx.yaml holds no secrets).
     if isinstance(given, str | int | float | bool) and repr(given)[:80] not in message:

@@ -6,7 +6,14 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_email, check_host_port, check_networks, check_url
+from wmx.site.grammars import (
+    Strict,
+    check_email,
+    check_host_port,
+    check_networks,
+    check_smtp_user,
+    check_url,
+)
 
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
@@ -23,6 +30,11 @@ class SmtpSettings(Strict):
     @classmethod
     def _smarthost(cls, value: str) -> str:
         return check_host_port(value) if value else value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return check_smtp_user(value) if value else value
 
     @field_validator("sender")
     @classmethod

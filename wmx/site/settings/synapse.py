@@ -4,7 +4,6 @@ privacy, e-mail and rate limits."""
 from __future__ import annotations
 
 import ipaddress
-import re
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -19,14 +18,13 @@ from wmx.site.grammars import (
     check_host_or_ip,
     check_networks,
     check_release,
+    check_smtp_user,
     check_user_masks,
     covered,
     duration_ms,
     optional_duration,
 )
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
-
-_SMTP_USER = re.compile(r"[A-Za-z0-9._@+-]{1,128}", re.ASCII)
 
 
 class Registration(StrEnum):
@@ -199,11 +197,7 @@ class SynapseEmailSettings(Strict):
     @field_validator("smtp_user")
     @classmethod
     def _user(cls, value: str) -> str:
-        if value and not _SMTP_USER.fullmatch(value):
-            raise ValueError(
-                f"{value[:80]!r}: an SMTP user name is 1 to 128 letters, digits and ._@+- only"
-            )
-        return value
+        return check_smtp_user(value) if value else value
 
     @field_validator("notif_from")
     @classmethod
