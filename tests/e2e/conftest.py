@@ -1,7 +1,9 @@
 """The e2e tier: real lab hosts, the real `wmx` command, real clients over real TLS.
 
-One lab and one deployed site are shared by the whole session (a deploy takes minutes);
-tests that break things put them back.
+One lab and one deployed site are shared by the whole session; tests that break things
+put them back. A deployed site is booted from a snapshot of its hosts when an earlier
+session deployed exactly the same thing (tests/e2e/deployments.py), and deployed (then
+snapshotted) otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_root
+from tests.e2e.clients import https, wait_until
+from tests.e2e.deployments import Deployment, Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.site import Site, load_site
 
@@ -25,8 +30,7 @@ UPLOAD_LIMIT_MB = 2
 
 @pytest.fixture(scope="session", autouse=True)
 def _needs_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("e2e tests need root: the lab boots containers in network namespaces")
+    require_root("the lab boots containers in network namespaces")
 
 
 def wmx(
@@ -44,6 +48,15 @@ def wmx(
 
 
 TRANSCRIPT: list[str] = []
+
+
+def new_site(root: Path, server_name: str, settings: dict[str, str] | None = None) -> Path:
+    """`wmx init --defaults` for ``server_name`` in ``root``, then `wmx config set` each
+    of ``settings``; the site's directory."""
+    wmx("init", str(root), "--defaults", "--server-name", server_name)
+    for key, value in (settings or {}).items():
+        wmx("config", "set", key, value, site=root)
+    return root
 
 
 @dataclass
@@ -77,13 +90,44 @@ def lab() -> Iterator[Lab]:
         lab.down()
 
 
+# The shared site: everything on lab1, as `wmx init --defaults` and `wmx lab up` make it.
+CHAPTER_SETTINGS = {
+    "synapse.max_upload_size_mb": str(UPLOAD_LIMIT_MB),
+    # Every test client logs in from the lab bridge's one address.
+    "synapse.login_rate_limit.burst_count": "200",
+}
+CHAPTER = Recipe(
+    name="chapter",
+    hosts=("lab1",),
+    described_in=__file__,
+    details={"server_name": SERVER_NAME, "settings": CHAPTER_SETTINGS},
+)
+
+
+def _deploy_chapter(root: Path) -> subprocess.CompletedProcess[str]:
+    new_site(root, SERVER_NAME, CHAPTER_SETTINGS)
+    wmx("lab", "up", "--hosts", "1", "--site", str(root))
+    return wmx("deploy", site=root)
+
+
 @pytest.fixture(scope="session")
 def deployed(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     root = tmp_path_factory.mktemp("sites") / "chapter"
-    wmx("init", str(root), "--defaults", "--server-name", SERVER_NAME)
-    wmx("config", "set", "synapse.max_upload_size_mb", str(UPLOAD_LIMIT_MB), site=root)
-    # Every test client logs in from the lab bridge's one address.
-    wmx("config", "set", "synapse.login_rate_limit.burst_count", "200", site=root)
-    wmx("lab", "up", "--hosts", "1", "--site", str(root))
-    first = wmx("deploy", site=root)
-    return Deployed(site=load_site(root), lab=lab, first_deploy=first)
+    deployment = deployed_site(CHAPTER, lab, root, _deploy_chapter, on_restore=_after_restore)
+    return Deployed(site=load_site(root), lab=lab, first_deploy=deployment.first_deploy)
+
+
+def _after_restore(deployment: Deployment) -> None:
+    # The leak checks read every output of the session, the first deploy's included.
+    TRANSCRIPT.append(deployment.first_deploy.stdout + deployment.first_deploy.stderr)
+    # A deploy returns once Synapse answers; a booted copy must get there too.
+    site = load_site(deployment.root)
+    wait_for_homeserver(f"https://{site.config.homeserver.host}", Lab().trust_bundle_path)
+
+
+def wait_for_homeserver(url: str, trust: Path) -> None:
+    def answers() -> bool:
+        with https(str(trust)) as http:
+            return http.get(f"{url}/_matrix/client/versions").status_code == 200
+
+    wait_until(answers, f"{url} to answer after booting from a snapshot", timeout=300)

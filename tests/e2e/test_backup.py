@@ -11,9 +11,11 @@ lab4 and lab5 belong to this test (.coord/README): it destroys lab4.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import struct
+import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,11 +26,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.e2e.clients import Account, create_account, https, wait_until
-from tests.e2e.conftest import TRANSCRIPT, wmx
+from tests.e2e.clients import Account, access_token, create_account, https, wait_until
+from tests.e2e.conftest import TRANSCRIPT, new_site, wait_for_homeserver, wmx
+from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
+from wmx.ops.lab_glue import attach_site
 from wmx.site import Site, load_site
-from wmx.site.lab_glue import attach_site
 from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 DATA_HOST, REPO_HOST = "lab4", "lab5"
@@ -69,8 +72,8 @@ def attach(root: Path, lab: Lab) -> None:
     write_atomically(inventory, dump_document(document))
 
 
-def deploy(root: Path) -> None:
-    wmx("deploy", *ONLY_ARGS, site=root)
+def deploy(root: Path) -> subprocess.CompletedProcess[str]:
+    return wmx("deploy", *ONLY_ARGS, site=root)
 
 
 def random_png(width: int = 700, height: int = 700) -> bytes:
@@ -88,19 +91,6 @@ def random_png(width: int = 700, height: int = 700) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows, 1))
         + chunk(b"IEND", b"")
     )
-
-
-def login(http: httpx.Client, account: Account) -> str:
-    response = http.post(
-        f"{HOMESERVER}/_matrix/client/v3/login",
-        json={
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": account.localpart},
-            "password": account.password,
-        },
-    )
-    assert response.status_code == 200, f"login of {account.user_id}: {response.text}"
-    return str(response.json()["access_token"])
 
 
 def authed(token: str) -> dict[str, str]:
@@ -137,16 +127,35 @@ def on_host(lab: Lab, host: str, argv: list[str], *, input: str | None = None) -
     return lab.run(host, argv, check=False, input=input).stdout
 
 
-@pytest.fixture(scope="module")
-def world(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    root = tmp_path_factory.mktemp("sites") / "backup"
-    wmx("init", str(root), "--defaults", "--server-name", SERVER_NAME)
+# The site as first deployed; later sessions boot a snapshot of it (tests/e2e/deployments.py).
+BACKUP_SITE = Recipe(
+    name="backup",
+    hosts=(DATA_HOST, REPO_HOST),
+    described_in=__file__,
+    details={"server_name": SERVER_NAME, "only": ONLY},
+)
+
+
+def _first_deploy(lab: Lab, root: Path) -> subprocess.CompletedProcess[str]:
+    new_site(root, SERVER_NAME)
     # Fresh hosts: repositories an earlier run left there belong to another passphrase.
     for name in (DATA_HOST, REPO_HOST):
         lab.remove(name)
     lab.up(5)
     attach(root, lab)
-    deploy(root)
+    return deploy(root)
+
+
+@pytest.fixture(scope="module")
+def world(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("sites") / "backup"
+    deployed_site(
+        BACKUP_SITE,
+        lab,
+        root,
+        functools.partial(_first_deploy, lab),
+        on_restore=lambda _: wait_for_homeserver(HOMESERVER, lab.trust_bundle_path),
+    )
     yield World(root=root, lab=lab, trust=str(lab.trust_bundle_path))
 
 
@@ -157,7 +166,7 @@ def test_backups_go_to_a_second_host_and_deduplicate(world: World) -> None:
     world.accounts = {"alice": alice, "bob": bob}
     world.image = random_png()
     with https(world.trust) as http:
-        token = login(http, alice)
+        token = access_token(http, HOMESERVER, alice)
         room = http.post(
             f"{HOMESERVER}/_matrix/client/v3/createRoom",
             json={"name": "before the disaster", "invite": [bob.user_id]},
@@ -165,7 +174,7 @@ def test_backups_go_to_a_second_host_and_deduplicate(world: World) -> None:
         )
         assert room.status_code == 200, room.text
         world.room_id = room.json()["room_id"]
-        bob_token = login(http, bob)
+        bob_token = access_token(http, HOMESERVER, bob)
         joined = http.post(
             f"{HOMESERVER}/_matrix/client/v3/join/{quote(world.room_id)}", headers=authed(bob_token)
         )
@@ -288,6 +297,9 @@ def test_drill_passes_on_an_intact_backup(world: World) -> None:
 
 
 def test_restore_onto_a_fresh_host_brings_everything_back(world: World) -> None:
+    """Needs a fresh deploy, not a snapshot: a freshly deployed host makes its own signing
+    key, and the restore must be seen to bring the old one back (a copy of lab4 as first
+    deployed would already hold it)."""
     lab, root = world.lab, world.root
     lab.remove(DATA_HOST)
     lab.up(5)
@@ -304,8 +316,8 @@ def test_restore_onto_a_fresh_host_brings_everything_back(world: World) -> None:
         wait_until(lambda: http.get(f"{HOMESERVER}/_matrix/client/versions").status_code == 200,
                    "Synapse after the restore")  # fmt: skip
         assert server_key(http) == world.server_key
-        token = login(http, world.accounts["alice"])
-        login(http, world.accounts["bob"])
+        token = access_token(http, HOMESERVER, world.accounts["alice"])
+        access_token(http, HOMESERVER, world.accounts["bob"])
         events = history(http, token, world.room_id)
         bodies = [e["content"].get("body") for e in events if e["type"] == "m.room.message"]
         assert set(MESSAGES) <= set(bodies), bodies

@@ -175,8 +175,8 @@ def down(
         bool,
         typer.Option(
             "--purge",
-            help="Also delete the rootfs cache, the apt/pip caches, the snapshots, the SSH "
-            "key and the CA.",
+            help="Also delete the rootfs cache, the apt/pip caches and wheels, the snapshots, "
+            "the SSH key and the CA.",
         ),
     ] = False,
 ) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import wmx
-from wmx.lab import addressing, commands, network, processes
+from wmx.lab import addressing, commands, network, processes, wheelhouse
 from wmx.lab.daemons import Daemon
 from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
@@ -51,6 +51,7 @@ def nspawn_argv(paths: LabPaths, name: str) -> list[str]:
         "--capability=CAP_NET_ADMIN",
         f"--bind={paths.apt_archives_for(name)}:/var/cache/apt/archives",
         f"--bind={paths.pip_cache}:/root/.cache/pip",
+        f"--bind={paths.wheelhouse}:{wheelhouse.IN_HOST}",
     ]
 
 

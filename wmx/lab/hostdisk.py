@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from wmx.lab import acme, commands, hostsfile, mounts, sshkeys
+from wmx.lab import acme, commands, hostsfile, mounts, sshkeys, wheelhouse
 from wmx.lab.paths import LabPaths
 
 TRUST_SUBDIR = Path("usr/local/share/ca-certificates/wmx-lab")
@@ -54,6 +54,13 @@ def _give_identity(root: Path, host: str, public_key: str) -> None:
     (root / "etc/hosts").write_text(BASE_HOSTS, encoding="utf-8")
     sshkeys.generate_host_keys(root, host)
     sshkeys.install_authorized_key(root, public_key)
+    # A lab host is thrown away, never recovered after a power cut: dpkg need not fsync
+    # every file it unpacks, which is most of the time a deploy's package installs take.
+    dpkg_cfg = root / "etc/dpkg/dpkg.cfg.d"
+    dpkg_cfg.mkdir(parents=True, exist_ok=True)
+    (dpkg_cfg / "80wmx-lab-unsafe-io").write_text(
+        "# Written by wmx lab: no fsync per unpacked file.\nforce-unsafe-io\n", encoding="utf-8"
+    )
     for cache in ("var/cache/apt/archives", "root/.cache/pip"):
         (root / cache).mkdir(parents=True, exist_ok=True)
 
@@ -70,6 +77,19 @@ def trust_certificates(paths: LabPaths) -> dict[str, str]:
     for i, pem in enumerate(acme.current_roots(paths)):
         trust[f"pebble-root-{i}.crt"] = pem
     return trust
+
+
+def prepare(paths: LabPaths, host: str, nameservers: list[str], trust: Mapping[str, str]) -> None:
+    """What every `up` brings up to date on a host's disk: its resolvers, its shared
+    caches (apt packages, pip, the wheelhouse) and the CAs it trusts."""
+    root = paths.host_root(host)
+    write_resolv_conf(root, nameservers)
+    seed_apt_cache(paths, host)
+    paths.pip_cache.mkdir(parents=True, exist_ok=True)
+    paths.wheelhouse.mkdir(parents=True, exist_ok=True)
+    (root / wheelhouse.IN_HOST.relative_to("/")).mkdir(parents=True, exist_ok=True)
+    wheelhouse.add_find_links(root / "etc/pip.conf")
+    sync_trust(root, trust)
 
 
 def write_resolv_conf(root: Path, nameservers: list[str]) -> None:

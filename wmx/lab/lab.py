@@ -34,10 +34,10 @@ from wmx.lab import (
     processes,
     rootfs,
     snapshots,
+    wheelhouse,
 )
 from wmx.lab.addressing import LabHost
-from wmx.lab.containers import BOOT_TIMEOUT, STOP_TIMEOUT
-from wmx.lab.daemons import Daemon
+from wmx.lab.containers import BOOT_TIMEOUT
 from wmx.lab.errors import NOT_ROOT_MESSAGE, LabError
 from wmx.lab.paths import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, LabPaths
 from wmx.lab.snapshots import Snapshot
@@ -165,7 +165,9 @@ class Lab:
                 pid = containers.ensure_started(self.paths, name)
                 if pid is not None:
                     started.append(name)
-                state.hosts[name].supervisor_pid = pid or self._supervisor(name).pid()
+                state.hosts[name].supervisor_pid = (
+                    pid or containers.supervisor(self.paths, name).pid()
+                )
             save_state(self.paths.state_file, state)
             if started:
                 self._progress(f"Booting {', '.join(started)}")
@@ -176,8 +178,8 @@ class Lab:
     def down(self, purge: bool = False) -> None:
         """Stop and delete every host and everything the lab set up on the machine.
 
-        Keeps the rootfs cache, the shared apt/pip caches, the SSH key and the CA unless
-        ``purge``. Works from any leftover state, including a killed run's.
+        Keeps the rootfs cache, the shared apt/pip caches and wheels, snapshots, the SSH
+        key and the CA unless ``purge``. Works from any leftover state, including a killed run's.
         """
         self.require_root()
         with self._locked():
@@ -185,7 +187,7 @@ class Lab:
             names = self._all_host_names(state)
             if names:
                 self._progress(f"Stopping {', '.join(names)}")
-            self._stop_hosts(names)
+            containers.stop_hosts(self.paths, names)
             acme.stop(self.paths)
             ircd.stop(ircd.lab_config(self.paths))
             network.remove_all()
@@ -211,6 +213,7 @@ class Lab:
                     self.paths.rootfs_cache_dir,
                     self.paths.apt_archives,
                     self.paths.pip_cache,
+                    self.paths.wheelhouse,
                     self.paths.snapshots_dir,
                 ):
                     mounts.remove_tree(tree)
@@ -230,7 +233,7 @@ class Lab:
 
     def _remove_locked(self, name: str) -> None:
         state = load_state(self.paths.state_file)
-        self._stop_hosts([name])
+        containers.stop_hosts(self.paths, [name])
         network.remove_host_link(name)
         for leftover in (
             self.paths.host_root(name),
@@ -312,6 +315,11 @@ class Lab:
                 n: t for n, t in load_state(self.paths.state_file).names.items() if t in roots
             }
             return snapshots.take(self.paths, name, roots, dict(meta or {}), trust, served)
+
+    def harvest_wheels(self, host: HostRef) -> int:
+        """Add the wheels of ``host``'s virtual environments to the shared wheelhouse."""
+        name = self._host(host).name
+        return wheelhouse.harvest(lambda argv: self.run(name, argv, timeout=1800))
 
     def snapshots(self) -> list[Snapshot]:
         return snapshots.list_snapshots(self.paths)
@@ -423,22 +431,12 @@ class Lab:
     ) -> bool:
         """Network, disk and boot spec of one host; True if its MAC address changed."""
         mac_changed = network.ensure_host_link(name)
-        root = self.paths.host_root(name)
         if hostdisk.create_host_root(self.paths, name, source, public_key):
             self._progress(f"Created {name} ({self._address(name)})")
-        hostdisk.write_resolv_conf(root, nameservers)
-        hostdisk.seed_apt_cache(self.paths, name)
-        self.paths.pip_cache.mkdir(parents=True, exist_ok=True)
-        hostdisk.sync_trust(root, trust)
+        hostdisk.prepare(self.paths, name, nameservers, trust)
         spec = {"argv": containers.nspawn_argv(self.paths, name)}
         self.paths.host_boot_spec(name).write_text(json.dumps(spec, indent=2) + "\n")
         return mac_changed
-
-    def _supervisor(self, name: str) -> Daemon:
-        return containers.supervisor(self.paths, name)
-
-    def _stop_hosts(self, names: Sequence[str], timeout: float = STOP_TIMEOUT) -> None:
-        containers.stop_hosts(self.paths, names, timeout)
 
     # --- names ------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ class LabPaths:
         return self.cache_dir / "pip"
 
     @property
+    def wheelhouse(self) -> Path:
+        """Wheels every host installs from (wmx/lab/wheelhouse.py)."""
+        return self.cache_dir / "wheels"
+
+    @property
     def snapshots_dir(self) -> Path:
         """Copies of deployed hosts' disks (wmx/lab/snapshots.py)."""
         return self.cache_dir / "snapshots"

@@ -1,0 +1,196 @@
+"""Deployed sites the e2e tests start from: deployed once, then booted from a snapshot.
+
+A first deploy takes minutes; booting a copy of the hosts it left takes seconds. So a
+deployed site is kept as a lab snapshot of its hosts (wmx/lab/snapshots.py) plus a copy of
+its site directory (wmx.yaml, inventory, secrets, build tree, runs), and a later session
+that would deploy the very same thing boots the copy instead.
+
+"The very same thing" is decided by a key, a digest of everything the deployed hosts
+depend on: wmx's source (the CLI that deploys, and what it renders), templates/ and
+playbooks/, the lab's rootfs recipe, the installed ansible-core, the test module that
+describes the site (its settings and how it is attached to the lab), this file, and the
+recipe itself. Any change to one of them deploys afresh and replaces the snapshot. What
+it does not cover is the outside world: packages Debian or PyPI publish later under the
+same pinned versions.
+
+Set WMX_E2E_SNAPSHOTS=0 to always deploy (and keep no snapshot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import wmx
+from wmx.lab import Lab, LabError, rootfs
+from wmx.resources import data_dir
+
+SNAPSHOTS_VARIABLE = "WMX_E2E_SNAPSHOTS"
+
+
+def snapshots_enabled() -> bool:
+    return os.environ.get(SNAPSHOTS_VARIABLE, "1") not in ("0", "")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a test module's site is made: its name, the lab hosts it runs on, and the
+    file that says how (the test module, whose source is part of the key)."""
+
+    name: str
+    hosts: tuple[str, ...]
+    described_in: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Deployment:
+    root: Path
+    first_deploy: subprocess.CompletedProcess[str]
+    # True when the hosts were booted from a snapshot rather than deployed in this session.
+    restored: bool
+
+
+def _tree_digest(digest: hashlib._Hash, base: Path) -> None:
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(base)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+
+
+def key_of(recipe: Recipe) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([recipe.name, recipe.hosts, recipe.details], sort_keys=True).encode())
+    _tree_digest(digest, Path(wmx.__file__).resolve().parent)
+    for name in ("templates", "playbooks"):
+        _tree_digest(digest, data_dir(name))
+    for file in (Path(recipe.described_in), Path(__file__)):
+        digest.update(file.read_bytes())
+    digest.update(rootfs.recipe_digest().encode())
+    digest.update(metadata.version("ansible-core").encode())
+    return digest.hexdigest()
+
+
+def _site_cache(lab: Lab, name: str) -> Path:
+    return lab.paths.cache_dir / "e2e-sites" / name
+
+
+def _snapshot_name(recipe: Recipe) -> str:
+    return f"e2e-{recipe.name}"
+
+
+def _system_state(lab: Lab, hosts: Iterable[str]) -> dict[str, str]:
+    """`systemctl is-system-running` of each host, once its boot has settled."""
+    return {
+        host: lab.run(
+            host, ["systemctl", "is-system-running", "--wait"], check=False, timeout=300
+        ).stdout.strip()
+        for host in hosts
+    }
+
+
+def deployed_site(
+    recipe: Recipe,
+    lab: Lab,
+    root: Path,
+    deploy: Callable[[Path], subprocess.CompletedProcess[str]],
+    on_restore: Callable[[Deployment], None] = lambda deployment: None,
+) -> Deployment:
+    """The site of ``recipe`` in ``root``, deployed on its lab hosts.
+
+    Boots the snapshot when it holds what ``deploy(root)`` would make now; otherwise runs
+    ``deploy`` (which creates the site in ``root`` and deploys it, returning the first
+    deploy's result) and keeps a snapshot for the next session.
+    """
+    key = key_of(recipe)
+    name = _snapshot_name(recipe)
+    cache = _site_cache(lab, name)
+    if snapshots_enabled():
+        snapshot = lab.find_snapshot(name)
+        if (
+            snapshot is not None
+            and snapshot.meta.get("key") == key
+            and set(snapshot.hosts) == set(recipe.hosts)
+            and (cache / "key").is_file()
+            and (cache / "key").read_text() == key
+        ):
+            start = time.monotonic()
+            shutil.copytree(cache / "site", root, symlinks=True)
+            lab.up_from_snapshot(name)
+            state = _system_state(lab, recipe.hosts)
+            expected = snapshot.meta.get("system_state")
+            assert state == expected, (
+                f"hosts booted from snapshot {name} are {state}, freshly deployed they were "
+                f"{expected}: `wmx lab shell` and `systemctl --failed` tell why"
+            )
+            first = snapshot.meta["first_deploy"]
+            deployment = Deployment(
+                root=root,
+                first_deploy=subprocess.CompletedProcess(
+                    first["args"], first["returncode"], first["stdout"], first["stderr"]
+                ),
+                restored=True,
+            )
+            on_restore(deployment)
+            _say(f"{recipe.name}: booted snapshot {name} in {time.monotonic() - start:.0f} s")
+            return deployment
+    start = time.monotonic()
+    result = deploy(root)
+    _say(f"{recipe.name}: deployed in {time.monotonic() - start:.0f} s")
+    _harvest_wheels(lab, recipe.hosts)
+    if snapshots_enabled():
+        start = time.monotonic()
+        _keep(recipe, lab, root, key, result)
+        _say(f"{recipe.name}: snapshot {name} taken in {time.monotonic() - start:.0f} s")
+    return Deployment(root=root, first_deploy=result, restored=False)
+
+
+def _harvest_wheels(lab: Lab, hosts: Iterable[str]) -> None:
+    """Let later deploys (this session's and the next) take the wheels these hosts
+    downloaded or built from the lab's wheelhouse; a speed-up, so a failure only warns."""
+    for host in hosts:
+        start = time.monotonic()
+        try:
+            added = lab.harvest_wheels(host)
+        except LabError as error:
+            _say(f"could not add {host}'s wheels to the wheelhouse: {error}")
+            continue
+        _say(
+            f"{host}: {added} wheel(s) added to the wheelhouse in {time.monotonic() - start:.0f} s"
+        )
+
+
+def _say(line: str) -> None:
+    """Where the time went, for `pytest -s` (the suite's timing summary sums it up)."""
+    print(f"[e2e deployments] {line}", file=sys.stderr)
+
+
+def _keep(
+    recipe: Recipe, lab: Lab, root: Path, key: str, result: subprocess.CompletedProcess[str]
+) -> None:
+    name = _snapshot_name(recipe)
+    cache = _site_cache(lab, name)
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True, mode=0o700)
+    shutil.copytree(root, cache / "site", symlinks=True)
+    meta = {
+        "key": key,
+        "system_state": _system_state(lab, recipe.hosts),
+        "first_deploy": {
+            "args": list(result.args),
+            "returncode": result.returncode,
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+        },
+    }
+    lab.snapshot(name, list(recipe.hosts), meta)
+    (cache / "key").write_text(key)  # last: a site copy without it is never used

@@ -1,0 +1,103 @@
+"""The e2e tests' deployed-site cache (tests/e2e/deployments.py), against a stand-in lab:
+deploy and keep a snapshot once, boot it while nothing changed, deploy again otherwise."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import deployments
+from tests.e2e.deployments import Deployment, Recipe, deployed_site
+from wmx.lab import snapshots
+from wmx.lab.paths import LabPaths
+from wmx.lab.snapshots import Snapshot
+
+
+class StandInLab:
+    """What deployed_site uses of Lab, with real snapshot directories and no hosts."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.paths = LabPaths(state_dir=base / "state", cache_dir=base / "cache")
+        self.calls: list[str] = []
+
+    def find_snapshot(self, name: str) -> Snapshot | None:
+        return snapshots.load(self.paths, name)
+
+    def snapshot(self, name: str, hosts: list[str], meta: dict[str, object]) -> Snapshot:
+        self.calls.append(f"snapshot {name}")
+        disks = {host: self.base / "disks" / host for host in hosts}
+        for disk in disks.values():
+            disk.mkdir(parents=True, exist_ok=True)
+        return snapshots.take(self.paths, name, disks, meta, [], {})
+
+    def up_from_snapshot(self, name: str) -> None:
+        self.calls.append(f"boot {name}")
+
+    def run(self, host: str, argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 0, "running\n", "")
+
+    def harvest_wheels(self, host: str) -> int:
+        self.calls.append(f"harvest {host}")
+        return 0
+
+
+def _deploy(root: Path) -> subprocess.CompletedProcess[str]:
+    root.mkdir()
+    (root / "wmx.yaml").write_text("server_name: example.test\n")
+    return subprocess.CompletedProcess(["wmx", "deploy"], 0, "Deployed: 42 task(s) changed", "")
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInLab:
+    monkeypatch.delenv(deployments.SNAPSHOTS_VARIABLE, raising=False)
+    return StandInLab(tmp_path)
+
+
+def test_deployed_once_then_booted_from_the_snapshot(lab: StandInLab, tmp_path: Path) -> None:
+    recipe = Recipe("site", ("lab1",), __file__, {"setting": 1})
+    first = deployed_site(recipe, lab, tmp_path / "one", _deploy)
+    assert not first.restored
+    assert lab.calls == ["harvest lab1", "snapshot e2e-site"]
+
+    restored: list[Deployment] = []
+    again = deployed_site(recipe, lab, tmp_path / "two", _deploy, restored.append)
+    assert again.restored and restored == [again]
+    assert lab.calls[-1] == "boot e2e-site"
+    # The site directory comes back with it, and so does the first deploy's output.
+    assert (tmp_path / "two" / "wmx.yaml").read_text() == "server_name: example.test\n"
+    assert again.first_deploy.stdout == "Deployed: 42 task(s) changed"
+
+
+def test_a_changed_recipe_deploys_afresh(lab: StandInLab, tmp_path: Path) -> None:
+    deployed_site(Recipe("site", ("lab1",), __file__, {"setting": 1}), lab, tmp_path / "a", _deploy)
+    other = deployed_site(
+        Recipe("site", ("lab1",), __file__, {"setting": 2}),
+        lab,
+        tmp_path / "b",
+        _deploy,
+    )
+    assert not other.restored
+    assert lab.calls.count("snapshot e2e-site") == 2
+
+
+def test_snapshots_can_be_turned_off(
+    lab: StandInLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(deployments.SNAPSHOTS_VARIABLE, "0")
+    recipe = Recipe("site", ("lab1",), __file__)
+    for name in ("a", "b"):
+        assert not deployed_site(recipe, lab, tmp_path / name, _deploy).restored
+    # No snapshot taken; the wheelhouse still gains what the hosts downloaded.
+    assert lab.calls == ["harvest lab1", "harvest lab1"]
+
+
+def test_the_key_follows_the_code_and_the_describing_module(tmp_path: Path) -> None:
+    module = tmp_path / "test_module.py"
+    module.write_text("SETTINGS = 1\n")
+    before = deployments.key_of(Recipe("site", ("lab1",), str(module)))
+    assert deployments.key_of(Recipe("site", ("lab1",), str(module))) == before
+    module.write_text("SETTINGS = 2\n")
+    assert deployments.key_of(Recipe("site", ("lab1",), str(module))) != before
