@@ -15,8 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -158,13 +160,22 @@ class TestSynapse:
                 self.process.wait()
 
 
-def start_synapse(workdir: Path, secrets: Secrets, timeout: float = 120) -> TestSynapse:
+def start_synapse(
+    workdir: Path,
+    secrets: Secrets,
+    timeout: float = 120,
+    adjust: Callable[[dict[str, Any]], None] | None = None,
+) -> TestSynapse:
+    """Start Synapse on a free port; `adjust` may change its configuration first."""
     python = synapse_python()
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "homeserver.yaml"
+    settings: dict[str, Any] = homeserver_config(workdir, port, secrets)
+    if adjust is not None:
+        adjust(settings)
     # JSON is YAML: no YAML library needed to write the config.
-    config.write_text(json.dumps(homeserver_config(workdir, port, secrets), indent=2))
+    config.write_text(json.dumps(settings, indent=2))
     config.chmod(0o600)
     base = [str(python), "-m", "synapse.app.homeserver", "-c", str(config)]
     subprocess.run([*base, "--generate-keys"], check=True, capture_output=True, cwd=workdir)

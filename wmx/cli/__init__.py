@@ -15,6 +15,7 @@ from wmx.cli import admin as admin_cli
 from wmx.cli import backup as backup_cli
 from wmx.cli import config as config_cli
 from wmx.cli import deploy as deploy_cli
+from wmx.cli import doctor as doctor_cli
 from wmx.cli import init as init_cli
 from wmx.cli import irc as irc_cli
 from wmx.cli import lab as lab_cli
@@ -99,6 +100,7 @@ app.add_typer(regtoken_cli.app, name="regtoken")
 app.add_typer(notice_cli.app, name="notice")
 app.add_typer(reports_cli.app, name="reports")
 app.command("status")(status_cli.status)
+app.command("doctor")(doctor_cli.doctor)
 app.command("logs")(logs_cli.logs)
 app.add_typer(monitoring_cli.app, name="monitoring")
 

@@ -1,0 +1,117 @@
+"""What the world must not reach or do: the Admin API and metrics from outside, and
+registration without verification or tokens (spam accounts, then a blocklisted server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from wmx.doctor.checks import Check, failed, passed
+from wmx.doctor.fetch import FetchError, request
+from wmx.doctor.outside import DEPLOY, Outside
+
+# Stages that verify nothing about who registers.
+UNVERIFIED_STAGES = {"m.login.dummy", "m.login.terms", "m.login.recaptcha"}
+
+
+def registration_check(target: Outside, base: str) -> Check:
+    """Ask the client API for its registration flows, as a spammer's script would."""
+    title = "Registration needs verification or a token"
+    try:
+        response = request(
+            f"{base}/_matrix/client/v3/register?kind=user",
+            tls=target.tls,
+            resolve=target.resolve,
+            method="POST",
+            body=b"{}",
+            headers={"Content-Type": "application/json"},
+            timeout=target.timeout,
+        )
+    except FetchError as exc:
+        return failed("registration", title, str(exc), f"check the client API: {DEPLOY}", "inside")
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        document = {}
+    if response.status == 403:
+        return passed("registration", title, "registration is closed", "inside")
+    flows = document.get("flows") if isinstance(document, dict) else None
+    if response.status != 401 or not isinstance(flows, list):
+        return failed(
+            "registration",
+            title,
+            f"unexpected answer (status {response.status})",
+            f"check Synapse behind {base}: {DEPLOY}",
+            "inside",
+        )
+    stages = [[str(s) for s in flow.get("stages", [])] for flow in flows if isinstance(flow, dict)]
+    open_flows = [s for s in stages if set(s) <= UNVERIFIED_STAGES]
+    if open_flows:
+        shown = " + ".join(open_flows[0]) or "no stage"
+        return failed(
+            "registration",
+            title,
+            f"anyone can register with {shown} (enable_registration without verification)",
+            "set synapse.registration to token or closed (or open with e-mail verification) "
+            f"in wmx.yaml and {DEPLOY}; an edit on the host is undone by the next deploy",
+            side="inside",
+        )
+    shown = "; ".join(" + ".join(s) for s in stages)
+    return passed("registration", title, f"flows: {shown}", "inside")
+
+
+def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
+    exposed = []
+    for path in ("/_synapse/admin/v1/server_version", "/_synapse/metrics"):
+        try:
+            response = request(
+                f"{base}{path}", tls=target.tls, resolve=target.resolve, timeout=target.timeout
+            )
+        except FetchError:
+            continue
+        # nginx answers 404 itself; Synapse's own answers (200, or 401 M_MISSING_TOKEN
+        # from the Admin API) mean the path reaches it.
+        if response.status in (200, 401) or b"errcode" in response.body:
+            by = ", answered by Synapse" if b"errcode" in response.body else ""
+            exposed.append(f"{base}{path} (status {response.status}{by})")
+    return exposed
+
+
+def port_open(address: str, port: int, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def exposure_check(
+    target: Outside, base: str, probes: list[tuple[str, str, int]], timeout: float = 3.0
+) -> Check:
+    """The Admin API and metrics paths through the proxy, and every port meant for the
+    site's own hosts (`probes`: what, address, port) tried from this machine, outside."""
+    title = "Admin API and metrics not reachable from outside"
+    exposed = _admin_paths_hidden(target, base)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda p: port_open(p[1], p[2], timeout), probes))
+    exposed += [
+        f"{what} ({address}:{port})"
+        for (what, address, port), up in zip(probes, answers, strict=True)
+        if up
+    ]
+    if exposed:
+        return failed(
+            "admin-api-hidden",
+            title,
+            "reachable: " + ", ".join(exposed),
+            "wmx's nginx answers 404 under /_synapse/admin and /_synapse/metrics and its "
+            f"firewall opens these ports to the site's own hosts only: {DEPLOY}",
+            side="inside",
+        )
+    return passed(
+        "admin-api-hidden",
+        title,
+        f"/_synapse/admin and /_synapse/metrics answer 404; {len(probes)} ports closed",
+        "inside",
+    )

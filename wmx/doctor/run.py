@@ -1,0 +1,167 @@
+"""`wmx doctor` for a site: the outside checks against its public names, the inside
+checks against its hosts, in one report."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from wmx.components.backup import backs_up
+from wmx.components.exporters import METRICS_PORTS
+from wmx.components.synapse import SYNAPSE_PORT
+from wmx.doctor.backups import backup_checks
+from wmx.doctor.checks import Check, Report, failed
+from wmx.doctor.exposure import exposure_check, registration_check
+from wmx.doctor.inside import (
+    HostRunner,
+    collation_check,
+    host_checks,
+    previews_check,
+    read_synapse_config,
+    ssh_runner,
+)
+from wmx.doctor.outside import Outside, outside_checks
+from wmx.doctor.release import PYPI_SIMPLE, pypi_versions, release_check
+from wmx.site import Site
+
+POSTGRES_PORT = 5432
+DATABASE = "synapse"  # wmx.components.postgresql.DatabaseView.name
+# Check kinds, in the order the report shows them (what --skip accepts).
+OUTSIDE_KINDS = (
+    "dns-server-name",
+    "dns-homeserver",
+    "dns-srv",
+    "well-known-server",
+    "well-known-client",
+    "federation-endpoint",
+    "tls",
+    "cert-expiry",
+    "server-keys",
+    "federation-version",
+    "client-versions",
+)
+INSIDE_KINDS = (
+    "clock",
+    "disk",
+    "memory",
+    "registration",
+    "previews-blacklist",
+    "admin-api-hidden",
+    "postgres-collation",
+    "backup-fresh",
+    "backup-signing-key",
+    "synapse-release",
+)
+KINDS = OUTSIDE_KINDS + INSIDE_KINDS
+
+
+@dataclass
+class DoctorOptions:
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    outside: bool = True
+    inside: bool = True
+    skip: Collection[str] = ()
+    index_url: str = PYPI_SIMPLE
+    run: HostRunner = ssh_runner
+
+
+def site_target(site: Site, tls: ssl.SSLContext) -> Outside:
+    config = site.config
+    return Outside(
+        server_name=config.server_name,
+        homeserver_host=config.homeserver.host,
+        federation_port=config.homeserver.federation_port,
+        federation=config.homeserver.federation,
+        tls=tls,
+    )
+
+
+def internal_ports(site: Site) -> list[tuple[str, str, int]]:
+    """Ports of the site's hosts that only its own hosts may reach: what, address, port."""
+    probes = []
+    for host in site.topology.hosts:
+        ports = {f"metrics {name}": port for name, port in METRICS_PORTS.items()}
+        if "homeserver" in host.groups:
+            ports["Synapse's plain HTTP listener"] = SYNAPSE_PORT
+        if "database" in host.groups:
+            ports["PostgreSQL"] = POSTGRES_PORT
+        probes += [(f"{what} on {host.name}", host.address, port) for what, port in ports.items()]
+    return probes
+
+
+def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str]) -> list[Check]:
+    topology, config, run = site.topology, site.config, options.run
+    checks: list[Check] = []
+    if not skip & {"clock", "disk", "memory"}:
+        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
+            for found in pool.map(lambda h: host_checks(h, run), topology.hosts):
+                checks += found
+    base = f"https://{config.homeserver.host}"
+    if "registration" not in skip:
+        checks.append(registration_check(target, base))
+    homeserver = topology.the("homeserver")
+    if "previews-blacklist" not in skip:
+        try:
+            live = read_synapse_config(homeserver, run)
+            checks.append(previews_check(live, list(config.synapse.url_previews.allow_ranges)))
+        except ValueError as exc:
+            checks.append(
+                failed(
+                    "previews-blacklist",
+                    "Link previews cannot reach private addresses",
+                    str(exc),
+                    "`wmx status`, then `wmx deploy`",
+                    "inside",
+                )
+            )
+    if "admin-api-hidden" not in skip:
+        checks.append(exposure_check(target, base, internal_ports(site)))
+    if "postgres-collation" not in skip:
+        checks.append(collation_check(topology.the("database"), DATABASE, run))
+    if not skip >= {"backup-fresh", "backup-signing-key"}:
+        if config.backup.enabled and backs_up(config, homeserver):
+            checks += backup_checks(homeserver, run)
+        else:
+            checks.append(
+                failed(
+                    "backup-fresh",
+                    "Backups are fresh",
+                    "backups are off for this site",
+                    "set backup.enabled: true in wmx.yaml with a repository on another host, "
+                    "then `wmx deploy`",
+                    "inside",
+                )
+            )
+    if "synapse-release" not in skip:
+        deployed = target.synapse_version or config.synapse.version
+        try:
+            checks.append(release_check(deployed, pypi_versions(options.index_url)))
+        except (OSError, ValueError) as exc:
+            checks.append(
+                failed(
+                    "synapse-release",
+                    "Synapse is current",
+                    f"cannot ask PyPI: {exc}",
+                    "let this machine reach pypi.org, or --skip synapse-release",
+                    "inside",
+                )
+            )
+    return checks
+
+
+def run_doctor(site: Site, options: DoctorOptions | None = None) -> Report:
+    options = options or DoctorOptions()
+    skip = set(options.skip)
+    target = site_target(site, options.tls)
+    report = Report(site.config.server_name)
+    if options.outside or options.inside:
+        # The inside checks use what the outside ones learnt (Synapse's version).
+        found = outside_checks(target)
+        if options.outside:
+            report.checks += found
+    if options.inside:
+        report.checks += _inside(site, target, options, skip)
+    report.checks = [c for c in report.checks if c.kind not in skip]
+    return report
