@@ -191,6 +191,11 @@ def _check_file(dest: str, text: str) -> None:
         _tool("promtool", "check", "web-config", content=text, suffix=".yml")
     elif dest.startswith("/etc/nginx/") and dest.endswith(".conf"):
         _nginx_balanced(text)
+        # Inline bodies (`return 200 '…'`, the .well-known JSON) are held to grammars that
+        # leave nothing nginx would read: no quote, backslash or `$` variable inside.
+        for body in re.findall(r"return 200 '([^'\n]*)';", text):
+            assert "\\" not in body and "$" not in body, body
+            json.loads(body)
     elif dest.startswith("/etc/systemd/system/"):
         for line in text.splitlines():
             if not line.startswith("#"):
