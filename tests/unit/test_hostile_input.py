@@ -610,3 +610,23 @@ def test_build_paths_are_confined(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="outside"):
             _confined(escape, root)
     assert os.listdir(root) == ["link"]
+
+
+def test_a_relay_password_with_a_control_character_is_refused_and_nothing_written(
+    site_dir: Path,
+) -> None:
+    before = (site_dir / "secrets.yml").read_bytes()
+    result = runner.invoke(
+        app,
+        ["--site", str(site_dir), "monitoring", "smtp-password", "--stdin"],
+        input="pa\x1bss\n",
+    )
+    assert result.exit_code == 2
+    line = _one_error_line(result, ("secrets.yml", "alert_smtp_password"))
+    assert "pa\x1bss" not in line
+    assert (site_dir / "secrets.yml").read_bytes() == before
+    result = runner.invoke(
+        app, ["--site", str(site_dir), "monitoring", "smtp-password", "--stdin"], input="s3cret\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "s3cret" not in result.stdout + result.stderr

@@ -88,9 +88,7 @@ StdinOption = Annotated[
 def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
     """Ask for a password without echo (or read one line of stdin) and keep it in
     secrets.yml as `field`: never from the command line, never printed."""
-    import dataclasses
-
-    from wmx.site.secrets import write_secrets
+    from wmx.site.secrets import store_secret
 
     if stdin:
         value = sys.stdin.readline().rstrip("\r\n")
@@ -98,5 +96,6 @@ def store_password(site: Site, field: str, *, stdin: bool, component: str) -> No
         value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
     if not value or "\n" in value:
         raise InputError("the password must be one non-empty line")
-    write_secrets(site.paths.secrets, dataclasses.replace(site.secrets, **{field: value}))
+    # Checked (one line, no control characters) and written under secrets.yml's lock.
+    store_secret(site.paths.secrets, field, value)
     console.print(f"Stored in secrets.yml. Apply with `wmx deploy --only {component}`.")
