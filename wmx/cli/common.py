@@ -71,13 +71,14 @@ def print_yaml(data: Any) -> None:
     typer.echo(out.getvalue(), nl=False)
 
 
-def checked(check: Callable[[str], T], value: str) -> T:
+def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
     """Apply a grammar to a command-line value: its ValueError becomes an input error
-    (one line, exit code 2). Every command-line check goes through here."""
+    (one line, exit code 2, after `name: ` when given). Every command-line check goes
+    through here."""
     try:
         return check(value)
     except ValueError as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(f"{name}: {exc}" if name else str(exc)) from None
 
 
 StdinOption = Annotated[

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import console
+from wmx.cli.common import checked, console
 from wmx.cli.present import esc
 from wmx.errors import InputError
 
@@ -17,24 +18,28 @@ LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 
 
 def _ask(
-    label: str, given: str | None, default: str | None, check: object, interactive: bool
+    label: str,
+    given: str | None,
+    default: str | None,
+    check: Callable[[str], str],
+    interactive: bool,
 ) -> str:
     """Use the option if given; otherwise ask (again on a bad answer) or fail."""
-    validate = check  # callable returning the normalised value or raising ValueError
+    option = f"--{label.replace(' ', '-')}"
     value = given
     while True:
         if value is None:
             if not interactive:
                 if default is None:
-                    raise InputError(f"--{label.replace(' ', '-')} is required with --defaults")
+                    raise InputError(f"{option} is required with --defaults")
                 value = default
             else:
                 value = typer.prompt(label.capitalize(), default=default)
+        if not interactive or given is not None:
+            return checked(check, value, name=option)
         try:
-            return validate(value)  # type: ignore[operator, no-any-return]
-        except ValueError as exc:
-            if not interactive or given is not None:
-                raise InputError(f"--{label.replace(' ', '-')}: {exc}") from None
+            return check(value)
+        except ValueError as exc:  # asked: say why and ask again
             console.print(f"[red]{esc(exc)}[/]")
             value = None
 
