@@ -80,14 +80,6 @@ def emit_data(data: Any, output: OutputFormat) -> None:
         print_json(data)
 
 
-def _table(columns: Sequence[Column], widths: Sequence[int] | None = None) -> Table:
-    table = Table(show_edge=False, header_style="bold", show_header=widths is None)
-    for index, column in enumerate(columns):
-        width = widths[index] if widths else None
-        table.add_column(column.header, overflow="fold", width=width)
-    return table
-
-
 def emit_rows(
     rows: Sequence[Any],
     output: OutputFormat,
@@ -104,7 +96,9 @@ def emit_rows(
     if not rows:
         console.print(f"[dim]{esc(empty)}[/]")
         return
-    table = _table(columns)
+    table = Table(show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column.header, overflow="fold")
     for row in rows:
         table.add_row(*(cell(column.value(row)) for column in columns))
     console.print(table)
