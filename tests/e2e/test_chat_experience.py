@@ -122,13 +122,20 @@ def _link(chat: Deployed, link: str) -> str:
 def test_element_release_switch_rollback_and_checksum_refusal(
     chat: Deployed, tmp_path: Path
 ) -> None:
-    before = current_settings(chat, ["element.archive", "element.sha256", "element.version"])
+    before = current_settings(
+        chat, ["web_client.archive", "web_client.sha256", "web_client.version"]
+    )
     running = _link(chat, ELEMENT_CURRENT_LINK)
     newer = write_standin_archive(tmp_path, "0.1.9-wmxlab", note="the newer release")
     version_url = f"{_client_url(chat)}/version"
     try:
         set_settings(
-            chat, {"element.archive": str(newer), "element.version": None, "element.sha256": None}
+            chat,
+            {
+                "web_client.archive": str(newer),
+                "web_client.version": None,
+                "web_client.sha256": None,
+            },
         )
         wmx("deploy", "--only", "element", site=_root(chat))
         with https(chat.trust) as http:
@@ -148,11 +155,11 @@ def test_element_release_switch_rollback_and_checksum_refusal(
             assert http.get(version_url).text.strip() != "0.1.9-wmxlab"
 
         # A checksum that does not match stops the deploy; the running release stays.
-        set_settings(chat, {"element.archive": str(newer), "element.sha256": "0" * 64})
+        set_settings(chat, {"web_client.archive": str(newer), "web_client.sha256": "0" * 64})
         refused = wmx("deploy", "--only", "element", site=_root(chat), check=False)
         assert refused.returncode != 0
         message = " ".join(refused.stderr.split())  # the console wraps long lines
-        assert "SHA-256" in message and "the running Element stays as it is" in message
+        assert "SHA-256" in message and "the running Element Web stays as it is" in message
         assert _link(chat, ELEMENT_CURRENT_LINK) == running
     finally:
         set_settings(chat, before)

@@ -60,7 +60,7 @@ def _site(tmp_path: Path, hosts: list[HostView] | None = None, **extra: Any) -> 
     root.mkdir(exist_ok=True)
     write_secrets(root / "secrets.yml", SECRETS)
     archive = write_standin_archive(root / "archives")
-    extra = _merge({"element": {"archive": str(archive)}}, extra)
+    extra = _merge({"web_client": {"archive": str(archive)}}, extra)
     hosts = hosts or [HostView("hs1", "10.0.0.11", CHAPTER_GROUPS)]
     return Site(paths=SitePaths(root), config=_config(**extra), topology=Topology(tuple(hosts)))
 

@@ -136,20 +136,24 @@ def test_pinned_release_is_downloaded_and_checked(tmp_path: Path) -> None:
     )
     assert release.archive is None
     assert release.name == f"{DEFAULT_ELEMENT_VERSION}-{DEFAULT_ELEMENT_SHA256[:12]}"
-    other = element_release(_config(element={"version": "1.12.30", "sha256": "ab" * 32}), tmp_path)
+    other = element_release(
+        _config(web_client={"version": "1.12.30", "sha256": "ab" * 32}), tmp_path
+    )
     assert (other.version, other.sha256) == ("1.12.30", "ab" * 32)
 
 
 def test_another_version_needs_its_checksum() -> None:
-    _refused("element.version 1.12.30 needs element.sha256", element={"version": "1.12.30"})
-    _refused("is not a SHA-256", element={"version": "1.12.30", "sha256": "abc"})
+    _refused(
+        "web_client.version 1.12.30 needs web_client.sha256", web_client={"version": "1.12.30"}
+    )
+    _refused("is not a SHA-256", web_client={"version": "1.12.30", "sha256": "abc"})
 
 
 def test_local_archive_gives_version_and_checksum(tmp_path: Path) -> None:
     archive = write_standin_archive(tmp_path / "site" / "archives")
     # Relative to the site directory.
     release = element_release(
-        _config(element={"archive": "archives/" + archive.name}), tmp_path / "site"
+        _config(web_client={"archive": "archives/" + archive.name}), tmp_path / "site"
     )
     assert release.version == LAB_ELEMENT_VERSION
     assert release.url is None and release.archive == archive
@@ -159,18 +163,18 @@ def test_local_archive_gives_version_and_checksum(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("element", "message"),
+    ("settings", "message"),
     [
         ({"sha256": "0" * 64}, "its SHA-256 is"),
-        ({"version": "1.12.25"}, f"holds Element {LAB_ELEMENT_VERSION}, but element.version"),
+        ({"version": "1.12.25"}, f"holds Element Web {LAB_ELEMENT_VERSION}, but web_client."),
     ],
 )
 def test_local_archive_that_does_not_match_is_refused(
-    tmp_path: Path, element: dict[str, str], message: str
+    tmp_path: Path, settings: dict[str, str], message: str
 ) -> None:
     archive = write_standin_archive(tmp_path)
     with pytest.raises(InputError) as info:
-        element_release(_config(element={"archive": str(archive), **element}), tmp_path)
+        element_release(_config(web_client={"archive": str(archive), **settings}), tmp_path)
     assert message in str(info.value)
 
 
@@ -178,13 +182,13 @@ def test_something_else_than_a_release_archive_is_refused(tmp_path: Path) -> Non
     bogus = tmp_path / "bogus.tar.gz"
     with tarfile.open(bogus, "w:gz") as archive:
         archive.add(__file__, arcname="webapp/index.js")
-    with pytest.raises(InputError, match="not an Element Web release archive"):
-        element_release(_config(element={"archive": str(bogus)}), tmp_path)
+    with pytest.raises(InputError, match="not a web client release archive"):
+        element_release(_config(web_client={"archive": str(bogus)}), tmp_path)
     with pytest.raises(InputError, match="no such file"):
-        element_release(_config(element={"archive": str(tmp_path / "none.tar.gz")}), tmp_path)
+        element_release(_config(web_client={"archive": str(tmp_path / "none.tar.gz")}), tmp_path)
     (tmp_path / "text.tar.gz").write_text("not gzip")
     with pytest.raises(InputError, match=r"not a \.tar\.gz archive"):
-        element_release(_config(element={"archive": str(tmp_path / "text.tar.gz")}), tmp_path)
+        element_release(_config(web_client={"archive": str(tmp_path / "text.tar.gz")}), tmp_path)
 
 
 def test_element_vars_name_the_release(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ ALL_GROUPS = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "el
 def _site(site_dir: Path, **settings: str) -> Site:
     """The `wmx init` site with every component on one host, Element from a local archive."""
     archive = write_standin_archive(site_dir / "archives")
-    values = {"element.archive": str(archive), **settings}
+    values = {"web_client.archive": str(archive), **settings}
     for key, value in values.items():
         set_value(SitePaths(site_dir), key, value, deployed=False)
     inventory = yaml.safe_load((site_dir / "inventory.yml").read_text())

@@ -55,7 +55,7 @@ def test_fresh_site_loads_with_defaults(site_dir: Path) -> None:
             "acme.email: 'nobody' is not an e-mail address",
         ),
         ("federation_port: 443", "federation_port: 8080", "must be one of 443 or 8448 (got 8080)"),
-        ("schema_version: 1", "schema_version: 99", "newer than this wmx understands"),
+        ("schema_version: 2", "schema_version: 99", "newer than this wmx understands"),
         ("  version: 1.163.2", "  version: latest", "is not a Synapse release number"),
     ],
 )

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
@@ -69,11 +70,18 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
             f"[{{name: {LAB_IRC_NETWORK}, servers: ['{LAB_IRC_SERVER}'], sasl: false}}]",
             deployed=False,
         )
-    # Element Web's release archive comes from GitHub, out of the lab's reach: install the
-    # lab's stand-in release (wmx/lab/element.py) unless the site names an archive itself.
-    if config.element.archive is None:
-        archive = write_standin_archive(lab.paths.cache_dir / "element")
-        set_value(paths, "element.archive", str(archive), deployed=False)
+    # Web client releases come from GitHub, out of the lab's reach. Unless the site names
+    # an archive itself: Cinny installs the shared release archive, checked against its
+    # SHA256SUMS and pinned by that checksum (wmx/lab/cinny.py); Element the lab's
+    # stand-in release archive (wmx/lab/element.py), a placeholder page.
+    if config.web_client.archive is None:
+        if config.web_client.kind == "cinny":
+            cinny = cinny_archive()
+            set_value(paths, "web_client.archive", str(cinny.path), deployed=False)
+            set_value(paths, "web_client.sha256", cinny.sha256, deployed=False)
+        else:
+            archive = write_standin_archive(lab.paths.cache_dir / "element")
+            set_value(paths, "web_client.archive", str(archive), deployed=False)
     first = hosts[0].name
     lab.set_names(
         {

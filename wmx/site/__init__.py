@@ -9,7 +9,7 @@ from pathlib import Path
 from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
-from wmx.site.element_release import ElementRelease, element_release
+from wmx.site.element_release import WebClientRelease, element_release
 from wmx.site.hostnames import check_groups, check_inventory_hosts
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
@@ -66,8 +66,9 @@ class Site:
     paths: SitePaths
     config: SiteConfig
     topology: Topology
-    # The Element Web release (None when no host is in group `element`).
-    element_release: ElementRelease | None = field(init=False, compare=False)
+    # The web client release, Element Web or Cinny (None when no host is in group
+    # `element`).
+    element_release: WebClientRelease | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         check_site(self.config, self.topology)

@@ -117,7 +117,8 @@ def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteC
     except InputError as exc:
         raise InputError(f"{key}: {exc}") from None
     with locked(paths.config):
-        current = validate_document(SiteConfig, load_document(paths.config), paths.config)
+        original = migrate_document(load_document(paths.config), paths.config, quiet=True)
+        current = validate_document(SiteConfig, original, paths.config)
         get_value(current, key)
         # Putting back the deployed name is the one change allowed: it repairs a wmx.yaml
         # edited by hand.

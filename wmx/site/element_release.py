@@ -1,5 +1,6 @@
-"""Which Element Web release a site installs: the pinned one, another with its checksum,
-or a local archive, whose version and checksum come from the file itself.
+"""Which web client release a site installs (Element Web or Cinny, `web_client.kind`): the
+pinned one, another with its checksum, or a local archive, whose client, version and
+checksum come from the file itself.
 
 Resolved when the site is loaded (`wmx.site.Site`), so that a wrong or damaged archive
 stops every command before anything is rendered, and rendering reads no file.
@@ -7,6 +8,7 @@ stops every command before anything is rendered, and rendering reads no file.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import tarfile
@@ -16,43 +18,66 @@ from pathlib import Path
 
 from wmx.errors import InputError
 from wmx.site.model import SiteConfig
-from wmx.site.releases import DEFAULT_ELEMENT_VERSION, ELEMENT_RELEASE_URL
+from wmx.site.releases import CINNY_INLINE_SCRIPT_HASHES, DEFAULT_RELEASES, RELEASE_URLS
+from wmx.site.settings.web_client import CLIENT_NAMES
 
-_ARCHIVE_DIR = re.compile(r"^element-v(\d+\.\d+\.\d+[a-z0-9.-]*)$")
+_ARCHIVE_DIR = re.compile(r"(element|cinny)-v([0-9]+\.[0-9]+\.[0-9]+[a-z0-9.-]*)", re.ASCII)
+# Inline scripts (no src attribute) of index.html, which a CSP must allow by hash.
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
+_INDEX_MAX = 1 << 20
 
 
 @dataclass(frozen=True)
-class ElementRelease:
-    """The Element Web release to install, and where it comes from."""
+class WebClientRelease:
+    """The web client release to install, and where it comes from."""
 
+    kind: str  # "element" or "cinny"
     version: str
     sha256: str
     url: str | None  # downloaded on the host, or
     archive: Path | None  # copied from the operator's machine
+    # CSP sources ('sha256-…') allowing the inline scripts of its index.html.
+    inline_scripts: tuple[str, ...] = ()
+
+    @property
+    def client_name(self) -> str:
+        return CLIENT_NAMES[self.kind]
 
     @property
     def name(self) -> str:
         """Its directory under the element role's releases directory: the version and the
         archive's checksum, so that a rebuilt archive of the same version is never
-        mistaken for the installed one."""
-        return f"{self.version}-{self.sha256[:12]}"
+        mistaken for the installed one (Cinny's also named after the client)."""
+        prefix = "" if self.kind == "element" else f"{self.kind}-"
+        return f"{prefix}{self.version}-{self.sha256[:12]}"
 
 
 @dataclass(frozen=True)
 class ArchiveFacts:
+    kind: str
     version: str
     sha256: str
+    inline_scripts: tuple[str, ...]
+
+
+def _script_hashes(index: bytes) -> tuple[str, ...]:
+    text = index.decode("utf-8", errors="replace")
+    return tuple(
+        "sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        for body in _INLINE_SCRIPT.findall(text)
+    )
 
 
 @lru_cache(maxsize=8)
 def _archive_facts(path: str, size: int, mtime_ns: int) -> ArchiveFacts:
-    """The version and SHA-256 of an Element release archive (cached per file state)."""
+    """The client, version, SHA-256 and inline scripts of a web client release archive
+    (cached per file state)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     tops: set[str] = set()
-    has_index = False
+    index: bytes | None = None
     try:
         with tarfile.open(path, "r:gz") as archive:
             for member in archive:
@@ -60,44 +85,61 @@ def _archive_facts(path: str, size: int, mtime_ns: int) -> ArchiveFacts:
                 if parts and parts[0] != ".":
                     tops.add(parts[0])
                 if len(parts) == 2 and parts[1] == "index.html" and member.isfile():
-                    has_index = True
+                    content = archive.extractfile(member)
+                    index = content.read(_INDEX_MAX) if content is not None else b""
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise InputError(f"element.archive {path}: not a .tar.gz archive ({error})") from None
-    match = _ARCHIVE_DIR.match(next(iter(tops))) if len(tops) == 1 else None
-    if match is None or not has_index:
+        raise InputError(f"web_client.archive {path}: not a .tar.gz archive ({error})") from None
+    match = _ARCHIVE_DIR.fullmatch(next(iter(tops))) if len(tops) == 1 else None
+    if match is None or index is None:
         raise InputError(
-            f"element.archive {path}: not an Element Web release archive; it must hold one "
-            "directory element-v<version>/ with index.html in it, as the official "
-            "element-v<version>.tar.gz does"
+            f"web_client.archive {path}: not a web client release archive; it must hold one "
+            "directory element-v<version>/ or cinny-v<version>/ with index.html in it, as "
+            "the official element-v<version>.tar.gz and cinny-v<version>.tar.gz do"
         )
-    return ArchiveFacts(version=match.group(1), sha256=digest.hexdigest())
+    return ArchiveFacts(
+        kind=match.group(1),
+        version=match.group(2),
+        sha256=digest.hexdigest(),
+        inline_scripts=_script_hashes(index),
+    )
 
 
-def element_release(config: SiteConfig, site_root: Path) -> ElementRelease:
-    """What `element` in wmx.yaml asks for: the pinned release, another one with its
-    checksum, or a local archive (whose version and checksum come from the file)."""
-    settings = config.element
+def element_release(config: SiteConfig, site_root: Path) -> WebClientRelease:
+    """What `web_client` in wmx.yaml asks for: the pinned release of its kind, another one
+    with its checksum, or a local archive (whose version and checksum come from the file)."""
+    settings = config.web_client
+    kind, name = settings.kind, settings.client_name
     if settings.archive is None:
-        version = settings.version or DEFAULT_ELEMENT_VERSION
+        version = settings.version or DEFAULT_RELEASES[kind][0]
         sha256 = settings.pinned_sha256
         assert sha256 is not None  # the model insists on a checksum without an archive
-        return ElementRelease(version, sha256, ELEMENT_RELEASE_URL.format(version=version), None)
+        scripts = CINNY_INLINE_SCRIPT_HASHES.get(version, ()) if kind == "cinny" else ()
+        url = RELEASE_URLS[kind].format(version=version)
+        return WebClientRelease(kind, version, sha256, url, None, scripts)
     path = Path(settings.archive).expanduser()
     if not path.is_absolute():
         path = site_root / path
     if not path.is_file():
-        raise InputError(f"element.archive {path}: no such file on this machine")
+        raise InputError(f"web_client.archive {path}: no such file on this machine")
     stat = path.stat()
     facts = _archive_facts(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if facts.kind != kind:
+        raise InputError(
+            f"web_client.archive {path} holds {CLIENT_NAMES[facts.kind]} {facts.version}, but "
+            f"web_client.kind is {kind}"
+        )
     if settings.version is not None and settings.version != facts.version:
         raise InputError(
-            f"element.archive {path} holds Element {facts.version}, but element.version "
-            f"says {settings.version}"
+            f"web_client.archive {path} holds {name} {facts.version}, but "
+            f"web_client.version says {settings.version}"
         )
     if settings.sha256 is not None and settings.sha256 != facts.sha256:
         raise InputError(
-            f"element.archive {path}: its SHA-256 is {facts.sha256}, but element.sha256 "
-            f"says {settings.sha256}; the file is not the release you pinned (or it is "
-            "damaged). Nothing was deployed; the running Element stays as it is"
+            f"web_client.archive {path}: its SHA-256 is {facts.sha256}, but "
+            f"web_client.sha256 says {settings.sha256}; the file is not the release you "
+            f"pinned (or it is damaged). Nothing was deployed; the running {name} stays as "
+            "it is"
         )
-    return ElementRelease(facts.version, facts.sha256, None, path.resolve())
+    return WebClientRelease(
+        kind, facts.version, facts.sha256, None, path.resolve(), facts.inline_scripts
+    )

@@ -50,6 +50,7 @@ from wmx.site.settings.synapse import (
     UrlPreviewSettings,
 )
 from wmx.site.settings.turn import TurnSettings
+from wmx.site.settings.web_client import WebClientSettings
 
 # Names other modules have imported from here since before the split.
 __all__ = [
@@ -95,19 +96,15 @@ __all__ = [
     "duration_ms",
 ]
 
-SCHEMA_VERSION = 1
+# 2: the web client's release moved from element.{version,sha256,archive} to web_client.*
+# (wmx.site.migrate).
+SCHEMA_VERSION = 2
 
 
 class HomeserverSettings(Strict):
     host: str = Field(description="public host name of the client and federation API")
     federation: bool = True
     federation_port: Literal[443, 8448] = 443
-
-    _host = field_validator("host")(classmethod(lambda cls, v: check_hostname(v)))
-
-
-class WebClientSettings(Strict):
-    host: str
 
     _host = field_validator("host")(classmethod(lambda cls, v: check_hostname(v)))
 

@@ -15,3 +15,23 @@ ELEMENT_RELEASE_URL = (
     "https://github.com/element-hq/element-web/releases/download/"
     "v{version}/element-v{version}.tar.gz"
 )
+
+# Cinny (web_client.kind: cinny): wmx pins the release but no checksum, since none of the
+# official archive could be verified from here; a site gives web_client.sha256 (or a
+# local web_client.archive). See docs/chat.md.
+DEFAULT_CINNY_VERSION = "4.2.2"
+CINNY_RELEASE_URL = (
+    "https://github.com/cinnyapp/cinny/releases/download/v{version}/cinny-v{version}.tar.gz"
+)
+# Per kind: the pinned version and its archive's SHA-256 (None: not pinned).
+DEFAULT_RELEASES: dict[str, tuple[str, str | None]] = {
+    "element": (DEFAULT_ELEMENT_VERSION, DEFAULT_ELEMENT_SHA256),
+    "cinny": (DEFAULT_CINNY_VERSION, None),
+}
+RELEASE_URLS = {"element": ELEMENT_RELEASE_URL, "cinny": CINNY_RELEASE_URL}
+# Cinny's index.html carries one inline script (`window.global ||= window;`), which its
+# Content-Security-Policy allows by hash. A local archive's hashes are read from the
+# archive itself; these are for the downloaded release of each version wmx knows.
+CINNY_INLINE_SCRIPT_HASHES: dict[str, tuple[str, ...]] = {
+    "4.2.2": ("sha256-dT6noyex1I8o5CS9Sx/y8UOqwpZYIridpGz92gcObIM=",),
+}
