@@ -31,7 +31,7 @@ from wmx.ops.deploy_plan import (
     record_converged,
     shared_order,
 )
-from wmx.render import FileChange, diff_trees, record_deployed, render_site, write_build
+from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
@@ -41,8 +41,9 @@ from wmx.site.topology import HostView
 
 
 def render_build(site: Site) -> Path:
-    """Render the site into build/ (replacing it) and return build/."""
-    return write_build(site, render_site(site))
+    """Render the site into build/ (replacing it) and return build/: one plan per host,
+    computed once, gives both the files and vars.json."""
+    return write_build(site, plan_site(site))
 
 
 def vars_changes(old_root: Path, new_root: Path, hosts: Iterable[str]) -> list[FileChange]:
