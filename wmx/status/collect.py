@@ -7,6 +7,7 @@ never raised: a status command must work best when things are broken.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from wmx.errors import WmxError
 from wmx.site import Site
 from wmx.site.topology import HostView
 from wmx.ssh import port_tunnel
+from wmx.status.federation import RemoteServer, federation_remotes
 from wmx.status.probe import probe_host
 from wmx.status.services import services_of
 
@@ -107,6 +109,9 @@ class SiteStatus:
     synapse: dict[str, float | None] = field(default_factory=dict)
     cert_expires_at: float | None = None
     last_backup_at: float | None = None
+    # Per remote server: last successful outgoing/incoming transaction (wmx.status.federation).
+    federation: list[RemoteServer] = field(default_factory=list)
+    federation_error: str = ""
 
     @property
     def cert_days_left(self) -> float | None:
@@ -254,6 +259,11 @@ def collect_status(site: Site) -> SiteStatus:
         if "wmx_backup_last_success_timestamp_seconds" in h.backup
     ]
     status.last_backup_at = max(stamps) if stamps else None
+    if site.config.homeserver.federation:
+        try:
+            status.federation = federation_remotes(site.topology.the("database"))
+        except (WmxError, OSError, subprocess.SubprocessError) as exc:
+            status.federation_error = str(exc)
     if monitor is not None:
         try:
             _monitoring(site, status, monitor)

@@ -43,6 +43,32 @@ def _figure(value: float | None, unit: str = "") -> str:
     return f"{value:.3g}{unit}" if unit else f"{value:.0f}"
 
 
+def _ago(status: SiteStatus, moment: float | None) -> str:
+    return "never" if moment is None else f"{duration(status.collected_at - moment)} ago"
+
+
+def _federation(status: SiteStatus) -> RenderableType | None:
+    """Per remote server: last successful outgoing and incoming transaction."""
+    if status.federation_error:
+        return Panel(Text(status.federation_error, style="red"), title="federation")
+    if not status.federation:
+        return None
+    table = Table("remote server", "last sent", "last received (24 h)", "sending", box=None)
+    for remote in status.federation:
+        sending = (
+            Text("ok", style="green")
+            if remote.sending
+            else Text(f"failing since {_ago(status, remote.failing_since)}", style="red")
+        )
+        table.add_row(
+            Text(remote.server),
+            _ago(status, remote.last_sent_at),
+            _ago(status, remote.last_received_at),
+            sending,
+        )
+    return Panel(table, title="federation")
+
+
 def render_status(status: SiteStatus) -> RenderableType:
     parts: list[RenderableType] = []
     for host in status.hosts:
@@ -117,6 +143,9 @@ def render_status(status: SiteStatus) -> RenderableType:
             _figure(synapse.get("federation_inbound_staging_age_seconds"), " s"),
         )
     parts.append(Panel(summary, title="site"))
+    federation = _federation(status)
+    if federation is not None:
+        parts.append(federation)
 
     if status.monitoring and not status.monitoring_error:
         if status.alerts:
