@@ -72,6 +72,8 @@ def test_roles_use_every_value_and_none_is_evaluated(tmp_path: Path) -> None:
     probe = _probe(marker)
     variables = _site_vars(tmp_path, probe)
     variables["wmx_plan"] = [None, {"role": "probe_role", "action": "converge"}]
+    # Strings YAML would read as another type stay the same strings.
+    variables["probe_typed"] = ["", "true", "0644", "1.10", "null", "2024-01-01"]
     names = sorted(n for n in variables if n not in {"wmx_plan"})
     out = tmp_path / "seen.json"
     console, buffer = _console()

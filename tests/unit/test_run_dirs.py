@@ -79,14 +79,14 @@ def test_a_new_run_leaves_at_most_keep_runs(tmp_path: Path) -> None:
     assert remaining == ["20250104T000000Z-abcdef", "20250105T000000Z-abcdef", newest.name]
 
 
-def test_extravars_file_is_owner_only_json(tmp_path: Path) -> None:
-    encoded = encode_extravars({"synapse_version": "1.120", "build": tmp_path})
+def test_extravars_file_is_owner_only_unsafe_yaml(tmp_path: Path) -> None:
+    encoded = encode_extravars({"synapse_version": "1.120.0", "build": tmp_path})
     path = write_extravars(tmp_path / "run", encoded)
     assert path == tmp_path / "run" / "env" / "extravars"
     assert mode(path) == 0o600
     assert load_unsafe_yaml(path.read_text()) == {
         "build": ("unsafe", str(tmp_path)),
-        "synapse_version": ("unsafe", "1.120"),
+        "synapse_version": ("unsafe", "1.120.0"),
     }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import is_trusted_as_template
 
 from wmx.run.unsafe import unsafe_yaml
 
@@ -29,22 +31,6 @@ _TaggedLoader.add_constructor("!unsafe", _construct_unsafe)
 
 def load_unsafe_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_TaggedLoader)
-
-
-def _plain_strings(value: Any, top: bool = True) -> list[str]:
-    """Every string that is not tagged (top-level keys are variable names, not data)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, tuple):
-        return []
-    if isinstance(value, dict):
-        found = [] if top else [k for k in value if isinstance(k, str)]
-        for item in value.values():
-            found += _plain_strings(item, top=False)
-        return found
-    if isinstance(value, list):
-        return [s for item in value for s in _plain_strings(item, top=False)]
-    return []
 
 
 HOSTILE = [
@@ -71,22 +57,53 @@ HOSTILE = [
 ]
 
 
+def _load_as_include_vars_does(text: str, tmp_path: Path) -> Any:
+    """The file as ansible-core's include_vars reads it: trusted, except what is !unsafe."""
+    path = tmp_path / "vars.yml"
+    path.write_text(text, encoding="utf-8")
+    return DataLoader().load_from_file(str(path), cache="none", trusted_as_template=True)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
 @pytest.mark.parametrize("text", HOSTILE)
-def test_every_string_round_trips_with_the_unsafe_tag(text: str) -> None:
+def test_every_string_reaches_ansible_as_the_same_text_never_as_a_template(
+    text: str, tmp_path: Path
+) -> None:
     variables = {
         "value": text,
         "nested": {"list": [text, {text: text}], text: 1},
         "path": Path("/srv") / "site",
     }
-    loaded = load_unsafe_yaml(unsafe_yaml(variables))
-    assert _plain_strings(loaded) == []
-    assert loaded["value"] == ("unsafe", text)
-    assert loaded["nested"][("unsafe", "list")] == [
-        ("unsafe", text),
-        {("unsafe", text): ("unsafe", text)},
-    ]
-    assert loaded["nested"][("unsafe", text)] == 1
-    assert loaded["path"] == ("unsafe", "/srv/site")
+    loaded = _load_as_include_vars_does(unsafe_yaml(variables), tmp_path)
+    assert loaded == {
+        "value": text,
+        "nested": {"list": [text, {text: text}], text: 1},
+        "path": "/srv/site",
+    }
+    for string in _strings(loaded):
+        assert isinstance(string, str)
+        # A string Ansible would template is one without any template syntax at all.
+        assert not is_trusted_as_template(string) or "{" not in string, string
+
+
+def test_strings_that_look_like_other_types_stay_strings(tmp_path: Path) -> None:
+    looks_typed = ["", "true", "no", "0644", "1.10", "1e3", "null", "~", "2024-01-01"]
+    text = unsafe_yaml({"values": looks_typed, "modes": {"0644": "0640"}})
+    assert _load_as_include_vars_does(text, tmp_path) == {
+        "values": looks_typed,
+        "modes": {"0644": "0640"},
+    }
+    # And a template-looking string is always tagged.
+    assert load_unsafe_yaml(unsafe_yaml({"t": PROBE})) == {"t": ("unsafe", PROBE)}
 
 
 def test_other_scalars_keep_their_type() -> None:

@@ -11,6 +11,13 @@ trusts what that module reads as it trusts playbook content.
 
 The emitter is PyYAML's, so quoting and escaping are the YAML library's, not ours; the
 top-level keys are variable names and are checked to be identifiers instead of tagged.
+
+One exception, because of how ansible-core 2.19 reads the tag: it resolves the type of an
+``!unsafe`` scalar as if the scalar were plain, so ``!unsafe ""`` would load as None,
+``!unsafe "true"`` as a bool and ``!unsafe "0644"`` as an int. A string that would
+resolve to another type that way is written as an ordinary quoted string instead: it
+cannot hold a template (no YAML boolean, number, null or date contains ``{``), and it
+stays a string.
 """
 
 from __future__ import annotations
@@ -34,8 +41,15 @@ class _UnsafeDumper(yaml.SafeDumper):
     pass
 
 
+_STR = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()
+
+
 def _represent_unsafe(dumper: yaml.SafeDumper, value: _Unsafe) -> yaml.ScalarNode:
-    return dumper.represent_scalar("!unsafe", str(value), style='"')
+    text = str(value)
+    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _STR:
+        return dumper.represent_scalar(_STR, text, style='"')
+    return dumper.represent_scalar("!unsafe", text, style='"')
 
 
 _UnsafeDumper.add_representer(_Unsafe, _represent_unsafe)
