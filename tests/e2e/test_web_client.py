@@ -46,6 +46,7 @@ from tests.e2e import browser
 from tests.e2e.clients import create_account, https, login
 from tests.e2e.conftest import Deployed, wmx
 from tests.e2e.settings import current_settings, set_settings
+from wmx.components.element import ELEMENT_CURRENT_LINK
 from wmx.lab.cinny import ClientArchive, cinny_archive, repack
 
 # The settings this module changes (and puts back).
@@ -234,7 +235,8 @@ async def _browser_session(site: Deployed, artifacts: Path) -> None:
             async with run.step("log out"):
                 initial = re.compile(f"^{re.escape(localpart[0])}$", re.IGNORECASE)
                 avatar = page.get_by_role("button").filter(has=page.locator("p", has_text=initial))
-                await avatar.last.click()
+                # The account's avatar at the foot of the sidebar, which comes first.
+                await avatar.first.click()
                 await page.get_by_role("button", name="Logout").click()
                 async with page.expect_response(
                     lambda r: r.url.endswith("/_matrix/client/v3/logout")
@@ -260,16 +262,26 @@ def _served_version(site: Deployed) -> str:
         return http.get(f"https://{site.site.config.web_client.host}/version").text.strip()
 
 
+def _current_release(site: Deployed) -> str:
+    """The release directory the web client's `current` link points at on the host."""
+    link = site.lab.run(site.host, ["readlink", ELEMENT_CURRENT_LINK]).stdout.strip()
+    assert link.rsplit("/", 1)[-1].startswith("cinny-"), link
+    return link
+
+
 def test_cinny_release_switch_and_rollback(
     cinny_site: Deployed, artifacts: Path, tmp_path: Path
 ) -> None:
     running = cinny_archive()
+    unpacked = _current_release(cinny_site)
     other = repack(running, tmp_path, f"{running.version}-wmxlab.1")
     _install(cinny_site, other)
     assert _served_version(cinny_site) == other.version
+    assert _current_release(cinny_site) != unpacked
     asyncio.run(_browser_session(cinny_site, artifacts / "switched"))
 
     # Back to the release before: still unpacked beside the running one.
     _install(cinny_site, running)
     assert _served_version(cinny_site) == running.version
+    assert _current_release(cinny_site) == unpacked
     asyncio.run(_browser_session(cinny_site, artifacts / "rolled-back"))
