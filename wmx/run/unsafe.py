@@ -47,7 +47,7 @@ _RESOLVER = yaml.resolver.Resolver()
 
 def _represent_unsafe(dumper: yaml.SafeDumper, value: _Unsafe) -> yaml.ScalarNode:
     text = str(value)
-    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _STR:
+    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _STR:  # type: ignore[no-untyped-call]
         return dumper.represent_scalar(_STR, text, style='"')
     return dumper.represent_scalar("!unsafe", text, style='"')
 
