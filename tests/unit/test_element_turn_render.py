@@ -57,11 +57,9 @@ def test_element_config_json_says_what_the_site_says(tmp_path: Path) -> None:
     assert config["default_theme"] == "dark"
     assert config["integrations_ui_url"] == config["integrations_rest_url"] == ""
     nginx = files["/etc/nginx/sites-available/wmx-tls.conf"].content
-    well_known = json.loads(
-        nginx.split("location = /.well-known/matrix/client")[1]
-        .split("return 200 '")[1]
-        .split("'")[0]
-    )
+    client = "/etc/wmx/nginx/well-known/matrix-client.json"
+    assert f"alias {client};" in nginx.split("location = /.well-known/matrix/client")[1]
+    well_known = json.loads(files[client].content)
     assert well_known == {
         "m.homeserver": {"base_url": "https://matrix.example.test"},
         "m.identity_server": {"base_url": "https://id.example.test"},

@@ -7,6 +7,7 @@ import json
 import re
 
 from tests.unit.render_sites import files_by_dest as _files
+from wmx.render import RenderedFile
 from wmx.site import Site
 
 # --- nginx --------------------------------------------------------------------------------
@@ -18,15 +19,15 @@ def _server_blocks(conf: str) -> dict[str, str]:
     return {name.group(1): b for name, b in zip(names, blocks, strict=True) if name}
 
 
-def _well_known(block: str, path: str) -> object:
-    match = re.search(
-        rf"location = {re.escape(path)} \{{(.*?)return 200 '(.*?)';", block, flags=re.S
-    )
+def _well_known(block: str, path: str, files: dict[str, RenderedFile]) -> object:
+    """The document nginx serves at `path`: a rendered JSON file (never an inline string
+    nginx would parse), with the headers browsers need."""
+    match = re.search(rf"location = {re.escape(path)} \{{(.*?)alias (\S+);", block, flags=re.S)
     assert match, f"{path} is not served"
     assert "default_type application/json;" in match.group(1)
     assert 'add_header Access-Control-Allow-Origin "*" always;' in match.group(1)
     assert "Strict-Transport-Security" in match.group(1), "a location's add_header drops HSTS"
-    return json.loads(match.group(2))
+    return json.loads(files[match.group(2)].content)
 
 
 def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
@@ -34,10 +35,10 @@ def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
     blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
     assert set(blocks) == {"example.test", "matrix.example.test"}
     apex, homeserver = blocks["example.test"], blocks["matrix.example.test"]
-    assert _well_known(apex, "/.well-known/matrix/server") == {
+    assert _well_known(apex, "/.well-known/matrix/server", files) == {
         "m.server": "matrix.example.test:443"
     }
-    assert _well_known(apex, "/.well-known/matrix/client") == {
+    assert _well_known(apex, "/.well-known/matrix/client", files) == {
         "m.homeserver": {"base_url": "https://matrix.example.test"}
     }
     for block in blocks.values():
@@ -61,7 +62,7 @@ def test_nginx_of_three_hosts(three_hosts: Site) -> None:
     assert "listen 8448 ssl http2;" in homeserver
     assert "client_max_body_size 100M;" in homeserver
     assert "listen 8448" not in blocks["example.test"]
-    server = _well_known(blocks["example.test"], "/.well-known/matrix/server")
+    server = _well_known(blocks["example.test"], "/.well-known/matrix/server", files)
     assert server == {"m.server": "matrix.example.test:8448"}
 
 

@@ -102,6 +102,8 @@ def test_one_host_receives_every_core_file(one_host: Site) -> None:
         "/etc/nginx/snippets/wmx-tls-params.conf",
         "/etc/nginx/ffdhe2048.pem",
         "/etc/letsencrypt/renewal-hooks/deploy/wmx-reload-nginx",
+        "/etc/wmx/nginx/well-known/matrix-server.json",
+        "/etc/wmx/nginx/well-known/matrix-client.json",
     }
 
 
