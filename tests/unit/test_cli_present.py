@@ -133,3 +133,31 @@ def test_streamed_table_rows_show_hostile_text_literally(
         assert value in shown
     assert "\x1b" not in shown and "\x07" not in shown  # no terminal control from a name
     assert "[31mred" in shown
+
+
+def test_status_screen_shows_server_text_literally() -> None:
+    from rich.console import Console
+
+    from wmx.status.collect import Alert, HostStatus, ServiceStatus, SiteStatus, Target
+    from wmx.status.present import render_status
+
+    host = HostStatus(
+        "matrix",
+        "10.0.0.1",
+        ["base"],
+        reachable=True,
+        services=[ServiceStatus("synapse", "x.service", "active", "running", HOSTILE[1], 5)],
+    )
+    status = SiteStatus(
+        server_name="example.test",
+        collected_at=0.0,
+        hosts=[host],
+        monitoring=True,
+        targets=[Target(HOSTILE[2], "db1", False)],
+        alerts=[Alert("Down", "critical", HOSTILE[0], HOSTILE[1], "2026-01-01T00:00")],
+    )
+    console = Console(record=True, width=200)
+    console.print(render_status(status))
+    text = console.export_text()
+    for value in HOSTILE[:3]:
+        assert value in text

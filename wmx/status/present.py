@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Group, RenderableType
+from rich.markup import escape as esc
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -72,7 +73,9 @@ def _federation(status: SiteStatus) -> RenderableType | None:
 def render_status(status: SiteStatus) -> RenderableType:
     parts: list[RenderableType] = []
     for host in status.hosts:
-        title = f"[bold]{host.name}[/] ({host.address}) · {', '.join(host.components)}"
+        title = (
+            f"[bold]{esc(host.name)}[/] ({esc(host.address)}) · {esc(', '.join(host.components))}"
+        )
         if not host.reachable:
             parts.append(Panel(Text(host.error, style="red"), title=title, border_style="red"))
             continue
@@ -81,13 +84,19 @@ def render_status(status: SiteStatus) -> RenderableType:
             style = _STATE_STYLE.get(s.state, "yellow")
             state = f"{s.state} ({s.sub_state})" if s.sub_state else s.state
             table.add_row(
-                s.name, s.unit, f"[{style}]{state}[/]", s.version or "-", duration(s.uptime_seconds)
+                Text(s.name),
+                Text(s.unit),
+                Text(state, style=style),
+                Text(s.version or "-"),
+                duration(s.uptime_seconds),
             )
         facts = [f"host up {duration(host.uptime_seconds)}"]
         for disk in host.disks:
             ratio = disk.used_ratio
             colour = "red" if ratio > 0.9 else "yellow" if ratio > 0.8 else "green"
-            facts.append(f"disk {disk.path} [{colour}]{ratio:.0%}[/] of {_size(disk.size_bytes)}")
+            facts.append(
+                f"disk {esc(disk.path)} [{colour}]{ratio:.0%}[/] of {_size(disk.size_bytes)}"
+            )
         if host.memory_available_ratio is not None:
             facts.append(f"memory available {host.memory_available_ratio:.0%}")
         border = "green" if host.healthy else "red"
@@ -116,20 +125,22 @@ def render_status(status: SiteStatus) -> RenderableType:
     if status.backup_failed_on:
         summary.add_row(
             "backup",
-            f"[red]last run failed on {', '.join(status.backup_failed_on)}[/] "
+            f"[red]last run failed on {esc(', '.join(status.backup_failed_on))}[/] "
             "(`wmx backup list` says why)",
         )
     if not status.monitoring:
         summary.add_row("monitoring", "[yellow]off (no host in the monitoring group)[/]")
     elif status.monitoring_error:
-        summary.add_row("monitoring", f"[red]{status.monitoring_error}[/]")
+        summary.add_row("monitoring", Text(status.monitoring_error, style="red"))
     else:
         down = [t for t in status.targets if not t.up]
         summary.add_row(
             "scrape targets",
             f"{len(status.targets) - len(down)}/{len(status.targets)} up"
             + (
-                ": [red]" + ", ".join(f"{t.job}@{t.instance}" for t in down) + "[/]" if down else ""
+                ": [red]" + esc(", ".join(f"{t.job}@{t.instance}" for t in down)) + "[/]"
+                if down
+                else ""
             ),
         )
         synapse = status.synapse
@@ -153,11 +164,15 @@ def render_status(status: SiteStatus) -> RenderableType:
             for a in status.alerts:
                 colour = "red" if a.severity == "critical" else "yellow"
                 alerts.add_row(
-                    a.name, f"[{colour}]{a.severity}[/]", a.instance, a.summary, a.since[:19]
+                    Text(a.name),
+                    Text(a.severity, style=colour),
+                    Text(a.instance),
+                    Text(a.summary),
+                    Text(a.since[:19]),
                 )
             parts.append(Panel(alerts, title="[red]firing alerts[/]", border_style="red"))
         else:
             parts.append(Text.from_markup("[green]No alert is firing.[/]"))
     verdict = "[green]healthy[/]" if status.healthy else "[red]needs attention[/]"
-    header = Text.from_markup(f"[bold]{status.server_name}[/]: {verdict}")
+    header = Text.from_markup(f"[bold]{esc(status.server_name)}[/]: {verdict}")
     return Group(header, *parts)
