@@ -4,7 +4,7 @@
   installing the same Debian and PyPI packages by hand on an identical fresh lab host
   (lab2): the apt packages of every role the host runs (with the same recommends
   policy) and Synapse's and Heisenbridge's releases into venvs, as one shell script;
-- `wmx deploy` again with nothing changed (verify only), and with --full.
+- `wmx deploy` again with nothing changed (verify only), `--check`, and `--full`.
 
 Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
 down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
@@ -53,6 +53,11 @@ def timed(action: Callable[[], object]) -> float:
 
 def changed(output: str) -> str:
     match = re.search(r"(\d+) task\(s\) changed", output)
+    return match.group(1) if match else "?"
+
+
+def would_change(output: str) -> str:
+    match = re.search(r"(\d+) task\(s\) would change", output)
     return match.group(1) if match else "?"
 
 
@@ -129,6 +134,8 @@ def main() -> None:
         )
         noop_out: list[str] = []
         noop = timed(lambda: noop_out.append(wmx("--site", str(site), "deploy")))
+        check_out: list[str] = []
+        check = timed(lambda: check_out.append(wmx("--site", str(site), "deploy", "--check")))
         full_out: list[str] = []
         full = timed(lambda: full_out.append(wmx("--site", str(site), "deploy", "--full")))
         if not options.keep:
@@ -139,6 +146,10 @@ def main() -> None:
     print(
         f"{'wmx deploy, nothing changed':44} {BASELINE_NOOP:>18.0f} s {noop:>12.1f} s  "
         f"<= {TARGET_NOOP:.0f} s ({changed(noop_out[0])} changed)"
+    )
+    print(
+        f"{'wmx deploy --check, nothing changed':44} {'-':>20} {check:>12.1f} s  "
+        f"({would_change(check_out[0])} would change)"
     )
     print(
         f"{'wmx deploy --full, nothing changed':44} {BASELINE_NOOP:>18.0f} s {full:>12.1f} s  "
