@@ -630,3 +630,22 @@ def test_a_relay_password_with_a_control_character_is_refused_and_nothing_writte
     )
     assert result.exit_code == 0, result.stderr
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_deploy_refuses_a_changed_server_name_before_any_host_is_touched(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wmx.ops.deploy
+
+    def no_playbook(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a playbook ran for a site whose server_name changed")
+
+    monkeypatch.setattr(wmx.ops.deploy, "run_playbook", no_playbook)
+    _renamed_after_deploy(site_dir)
+    before = _snapshot(site_dir)
+    for args in (["deploy"], ["deploy", "--check"]):
+        result = runner.invoke(app, ["--site", str(site_dir), *args])
+        assert result.exit_code == 2, (result.stdout, result.stderr)
+        _one_error_line(result, ("wmx.yaml:", "server_name", "cannot change"))
+    assert _snapshot(site_dir) == before
+    assert not (site_dir / "build").exists()
