@@ -67,22 +67,19 @@ def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
 @app.command()
 def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
-    from wmx.irc.health import bridge_status, ping
-    from wmx.irc.manage import bridge_session, bridge_view
+    from wmx.irc.health import bridge_health
+    from wmx.irc.manage import bridge_session
 
-    site = open_site(ctx)
-    view = bridge_view(site)
-    with bridge_session(site, url) as manager:
-        token = site.secrets.irc_bridge_as_token
-        up, detail = ping(manager.bot.http.base_url, token, view.appservice_id)
-        data: dict[str, Any] = {"up": up, "ping": detail, **bridge_status(manager)}
+    with bridge_session(open_site(ctx), url) as manager:
+        data = bridge_health(manager)
+    up = bool(data["up"])
     if output is not OutputFormat.table:
         emit_data(data, output)
         if not up:
             raise typer.Exit(1)
         return
     state = "[green]up[/]" if up else "[red]down[/]"
-    console.print(f"Bridge {esc(data['bot'])}: {state} ({esc(detail)})")
+    console.print(f"Bridge {esc(data['bot'])}: {state} ({esc(data['ping'])})")
     table = Table(
         "network", "servers", "in bridge", "connections", "relay", "plumbed",
         show_edge=False, header_style="bold",

@@ -29,6 +29,13 @@ def ping(base_url: str, as_token: str, appservice_id: str) -> tuple[bool, str]:
     return True, f"answered in {data.get('duration_ms', '?')} ms"
 
 
+def bridge_health(manager: BridgeManager) -> dict[str, Any]:
+    """`wmx irc status`: Synapse's ping of the bridge (`up`, `ping`), then its status."""
+    token = manager.site.secrets.irc_bridge_as_token
+    up, detail = ping(manager.bot.http.base_url, token, manager.view.appservice_id)
+    return {"up": up, "ping": detail, **bridge_status(manager)}
+
+
 def bridge_status(manager: BridgeManager) -> dict[str, Any]:
     """The bridge as `wmx irc status` shows it: networks, connections, plumbs."""
     state = manager.bot.state()
