@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rich.console import Console
 from ruamel.yaml import YAML
 
 from wmx.admin.http import PageStream
 from wmx.cli import present
-from wmx.cli.common import OutputFormat
+from wmx.cli.common import OutputFormat, console
 from wmx.cli.present import Column, emit_done, emit_pages, emit_record, emit_rows, esc
 
 HOSTILE = ["[link=https://evil]x[/link]", "[hidden]", "[bold red]alarm[/]", "a\\[b]"]
@@ -20,7 +21,7 @@ COLUMNS = [Column.key("user", "name"), Column.key("display name", "displayname")
 
 
 def _shown(capsys: pytest.CaptureFixture[str], show: Any) -> str:
-    with present.console.capture() as captured:
+    with console.capture() as captured:
         show()
     return captured.get() + capsys.readouterr().out
 
@@ -45,17 +46,13 @@ def test_messages_quote_values_as_text(capsys: pytest.CaptureFixture[str], value
     assert f"{value} is locked." in shown
 
 
-def test_no_link_reaches_the_terminal() -> None:
-    present.console.force_terminal = True
-    try:
-        with present.console.capture() as captured:
-            emit_rows(
-                [{"name": "@m:example.test", "displayname": HOSTILE[0]}],
-                OutputFormat.table,
-                COLUMNS,
-            )
-    finally:
-        present.console.force_terminal = None  # type: ignore[assignment]
+def test_no_link_reaches_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = Console(force_terminal=True, width=120)
+    monkeypatch.setattr(present, "console", terminal)
+    with terminal.capture() as captured:
+        emit_rows(
+            [{"name": "@m:example.test", "displayname": HOSTILE[0]}], OutputFormat.table, COLUMNS
+        )
     assert "\x1b]8;" not in captured.get()  # no OSC 8 hyperlink
     assert HOSTILE[0] in captured.get()
 
@@ -136,8 +133,6 @@ def test_streamed_table_rows_show_hostile_text_literally(
 
 
 def test_status_screen_shows_server_text_literally() -> None:
-    from rich.console import Console
-
     from wmx.status.collect import Alert, HostStatus, ServiceStatus, SiteStatus, Target
     from wmx.status.present import render_status
 
