@@ -61,7 +61,9 @@ GROUPS = [
     "user", "room", "media", "regtoken", "notice", "reports", "admin", "backup", "irc",
     "lab", "config", "monitoring", "secrets",
 ]  # fmt: skip
-COMMANDS = [["user", "list"], ["deploy"], ["render"], ["diff"], ["logs"], ["init"], ["status"]]
+COMMANDS = [
+    ["user", "list"], ["deploy"], ["render"], ["diff"], ["logs"], ["init"], ["status"], ["doctor"],
+]  # fmt: skip
 
 
 def _completion(words: str) -> tuple[list[str], dict[str, str]]:
