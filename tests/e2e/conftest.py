@@ -106,6 +106,8 @@ CHAPTER = Recipe(
 
 def _deploy_chapter(root: Path) -> subprocess.CompletedProcess[str]:
     new_site(root, SERVER_NAME, CHAPTER_SETTINGS)
+    # A first deploy, onto a fresh host: not onto what an earlier run left on lab1.
+    Lab().remove("lab1")
     wmx("lab", "up", "--hosts", "1", "--site", str(root))
     return wmx("deploy", site=root)
 
