@@ -180,3 +180,38 @@ def test_the_host_program_is_valid_python() -> None:
     proc = subprocess.run(["python3", "-c", HOST_PROGRAM], capture_output=True, text=True)
     # Here, without the job's modules, it fails importing them (not on its own syntax).
     assert "wmx_agent" in proc.stderr
+
+
+def test_a_port_counts_as_reachable_only_when_its_service_answers() -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from wmx.doctor.exposure import service_answers
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"# HELP up\n")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    http = HTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    # A middlebox that accepts every connection and says nothing.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: refused
+    try:
+        assert service_answers("127.0.0.1", http.server_address[1], "metrics", timeout=2)
+        assert not service_answers("127.0.0.1", silent.getsockname()[1], "metrics", timeout=0.5)
+        assert not service_answers("127.0.0.1", silent.getsockname()[1], "postgres", timeout=0.5)
+        assert not service_answers("127.0.0.1", closed.getsockname()[1], "http", timeout=0.5)
+    finally:
+        http.shutdown()
+        silent.close()
+        closed.close()

@@ -78,26 +78,60 @@ def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
     return exposed
 
 
-def port_open(address: str, port: int, timeout: float = 3.0) -> bool:
+# What each kind of private port answers when its service is really there: a connection
+# alone proves little (a middlebox may accept any connection on the way).
+HTTP_PROBES = {"metrics": b"GET /metrics HTTP/1.0\r\n\r\n", "http": b"GET /health HTTP/1.0\r\n\r\n"}
+POSTGRES_SSL_REQUEST = bytes.fromhex("0000000804d2162f")
+
+
+def _read(sock: socket.socket, limit: int = 8192) -> bytes:
+    data = b""
+    while len(data) < limit:
+        chunk = sock.recv(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+        if b"\r\n\r\n" in data and len(data) > data.index(b"\r\n\r\n") + 4:
+            break
+    return data
+
+
+def service_answers(address: str, port: int, kind: str, timeout: float = 3.0) -> bool:
+    """Whether the service (`metrics`, `http` or `postgres`) itself answers on address:port:
+    Prometheus text from /metrics, Synapse's "OK" from /health, PostgreSQL's answer to an
+    SSLRequest. A middlebox that accepts the connection, or answers HTTP with its own
+    error, does not count."""
     try:
-        with socket.create_connection((address, port), timeout=timeout):
-            return True
+        with socket.create_connection((address, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            if kind == "postgres":
+                sock.sendall(POSTGRES_SSL_REQUEST)
+                return sock.recv(1) in (b"S", b"N")
+            sock.sendall(HTTP_PROBES[kind])
+            answer = _read(sock)
     except OSError:
         return False
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/") or head.split(b" ", 2)[1:2] != [b"200"]:
+        return False
+    if kind == "metrics":
+        return body.startswith(b"#") or b"# TYPE" in body or b"# HELP" in body
+    return body.strip() == b"OK"
 
 
 def exposure_check(
-    target: Outside, base: str, probes: list[tuple[str, str, int]], timeout: float = 3.0
+    target: Outside, base: str, probes: list[tuple[str, str, int, str]], timeout: float = 3.0
 ) -> Check:
     """The Admin API and metrics paths through the proxy, and every port meant for the
-    site's own hosts (`probes`: what, address, port) tried from this machine, outside."""
+    site's own hosts (`probes`: what, address, port, kind of service) asked from this
+    machine, outside: a port counts as reachable when its service answers."""
     title = "Admin API and metrics not reachable from outside"
     exposed = _admin_paths_hidden(target, base)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda p: port_open(p[1], p[2], timeout), probes))
+        answers = list(pool.map(lambda p: service_answers(p[1], p[2], p[3], timeout), probes))
     exposed += [
         f"{what} ({address}:{port})"
-        for (what, address, port), up in zip(probes, answers, strict=True)
+        for (what, address, port, _), up in zip(probes, answers, strict=True)
         if up
     ]
     if exposed:
@@ -112,6 +146,7 @@ def exposure_check(
     return passed(
         "admin-api-hidden",
         title,
-        f"/_synapse/admin and /_synapse/metrics answer 404; {len(probes)} ports closed",
+        f"Synapse does not answer /_synapse/admin or /_synapse/metrics through the proxy; "
+        f"{len(probes)} private ports do not answer",
         "inside",
     )

@@ -187,7 +187,8 @@ def read_synapse_config(host: HostView, run: HostRunner) -> dict[str, object]:
     them), without the secrets fragment, which is never read."""
     proc = run(host, ["sh", "-c", CONFIG_SCRIPT])
     if proc.returncode != 0 or "### " not in proc.stdout:
-        raise ValueError(f"cannot read {SYNAPSE_CONFIG} on {host.name}: {proc.stderr.strip()}")
+        cause = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ValueError(f"cannot read {SYNAPSE_CONFIG} on {host.name}: {cause}")
     merged: dict[str, object] = {}
     for chunk in proc.stdout.split("### ")[1:]:
         name, _, text = chunk.partition("\n")

@@ -78,16 +78,20 @@ def site_target(site: Site, tls: ssl.SSLContext) -> Outside:
     )
 
 
-def internal_ports(site: Site) -> list[tuple[str, str, int]]:
-    """Ports of the site's hosts that only its own hosts may reach: what, address, port."""
+def internal_ports(site: Site) -> list[tuple[str, str, int, str]]:
+    """Ports of the site's hosts that only its own hosts may reach: what, address, port,
+    and the kind of service that answers there."""
     probes = []
     for host in site.topology.hosts:
-        ports = {f"metrics {name}": port for name, port in METRICS_PORTS.items()}
+        ports = {f"metrics {name}": (port, "metrics") for name, port in METRICS_PORTS.items()}
         if "homeserver" in host.groups:
-            ports["Synapse's plain HTTP listener"] = SYNAPSE_PORT
+            ports["Synapse's plain HTTP listener"] = (SYNAPSE_PORT, "http")
         if "database" in host.groups:
-            ports["PostgreSQL"] = POSTGRES_PORT
-        probes += [(f"{what} on {host.name}", host.address, port) for what, port in ports.items()]
+            ports["PostgreSQL"] = (POSTGRES_PORT, "postgres")
+        probes += [
+            (f"{what} on {host.name}", host.address, port, kind)
+            for what, (port, kind) in ports.items()
+        ]
     return probes
 
 
