@@ -92,3 +92,12 @@ def test_future_moments() -> None:
     for bad in ("2001-01-01", "0s"):
         with pytest.raises(ValueError, match="past"):
             check_future_ms(bad)
+
+
+@pytest.mark.parametrize("value", ["99999999999d", "999999999w", "0001-01-01"])
+def test_moments_beyond_the_calendar_are_input_errors(value: str) -> None:
+    # Out-of-range ages and dates are a user's mistake: a ValueError (one line, exit 2
+    # through the CLI), never an OverflowError traceback.
+    for check in (check_past_ms, check_future_ms):
+        with pytest.raises(ValueError, match="range"):
+            check(value)

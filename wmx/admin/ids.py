@@ -136,7 +136,10 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
     age = _AGE.match(text.lower())
     if age:
         amount, unit = int(age.group(1)), age.group(2)
-        return current - timedelta(**{_AGE_UNITS[unit]: amount})
+        try:
+            return current - timedelta(**{_AGE_UNITS[unit]: amount})
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches past the calendar's range") from None
     try:
         if len(text) == 10:
             moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
@@ -147,7 +150,10 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
             f"{value!r} is not a date (use YYYY-MM-DD, an ISO 8601 date-time such as "
             "2025-01-31T18:00, or an age such as 30d)"
         ) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    try:
+        return moment if moment.tzinfo else moment.astimezone()
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value!r} lies outside the calendar's range") from None
 
 
 def moment_ms(value: str) -> int:
@@ -168,7 +174,10 @@ def check_future_ms(value: str) -> int:
     text = value.strip()
     now = datetime.now(UTC)
     if _AGE.match(text.lower()):
-        moment = now + (now - parse_moment(text, now=now))
+        try:
+            moment = now + (now - parse_moment(text, now=now))
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches past the calendar's range") from None
     else:
         moment = parse_moment(text)
     if moment <= now:
