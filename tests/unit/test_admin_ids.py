@@ -101,3 +101,11 @@ def test_moments_beyond_the_calendar_are_input_errors(value: str) -> None:
     for check in (check_past_ms, check_future_ms):
         with pytest.raises(ValueError, match="range"):
             check(value)
+
+
+def test_check_regex_takes_python_patterns_and_names_a_broken_one() -> None:
+    from wmx.admin.ids import check_regex
+
+    assert check_regex(r"spam\d+") == r"spam\d+"
+    with pytest.raises(ValueError, match="is not a regular expression"):
+        check_regex("spam[")

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from tests.unit.test_monitoring_rules import ONE_HOST, files_of, make_site
 from wmx.cli import app
-from wmx.cli.logs import find_service, journal_argv
 from wmx.errors import InputError
 from wmx.grafana import DASHBOARDS, DATASOURCE_UID
+from wmx.ops.logs import find_service, journal_argv
 from wmx.site import load_site
 from wmx.status.collect import (
     SYNAPSE_QUERIES,

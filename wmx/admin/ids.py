@@ -200,3 +200,12 @@ def parse_size(value: str) -> int:
         raise ValueError(f"{value!r} is not a size (bytes, or a number with K, M or G)")
     unit = (match.group(2) or "").upper()[:1]
     return int(match.group(1)) * _SIZE_UNITS[unit]
+
+
+def check_regex(value: str) -> str:
+    """A regular expression (`wmx user deactivate --regex`), as Python's re reads it."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+    return value

@@ -6,21 +6,20 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.admin_support import AdminUrl, NewPassword, PasswordFile, new_password, session
-from wmx.cli.common import checked, console, open_site
+from wmx.cli.admin_support import Cmd, NewPassword, PasswordFile, command, new_password
+from wmx.cli.common import checked, console
 from wmx.cli.present import esc
 
 app = typer.Typer(help="Bootstrap administration of the homeserver.", no_args_is_help=True)
 
 
-@app.command()
+@command(app, output=False)
 def bootstrap(
-    ctx: typer.Context,
+    cmd: Cmd,
     localpart: Annotated[
         str, typer.Argument(help="Name of the first admin (@NAME:server).")
     ] = "admin",
     password_file: PasswordFile = None,
-    url: AdminUrl = None,
 ) -> None:
     """Create the first human admin account and print how to log in.
 
@@ -30,16 +29,15 @@ def bootstrap(
     """
     from wmx.site.model import check_localpart
 
-    site = open_site(ctx)
     name = checked(check_localpart, localpart)
-    user_id = f"@{name}:{site.config.server_name}"
+    user_id = f"@{name}:{cmd.site.config.server_name}"
     password: NewPassword | None = None
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         existing = admin.users.get(user_id) if admin.users.exists(user_id) else None
         if existing is None:
             password = new_password(password_file, password_file is None, who=user_id)
             admin.users.create(user_id, password.value, admin=True)
-    config = site.config
+    config = cmd.site.config
     if existing is None:
         console.print(f"Created admin [bold]{esc(user_id)}[/].")
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +15,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wmx.cli.common import OutputFormat, checked, console
-from wmx.cli.present import emit_done, esc
+from wmx.cli.common import OutputFormat, checked, console, open_site
+from wmx.cli.present import (
+    Column,
+    Pages,
+    emit_data,
+    emit_done,
+    emit_pages,
+    emit_record,
+    emit_rows,
+    esc,
+)
 from wmx.errors import InputError
 
 if TYPE_CHECKING:
     from wmx.admin.client import SynapseAdmin
-    from wmx.site import Site
 
 AdminUrl = Annotated[
     str | None,
@@ -121,13 +129,6 @@ def emit_done_with_password(
 # Identifiers: checked before anything is sent (exit code 2 names the value).
 
 
-def user_arg(site: Site, value: str) -> str:
-    """A local user id; a bare name is completed with the site's server name."""
-    from wmx.admin.ids import check_user_id
-
-    return checked(lambda v: check_user_id(v, site.config.server_name), value)
-
-
 def room_arg(value: str) -> str:
     from wmx.admin.ids import check_room
 
@@ -141,42 +142,105 @@ def moment_arg(value: str) -> int:
     return checked(check_past_ms, value)
 
 
-# Sessions: the admin client is imported when a command runs, never for --help.
+# Commands: each gets a `Cmd` in place of the context, --output and --url (added last
+# to its options), so that a command declares only what is its own. The admin client is
+# imported when a command runs, never for --help.
 
 
-def session(site: Site, url: str | None) -> AbstractContextManager[SynapseAdmin]:
-    """A signed-in `SynapseAdmin` (context manager): `--url`, or an SSH tunnel."""
-    from wmx.admin.account import admin_session
+class Cmd:
+    """What an administration command was given: `--output`, `--url` and the site (loaded
+    first, before any argument is checked), and the ways to reach and answer through them."""
 
-    return admin_session(site, url)
+    def __init__(self, ctx: typer.Context, output: OutputFormat, url: str | None) -> None:
+        self.output, self.url, self.site = output, url, open_site(ctx)
+        self.table = output is OutputFormat.table
+
+    def session(self) -> AbstractContextManager[SynapseAdmin]:
+        """A signed-in `SynapseAdmin` (context manager): `--url`, or an SSH tunnel."""
+        from wmx.admin.account import admin_session
+
+        return admin_session(self.site, self.url)
+
+    @contextmanager
+    def user_session(
+        self, user: str, refuse: str | None = None
+    ) -> Iterator[tuple[SynapseAdmin, str]]:
+        """A session and the id of an existing local account (checked before the session
+        opens); `refuse` names the action wmx will not do to its own admin account."""
+        from wmx.admin import targets
+
+        user_id = self.user_id(user)
+        with targets.user_session(self.site, user_id, self.url, refuse=refuse) as admin:
+            yield admin, user_id
+
+    def room_session(self, room: str) -> AbstractContextManager[tuple[SynapseAdmin, str]]:
+        """A session and the id of a room this homeserver knows (from its id or an alias)."""
+        from wmx.admin import targets
+
+        return targets.room_session(self.site, room_arg(room), self.url)
+
+    def user_id(self, user: str) -> str:
+        """A local user id; a bare name is completed with the site's server name."""
+        from wmx.admin.ids import check_user_id
+
+        return checked(lambda v: check_user_id(v, self.site.config.server_name), user)
+
+    def done(self, message: str, data: Mapping[str, Any]) -> None:
+        emit_done(self.output, message, data)
+
+    def rows(self, rows: Sequence[Any], columns: Sequence[Column], **kwargs: Any) -> None:
+        emit_rows(rows, self.output, columns, **kwargs)
+
+    def pages(self, pages: Pages, columns: Sequence[Column], *, empty: str) -> None:
+        emit_pages(pages, self.output, columns, empty=empty)
+
+    def record(self, record: Mapping[str, Any], fields: Sequence[Column]) -> None:
+        emit_record(record, self.output, fields)
+
+    def data(self, data: Any) -> None:
+        emit_data(data, self.output)
 
 
-@contextmanager
-def user_session(
-    site: Site, user: str, url: str | None, *, refuse: str | None = None
-) -> Iterator[tuple[SynapseAdmin, str]]:
-    """A session and the id of an existing local account (checked before the session
-    opens); `refuse` names the action wmx will not do to its own admin account."""
-    from wmx.admin import targets
-
-    user_id = user_arg(site, user)
-    with targets.user_session(site, user_id, url, refuse=refuse) as admin:
-        yield admin, user_id
+_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_OUTPUT = inspect.Parameter("output", _KEYWORD, annotation=Output, default=OutputFormat.table)
+_URL = inspect.Parameter("url", _KEYWORD, annotation=AdminUrl, default=None)
 
 
-@contextmanager
-def room_session(site: Site, room: str, url: str | None) -> Iterator[tuple[SynapseAdmin, str]]:
-    """A session and the id of a room this homeserver knows (from its id or an alias)."""
-    from wmx.admin import targets
+def command(
+    app: typer.Typer, name: str | None = None, *, output: bool = True, url: bool = True
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register `func(cmd: Cmd, …)` as a command of `app`: its own parameters, then
+    `--output` and `--url` (each unless turned off), as a hand-written command has them."""
 
-    with targets.room_session(site, room_arg(room), url) as found:
-        yield found
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        own = list(inspect.signature(func, eval_str=True).parameters.values())[1:]
+        extra = [p for p, on in ((_OUTPUT, output), (_URL, url)) if on]
+        app.command(name)(_command(func.__name__, func.__doc__, own + extra, func))
+        return func
+
+    return register
+
+
+def _command(
+    name: str, doc: str | None, params: list[inspect.Parameter], run: Callable[..., None]
+) -> Callable[..., None]:
+    def command(ctx: typer.Context, **values: Any) -> None:
+        output = values.pop("output", OutputFormat.table)
+        run(Cmd(ctx, output, values.pop("url", None)), **values)
+
+    # Typer reads the parameters from the signature: give it the one a hand-written
+    # command would have.
+    context = inspect.Parameter("ctx", _KEYWORD, annotation=typer.Context)
+    command.__signature__ = inspect.Signature([context, *params])  # type: ignore[attr-defined]
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = doc
+    return command
 
 
 # On/off pairs (lock/unlock, block/unblock, protect/unprotect, …): one function does
 # both, and each pair of commands is generated from it, so that the two cannot drift.
 
-Switch = Callable[[typer.Context, str, bool, OutputFormat, str | None], None]
+Switch = Callable[[Cmd, str, bool], None]
 
 
 def on_off_commands(
@@ -190,35 +254,16 @@ def on_off_commands(
 ) -> None:
     """Register `on` and `off` (each a command name and its help) as commands taking
     `target` (the argument's name and its annotated type), `--output` and `--url`; both
-    call `switch(ctx, target value, True for on / False for off, output, url)`.
+    call `switch(cmd, target value, True for on / False for off)`.
 
     `off_first` lists the off command first in `--help`.
     """
+    argument, kind = target
+    params = [inspect.Parameter(argument, _KEYWORD, annotation=kind), _OUTPUT, _URL]
     pair = [(*off, False), (*on, True)] if off_first else [(*on, True), (*off, False)]
     for name, help_text, value in pair:
-        app.command(name)(_switch_command(name, help_text, target, switch, value))
 
+        def run(cmd: Cmd, value: bool = value, **values: str) -> None:
+            switch(cmd, values[argument], value)
 
-def _switch_command(
-    name: str, help_text: str, target: tuple[str, Any], switch: Switch, value: bool
-) -> Callable[..., None]:
-    argument, kind = target
-
-    def command(**params: Any) -> None:
-        switch(params["ctx"], params[argument], value, params["output"], params["url"])
-
-    # Typer reads the parameters from the signature: give it the one a hand-written
-    # command would have.
-    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("ctx", keyword, annotation=typer.Context),
-            inspect.Parameter(argument, keyword, annotation=kind),
-            inspect.Parameter("output", keyword, annotation=Output, default=OutputFormat.table),
-            inspect.Parameter("url", keyword, annotation=AdminUrl, default=None),
-        ],
-        return_annotation=None,
-    )
-    command.__name__ = command.__qualname__ = name.replace("-", "_")
-    command.__doc__ = help_text
-    return command
+        app.command(name)(_command(name.replace("-", "_"), help_text, params, run))

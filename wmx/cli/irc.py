@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from wmx.cli.admin_support import AdminUrl, Output, room_arg
-from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.cli.present import cell, emit_data, esc
+from wmx.cli.admin_support import Cmd, command, room_arg
+from wmx.cli.common import checked, console
+from wmx.cli.present import cell, esc
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult
@@ -29,28 +29,27 @@ Network = Annotated[
 ]
 
 
-@app.command()
-def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
+@command(app, url=False)
+def networks(cmd: Cmd) -> None:
     """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
     from wmx.components.irc_bridge import allow_masks
     from wmx.irc.manage import bridge_view
 
-    site = open_site(ctx)
+    site = cmd.site
     view = bridge_view(site)
     rows: list[dict[str, Any]] = [
         {"name": n.name, "servers": [str(s) for s in n.servers], "sasl": n.sasl}
         for n in view.networks
     ]
-    if output is not OutputFormat.table:
-        emit_data(
+    if not cmd.table:
+        cmd.data(
             {
                 "networks": rows,
                 "relay_nick": view.relay_nick,
                 "realname": view.realname,
                 "owner": view.owner,
                 "allowed": allow_masks(site.config),
-            },
-            output,
+            }
         )
         return
     table = Table("network", "servers", "SASL", show_edge=False, header_style="bold")
@@ -64,17 +63,17 @@ def networks(ctx: typer.Context, output: Output = OutputFormat.table) -> None:
     console.print(f"Owner: {esc(view.owner)}; allowed: {esc(masks)}")
 
 
-@app.command()
-def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
+@command(app)
+def status(cmd: Cmd) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
     from wmx.irc.health import bridge_health
     from wmx.irc.manage import bridge_session
 
-    with bridge_session(open_site(ctx), url) as manager:
+    with bridge_session(cmd.site, cmd.url) as manager:
         data = bridge_health(manager)
     up = bool(data["up"])
-    if output is not OutputFormat.table:
-        emit_data(data, output)
+    if not cmd.table:
+        cmd.data(data)
         if not up:
             raise typer.Exit(1)
         return
@@ -105,18 +104,17 @@ def status(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUr
         raise typer.Exit(1)
 
 
-@app.command()
-def sync(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl = None) -> None:
+@command(app)
+def sync(cmd: Cmd) -> None:
     """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
     relay settings). `wmx deploy` does this too."""
     from wmx.irc.manage import bridge_session, bridge_view
 
-    site = open_site(ctx)
-    bridge_view(site)
-    with bridge_session(site, url) as manager:
+    bridge_view(cmd.site)
+    with bridge_session(cmd.site, cmd.url) as manager:
         report = manager.sync()
-    if output is not OutputFormat.table:
-        emit_data({"changes": report.changes}, output)
+    if not cmd.table:
+        cmd.data({"changes": report.changes})
         return
     if not report.changes:
         console.print("The bridge already matches wmx.yaml.")
@@ -124,9 +122,9 @@ def sync(ctx: typer.Context, output: Output = OutputFormat.table, url: AdminUrl 
         console.print(f"  {esc(change)}")
 
 
-def _show(results: list[PlumbResult], output: OutputFormat) -> None:
-    if output is not OutputFormat.table:
-        emit_data([r.as_dict() for r in results], output)
+def _show(cmd: Cmd, results: list[PlumbResult]) -> None:
+    if not cmd.table:
+        cmd.data([r.as_dict() for r in results])
     else:
         table = Table("channel", "network", "result", "room", show_edge=False, header_style="bold")
         for r in results:
@@ -140,9 +138,9 @@ def _show(results: list[PlumbResult], output: OutputFormat) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@command(app)
 def plumb(
-    ctx: typer.Context,
+    cmd: Cmd,
     channel: Channel,
     room: Annotated[
         str | None,
@@ -153,8 +151,6 @@ def plumb(
         ),
     ] = None,
     network: Network = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Bridge an IRC channel into a Matrix room in relay mode: one IRC connection speaks
     for the room's Matrix users, IRC users appear in the room as Matrix users.
@@ -163,56 +159,45 @@ def plumb(
     """
     from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
 
-    site = open_site(ctx)
-    bridge_view(site)
+    bridge_view(cmd.site)
     name = checked(check_channel, channel)
     target = room_arg(room.strip()) if room else None
-    net = check_network(site, network)
-    with bridge_session(site, url) as manager:
+    net = check_network(cmd.site, network)
+    with bridge_session(cmd.site, cmd.url) as manager:
         manager.sync()
         result = manager.plumb(name, target, net)
-    _show([result], output)
+    _show(cmd, [result])
 
 
-@app.command()
-def unplumb(
-    ctx: typer.Context,
-    channel: Channel,
-    network: Network = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
-) -> None:
+@command(app)
+def unplumb(cmd: Cmd, channel: Channel, network: Network = None) -> None:
     """Stop bridging an IRC channel: the bridge leaves its room and the channel."""
     from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
 
-    site = open_site(ctx)
-    bridge_view(site)
+    bridge_view(cmd.site)
     name = checked(check_channel, channel)
-    net = check_network(site, network)
-    with bridge_session(site, url) as manager:
+    net = check_network(cmd.site, network)
+    with bridge_session(cmd.site, cmd.url) as manager:
         result = manager.unplumb(name, net)
-    _show([result], output)
+    _show(cmd, [result])
 
 
-@app.command("plumb-file")
+@command(app, "plumb-file")
 def plumb_file(
-    ctx: typer.Context,
+    cmd: Cmd,
     path: Annotated[
         Path,
         typer.Argument(help="YAML list of channels (see docs/irc.md).", dir_okay=False),
     ],
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
     reports per channel. The whole file is checked before anything changes."""
     from wmx.irc.channels import parse_channel_file
     from wmx.irc.manage import bridge_session, bridge_view
 
-    site = open_site(ctx)
-    bridge_view(site)
-    entries = parse_channel_file(path, site)
-    with bridge_session(site, url) as manager:
+    bridge_view(cmd.site)
+    entries = parse_channel_file(path, cmd.site)
+    with bridge_session(cmd.site, cmd.url) as manager:
         manager.sync()
         results = manager.plumb_each(entries)
-    _show(results, output)
+    _show(cmd, results)

@@ -7,20 +7,9 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.admin_support import (
-    AdminUrl,
-    Limit,
-    Output,
-    Yes,
-    confirm,
-    moment_arg,
-    on_off_commands,
-    room_session,
-    session,
-    user_session,
-)
-from wmx.cli.common import OutputFormat, checked, open_site
-from wmx.cli.present import Column, emit_done, emit_pages, emit_record, emit_rows, esc, when
+from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, moment_arg, on_off_commands
+from wmx.cli.common import checked
+from wmx.cli.present import Column, columns, esc, when
 from wmx.errors import InputError
 
 app = typer.Typer(
@@ -43,72 +32,52 @@ def _size(value: object) -> str:
     return f"{value} GiB"
 
 
-@app.command("list")
-def list_media(
-    ctx: typer.Context,
-    user: UserOpt = None,
-    room: RoomOpt = None,
-    limit: Limit = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
-) -> None:
+@command(app, "list")
+def list_media(cmd: Cmd, user: UserOpt = None, room: RoomOpt = None, limit: Limit = None) -> None:
     """Media a user uploaded (newest first), or media a room's messages refer to."""
-    site = open_site(ctx)
     if (user is None) == (room is None):
         raise InputError("give --user ID or --room ROOM")
     if user is not None:
-        with user_session(site, user, url) as (admin, user_id):
-            emit_pages(
+        server = cmd.site.config.server_name
+        with cmd.user_session(user) as (admin, user_id):
+            cmd.pages(
                 admin.media.pages_of_user(user_id, limit=limit),
-                output,
                 [
-                    Column("media", lambda m: f"mxc://{site.config.server_name}/{m['media_id']}"),
-                    Column.key("type", "media_type"),
-                    Column.key("size", "media_length", _size),
-                    Column.key("name", "upload_name"),
-                    Column.key("uploaded", "created_ts", when),
-                    Column.key("quarantined by", "quarantined_by"),
-                    Column.key("protected", "safe_from_quarantine"),
+                    Column("media", lambda m: f"mxc://{server}/{m['media_id']}"),
+                    *columns(
+                        "type:media_type, size:media_length, name:upload_name, "
+                        "uploaded:created_ts, quarantined by:quarantined_by, "
+                        "protected:safe_from_quarantine",
+                        media_length=_size,
+                    ),
                 ],
                 empty=f"{user_id} uploaded nothing",
             )
         return
     assert room is not None
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         found = admin.media.in_room(room_id)
     rows = [{"media": m, "origin": "local"} for m in found.get("local", [])]
     rows += [{"media": m, "origin": "remote"} for m in found.get("remote", [])]
-    emit_rows(
-        rows,
-        output,
-        [Column.key("media", "media"), Column.key("origin", "origin")],
-        empty="no media in this room",
-        data=found,
-    )
+    cmd.rows(rows, columns("media, origin"), empty="no media in this room", data=found)
 
 
-@app.command()
-def show(
-    ctx: typer.Context, media: MediaRef, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def show(cmd: Cmd, media: MediaRef) -> None:
     """What Synapse records about one piece of media."""
-    site = open_site(ctx)
-    server, media_id = checked_media(media, site.config.server_name)
-    with session(site, url) as admin:
+    server, media_id = checked_media(media, cmd.site.config.server_name)
+    with cmd.session() as admin:
         info = admin.media.info(server, media_id)
-    emit_record(
+    cmd.record(
         info,
-        output,
         [
             Column("media", lambda _: f"mxc://{server}/{media_id}"),
-            Column.key("type", "media_type"),
-            Column.key("size", "media_length", _size),
-            Column.key("name", "upload_name"),
-            Column.key("uploaded by", "user_id"),
-            Column.key("uploaded", "created_ts", when),
-            Column.key("last access", "last_access_ts", when),
-            Column.key("quarantined by", "quarantined_by"),
-            Column.key("protected", "safe_from_quarantine"),
+            *columns(
+                "type:media_type, size:media_length, name:upload_name, uploaded by:user_id, "
+                "uploaded:created_ts, last access:last_access_ts, "
+                "quarantined by:quarantined_by, protected:safe_from_quarantine",
+                media_length=_size,
+            ),
         ],
     )
 
@@ -125,85 +94,72 @@ def checked_local_media(value: str, server_name: str) -> str:
     return checked(lambda v: check_local_media(v, server_name), value)
 
 
-@app.command()
+@command(app)
 def quarantine(
-    ctx: typer.Context,
+    cmd: Cmd,
     media: Annotated[
         str | None, typer.Argument(help="mxc://server/id (or a local id).", show_default=False)
     ] = None,
     room: RoomOpt = None,
     user: UserOpt = None,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Quarantine media so that nobody can download it: one item, a room's, or a user's."""
-    site = open_site(ctx)
     if sum(x is not None for x in (media, room, user)) != 1:
         raise InputError("give one media id, or --room ROOM, or --user ID")
     if media is not None:
-        server, media_id = checked_media(media, site.config.server_name)
-        with session(site, url) as admin:
-            if server == site.config.server_name:
+        server, media_id = checked_media(media, cmd.site.config.server_name)
+        with cmd.session() as admin:
+            if server == cmd.site.config.server_name:
                 admin.media.info(server, media_id)
             admin.media.quarantine(server, media_id)
-        emit_done(
-            output,
+        cmd.done(
             f"mxc://{esc(server)}/{esc(media_id)} is quarantined.",
             {"media": f"mxc://{server}/{media_id}", "quarantined": 1},
         )
         return
     if room is not None:
-        with room_session(site, room, url) as (admin, room_id):
+        with cmd.room_session(room) as (admin, room_id):
             confirm(f"Quarantine every piece of media in {room_id}?", yes)
             count = admin.media.quarantine_room(room_id)
-        emit_done(
-            output,
+        cmd.done(
             f"{count} item(s) of media in {esc(room_id)} quarantined.",
             {"room_id": room_id, "quarantined": count},
         )
         return
     assert user is not None
-    with user_session(site, user, url) as (admin, user_id):
+    with cmd.user_session(user) as (admin, user_id):
         confirm(f"Quarantine everything {user_id} uploaded?", yes)
         count = admin.media.quarantine_user(user_id)
-    emit_done(
-        output,
+    cmd.done(
         f"{count} item(s) uploaded by {esc(user_id)} quarantined.",
         {"user_id": user_id, "quarantined": count},
     )
 
 
-@app.command()
-def unquarantine(
-    ctx: typer.Context, media: MediaRef, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def unquarantine(cmd: Cmd, media: MediaRef) -> None:
     """Release media from quarantine."""
-    site = open_site(ctx)
-    server, media_id = checked_media(media, site.config.server_name)
-    with session(site, url) as admin:
+    server, media_id = checked_media(media, cmd.site.config.server_name)
+    with cmd.session() as admin:
         admin.media.unquarantine(server, media_id)
-    emit_done(
-        output,
+    cmd.done(
         f"mxc://{esc(server)}/{esc(media_id)} is released.",
         {"media": f"mxc://{server}/{media_id}", "quarantined": False},
     )
 
 
-def _protect(
-    ctx: typer.Context, media: str, protect: bool, output: OutputFormat, url: str | None
-) -> None:
-    site = open_site(ctx)
-    media_id = checked_local_media(media, site.config.server_name)
-    with session(site, url) as admin:
-        admin.media.info(site.config.server_name, media_id)
+def _protect(cmd: Cmd, media: str, protect: bool) -> None:
+    server = cmd.site.config.server_name
+    media_id = checked_local_media(media, server)
+    with cmd.session() as admin:
+        admin.media.info(server, media_id)
         if protect:
             admin.media.protect(media_id)
         else:
             admin.media.unprotect(media_id)
-    uri = f"mxc://{site.config.server_name}/{media_id}"
-    emit_done(
-        output,
+    uri = f"mxc://{server}/{media_id}"
+    cmd.done(
         f"{esc(uri)} is {'protected from' if protect else 'no longer protected from'} quarantine.",
         {"media": uri, "protected": protect},
     )
@@ -218,9 +174,9 @@ on_off_commands(
 )
 
 
-@app.command()
+@command(app)
 def delete(
-    ctx: typer.Context,
+    cmd: Cmd,
     media: Annotated[
         str | None, typer.Argument(help="One local media id.", show_default=False)
     ] = None,
@@ -240,54 +196,49 @@ def delete(
         bool, typer.Option("--include-profiles", help="With --before: avatars too.")
     ] = False,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Delete local media from disk: one item, or everything not used since a date."""
-    site = open_site(ctx)
+    server = cmd.site.config.server_name
     if (media is None) == (before is None):
         raise InputError("give one media id, or --before DATE")
     if media is not None:
         if size or include_profiles:
             raise InputError("--size and --include-profiles go with --before")
-        media_id = checked_local_media(media, site.config.server_name)
-        with session(site, url) as admin:
-            admin.media.info(site.config.server_name, media_id)
-            confirm(f"Delete mxc://{site.config.server_name}/{media_id}?", yes)
-            result = admin.media.delete(site.config.server_name, media_id)
+        media_id = checked_local_media(media, server)
+        with cmd.session() as admin:
+            admin.media.info(server, media_id)
+            confirm(f"Delete mxc://{server}/{media_id}?", yes)
+            result = admin.media.delete(server, media_id)
     else:
         assert before is not None
         before_ms = moment_arg(before)
         from wmx.admin.ids import parse_size
 
         size_gt = checked(parse_size, size) if size else 0
-        with session(site, url) as admin:
+        with cmd.session() as admin:
             bigger = f" larger than {size}" if size else ""
             confirm(f"Delete local media{bigger} not used since {when(before_ms)}?", yes)
             result = admin.media.delete_local_before(
                 before_ms, size_gt=size_gt, keep_profiles=not include_profiles
             )
     deleted = result.get("deleted_media") or []
-    emit_done(output, f"{len(deleted)} item(s) of media deleted.", dict(result))
+    cmd.done(f"{len(deleted)} item(s) of media deleted.", dict(result))
 
 
-@app.command("purge-remote")
+@command(app, "purge-remote")
 def purge_remote(
-    ctx: typer.Context,
+    cmd: Cmd,
     older_than: Annotated[
         int, typer.Option("--older-than", metavar="DAYS", help="Not accessed for this many days.")
     ],
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Drop cached copies of other servers' media (they are fetched again if needed)."""
     from wmx.admin.ids import check_days
 
-    site = open_site(ctx)
     checked(lambda v: check_days(int(v)), str(older_than))
     before_ms = int((time.time() - older_than * 86400) * 1000)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         confirm(f"Purge cached remote media not accessed for {older_than} day(s)?", yes)
         count = admin.media.purge_remote_cache(before_ms)
-    emit_done(output, f"{count} cached remote file(s) purged.", {"deleted": count})
+    cmd.done(f"{count} cached remote file(s) purged.", {"deleted": count})

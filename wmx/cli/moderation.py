@@ -3,45 +3,30 @@ devices, redact. The bulk work is in wmx.admin.bulk; these commands ask and pres
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wmx.cli.admin_support import (
-    AdminUrl,
-    Output,
+    Cmd,
     Switch,
     UserId,
     Yes,
+    command,
     confirm,
     on_off_commands,
     room_arg,
-    session,
-    user_arg,
-    user_session,
 )
-from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.cli.present import (
-    Column,
-    emit_data,
-    emit_done,
-    emit_results,
-    emit_rows,
-    esc,
-    fail_unless_complete,
-    follow_task,
-    when,
-)
+from wmx.cli.common import checked, console
+from wmx.cli.present import Column, columns, emit_results, esc, fail_unless_complete, follow_task
 from wmx.errors import InputError
 
 if TYPE_CHECKING:
     from wmx.admin.types import RedactStatus
-    from wmx.site import Site
 
 
 def deactivate(
-    ctx: typer.Context,
+    cmd: Cmd,
     user: Annotated[
         str | None, typer.Argument(help="User id (or name).", show_default=False)
     ] = None,
@@ -59,83 +44,60 @@ def deactivate(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show who would go.")] = False,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Deactivate an account (it can no longer log in), or many with --regex."""
+    from wmx.admin.ids import check_regex
     from wmx.admin.targets import refuse_own_account
 
-    site = open_site(ctx)
     if (user is None) == (regex is None):
         raise InputError("name one user, or give --regex PATTERN (not both)")
     if regex is not None:
-        checked(_regex, regex)
-        _deactivate_matching(site, regex, erase, dry_run, yes, output, url)
+        checked(check_regex, regex)
+        _deactivate_matching(cmd, regex, erase, dry_run, yes)
         return
     assert user is not None
-    user_id = user_arg(site, user)
-    refuse_own_account(site, user_id, "deactivate")
-    with session(site, url) as admin:
+    user_id = cmd.user_id(user)
+    refuse_own_account(cmd.site, user_id, "deactivate")
+    with cmd.session() as admin:
         details = admin.users.get(user_id)
         if details.get("deactivated") and not erase:
             raise InputError(f"{user_id} is already deactivated")
         if dry_run:
-            emit_done(output, f"Would deactivate {esc(user_id)}.", {"would_deactivate": [user_id]})
+            cmd.done(f"Would deactivate {esc(user_id)}.", {"would_deactivate": [user_id]})
             return
         what = "Deactivate and erase" if erase else "Deactivate"
         confirm(f"{what} {user_id}? They can no longer log in", yes)
         admin.users.deactivate(user_id, erase=erase)
-    emit_done(
-        output,
+    cmd.done(
         f"Deactivated [bold]{esc(user_id)}[/]{' and erased its data' if erase else ''}.",
         {"user_id": user_id, "deactivated": True, "erased": erase},
     )
 
 
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
-    return value
-
-
-def _deactivate_matching(
-    site: Site,
-    pattern: str,
-    erase: bool,
-    dry_run: bool,
-    yes: bool,
-    output: OutputFormat,
-    url: str | None,
-) -> None:
+def _deactivate_matching(cmd: Cmd, pattern: str, erase: bool, dry_run: bool, yes: bool) -> None:
     from wmx.admin.account import admin_user_id
     from wmx.admin.bulk import deactivate_each, deactivation_targets
 
-    with session(site, url) as admin:
-        targets = deactivation_targets(admin, pattern, admin_user_id(site))
+    with cmd.session() as admin:
+        targets = deactivation_targets(admin, pattern, admin_user_id(cmd.site))
         if dry_run or not targets:
-            emit_rows(
+            cmd.rows(
                 [{"user_id": t} for t in targets],
-                output,
-                [Column.key("would deactivate", "user_id")],
+                columns("would deactivate:user_id"),
                 empty=f"no active non-admin account matches {pattern!r}",
             )
             return
         confirm(f"Deactivate {len(targets)} account(s) matching {pattern!r}?", yes)
         results = deactivate_each(admin, targets, erase=erase)
-    emit_results(results, output, Column.key("user", "user_id"), ok="deactivated")
+    emit_results(results, cmd.output, Column.key("user", "user_id"), ok="deactivated")
 
 
 def _account_flag(field: str, action: str, *, on: str, off: str) -> Switch:
     """lock, suspend and shadow-ban differ only in the flag they set; wmx will not set
     one on its own admin account (`action` says what it refuses)."""
 
-    def switch(
-        ctx: typer.Context, user: str, value: bool, output: OutputFormat, url: str | None
-    ) -> None:
-        site = open_site(ctx)
-        with user_session(site, user, url, refuse=action if value else None) as (admin, user_id):
+    def switch(cmd: Cmd, user: str, value: bool) -> None:
+        with cmd.user_session(user, refuse=action if value else None) as (admin, user_id):
             setters = {
                 "locked": admin.users.set_locked,
                 "suspended": admin.users.set_suspended,
@@ -143,22 +105,19 @@ def _account_flag(field: str, action: str, *, on: str, off: str) -> Switch:
             }
             setters[field](user_id, value)
         done = on if value else off
-        emit_done(output, f"[bold]{esc(user_id)}[/] {done}.", {"user_id": user_id, field: value})
+        cmd.done(f"[bold]{esc(user_id)}[/] {done}.", {"user_id": user_id, field: value})
 
     return switch
 
 
-DEVICE_COLUMNS = [
-    Column.key("device", "device_id"),
-    Column.key("name", "display_name"),
-    Column.key("last seen", "last_seen_ts", when),
-    Column.key("from", "last_seen_ip"),
-    Column.key("client", "last_seen_user_agent"),
-]
+DEVICE_COLUMNS = columns(
+    "device:device_id, name:display_name, last seen:last_seen_ts, from:last_seen_ip, "
+    "client:last_seen_user_agent"
+)
 
 
 def devices(
-    ctx: typer.Context,
+    cmd: Cmd,
     user: UserId,
     prune_older_than: Annotated[
         int | None,
@@ -177,36 +136,32 @@ def devices(
         ),
     ] = False,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """List an account's devices (sessions); prune stale ones."""
     from wmx.admin.bulk import stale_devices
     from wmx.admin.ids import check_days
 
-    site = open_site(ctx)
-    user_id = user_arg(site, user)
+    user_id = cmd.user_id(user)
     if prune_older_than is not None:
         checked(lambda v: check_days(int(v)), str(prune_older_than))
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         found = admin.users.devices(user_id)
         if prune_older_than is None:
-            emit_rows(found, output, DEVICE_COLUMNS, empty=f"{user_id} has no devices")
+            cmd.rows(found, DEVICE_COLUMNS, empty=f"{user_id} has no devices")
             return
         stale = stale_devices(found, prune_older_than, never_seen=never_seen)
         if stale:
             confirm(f"Log out {len(stale)} of {user_id}'s {len(found)} device(s)?", yes)
             admin.users.delete_devices(user_id, [d["device_id"] for d in stale])
-    emit_rows(
+    cmd.rows(
         stale,
-        output,
         [Column("logged out", lambda d: d["device_id"]), *DEVICE_COLUMNS[1:]],
         empty=f"no device of {user_id} is older than {prune_older_than} day(s)",
     )
 
 
 def redact(
-    ctx: typer.Context,
+    cmd: Cmd,
     user: UserId,
     rooms: Annotated[
         list[str] | None,
@@ -219,22 +174,18 @@ def redact(
         bool, typer.Option("--wait/--no-wait", help="Wait for Synapse to finish (default).")
     ] = True,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""
     from wmx.admin.targets import existing_room
 
-    site = open_site(ctx)
     room_refs = [room_arg(r) for r in rooms or []]
-    with user_session(site, user, url) as (admin, user_id):
+    with cmd.user_session(user) as (admin, user_id):
         room_ids = [existing_room(admin, r) for r in room_refs]
         where = f"{len(room_ids)} room(s)" if room_ids else "every room they are or were in"
         confirm(f"Redact every event {user_id} sent in {where}?", yes)
         redact_id = admin.users.start_redaction(user_id, rooms=room_ids, reason=reason)
         if not wait:
-            emit_done(
-                output,
+            cmd.done(
                 f"Redaction of {esc(user_id)} started: "
                 f"`wmx user redact-status {esc(redact_id)}` follows it.",
                 {"redact_id": redact_id, "status": "scheduled"},
@@ -243,28 +194,23 @@ def redact(
         state = follow_task(
             f"Redacting {user_id}'s events", lambda: admin.users.redaction_status(redact_id)
         )
-    _report_redaction(redact_id, state, output)
+    _report_redaction(cmd, redact_id, state)
 
 
 def redact_status(
-    ctx: typer.Context,
+    cmd: Cmd,
     redact_id: Annotated[str, typer.Argument(help="The id `wmx user redact --no-wait` printed.")],
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Where a redaction started with --no-wait stands."""
-    site = open_site(ctx)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         state = admin.users.redaction_status(redact_id)
-    _report_redaction(redact_id, state, output, final=False)
+    _report_redaction(cmd, redact_id, state, final=False)
 
 
-def _report_redaction(
-    redact_id: str, state: RedactStatus, output: OutputFormat, final: bool = True
-) -> None:
+def _report_redaction(cmd: Cmd, redact_id: str, state: RedactStatus, final: bool = True) -> None:
     failed = state.get("failed_redactions") or {}
-    if output is not OutputFormat.table:
-        emit_data({"redact_id": redact_id, **state}, output)
+    if not cmd.table:
+        cmd.data({"redact_id": redact_id, **state})
     else:
         console.print(f"Redaction {esc(redact_id)}: [bold]{esc(state.get('status'))}[/]")
         for event_id, cause in failed.items():
@@ -277,7 +223,7 @@ def _report_redaction(
 
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to `wmx user`, in the order `--help` lists them."""
-    app.command()(deactivate)
+    command(app)(deactivate)
     on_off_commands(
         app,
         ("user", UserId),
@@ -307,6 +253,6 @@ def register(app: typer.Typer) -> None:
         ),
         off=("unshadow-ban", "Lift a shadow-ban."),
     )
-    app.command()(devices)
-    app.command()(redact)
-    app.command("redact-status")(redact_status)
+    command(app)(devices)
+    command(app)(redact)
+    command(app, "redact-status")(redact_status)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.admin_support import AdminUrl, Output, Yes, confirm, session, user_arg
-from wmx.cli.common import OutputFormat, console, open_site
+from wmx.cli.admin_support import Cmd, Yes, command, confirm
+from wmx.cli.common import console
 from wmx.cli.present import Column, emit_results, esc
 from wmx.errors import InputError
 
@@ -18,9 +18,9 @@ app = typer.Typer(
 )
 
 
-@app.command()
+@command(app)
 def send(
-    ctx: typer.Context,
+    cmd: Cmd,
     text: Annotated[
         str | None, typer.Argument(help="The message (or use --file).", show_default=False)
     ] = None,
@@ -35,14 +35,11 @@ def send(
         ),
     ] = None,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Send a notice; it arrives in each user's "Server Notices" room."""
     from wmx.admin.account import admin_user_id
     from wmx.admin.bulk import notice_recipients, send_notices
 
-    site = open_site(ctx)
     if (text is None) == (file is None):
         raise InputError("give the message as an argument or with --file")
     body = text if text is not None else file.read_text() if file else ""
@@ -50,10 +47,10 @@ def send(
         raise InputError("the message is empty")
     if bool(to) == all_local:
         raise InputError("give --to USER (repeatable) or --all-local")
-    recipients = [user_arg(site, u) for u in to or []]
-    progress = console.is_terminal and output is OutputFormat.table
-    with session(site, url) as admin:
-        recipients = notice_recipients(admin, admin_user_id(site), recipients)
+    recipients = [cmd.user_id(u) for u in to or []]
+    progress = console.is_terminal and cmd.table
+    with cmd.session() as admin:
+        recipients = notice_recipients(admin, admin_user_id(cmd.site), recipients)
         if all_local:
             confirm(f"Send this notice to all {len(recipients)} local account(s)?", yes)
 
@@ -61,4 +58,6 @@ def send(
             console.print(f"[dim]{index}/{len(recipients)}[/] {esc(user_id)}", end="\r")
 
         results = send_notices(admin, recipients, body, show if progress else None)
-    emit_results(results, output, Column.key("user", "user_id"), ok="sent", empty="no recipients")
+    emit_results(
+        results, cmd.output, Column.key("user", "user_id"), ok="sent", empty="no recipients"
+    )

@@ -64,6 +64,20 @@ class Column:
         return cls(header, get)
 
 
+def columns(spec: str, **formats: Callable[[Any], str]) -> list[Column]:
+    """Columns of a mapping from "header:key, key, …" (the header is the key when they are
+    the same); a key ending in `_ts` (a Matrix timestamp) is shown with `when`, another
+    key with the formatter `formats` gives it."""
+    found = []
+    for item in spec.split(","):
+        header, _, key = item.strip().partition(":")
+        key = key or header
+        found.append(
+            Column.key(header, key, formats.get(key, when if key.endswith("_ts") else None))
+        )
+    return found
+
+
 def cell(value: Any) -> Text:
     """A table cell: plain text whatever it holds (no markup, no highlighting)."""
     if value is None:

@@ -9,32 +9,26 @@ from typing import Annotated, Any
 import typer
 
 from wmx.cli.admin_support import (
-    AdminUrl,
+    Cmd,
     Limit,
-    Output,
     Yes,
+    command,
     confirm,
     moment_arg,
     on_off_commands,
     room_arg,
-    room_session,
-    session,
-    user_arg,
 )
-from wmx.cli.common import OutputFormat, checked, console, open_site
+from wmx.cli.common import checked, console
 from wmx.cli.present import (
     Column,
-    emit_data,
-    emit_done,
-    emit_pages,
-    emit_record,
+    columns,
     emit_results,
-    emit_rows,
     esc,
     fail_unless_complete,
     follow_task,
     status_line,
     when,
+    yes_no,
 )
 
 app = typer.Typer(
@@ -67,21 +61,16 @@ class RoomSort(StrEnum):
     history_visibility = "history_visibility"
 
 
-LIST_COLUMNS = [
-    Column.key("room", "room_id"),
-    Column.key("name", "name"),
-    Column.key("alias", "canonical_alias"),
-    Column.key("members", "joined_members"),
-    Column.key("local", "joined_local_members"),
-    Column.key("public", "public"),
-    Column.key("encrypted", "encryption", lambda v: "yes" if v else ""),
-    Column.key("creator", "creator"),
-]
+LIST_COLUMNS = columns(
+    "room:room_id, name, alias:canonical_alias, members:joined_members, "
+    "local:joined_local_members, public, encrypted:encryption, creator",
+    encryption=yes_no,
+)
 
 
-@app.command("list")
+@command(app, "list")
 def list_rooms(
-    ctx: typer.Context,
+    cmd: Cmd,
     sort: Annotated[
         RoomSort, typer.Option("--sort", help="Order by this (size: joined_members).")
     ] = RoomSort.name,
@@ -93,12 +82,9 @@ def list_rooms(
     empty: Annotated[bool, typer.Option("--empty", help="Only rooms nobody is in.")] = False,
     public: Annotated[bool, typer.Option("--public", help="Only rooms in the directory.")] = False,
     limit: Limit = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """List the rooms this homeserver knows."""
-    site = open_site(ctx)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         pages = admin.rooms.pages(
             search=search,
             order_by=str(sort.value),
@@ -107,69 +93,42 @@ def list_rooms(
             public_only=public,
             limit=limit,
         )
-        emit_pages(pages, output, LIST_COLUMNS, empty="no rooms match")
+        cmd.pages(pages, LIST_COLUMNS, empty="no rooms match")
 
 
-@app.command()
-def show(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def show(cmd: Cmd, room: Room) -> None:
     """Details of one room, with its block status."""
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         details: dict[str, Any] = dict(admin.rooms.get(room_id))
         details["blocked"] = bool(admin.rooms.block_status(room_id).get("block"))
-    emit_record(
+    cmd.record(
         details,
-        output,
-        [
-            Column.key("room", "room_id"),
-            Column.key("name", "name"),
-            Column.key("topic", "topic"),
-            Column.key("alias", "canonical_alias"),
-            Column.key("members", "joined_members"),
-            Column.key("local members", "joined_local_members"),
-            Column.key("version", "version"),
-            Column.key("creator", "creator"),
-            Column.key("public", "public"),
-            Column.key("join rule", "join_rules"),
-            Column.key("history", "history_visibility"),
-            Column.key("encryption", "encryption"),
-            Column.key("federates", "federatable"),
-            Column.key("blocked", "blocked"),
-        ],
+        columns(
+            "room:room_id, name, topic, alias:canonical_alias, members:joined_members, "
+            "local members:joined_local_members, version, creator, public, "
+            "join rule:join_rules, history:history_visibility, encryption, "
+            "federates:federatable, blocked"
+        ),
     )
 
 
-@app.command()
-def members(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def members(cmd: Cmd, room: Room) -> None:
     """Who is in a room."""
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         found = admin.rooms.members(room_id)
-    emit_rows(found, output, [Column("member", lambda m: m)], empty="nobody is in this room")
+    cmd.rows(found, [Column("member", lambda m: m)], empty="nobody is in this room")
 
 
-@app.command()
-def state(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def state(cmd: Cmd, room: Room) -> None:
     """A room's current state events (name, power levels, members, …)."""
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         events = admin.rooms.state(room_id)
-    emit_rows(
-        events,
-        output,
-        [
-            Column.key("type", "type"),
-            Column.key("state key", "state_key"),
-            Column.key("sender", "sender"),
-            Column.key("when", "origin_server_ts", when),
-            Column("content", lambda e: _short(e.get("content"))),
-        ],
+    content = Column("content", lambda e: _short(e.get("content")))
+    cmd.rows(
+        events, [*columns("type, state key:state_key, sender, when:origin_server_ts"), content]
     )
 
 
@@ -178,9 +137,9 @@ def _short(content: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@app.command()
+@command(app)
 def delete(
-    ctx: typer.Context,
+    cmd: Cmd,
     room: Room,
     purge: Annotated[
         bool, typer.Option("--purge", help="Also remove its history from the database.")
@@ -192,8 +151,6 @@ def delete(
         str | None, typer.Option("--message", help="Shown to the members removed.")
     ] = None,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Delete a room: remove every local member, then optionally purge and block it.
 
@@ -201,22 +158,20 @@ def delete(
     """
     from wmx.admin.bulk import delete_room
 
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         details = admin.rooms.get(room_id)
         name = details.get("name") or "no name"
         local = details.get("joined_local_members", 0)
-        label = f"{room_id} ({name}, {local} local member(s))"
         extra = ", purge its history" if purge else ""
         extra += ", block it" if block else ""
-        confirm(f"Delete {label}{extra}?", yes)
+        confirm(f"Delete {room_id} ({name}, {local} local member(s)){extra}?", yes)
         with status_line(f"Deleting {room_id}") as update:
             final = delete_room(
                 admin, room_id, purge=purge, block=block, message=message, on_update=update
             )
     result = final.get("shutdown_room") or {}
-    if output is not OutputFormat.table:
-        emit_data(final, output)
+    if not cmd.table:
+        cmd.data(final)
     else:
         console.print(f"Room {esc(room_id)}: [bold]{esc(final.get('status'))}[/]")
         console.print(f"  members removed: {len(result.get('kicked_users') or [])}")
@@ -229,20 +184,16 @@ def delete(
     fail_unless_complete(f"deleting {room_id}", final)
 
 
-def _set_block(
-    ctx: typer.Context, room: str, blocked: bool, output: OutputFormat, url: str | None
-) -> None:
+def _set_block(cmd: Cmd, room: str, blocked: bool) -> None:
     from wmx.admin.targets import room_id_of
 
-    site = open_site(ctx)
     ref = room_arg(room)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         # A room id may be blocked before this server knows the room (pre-emptively);
         # an alias must resolve.
         room_id = room_id_of(admin, ref)
         admin.rooms.set_blocked(room_id, blocked)
-    emit_done(
-        output,
+    cmd.done(
         f"{esc(room_id)} is {'blocked' if blocked else 'no longer blocked'}.",
         {"room_id": room_id, "blocked": blocked},
     )
@@ -260,30 +211,26 @@ on_off_commands(
 )
 
 
-@app.command("make-admin")
+@command(app, "make-admin")
 def make_admin(
-    ctx: typer.Context,
+    cmd: Cmd,
     room: Room,
     user: Annotated[str, typer.Argument(help="Local user to give the highest power level.")],
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Make a local user admin of a room (for rooms whose admins left or went rogue)."""
-    site = open_site(ctx)
-    user_id = user_arg(site, user)
-    with room_session(site, room, url) as (admin, room_id):
+    user_id = cmd.user_id(user)
+    with cmd.room_session(room) as (admin, room_id):
         admin.users.get(user_id)
         admin.rooms.make_admin(room_id, user_id)
-    emit_done(
-        output,
+    cmd.done(
         f"{esc(user_id)} now has the highest power level in {esc(room_id)}.",
         {"room_id": room_id, "user_id": user_id, "room_admin": True},
     )
 
 
-@app.command("purge-history")
+@command(app, "purge-history")
 def purge_history(
-    ctx: typer.Context,
+    cmd: Cmd,
     room: Room,
     before: Annotated[
         str,
@@ -297,13 +244,10 @@ def purge_history(
         typer.Option("--include-local", help="Also purge events sent by this server's users."),
     ] = False,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Purge a room's history before a date (the latest message always stays)."""
-    site = open_site(ctx)
     before_ms = moment_arg(before)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         whose = "all" if local_events else "remote users'"
         confirm(f"Purge {whose} events in {room_id} before {when(before_ms)}?", yes)
         purge_id = admin.rooms.start_purge_history(
@@ -312,77 +256,52 @@ def purge_history(
         final = follow_task(
             f"Purging {room_id}", lambda: admin.rooms.purge_history_status(purge_id)
         )
-    emit_done(
-        output,
+    cmd.done(
         f"History of {esc(room_id)} before {when(before_ms)}: [bold]{esc(final.get('status'))}[/].",
         {"room_id": room_id, "purge_id": purge_id, **final},
     )
     fail_unless_complete(f"purging {room_id}", final)
 
 
-@app.command("purge-empty")
+@command(app, "purge-empty")
 def purge_empty(
-    ctx: typer.Context,
+    cmd: Cmd,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list the empty rooms.")] = False,
     block: Annotated[bool, typer.Option("--block", help="Also block them.")] = False,
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Delete and purge every room nobody is in any more."""
     from wmx.admin.bulk import delete_each
 
-    site = open_site(ctx)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         empty = admin.rooms.listing(empty_only=True).items
         if dry_run or not empty:
-            emit_rows(
-                empty,
-                output,
-                [Column.key("empty room", "room_id"), Column.key("name", "name")],
-                empty="no empty rooms",
-            )
+            cmd.rows(empty, columns("empty room:room_id, name"), empty="no empty rooms")
             return
         confirm(f"Delete and purge {len(empty)} empty room(s)?", yes)
         with status_line("Deleting empty rooms") as update:
             results = delete_each(
                 admin, [r["room_id"] for r in empty], block=block, on_update=update
             )
-    emit_results(results, output, Column.key("room", "room_id"), ok="complete")
+    emit_results(results, cmd.output, Column.key("room", "room_id"), ok="complete")
 
 
-@directory_app.command("list")
-def directory_list(
-    ctx: typer.Context,
-    limit: Limit = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
-) -> None:
+@command(directory_app, "list")
+def directory_list(cmd: Cmd, limit: Limit = None) -> None:
     """The rooms published in the directory, as users see them."""
-    site = open_site(ctx)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         rooms = admin.rooms.public_rooms(limit)
-    emit_rows(
+    cmd.rows(
         rooms,
-        output,
-        [
-            Column.key("room", "room_id"),
-            Column.key("name", "name"),
-            Column.key("alias", "canonical_alias"),
-            Column.key("members", "num_joined_members"),
-        ],
+        columns("room:room_id, name, alias:canonical_alias, members:num_joined_members"),
         empty="the directory is empty",
     )
 
 
-def _set_listed(
-    ctx: typer.Context, room: str, public: bool, output: OutputFormat, url: str | None
-) -> None:
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+def _set_listed(cmd: Cmd, room: str, public: bool) -> None:
+    with cmd.room_session(room) as (admin, room_id):
         admin.rooms.set_directory_visibility(room_id, public)
-    emit_done(
-        output,
+    cmd.done(
         f"{esc(room_id)} is {'listed in' if public else 'hidden from'} the room directory.",
         {"room_id": room_id, "visibility": "public" if public else "private"},
     )
@@ -398,34 +317,26 @@ on_off_commands(
 )
 
 
-@alias_app.command("list")
-def alias_list(
-    ctx: typer.Context, room: Room, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(alias_app, "list")
+def alias_list(cmd: Cmd, room: Room) -> None:
     """The local aliases of a room."""
-    site = open_site(ctx)
-    with room_session(site, room, url) as (admin, room_id):
+    with cmd.room_session(room) as (admin, room_id):
         aliases = admin.rooms.aliases(room_id)
-    emit_rows(aliases, output, [Column("alias", lambda a: a)], empty="no local aliases")
+    cmd.rows(aliases, [Column("alias", lambda a: a)], empty="no local aliases")
 
 
-@alias_app.command("delete")
+@command(alias_app, "delete")
 def alias_delete(
-    ctx: typer.Context,
+    cmd: Cmd,
     alias: Annotated[str, typer.Argument(help="The alias (#name:server) to remove.")],
     yes: Yes = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Delete a room alias (the room stays; only the name stops pointing to it)."""
     from wmx.admin.ids import check_room_alias
 
-    site = open_site(ctx)
     name = checked(check_room_alias, alias)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         room_id = admin.rooms.resolve_alias(name)
         confirm(f"Delete alias {name} (of {room_id})?", yes)
         admin.rooms.delete_alias(name)
-    emit_done(
-        output, f"Alias {esc(name)} deleted.", {"alias": name, "room_id": room_id, "deleted": True}
-    )
+    cmd.done(f"Alias {esc(name)} deleted.", {"alias": name, "room_id": room_id, "deleted": True})

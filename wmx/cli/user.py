@@ -4,38 +4,24 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from wmx.cli import moderation
 from wmx.cli.admin_support import (
-    AdminUrl,
+    Cmd,
     GeneratePassword,
     Limit,
-    Output,
     PasswordFile,
     UserId,
+    command,
     emit_done_with_password,
     new_password,
-    session,
-    user_arg,
-    user_session,
 )
-from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.cli.present import (
-    Column,
-    emit_done,
-    emit_pages,
-    emit_record,
-    emit_rows,
-    esc,
-    when,
-)
+from wmx.cli.common import checked, console
+from wmx.cli.present import Column, columns, esc, when
 from wmx.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     help="Accounts: list, create, import, reset passwords, deactivate, moderate.",
@@ -48,21 +34,15 @@ class OnOff(StrEnum):
     off = "off"
 
 
-LIST_COLUMNS = [
-    Column.key("user", "name"),
-    Column.key("display name", "displayname"),
-    Column.key("admin", "admin"),
-    Column.key("guest", "is_guest"),
-    Column.key("deactivated", "deactivated"),
-    Column.key("locked", "locked"),
-    Column.key("last seen", "last_seen_ts", when),
-    Column.key("created", "creation_ts", when),
-]
+LIST_COLUMNS = columns(
+    "user:name, display name:displayname, admin, guest:is_guest, deactivated, locked, "
+    "last seen:last_seen_ts, created:creation_ts"
+)
 
 
-@app.command("list")
+@command(app, "list")
 def list_users(
-    ctx: typer.Context,
+    cmd: Cmd,
     guests: Annotated[bool, typer.Option("--guests", help="Include guest accounts.")] = False,
     deactivated: Annotated[
         bool, typer.Option("--deactivated", help="Include deactivated accounts.")
@@ -73,56 +53,43 @@ def list_users(
         typer.Option("--name", help="Only ids or display names containing this text."),
     ] = None,
     limit: Limit = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """List local accounts with when each was last seen (printed as they arrive)."""
-    site = open_site(ctx)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         pages = admin.users.pages(
             guests=guests, deactivated=deactivated, admins_only=admins, name=name, limit=limit
         )
-        emit_pages(pages, output, LIST_COLUMNS, empty="no accounts match")
+        cmd.pages(pages, LIST_COLUMNS, empty="no accounts match")
 
 
-@app.command()
-def show(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def show(cmd: Cmd, user: UserId) -> None:
     """Everything Synapse knows about one account."""
-    site = open_site(ctx)
-    user_id = user_arg(site, user)
-    with session(site, url) as admin:
+    user_id = cmd.user_id(user)
+    with cmd.session() as admin:
         details: dict[str, Any] = dict(admin.users.get(user_id))
         details["joined_rooms"] = admin.users.joined_rooms(user_id)
     emails = [
         t.get("address") for t in details.get("threepids") or [] if t.get("medium") == "email"
     ]
-    emit_record(
+    cmd.record(
         details,
-        output,
         [
-            Column.key("user", "name"),
-            Column.key("display name", "displayname"),
-            Column.key("admin", "admin"),
-            Column.key("guest", "is_guest"),
-            Column.key("user type", "user_type"),
-            Column.key("deactivated", "deactivated"),
-            Column.key("erased", "erased"),
-            Column.key("locked", "locked"),
-            Column.key("suspended", "suspended"),
-            Column.key("shadow-banned", "shadow_banned"),
+            *columns(
+                "user:name, display name:displayname, admin, guest:is_guest, "
+                "user type:user_type, deactivated, erased, locked, suspended, "
+                "shadow-banned:shadow_banned"
+            ),
             Column("e-mail", lambda _: ", ".join(str(e) for e in emails)),
-            Column.key("created", "creation_ts", when),
-            Column.key("last seen", "last_seen_ts", when),
+            *columns("created:creation_ts, last seen:last_seen_ts"),
             Column("rooms", lambda d: len(d["joined_rooms"])),
         ],
     )
 
 
-@app.command()
+@command(app)
 def create(
-    ctx: typer.Context,
+    cmd: Cmd,
     localpart: Annotated[str, typer.Argument(help="The new account's name (@NAME:server).")],
     admin_flag: Annotated[bool, typer.Option("--admin", help="Make it a server admin.")] = False,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
@@ -131,19 +98,16 @@ def create(
     ] = None,
     password_file: PasswordFile = None,
     generate_password: GeneratePassword = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
     from wmx.admin.ids import check_new_user_id
     from wmx.site.model import check_email
 
-    site = open_site(ctx)
-    user_id = checked(lambda v: check_new_user_id(v, site.config.server_name), localpart)
+    user_id = checked(lambda v: check_new_user_id(v, cmd.site.config.server_name), localpart)
     if email:
         email = checked(check_email, email)
     password = new_password(password_file, generate_password, who=user_id)
-    with session(site, url) as admin:
+    with cmd.session() as admin:
         if admin.users.exists(user_id):
             raise InputError(
                 f"{user_id} already exists; `wmx user reset-password` changes its password"
@@ -152,7 +116,7 @@ def create(
             user_id, password.value, admin=admin_flag, displayname=display_name, email=email
         )
     emit_done_with_password(
-        output,
+        cmd.output,
         f"Created {'admin ' if admin_flag else ''}[bold]{esc(user_id)}[/].",
         {"user_id": user_id, "admin": bool(created.get("admin")), "created": True},
         password,
@@ -160,9 +124,9 @@ def create(
     )
 
 
-@app.command("import")
+@command(app, "import")
 def import_csv(
-    ctx: typer.Context,
+    cmd: Cmd,
     csv_file: Annotated[
         Path,
         typer.Argument(
@@ -179,8 +143,6 @@ def import_csv(
             help="Append generated passwords to this CSV file (mode 0600) instead of showing them.",
         ),
     ] = None,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Create many accounts at once; re-running skips the accounts that exist.
 
@@ -189,24 +151,15 @@ def import_csv(
     """
     from wmx.admin.user_import import import_users, parse_user_csv
 
-    site = open_site(ctx)
-    rows = parse_user_csv(csv_file, site.config.server_name)
-    with session(site, url) as admin:
+    rows = parse_user_csv(csv_file, cmd.site.config.server_name)
+    with cmd.session() as admin:
         results = import_users(admin, rows, passwords_out)
     show_passwords = passwords_out is None
     data = [r.as_dict(with_password=show_passwords) for r in results]
-    emit_rows(
-        data,
-        output,
-        [
-            Column.key("line", "line"),
-            Column.key("user", "user_id"),
-            Column.key("result", "result"),
-            *([Column.key("password (shown once)", "password")] if show_passwords else []),
-        ],
-    )
+    shown = ", password (shown once):password" if show_passwords else ""
+    cmd.rows(data, columns(f"line, user:user_id, result{shown}"))
     failed = [r for r in results if r.result.startswith("failed")]
-    if output is OutputFormat.table:
+    if cmd.table:
         created = sum(r.result == "created" for r in results)
         console.print(
             f"{created} created, {sum(r.result == 'exists' for r in results)} already there, "
@@ -218,30 +171,27 @@ def import_csv(
         raise typer.Exit(1)
 
 
-@app.command("reset-password")
+@command(app, "reset-password")
 def reset_password(
-    ctx: typer.Context,
+    cmd: Cmd,
     user: UserId,
     password_file: PasswordFile = None,
     generate_password: GeneratePassword = False,
     keep_devices: Annotated[
         bool, typer.Option("--keep-devices", help="Keep the account's sessions logged in.")
     ] = False,
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Set a new password (and log the account out everywhere, unless --keep-devices)."""
     from wmx.admin.targets import refuse_own_account
 
-    site = open_site(ctx)
-    user_id = user_arg(site, user)
-    refuse_own_account(site, user_id, "reset the password of")
+    user_id = cmd.user_id(user)
+    refuse_own_account(cmd.site, user_id, "reset the password of")
     password = new_password(password_file, generate_password, who=user_id)
-    with user_session(site, user_id, url) as (admin, _):
+    with cmd.user_session(user_id) as (admin, _):
         admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
     sessions = "sessions kept" if keep_devices else "logged out everywhere"
     emit_done_with_password(
-        output,
+        cmd.output,
         f"New password set for [bold]{esc(user_id)}[/] ({sessions}).",
         {"user_id": user_id, "logged_out": not keep_devices},
         password,
@@ -249,21 +199,17 @@ def reset_password(
     )
 
 
-@app.command("admin")
+@command(app, "admin")
 def set_admin(
-    ctx: typer.Context,
+    cmd: Cmd,
     user: UserId,
     state: Annotated[OnOff, typer.Argument(help="on: make a server admin; off: revoke.")],
-    output: Output = OutputFormat.table,
-    url: AdminUrl = None,
 ) -> None:
     """Grant or revoke server admin rights."""
-    site = open_site(ctx)
     refuse = "revoke admin rights of" if state is OnOff.off else None
-    with user_session(site, user, url, refuse=refuse) as (admin, user_id):
+    with cmd.user_session(user, refuse=refuse) as (admin, user_id):
         admin.users.set_admin(user_id, state is OnOff.on)
-    emit_done(
-        output,
+    cmd.done(
         f"[bold]{esc(user_id)}[/] is {'now' if state is OnOff.on else 'no longer'} a server admin.",
         {"user_id": user_id, "admin": state is OnOff.on},
     )
@@ -273,13 +219,10 @@ def set_admin(
 moderation.register(app)
 
 
-@app.command()
-def whois(
-    ctx: typer.Context, user: UserId, output: Output = OutputFormat.table, url: AdminUrl = None
-) -> None:
+@command(app)
+def whois(cmd: Cmd, user: UserId) -> None:
     """Where and with what an account is connected: devices, addresses, clients."""
-    site = open_site(ctx)
-    with user_session(site, user, url) as (admin, user_id):
+    with cmd.user_session(user) as (admin, user_id):
         info = admin.users.whois(user_id)
     rows = [
         {"device": device, **connection}
@@ -287,15 +230,9 @@ def whois(
         for session_ in body.get("sessions", [])
         for connection in session_.get("connections", [])
     ]
-    emit_rows(
+    cmd.rows(
         rows,
-        output,
-        [
-            Column.key("device", "device"),
-            Column.key("address", "ip"),
-            Column.key("last seen", "last_seen", when),
-            Column.key("client", "user_agent"),
-        ],
+        columns("device, address:ip, last seen:last_seen, client:user_agent", last_seen=when),
         empty=f"{user_id} has no recorded connections",
         data=info,
     )

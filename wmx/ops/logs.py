@@ -1,0 +1,45 @@
+"""`wmx logs`: which host runs a service, and the journalctl command, over SSH, that
+prints its journal there."""
+
+from __future__ import annotations
+
+from wmx.errors import InputError
+from wmx.site import Site
+from wmx.site.topology import HostView
+from wmx.ssh import connection
+from wmx.status.services import Service, known_service_names, services_of
+
+
+def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView, Service]:
+    """The host (the one given, else the only one running it) and the service."""
+    name = name.removesuffix(".service")
+    hosts = [h for h in site.topology.hosts if host_name in (None, h.name)]
+    if host_name and not hosts:
+        known = ", ".join(h.name for h in site.topology.hosts)
+        raise InputError(f"--host {host_name}: no such host in the inventory ({known})")
+    matches = [
+        (h, s)
+        for h in hosts
+        for s in services_of(site, h)
+        if name in (s.name, s.unit.removesuffix(".service"))
+    ]
+    if not matches:
+        where = f" on {host_name}" if host_name else ""
+        raise InputError(
+            f"no service {name!r}{where}; known services: {', '.join(known_service_names())}"
+        )
+    if len(matches) > 1:
+        names = ", ".join(h.name for h, _ in matches)
+        raise InputError(f"{name} runs on several hosts ({names}): choose one with --host")
+    return matches[0]
+
+
+def journal_argv(
+    host: HostView, service: Service, since: str | None, follow: bool, lines: int
+) -> list[str]:
+    command = ["journalctl", "--no-pager", "--output=short-iso", "--unit", service.unit]
+    command += ["--since", since] if since else ["--lines", str(lines)]
+    if follow:
+        command.append("--follow")
+    # The journal of a system service needs root (sudo for a non-root user with become).
+    return connection(host).command(command)
