@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from wmx.cli.common import OutputFormat, console, err_console, print_json
+from wmx.cli.common import OutputFormat, console, print_json
 from wmx.cli.present import cell, esc
-from wmx.errors import WmxError
 
 if TYPE_CHECKING:
     from wmx.lab import LabHost
@@ -28,9 +26,8 @@ app = typer.Typer(
 )
 
 
-def _fail(error: WmxError) -> typer.Exit:
-    err_console.print(Text.assemble(("error:", "bold red"), f" {error}"), highlight=False)
-    return typer.Exit(error.exit_code)
+# A LabError (no root, a failed command) reaches the operator through wmx's own group:
+# one line on stderr and its exit code, never a traceback.
 
 
 def _site_dir(ctx: typer.Context, site: Path | None) -> Path | None:
@@ -87,21 +84,18 @@ def up(
     """
     from wmx.lab import Lab
 
-    try:
-        Lab.require_root()
-        site_dir = _site_dir(ctx, site)
-        status = console.status("Starting the lab")
-        with status:
-            lab = Lab(progress=lambda text: status.update(text))
-            started = lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts)
-            if site_dir is not None:
-                status.update(f"Pointing the site {site_dir} at the lab")
-                # Imported here: the site model is only needed with --site.
-                from wmx.ops.lab_glue import attach_site
+    Lab.require_root()
+    site_dir = _site_dir(ctx, site)
+    status = console.status("Starting the lab")
+    with status:
+        lab = Lab(progress=lambda text: status.update(text))
+        started = lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts)
+        if site_dir is not None:
+            status.update(f"Pointing the site {site_dir} at the lab")
+            # Imported here: the site model is only needed with --site.
+            from wmx.ops.lab_glue import attach_site
 
-                attach_site(site_dir.resolve(), started, lab)
-    except WmxError as error:
-        raise _fail(error) from None
+            attach_site(site_dir.resolve(), started, lab)
     console.print(_hosts_table(started))
     console.print(
         f"ssh: [bold]wmx lab shell {esc(started[0].name)}[/] (key: {esc(lab.ssh_key_path)})"
@@ -120,13 +114,10 @@ def status(
     """List lab hosts, their addresses and whether they run."""
     from wmx.lab import Lab
 
-    try:
-        Lab.require_root()
-        lab = Lab()
-        hosts = lab.hosts()
-        names = lab.names()
-    except WmxError as error:
-        raise _fail(error) from None
+    Lab.require_root()
+    lab = Lab()
+    hosts = lab.hosts()
+    names = lab.names()
     if output is OutputFormat.json:
         print_json(
             {
@@ -156,15 +147,12 @@ def shell(
     """Open an interactive root shell on a lab host (over ssh with the lab key)."""
     from wmx.lab import Lab, LabError
 
-    try:
-        Lab.require_root()
-        lab = Lab()
-        lab_host = lab.host(host)
-        if not lab_host.running:
-            raise LabError(f"{host} is not running; start it with `wmx lab up`")
-        argv = lab.ssh_argv(lab_host, tty=True)
-    except WmxError as error:
-        raise _fail(error) from None
+    Lab.require_root()
+    lab = Lab()
+    lab_host = lab.host(host)
+    if not lab_host.running:
+        raise LabError(f"{host} is not running; start it with `wmx lab up`")
+    argv = lab.ssh_argv(lab_host, tty=True)
     # Replace this process: the shell owns the terminal, and its exit status is ours.
     os.execvp(argv[0], argv)
 
@@ -183,13 +171,10 @@ def down(
     """Stop and delete every lab host, pebble, and the lab's network and names."""
     from wmx.lab import Lab
 
-    try:
-        Lab.require_root()
-        status = console.status("Stopping the lab")
-        with status:
-            Lab(progress=lambda text: status.update(text)).down(purge=purge)
-    except WmxError as error:
-        raise _fail(error) from None
+    Lab.require_root()
+    status = console.status("Stopping the lab")
+    with status:
+        Lab(progress=lambda text: status.update(text)).down(purge=purge)
     console.print("The lab is down." + (" Caches, key and CA purged." if purge else ""))
 
 
@@ -205,13 +190,10 @@ def snapshot(
     """
     from wmx.lab import Lab
 
-    try:
-        Lab.require_root()
-        status = console.status("Taking a snapshot")
-        with status:
-            taken = Lab(progress=lambda text: status.update(text)).snapshot(name, hosts)
-    except WmxError as error:
-        raise _fail(error) from None
+    Lab.require_root()
+    status = console.status("Taking a snapshot")
+    with status:
+        taken = Lab(progress=lambda text: status.update(text)).snapshot(name, hosts)
     console.print(
         f"Snapshot [bold]{esc(taken.name)}[/] of {esc(', '.join(taken.hosts))}: "
         f"{esc(taken.directory)}"
@@ -228,17 +210,14 @@ def snapshots(
     """List the snapshots of lab hosts (or delete one)."""
     from wmx.lab import Lab, LabError
 
-    try:
-        Lab.require_root()
-        lab = Lab()
-        if delete is not None:
-            if not lab.delete_snapshot(delete):
-                raise LabError(f"no snapshot {delete!r}")
-            console.print(f"Deleted snapshot {esc(delete)}.")
-            return
-        found = lab.snapshots()
-    except WmxError as error:
-        raise _fail(error) from None
+    Lab.require_root()
+    lab = Lab()
+    if delete is not None:
+        if not lab.delete_snapshot(delete):
+            raise LabError(f"no snapshot {delete!r}")
+        console.print(f"Deleted snapshot {esc(delete)}.")
+        return
+    found = lab.snapshots()
     if output is OutputFormat.json:
         print_json(
             [{"name": s.name, "hosts": list(s.hosts), "created_at": s.created_at} for s in found]

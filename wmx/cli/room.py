@@ -43,22 +43,12 @@ app.add_typer(alias_app, name="alias")
 Room = Annotated[str, typer.Argument(help="Room id (!…) or alias (#name:server).")]
 
 
-class RoomSort(StrEnum):
-    """`--sort` choices: Synapse's room orderings (joined_members is size)."""
-
-    name = "name"
-    joined_members = "joined_members"
-    joined_local_members = "joined_local_members"
-    canonical_alias = "canonical_alias"
-    creator = "creator"
-    version = "version"
-    state_events = "state_events"
-    public = "public"
-    encryption = "encryption"
-    federatable = "federatable"
-    join_rules = "join_rules"
-    guest_access = "guest_access"
-    history_visibility = "history_visibility"
+# `--sort` choices: Synapse's room orderings (joined_members is size).
+RoomSort = StrEnum(
+    "RoomSort",
+    "name joined_members joined_local_members canonical_alias creator version state_events "
+    "public encryption federatable join_rules guest_access history_visibility",
+)
 
 
 LIST_COLUMNS = columns(
