@@ -108,24 +108,6 @@ def new_password(password_file: Path | None, generate: bool, *, who: str) -> New
     return NewPassword(value, generated=False)
 
 
-def emit_done_with_password(
-    output: OutputFormat,
-    message: str,
-    data: dict[str, Any],
-    password: NewPassword,
-    user_id: str,
-) -> None:
-    """`emit_done` for a command that set a password: a generated one is shown once,
-    under the sentence for people or in the object for scripts."""
-    extra = {"password": password.value} if password.generated else {}
-    emit_done(output, message, {**data, **extra})
-    if output is OutputFormat.table and password.generated:
-        console.print(
-            f"  Password for {esc(user_id)}: [bold]{esc(password.value)}[/]  "
-            "(shown once; pass it on now)"
-        )
-
-
 # Identifiers: checked before anything is sent (exit code 2 names the value).
 
 
@@ -187,6 +169,16 @@ class Cmd:
 
     def done(self, message: str, data: Mapping[str, Any]) -> None:
         emit_done(self.output, message, data)
+
+    def done_with_password(self, message: str, data: dict[str, Any], password: NewPassword) -> None:
+        """`done` for a command that set data["user_id"]'s password: a generated one is
+        shown once, under the sentence for people or in the object for scripts."""
+        self.done(message, {**data, **({"password": password.value} if password.generated else {})})
+        if self.table and password.generated:
+            console.print(
+                f"  Password for {esc(data['user_id'])}: [bold]{esc(password.value)}[/]  "
+                "(shown once; pass it on now)"
+            )
 
     def rows(self, rows: Sequence[Any], columns: Sequence[Column], **kwargs: Any) -> None:
         emit_rows(rows, self.output, columns, **kwargs)

@@ -221,38 +221,35 @@ def _report_redaction(cmd: Cmd, redact_id: str, state: RedactStatus, final: bool
         raise typer.Exit(1)
 
 
+# The account flags: (field, (on command, its help, what it did), (off command, …)).
+ACCOUNT_FLAGS = [
+    (
+        "locked",
+        ("lock", "Lock an account: it cannot log in or use its sessions until unlocked "
+         "(reversible).", "is locked"),
+        ("unlock", "Unlock a locked account.", "is unlocked"),
+    ),
+    (
+        "suspended",
+        ("suspend", "Suspend an account: it can read but not send, join or change its "
+         "profile.", "is suspended"),
+        ("unsuspend", "Lift a suspension.", "is no longer suspended"),
+    ),
+    (
+        "shadow_banned",
+        ("shadow-ban", "Shadow-ban: their messages seem to send but reach nobody (for spam "
+         "bots).", "is shadow-banned"),
+        ("unshadow-ban", "Lift a shadow-ban.", "is no longer shadow-banned"),
+    ),
+]  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to `wmx user`, in the order `--help` lists them."""
     command(app)(deactivate)
-    on_off_commands(
-        app,
-        ("user", UserId),
-        _account_flag("locked", "lock", on="is locked", off="is unlocked"),
-        on=(
-            "lock",
-            "Lock an account: it cannot log in or use its sessions until unlocked (reversible).",
-        ),
-        off=("unlock", "Unlock a locked account."),
-    )
-    on_off_commands(
-        app,
-        ("user", UserId),
-        _account_flag("suspended", "suspend", on="is suspended", off="is no longer suspended"),
-        on=("suspend", "Suspend an account: it can read but not send, join or change its profile."),
-        off=("unsuspend", "Lift a suspension."),
-    )
-    on_off_commands(
-        app,
-        ("user", UserId),
-        _account_flag(
-            "shadow_banned", "shadow-ban", on="is shadow-banned", off="is no longer shadow-banned"
-        ),
-        on=(
-            "shadow-ban",
-            "Shadow-ban: their messages seem to send but reach nobody (for spam bots).",
-        ),
-        off=("unshadow-ban", "Lift a shadow-ban."),
-    )
+    for field, (on, on_help, on_done), (off, off_help, off_done) in ACCOUNT_FLAGS:
+        switch = _account_flag(field, on, on=on_done, off=off_done)
+        on_off_commands(app, ("user", UserId), switch, on=(on, on_help), off=(off, off_help))
     command(app)(devices)
     command(app)(redact)
     command(app, "redact-status")(redact_status)

@@ -16,7 +16,6 @@ from wmx.cli.admin_support import (
     PasswordFile,
     UserId,
     command,
-    emit_done_with_password,
     new_password,
 )
 from wmx.cli.common import checked, console
@@ -115,12 +114,10 @@ def create(
         created = admin.users.create(
             user_id, password.value, admin=admin_flag, displayname=display_name, email=email
         )
-    emit_done_with_password(
-        cmd.output,
+    cmd.done_with_password(
         f"Created {'admin ' if admin_flag else ''}[bold]{esc(user_id)}[/].",
         {"user_id": user_id, "admin": bool(created.get("admin")), "created": True},
         password,
-        user_id,
     )
 
 
@@ -190,12 +187,10 @@ def reset_password(
     with cmd.user_session(user_id) as (admin, _):
         admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
     sessions = "sessions kept" if keep_devices else "logged out everywhere"
-    emit_done_with_password(
-        cmd.output,
+    cmd.done_with_password(
         f"New password set for [bold]{esc(user_id)}[/] ({sessions}).",
         {"user_id": user_id, "logged_out": not keep_devices},
         password,
-        user_id,
     )
 
 
