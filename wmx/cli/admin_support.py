@@ -207,6 +207,8 @@ def command(
     def register(func: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(func, eval_str=True).parameters.values())[1:]
         extra = [p for p, on in ((_OUTPUT, output), (_URL, url)) if on]
+        if clash := {p.name for p in own} & {p.name for p in extra}:
+            raise TypeError(f"{func.__name__}: {clash} would hide --output/--url")
         app.command(name)(_command(func.__name__, func.__doc__, own + extra, func))
         return func
 
