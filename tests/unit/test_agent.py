@@ -17,7 +17,8 @@ from wmx.agent.backup import borg, config, facts, job, metrics, restore
 from wmx.components.backup import TOOL
 
 # Debian packages the backup role installs, imported only where they are used.
-HOST_PACKAGES = {"psycopg2", "cryptography"}
+# synapse: wikimedia_login.py runs inside Synapse (with stand-ins when it is not there).
+HOST_PACKAGES = {"psycopg2", "cryptography", "synapse"}
 
 
 def test_the_agent_imports_only_the_standard_library_and_itself() -> None:

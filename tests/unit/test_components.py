@@ -63,7 +63,9 @@ def test_every_template_and_role_directory_is_a_component() -> None:
 
 
 # Sections of wmx.yaml about the whole site rather than one component.
-SITE_SECTIONS = {"schema_version", "server_name", "homeserver", "web_client", "contacts"}
+# login: logging in with a wiki account: Synapse's OIDC provider, the web client's button
+# and `wmx room link` (wmx/site/settings/login.py, read by wmx.components.synapse).
+SITE_SECTIONS = {"schema_version", "server_name", "homeserver", "web_client", "contacts", "login"}
 
 
 def test_every_settings_section_belongs_to_one_component_and_its_module() -> None:

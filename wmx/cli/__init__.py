@@ -19,6 +19,7 @@ from wmx.cli import doctor as doctor_cli
 from wmx.cli import init as init_cli
 from wmx.cli import irc as irc_cli
 from wmx.cli import lab as lab_cli
+from wmx.cli import login as login_cli
 from wmx.cli import logs as logs_cli
 from wmx.cli import media as media_cli
 from wmx.cli import monitoring as monitoring_cli
@@ -95,6 +96,8 @@ app.add_typer(admin_cli.app, name="admin")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(user_cli.app, name="user")
 app.add_typer(room_cli.app, name="room")
+room_cli.app.command("link")(login_cli.room_link)
+app.add_typer(login_cli.app, name="login")
 app.add_typer(media_cli.app, name="media")
 app.add_typer(regtoken_cli.app, name="regtoken")
 app.add_typer(notice_cli.app, name="notice")

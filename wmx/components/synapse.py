@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
+from wmx.errors import WmxError
 
 if TYPE_CHECKING:
+    from wmx.site import Site
     from wmx.site.topology import HostView, Topology
 
 SYNAPSE_PORT = 8008
@@ -17,6 +20,8 @@ SYNAPSE_METRICS_PORT = 9000
 # the systemd unit runs (templates/synapse/etc/systemd/system/matrix-synapse.service.j2).
 SYNAPSE_VENVS_DIR = "/opt/synapse/venvs"
 SYNAPSE_CURRENT_LINK = "/opt/synapse/current"
+# Where Synapse finds wmx's modules (wmx/agent/wikimedia_login.py): on its PYTHONPATH.
+SYNAPSE_MODULES_DIR = "/usr/local/lib/wmx-synapse"
 
 
 def synapse_bind_for(topology: Topology, host: HostView) -> list[str]:
@@ -34,7 +39,10 @@ class Synapse(Component):
     services = (Service("synapse", "matrix-synapse.service", "synapse"),)
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
-        return {"synapse_bind": synapse_bind_for(views.site.topology, host)}
+        return {
+            "synapse_bind": synapse_bind_for(views.site.topology, host),
+            "login": login_view(views.site),
+        }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
         # A remote proxy reaches Synapse.
@@ -54,7 +62,43 @@ class Synapse(Component):
             "synapse_server_name": config.server_name,
             "synapse_venv": f"{SYNAPSE_VENVS_DIR}/{config.synapse.version}",
             "synapse_current_link": SYNAPSE_CURRENT_LINK,
+            # Only with login: on (the role's default is false): vars.json stays as it was.
+            **({"synapse_oidc": True} if config.login.enabled else {}),
         }
+
+
+def login_view(site: Site) -> dict[str, Any] | None:
+    """Synapse's OIDC provider for `login:` (docs/login.md), or None when it is off."""
+    from wmx.agent.wikimedia_login import max_localpart
+    from wmx.site.settings.login import AUTHORIZE_PATH, IDP_ID, PROFILE_PATH, TOKEN_PATH
+
+    login = site.config.login
+    if not login.enabled:
+        return None
+    if not site.secrets.login_client_secret:
+        raise WmxError(
+            "login.provider is set but secrets.yml has no login_client_secret: store the "
+            "OAuth 2.0 consumer's secret with `wmx login client-secret`"
+        )
+    if max_localpart(site.config.server_name) < 16:
+        raise WmxError("server_name is too long to leave room for Matrix user names")
+    return {
+        "idp_id": IDP_ID,
+        "idp_name": login.button_label,
+        "issuer": login.wiki_url + "/",
+        "client_id": login.consumer_key,
+        "authorization_endpoint": login.endpoint(AUTHORIZE_PATH),
+        "token_endpoint": login.endpoint(TOKEN_PATH),
+        "userinfo_endpoint": login.endpoint(PROFILE_PATH),
+        "mapping": {
+            "server_name": site.config.server_name,
+            "min_edit_count": login.min_edit_count,
+            "require_confirmed_email": login.require_confirmed_email,
+            "wiki": urlsplit(login.wiki_url).hostname or login.wiki_url,
+        },
+        "sul_only": login.sul_only,
+        "modules_dir": SYNAPSE_MODULES_DIR,
+    }
 
 
 COMPONENT = Synapse()

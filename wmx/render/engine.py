@@ -108,19 +108,28 @@ def render_component(
                 content=content,
             )
         )
-    files.extend(verbatim_files(component, meta))
+    files.extend(verbatim_files(component, meta, context))
     return files
 
 
-def verbatim_files(component: str, meta: dict[str, dict[str, Any]]) -> list[RenderedFile]:
+def verbatim_files(
+    component: str, meta: dict[str, dict[str, Any]], context: dict[str, Any] | None = None
+) -> list[RenderedFile]:
     """`package: agent` in _meta.yml: wmx/agent's modules below that path, copied as they
-    are, not rendered (host-side programs, linted and type-checked with wmx)."""
+    are, not rendered (host-side programs, linted and type-checked with wmx).
+    `modules:` limits the copy to those modules; `when:` names a context entry that must
+    be true (a component's feature that is off installs nothing)."""
     files: list[RenderedFile] = []
     for target, raw in meta.items():
         if raw.get("package") != "agent":
             continue
+        if "when" in raw and not (context or {}).get(raw["when"]):
+            continue
         settings = {**_DEFAULT_META, **raw}
+        only = raw.get("modules")
         for rel, text in agent_sources().items():
+            if only is not None and rel not in only:
+                continue
             mode, owner, group = (str(settings[k]) for k in ("mode", "owner", "group"))
             src = f"{target}/{rel}"
             files.append(RenderedFile(component, src, mode, owner, group, False, text))

@@ -36,6 +36,7 @@ from wmx.site.settings.irc_bridge import (
     IrcRelaySettings,
     IrcServer,
 )
+from wmx.site.settings.login import LoginSettings
 from wmx.site.settings.monitoring import MonitoringSettings, RemoteScrapeSettings, SmtpSettings
 from wmx.site.settings.nginx import LETS_ENCRYPT_DIRECTORY, AcmeSettings, TlsSettings
 from wmx.site.settings.postgresql import PostgresSettings
@@ -74,6 +75,7 @@ __all__ = [
     "IrcRelaySettings",
     "IrcServer",
     "LoginRateLimit",
+    "LoginSettings",
     "MediaSettings",
     "MonitoringSettings",
     "PostgresSettings",
@@ -132,6 +134,7 @@ class SiteConfig(Strict):
     backup: BackupSettings = BackupSettings()
     element: ElementSettings = ElementSettings()
     turn: TurnSettings = TurnSettings()
+    login: LoginSettings = LoginSettings()
 
     _server_name = field_validator("server_name")(classmethod(lambda cls, v: check_hostname(v)))
 
@@ -158,6 +161,16 @@ class SiteConfig(Strict):
             raise ValueError(
                 "web_client.host must differ from homeserver.host and server_name "
                 "(Synapse advises serving the web client from another host name)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sul_only_registration(self) -> SiteConfig:
+        # SUL-only (docs/login.md): accounts come from the wiki, never from registration.
+        if self.login.sul_only and self.synapse.registration != "closed":
+            raise ValueError(
+                "login.sul_only: people get their account by logging in with the wiki; "
+                "set synapse.registration: closed"
             )
         return self
 

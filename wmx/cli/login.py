@@ -1,0 +1,51 @@
+"""`wmx login`: logging in with a Wikimedia account (login:, docs/login.md), and
+`wmx room link` (registered under `wmx room`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from wmx.cli.common import StdinOption, checked, console, err_console, open_site
+from wmx.cli.present import esc
+from wmx.errors import InputError
+
+app = typer.Typer(
+    help="Logging in with a Wikimedia account (the wiki's OAuth 2.0 consumer).",
+    no_args_is_help=True,
+)
+
+
+@app.command("client-secret")
+def client_secret(ctx: typer.Context, stdin: StdinOption = False) -> None:
+    """Store the OAuth 2.0 consumer's secret (login.consumer_key's) in secrets.yml.
+
+    Asked without echo (or one line of stdin with --stdin); never on the command line.
+    """
+    from wmx.site.secrets import store_secret
+
+    site = open_site(ctx)
+    if stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt("Consumer secret", hide_input=True, confirmation_prompt=True)
+    if not value.strip() or "\n" in value:
+        raise InputError("the consumer secret must be one non-empty line")
+    store_secret(site.paths.secrets, "login_client_secret", value)
+    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
+
+
+def room_link(
+    ctx: typer.Context,
+    room: Annotated[str, typer.Argument(help="Room alias (#name:server) or id (!…).")],
+) -> None:
+    """Print a link to a room in the web client: logged out, it leads through the login
+    (the Wikimedia button, with login: on) and then into the room."""
+    from wmx.admin.ids import check_room
+    from wmx.ops.links import room_link as link_for
+
+    target = checked(check_room, room)
+    typer.echo(link_for(open_site(ctx), target))
+    err_console.print(f"[dim]Opens {esc(target)} after the login.[/]", highlight=False)
