@@ -29,6 +29,7 @@ from wmx.cli import reports as reports_cli
 from wmx.cli import room as room_cli
 from wmx.cli import secrets as secrets_cli
 from wmx.cli import status as status_cli
+from wmx.cli import upgrade as upgrade_cli
 from wmx.cli import user as user_cli
 from wmx.cli.common import err_console
 from wmx.errors import WmxError
@@ -103,6 +104,7 @@ app.add_typer(regtoken_cli.app, name="regtoken")
 app.add_typer(notice_cli.app, name="notice")
 app.add_typer(reports_cli.app, name="reports")
 app.command("status")(status_cli.status)
+app.add_typer(upgrade_cli.app, name="upgrade")
 app.command("doctor")(doctor_cli.doctor)
 app.command("logs")(logs_cli.logs)
 app.add_typer(monitoring_cli.app, name="monitoring")

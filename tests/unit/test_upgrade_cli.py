@@ -1,0 +1,184 @@
+"""`wmx upgrade`: the CLI (plan output and exit status, rollback's question) and the apply
+workflow's decisions with the host steps recorded instead of run (the lab runs them for
+real: tests/e2e/test_upgrade.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from wmx.backup.operations import RunOutcome
+from wmx.cli import app
+from wmx.ops import upgrade
+from wmx.ops.upgrade_gate import Canary, Probe, decide
+from wmx.ops.upgrade_plan import Check, UpgradePlan
+from wmx.ops.upgrade_release import Schema
+from wmx.site import load_site
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """A site as `wmx init --defaults` makes it (one host, backups on)."""
+    made = runner.invoke(
+        app, ["init", str(tmp_path / "s"), "--defaults", "--server-name", "u.test"]
+    )
+    return tmp_path / "s" if made.exit_code == 0 else pytest.fail(made.output)
+
+
+def _plan(rule: str = "keeps", ok: bool = True) -> UpgradePlan:
+    compat = 95 if rule == "dump" else 84
+    return UpgradePlan(
+        configured="1.160.0",
+        running="1.160.0",
+        target="1.163.2",
+        latest="1.164.0",
+        tested=("1.160.0", "1.163.2"),
+        requires_python="<4.0.0,>=3.10.0",
+        postgres_min=14,
+        schema_from=Schema(94, 84),
+        schema_to=Schema(96, compat),
+        database_rule=rule,
+        checks=[Check("hs1", "python", ok, "Python 3.13.5 meets Requires-Python")],
+        warnings=["PyPI has a newer release: 1.164.0 (this plan goes to 1.163.2)"],
+    )
+
+
+def test_upgrade_help_loads_no_heavy_module() -> None:
+    code = (
+        "import sys\nfrom wmx.cli import main\nsys.argv=['wmx','upgrade','--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'packaging')"
+        " or m.startswith(('wmx.ops', 'wmx.site', 'wmx.admin'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_plan_table_and_json(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wmx.ops.upgrade_plan.plan_upgrade", lambda site, pypi, to: _plan())
+    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "plan"])
+    assert result.exit_code == 0, result.output
+    assert "runs 1.160.0" in result.output and "→ 1.163.2" in result.output
+    assert "going back keeps the database" in result.output
+    assert "newer release: 1.164.0" in result.output
+    monkeypatch.setattr(
+        "wmx.ops.upgrade_plan.plan_upgrade", lambda site, pypi, to: _plan("dump", ok=False)
+    )
+    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "plan", "-o", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["database_rule"] == "dump" and data["ok"] is False
+
+
+class Hosts:
+    """Records the host steps; the gate answers as told."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, verdicts: list[bool]) -> None:
+        self.scripts: list[tuple[str, str]] = []
+        self.verdicts = verdicts
+        monkeypatch.setattr(upgrade, "remote", self.remote)
+        monkeypatch.setattr(upgrade, "ready_canary", lambda site: Canary("c", "p", "!r"))
+        monkeypatch.setattr(upgrade, "gate_after_start", self.gate)
+        monkeypatch.setattr("wmx.backup.operations.run_backup", self.backup)
+
+    def backup(self, host: Any, steps: Any) -> RunOutcome:
+        self.scripts.append((host.name, "wmx-backup run"))
+        return RunOutcome(ok=True, run={"archive": "matrix-2026-11-30T02:00:00"})
+
+    def remote(self, host: Any, script: str, timeout: float = 0) -> str:
+        self.scripts.append((host.name, script))
+        return "/var/backups/wmx-upgrade/x.dump\n" if "pg_dump" in script else ""
+
+    def gate(self, site: Any, version: str, canary: Any, timeout: float) -> Any:
+        ok = self.verdicts.pop(0)
+        return decide([Probe(n, ok, "OK" if ok else "boom") for n in upgrade_required()])
+
+
+def upgrade_required() -> tuple[str, ...]:
+    from wmx.ops.upgrade_gate import REQUIRED
+
+    return REQUIRED
+
+
+def test_apply_passes_and_records(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hosts = Hosts(monkeypatch, [True])
+    set_old = runner.invoke(
+        app, ["--site", str(site_dir), "config", "set", "synapse.version", "1.160.0"]
+    )
+    assert set_old.exit_code == 0, set_old.output
+    comments = [line for line in (site_dir / "wmx.yaml").read_text().splitlines() if "#" in line]
+    site = load_site(site_dir)
+    record = upgrade.apply_plan(site, _plan(), lambda _t: None)
+    assert record.status == "applied"
+    steps = [s for _h, s in hosts.scripts]
+    assert steps[0] == "wmx-backup run" and record.backup_archive == "matrix-2026-11-30T02:00:00"
+    assert "pg_dump" in steps[1] and "pip install" in steps[2] and "mv -T" in steps[3]
+    assert "1.163.2" in steps[2] and "venvs/1.163.2" in steps[3]
+    assert load_site(site_dir).config.synapse.version == "1.163.2"
+    # wmx.yaml records the release that runs, every comment kept.
+    text = (site_dir / "wmx.yaml").read_text()
+    assert all(line in text for line in comments)
+    last = upgrade.last_record(site.paths.state)
+    assert last is not None and last["status"] == "applied"
+    # And on purpose back: the rule said "keeps", so nothing is lost and nothing restored.
+    plan = upgrade.plan_rollback(load_site(site_dir))
+    assert plan.to_version == "1.160.0" and plan.loss().startswith("nothing")
+
+
+def test_a_failed_gate_rolls_back_and_restores_when_needed(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts = Hosts(monkeypatch, [False, True])
+    site = load_site(site_dir)
+    before = (site_dir / "wmx.yaml").read_text()
+    with pytest.raises(upgrade.UpgradeFailed, match=r"failed the gate .*rolled back to 1\.160\.0"):
+        upgrade.apply_plan(site, _plan("dump"), lambda _t: None)
+    steps = [s for _h, s in hosts.scripts]
+    assert any("pg_restore" in s and "x.dump" in s for s in steps)
+    assert "venvs/1.160.0" in steps[-1]  # the last step switched back
+    assert (site_dir / "wmx.yaml").read_text() == before
+    last = upgrade.last_record(site.paths.state)
+    assert last is not None and last["status"] == "rolled-back" and last["database_restored"]
+    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "rollback", "--yes"])
+    assert result.exit_code == 2 and "no applied upgrade" in result.output
+
+
+def test_keeps_rule_rolls_back_without_touching_the_database(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts = Hosts(monkeypatch, [False, True])
+    with pytest.raises(upgrade.UpgradeFailed):
+        upgrade.apply_plan(load_site(site_dir), _plan("keeps"), lambda _t: None)
+    assert not any("pg_restore" in s for _h, s in hosts.scripts)
+
+
+def test_a_failing_plan_changes_nothing(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hosts = Hosts(monkeypatch, [])
+    with pytest.raises(upgrade.InputError, match="checks fail"):
+        upgrade.apply_plan(load_site(site_dir), _plan(ok=False), lambda _t: None)
+    assert hosts.scripts == []
+
+
+def test_rollback_says_what_is_lost_before_asking(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = load_site(site_dir)
+    record = upgrade.UpgradeRecord(
+        "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "dump",
+        dump="/var/backups/wmx-upgrade/x.dump", status="applied",
+    )  # fmt: skip
+    record.save(site)
+    hosts = Hosts(monkeypatch, [])
+    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "rollback"], input="n\n")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "lost: everything written since 2026-11-30T02:00:00Z" in said
+    assert hosts.scripts == []

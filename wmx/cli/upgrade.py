@@ -1,0 +1,108 @@
+"""`wmx upgrade`: plan, apply and roll back a Synapse release (wmx.ops.upgrade*)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
+
+if TYPE_CHECKING:
+    from wmx.ops.upgrade_plan import UpgradePlan
+
+app = typer.Typer(no_args_is_help=True, help="Upgrade Synapse with a plan, a gate and a way back.")
+
+To = Annotated[
+    str | None,
+    typer.Option("--to", metavar="VERSION", help="Target release (default: the one wmx pins)."),
+]
+
+
+def _say(text: str) -> None:
+    err_console.print(f"[dim]·[/dim] {escape(text)}")
+
+
+def show_plan(plan: UpgradePlan) -> None:
+    rule = {
+        "keeps": "going back keeps the database (the old release reads it)",
+        "dump": "going back needs the pre-upgrade dump (the new schema passes what the "
+        "old release reads)",
+    }[plan.database_rule]
+    old = plan.schema_from
+    console.print(
+        f"Synapse: runs {escape(str(plan.running))} (wmx.yaml: {escape(plan.configured)}) "
+        f"→ {escape(plan.target)}"
+    )
+    schema = f"{old.version}/{old.compat}" if old else "unknown"
+    console.print(
+        f"schema (version/compat): {schema} → {plan.schema_to.version}/{plan.schema_to.compat}: "
+        f"{rule}"
+    )
+    console.print(
+        f"needs: Python {escape(plan.requires_python or 'any')}, PostgreSQL ≥ "
+        f"{plan.postgres_min or 'any'}; tested with {', '.join(plan.tested)}; "
+        f"newest on PyPI {escape(plan.latest)}"
+    )
+    for check in plan.checks:
+        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
+        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    to: To = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """Current and target release, what the target needs on each host, and whether going
+    back keeps the database. Exit status 1 when a check fails."""
+    from wmx.ops.upgrade import pypi_for
+    from wmx.ops.upgrade_plan import plan_upgrade
+
+    site = open_site(ctx)
+    with pypi_for(site) as pypi:
+        plan = plan_upgrade(site, pypi, to)
+    if output is OutputFormat.table:
+        show_plan(plan)
+    else:
+        print_json(plan.as_json())
+    raise typer.Exit(0 if plan.ok else 1)
+
+
+@app.command("apply")
+def apply_command(ctx: typer.Context, to: To = None) -> None:
+    """Back up, install the release beside the running one, switch, run the health gate;
+    roll back by itself when the gate fails (exit status 1, naming the check)."""
+    from wmx.ops.upgrade import apply_upgrade
+
+    record = apply_upgrade(open_site(ctx), to, _say)
+    console.print(
+        f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
+        f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
+    )
+
+
+@app.command("rollback")
+def rollback_command(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Go back to the release before the last upgrade, saying first what is lost."""
+    from wmx.ops.upgrade import plan_rollback, rollback
+
+    site = open_site(ctx)
+    plan = plan_rollback(site)
+    console.print(
+        f"Back from Synapse {escape(plan.from_version)} to {escape(plan.to_version)}; "
+        f"lost: {escape(plan.loss())}"
+    )
+    if not yes and not typer.confirm("Go on?", default=False):
+        raise typer.Exit(1)
+    record = rollback(site, plan, _say)
+    console.print(f"Synapse {escape(record.to_version)} runs again; outage {record.outage_s} s")

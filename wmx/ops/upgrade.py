@@ -1,0 +1,378 @@
+"""`wmx upgrade apply` and `rollback`: switch Synapse's release with a way back.
+
+apply: plan (refused when a check fails) → the canary account made ready → a fresh
+backup (when backups are on) → a pg_dump named after the upgrade on the database host →
+the new release installed into its own venv beside the running one (Synapse keeps
+serving) → stop, switch the `current` link, start → the health gate
+(wmx.ops.upgrade_gate). A failed gate rolls back by itself: the previous link, the
+database restored from the dump when the new schema passed what the old release reads
+(wmx.ops.upgrade_plan.database_rule), start, gate again; the run fails naming the check.
+wmx.yaml then records the release that runs, and the run is recorded under
+.wmx/upgrades/ (`last.json` for `wmx status`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as csprng
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from wmx.admin.account import reach_synapse, sign_in
+from wmx.admin.client import SynapseAdmin
+from wmx.components.synapse import SYNAPSE_CURRENT_LINK, SYNAPSE_VENVS_DIR
+from wmx.errors import InputError, WmxError
+from wmx.ops.upgrade_gate import CANARY_LOCALPART, Canary, GateTarget, Verdict, run_gate
+from wmx.ops.upgrade_plan import UpgradePlan, plan_upgrade
+from wmx.ops.upgrade_release import PyPI
+from wmx.site import Site
+from wmx.site.config_edit import set_value
+from wmx.site.topology import HostView
+from wmx.ssh import connection
+
+UNIT = "matrix-synapse.service"
+DUMP_DIR = "/var/backups/wmx-upgrade"
+DATABASE = "synapse"
+PIP_EXTRAS = "postgres,url-preview,oidc"  # the synapse role's synapse_pip_extras
+GATE_TIMEOUT = 300.0  # seconds: the first start on a new release migrates the schema
+Say = Callable[[str], None]
+
+
+class UpgradeFailed(WmxError):
+    """The gate failed (rolled back or not): exit status 1 with what failed."""
+
+    exit_code = 1
+
+
+def state_dir(site: Site) -> Path:
+    path = site.paths.state / "upgrades"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def pypi_for(site: Site) -> PyPI:
+    return PyPI(site.paths.state / "cache")
+
+
+def remote(host: HostView, script: str, timeout: float = 600) -> str:
+    argv = connection(host).command(["sh", "-c", script])
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise WmxError(f"{host.name}: no end within {int(timeout)} s: {script[:60]}") from None
+    if done.returncode != 0:
+        cause = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise WmxError(f"{host.name}: {cause[-300:]}")
+    return done.stdout
+
+
+@dataclass
+class UpgradeRecord:
+    kind: str  # "apply" or "rollback"
+    component: str
+    from_version: str
+    to_version: str
+    started: str
+    database_rule: str
+    dump: str | None = None
+    backup_archive: str | None = None
+    finished: str | None = None
+    status: str = "running"  # applied, rolled-back, failed, rolled-back-by-hand
+    failed: list[str] = field(default_factory=list)
+    detail: str = ""
+    outage_s: float | None = None
+    migration_s: float | None = None
+    database_restored: bool = False
+
+    def save(self, site: Site) -> None:
+        folder = state_dir(site)
+        text = json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
+        stamp = self.started.replace(":", "")
+        (folder / f"{stamp}-{self.kind}.json").write_text(text)
+        (folder / "last.json").write_text(text)
+
+
+def last_record(state: Path) -> dict[str, Any] | None:
+    """The last upgrade run of a site (`wmx status`), or None."""
+    path = state / "upgrades" / "last.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- host steps --------------------------------------------------------------------
+
+
+def venv_of(version: str) -> str:
+    return f"{SYNAPSE_VENVS_DIR}/{version}"
+
+
+def install_script(version: str) -> str:
+    venv = venv_of(version)
+    requirement = shlex.quote(f"matrix-synapse[{PIP_EXTRAS}]=={version}")
+    return (
+        f"set -e; test -x {venv}/bin/python || /usr/bin/python3 -m venv {venv}; "
+        f"{venv}/bin/pip install --disable-pip-version-check -q {requirement}"
+    )
+
+
+def switch_script(version: str) -> str:
+    """Stop, point `current` at the release (rename(2): atomic), start."""
+    venv = venv_of(version)
+    return (
+        f"set -e; test -x {venv}/bin/python; systemctl stop {UNIT}; "
+        f"ln -sfn {venv} {SYNAPSE_CURRENT_LINK}.wmx-new; "
+        f"mv -T {SYNAPSE_CURRENT_LINK}.wmx-new {SYNAPSE_CURRENT_LINK}; systemctl start {UNIT}"
+    )
+
+
+def dump_script(name: str) -> str:
+    path = f"{DUMP_DIR}/{name}.dump"
+    return (
+        f"set -e; install -d -m 0700 -o postgres -g postgres {DUMP_DIR}; "
+        f"runuser -u postgres -- pg_dump -Fc -f {path} {DATABASE}; echo {path}"
+    )
+
+
+def restore_script(path: str) -> str:
+    """Replace the database with the dump (Synapse is stopped): drop, create as wmx
+    does (C collation from template0), restore."""
+    quoted = shlex.quote(path)
+    return (
+        f"set -e; test -s {quoted}; "
+        f"runuser -u postgres -- dropdb --if-exists {DATABASE}; "
+        f"runuser -u postgres -- createdb -O synapse -T template0 -E UTF8 "
+        f"--lc-collate=C --lc-ctype=C {DATABASE}; "
+        f"runuser -u postgres -- pg_restore -d {DATABASE} {quoted} || true"
+    )
+
+
+# --- the canary --------------------------------------------------------------------
+
+
+def ready_canary(site: Site) -> Canary:
+    """The canary account with a fresh password (set through the Admin API for this run
+    only: nothing to store or leak), and its room (made once; its id kept in .wmx/)."""
+    password = csprng.token_urlsafe(24)
+    user_id = f"@{CANARY_LOCALPART}:{site.config.server_name}"
+    room_file = state_dir(site) / "canary.json"
+    with reach_synapse(site) as base_url:
+        admin = SynapseAdmin(base_url, "", server_name=site.config.server_name)
+        with admin:
+            sign_in(admin, site)
+            admin.users.put(
+                user_id,
+                {"password": password, "displayname": "wmx upgrade canary", "logout_devices": True},
+            )
+        room_id = None
+        if room_file.is_file():
+            room_id = json.loads(room_file.read_text()).get("room_id")
+        if room_id is None:
+            room_id = _create_canary_room(base_url, password)
+            room_file.write_text(json.dumps({"room_id": room_id}) + "\n")
+    return Canary(CANARY_LOCALPART, password, room_id)
+
+
+def _create_canary_room(base_url: str, password: str) -> str:
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        login = client.post(
+            "/_matrix/client/v3/login",
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": CANARY_LOCALPART},
+                "password": password,
+            },
+        )
+        login.raise_for_status()
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        made = client.post(
+            "/_matrix/client/v3/createRoom",
+            json={"name": "wmx upgrade canary", "preset": "private_chat", "visibility": "private"},
+            headers=headers,
+        )
+        made.raise_for_status()
+        client.post("/_matrix/client/v3/logout", headers=headers)
+        return str(made.json()["room_id"])
+
+
+def gate(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:
+    federation = bool(site.config.homeserver.federation)
+    with reach_synapse(site) as base_url:
+        irc_ping = None
+        if site.topology.first_in("irc_bridge") is not None:
+            from wmx.components.irc_bridge import APPSERVICE_ID
+            from wmx.irc.health import ping
+
+            token = site.secrets.irc_bridge_as_token
+
+            def irc_ping() -> tuple[bool, str]:
+                return ping(base_url, token, APPSERVICE_ID)
+
+        target = GateTarget(base_url, version, federation, canary, irc_ping)
+        return run_gate(target, timeout)
+
+
+def _switch_and_gate(
+    site: Site, version: str, canary: Canary, timeout: float
+) -> tuple[Verdict, float, float]:
+    """(verdict, seconds until /health answered, seconds of the whole gate)."""
+    host = site.topology.the("homeserver")
+    started = time.monotonic()
+    remote(host, switch_script(version), timeout=180)
+    verdict = gate_after_start(site, version, canary, timeout)
+    total = time.monotonic() - started
+    return verdict, total, total
+
+
+def gate_after_start(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:
+    # The tunnel is opened once Synapse's unit started; /health is polled inside.
+    for _attempt in range(3):
+        try:
+            return gate(site, version, canary, timeout)
+        except WmxError:
+            time.sleep(2)
+    return gate(site, version, canary, timeout)
+
+
+def _go_back(
+    site: Site, record: UpgradeRecord, old: str, canary: Canary, restore: bool, say: Say
+) -> Verdict:
+    homeserver = site.topology.the("homeserver")
+    database = site.topology.the("database")
+    if restore:
+        if not record.dump:
+            raise WmxError("the database must be restored but no pre-upgrade dump is known")
+        say(f"stopping Synapse and restoring the database from {record.dump}")
+        remote(homeserver, f"systemctl stop {UNIT}", timeout=180)
+        remote(database, restore_script(record.dump), timeout=3600)
+        record.database_restored = True
+    say(f"switching back to Synapse {old}")
+    remote(homeserver, switch_script(old), timeout=180)
+    return gate_after_start(site, old, canary, GATE_TIMEOUT)
+
+
+def apply_upgrade(
+    site: Site, to: str | None, say: Say, *, gate_timeout: float = GATE_TIMEOUT
+) -> UpgradeRecord:
+    with pypi_for(site) as pypi:
+        plan = plan_upgrade(site, pypi, to)
+    return apply_plan(site, plan, say, gate_timeout=gate_timeout)
+
+
+def apply_plan(
+    site: Site, plan: UpgradePlan, say: Say, *, gate_timeout: float = GATE_TIMEOUT
+) -> UpgradeRecord:
+    if not plan.ok:
+        bad = "; ".join(f"{c.host}: {c.detail}" for c in plan.checks if not c.ok)
+        raise InputError(f"the plan's checks fail: {bad}")
+    old = plan.running
+    if old is None:
+        raise WmxError("the homeserver's current link points at no release: deploy first")
+    if old == plan.target:
+        raise InputError(f"the homeserver already runs Synapse {old}")
+    name = f"synapse-{old}-to-{plan.target}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    record = UpgradeRecord("apply", "synapse", old, plan.target, _now(), plan.database_rule)
+    say("making the canary account ready")
+    canary = ready_canary(site)
+    if site.config.backup.enabled:
+        from wmx.backup.operations import data_host, run_backup
+        from wmx.backup.progress import QuietSteps
+
+        say("taking a fresh backup")
+        outcome = run_backup(data_host(site), QuietSteps())
+        if not outcome.ok:
+            raise WmxError(f"the fresh backup failed: {outcome.run.get('error')}; nothing changed")
+        record.backup_archive = str(outcome.run.get("archive"))
+    say(f"dumping the database ({name})")
+    record.dump = remote(site.topology.the("database"), dump_script(name), 3600).strip()
+    record.save(site)
+    say(f"installing Synapse {plan.target} beside {old} (Synapse keeps serving)")
+    remote(site.topology.the("homeserver"), install_script(plan.target), timeout=1800)
+    say(f"switching to Synapse {plan.target} and running the health gate")
+    verdict, migration, outage = _switch_and_gate(site, plan.target, canary, gate_timeout)
+    record.migration_s, record.outage_s = round(migration, 1), round(outage, 1)
+    if verdict.ok:
+        set_value(site.paths, "synapse.version", plan.target, deployed=True)
+        record.status, record.finished, record.detail = "applied", _now(), verdict.summary()
+        record.save(site)
+        return record
+    record.failed = list(verdict.failed)
+    record.detail = verdict.summary()
+    say(f"the gate failed ({record.detail}): rolling back")
+    back = _go_back(site, record, old, canary, plan.needs_dump, say)
+    record.finished = _now()
+    record.status = "rolled-back" if back.ok else "failed"
+    record.save(site)
+    where = (
+        f"rolled back to {old}"
+        if back.ok
+        else f"and the rollback's gate failed too: {back.summary()}"
+    )
+    raise UpgradeFailed(f"Synapse {plan.target} failed the gate ({record.detail}); {where}")
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    record: dict[str, Any]
+    to_version: str
+    from_version: str
+    restore: bool
+
+    def loss(self) -> str:
+        if not self.restore:
+            return "nothing: the old release reads the database as it is"
+        return (
+            f"everything written since {self.record.get('started')} (messages, accounts, "
+            f"media records): the database goes back to the dump {self.record.get('dump')}"
+        )
+
+
+def plan_rollback(site: Site) -> RollbackPlan:
+    record = last_record(site.paths.state)
+    if record is None or record.get("kind") != "apply" or record.get("status") != "applied":
+        raise InputError("no applied upgrade to roll back (see .wmx/upgrades/last.json)")
+    return RollbackPlan(
+        record,
+        to_version=str(record["from_version"]),
+        from_version=str(record["to_version"]),
+        restore=record.get("database_rule") == "dump",
+    )
+
+
+def rollback(site: Site, plan: RollbackPlan, say: Say) -> UpgradeRecord:
+    record = UpgradeRecord(
+        "rollback",
+        "synapse",
+        plan.from_version,
+        plan.to_version,
+        _now(),
+        "dump" if plan.restore else "keeps",
+        dump=plan.record.get("dump"),
+    )
+    canary = ready_canary(site)
+    started = time.monotonic()
+    verdict = _go_back(site, record, plan.to_version, canary, plan.restore, say)
+    record.outage_s = round(time.monotonic() - started, 1)
+    record.finished, record.detail = _now(), verdict.summary()
+    if not verdict.ok:
+        record.status, record.failed = "failed", list(verdict.failed)
+        record.save(site)
+        raise UpgradeFailed(f"back on {plan.to_version}, but the gate failed: {record.detail}")
+    set_value(site.paths, "synapse.version", plan.to_version, deployed=True)
+    record.status = "rolled-back-by-hand"
+    record.save(site)
+    return record
