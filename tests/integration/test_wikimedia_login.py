@@ -97,7 +97,13 @@ class Rig:
     meta: MetaStandin
 
 
-def _start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, sul_only: bool) -> Iterator[Rig]:
+def _start(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    sul_only: bool,
+    clients: tuple[str, ...] = (CLIENT,),
+) -> Iterator[Rig]:
     _ensure_oidc_extra(synapse_python())
     modules = tmp_path / "wmx-synapse" / "wmx_agent"
     for rel in ("__init__.py", "wikimedia_login.py"):
@@ -119,7 +125,7 @@ def _start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, sul_only: bool) -
 
     def adjust(settings: dict[str, Any]) -> None:
         settings.update(rendered)
-        settings["sso"]["client_whitelist"] = [CLIENT]
+        settings["sso"]["client_whitelist"] = list(clients)
         settings["enable_registration"] = False
 
     synapse = start_synapse(tmp_path / "synapse", SECRETS, adjust=adjust)
