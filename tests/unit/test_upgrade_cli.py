@@ -182,3 +182,21 @@ def test_rollback_says_what_is_lost_before_asking(
     said = " ".join(result.output.split())
     assert "lost: everything written since 2026-11-30T02:00:00Z" in said
     assert hosts.scripts == []
+
+
+def test_a_failed_rollback_says_so_and_names_the_dump(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts = Hosts(monkeypatch, [False])
+
+    def remote(host: Any, script: str, timeout: float = 0) -> str:
+        if "pg_restore" in script:
+            raise upgrade.WmxError(f"{host.name}: pg_restore: error: could not connect")
+        return hosts.remote(host, script, timeout)
+
+    monkeypatch.setattr(upgrade, "remote", remote)
+    site = load_site(site_dir)
+    with pytest.raises(upgrade.UpgradeFailed, match=r"rollback to 1\.160\.0 failed.*x\.dump"):
+        upgrade.apply_plan(site, _plan("dump"), lambda _t: None)
+    last = upgrade.last_record(site.paths.state)
+    assert last is not None and last["status"] == "failed"

@@ -157,7 +157,7 @@ def restore_script(path: str) -> str:
         f"runuser -u postgres -- dropdb --if-exists {DATABASE}; "
         f"runuser -u postgres -- createdb -O synapse -T template0 -E UTF8 "
         f"--lc-collate=C --lc-ctype=C {DATABASE}; "
-        f"runuser -u postgres -- pg_restore -d {DATABASE} {quoted} || true"
+        f"runuser -u postgres -- pg_restore --exit-on-error -d {DATABASE} {quoted}"
     )
 
 
@@ -313,7 +313,16 @@ def apply_plan(
     record.failed = list(verdict.failed)
     record.detail = verdict.summary()
     say(f"the gate failed ({record.detail}): rolling back")
-    back = _go_back(site, record, old, canary, plan.needs_dump, say)
+    try:
+        back = _go_back(site, record, old, canary, plan.needs_dump, say)
+    except WmxError as exc:
+        record.status, record.finished = "failed", _now()
+        record.detail += f"; the rollback failed: {exc}"
+        record.save(site)
+        raise UpgradeFailed(
+            f"Synapse {plan.target} failed the gate and the rollback to {old} failed: {exc} "
+            f"(the pre-upgrade dump: {record.dump})"
+        ) from None
     record.finished = _now()
     record.status = "rolled-back" if back.ok else "failed"
     record.save(site)
