@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -305,3 +306,38 @@ def test_sul_only_refuses_password_logins_but_wmx_admins(
         register = httpx.post(f"{rig.synapse.url}/_matrix/client/v3/register", json={}, timeout=30)
         assert register.status_code == 403, register.text
         assert log_in(rig, "plain").startswith("@alice:")  # SSO still lets people in
+
+
+def test_the_standin_speaks_tls_with_a_certificate_of_the_lab_ca(tmp_path: Path) -> None:
+    from wmx.lab import ca
+
+    ca.ensure_ca(tmp_path / "ca.key", tmp_path / "ca.crt")
+    ca.ensure_server_cert(
+        tmp_path / "ca.key",
+        tmp_path / "ca.crt",
+        tmp_path / "meta.key",
+        tmp_path / "meta.crt",
+        ["meta.lab.test"],
+        ["127.0.0.1"],
+    )
+    consumer = Consumer(CONSUMER.client_id, CONSUMER.client_secret, "https://x.test/cb")
+    meta = start_standin(consumer, cert=tmp_path / "meta.crt", key=tmp_path / "meta.key")
+    trust = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+    try:
+        assert meta.base_url.startswith("https://127.0.0.1:")
+        page = httpx.get(
+            f"{meta.base_url}/w/rest.php/oauth2/authorize",
+            params={"client_id": CONSUMER.client_id, "response_type": "code", "state": "s"},
+            verify=trust,
+            timeout=30,
+        )
+        assert page.status_code == 200 and "Allow" in page.text
+        wrong = httpx.post(
+            f"{meta.base_url}/w/rest.php/oauth2/access_token",
+            data={"grant_type": "authorization_code", "code": "nope", "client_id": "x"},
+            verify=trust,
+            timeout=30,
+        )
+        assert wrong.status_code == 401
+    finally:
+        meta.stop()
