@@ -76,12 +76,23 @@ def plan_command(
 
 
 @app.command("apply")
-def apply_command(ctx: typer.Context, to: To = None) -> None:
+def apply_command(
+    ctx: typer.Context,
+    to: To = None,
+    gate_timeout: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            metavar="SECONDS",
+            help="How long the new release may take to pass the gate (schema migrations).",
+        ),
+    ] = 300,
+) -> None:
     """Back up, install the release beside the running one, switch, run the health gate;
     roll back by itself when the gate fails (exit status 1, naming the check)."""
     from wmx.ops.upgrade import apply_upgrade
 
-    record = apply_upgrade(open_site(ctx), to, _say)
+    record = apply_upgrade(open_site(ctx), to, _say, gate_timeout=gate_timeout)
     console.print(
         f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
         f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
