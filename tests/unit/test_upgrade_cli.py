@@ -99,7 +99,8 @@ class Hosts:
 
     def gate(self, site: Any, version: str, canary: Any, timeout: float) -> Any:
         ok = self.verdicts.pop(0)
-        return decide([Probe(n, ok, "OK" if ok else "boom") for n in upgrade_required()])
+        probes = [Probe(n, ok, "OK" if ok else "boom") for n in upgrade_required()]
+        return decide(probes, ready_s=2.0 if ok else None)
 
 
 def upgrade_required() -> tuple[str, ...]:
@@ -118,6 +119,8 @@ def test_apply_passes_and_records(site_dir: Path, monkeypatch: pytest.MonkeyPatc
     site = load_site(site_dir)
     record = upgrade.apply_plan(site, _plan(), lambda _t: None)
     assert record.status == "applied"
+    # Migrations: start → /health OK; outage: stop → /health OK.
+    assert record.migration_s == 2.0 and record.outage_s is not None and record.outage_s >= 2.0
     steps = [s for _h, s in hosts.scripts]
     assert steps[0] == "wmx-backup run" and record.backup_archive == "matrix-2026-11-30T02:00:00"
     assert "pg_dump" in steps[1] and "pip install" in steps[2] and "mv -T" in steps[3]
@@ -200,3 +203,24 @@ def test_a_failed_rollback_says_so_and_names_the_dump(
         upgrade.apply_plan(site, _plan("dump"), lambda _t: None)
     last = upgrade.last_record(site.paths.state)
     assert last is not None and last["status"] == "failed"
+
+
+def test_a_switch_that_fails_on_the_host_is_rolled_back_too(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts = Hosts(monkeypatch, [True])  # only the rollback's gate runs
+
+    def remote(host: Any, script: str, timeout: float = 0) -> str:
+        if "venvs/1.163.2" in script and "mv -T" in script:
+            raise upgrade.WmxError(f"{host.name}: Failed to stop matrix-synapse.service")
+        return hosts.remote(host, script, timeout)
+
+    monkeypatch.setattr(upgrade, "remote", remote)
+    with pytest.raises(upgrade.UpgradeFailed, match=r"\(switch: .*Failed to stop"):
+        upgrade.apply_plan(load_site(site_dir), _plan(), lambda _t: None)
+    assert "venvs/1.160.0" in hosts.scripts[-1][1]
+
+
+def test_the_switch_does_not_wait_for_the_migrations() -> None:
+    # Type=notify: a blocking start would wait for READY=1; the gate's time limit rules.
+    assert "systemctl start --no-block matrix-synapse.service" in upgrade.switch_script("1.2.3")

@@ -68,6 +68,7 @@ def _gate(fake: FakeSynapse, expect: str = "1.163.2", federation: bool = True, *
 def test_a_healthy_server_on_the_new_release_passes() -> None:
     verdict = _gate(FakeSynapse())
     assert verdict.ok, verdict.summary()
+    assert verdict.ready_s is not None and verdict.ready_s >= 0
     assert [p.name for p in verdict.probes] == ["health", "client", "version", "keys", "canary"]
 
 

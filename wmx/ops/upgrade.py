@@ -30,7 +30,15 @@ from wmx.admin.account import reach_synapse, sign_in
 from wmx.admin.client import SynapseAdmin
 from wmx.components.synapse import SYNAPSE_CURRENT_LINK, SYNAPSE_VENVS_DIR
 from wmx.errors import InputError, WmxError
-from wmx.ops.upgrade_gate import CANARY_LOCALPART, Canary, GateTarget, Verdict, run_gate
+from wmx.ops.upgrade_gate import (
+    CANARY_LOCALPART,
+    Canary,
+    GateTarget,
+    Probe,
+    Verdict,
+    decide,
+    run_gate,
+)
 from wmx.ops.upgrade_plan import UpgradePlan, plan_upgrade
 from wmx.ops.upgrade_release import PyPI
 from wmx.site import Site
@@ -136,7 +144,10 @@ def switch_script(version: str) -> str:
     return (
         f"set -e; test -x {venv}/bin/python; systemctl stop {UNIT}; "
         f"ln -sfn {venv} {SYNAPSE_CURRENT_LINK}.wmx-new; "
-        f"mv -T {SYNAPSE_CURRENT_LINK}.wmx-new {SYNAPSE_CURRENT_LINK}; systemctl start {UNIT}"
+        f"mv -T {SYNAPSE_CURRENT_LINK}.wmx-new {SYNAPSE_CURRENT_LINK}; "
+        # The unit is Type=notify: a blocking start would wait for the migrations (and
+        # fail outright on a release that cannot start); the gate decides instead.
+        f"systemctl start --no-block {UNIT}"
     )
 
 
@@ -229,13 +240,18 @@ def gate(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:
 def _switch_and_gate(
     site: Site, version: str, canary: Canary, timeout: float
 ) -> tuple[Verdict, float, float]:
-    """(verdict, seconds until /health answered, seconds of the whole gate)."""
+    """(verdict, seconds from the start until /health answered — the migrations —, and
+    seconds from the stop until then — the outage)."""
     host = site.topology.the("homeserver")
-    started = time.monotonic()
-    remote(host, switch_script(version), timeout=180)
+    stopped = time.monotonic()
+    try:
+        remote(host, switch_script(version), timeout=180)
+    except WmxError as exc:
+        return decide([Probe("switch", False, str(exc))]), 0.0, time.monotonic() - stopped
+    switched = time.monotonic() - stopped
     verdict = gate_after_start(site, version, canary, timeout)
-    total = time.monotonic() - started
-    return verdict, total, total
+    ready = verdict.ready_s if verdict.ready_s is not None else time.monotonic() - stopped
+    return verdict, ready, switched + ready
 
 
 def gate_after_start(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:

@@ -41,6 +41,7 @@ class Verdict:
     ok: bool
     failed: tuple[str, ...]
     probes: tuple[Probe, ...]
+    ready_s: float | None = None  # from the gate's start until /health answered OK
 
     def summary(self) -> str:
         if self.ok:
@@ -51,13 +52,13 @@ class Verdict:
 REQUIRED = ("health", "client", "version", "canary")
 
 
-def decide(probes: list[Probe]) -> Verdict:
+def decide(probes: list[Probe], ready_s: float | None = None) -> Verdict:
     """Pass when every probe passed and none of the required ones is missing."""
     names = {p.name for p in probes}
     missing = [Probe(n, False, "not checked") for n in REQUIRED if n not in names]
     every = (*probes, *missing)
     failed = tuple(p.name for p in every if not p.ok)
-    return Verdict(ok=not failed, failed=failed, probes=every)
+    return Verdict(ok=not failed, failed=failed, probes=every, ready_s=ready_s)
 
 
 def reported_version(body: dict[str, Any] | None, server_header: str | None) -> str | None:
@@ -189,13 +190,15 @@ def run_gate(
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
 ) -> Verdict:
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     probes: list[Probe] = []
     with httpx.Client(base_url=target.base_url, timeout=20.0, transport=transport) as client:
         health = _health(client, deadline, sleep)
         probes.append(health)
         if not health.ok:
             return decide(probes)
+        ready = time.monotonic() - started
         probes.extend(_version(client, target))
         if target.federation:
             probes.append(_keys(client))
@@ -209,4 +212,4 @@ def run_gate(
     if target.irc_ping is not None:
         up, detail = target.irc_ping()
         probes.append(Probe("irc_bridge", up, detail))
-    return decide(probes)
+    return decide(probes, ready)
