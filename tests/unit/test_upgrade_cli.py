@@ -224,3 +224,44 @@ def test_a_switch_that_fails_on_the_host_is_rolled_back_too(
 def test_the_switch_does_not_wait_for_the_migrations() -> None:
     # Type=notify: a blocking start would wait for READY=1; the gate's time limit rules.
     assert "systemctl start --no-block matrix-synapse.service" in upgrade.switch_script("1.2.3")
+
+
+def test_rehearse_upgrades_a_copy_on_the_spare_only(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import nullcontext
+
+    from wmx.backup.progress import QuietSteps
+    from wmx.backup.restore import RestoreReport
+    from wmx.ops import drill, upgrade_rehearse
+
+    site = load_site(site_dir)
+    copy = load_site(site_dir)  # stands for .wmx/drill/HOST/: another Site object
+    applied_on: list[object] = []
+    monkeypatch.setattr(drill, "drill_target", lambda s, on: s.topology.hosts[0])
+    monkeypatch.setattr(drill, "drill_site", lambda s, t: copy)
+    monkeypatch.setattr(drill, "deploy_drill_host", lambda c, t, console: None)
+    monkeypatch.setattr(
+        drill, "drill", lambda *a, **k: RestoreReport(target="spare", archive="matrix-1")
+    )
+    monkeypatch.setattr(upgrade_rehearse, "plan_upgrade", lambda s, pypi, to: _plan())
+
+    def apply(
+        s: object, plan: UpgradePlan, say: object, gate_timeout: float, backup: bool
+    ) -> object:
+        assert backup is False  # the copy was itself restored from a backup
+        applied_on.append(s)
+        raise upgrade.UpgradeFailed("Synapse 1.163.2 failed the gate (health: boom)")
+
+    monkeypatch.setattr(upgrade_rehearse, "apply_plan", apply)
+    result = upgrade_rehearse.rehearse_upgrade(
+        site,
+        to=None,
+        on=None,
+        console=None,  # type: ignore[arg-type]
+        steps=lambda: nullcontext(QuietSteps()),
+        say=lambda _t: None,
+    )
+    assert applied_on == [copy] and applied_on[0] is not site
+    assert not result.ok and "health: boom" in result.failure
+    assert result.as_json()["archive"] == "matrix-1"

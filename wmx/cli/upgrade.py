@@ -117,3 +117,49 @@ def rollback_command(
         raise typer.Exit(1)
     record = rollback(site, plan, _say)
     console.print(f"Synapse {escape(record.to_version)} runs again; outage {record.outage_s} s")
+
+
+@app.command("rehearse")
+def rehearse_command(
+    ctx: typer.Context,
+    to: To = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", metavar="HOST", help="The spare host (default: one in no group)."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="table or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """Restore the latest backup onto a spare host (as `wmx backup drill` does), upgrade
+    it there with the same gate, and report the migration and outage times. The live
+    server is only read. Exit status 1 when the restore or the upgrade fails."""
+    from wmx.backup.progress import steps_display
+    from wmx.ops.upgrade_rehearse import rehearse_upgrade
+
+    result = rehearse_upgrade(
+        open_site(ctx),
+        to=to,
+        on=on,
+        console=err_console,
+        steps=lambda: steps_display(err_console),
+        say=_say,
+    )
+    if output is OutputFormat.json:
+        print_json(result.as_json())
+    elif not result.restore_ok:
+        console.print(
+            f"[bold red]the restore onto {escape(result.host)} failed:[/bold red] "
+            f"{escape(result.restore_error or 'its checks differ')}"
+        )
+    elif result.record is not None:
+        record = result.record
+        verdict = "passed" if result.ok else f"failed: {result.failure}"
+        console.print(
+            f"rehearsal on {escape(result.host)} ({escape(result.archive)}): Synapse "
+            f"{escape(record.from_version)} → {escape(record.to_version)} {escape(verdict)}; "
+            f"migrations {record.migration_s} s, outage {record.outage_s} s"
+        )
+    else:
+        console.print(f"[bold red]rehearsal failed:[/bold red] {escape(result.failure)}")
+    raise typer.Exit(0 if result.ok else 1)

@@ -290,8 +290,15 @@ def apply_upgrade(
 
 
 def apply_plan(
-    site: Site, plan: UpgradePlan, say: Say, *, gate_timeout: float = GATE_TIMEOUT
+    site: Site,
+    plan: UpgradePlan,
+    say: Say,
+    *,
+    gate_timeout: float = GATE_TIMEOUT,
+    backup: bool = True,
 ) -> UpgradeRecord:
+    """The upgrade along `plan`; `backup=False` leaves out the fresh backup (a rehearsal's
+    copy, itself restored from one, keeps only the dump)."""
     if not plan.ok:
         bad = "; ".join(f"{c.host}: {c.detail}" for c in plan.checks if not c.ok)
         raise InputError(f"the plan's checks fail: {bad}")
@@ -304,7 +311,7 @@ def apply_plan(
     record = UpgradeRecord("apply", "synapse", old, plan.target, _now(), plan.database_rule)
     say("making the canary account ready")
     canary = ready_canary(site)
-    if site.config.backup.enabled:
+    if backup and site.config.backup.enabled:
         from wmx.backup.operations import data_host, run_backup
         from wmx.backup.progress import QuietSteps
 
