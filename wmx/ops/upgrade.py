@@ -193,7 +193,10 @@ def ready_canary(site: Site) -> Canary:
         if room_file.is_file():
             room_id = json.loads(room_file.read_text()).get("room_id")
         if room_id is None:
-            room_id = _create_canary_room(base_url, password)
+            try:
+                room_id = _create_canary_room(base_url, password)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                raise WmxError(f"the canary's room could not be made: {exc}") from None
             room_file.write_text(json.dumps({"room_id": room_id}) + "\n")
     return Canary(CANARY_LOCALPART, password, room_id)
 
