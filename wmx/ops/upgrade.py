@@ -165,7 +165,7 @@ def restore_script(path: str) -> str:
     quoted = shlex.quote(path)
     return (
         f"set -e; test -s {quoted}; "
-        f"runuser -u postgres -- dropdb --if-exists {DATABASE}; "
+        f"runuser -u postgres -- dropdb --if-exists --force {DATABASE}; "
         f"runuser -u postgres -- createdb -O synapse -T template0 -E UTF8 "
         f"--lc-collate=C --lc-ctype=C {DATABASE}; "
         f"runuser -u postgres -- pg_restore --exit-on-error -d {DATABASE} {quoted}"
