@@ -151,10 +151,10 @@ def switch_script(version: str) -> str:
     )
 
 
-def dump_script(name: str) -> str:
-    path = f"{DUMP_DIR}/{name}.dump"
+def dump_script(name: str, dump_dir: str = DUMP_DIR) -> str:
+    path = f"{dump_dir}/{name}.dump"
     return (
-        f"set -e; install -d -m 0700 -o postgres -g postgres {DUMP_DIR}; "
+        f"set -e; install -d -m 0700 -o postgres -g postgres {dump_dir}; "
         f"runuser -u postgres -- pg_dump -Fc -f {path} {DATABASE}; echo {path}"
     )
 
