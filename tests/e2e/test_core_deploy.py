@@ -24,6 +24,8 @@ def _changed(output: str) -> int:
 
 
 def test_first_deploy_reports_success_and_where_to_go(deployed: Deployed) -> None:
+    """The first deploy's output; when the session booted a snapshot, the output recorded
+    with it, of a deploy by this very code (tests/e2e/deployments.py keys on it)."""
     out = deployed.first_deploy.stdout
     assert _changed(out) > 0
     assert f"https://{deployed.site.config.homeserver.host}/" in out
