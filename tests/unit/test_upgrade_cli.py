@@ -280,3 +280,20 @@ def test_status_shows_the_last_upgrade(site_dir: Path, capsys: pytest.CaptureFix
     _last_upgrade(site.paths.state)
     said = " ".join(capsys.readouterr().out.split())
     assert "last upgrade: synapse 1.160.0 → 1.163.2 applied at 2026-11-30T02:03:00Z" in said
+
+
+def test_a_sul_only_site_is_refused_before_anything_changes(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    hosts = Hosts(monkeypatch, [])
+    site = load_site(site_dir)
+    sul_only = SimpleNamespace(login=SimpleNamespace(sul_only=True))
+    with pytest.raises(upgrade.InputError, match="sul_only refuses password logins"):
+        upgrade.apply_plan(  # the site as it would load with login.sul_only: true
+            SimpleNamespace(config=sul_only, paths=site.paths),  # type: ignore[arg-type]
+            _plan(),
+            lambda _t: None,
+        )
+    assert hosts.scripts == []

@@ -305,6 +305,13 @@ def apply_plan(
     if not plan.ok:
         bad = "; ".join(f"{c.host}: {c.detail}" for c in plan.checks if not c.ok)
         raise InputError(f"the plan's checks fail: {bad}")
+    if site.config.login.sul_only:
+        # The gate's canary logs in with a password, which SUL-only mode refuses: every
+        # upgrade would fail its gate and roll back.
+        raise InputError(
+            "login.sul_only refuses password logins, and the upgrade's canary logs in with "
+            "one: upgrade such a site with `wmx deploy` for now (docs/upgrade.md)"
+        )
     old = plan.running
     if old is None:
         raise WmxError("the homeserver's current link points at no release: deploy first")
