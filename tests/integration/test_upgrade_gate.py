@@ -7,10 +7,15 @@ name; a wrong canary password fails the canary check."""
 
 from __future__ import annotations
 
+import json
 import secrets
+from contextlib import nullcontext
+
+import pytest
 
 from tests.integration.conftest import AdminLab
 from wmx.admin.client import SynapseAdmin
+from wmx.ops import upgrade
 from wmx.ops.upgrade import _create_canary_room
 from wmx.ops.upgrade_gate import CANARY_LOCALPART, Canary, GateTarget, run_gate
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
@@ -41,3 +46,22 @@ def test_the_gate_passes_on_a_healthy_synapse_and_names_what_fails(
     wrong = Canary(canary.user, "not-the-password", canary.room_id)
     refused = run_gate(GateTarget(admin_lab.url, DEFAULT_SYNAPSE_VERSION, False, wrong), 30)
     assert refused.failed == ("canary",) and "login refused" in refused.summary()
+
+
+def test_the_canary_is_made_once_and_remade_for_another_database(
+    admin_lab: AdminLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wmx reaches this Synapse directly instead of through an SSH tunnel.
+    monkeypatch.setattr(upgrade, "reach_synapse", lambda site: nullcontext(admin_lab.url))
+    first = upgrade.ready_canary(admin_lab.site)
+    again = upgrade.ready_canary(admin_lab.site)
+    assert again.room_id == first.room_id and again.password != first.password
+    target = GateTarget(admin_lab.url, DEFAULT_SYNAPSE_VERSION, False, again)
+    assert run_gate(target, 30).ok
+    # canary.json from a database that is gone (the site deployed afresh): a new room.
+    room_file = admin_lab.site.paths.state / "upgrades" / "canary.json"
+    room_file.write_text(json.dumps({"room_id": "!gone:wmx.test"}))
+    renewed = upgrade.ready_canary(admin_lab.site)
+    assert renewed.room_id not in (None, "!gone:wmx.test", first.room_id)
+    target = GateTarget(admin_lab.url, DEFAULT_SYNAPSE_VERSION, False, renewed)
+    assert run_gate(target, 30).ok

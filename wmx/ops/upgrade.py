@@ -181,6 +181,9 @@ def ready_canary(site: Site) -> Canary:
     password = csprng.token_urlsafe(24)
     user_id = f"@{CANARY_LOCALPART}:{site.config.server_name}"
     room_file = state_dir(site) / "canary.json"
+    room_id = None
+    if room_file.is_file():
+        room_id = json.loads(room_file.read_text()).get("room_id")
     with reach_synapse(site) as base_url:
         admin = SynapseAdmin(base_url, "", server_name=site.config.server_name)
         with admin:
@@ -189,9 +192,10 @@ def ready_canary(site: Site) -> Canary:
                 user_id,
                 {"password": password, "displayname": "wmx upgrade canary", "logout_devices": True},
             )
-        room_id = None
-        if room_file.is_file():
-            room_id = json.loads(room_file.read_text()).get("room_id")
+            # A room recorded for another database (the site redeployed afresh) is not
+            # the canary's: make a new one rather than fail every gate.
+            if room_id is not None and room_id not in admin.users.joined_rooms(user_id):
+                room_id = None
         if room_id is None:
             try:
                 room_id = _create_canary_room(base_url, password)
