@@ -63,7 +63,8 @@ def test_the_harvest_script_adds_only_missing_wheels(tmp_path: Path) -> None:
         ["sh", "-c", script, "harvest", str(house)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "1"
+    # Every wheel carries the build tag that makes pip prefer it to the index's copy.
     assert sorted(p.name for p in house.iterdir()) == [
-        "Twisted-24.11.0-py3-none-any.whl",
-        "attrs-25.1.0-py3-none-any.whl",
+        "Twisted-24.11.0-1wmxlab-py3-none-any.whl",
+        "attrs-25.1.0-1wmxlab-py3-none-any.whl",
     ]

@@ -12,8 +12,10 @@ The wheelhouse fills itself from hosts: `harvest` lists what each virtual enviro
 under /opt holds (`pip freeze`) and has pip put the wheels of what is missing into it
 (downloaded, or built: psycopg2). Each wheel lands under a temporary name in a
 subdirectory and is renamed into place, so a host installing meanwhile never reads half a
-file. Hosts are identical Debian systems, so a wheel built on one fits every other; pip
-matches platform tags, so hosts of another Debian release take only what fits them.
+file; its name gains a build tag (``-1wmxlab-``), since pip breaks a tie between the same
+wheel from find-links and from the index in the index's favour, and a build tag wins it.
+Hosts are identical Debian systems, so a wheel built on one fits every other; pip matches
+platform tags, so hosts of another Debian release take only what fits them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,22 @@ HARVEST_SCRIPT = r"""
 set -eu
 house="$1"
 incoming="$house/.incoming-$(hostname)"
+# name-version-python-abi-platform.whl gets the build tag 1wmxlab: between two equal
+# candidates pip takes the index's, but a build tag ranks a wheel above the same one
+# without, so pip takes the wheelhouse's copy (the same bytes) and downloads nothing.
+tagged() {
+  base=$(basename "$1" .whl)
+  if [ "$(printf '%s' "$base" | tr -cd - | wc -c)" -eq 4 ]; then
+    name=${base%%-*}; rest=${base#*-}
+    base="$name-${rest%%-*}-1wmxlab-${rest#*-}"
+  fi
+  printf '%s.whl' "$base"
+}
+for wheel in "$house"/*.whl; do
+  [ -e "$wheel" ] || continue
+  target="$house/$(tagged "$wheel")"
+  [ "$wheel" = "$target" ] || mv "$wheel" "$target"
+done
 rm -rf "$incoming"
 mkdir -p "$incoming"
 have=$(ls "$house" | sed -n 's/^\([^-]*\)-\([^-]*\)-.*\.whl$/\1==\2/p' \
@@ -52,7 +70,7 @@ done
 count=0
 for wheel in "$incoming"/new/*.whl; do
   [ -e "$wheel" ] || continue
-  mv "$wheel" "$house/"
+  mv "$wheel" "$house/$(tagged "$wheel")"
   count=$((count + 1))
 done
 rm -rf "$incoming"
