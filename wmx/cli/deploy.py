@@ -26,10 +26,12 @@ COMPONENTS_HELP = (
 
 def render(ctx: typer.Context) -> None:
     """Write every file the hosts will receive to build/HOST/… (no host is touched)."""
-    from wmx.ops.deploy import render_build
+    # The renderer itself, not wmx.ops.deploy: that imports the runner (ansible-runner),
+    # which rendering has no use for (issue 18).
+    from wmx.render import plan_site, write_build
 
     site = open_site(ctx)
-    build = render_build(site)
+    build = write_build(site, plan_site(site))
     for host in site.topology.hosts:
         count = sum(
             1 for p in (build / host.name).rglob("*") if p.is_file() and ".wmx" not in p.parts

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    UndefinedError,
+)
 from ruamel.yaml import YAML
 
+import wmx
 from wmx.agent import sources as agent_sources
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
@@ -49,14 +59,41 @@ class RenderedFile:
         }
 
 
+def _bytecode_cache() -> BytecodeCache | None:
+    """Compiled templates kept between runs (issue 18: compiling them is most of a
+    render), in the user's own cache directory: never in the site, which is untrusted
+    data, while compiled code is run as it is. None when that directory cannot be made
+    private to this user (then every run compiles)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    # Per wmx release and these options: Jinja keys its cache by template name and
+    # source only, not by the options the code was compiled with.
+    directory = Path(base, "wmx", f"jinja-{wmx.__version__}-{_OPTIONS_TAG}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        found = os.lstat(directory)
+    except (OSError, RuntimeError):  # RuntimeError: no home directory
+        return None
+    private = stat.S_ISDIR(found.st_mode) and not found.st_mode & 0o077
+    if not private or found.st_uid != os.geteuid():
+        return None
+    return FileSystemBytecodeCache(str(directory))
+
+
+_OPTIONS: dict[str, Any] = {
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+}
+_OPTIONS_TAG = hashlib.sha256(repr(sorted(_OPTIONS.items())).encode()).hexdigest()[:12]
+
+
 def jinja_environment(root: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(root),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
+        bytecode_cache=_bytecode_cache(),
+        **_OPTIONS,
     )
     env.filters["to_json"] = _to_json
     return env

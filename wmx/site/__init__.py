@@ -110,7 +110,7 @@ def load_site(root: Path) -> Site:
     config = load_config(paths)
     if not paths.inventory.exists():
         raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
-    topology = load_topology(paths.inventory)
+    topology = load_topology(paths.inventory, paths.state / "cache" / "inventory.json")
     # Host names become paths under build/, addresses land in firewalls and configs.
     check_inventory_hosts(
         paths.inventory, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts)

@@ -5,7 +5,8 @@ Groups and hosts come from Ansible's YAML inventory plugin (host ranges such as
 `all.vars`, group and host variables in the file, `group_vars/` and `host_vars/` beside
 it. `wmx status`, `logs`, `backup` and the admin tunnel connect with those (wmx.ssh), so
 they reach a host as the playbook does. ansible-core is imported here only, when a site
-is loaded (it is slow to import).
+is loaded (it is slow to import), and not at all when the site's cache of the last read
+still holds (wmx.site.inventory_cache; the cached read passes the same checks).
 
 Variables are never templated here: a template may run anything (`lookup('pipe', …)`),
 and a site is untrusted data that `wmx render` or `wmx diff` must be able to read
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUP_COMPONENTS,
@@ -91,8 +93,33 @@ def _one_line(message: object) -> str:
     return lines[0] if lines else "Ansible cannot read it"
 
 
-def read_inventory(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
-    """host name → (its groups, its variables), as Ansible sees them for a playbook."""
+def read_inventory(
+    path: Path, cache: Path | None = None
+) -> dict[str, tuple[set[str], dict[str, Any]]]:
+    """host name → (its groups, its variables), as Ansible sees them for a playbook.
+
+    With `cache` (a file under the site's .wmx/), a read whose inputs have not changed
+    since the last one comes from there, without Ansible (wmx.site.inventory_cache); it
+    goes through the same checks as a fresh read."""
+    key = None
+    if cache is not None:
+        try:
+            key = inputs_digest(path)
+        except OSError:
+            key = None
+    cached = load_cached(cache, key) if cache is not None and key is not None else None
+    if cached is not None:
+        _check_templates(path, cached)
+        return cached
+    load_document(path)  # broken YAML: said with its line, before Ansible reads it
+    hosts = _read_with_ansible(path)
+    _check_templates(path, hosts)
+    if cache is not None and key is not None:
+        store(cache, key, hosts)
+    return hosts
+
+
+def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
     from ansible.errors import AnsibleError
     from ansible.inventory.data import InventoryData
     from ansible.inventory.manager import InventoryManager
@@ -117,6 +144,10 @@ def read_inventory(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
             hosts[_plain(host.name)] = (groups, readable)
     except AnsibleError as exc:
         raise InputError(f"{path}: {_one_line(exc.message)}") from None
+    return hosts
+
+
+def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:
     for name, (_, values) in sorted(hosts.items()):
         for key in sorted(_READ_BY_WMX & values.keys()):
             if _is_template(values[key]):
@@ -124,12 +155,11 @@ def read_inventory(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
                     f"{path}: {name}.{key}: a template ({values[key]!r}); wmx reads this "
                     "variable itself and never runs templates of a site: write the value"
                 )
-    return hosts
 
 
-def load_topology(path: Path) -> Topology:
-    load_document(path)  # broken YAML: said with its line, before Ansible reads it
-    found = read_inventory(path)
+def load_topology(path: Path, cache: Path | None = None) -> Topology:
+    """The site's hosts and groups from `path`, checked; `cache`: see read_inventory."""
+    found = read_inventory(path, cache)
     if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
     hosts = []

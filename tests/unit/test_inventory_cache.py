@@ -1,0 +1,203 @@
+"""The cache of the inventory's read (wmx.site.inventory_cache, issue 18): any change of
+an input gives a full read through Ansible, a broken cache is ignored, and what a cache
+holds passes the same checks as a fresh read."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wmx.site.inventory as inventory
+from wmx.errors import InputError
+from wmx.site import load_site
+from wmx.site.init import InitAnswers, init_site
+from wmx.site.inventory import load_topology, read_inventory
+from wmx.site.inventory_cache import inputs_digest
+
+INVENTORY = """\
+all:
+  hosts:
+    matrix:
+      ansible_host: 203.0.113.10
+      memory_mb: 2048
+  children:
+    database: {hosts: {matrix: }}
+    homeserver: {hosts: {matrix: }}
+    proxy: {hosts: {matrix: }}
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.yml"
+    path.write_text(INVENTORY)
+    return path
+
+
+def _cache(inventory_path: Path) -> Path:
+    return inventory_path.parent / ".wmx" / "cache" / "inventory.json"
+
+
+@pytest.fixture
+def no_ansible(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Counts the reads that go through Ansible (they still do)."""
+    reads: list[Path] = []
+    real = inventory._read_with_ansible
+
+    def counted(path: Path) -> Any:
+        reads.append(path)
+        # As in a new process: Ansible keeps the group_vars/host_vars files it found (and
+        # the directories it did not) in globals of its vars plugin; a test would
+        # otherwise not see a new one.
+        from ansible.plugins.vars import host_group_vars
+
+        for found in (host_group_vars.FOUND, host_group_vars.NAK):
+            found.clear()
+        return real(path)
+
+    monkeypatch.setattr(inventory, "_read_with_ansible", counted)
+    return reads
+
+
+def test_a_second_read_comes_from_the_cache(site: Path, no_ansible: list[Path]) -> None:
+    first = load_topology(site, _cache(site))
+    assert stat.S_IMODE(_cache(site).stat().st_mode) == 0o600
+    second = load_topology(site, _cache(site))
+    assert second == first
+    assert len(no_ansible) == 1
+    assert second.the("homeserver").address == "203.0.113.10"
+    assert not list(_cache(site).parent.glob(".inventory.*"))  # no temporary file left
+
+
+def test_no_cache_file_means_every_read_is_fresh(site: Path, no_ansible: list[Path]) -> None:
+    load_topology(site)
+    load_topology(site)
+    assert len(no_ansible) == 2
+    assert not (site.parent / ".wmx").exists()
+
+
+def test_an_edited_inventory_is_read_again(site: Path, no_ansible: list[Path]) -> None:
+    load_topology(site, _cache(site))
+    site.write_text(INVENTORY.replace("203.0.113.10", "203.0.113.20"))
+    assert load_topology(site, _cache(site)).the("homeserver").address == "203.0.113.20"
+    assert len(no_ansible) == 2
+
+
+@pytest.mark.parametrize("where", ["group_vars/all.yml", "group_vars/homeserver/x.yml"])
+def test_edited_group_vars_are_read_again(site: Path, no_ansible: list[Path], where: str) -> None:
+    assert load_topology(site, _cache(site)).the("homeserver").memory_mb == 2048
+    site.write_text(INVENTORY.replace("      memory_mb: 2048\n", ""))
+    group_vars = site.parent / where
+    group_vars.parent.mkdir(parents=True)
+    group_vars.write_text("memory_mb: 4096\n")
+    assert load_topology(site, _cache(site)).the("homeserver").memory_mb == 4096
+    group_vars.write_text("memory_mb: 8192\n")
+    assert load_topology(site, _cache(site)).the("homeserver").memory_mb == 8192
+    assert len(no_ansible) == 3
+
+
+def test_new_host_vars_are_read(site: Path, no_ansible: list[Path]) -> None:
+    load_topology(site, _cache(site))
+    (site.parent / "host_vars").mkdir()
+    (site.parent / "host_vars" / "matrix.yml").write_text("ansible_host: 198.51.100.7\n")
+    assert load_topology(site, _cache(site)).the("homeserver").address == "198.51.100.7"
+    assert len(no_ansible) == 2
+
+
+def test_ansible_settings_are_part_of_the_key(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = inputs_digest(site)
+    monkeypatch.setenv("ANSIBLE_VARS_ENABLED", "host_group_vars")
+    assert inputs_digest(site) != before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "not json {",
+        "[]",
+        '{"key": "0", "hosts": {}}',
+        '{"key": "KEY", "hosts": {"matrix": {"groups": "proxy", "vars": {}}}}',
+        '{"key": "KEY", "hosts": {"matrix": {"groups": [], "vars": []}}}',
+        '{"key": "KEY", "hosts": {"matrix": {"groups": [1], "vars": {}}}}',
+        '{"key": "KEY", "hosts": {"matrix": {"groups": [], "vars": {}, "x": 1}}}',
+        '{"key": "KEY"}',
+    ],
+)
+def test_a_broken_cache_is_ignored(site: Path, no_ansible: list[Path], content: str) -> None:
+    expected = load_topology(site)
+    _cache(site).parent.mkdir(parents=True)
+    _cache(site).write_text(content.replace("KEY", inputs_digest(site)))
+    assert load_topology(site, _cache(site)) == expected
+    assert len(no_ansible) == 2
+    # …and replaced by a good one.
+    assert load_topology(site, _cache(site)) == expected
+    assert len(no_ansible) == 2
+
+
+def _poison(site: Path, **values: Any) -> None:
+    """A cache whose key is right but whose content a fresh read would never give."""
+    load_topology(site, _cache(site))
+    document = json.loads(_cache(site).read_text())
+    document["hosts"]["matrix"]["vars"].update(values)
+    _cache(site).write_text(json.dumps(document))
+
+
+def test_a_cached_template_is_refused(site: Path, no_ansible: list[Path]) -> None:
+    _poison(site, ansible_host="{{ lookup('pipe', 'id') }}")
+    with pytest.raises(InputError, match=r"matrix\.ansible_host: a template"):
+        read_inventory(site, _cache(site))
+    assert len(no_ansible) == 1  # refused from the cache itself
+
+
+def test_a_cached_memory_size_is_checked(site: Path) -> None:
+    _poison(site, memory_mb=1)
+    with pytest.raises(InputError, match=r"matrix\.memory_mb: must be a whole number"):
+        load_topology(site, _cache(site))
+
+
+def _init(tmp_path: Path) -> Path:
+    answers = InitAnswers(
+        server_name="example.org",
+        homeserver_host="matrix.example.org",
+        web_client_host="element.example.org",
+        admin_email="admin@example.org",
+        acme_email="acme@example.org",
+    )
+    return init_site(tmp_path / "site", answers).root
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ansible_host": "10.0.0.1 tcp dport 22 drop ;"}, "matrix.ansible_host: '10.0.0.1 tcp"),
+        ({"rename": "../escape"}, "host '../escape' is not a host name"),
+    ],
+)
+def test_a_cached_read_of_a_site_still_refuses_hostile_values(
+    tmp_path: Path, change: dict[str, str], message: str
+) -> None:
+    root = _init(tmp_path)
+    load_site(root)
+    cache = root / ".wmx" / "cache" / "inventory.json"
+    document = json.loads(cache.read_text())
+    hosts = document["hosts"]
+    if "rename" in change:
+        hosts[change["rename"]] = hosts.pop("matrix")
+    else:
+        hosts["matrix"]["vars"].update(change)
+    cache.write_text(json.dumps(document))
+    with pytest.raises(InputError) as refused:
+        load_site(root)
+    assert message in str(refused.value)
+
+
+def test_a_site_loads_the_same_from_its_cache(tmp_path: Path) -> None:
+    root = _init(tmp_path)
+    fresh = load_site(root)
+    assert (root / ".wmx" / "cache" / "inventory.json").is_file()
+    assert load_site(root).topology == fresh.topology
