@@ -32,12 +32,12 @@ from wmx.ops.restore import managed_paths
 from wmx.site import Site, load_site
 from wmx.site.inventory import inventory_document
 from wmx.site.secrets import write_secrets
-from wmx.site.topology import GROUP_COMPONENTS, HostView
+from wmx.site.topology import GROUPS, HostView
 from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 # Groups whose hosts serve the site (every component group but the repository hosts'):
 # a drill must never overwrite one of them.
-SERVING_GROUPS = tuple(sorted(set(GROUP_COMPONENTS) - {"backup"}))
+SERVING_GROUPS = tuple(sorted(set(GROUPS) - {"backup"}))
 DRILL_COMPONENTS = ["base", "postgresql", "synapse", "backup"]
 
 
