@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
+
 from wmx.components import COMPONENT_NAMES, COMPONENTS
 from wmx.components.component import SiteViews, Step
 from wmx.render.engine import RenderedFile, jinja_environment, render_component
@@ -100,9 +102,13 @@ def template_context(views: SiteViews, host: HostView) -> dict[str, Any]:
     return context
 
 
-def plan_host(views: SiteViews, host: HostView, templates: Path | None = None) -> HostPlan:
+def plan_host(
+    views: SiteViews, host: HostView, templates: Path | None = None, env: Environment | None = None
+) -> HostPlan:
+    """`env`: the Jinja environment of `templates`, shared by the hosts of one site (each
+    template is then loaded once)."""
     root = templates or data_dir("templates")
-    env = jinja_environment(root)
+    env = env or jinja_environment(root)
     site = views.site
     running = tuple(c for c in COMPONENTS if c.runs_on(site, host))
     context = template_context(views, host)
@@ -122,9 +128,10 @@ def plan_host(views: SiteViews, host: HostView, templates: Path | None = None) -
 
 def plan_site(site: Site, templates: Path | None = None) -> SitePlan:
     views = site_views(site)
+    env = jinja_environment(templates or data_dir("templates"))
     return SitePlan(
         site=site,
-        hosts={h.name: plan_host(views, h, templates) for h in site.topology.hosts},
+        hosts={h.name: plan_host(views, h, templates, env) for h in site.topology.hosts},
     )
 
 
