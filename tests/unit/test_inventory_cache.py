@@ -80,6 +80,16 @@ def test_no_cache_file_means_every_read_is_fresh(site: Path, no_ansible: list[Pa
     assert not (site.parent / ".wmx").exists()
 
 
+@pytest.mark.parametrize("link", [".wmx", ".wmx/cache"])
+def test_the_cache_is_never_written_through_a_link(site: Path, tmp_path: Path, link: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (site.parent / link).parent.mkdir(exist_ok=True)
+    (site.parent / link).symlink_to(elsewhere)
+    load_topology(site, _cache(site))
+    assert not list(elsewhere.iterdir())
+
+
 def test_an_edited_inventory_is_read_again(site: Path, no_ansible: list[Path]) -> None:
     load_topology(site, _cache(site))
     site.write_text(INVENTORY.replace("203.0.113.10", "203.0.113.20"))

@@ -131,7 +131,7 @@ def load_cached(cache: Path, key: str) -> dict[str, HostRead] | None:
 
 def store(cache: Path, key: str, hosts: dict[str, HostRead]) -> None:
     """Write the cache (0600, atomically); a site that cannot be written is read the
-    long way the next time too, with no error."""
+    long way the next time too, with no error. Never through a symbolic link."""
     document = {
         "key": key,
         "hosts": {
@@ -141,7 +141,12 @@ def store(cache: Path, key: str, hosts: dict[str, HostRead]) -> None:
     }
     try:
         text = json.dumps(document, allow_nan=False)
+        # The site is untrusted: a `.wmx` or `.wmx/cache` linked elsewhere gets nothing.
+        if os.path.islink(cache.parent.parent):
+            return
         cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.path.islink(cache.parent):
+            return
         fd, temporary = tempfile.mkstemp(prefix=".inventory.", dir=cache.parent)  # 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
