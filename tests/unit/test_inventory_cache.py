@@ -66,6 +66,7 @@ def no_ansible(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_a_second_read_comes_from_the_cache(site: Path, no_ansible: list[Path]) -> None:
     first = load_topology(site, _cache(site))
     assert stat.S_IMODE(_cache(site).stat().st_mode) == 0o600
+    assert stat.S_IMODE((site.parent / ".wmx").stat().st_mode) == 0o700
     second = load_topology(site, _cache(site))
     assert second == first
     assert len(no_ansible) == 1

@@ -144,7 +144,8 @@ def store(cache: Path, key: str, hosts: dict[str, HostRead]) -> None:
         # The site is untrusted: a `.wmx` or `.wmx/cache` linked elsewhere gets nothing.
         if os.path.islink(cache.parent.parent):
             return
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for directory in (cache.parent.parent, cache.parent):  # private, like all of .wmx/
+            directory.mkdir(exist_ok=True, mode=0o700)
         if os.path.islink(cache.parent):
             return
         fd, temporary = tempfile.mkstemp(prefix=".inventory.", dir=cache.parent)  # 0600
