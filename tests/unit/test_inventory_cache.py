@@ -212,3 +212,24 @@ def test_a_site_loads_the_same_from_its_cache(tmp_path: Path) -> None:
     fresh = load_site(root)
     assert (root / ".wmx" / "cache" / "inventory.json").is_file()
     assert load_site(root).topology == fresh.topology
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("ansible_host: 203.0.113.10", "ansible_host: '10.0.0.1 tcp dport 22 drop ;'"),
+        (
+            "    proxy: {hosts: {matrix: }}",
+            "    proxy: {hosts: {matrix: }}\n    monitorng: {hosts: {matrix: }}",
+        ),
+        ("    matrix:\n", "    ../x:\n      memory_mb: 2048\n    matrix:\n"),
+    ],
+    ids=["address", "unknown-group", "host-name"],
+)
+def test_a_refused_inventory_leaves_no_cache(site: Path, edit: tuple[str, str]) -> None:
+    # A user error writes nothing, the cache under .wmx/ included.
+    site.write_text(INVENTORY.replace(*edit))
+    with pytest.raises(InputError):
+        load_topology(site, _cache(site))
+    assert not _cache(site).exists()
+    assert not (site.parent / ".wmx").exists()

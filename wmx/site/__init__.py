@@ -10,7 +10,6 @@ from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
 from wmx.site.element_release import WebClientRelease, element_release
-from wmx.site.hostnames import check_groups, check_inventory_hosts
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -111,9 +110,4 @@ def load_site(root: Path) -> Site:
     if not paths.inventory.exists():
         raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
     topology = load_topology(paths.inventory, paths.state / "cache" / "inventory.json")
-    # Host names become paths under build/, addresses land in firewalls and configs.
-    check_inventory_hosts(
-        paths.inventory, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts)
-    )
-    check_groups(paths.inventory, topology)
     return Site(paths=paths, config=config, topology=topology)

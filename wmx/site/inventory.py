@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.hostnames import check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
-    GROUP_COMPONENTS,
+    GROUPS,
     OPTIONAL_GROUPS,
     HostView,
     Topology,
@@ -114,8 +115,6 @@ def read_inventory(
     load_document(path)  # broken YAML: said with its line, before Ansible reads it
     hosts = _read_with_ansible(path)
     _check_templates(path, hosts)
-    if cache is not None and key is not None:
-        store(cache, key, hosts)
     return hosts
 
 
@@ -158,7 +157,10 @@ def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]
 
 
 def load_topology(path: Path, cache: Path | None = None) -> Topology:
-    """The site's hosts and groups from `path`, checked; `cache`: see read_inventory."""
+    """The site's hosts and groups from `path`, checked; `cache`: see read_inventory.
+
+    The cache is written only once every check of the inventory has passed: a refused
+    inventory leaves nothing behind."""
     found = read_inventory(path, cache)
     if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
@@ -183,7 +185,7 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
     topology = Topology(hosts=tuple(hosts))
     _check_irc_bridge(path, topology)
     _check_element(path, topology)
-    for group in GROUP_COMPONENTS:
+    for group in GROUPS:
         count = len(topology.in_group(group))
         # An optional component runs on one host, or on none (it is then switched off).
         allowed = (0, 1) if group in OPTIONAL_GROUPS else (1,)
@@ -191,9 +193,24 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
             wanted = "at most one host" if group in OPTIONAL_GROUPS else "exactly one host"
             raise InputError(
                 f"{path}: group {group!r} must hold {wanted} (it holds {count}); "
-                f"groups name the components a host runs: {', '.join(GROUP_COMPONENTS)}"
+                f"groups name the components a host runs: {', '.join(GROUPS)}"
             )
+    # Host names become paths under build/, addresses land in firewalls and configs.
+    check_inventory_hosts(path, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts))
+    check_groups(path, topology)
+    if cache is not None:
+        _remember(path, cache, found)
     return topology
+
+
+def _remember(path: Path, cache: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:
+    """Store a fresh read for the next load (a cached read is not stored again)."""
+    try:
+        key = inputs_digest(path)
+    except OSError:
+        return
+    if load_cached(cache, key) is None:
+        store(cache, key, hosts)
 
 
 def _check_irc_bridge(path: Path, topology: Topology) -> None:

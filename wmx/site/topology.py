@@ -25,9 +25,6 @@ GROUPS: tuple[str, ...] = (
     "element",
     "turn",
 )
-# The former name of GROUPS (a mapping of group → components, now wmx.components):
-# wmx/site/inventory.py and wmx/ops/drill.py still read group names from it.
-GROUP_COMPONENTS = GROUPS
 DEFAULT_MEMORY_MB = 2048
 
 
