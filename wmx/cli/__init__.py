@@ -1,42 +1,174 @@
-"""The `wmx` command: one Typer sub-app per command group, joined here."""
+"""The `wmx` command: one Typer sub-app per command group, joined here.
+
+The root group is lazy: it holds a table of its commands (name, module, one-line help)
+and imports a command's module only when that command is run, completed or walked.
+`wmx --help` and the completion of a first word list the table without importing any
+command module; `wmx render` imports wmx.cli.deploy alone.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
-from typer._click.core import Context as ClickContext  # typer vendors click
-from typer.core import TyperGroup
+from typer._click.core import Command as ClickCommand  # typer vendors click
+from typer._click.core import Context as ClickContext
+from typer._click.shell_completion import CompletionItem
+from typer.core import TyperCommand, TyperGroup
 
 from wmx import __version__
-from wmx.cli import admin as admin_cli
-from wmx.cli import backup as backup_cli
-from wmx.cli import config as config_cli
-from wmx.cli import deploy as deploy_cli
-from wmx.cli import doctor as doctor_cli
-from wmx.cli import init as init_cli
-from wmx.cli import irc as irc_cli
-from wmx.cli import lab as lab_cli
-from wmx.cli import login as login_cli
-from wmx.cli import logs as logs_cli
-from wmx.cli import media as media_cli
-from wmx.cli import monitoring as monitoring_cli
-from wmx.cli import notice as notice_cli
-from wmx.cli import regtoken as regtoken_cli
-from wmx.cli import reports as reports_cli
-from wmx.cli import room as room_cli
-from wmx.cli import secrets as secrets_cli
-from wmx.cli import status as status_cli
-from wmx.cli import upgrade as upgrade_cli
-from wmx.cli import user as user_cli
 from wmx.cli.common import err_console
 from wmx.errors import WmxError
 
+# wmx uses no pydantic plugin; pydantic's search for them (reading every installed
+# package's entry points) costs each command a few hundredths of a second. An explicit
+# setting by the user is kept. See pydantic's docs, "Plugins" (PYDANTIC_DISABLE_PLUGINS).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+# Every command of `wmx`, in the order `wmx --help` lists them: name, "module:attribute"
+# (a Typer sub-app for a group, a function for a command) and the first paragraph of its
+# help, which `wmx --help` shows without importing the module
+# (tests/unit/test_cli_lazy.py checks it against the module's own help).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("init", "wmx.cli.init:init",
+     "Create a site: `wmx.yaml` (every option commented), `inventory.yml`, `secrets.yml`."),
+    ("render", "wmx.cli.deploy:render",
+     "Write every file the hosts will receive to build/HOST/… (no host is touched)."),
+    ("diff", "wmx.cli.deploy:diff",
+     "Show what `wmx deploy` would change in the files and role vars (versions, …),\n"
+     "against the last successful deploy."),
+    ("deploy", "wmx.cli.deploy:deploy", "Render the site and converge its hosts with Ansible."),
+    ("status", "wmx.cli.status:status",
+     "Show each host's services (systemd state, version, uptime), disk and memory, the\n"
+     "certificate's expiry, the last backup, firing alerts and key Synapse figures."),
+    ("doctor", "wmx.cli.doctor:doctor",
+     "Check the site from outside, as another homeserver would (DNS, .well-known,\n"
+     "federation endpoint, TLS, signed server keys, versions), and from inside, as a\n"
+     "careful operator would (clocks, disk, memory, registration, link previews, what must\n"
+     "stay private, PostgreSQL's collation, backups and the signing key in them, Synapse\n"
+     "against PyPI)."),
+    ("logs", "wmx.cli.logs:logs",
+     "Print a service's journal from the host that runs it (over SSH)."),
+    ("config", "wmx.cli.config:app", "Read, change and check the site's settings (wmx.yaml)."),
+    ("secrets", "wmx.cli.secrets:app",
+     "The site's generated secrets (secrets.yml): values are never shown."),
+    ("lab", "wmx.cli.lab:app",
+     "Throwaway Debian 12 hosts on this machine (systemd-nspawn, needs root): "
+     "`wmx lab up`, then `wmx deploy` as to any VPS."),
+    ("irc", "wmx.cli.irc:app",
+     "The IRC bridge (Heisenbridge): networks, status, and IRC channels plumbed into "
+     "Matrix rooms (relay mode). See docs/irc.md."),
+    ("admin", "wmx.cli.admin:app", "Bootstrap administration of the homeserver."),
+    ("backup", "wmx.cli.backup:app",
+     "Backups that are restored, not just taken: borg archives of the database, media, "
+     "signing key and configuration; restore and drill them."),
+    ("user", "wmx.cli.user:app",
+     "Accounts: list, create, import, reset passwords, deactivate, moderate."),
+    ("room", "wmx.cli.room:app",
+     "Rooms: list, inspect, delete, block, purge history, directory and aliases."),
+    ("login", "wmx.cli.login:app",
+     "Logging in with a Wikimedia account (the wiki's OAuth 2.0 consumer)."),
+    ("media", "wmx.cli.media:app",
+     "Media: list, quarantine, protect, delete, purge cached remote media."),
+    ("regtoken", "wmx.cli.regtoken:app",
+     "Registration tokens: let chosen people sign up while registration is closed."),
+    ("notice", "wmx.cli.notice:app",
+     "Server notices: messages from the homeserver itself to its users."),
+    ("reports", "wmx.cli.reports:app", "Event reports: messages users flagged to the admins."),
+    ("upgrade", "wmx.cli.upgrade:app", "Upgrade Synapse with a plan, a gate and a way back."),
+    ("monitoring", "wmx.cli.monitoring:app",
+     "Monitoring extras: Grafana provisioning, the alert mail relay's password."),
+)  # fmt: skip
+
+
+def _build(name: str, target: str) -> ClickCommand:
+    """The click command of one table entry, built as `app.command(name)` or
+    `app.add_typer(sub_app, name=name)` on the root app would have built it."""
+    module_name, attribute = target.split(":")
+    obj = getattr(import_module(module_name), attribute)
+    holder = typer.Typer(rich_markup_mode=app.rich_markup_mode)
+    options: dict[str, Any] = {
+        "pretty_exceptions_short": app.pretty_exceptions_short,
+        "rich_markup_mode": app.rich_markup_mode,
+    }
+    if isinstance(obj, typer.Typer):
+        if name == "room":
+            _add_room_link(obj)
+        holder.add_typer(obj, name=name)
+        return typer.main.get_group_from_info(
+            holder.registered_groups[0], suggest_commands=app.suggest_commands, **options
+        )
+    holder.command(name)(obj)
+    return typer.main.get_command_from_info(holder.registered_commands[0], **options)
+
+
+def _add_room_link(room_app: typer.Typer) -> None:
+    """`wmx room link` lives with the login commands (it links a room to the wiki)."""
+    if not any(info.name == "link" for info in room_app.registered_commands):
+        from wmx.cli.login import room_link
+
+        room_app.command("link")(room_link)
+
+
+class _LazyCommands(Mapping[str, ClickCommand]):
+    """The root's commands by name: each built (its module imported) when first read."""
+
+    def __init__(self) -> None:
+        self._targets = {name: target for name, target, _ in COMMANDS}
+        self._built: dict[str, ClickCommand] = {}
+
+    def __getitem__(self, name: str) -> ClickCommand:
+        if name not in self._built:
+            self._built[name] = _build(name, self._targets[name])
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
 
 class WmxGroup(TyperGroup):
-    """Turns a WmxError anywhere below into a one-line cause on stderr and its exit code."""
+    """The root group. Turns a WmxError anywhere below into a one-line cause on stderr
+    and its exit code; imports a command's module only when that command is needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, ClickCommand] = _LazyCommands()  # type: ignore[assignment]
+        self._listing = False
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        if self._listing and cmd_name in self.commands:
+            # Listing only (help, completion of the command's name): name and help.
+            help_text = next(text for name, _, text in COMMANDS if name == cmd_name)
+            return TyperCommand(cmd_name, help=help_text)
+        return self.commands.get(cmd_name)
+
+    @contextmanager
+    def _listing_only(self) -> Iterator[None]:
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
+
+    def format_help(self, ctx: ClickContext, formatter: Any) -> None:
+        with self._listing_only():
+            super().format_help(ctx, formatter)
+
+    def shell_complete(self, ctx: ClickContext, incomplete: str) -> list[CompletionItem]:
+        with self._listing_only():
+            return super().shell_complete(ctx, incomplete)
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -83,31 +215,6 @@ def main_options(
     ] = False,
 ) -> None:
     ctx.obj = {"site": str(site) if site else None}
-
-
-app.command("init")(init_cli.init)
-app.add_typer(config_cli.app, name="config")
-app.add_typer(secrets_cli.app, name="secrets")
-app.command("render")(deploy_cli.render)
-app.command("diff")(deploy_cli.diff)
-app.command("deploy")(deploy_cli.deploy)
-app.add_typer(lab_cli.app, name="lab")
-app.add_typer(irc_cli.app, name="irc")
-app.add_typer(admin_cli.app, name="admin")
-app.add_typer(backup_cli.app, name="backup")
-app.add_typer(user_cli.app, name="user")
-app.add_typer(room_cli.app, name="room")
-room_cli.app.command("link")(login_cli.room_link)
-app.add_typer(login_cli.app, name="login")
-app.add_typer(media_cli.app, name="media")
-app.add_typer(regtoken_cli.app, name="regtoken")
-app.add_typer(notice_cli.app, name="notice")
-app.add_typer(reports_cli.app, name="reports")
-app.command("status")(status_cli.status)
-app.add_typer(upgrade_cli.app, name="upgrade")
-app.command("doctor")(doctor_cli.doctor)
-app.command("logs")(logs_cli.logs)
-app.add_typer(monitoring_cli.app, name="monitoring")
 
 
 def main() -> None:
