@@ -8,6 +8,7 @@ command module; `wmx render` imports wmx.cli.deploy alone.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -218,4 +219,11 @@ def main_options(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The command is done and the process about to exit, which frees its memory
+        # anyway: spare the cyclic collector its last pass over every object left
+        # (0.03 s for `wmx render`). Files are closed by their `with` blocks, and the
+        # standard streams are flushed at exit as always.
+        gc.freeze()
