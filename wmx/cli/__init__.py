@@ -129,6 +129,9 @@ class _LazyCommands(Mapping[str, ClickCommand]):
             self._built[name] = _build(name, self._targets[name])
         return self._built[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._targets  # Mapping's own would build the command
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._targets)
 
