@@ -309,6 +309,9 @@ from pathlib import Path
 from rich.console import Console
 from wmx.run import run_playbook
 
+# What the run must give back: Python's default handler, or SIG_IGN when this process was
+# started with Ctrl-C ignored (a background job of a non-interactive shell).
+before = signal.getsignal(signal.SIGINT)
 result = run_playbook(
     runs_dir=Path(sys.argv[1]),
     playbook=Path(sys.argv[2]),
@@ -317,7 +320,7 @@ result = run_playbook(
     console=Console(force_terminal=False),
 )
 print("RESULT", result.status, result.ok, flush=True)
-print("HANDLER RESTORED", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+print("HANDLER RESTORED", signal.getsignal(signal.SIGINT) is before)
 """
 
 

@@ -21,9 +21,7 @@ def validate(ctx: typer.Context) -> None:
     from wmx.components import components_of
 
     site = open_site(ctx)
-    hosts = ", ".join(
-        f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts
-    )
+    hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
     console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
 
 
