@@ -38,14 +38,23 @@ class ClientArchive:
     sha256: str
 
 
+# The project's shared directory on the machines it is developed and tested on: a clone
+# made elsewhere (CI's clean clone, a scratch checkout) still finds the archives there.
+SHARED_CLIENTS = Path("/work/shared/clients")
+
+
 def clients_dir() -> Path:
-    """Where the shared client archives are: $WMX_LAB_CLIENTS, or `shared/clients`
-    beside the source checkout wmx runs from."""
+    """Where the shared client archives are: $WMX_LAB_CLIENTS, else `shared/clients`
+    beside the source checkout wmx runs from, else the project's shared directory."""
     named = os.environ.get(CLIENTS_ENV)
     if named:
         return Path(named)
     checkout = Path(__file__).resolve().parents[2]
-    return checkout.parent / "shared" / "clients"
+    candidates = (checkout.parent / "shared" / "clients", SHARED_CLIENTS)
+    for candidate in candidates:
+        if (candidate / "SHA256SUMS").is_file():
+            return candidate
+    return candidates[0]
 
 
 def _sha256(path: Path) -> str:
