@@ -55,6 +55,12 @@ def test_module_templates_and_role_agree(component: Component) -> None:
             f"{component.name}/tasks/{task_file}.yml is missing"
         )
         assert step.before is None or step.before in COMPONENT_NAMES
+    # A deploy that finds a component unchanged runs its verify step instead of converge
+    # (wmx.ops.deploy_plan): without one, the first deploy with nothing changed fails.
+    if any(step.action == CONVERGE for step in component.steps()):
+        assert (role / "tasks" / "verify.yml").is_file(), (
+            f"playbooks/roles/{component.name}/tasks/verify.yml is missing"
+        )
 
 
 def test_every_template_and_role_directory_is_a_component() -> None:
