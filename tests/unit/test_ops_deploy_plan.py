@@ -221,6 +221,28 @@ def test_one_order_for_every_host_keeps_each_hosts_order() -> None:
         shared_order([homeserver, crossed])  # type: ignore[list-item]
 
 
+def test_one_order_keeps_the_order_between_hosts() -> None:
+    # The homeserver host's backup job makes its SSH key, the repository host authorizes
+    # it, then the job creates its repositories there: three steps on two hosts. Merging
+    # the hosts' lists alone put the repository host's step first (the key did not exist
+    # yet) and the repositories failed with "Connection closed by remote host".
+    class Plan:
+        def __init__(self, host: str, keys: list[str]) -> None:
+            self.host = host
+            self.steps = [Step(*k.split(":")) for k in keys]
+
+    job = Plan("lab4", ["base:converge", "synapse:converge", "backup:converge",
+                        "backup:repositories"])  # fmt: skip
+    repository = Plan("lab5", ["base:converge", "monitoring:remove", "backup_repo:converge"])
+    for plans in ([job, repository], [repository, job]):
+        order = [s.key for s in shared_order(plans)]  # type: ignore[arg-type]
+        assert (
+            order.index("backup:converge")
+            < order.index("backup_repo:converge")
+            < order.index("backup:repositories")
+        ), order
+
+
 def test_play_vars_align_each_host_on_the_shared_order(
     tmp_path: Path, digests: PlaybookDigests
 ) -> None:

@@ -66,6 +66,24 @@ def component(name: str) -> Component:
     raise KeyError(name)
 
 
+def step_rank(role: str, action: str) -> tuple[int, int, int, int]:
+    """Where the step `action` of component `role` runs in the registry's order: at its
+    component's place, or just before the component it names in `before`.
+
+    Every host's steps sort by this one key, so an order of all hosts' steps that sorts
+    by it too keeps each host's order and the dependencies between hosts: the backup
+    job's SSH key exists before a repository host authorizes it, and the repositories
+    are created only after that. Raises KeyError for a step no component has."""
+    place = {name: index for index, name in enumerate(COMPONENT_NAMES)}
+    owner = component(role)
+    for steps in (owner.steps(), owner.remove_steps()):
+        for sequence, step in enumerate(steps):
+            if step.action == action:
+                slot = place[step.before] if step.before else place[role]
+                return (slot, 0 if step.before else 1, place[role], sequence)
+    raise KeyError(f"{role}:{action}")
+
+
 def components_of(site: Site, host: HostView) -> tuple[str, ...]:
     """The components converged on `host`, in order: its groups' and those wmx.yaml
     switches on (backups) or the site implies (exporters on a monitored site)."""

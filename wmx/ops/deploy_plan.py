@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmx.components import step_rank
 from wmx.errors import InputError, WmxError
 from wmx.resources import data_dir
 
@@ -226,27 +227,32 @@ def plan_host(
 
 
 def shared_order(plans: Iterable[HostPlan]) -> list[Step]:
-    """One order of every host's steps that keeps each host's own order.
+    """One order of every host's steps that keeps each host's own order and the order
+    between hosts (wmx.components.step_rank: a step another host's step depends on, such
+    as the backup job's key before the repository host authorizes it, comes first).
 
     The play walks it slot by slot, every host at once, so that a step never starts
     before an earlier step of the order finished on every host.
     """
-    order: list[Step] = []
+    ranked: dict[Step, tuple[int, int, int, int]] = {}
     for plan in plans:
-        position = 0
+        previous: tuple[int, int, int, int] | None = None
         for step in plan.steps:
-            if step in order:
-                found = order.index(step)
-                if found < position:
-                    raise WmxError(
-                        f"{plan.host}: step {step.key} comes after a later step of another "
-                        "host; the hosts' plans disagree on the order (run `wmx render`)"
-                    )
-                position = found + 1
-            else:
-                order.insert(position, step)
-                position += 1
-    return order
+            try:
+                rank = step_rank(step.role, step.action)
+            except KeyError:
+                raise WmxError(
+                    f"{plan.host}: step {step.key} is no step of a component of this wmx "
+                    "(run `wmx render`)"
+                ) from None
+            if previous is not None and rank < previous:
+                raise WmxError(
+                    f"{plan.host}: step {step.key} comes after a later step of another "
+                    "host; the hosts' plans disagree on the order (run `wmx render`)"
+                )
+            previous = rank
+            ranked[step] = rank
+    return sorted(ranked, key=lambda step: ranked[step])
 
 
 def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:

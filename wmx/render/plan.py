@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from wmx.components import COMPONENT_NAMES, COMPONENTS
+from wmx.components import COMPONENTS, step_rank
 from wmx.components.component import SiteViews, Step
 from wmx.render.engine import RenderedFile, jinja_environment, render_component
 from wmx.resources import data_dir
@@ -65,20 +65,13 @@ def role_steps(site: Site, host: HostView) -> tuple[Step, ...]:
     """`wmx_roles`: the steps of the components `host` runs, and the removal of those it
     must not run. A step runs at its component's place in the registry's order, or just
     before the component it names in `before`."""
-    place = {name: index for index, name in enumerate(COMPONENT_NAMES)}
-    keyed: list[tuple[tuple[int, int, int, int], Step]] = []
+    chosen: list[Step] = []
     for component in COMPONENTS:
         if component.runs_on(site, host):
-            steps = component.steps()
+            chosen.extend(component.steps())
         elif component.removed_from(site, host):
-            steps = component.remove_steps()
-        else:
-            continue
-        for sequence, step in enumerate(steps):
-            slot = place[step.before] if step.before else place[component.name]
-            key = (slot, 0 if step.before else 1, place[component.name], sequence)
-            keyed.append((key, step))
-    return tuple(step for _, step in sorted(keyed, key=lambda item: item[0]))
+            chosen.extend(component.remove_steps())
+    return tuple(sorted(chosen, key=lambda step: step_rank(step.role, step.action)))
 
 
 def host_role_vars(views: SiteViews, host: HostView) -> dict[str, Any]:
