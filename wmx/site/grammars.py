@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})+", re.ASCII)
@@ -302,3 +303,15 @@ def check_localpart(value: str) -> str:
             f"{value[:80]!r} is not a valid user name (lower-case letters, digits and ._=/+- only)"
         )
     return value
+
+
+def _or_empty(check: Callable[[str], str]) -> Callable[[str], str]:
+    def checked(value: str) -> str:
+        return check(value) if value else value
+
+    return checked
+
+
+# Optional mail settings: empty means "not used"; anything else must parse.
+OptionalEmail = Annotated[str, AfterValidator(_or_empty(check_email))]
+OptionalSmtpUser = Annotated[str, AfterValidator(_or_empty(check_smtp_user))]

@@ -7,11 +7,12 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from wmx.site.grammars import (
+    OptionalEmail,
+    OptionalSmtpUser,
     Strict,
     check_email,
     check_host_port,
     check_networks,
-    check_smtp_user,
     check_url,
 )
 
@@ -22,24 +23,14 @@ class SmtpSettings(Strict):
     """How Alertmanager sends alert e-mail. The password is in secrets.yml."""
 
     smarthost: str = ""  # host:port of the mail relay; empty: no e-mail
-    sender: str = ""  # the From: address
-    username: str = ""  # empty: no SMTP authentication
+    sender: OptionalEmail = ""  # the From: address
+    username: OptionalSmtpUser = ""  # empty: no SMTP authentication
     require_tls: bool = True
 
     @field_validator("smarthost")
     @classmethod
     def _smarthost(cls, value: str) -> str:
         return check_host_port(value) if value else value
-
-    @field_validator("username")
-    @classmethod
-    def _username(cls, value: str) -> str:
-        return check_smtp_user(value) if value else value
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        return check_email(value) if value else value
 
 
 class RemoteScrapeSettings(Strict):

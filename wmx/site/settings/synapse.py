@@ -11,14 +11,14 @@ from pydantic import Field, field_validator, model_validator
 
 from wmx.site.grammars import (
     NON_PUBLIC_RANGES,
+    OptionalEmail,
+    OptionalSmtpUser,
     Strict,
     check_allow_ranges,
     check_duration,
-    check_email,
     check_host_or_ip,
     check_networks,
     check_release,
-    check_smtp_user,
     check_user_masks,
     covered,
     duration_ms,
@@ -182,10 +182,10 @@ class SynapseEmailSettings(Strict):
 
     smtp_host: str = ""  # empty: Synapse sends no mail
     smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_user: str = ""
+    smtp_user: OptionalSmtpUser = ""
     # Use TLS (STARTTLS on 587, implicit TLS on 465); refuse plain text.
     require_tls: bool = True
-    notif_from: str = ""  # the From: address
+    notif_from: OptionalEmail = ""  # the From: address
     # E-mail people about messages they missed (they can turn it off in their client).
     notifications: bool = False
 
@@ -193,16 +193,6 @@ class SynapseEmailSettings(Strict):
     @classmethod
     def _host(cls, value: str) -> str:
         return check_host_or_ip(value) if value else value
-
-    @field_validator("smtp_user")
-    @classmethod
-    def _user(cls, value: str) -> str:
-        return check_smtp_user(value) if value else value
-
-    @field_validator("notif_from")
-    @classmethod
-    def _from(cls, value: str) -> str:
-        return check_email(value) if value else value
 
     @property
     def configured(self) -> bool:
