@@ -134,7 +134,6 @@ def test_exporter_files_follow_the_hosts_groups(tmp_path: Path) -> None:
         "db1": [
             "/etc/default/prometheus-node-exporter",
             "/etc/default/prometheus-postgres-exporter",
-            "/etc/wmx/exporters/postgres-role.sql",
         ],
         "hs1": ["/etc/default/prometheus-node-exporter"],
         "proxy1": [

@@ -91,8 +91,6 @@ def test_one_host_receives_every_core_file(one_host: Site) -> None:
         "/etc/nftables.conf",
         "/etc/wmx/postgresql/postgresql.conf",
         "/etc/wmx/postgresql/pg_hba.conf",
-        "/etc/wmx/postgresql/synapse.sql",
-        "/etc/wmx/postgresql/synapse-password.sql",
         "/etc/matrix-synapse/homeserver.yaml",
         "/etc/matrix-synapse/log.yaml",
         "/etc/matrix-synapse/conf.d/secrets.yaml",
@@ -138,8 +136,6 @@ def test_secret_files_are_private(one_host: Site) -> None:
         "root",
         "synapse",
     )
-    password_sql = files["/etc/wmx/postgresql/synapse-password.sql"]
-    assert (password_sql.secret, password_sql.mode) == (True, "0600")
 
 
 # --- base: the firewall -------------------------------------------------------------------
@@ -236,10 +232,6 @@ def test_local_database_uses_peer_auth_and_no_password(one_host: Site) -> None:
     assert not re.search(r"^host\s+synapse", hba, re.M)
     conf = files["/etc/wmx/postgresql/postgresql.conf"].content
     assert "listen_addresses = 'localhost'" in conf
-    assert (
-        "ALTER ROLE synapse PASSWORD NULL;"
-        in files["/etc/wmx/postgresql/synapse-password.sql"].content
-    )
 
 
 def test_remote_database_admits_the_homeserver_with_scram(three_hosts: Site) -> None:
@@ -250,17 +242,6 @@ def test_remote_database_admits_the_homeserver_with_scram(three_hosts: Site) -> 
     assert "listen_addresses = 'localhost, 10.0.0.11'" in conf
     assert "password_encryption = 'scram-sha-256'" in conf
     assert "shared_buffers = 2048MB" in conf  # a quarter of db1's 8192 MiB
-    password_sql = files["/etc/wmx/postgresql/synapse-password.sql"].content
-    assert f"ALTER ROLE synapse PASSWORD '{SECRETS.postgres_password}';" in password_sql
-
-
-def test_database_is_created_with_c_collation_from_template0(one_host: Site) -> None:
-    sql = _files(one_host, "hs1")["/etc/wmx/postgresql/synapse.sql"].content
-    assert (
-        "CREATE DATABASE synapse OWNER synapse ENCODING ''UTF8'' "
-        "LC_COLLATE ''C'' LC_CTYPE ''C'' TEMPLATE template0"
-    ) in sql
-    assert "WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'synapse')" in sql
 
 
 # --- synapse ------------------------------------------------------------------------------
