@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from wmx.components import Step
 from wmx.errors import InputError, WmxError
 from wmx.ops.deploy import plan_deploy, verify_units
 from wmx.ops.deploy_plan import (
     PlaybookDigests,
-    Step,
     check_only,
     files_by_role,
     known_components,
@@ -328,3 +328,13 @@ def test_verified_components_services_are_checked_up_front(tmp_path: Path) -> No
     units = verify_units(host, plan)
     assert {"nftables.service", "matrix-synapse.service", "nginx.service"} <= set(units)
     assert not [u for u in units if "*" in u]  # PostgreSQL's cluster: its own verify
+
+
+def test_a_step_is_its_role_and_action_whatever_it_is_ordered_before() -> None:
+    # The components declare steps with an ordering hint (`before`); the deploy reads
+    # them back from vars.json without it: both must be the same step.
+    declared = Step("irc_bridge", before="synapse")
+    assert declared == Step("irc_bridge", "converge")
+    assert {declared, Step("irc_bridge", "converge")} == {declared}
+    assert declared.key == "irc_bridge:converge"
+    assert declared.as_json() == {"role": "irc_bridge", "action": "converge"}

@@ -43,12 +43,20 @@ class Step:
 
     `before` places the step just ahead of another component's steps (the IRC bridge's
     registration must exist before Synapse starts): the plan orders steps by the
-    registry position of `before` or, without it, of their own component.
+    registry position of `before` or, without it, of their own component. It is a hint
+    for that ordering only, not part of the step: vars.json does not carry it, and the
+    deploy (wmx.ops.deploy_plan), which reads the steps back from vars.json, compares
+    and counts steps by role and action alone.
     """
 
     role: str
     action: str = CONVERGE
-    before: str | None = None
+    before: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """`role:action`, how converged.json and `--only` name the step."""
+        return f"{self.role}:{self.action}"
 
     def as_json(self) -> dict[str, str]:
         return {"role": self.role, "action": self.action}

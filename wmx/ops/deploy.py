@@ -18,13 +18,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from wmx.components import COMPONENTS
+from wmx.components import COMPONENTS, Step
 from wmx.errors import InputError, WmxError
 from wmx.ops.deploy_plan import (
     STATE_DIR,
     HostPlan,
     PlaybookDigests,
-    Step,
     check_only,
     plan_host,
     play_vars,

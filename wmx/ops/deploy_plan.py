@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wmx.components import step_rank
+from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
 from wmx.resources import data_dir
 
@@ -32,16 +32,6 @@ STATE_DIR = ".wmx"
 CONVERGED_FILE = "converged.json"
 # Steps that only make sense right after their role's converge in the same run.
 FOLLOWERS = frozenset({"start", "repositories"})
-
-
-@dataclass(frozen=True)
-class Step:
-    role: str
-    action: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.role}:{self.action}"
 
 
 @dataclass
