@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "status": LIBRARY,
     "backup": LIBRARY,
     "grafana": LIBRARY,
+    "present": LIBRARY,  # how the commands show results (tables, JSON, YAML)
     "doctor": LIBRARY,
     "components": 2,
     "site": 1,

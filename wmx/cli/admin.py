@@ -8,7 +8,7 @@ import typer
 
 from wmx.cli.admin_support import Cmd, NewPassword, PasswordFile, command, new_password
 from wmx.cli.common import checked, console
-from wmx.cli.present import esc
+from wmx.present import esc
 
 app = typer.Typer(help="Bootstrap administration of the homeserver.", no_args_is_help=True)
 

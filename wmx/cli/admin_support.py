@@ -1,6 +1,6 @@
 """What the administration commands (user, room, media, regtoken, notice, reports) share:
 their options, confirmation, passwords, checked identifiers, the signed-in session, and
-on/off command pairs. Workflows live in wmx.admin; output in wmx.cli.present."""
+on/off command pairs. Workflows live in wmx.admin; output in wmx.present."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.cli.present import (
+from wmx.errors import InputError
+from wmx.present import (
     Column,
     Pages,
     emit_data,
@@ -26,7 +27,6 @@ from wmx.cli.present import (
     emit_rows,
     esc,
 )
-from wmx.errors import InputError
 
 if TYPE_CHECKING:
     from wmx.admin.client import SynapseAdmin

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
-from wmx.cli.present import cell, esc
 from wmx.errors import InputError, WmxError
+from wmx.present import cell, esc
 
 if TYPE_CHECKING:
     from wmx.backup.restore import RestoreReport

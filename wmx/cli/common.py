@@ -1,5 +1,6 @@
-"""What every command shares: the consoles, the site option, output formats, and the one
-place where a rejected command-line value becomes an input error.
+"""What every command shares: the site option, the consoles and output formats (from
+the library wmx.present), and the one place where a rejected command-line value becomes
+an input error.
 
 Import-light on purpose: `wmx --help` and shell completion import every command module,
 so a module here imports the site model, the admin client, the renderer or the lab only
@@ -8,33 +9,34 @@ inside the function that needs it.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
 
 from wmx.errors import InputError
+from wmx.present import OutputFormat, console, err_console, print_json
 
 if TYPE_CHECKING:
     from wmx.site import Site
 
+# OutputFormat, console, err_console and print_json come from wmx.present.
+__all__ = [
+    "OutputFormat",
+    "StdinOption",
+    "checked",
+    "console",
+    "err_console",
+    "open_site",
+    "print_json",
+    "site_root",
+    "store_password",
+]
+
 T = TypeVar("T")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
 
 
 def site_root(ctx: typer.Context) -> Path:
@@ -53,22 +55,6 @@ def open_site(ctx: typer.Context) -> Site:
     from wmx.site import load_site
 
     return load_site(site_root(ctx))
-
-
-def print_json(data: Any) -> None:
-    # Plain print: Rich would wrap long lines and break the JSON for scripts.
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def print_yaml(data: Any) -> None:
-    # Plain YAML of JSON-like data (what the Admin API answers), block style for people.
-    from ruamel.yaml import YAML
-
-    out = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.dump(json.loads(json.dumps(data, default=str)), out)
-    typer.echo(out.getvalue(), nl=False)
 
 
 def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import StdinOption, console, open_site, site_root, store_password
-from wmx.cli.present import esc
+from wmx.present import esc
 
 app = typer.Typer(
     help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import checked, console
-from wmx.cli.present import esc
 from wmx.errors import InputError
+from wmx.present import esc
 
 # wmx.site.model.LETS_ENCRYPT_DIRECTORY, written out so that `--help` needs no model
 # import (tests/unit/test_cli_imports.py keeps the two equal).

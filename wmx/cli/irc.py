@@ -11,7 +11,7 @@ from rich.text import Text
 
 from wmx.cli.admin_support import Cmd, command, room_arg
 from wmx.cli.common import checked, console
-from wmx.cli.present import cell, esc
+from wmx.present import cell, esc
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from wmx.cli.common import OutputFormat, console, print_json
-from wmx.cli.present import cell, esc
+from wmx.present import cell, esc
 
 if TYPE_CHECKING:
     from wmx.lab import LabHost

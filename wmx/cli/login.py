@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import StdinOption, checked, console, err_console, open_site
-from wmx.cli.present import esc
 from wmx.errors import InputError
+from wmx.present import esc
 
 app = typer.Typer(
     help="Logging in with a Wikimedia account (the wiki's OAuth 2.0 consumer).",

@@ -9,8 +9,8 @@ import typer
 
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, moment_arg, on_off_commands
 from wmx.cli.common import checked
-from wmx.cli.present import Column, columns, esc, when
 from wmx.errors import InputError
+from wmx.present import Column, columns, esc, when
 
 app = typer.Typer(
     help="Media: list, quarantine, protect, delete, purge cached remote media.",

@@ -18,8 +18,8 @@ from wmx.cli.admin_support import (
     room_arg,
 )
 from wmx.cli.common import checked, console
-from wmx.cli.present import Column, columns, emit_results, esc, fail_unless_complete, follow_task
 from wmx.errors import InputError
+from wmx.present import Column, columns, emit_results, esc, fail_unless_complete, follow_task
 
 if TYPE_CHECKING:
     from wmx.admin.types import RedactStatus

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import StdinOption, console, open_site, store_password
-from wmx.cli.present import esc
+from wmx.present import esc
 
 app = typer.Typer(
     help="Monitoring extras: Grafana provisioning, the alert mail relay's password.",

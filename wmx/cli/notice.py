@@ -9,8 +9,8 @@ import typer
 
 from wmx.cli.admin_support import Cmd, Yes, command, confirm
 from wmx.cli.common import console
-from wmx.cli.present import Column, emit_results, esc
 from wmx.errors import InputError
+from wmx.present import Column, emit_results, esc
 
 app = typer.Typer(
     help="Server notices: messages from the homeserver itself to its users.",

@@ -9,8 +9,8 @@ import typer
 
 from wmx.cli.admin_support import Cmd, Yes, command, confirm
 from wmx.cli.common import checked
-from wmx.cli.present import columns, esc, when
 from wmx.errors import InputError
+from wmx.present import columns, esc, when
 
 app = typer.Typer(
     help="Registration tokens: let chosen people sign up while registration is closed.",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, room_arg
-from wmx.cli.present import Column, columns
+from wmx.present import Column, columns
 
 app = typer.Typer(help="Event reports: messages users flagged to the admins.", no_args_is_help=True)
 

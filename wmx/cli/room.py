@@ -19,7 +19,7 @@ from wmx.cli.admin_support import (
     room_arg,
 )
 from wmx.cli.common import checked, console
-from wmx.cli.present import (
+from wmx.present import (
     Column,
     columns,
     emit_results,

@@ -19,8 +19,8 @@ from wmx.cli.admin_support import (
     new_password,
 )
 from wmx.cli.common import checked, console
-from wmx.cli.present import Column, columns, esc, when
 from wmx.errors import InputError
+from wmx.present import Column, columns, esc, when
 
 app = typer.Typer(
     help="Accounts: list, create, import, reset passwords, deactivate, moderate.",

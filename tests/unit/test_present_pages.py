@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from wmx.admin.client import SynapseAdmin
-from wmx.cli.common import OutputFormat
-from wmx.cli.present import emit_pages
 from wmx.cli.user import LIST_COLUMNS
+from wmx.present import OutputFormat, emit_pages
 
 USERS = [{"name": f"@u{n:04d}:wmx.test", "displayname": f"U {n}"} for n in range(2500)]
 

@@ -1,5 +1,6 @@
-"""How commands show results: tables and records for people, JSON or YAML for scripts,
-listings printed page by page as they arrive, and live status lines.
+"""How wmx shows results: tables and records for people, JSON or YAML for scripts,
+listings printed page by page as they arrive, and live status lines. A library below
+wmx.cli (the commands use it); it knows no command and no site.
 
 Everything a server or a user wrote (display names, room names, topics, report reasons,
 ids) is shown as plain text, never read as Rich markup: table cells are `Text` objects,
@@ -8,22 +9,50 @@ and a sentence that quotes such a value passes it through `esc` first.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 import typer
 from rich.cells import cell_len
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from wmx.cli.common import OutputFormat, console, print_json, print_yaml
 from wmx.errors import WmxError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def print_json(data: Any) -> None:
+    # Plain print: Rich would wrap long lines and break the JSON for scripts.
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def print_yaml(data: Any) -> None:
+    # Plain YAML of JSON-like data (what the Admin API answers), block style for people.
+    from ruamel.yaml import YAML
+
+    out = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.dump(json.loads(json.dumps(data, default=str)), out)
+    typer.echo(out.getvalue(), nl=False)
+
 
 S = TypeVar("S", bound=Mapping[str, Any])
 

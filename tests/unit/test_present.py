@@ -11,10 +11,18 @@ import pytest
 from rich.console import Console
 from ruamel.yaml import YAML
 
+from wmx import present
 from wmx.admin.http import PageStream
-from wmx.cli import present
-from wmx.cli.common import OutputFormat, console
-from wmx.cli.present import Column, emit_done, emit_pages, emit_record, emit_rows, esc
+from wmx.present import (
+    Column,
+    OutputFormat,
+    console,
+    emit_done,
+    emit_pages,
+    emit_record,
+    emit_rows,
+    esc,
+)
 
 HOSTILE = ["[link=https://evil]x[/link]", "[hidden]", "[bold red]alarm[/]", "a\\[b]"]
 COLUMNS = [Column.key("user", "name"), Column.key("display name", "displayname")]
