@@ -35,7 +35,7 @@ def test_init_non_interactive_writes_a_complete_site(tmp_path: Path) -> None:
 
 def test_init_interactive_asks_and_rejects_bad_answers(tmp_path: Path) -> None:
     site = tmp_path / "asked"
-    answers = "not a name\nexample.test\n\n\n\nops@example.test\n"
+    answers = "not a name\nexample.test\n\n\n\nops@example.test\n\n"
     result = runner.invoke(app, ["init", str(site)], input=answers)
     assert result.exit_code == 0, result.stderr
     assert "is not a DNS host name" in result.stdout

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wmx.cli.common import checked, console
 from wmx.errors import InputError
 from wmx.present import esc
+
+if TYPE_CHECKING:
+    from wmx.site import SitePaths
 
 # wmx.site.model.LETS_ENCRYPT_DIRECTORY, written out so that `--help` needs no model
 # import (tests/unit/test_cli_imports.py keeps the two equal).
@@ -73,14 +76,24 @@ def init(
     host_address: Annotated[
         str, typer.Option(help="Address Ansible connects to (edit inventory.yml for more hosts).")
     ] = "203.0.113.10",
+    wikimedia_consumer_key: Annotated[
+        str | None,
+        typer.Option(
+            help="Log in with a Wikimedia account: the key of the OAuth 2.0 consumer "
+            "registered on Meta (docs/login.md); its secret is asked without echo, or "
+            "stored later with `wmx login client-secret`. [default: passwords]"
+        ),
+    ] = None,
 ) -> None:
     """Create a site: `wmx.yaml` (every option commented), `inventory.yml`, `secrets.yml`.
 
-    Without `--defaults` it asks for the server name, host names and e-mails.
+    Without `--defaults` it asks for the server name, host names and e-mails, and whether
+    people log in with a Wikimedia account (the consumer's key, then its secret unechoed).
     Example: `wmx init mysite --defaults --server-name example.org`.
     """
     from wmx.site.init import InitAnswers, init_site
     from wmx.site.model import check_email, check_hostname
+    from wmx.site.settings.login import check_consumer_key
 
     interactive = not defaults
     name = _ask("server name", server_name, None, check_hostname, interactive)
@@ -88,6 +101,9 @@ def init(
     web = _ask("web client host", web_client_host, f"element.{name}", check_hostname, interactive)
     admin = _ask("admin email", admin_email, f"admin@{name}", check_email, interactive)
     acme = _ask("acme email", acme_email, admin, check_email, interactive)
+    key = _ask(
+        "wikimedia consumer key", wikimedia_consumer_key, "", check_consumer_key, interactive
+    )
     answers = InitAnswers(
         server_name=name,
         homeserver_host=hs,
@@ -98,7 +114,25 @@ def init(
         host_address=host_address,
     )
     paths = init_site(site_dir, answers)
+    if key:
+        _wikimedia_login(paths, key, interactive)
     console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
     console.print(
         "Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it)."
     )
+
+
+def _wikimedia_login(paths: SitePaths, key: str, interactive: bool) -> None:
+    """`login:` on with the consumer's key; its secret asked now, or how to store it."""
+    from wmx.cli.login import store_client_secret
+    from wmx.site.config_edit import set_value
+
+    set_value(paths, "login", f"{{provider: wikimedia, consumer_key: '{key}'}}", deployed=False)
+    if interactive:
+        store_client_secret(paths.secrets, stdin=False)
+    else:
+        console.print(
+            "Store the Wikimedia consumer's secret (asked without echo): "
+            f"`wmx --site {esc(paths.root)} login client-secret`.",
+            soft_wrap=True,
+        )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,17 +25,21 @@ def client_secret(ctx: typer.Context, stdin: StdinOption = False) -> None:
 
     Asked without echo (or one line of stdin with --stdin); never on the command line.
     """
+    store_client_secret(open_site(ctx).paths.secrets, stdin=stdin)
+    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
+
+
+def store_client_secret(secrets_file: Path, *, stdin: bool) -> None:
+    """Read the consumer's secret (without echo, or one line of stdin) into secrets.yml."""
     from wmx.site.secrets import store_secret
 
-    site = open_site(ctx)
     if stdin:
         value = sys.stdin.readline().rstrip("\r\n")
     else:
         value = typer.prompt("Consumer secret", hide_input=True, confirmation_prompt=True)
     if not value.strip() or "\n" in value:
         raise InputError("the consumer secret must be one non-empty line")
-    store_secret(site.paths.secrets, "login_client_secret", value)
-    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
+    store_secret(secrets_file, "login_client_secret", value)
 
 
 def room_link(

@@ -28,11 +28,13 @@ from wmx.lab import (
     hostdisk,
     hostsfile,
     ircd,
+    meta,
     mounts,
     naming,
     network,
     processes,
     rootfs,
+    services,
     snapshots,
     wheelhouse,
 )
@@ -143,7 +145,7 @@ class Lab:
             # Saved now: a failure further on must not lose the ip_forward value to restore.
             save_state(self.paths.state_file, state)
             self._ensure_acme()
-            self._ensure_irc()
+            services.ensure_running(self.paths, self._progress)
             nameservers = network.upstream_nameservers()
             if not nameservers:
                 raise LabError("no usable nameserver in /etc/resolv.conf for the lab hosts")
@@ -189,7 +191,7 @@ class Lab:
                 self._progress(f"Stopping {', '.join(names)}")
             containers.stop_hosts(self.paths, names)
             acme.stop(self.paths)
-            ircd.stop(ircd.lab_config(self.paths))
+            services.stop(self.paths)
             network.remove_all()
             if state.ip_forward_before is not None:
                 network.restore_ip_forward(state.ip_forward_before)
@@ -395,15 +397,10 @@ class Lab:
             state.ip_forward_before = before
         return changed
 
-    def _ensure_irc(self) -> None:
-        # Only the IRC bridge's tests need it: a lab without it still deploys everything.
-        if not ircd.available():
-            self._progress("ngircd is not installed: the lab has no IRC server")
-            return
-        try:
-            ircd.ensure_running(ircd.lab_config(self.paths), self.paths.ca_key, self.paths.ca_cert)
-        except LabError as error:
-            log.warning("the lab's IRC server did not start: %s", error)
+    @property
+    def meta(self) -> meta.MetaServerConfig:
+        """The lab's Meta-Wiki stand-in (meta.lab.test): its URL, consumer, accounts."""
+        return meta.lab_config(self.paths)
 
     @property
     def irc_server(self) -> ircd.IrcServerConfig:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from wmx.lab import acme, addressing, hostdisk, hostsfile, ircd, sshkeys
+from wmx.lab import acme, addressing, hostdisk, hostsfile, ircd, meta, sshkeys
 from wmx.lab.addressing import ACME_NAME, GATEWAY
 from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
@@ -39,9 +39,10 @@ def publish(
     removed: Sequence[str] = (),
 ) -> None:
     """Map each host's name and the ``extra`` names (name -> host) everywhere they resolve."""
-    records: dict[str, str] = {ACME_NAME: str(GATEWAY), ircd.IRC_NAME: str(GATEWAY)}
-    with_short: dict[str, list[str]] = {str(GATEWAY): [ACME_NAME, ircd.IRC_NAME]}
-    fqdn_only: dict[str, list[str]] = {str(GATEWAY): [ACME_NAME, ircd.IRC_NAME]}
+    machine = [ACME_NAME, ircd.IRC_NAME, meta.META_NAME]
+    records: dict[str, str] = dict.fromkeys(machine, str(GATEWAY))
+    with_short: dict[str, list[str]] = {str(GATEWAY): list(machine)}
+    fqdn_only: dict[str, list[str]] = {str(GATEWAY): list(machine)}
     for name in hosts:
         address = _address(name)
         fqdn = addressing.host_fqdn(name)

@@ -9,6 +9,11 @@ username, editcount, confirmed_email, blocked, registered, groups, rights). Test
 (`LAB_ACCOUNTS`) cover the names a mapping must survive; `rename` renames one, as a
 global rename on Meta would (same `sub`).
 
+Tests start it in a thread (`start_standin`); the lab runs it as a daemon on
+meta.lab.test (`python -m wmx.lab.wikimedia --directory DIR`, wmx/lab/meta.py), whose
+accounts live in DIR/accounts.json, read again whenever the file is replaced (how
+`wmx.lab.meta.change_account` renames or blocks an account of the running daemon).
+
 Standard library only (http.server): Authlib, named in issue 15, has no server
 integration without Flask or Django, neither of which this project installs. The
 stand-in is small and strict instead: every parameter is checked, codes are single-use
@@ -17,15 +22,19 @@ and expire, tokens are random.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import html
 import json
+import os
 import secrets
 import ssl
+import sys
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,6 +45,11 @@ AUTHORIZE = f"{SCRIPT_PATH}/rest.php/oauth2/authorize"
 TOKEN = f"{SCRIPT_PATH}/rest.php/oauth2/access_token"
 PROFILE = f"{SCRIPT_PATH}/rest.php/oauth2/resource/profile"
 CODE_LIFETIME = 600.0
+# The lab daemon's files in its directory.
+CONSUMER_FILE = "consumer.json"
+ACCOUNTS_FILE = "accounts.json"
+CERT_FILE = "meta.crt"
+KEY_FILE = "meta.key"
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,18 @@ class Consumer:
     client_secret: str
     redirect_uri: str
     name: str = "wmx lab chat"
+    # MediaWiki's "allow the consumer to specify a callback in requests and use the
+    # callback URL above as a required prefix" (the lab's one consumer serves every site).
+    callback_prefix: bool = False
+
+    def callback(self, requested: str | None) -> str | None:
+        """Where to send the code for a request naming ``requested``; None if refused."""
+        if requested is None:
+            return self.redirect_uri
+        if requested == self.redirect_uri:
+            return requested
+        allowed = self.callback_prefix and requested.startswith(self.redirect_uri)
+        return requested if allowed and urlsplit(requested).scheme == "https" else None
 
 
 @dataclass
@@ -99,6 +125,22 @@ class StandinState:
     codes: dict[str, _Grant] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The lab daemon's accounts file and the (mtime, inode) it was last read at.
+    accounts_file: Path | None = None
+    accounts_stamp: tuple[int, int] = (0, 0)
+
+    def reload(self) -> None:
+        """Take the accounts file's accounts if it was replaced since it was last read."""
+        if self.accounts_file is None:
+            return
+        try:
+            stat = self.accounts_file.stat()
+        except FileNotFoundError:
+            return
+        with self.lock:
+            if (stat.st_mtime_ns, stat.st_ino) != self.accounts_stamp:
+                self.accounts = {a.sub: a for a in read_accounts(self.accounts_file)}
+                self.accounts_stamp = (stat.st_mtime_ns, stat.st_ino)
 
     def rename(self, sub: int, new_name: str) -> None:
         """A global rename on Meta: the same `sub`, a new user name."""
@@ -108,6 +150,17 @@ class StandinState:
         """Change an account (blocked, editcount, …) as Meta's administrators would."""
         with self.lock:
             self.accounts[sub] = replace(self.accounts[sub], **fields)
+
+
+def read_accounts(path: Path) -> list[WikiAccount]:
+    return [WikiAccount(**entry) for entry in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def write_accounts(path: Path, accounts: Sequence[WikiAccount]) -> None:
+    """Replace the accounts file in one step (a running daemon reads it whole or not)."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(json.dumps([asdict(a) for a in accounts], indent=1), encoding="utf-8")
+    os.replace(scratch, path)
 
 
 def _consent_page(consumer: Consumer, params: dict[str, str], accounts: list[WikiAccount]) -> str:
@@ -131,6 +184,7 @@ def _consent_page(consumer: Consumer, params: dict[str, str], accounts: list[Wik
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -183,11 +237,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, params: dict[str, str], *, approve: bool) -> None:
         state = self.server.state
+        state.reload()
         consumer = state.consumer
         if params.get("client_id") != consumer.client_id:
             self._error(400, "invalid_client", "unknown consumer")
             return
-        if params.get("redirect_uri", consumer.redirect_uri) != consumer.redirect_uri:
+        redirect_uri = consumer.callback(params.get("redirect_uri"))
+        if redirect_uri is None:
             self._error(400, "invalid_request", "redirect_uri is not the consumer's callback")
             return
         if params.get("response_type") != "code":
@@ -218,13 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
         code = secrets.token_urlsafe(24)
         with state.lock:
             state.codes[code] = _Grant(
-                sub, consumer.client_id, consumer.redirect_uri, time.monotonic() + CODE_LIFETIME,
-                challenge,
-            )  # fmt: skip
+                sub, consumer.client_id, redirect_uri, time.monotonic() + CODE_LIFETIME, challenge
+            )
         answer = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-        self._send(
-            302, "", "text/plain", {"Location": f"{consumer.redirect_uri}?{urlencode(answer)}"}
-        )
+        self._send(302, "", "text/plain", {"Location": f"{redirect_uri}?{urlencode(answer)}"})
 
     def _client(self, form: dict[str, str]) -> tuple[str, str]:
         header = self.headers.get("Authorization", "")
@@ -271,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _profile(self) -> None:
         state = self.server.state
+        state.reload()
         header = self.headers.get("Authorization", "")
         with state.lock:
             sub = state.tokens.get(header.removeprefix("Bearer "), None)
@@ -324,11 +378,41 @@ def start_standin(
     server = _Server((host, port), state)
     scheme = "http"
     if cert is not None and key is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        _serve_tls(server, cert, key)
         scheme = "https"
     thread = threading.Thread(target=server.serve_forever, name="meta-standin", daemon=True)
     thread.start()
     bound = server.server_address[1]
     return MetaStandin(server, thread, f"{scheme}://{name or host}:{bound}")
+
+
+def _serve_tls(server: _Server, cert: Path, key: Path) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    # The handshake happens in the request's thread (on its first read, under the
+    # handler's timeout), so a client that connects and says nothing holds up no other.
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The lab daemon: serve DIRECTORY's consumer and accounts over TLS until killed."""
+    parser = argparse.ArgumentParser(prog="python -m wmx.lab.wikimedia")
+    parser.add_argument("--directory", type=Path, required=True)
+    parser.add_argument("--listen", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    directory: Path = args.directory
+    consumer = Consumer(**json.loads((directory / CONSUMER_FILE).read_text(encoding="utf-8")))
+    state = StandinState(consumer, accounts_file=directory / ACCOUNTS_FILE)
+    state.reload()
+    server = _Server((args.listen, args.port), state)
+    _serve_tls(server, directory / CERT_FILE, directory / KEY_FILE)
+    print(f"serving https://{args.listen}:{args.port}{SCRIPT_PATH}/rest.php", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

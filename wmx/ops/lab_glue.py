@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
+from wmx.ops.lab_login import attach_login
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
 from wmx.site.inventory import inventory_document
@@ -82,6 +83,8 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
         else:
             archive = write_standin_archive(lab.paths.cache_dir / "element")
             set_value(paths, "web_client.archive", str(archive), deployed=False)
+    # A site that logs in with a Wikimedia account logs in with the lab's Meta stand-in.
+    attach_login(paths, config, lab)
     first = hosts[0].name
     lab.set_names(
         {

@@ -30,6 +30,16 @@ _CONSUMER_KEY = re.compile(r"[0-9a-f]{32}", re.ASCII)
 _SCRIPT_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]{1,64}){0,4}", re.ASCII)
 
 
+def check_consumer_key(value: str) -> str:
+    """An OAuth 2.0 consumer key as the wiki shows it, or empty (none yet)."""
+    if value and not _CONSUMER_KEY.fullmatch(value):
+        raise ValueError(
+            f"{value[:80]!r} is not an OAuth 2.0 consumer key (32 lower-case hex digits, "
+            "as Special:OAuthConsumerRegistration shows it)"
+        )
+    return value
+
+
 class LoginSettings(Strict):
     """`login:`: who may log in, and how."""
 
@@ -71,15 +81,7 @@ class LoginSettings(Strict):
             )
         return value
 
-    @field_validator("consumer_key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        if value and not _CONSUMER_KEY.fullmatch(value):
-            raise ValueError(
-                f"{value[:80]!r} is not an OAuth 2.0 consumer key (32 lower-case hex digits, "
-                "as Special:OAuthConsumerRegistration shows it)"
-            )
-        return value
+    _key = field_validator("consumer_key")(classmethod(lambda cls, v: check_consumer_key(v)))
 
     _label = field_validator("button_label")(
         classmethod(lambda cls, v: check_text(v, "button label"))
