@@ -418,6 +418,10 @@ def test_cli_networks_lists_what_wmx_yaml_says(tmp_path: Path) -> None:
     ]
     assert data["relay_nick"] == "example-matrix"
     assert data["owner"] == "@wmx-admin:example.org"
+    code, out = _wmx("--site", str(root), "irc", "networks")
+    assert code == 0, out
+    assert "libera" in out and "irc.libera.chat:6697:tls" in out
+    assert "Relay nick: example-matrix" in out and "@wmx-admin:example.org" in out
 
 
 def test_cli_refuses_unknown_networks_and_bad_channels_before_connecting(tmp_path: Path) -> None:

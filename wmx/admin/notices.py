@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wmx.admin.http import V1, ApiGroup
 from wmx.errors import InputError, WmxError
+
+
+def notice_body(text: str | None, file: Path | None) -> str:
+    """The notice to send: `text`, or the contents of `file` (exactly one given); never
+    empty."""
+    if (text is None) == (file is None):
+        raise InputError("give the message as an argument or with --file")
+    if file is not None:
+        try:
+            text = file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{file}: cannot read the message ({exc})") from None
+    if not text or not text.strip():
+        raise InputError("the message is empty")
+    return text
 
 
 class NoticesDisabledError(WmxError):

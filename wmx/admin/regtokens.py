@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from wmx.admin.http import V1, ApiGroup, endpoint
 from wmx.admin.types import RegistrationToken
+from wmx.errors import InputError
 
 # Synapse's rule for tokens chosen by hand.
 _TOKEN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
@@ -28,6 +29,26 @@ def check_token(value: str) -> str:
 
 def random_token(length: int = DEFAULT_LENGTH) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def token_changes(
+    *, uses: int | None, unlimited: bool, expiry_ms: int | None, no_expiry: bool
+) -> dict[str, int | None]:
+    """The fields `wmx regtoken update` sends: `uses_allowed` and `expiry_time`, each
+    only when asked for, None for unlimited / never. Contradictions and an empty change
+    are input errors."""
+    if uses is not None and unlimited:
+        raise InputError("give --uses N or --unlimited, not both")
+    if expiry_ms is not None and no_expiry:
+        raise InputError("give --expires DATE or --no-expiry, not both")
+    changes: dict[str, int | None] = {}
+    if uses is not None or unlimited:
+        changes["uses_allowed"] = uses
+    if expiry_ms is not None or no_expiry:
+        changes["expiry_time"] = expiry_ms
+    if not changes:
+        raise InputError("nothing to change: give --uses, --unlimited, --expires or --no-expiry")
+    return changes
 
 
 def _unknown(token: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,14 @@ class ImportResult:
         if with_password and self.generated_password:
             row["password"] = self.generated_password
         return row
+
+
+def tally(results: Iterable[ImportResult]) -> dict[str, int]:
+    """How many rows were created, already there, and failed."""
+    counts = {"created": 0, "exists": 0, "failed": 0}
+    for result in results:
+        counts[result.result.split(":", 1)[0]] += 1
+    return counts
 
 
 def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:

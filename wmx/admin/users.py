@@ -22,6 +22,16 @@ def _unknown(user_id: str) -> str:
     return f"unknown user {user_id} (no such account on this homeserver)"
 
 
+def connections(info: Whois) -> list[dict[str, Any]]:
+    """Each connection of a whois answer, one row a connection with its `device`."""
+    return [
+        {"device": device, **connection}
+        for device, body in (info.get("devices") or {}).items()
+        for session in body.get("sessions", [])
+        for connection in session.get("connections", [])
+    ]
+
+
 def _creation_in_ms(details: UserDetails) -> UserDetails:
     # The listing gives creation_ts in milliseconds, the single-user query in seconds:
     # wmx gives milliseconds everywhere, like every other Matrix timestamp.

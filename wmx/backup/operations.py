@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -97,3 +98,18 @@ def export_key_file(host: HostView, repo: str, path: Path, *, paper: bool = Fals
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def export_key_files(
+    host: HostView, labels: Iterable[str], directory: Path, server_name: str, *, paper: bool
+) -> Iterator[tuple[str, Path]]:
+    """Export each repository's key into `directory` (created) as
+    `SERVER_NAME-LABEL.borg-key`, yielding each label and its file once it is written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot create the directory ({exc.strerror})") from None
+    for label in labels:
+        path = directory / f"{server_name}-{label}.borg-key"
+        export_key_file(host, label, path, paper=paper)
+        yield label, path

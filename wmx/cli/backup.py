@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
-from wmx.errors import InputError, WmxError
+from wmx.errors import WmxError
 from wmx.present import cell, esc
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def export_key_(
     file is written whole or not at all: an existing one is replaced only by a complete
     export.
     """
-    from wmx.backup.operations import data_host, export_key, export_key_file
+    from wmx.backup.operations import data_host, export_key, export_key_files
     from wmx.backup.restore import repository_labels
 
     site = open_site(ctx)
@@ -161,15 +161,8 @@ def export_key_(
             sys.stdout.flush()
             export_key(target, label, sys.stdout.buffer, paper=paper)
         return
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"--output {output}: cannot create the directory ({exc.strerror})"
-        ) from None
-    for label in chosen:
-        path = output / f"{site.config.server_name}-{label}.borg-key"
-        export_key_file(target, label, path, paper=paper)
+    server_name = site.config.server_name
+    for label, path in export_key_files(target, chosen, output, server_name, paper=paper):
         console.print(f"{esc(label)}: key written to [bold]{esc(path)}[/] (mode 0600)")
     console.print("Keep these files and the passphrase (secrets.yml: backup_passphrase) offline.")
 

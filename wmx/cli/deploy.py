@@ -31,12 +31,10 @@ def render(ctx: typer.Context) -> None:
     from wmx.render import plan_site, write_build
 
     site = open_site(ctx)
-    build = write_build(site, plan_site(site))
-    for host in site.topology.hosts:
-        count = sum(
-            1 for p in (build / host.name).rglob("*") if p.is_file() and ".wmx" not in p.parts
-        )
-        console.print(f"{host.name}: {count} files in {build / host.name}")
+    plan = plan_site(site)
+    build = write_build(site, plan)
+    for name, host in plan.hosts.items():
+        console.print(f"{name}: {len(host.files)} files in {build / name}")
 
 
 def diff(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,7 +11,7 @@ from rich.text import Text
 
 from wmx.cli.admin_support import Cmd, command, room_arg
 from wmx.cli.common import checked, console
-from wmx.present import cell, esc
+from wmx.present import cell, columns, esc
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult
@@ -32,35 +32,17 @@ Network = Annotated[
 @command(app, url=False)
 def networks(cmd: Cmd) -> None:
     """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
-    from wmx.components.irc_bridge import allow_masks
-    from wmx.irc.manage import bridge_view
+    from wmx.irc.names import bridge_summary
 
-    site = cmd.site
-    view = bridge_view(site)
-    rows: list[dict[str, Any]] = [
-        {"name": n.name, "servers": [str(s) for s in n.servers], "sasl": n.sasl}
-        for n in view.networks
-    ]
-    if not cmd.table:
-        cmd.data(
-            {
-                "networks": rows,
-                "relay_nick": view.relay_nick,
-                "realname": view.realname,
-                "owner": view.owner,
-                "allowed": allow_masks(site.config),
-            }
+    data = bridge_summary(cmd.site)
+    shown = columns("network:name, servers, SASL:sasl", servers=", ".join)
+    cmd.rows(data["networks"], shown, data=data)
+    if cmd.table:
+        console.print(
+            f"Relay nick: {esc(data['relay_nick'])}; realname: {esc(repr(data['realname']))}"
         )
-        return
-    table = Table("network", "servers", "SASL", show_edge=False, header_style="bold")
-    for row in rows:
-        table.add_row(
-            cell(row["name"]), cell(", ".join(row["servers"])), "yes" if row["sasl"] else ""
-        )
-    console.print(table)
-    console.print(f"Relay nick: {esc(view.relay_nick)}; realname: {esc(repr(view.realname))}")
-    masks = ", ".join(f"{m} ({level})" for m, level in allow_masks(site.config).items())
-    console.print(f"Owner: {esc(view.owner)}; allowed: {esc(masks)}")
+        masks = ", ".join(f"{m} ({level})" for m, level in data["allowed"].items())
+        console.print(f"Owner: {esc(data['owner'])}; allowed: {esc(masks)}")
 
 
 @command(app)

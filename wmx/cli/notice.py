@@ -39,12 +39,9 @@ def send(
     """Send a notice; it arrives in each user's "Server Notices" room."""
     from wmx.admin.account import admin_user_id
     from wmx.admin.bulk import notice_recipients, send_notices
+    from wmx.admin.notices import notice_body
 
-    if (text is None) == (file is None):
-        raise InputError("give the message as an argument or with --file")
-    body = text if text is not None else file.read_text() if file else ""
-    if not body.strip():
-        raise InputError("the message is empty")
+    body = notice_body(text, file)
     if bool(to) == all_local:
         raise InputError("give --to USER (repeatable) or --all-local")
     recipients = [cmd.user_id(u) for u in to or []]

@@ -109,18 +109,13 @@ def update(
     no_expiry: Annotated[bool, typer.Option("--no-expiry", help="Never expires.")] = False,
 ) -> None:
     """Change how often a token may be used or when it expires."""
+    from wmx.admin.regtokens import token_changes
+
     name = _token(token)
-    if uses is not None and unlimited:
-        raise InputError("give --uses N or --unlimited, not both")
-    if expires is not None and no_expiry:
-        raise InputError("give --expires DATE or --no-expiry, not both")
-    changes: dict[str, int | None] = {}
-    if uses is not None or unlimited:
-        changes["uses_allowed"] = uses
-    if expires is not None or no_expiry:
-        changes["expiry_time"] = _future_ms(expires) if expires else None
-    if not changes:
-        raise InputError("nothing to change: give --uses, --unlimited, --expires or --no-expiry")
+    expiry_ms = _future_ms(expires) if expires is not None else None
+    changes = token_changes(
+        uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry
+    )
     with cmd.session() as admin:
         updated = admin.tokens.update(name, changes)
     cmd.record(updated, COLUMNS)

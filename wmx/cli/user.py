@@ -146,7 +146,7 @@ def import_csv(
     Rows without a password get a generated one, shown once (or written to
     --passwords-out). The whole file is checked first: one bad row, nothing is sent.
     """
-    from wmx.admin.user_import import import_users, parse_user_csv
+    from wmx.admin.user_import import import_users, parse_user_csv, tally
 
     rows = parse_user_csv(csv_file, cmd.site.config.server_name)
     with cmd.session() as admin:
@@ -155,16 +155,15 @@ def import_csv(
     data = [r.as_dict(with_password=show_passwords) for r in results]
     shown = ", password (shown once):password" if show_passwords else ""
     cmd.rows(data, columns(f"line, user:user_id, result{shown}"))
-    failed = [r for r in results if r.result.startswith("failed")]
+    counts = tally(results)
     if cmd.table:
-        created = sum(r.result == "created" for r in results)
         console.print(
-            f"{created} created, {sum(r.result == 'exists' for r in results)} already there, "
-            f"{len(failed)} failed."
+            f"{counts['created']} created, {counts['exists']} already there, "
+            f"{counts['failed']} failed."
         )
-        if passwords_out and created:
+        if passwords_out and counts["created"]:
             console.print(f"Generated passwords appended to {esc(passwords_out)}.")
-    if failed:
+    if counts["failed"]:
         raise typer.Exit(1)
 
 
@@ -217,16 +216,12 @@ moderation.register(app)
 @command(app)
 def whois(cmd: Cmd, user: UserId) -> None:
     """Where and with what an account is connected: devices, addresses, clients."""
+    from wmx.admin.users import connections
+
     with cmd.user_session(user) as (admin, user_id):
         info = admin.users.whois(user_id)
-    rows = [
-        {"device": device, **connection}
-        for device, body in (info.get("devices") or {}).items()
-        for session_ in body.get("sessions", [])
-        for connection in session_.get("connections", [])
-    ]
     cmd.rows(
-        rows,
+        connections(info),
         columns("device, address:ip, last seen:last_seen, client:user_agent", last_seen=when),
         empty=f"{user_id} has no recorded connections",
         data=info,

@@ -5,8 +5,9 @@ sent to the bridge."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from wmx.components.irc_bridge import IrcBridgeView, irc_bridge_view
+from wmx.components.irc_bridge import IrcBridgeView, allow_masks, irc_bridge_view
 from wmx.errors import InputError
 from wmx.site import Site
 from wmx.site.model import IrcNetwork
@@ -24,6 +25,22 @@ def bridge_view(site: Site) -> IrcBridgeView:
             f"in {site.paths.inventory.name} and run `wmx deploy`"
         )
     return view
+
+
+def bridge_summary(site: Site) -> dict[str, Any]:
+    """What wmx.yaml gives the bridge (`wmx irc networks`): its networks, relay nick and
+    realname, its owner and who may use it. No host is contacted."""
+    view = bridge_view(site)
+    return {
+        "networks": [
+            {"name": n.name, "servers": [str(s) for s in n.servers], "sasl": n.sasl}
+            for n in view.networks
+        ],
+        "relay_nick": view.relay_nick,
+        "realname": view.realname,
+        "owner": view.owner,
+        "allowed": allow_masks(site.config),
+    }
 
 
 def check_network(site: Site, name: str | None) -> IrcNetwork:

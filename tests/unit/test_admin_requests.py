@@ -1,0 +1,93 @@
+"""What the administration commands used to work out themselves and wmx.admin now does:
+the changes `wmx regtoken update` sends, the notice `wmx notice send` sends, the rows of
+`wmx user whois` and the tally of `wmx user import`. The CLI only parses and shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wmx.admin.notices import notice_body
+from wmx.admin.regtokens import token_changes
+from wmx.admin.types import Whois
+from wmx.admin.user_import import ImportResult, tally
+from wmx.admin.users import connections
+from wmx.errors import InputError
+
+
+def test_token_changes_send_only_what_was_asked_for() -> None:
+    assert token_changes(uses=5, unlimited=False, expiry_ms=None, no_expiry=False) == {
+        "uses_allowed": 5
+    }
+    assert token_changes(uses=None, unlimited=True, expiry_ms=None, no_expiry=True) == {
+        "uses_allowed": None,
+        "expiry_time": None,
+    }
+    assert token_changes(uses=None, unlimited=False, expiry_ms=1000, no_expiry=False) == {
+        "expiry_time": 1000
+    }
+
+
+@pytest.mark.parametrize(
+    ("uses", "unlimited", "expiry_ms", "no_expiry", "message"),
+    [
+        (3, True, None, False, "--uses N or --unlimited"),
+        (None, False, 1000, True, "--expires DATE or --no-expiry"),
+        (None, False, None, False, "nothing to change"),
+    ],
+)
+def test_token_changes_refuse_contradictions_and_nothing(
+    uses: int | None, unlimited: bool, expiry_ms: int | None, no_expiry: bool, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        token_changes(uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry)
+
+
+def test_a_notice_comes_from_the_argument_or_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "notice.txt"
+    file.write_text("Maintenance tonight.\n")
+    assert notice_body("Hello", None) == "Hello"
+    assert notice_body(None, file) == "Maintenance tonight.\n"
+    with pytest.raises(InputError, match="as an argument or with --file"):
+        notice_body("Hello", file)
+    with pytest.raises(InputError, match="as an argument or with --file"):
+        notice_body(None, None)
+    with pytest.raises(InputError, match="empty"):
+        notice_body(" \n", None)
+    file.write_bytes(b"\xff\xfe")
+    with pytest.raises(InputError, match="cannot read the message"):
+        notice_body(None, file)
+
+
+def test_whois_rows_are_one_per_connection_with_its_device() -> None:
+    info: Whois = {
+        "user_id": "@a:example.test",
+        "devices": {
+            "PHONE": {
+                "sessions": [
+                    {"connections": [{"ip": "192.0.2.1"}, {"ip": "192.0.2.2"}]},
+                    {"connections": []},
+                ]
+            },
+            "LAPTOP": {"sessions": [{"connections": [{"ip": "198.51.100.7"}]}]},
+            "IDLE": {},
+        },
+    }
+    assert connections(info) == [
+        {"device": "PHONE", "ip": "192.0.2.1"},
+        {"device": "PHONE", "ip": "192.0.2.2"},
+        {"device": "LAPTOP", "ip": "198.51.100.7"},
+    ]
+    assert connections({"user_id": "@b:example.test"}) == []
+
+
+def test_import_tally_counts_each_outcome() -> None:
+    results = [
+        ImportResult(2, "@a:example.test", "created", "pw"),
+        ImportResult(3, "@b:example.test", "exists"),
+        ImportResult(4, "@c:example.test", "failed: the server said no"),
+        ImportResult(5, "@d:example.test", "created"),
+    ]
+    assert tally(results) == {"created": 2, "exists": 1, "failed": 1}
+    assert tally([]) == {"created": 0, "exists": 0, "failed": 0}
