@@ -30,6 +30,7 @@ RANKS: dict[str, int] = {
     "grafana": LIBRARY,
     "present": LIBRARY,  # how the commands show results (tables, JSON, YAML)
     "doctor": LIBRARY,
+    "bench": LIBRARY,
     "components": 2,
     "site": 1,
     "errors": 0,

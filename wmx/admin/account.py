@@ -50,7 +50,7 @@ def check_admin_url(value: str) -> str:
             "(scheme, host and port only; no user name or password)"
         )
     url = text.rstrip("/")
-    if url.startswith("http://") and not _private_host(urlsplit(url).hostname or ""):
+    if url.startswith("http://") and not private_host(urlsplit(url).hostname or ""):
         raise InputError(
             f"--url {url}: wmx sends wmx-admin's password to this URL, and plain http:// "
             "goes only to loopback or a private address; use https:// (or no --url: an SSH "
@@ -59,7 +59,7 @@ def check_admin_url(value: str) -> str:
     return url
 
 
-def _private_host(host: str) -> bool:
+def private_host(host: str) -> bool:
     """Loopback (by name or address) or a private, link-local or unique-local address."""
     if host.lower() == "localhost":
         return True

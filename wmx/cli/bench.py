@@ -1,0 +1,153 @@
+"""`wmx bench`: load a test deployment and print what it sustained (docs/bench.md)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from wmx.cli.admin_support import AdminUrl, Output
+from wmx.cli.common import OutputFormat, console, err_console, open_site
+from wmx.errors import InputError
+from wmx.present import emit_data
+
+if TYPE_CHECKING:
+    from wmx.bench.spec import BenchResult
+
+
+def bench(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option("--users", "-u", help="Accounts the run creates.")] = 10,
+    rooms: Annotated[int, typer.Option("--rooms", "-r", help="Rooms they are spread over.")] = 2,
+    rate: Annotated[
+        float, typer.Option("--rate", help="Messages a second, all senders together.")
+    ] = 5.0,
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds of sending.")] = 20.0,
+    settle: Annotated[
+        float,
+        typer.Option(help="Seconds to wait after the last send for messages still on the way."),
+    ] = 15.0,
+    client_url: Annotated[
+        str | None,
+        typer.Option(
+            "--client-url",
+            help="Send the client traffic here (default: https://HOMESERVER-HOST, the public "
+            "client API through nginx, as users reach it).",
+            show_default=False,
+        ),
+    ] = None,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help="Send the client traffic where the Admin API goes (the SSH tunnel to Synapse's "
+            "main process, or --url), around nginx and any worker.",
+        ),
+    ] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            help="Trust these CA certificates for the client URL (e.g. the lab's trust bundle).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    not_a_test: Annotated[
+        bool,
+        typer.Option(
+            "--not-a-test",
+            help="Run against a server whose name is not under .test, .example, .invalid or "
+            ".localhost (a staging server): it gets the accounts, rooms and load.",
+        ),
+    ] = False,
+    url: AdminUrl = None,
+    output: Output = OutputFormat.table,
+) -> None:
+    """Load a deployment: N users in M rooms send messages at a given rate, each timed
+    from its send to its arrival in another member's /sync.
+
+    Prints throughput, latency (p50, p95, p99) and errors, with a progress bar while it
+    runs; `-o json` for scripts. The accounts and rooms are made for the run through the
+    Admin API and removed after it (rooms purged, accounts deactivated and erased).
+    Refuses a server whose name is not a test name unless told `--not-a-test`.
+
+    For example `wmx bench -u 100 -r 10 --rate 50 -d 60 -o json`; against a lab site add
+    `--ca-file /var/lib/wmx/lab/ca/trust.pem` (the lab's CAs). See docs/bench.md.
+    """
+    from wmx.admin.account import admin_session
+    from wmx.bench.run import run_bench
+    from wmx.bench.spec import BenchSpec, check_client_url, check_test_deployment
+
+    site = open_site(ctx)
+    spec = BenchSpec(users=users, rooms=rooms, rate=rate, duration=duration, settle=settle)
+    server_name = site.config.server_name
+    check_test_deployment(server_name, not_a_test=not_a_test)
+    if direct and client_url:
+        raise InputError("--direct and --client-url: give one of them")
+    target = check_client_url(client_url) if client_url else None
+    tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    with (
+        admin_session(site, url) as admin,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("received {task.fields[received]} errors {task.fields[errors]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("starting", total=spec.messages, received=0, errors=0)
+        client = (
+            admin.http.base_url if direct else target or f"https://{site.config.homeserver.host}"
+        )
+        outcome = run_bench(
+            admin,
+            spec,
+            server_name=server_name,
+            client_url=client,
+            tls=tls,
+            stage=lambda what: bar.update(task, description=what),
+            report=lambda p: bar.update(
+                task, completed=p.sent + p.errors, received=p.received, errors=p.errors
+            ),
+        )
+    for line in outcome.left_behind:
+        err_console.print(f"warning: not removed: {line}", soft_wrap=True, markup=False)
+    if output is OutputFormat.table:
+        _print(outcome.result)
+    else:
+        emit_data({**outcome.result.as_dict(), "run_id": outcome.run_id}, output)
+
+
+def _print(result: BenchResult) -> None:
+    figures = result.as_dict()
+    latency = figures["latency_ms"]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("server", f"{result.server_name} via {result.client_url}")
+    table.add_row(
+        "load",
+        f"{result.spec.users} users in {result.spec.rooms} rooms, {result.spec.rate:g} msg/s "
+        f"for {result.spec.duration:g} s ({result.spec.messages} messages)",
+    )
+    table.add_row("sent", f"{result.sent}")
+    table.add_row("received", f"{result.received} (lost {result.lost})")
+    table.add_row("throughput", f"{figures['throughput_per_s']} msg/s delivered")
+    table.add_row(
+        "latency",
+        " ".join(f"{q} {_ms(latency[q])}" for q in ("p50", "p95", "p99", "max")),
+    )
+    errors = {**result.send_errors, **{f"sync {k}": v for k, v in result.sync_errors.items()}}
+    table.add_row("errors", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none")
+    console.print(table)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
