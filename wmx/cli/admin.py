@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import Cmd, NewPassword, PasswordFile, command, new_password
-from wmx.cli.common import checked, console
+from wmx.cli.common import checked, console, group
 from wmx.present import esc
 
-app = typer.Typer(help="Bootstrap administration of the homeserver.", no_args_is_help=True)
+app = group("admin")
 
 
 @command(app, output=False)

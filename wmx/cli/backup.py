@@ -10,18 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
+from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
 from wmx.errors import WmxError
 from wmx.present import cell, esc
 
 if TYPE_CHECKING:
     from wmx.backup.restore import RestoreReport
 
-app = typer.Typer(
-    help="Backups that are restored, not just taken: borg archives of the database, "
-    "media, signing key and configuration; restore and drill them.",
-    no_args_is_help=True,
-)
+app = group("backup")
 
 HostOption = Annotated[
     str | None,

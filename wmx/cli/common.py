@@ -30,6 +30,7 @@ __all__ = [
     "checked",
     "console",
     "err_console",
+    "group",
     "open_site",
     "print_json",
     "site_root",
@@ -37,6 +38,14 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+def group(name: str) -> typer.Typer:
+    """The Typer app of the root's command group `name`, its help the one `wmx --help`
+    lists (wmx.cli.COMMANDS), so that the two are one text."""
+    from wmx.cli import COMMANDS  # the package is loaded before any command module
+
+    return typer.Typer(help=next(t for n, _, t in COMMANDS if n == name), no_args_is_help=True)
 
 
 def site_root(ctx: typer.Context) -> Path:

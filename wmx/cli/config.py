@@ -7,12 +7,10 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, console, open_site, site_root, store_password
+from wmx.cli.common import StdinOption, console, group, open_site, site_root, store_password
 from wmx.present import esc
 
-app = typer.Typer(
-    help="Read, change and check the site's settings (wmx.yaml).", no_args_is_help=True
-)
+app = group("config")
 
 
 @app.command()

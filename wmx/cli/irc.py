@@ -10,17 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from wmx.cli.admin_support import Cmd, command, room_arg
-from wmx.cli.common import checked, console
+from wmx.cli.common import checked, console, group
 from wmx.present import cell, columns, esc
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult
 
-app = typer.Typer(
-    help="The IRC bridge (Heisenbridge): networks, status, and IRC channels plumbed into "
-    "Matrix rooms (relay mode). See docs/irc.md.",
-    no_args_is_help=True,
-)
+app = group("irc")
 
 Channel = Annotated[str, typer.Argument(help="IRC channel, such as '#wikimedia-de' (quote it).")]
 Network = Annotated[

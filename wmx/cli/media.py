@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, moment_arg, on_off_commands
-from wmx.cli.common import checked
+from wmx.cli.common import checked, group
 from wmx.errors import InputError
 from wmx.present import Column, columns, esc, when
 
-app = typer.Typer(
-    help="Media: list, quarantine, protect, delete, purge cached remote media.",
-    no_args_is_help=True,
-)
+app = group("media")
 
 MediaRef = Annotated[str, typer.Argument(help="mxc://server/id, or the id of local media.")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="A local user id (or name).")]

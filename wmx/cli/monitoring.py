@@ -7,13 +7,10 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, console, open_site, store_password
+from wmx.cli.common import StdinOption, console, group, open_site, store_password
 from wmx.present import esc
 
-app = typer.Typer(
-    help="Monitoring extras: Grafana provisioning, the alert mail relay's password.",
-    no_args_is_help=True,
-)
+app = group("monitoring")
 
 
 @app.command()

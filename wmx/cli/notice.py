@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import Cmd, Yes, command, confirm
-from wmx.cli.common import console
+from wmx.cli.common import console, group
 from wmx.errors import InputError
 from wmx.present import Column, emit_results, esc
 
-app = typer.Typer(
-    help="Server notices: messages from the homeserver itself to its users.",
-    no_args_is_help=True,
-)
+app = group("notice")
 
 
 @command(app)

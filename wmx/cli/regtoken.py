@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import Cmd, Yes, command, confirm
-from wmx.cli.common import checked
+from wmx.cli.common import checked, group
 from wmx.errors import InputError
 from wmx.present import columns, esc, when
 
-app = typer.Typer(
-    help="Registration tokens: let chosen people sign up while registration is closed.",
-    no_args_is_help=True,
-)
+app = group("regtoken")
 
 Token = Annotated[str, typer.Argument(help="The token.")]
 Uses = Annotated[int | None, typer.Option("--uses", min=1, help="How many accounts it may create.")]

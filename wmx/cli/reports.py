@@ -7,9 +7,10 @@ from typing import Annotated, Any
 import typer
 
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, room_arg
+from wmx.cli.common import group
 from wmx.present import Column, columns
 
-app = typer.Typer(help="Event reports: messages users flagged to the admins.", no_args_is_help=True)
+app = group("reports")
 
 ReportId = Annotated[int, typer.Argument(help="The report number (see `wmx reports list`).", min=0)]
 

@@ -18,7 +18,7 @@ from wmx.cli.admin_support import (
     on_off_commands,
     room_arg,
 )
-from wmx.cli.common import checked, console
+from wmx.cli.common import checked, console, group
 from wmx.present import (
     Column,
     columns,
@@ -31,10 +31,7 @@ from wmx.present import (
     yes_no,
 )
 
-app = typer.Typer(
-    help="Rooms: list, inspect, delete, block, purge history, directory and aliases.",
-    no_args_is_help=True,
-)
+app = group("room")
 directory_app = typer.Typer(help="The public room directory.", no_args_is_help=True)
 alias_app = typer.Typer(help="Room aliases (#name:server).", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")

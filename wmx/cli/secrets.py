@@ -7,12 +7,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from wmx.cli.common import console, site_root
+from wmx.cli.common import console, group, site_root
 
-app = typer.Typer(
-    help="The site's generated secrets (secrets.yml): values are never shown.",
-    no_args_is_help=True,
-)
+app = group("secrets")
 
 
 @app.command()

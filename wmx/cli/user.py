@@ -18,14 +18,11 @@ from wmx.cli.admin_support import (
     command,
     new_password,
 )
-from wmx.cli.common import checked, console
+from wmx.cli.common import checked, console, group
 from wmx.errors import InputError
 from wmx.present import Column, columns, esc, when
 
-app = typer.Typer(
-    help="Accounts: list, create, import, reset passwords, deactivate, moderate.",
-    no_args_is_help=True,
-)
+app = group("user")
 
 
 class OnOff(StrEnum):
