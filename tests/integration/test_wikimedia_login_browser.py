@@ -114,38 +114,52 @@ def _messages(rig: Rig, room_id: str, token: str) -> list[dict[str, Any]]:
     return events
 
 
-async def _session(rig: Rig, cinny_url: str, artifacts: Path) -> None:
+async def log_in_through_a_room_link(
+    run: browser.BrowserRun, link: str, sub: int, room_name: str, said: str
+) -> str:
+    """A person follows ``link`` logged out, clicks the Wikimedia button in Cinny, allows
+    as account ``sub`` on the consent page, is back in the room named ``room_name``,
+    joins it and sends ``said``; the consent page's URL."""
     from playwright.async_api import expect
 
+    page = run.page
+    expect.set_options(timeout=60_000)
+    async with run.step("follow the room link while logged out"):
+        await page.goto(link)
+        button = page.get_by_text("Wikimedia account")
+        await expect(button.first).to_be_visible()
+    async with run.step("click the Wikimedia button"):
+        await button.first.click()
+        await expect(page.get_by_text("would like to verify your identity")).to_be_visible()
+        consent = page.url
+        await page.select_option("#account", str(sub))
+    async with run.step("allow on the consent page, back in Cinny"):
+        await page.click("#approve")
+        await expect(page.get_by_text(room_name).first).to_be_visible()
+    async with run.step("join the room and send a message"):
+        join = page.get_by_role("button", name="Join")
+        if await join.count():
+            await join.first.click()
+        composer = page.locator("[data-editable-name=RoomInput]")
+        await expect(composer).to_be_visible()
+        await composer.click()
+        await page.keyboard.type(said)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_text(said).first).to_be_visible()
+    return consent
+
+
+async def _session(rig: Rig, cinny_url: str, artifacts: Path) -> None:
     room_id, alias, owner_token = _room_with_a_message(rig)
     artifacts.mkdir(parents=True, exist_ok=True)
     trust = artifacts / "no-extra-ca.pem"
     trust.write_text("")
     alice = LAB_ACCOUNTS["plain"]
     async with browser.chromium(trust, artifacts, {"127.0.0.1"}) as run:
-        page = run.page
-        expect.set_options(timeout=60_000)
-        async with run.step("follow the room link while logged out"):
-            await page.goto(f"{cinny_url}/home/{quote(alias, safe='')}/")
-            button = page.get_by_text("Wikimedia account")
-            await expect(button.first).to_be_visible()
-        async with run.step("click the Wikimedia button"):
-            await button.first.click()
-            await expect(page.get_by_text("would like to verify your identity")).to_be_visible()
-            await page.select_option("#account", str(alice.sub))
-        async with run.step("allow on the stand-in, back in Cinny"):
-            await page.click("#approve")
-            await expect(page.get_by_text("Tea room").first).to_be_visible()
-        async with run.step("join the room and send a message"):
-            join = page.get_by_role("button", name="Join")
-            if await join.count():
-                await join.first.click()
-            composer = page.locator("[data-editable-name=RoomInput]")
-            await expect(composer).to_be_visible()
-            await composer.click()
-            await page.keyboard.type("hello from a Wikimedia account")
-            await page.keyboard.press("Enter")
-            await expect(page.get_by_text("hello from a Wikimedia account").first).to_be_visible()
+        link = f"{cinny_url}/home/{quote(alias, safe='')}/"
+        await log_in_through_a_room_link(
+            run, link, alice.sub, "Tea room", "hello from a Wikimedia account"
+        )
     sent = [
         e
         for e in _messages(rig, room_id, owner_token)
