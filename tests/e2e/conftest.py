@@ -24,6 +24,11 @@ from wmx.lab import Lab
 from wmx.site import Site, load_site
 
 WMX = str(Path(sys.executable).with_name("wmx"))
+
+# The Debian release of every lab host the tier starts (`Lab.up`, `wmx lab up`), and part
+# of each deployed site's snapshot key: $WMX_LAB_RELEASE, trixie or bookworm. Debian 12
+# stays the tier's default until every module has passed on Debian 13 (docs/debian.md).
+os.environ.setdefault("WMX_LAB_RELEASE", "bookworm")
 SERVER_NAME = "wmx.test"
 UPLOAD_LIMIT_MB = 2
 

@@ -7,9 +7,9 @@ that would deploy the very same thing boots the copy instead.
 
 "The very same thing" is decided by a key, a digest of everything the deployed hosts
 depend on: wmx's source (the CLI that deploys, and what it renders), templates/ and
-playbooks/, the lab's rootfs recipe, the installed ansible-core, the test module that
-describes the site (its settings and how it is attached to the lab), this file, and the
-recipe itself. Any change to one of them deploys afresh and replaces the snapshot. What
+playbooks/, the Debian release of the lab's hosts ($WMX_LAB_RELEASE) and its rootfs
+recipe, the installed ansible-core, the test module that describes the site (its settings
+and how it is attached to the lab), this file, and the recipe itself. Any change to one of them deploys afresh and replaces the snapshot. What
 it does not cover is the outside world: packages Debian or PyPI publish later under the
 same pinned versions.
 
@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 import wmx
-from wmx.lab import Lab, LabError, rootfs
+from wmx.lab import Lab, LabError, hostrelease, rootfs
 from wmx.resources import data_dir
 
 SNAPSHOTS_VARIABLE = "WMX_E2E_SNAPSHOTS"
@@ -75,7 +75,8 @@ def key_of(recipe: Recipe) -> str:
         _tree_digest(digest, data_dir(name))
     for file in (Path(recipe.described_in), Path(__file__)):
         digest.update(file.read_bytes())
-    digest.update(rootfs.recipe_digest().encode())
+    release = hostrelease.default_release()
+    digest.update(release.encode() + b"\0" + rootfs.recipe_digest(release).encode())
     digest.update(metadata.version("ansible-core").encode())
     return digest.hexdigest()
 
@@ -85,7 +86,8 @@ def _site_cache(lab: Lab, name: str) -> Path:
 
 
 def _snapshot_name(recipe: Recipe) -> str:
-    return f"e2e-{recipe.name}"
+    # One snapshot per release: the e2e tier runs on trixie and a subset on bookworm.
+    return f"e2e-{hostrelease.default_release()}-{recipe.name}"
 
 
 def _system_state(lab: Lab, hosts: Iterable[str]) -> dict[str, str]:

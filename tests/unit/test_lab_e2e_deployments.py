@@ -53,6 +53,7 @@ def _deploy(root: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInLab:
     monkeypatch.delenv(deployments.SNAPSHOTS_VARIABLE, raising=False)
+    monkeypatch.setenv("WMX_LAB_RELEASE", "bookworm")
     return StandInLab(tmp_path)
 
 
@@ -60,12 +61,12 @@ def test_deployed_once_then_booted_from_the_snapshot(lab: StandInLab, tmp_path: 
     recipe = Recipe("site", ("lab1",), __file__, {"setting": 1})
     first = deployed_site(recipe, lab, tmp_path / "one", _deploy)
     assert not first.restored
-    assert lab.calls == ["harvest lab1", "snapshot e2e-site"]
+    assert lab.calls == ["harvest lab1", "snapshot e2e-bookworm-site"]
 
     restored: list[Deployment] = []
     again = deployed_site(recipe, lab, tmp_path / "two", _deploy, restored.append)
     assert again.restored and restored == [again]
-    assert lab.calls[-1] == "boot e2e-site"
+    assert lab.calls[-1] == "boot e2e-bookworm-site"
     # The site directory comes back with it, and so does the first deploy's output.
     assert (tmp_path / "two" / "wmx.yaml").read_text() == "server_name: example.test\n"
     assert again.first_deploy.stdout == "Deployed: 42 task(s) changed"
@@ -80,7 +81,21 @@ def test_a_changed_recipe_deploys_afresh(lab: StandInLab, tmp_path: Path) -> Non
         _deploy,
     )
     assert not other.restored
-    assert lab.calls.count("snapshot e2e-site") == 2
+    assert lab.calls.count("snapshot e2e-bookworm-site") == 2
+
+
+def test_each_release_has_its_own_snapshot_and_key(
+    lab: StandInLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = Recipe("site", ("lab1",), __file__)
+    deployed_site(recipe, lab, tmp_path / "a", _deploy)
+    bookworm_key = deployments.key_of(recipe)
+    monkeypatch.setenv("WMX_LAB_RELEASE", "trixie")
+    # Debian 13 hosts never boot Debian 12's snapshot: deployed afresh, kept apart.
+    assert not deployed_site(recipe, lab, tmp_path / "b", _deploy).restored
+    assert deployments.key_of(recipe) != bookworm_key
+    assert lab.calls[-1] == "snapshot e2e-trixie-site"
+    assert lab.find_snapshot("e2e-bookworm-site") is not None
 
 
 def test_snapshots_can_be_turned_off(

@@ -33,6 +33,7 @@ from tests.unit.render_sites import (
 from tests.unit.render_sites import (
     synapse_config as _synapse_config,
 )
+from wmx import releases
 from wmx.render import render_site, write_build
 from wmx.render.role_vars import SYNAPSE_CURRENT_LINK, role_vars
 from wmx.site import Site
@@ -202,7 +203,10 @@ def test_role_vars_of_one_host(one_host: Site) -> None:
         "synapse_current_link": "/opt/synapse/current",
         "nginx_tls_domains": ["example.test", "matrix.example.test"],
         "acme_directory": "https://acme.lab.test:14000/dir",
+        # Not Let's Encrypt, no staging_directory: no rehearsal of the first order.
+        "acme_staging_directory": "",
         "acme_email": "acme@example.test",
+        "wmx_debian_releases": releases.role_vars(),
     }
 
 
@@ -211,7 +215,12 @@ def test_role_vars_name_only_the_hosts_components(three_hosts: Site) -> None:
         h.name: set(role_vars(three_hosts, three_hosts.topology, h))
         for h in three_hosts.topology.hosts
     }
-    assert keys["db1"] == {"wmx_components", "wmx_roles", "base_firewall_tcp_ports"}
+    assert keys["db1"] == {
+        "wmx_components",
+        "wmx_roles",
+        "base_firewall_tcp_ports",
+        "wmx_debian_releases",
+    }
     assert "synapse_version" in keys["hs1"] and "nginx_tls_domains" not in keys["hs1"]
     assert "nginx_tls_domains" in keys["proxy1"] and "synapse_version" not in keys["proxy1"]
 

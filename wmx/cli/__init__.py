@@ -56,11 +56,15 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "against PyPI)."),
     ("logs", "wmx.cli.logs:logs",
      "Print a service's journal from the host that runs it (over SSH)."),
+    ("dns", "wmx.cli.dns:dns",
+     "List the DNS records this site needs: A/AAAA records of every name the proxy\n"
+     "serves (server name, homeserver, web client, TURN), the optional _matrix-fed._tcp SRV\n"
+     "record and a CAA suggestion."),
     ("config", "wmx.cli.config:app", "Read, change and check the site's settings (wmx.yaml)."),
     ("secrets", "wmx.cli.secrets:app",
      "The site's generated secrets (secrets.yml): values are never shown."),
     ("lab", "wmx.cli.lab:app",
-     "Throwaway Debian 12 hosts on this machine (systemd-nspawn, needs root): "
+     "Throwaway Debian 13 (or 12) hosts on this machine (systemd-nspawn, needs root): "
      "`wmx lab up`, then `wmx deploy` as to any VPS."),
     ("irc", "wmx.cli.irc:app",
      "The IRC bridge (Heisenbridge): networks, status, and IRC channels plumbed into "

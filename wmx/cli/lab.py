@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MAX_HOSTS = 200
 
 app = typer.Typer(
-    help="Throwaway Debian 12 hosts on this machine (systemd-nspawn, needs root): "
+    help="Throwaway Debian 13 (or 12) hosts on this machine (systemd-nspawn, needs root): "
     "`wmx lab up`, then `wmx deploy` as to any VPS.",
     no_args_is_help=True,
 )
@@ -76,20 +76,38 @@ def up(
             "instead of starting lab1..N.",
         ),
     ] = None,
+    release: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--release",
+            "-r",
+            metavar="[HOST=]RELEASE",
+            help="Debian release of new hosts: trixie (13) or bookworm (12); HOST=RELEASE for "
+            "one host, e.g. `-n 2 -r lab2=bookworm`. Default: $WMX_LAB_RELEASE, else trixie. "
+            "A host that exists keeps the release it runs.",
+        ),
+    ] = None,
 ) -> None:
     """Boot lab hosts (idempotent: running hosts are kept, a bigger --hosts adds some).
 
-    The first run builds a Debian rootfs with debootstrap (about a minute); later hosts
-    boot in seconds.
+    The first run of each release builds its Debian rootfs with debootstrap (minutes);
+    later hosts boot in seconds.
     """
-    from wmx.lab import Lab
+    from wmx.errors import InputError
+    from wmx.lab import Lab, addressing, hostrelease
 
+    if from_snapshot and release:
+        raise InputError("--release with --from-snapshot: a snapshot's hosts keep their release")
+    # Checked before anything starts: a wrong release is one line, exit 2.
+    hostrelease.parse_releases(release or (), [addressing.host_name(i + 1) for i in range(hosts)])
     Lab.require_root()
     site_dir = _site_dir(ctx, site)
     status = console.status("Starting the lab")
     with status:
         lab = Lab(progress=lambda text: status.update(text))
-        started = lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts)
+        started = (
+            lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts, release or ())
+        )
         if site_dir is not None:
             status.update(f"Pointing the site {site_dir} at the lab")
             # Imported here: the site model is only needed with --site.

@@ -1,4 +1,4 @@
-"""Throwaway Debian 12 hosts on this machine that wmx deploys to over SSH, as to a VPS.
+"""Throwaway Debian 13 (or 12) hosts on this machine that wmx deploys to over SSH, as to a VPS.
 
 See docs/lab.md. Typical use (as root)::
 

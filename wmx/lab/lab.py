@@ -1,4 +1,4 @@
-"""`Lab`: throwaway Debian 12 hosts on this machine, reachable over SSH like any VPS.
+"""`Lab`: throwaway Debian 13 or 12 hosts on this machine, reachable over SSH like any VPS.
 
 The CLI (`wmx lab`) and the end-to-end tests both drive the lab through this class.
 Every operation is idempotent and starts from what the kernel reports (processes, mounts,
@@ -26,6 +26,7 @@ from wmx.lab import (
     commands,
     containers,
     hostdisk,
+    hostrelease,
     hostsfile,
     ircd,
     meta,
@@ -33,7 +34,6 @@ from wmx.lab import (
     naming,
     network,
     processes,
-    rootfs,
     services,
     snapshots,
     wheelhouse,
@@ -119,18 +119,18 @@ class Lab:
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def up(self, count: int = 1) -> list[LabHost]:
+    def up(self, count: int = 1, releases: Sequence[str] = ()) -> list[LabHost]:
         """Make sure hosts lab1..lab<count> run; return them. Idempotent.
 
         Hosts that already run are kept as they are; higher-numbered hosts from an
-        earlier `up` are left alone.
+        earlier `up` are left alone. ``releases``: `--release` values (hostrelease.py).
         """
         self.require_root()
         if not 1 <= count <= addressing.MAX_HOSTS:
             raise LabError(f"--hosts must be between 1 and {addressing.MAX_HOSTS}")
-        return self._up([addressing.host_name(i) for i in range(1, count + 1)])
+        return self._up([addressing.host_name(i) for i in range(1, count + 1)], releases)
 
-    def _up(self, wanted: list[str]) -> list[LabHost]:
+    def _up(self, wanted: list[str], releases: Sequence[str] = ()) -> list[LabHost]:
         missing = commands.missing_tools()
         if missing:
             raise LabError(
@@ -138,7 +138,7 @@ class Lab:
             )
         with self._locked():
             state = load_state(self.paths.state_file)
-            source = rootfs.ensure_rootfs(self.paths, self._progress)
+            src = hostrelease.sources(self.paths, wanted, releases, self._progress)
             self._progress("Preparing keys, CA and network")
             ca.ensure_lab_identity(self.paths)
             macs_changed = self._ensure_network(state)
@@ -152,7 +152,7 @@ class Lab:
             public_key = self.ssh_key_path.with_suffix(".pub").read_text(encoding="utf-8")
             trust = hostdisk.trust_certificates(self.paths)
             for name in wanted:
-                macs_changed |= self._prepare_host(name, source, public_key, nameservers, trust)
+                macs_changed |= self._prepare_host(name, src[name], public_key, nameservers, trust)
                 state.hosts.setdefault(name, HostRecord(address=self._address(name)))
             if macs_changed:
                 network.flush_neighbours()
@@ -421,14 +421,14 @@ class Lab:
     def _prepare_host(
         self,
         name: str,
-        source: Path,
+        source: Path | None,
         public_key: str,
         nameservers: list[str],
         trust: Mapping[str, str],
     ) -> bool:
         """Network, disk and boot spec of one host; True if its MAC address changed."""
         mac_changed = network.ensure_host_link(name)
-        if hostdisk.create_host_root(self.paths, name, source, public_key):
+        if source is not None and hostdisk.create_host_root(self.paths, name, source, public_key):
             self._progress(f"Created {name} ({self._address(name)})")
         hostdisk.prepare(self.paths, name, nameservers, trust)
         spec = {"argv": containers.nspawn_argv(self.paths, name)}

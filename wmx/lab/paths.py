@@ -13,7 +13,6 @@ from pathlib import Path
 
 DEFAULT_STATE_DIR = Path("/var/lib/wmx/lab")
 DEFAULT_CACHE_DIR = Path("/var/cache/wmx")
-DEBIAN_SUITE = "bookworm"
 
 
 @dataclass(frozen=True)
@@ -26,13 +25,12 @@ class LabPaths:
     def rootfs_cache_dir(self) -> Path:
         return self.cache_dir / "lab"
 
-    @property
-    def rootfs(self) -> Path:
-        return self.rootfs_cache_dir / f"rootfs-{DEBIAN_SUITE}"
+    def rootfs(self, release: str) -> Path:
+        """The cached rootfs of a Debian release (its codename: one cache per release)."""
+        return self.rootfs_cache_dir / f"rootfs-{release}"
 
-    @property
-    def rootfs_build_log(self) -> Path:
-        return self.rootfs_cache_dir / f"rootfs-{DEBIAN_SUITE}.log"
+    def rootfs_build_log(self, release: str) -> Path:
+        return self.rootfs_cache_dir / f"rootfs-{release}.log"
 
     @property
     def apt_archives(self) -> Path:

@@ -1,9 +1,10 @@
-"""The Debian 12 root filesystem every lab host is copied from, built once and cached.
+"""The Debian root filesystems lab hosts are copied from, one per release, built once and cached.
 
 debootstrap takes about a minute, so its result is kept in the cache directory. It is
 built in a temporary directory and renamed into place only when complete, so a run that
 is killed half-way never leaves a cache that later runs would trust. A stamp file records
-the recipe; changing the recipe (packages, configuration) rebuilds the cache.
+the recipe; changing the recipe (packages, configuration) rebuilds the cache. Releases are
+those of wmx/releases.py (trixie, bookworm); each has its own cache and build log.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import TextIO
 
 from wmx.lab import commands, mounts
 from wmx.lab.errors import LabError
-from wmx.lab.paths import DEBIAN_SUITE, LabPaths
+from wmx.lab.paths import LabPaths
+from wmx.releases import release as debian_release
 
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
@@ -54,12 +56,17 @@ CONFIG_REVISION = 2
 
 STAMP = Path("etc/wmx-lab-rootfs.json")
 
-SOURCES_LIST = f"""\
-# Written by wmx lab: the same mirror the machine uses, plus updates and security.
-deb {MIRROR} {DEBIAN_SUITE} main
-deb {MIRROR} {DEBIAN_SUITE}-updates main
-deb {SECURITY_MIRROR} {DEBIAN_SUITE}-security main
-"""
+
+def sources_list(suite: str) -> str:
+    """apt's sources of a host of ``suite``: the release, its updates and security."""
+    security = debian_release(suite).security_suite
+    return (
+        "# Written by wmx lab: the same mirror the machine uses, plus updates and security.\n"
+        f"deb {MIRROR} {suite} main\n"
+        f"deb {MIRROR} {suite}-updates main\n"
+        f"deb {SECURITY_MIRROR} {security} main\n"
+    )
+
 
 APT_CONF = """\
 // Written by wmx lab. The machine bind-mounts a cache into /var/cache/apt/archives;
@@ -104,56 +111,60 @@ rm -f /etc/ssh/ssh_host_*
 """
 
 
-def recipe() -> dict[str, object]:
+def recipe(suite: str) -> dict[str, object]:
     return {
-        "suite": DEBIAN_SUITE,
+        "suite": suite,
         "mirror": MIRROR,
         "packages": list(PACKAGES),
         "config_revision": CONFIG_REVISION,
     }
 
 
-def recipe_digest() -> str:
-    return hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:16]
+def recipe_digest(suite: str) -> str:
+    """What a rootfs of ``suite`` is made from, as a digest (its cache's stamp)."""
+    return hashlib.sha256(json.dumps(recipe(suite), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def is_current(rootfs: Path) -> bool:
+def is_current(rootfs: Path, suite: str) -> bool:
     try:
         stamp = json.loads((rootfs / STAMP).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return False
-    return isinstance(stamp, dict) and stamp.get("recipe_digest") == recipe_digest()
+    return isinstance(stamp, dict) and stamp.get("recipe_digest") == recipe_digest(suite)
 
 
-def ensure_rootfs(paths: LabPaths, progress: Callable[[str], None]) -> Path:
-    """Return the cached rootfs, building it first if it is missing or outdated."""
-    if is_current(paths.rootfs):
-        return paths.rootfs
+def ensure_rootfs(paths: LabPaths, progress: Callable[[str], None], suite: str) -> Path:
+    """Return the cached rootfs of ``suite``, building it first if missing or outdated."""
+    suite = debian_release(suite).codename
+    final = paths.rootfs(suite)
+    if is_current(final, suite):
+        return final
     paths.rootfs_cache_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(paths.rootfs_cache_dir / ".lock"):
-        if is_current(paths.rootfs):  # another run built it while we waited
-            return paths.rootfs
-        _remove_partial_builds(paths)
-        partial = paths.rootfs.with_name(f".{paths.rootfs.name}.partial-{os.getpid()}")
+        if is_current(final, suite):  # another run built it while we waited
+            return final
+        _remove_partial_builds(paths, final)
+        partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
         try:
-            _build(partial, paths.rootfs_build_log, progress)
-            _swap_into_place(partial, paths.rootfs)
+            _build(partial, suite, paths.rootfs_build_log(suite), progress)
+            _swap_into_place(partial, final)
         except BaseException:
             mounts.remove_tree(partial)
             raise
-    return paths.rootfs
+    return final
 
 
-def _build(target: Path, log_path: Path, progress: Callable[[str], None]) -> None:
+def _build(target: Path, suite: str, log_path: Path, progress: Callable[[str], None]) -> None:
     target.mkdir(parents=True)
     with log_path.open("w", encoding="utf-8") as log:
-        progress(f"Building the Debian {DEBIAN_SUITE} rootfs with debootstrap (about a minute)")
+        version = debian_release(suite).version
+        progress(f"Building the Debian {version} ({suite}) rootfs with debootstrap (minutes)")
         _logged(
             [
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(PACKAGES)}",
-                DEBIAN_SUITE,
+                suite,
                 str(target),
                 MIRROR,
             ],
@@ -161,7 +172,7 @@ def _build(target: Path, log_path: Path, progress: Callable[[str], None]) -> Non
             log_path,
         )
         progress("Configuring the rootfs (apt sources, security updates, locales)")
-        _write_config(target)
+        _write_config(target, suite)
         _logged(
             [
                 "systemd-nspawn",
@@ -182,15 +193,15 @@ def _build(target: Path, log_path: Path, progress: Callable[[str], None]) -> Non
             log_path,
         )
         stamp = {
-            **recipe(),
-            "recipe_digest": recipe_digest(),
+            **recipe(suite),
+            "recipe_digest": recipe_digest(suite),
             "built_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         (target / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_config(root: Path) -> None:
-    (root / "etc/apt/sources.list").write_text(SOURCES_LIST, encoding="utf-8")
+def _write_config(root: Path, suite: str) -> None:
+    (root / "etc/apt/sources.list").write_text(sources_list(suite), encoding="utf-8")
     (root / "etc/apt/apt.conf.d/80wmx-lab").write_text(APT_CONF, encoding="utf-8")
     (root / "etc/pip.conf").write_text(PIP_CONF, encoding="utf-8")
     (root / "etc/locale.gen").write_text("en_US.UTF-8 UTF-8\nC.UTF-8 UTF-8\n", encoding="utf-8")
@@ -243,8 +254,8 @@ def _tail(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _remove_partial_builds(paths: LabPaths) -> None:
-    for leftover in paths.rootfs_cache_dir.glob(f".{paths.rootfs.name}.*"):
+def _remove_partial_builds(paths: LabPaths, final: Path) -> None:
+    for leftover in paths.rootfs_cache_dir.glob(f".{final.name}.*"):
         mounts.remove_tree(leftover)
 
 

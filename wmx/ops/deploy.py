@@ -30,6 +30,7 @@ from wmx.ops.deploy_plan import (
     record_converged,
     shared_order,
 )
+from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
@@ -143,6 +144,8 @@ def run_deploy(
     (the baseline of `wmx diff` and of the next deploy's plan)."""
     playbooks = playbooks or data_dir("playbooks")
     site = deployment.site
+    if not check:
+        preflight(site, certificate_hosts(deployment))
     with _database_password(deployment) as secret_files:
         result = run_playbook(
             runs_dir=site.paths.runs,
@@ -163,6 +166,13 @@ def run_deploy(
         for host in ran:
             record_converged(site.paths.deployed / host, deployment.plans[host])
     return result
+
+
+def certificate_hosts(deployment: Deployment) -> list[str]:
+    """The hosts this run converges nginx on (and so may order a certificate for)."""
+    limit = deployment.limit
+    hosts = [limit] if limit in deployment.hosts else deployment.hosts  # a pattern: all
+    return [h for h in hosts if "nginx" in deployment.plans[h].roles_doing("converge")]
 
 
 @contextlib.contextmanager

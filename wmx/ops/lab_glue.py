@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
+from wmx.lab.sudouser import login_user
 from wmx.ops.lab_login import attach_login
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
@@ -25,13 +26,18 @@ LAB_IRC_NETWORK = "lab"
 LAB_IRC_SERVER = "irc.lab.test:6697:tls"
 
 
-def lab_inventory_text(hosts: list[LabHost], key_path: Path, known_hosts: Path) -> str:
+def lab_inventory_text(
+    hosts: list[LabHost], key_path: Path, known_hosts: Path, users: dict[str, str] | None = None
+) -> str:
     """The first host runs every component, the second keeps its backups (group `backup`);
-    the others wait as spares (restore and drill targets)."""
+    the others wait as spares (restore and drill targets). A host in ``users`` is logged
+    in to as that user, who becomes root with sudo (`wmx lab up --sudo-user`)."""
+    users = users or {}
     host_vars = {
         h.name: {
             "ansible_host": h.address,
-            "ansible_user": "root",
+            "ansible_user": users.get(h.name, "root"),
+            **({"ansible_become": True} if h.name in users else {}),
             "ansible_ssh_private_key_file": str(key_path),
             # The lab keeps known_hosts current as hosts are recreated, so host keys
             # are checked as strictly as on any VPS.
@@ -57,10 +63,17 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
     if paths.inventory.exists() and not paths.inventory.read_text().startswith(LAB_MARKER):
         # Keep the operator's own inventory: the lab must never lose it.
         shutil.copy2(paths.inventory, paths.inventory.with_name("inventory.yml.before-lab"))
-    inventory = lab_inventory_text(hosts, lab.ssh_key_path, lab.known_hosts_path)
+    users = {
+        h.name: user for h in hosts if (user := login_user(lab.paths.host_root(h.name))) is not None
+    }
+    inventory = lab_inventory_text(hosts, lab.ssh_key_path, lab.known_hosts_path, users)
     write_atomically(paths.inventory, inventory)
     if config.acme.directory != lab.acme_directory:
         set_value(paths, "acme.directory", lab.acme_directory, deployed=False)
+    # The lab's one pebble stands in for the CA's staging directory too: the first order
+    # is rehearsed there (a dry run), then placed for real.
+    if config.acme.staging_directory != lab.acme_directory:
+        set_value(paths, "acme.staging_directory", lab.acme_directory, deployed=False)
     # The IRC bridge talks to the lab's IRC server (ngircd, standing in for Libera.Chat)
     # over TLS with the lab CA; it has no services, hence no SASL.
     lab_network = [{"name": LAB_IRC_NETWORK, "servers": [LAB_IRC_SERVER], "sasl": False}]
