@@ -52,6 +52,7 @@ EDGES: dict[str, dict[str, str]] = {
         "smtp_user: a.b+c@mail.example.test, notif_from: x+y@example.test}",
         "synapse.registration": "open",
         "synapse.privacy.room_directory_publishers": "['@*:example.test', '@a=b/c+d:example.test']",
+        "synapse.federation_allow_ranges": "['10.213.0.0/24', '2001:db8::/32']",
     },
 }
 

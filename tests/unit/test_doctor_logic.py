@@ -17,6 +17,7 @@ from wmx.doctor.inside import (
     HostFacts,
     clock_check,
     disk_check,
+    federation_ranges_check,
     local_runner,
     memory_check,
     parse_facts,
@@ -148,6 +149,22 @@ def test_live_preview_settings() -> None:
     assert previews_check(allowed, ["10.213.0.0/24"]).ok
     assert "whitelist allows 10.213.0.0/24" in previews_check(allowed, []).detail
     assert not previews_check({"url_preview_enabled": True}, []).ok
+
+
+def test_live_federation_ranges() -> None:
+    """Synapse's default blacklist holds unless wmx.yaml allows a range (the lab's)."""
+    default = federation_ranges_check({}, [], True)
+    assert default.ok and default.detail == "Synapse's default blacklist"
+    lab = {"ip_range_whitelist": ["10.213.0.0/24"]}
+    assert federation_ranges_check(lab, ["10.213.0.0/24"], True).ok
+    assert "allowed: 10.213.0.0/24" in federation_ranges_check(lab, ["10.213.0.0/24"], True).detail
+    stray = federation_ranges_check(lab, [], True)
+    assert not stray.ok and "ip_range_whitelist allows 10.213.0.0/24" in stray.detail
+    hole = {"ip_range_blacklist": [r for r in NON_PUBLIC_RANGES if r != "192.168.0.0/16"]}
+    assert "misses 192.168.0.0/16" in federation_ranges_check(hole, [], True).detail
+    assert federation_ranges_check({"ip_range_blacklist": list(NON_PUBLIC_RANGES)}, [], True).ok
+    assert federation_ranges_check({}, [], False).detail == "federation is off"
+    assert not federation_ranges_check({"ip_range_whitelist": "10.0.0.0/8"}, [], True).ok
 
 
 def facts(**repos: Any) -> dict[str, Any]:

@@ -233,6 +233,43 @@ def previews_check(config: dict[str, object], allowed: list[str]) -> Check:
     )
 
 
+def federation_ranges_check(
+    config: dict[str, object], allowed: list[str], federation: bool
+) -> Check:
+    """Synapse's own outbound requests (federation, push) stay off private networks except
+    the ranges wmx.yaml allows (synapse.federation_allow_ranges, the lab's network)."""
+    kind, title = "federation-ranges", "Federation cannot reach private addresses"
+    fix = (
+        "ip_range_blacklist and ip_range_whitelist in /etc/matrix-synapse: wmx keeps "
+        f"Synapse's blacklist and whitelists only synapse.federation_allow_ranges ({DEPLOY})"
+    )
+    blacklist = config.get("ip_range_blacklist")
+    whitelist = config.get("ip_range_whitelist") or []
+    try:
+        ranges = (
+            None
+            if blacklist is None
+            else [str(ipaddress.ip_network(str(n), strict=False)) for n in blacklist]  # type: ignore[attr-defined]
+        )
+        extra = [str(n) for n in whitelist if str(n) not in allowed]  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return failed(kind, title, "the ranges are not lists of networks", fix, "inside")
+    detail = []
+    if ranges is not None:
+        missing = [n for n in NON_PUBLIC_RANGES if not covered(ipaddress.ip_network(n), ranges)]
+        if missing:
+            detail.append(f"ip_range_blacklist misses {', '.join(missing)}")
+    if extra:
+        detail.append(f"ip_range_whitelist allows {', '.join(extra)}, which wmx.yaml does not")
+    if detail:
+        return failed(kind, title, "; ".join(detail), fix, "inside")
+    if not federation:
+        return passed(kind, title, "federation is off", "inside")
+    allows = f"; allowed: {', '.join(allowed)} (wmx.yaml)" if allowed else ""
+    source = "Synapse's default blacklist" if ranges is None else f"{len(ranges)} ranges blocked"
+    return passed(kind, title, source + allows, "inside")
+
+
 def collation_check(host: HostView, database: str, run: HostRunner) -> Check:
     title = f"PostgreSQL collation of {database} on {host.name}"
     query = f"SELECT datcollate || ' ' || datctype FROM pg_database WHERE datname = '{database}'"

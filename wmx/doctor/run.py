@@ -17,6 +17,7 @@ from wmx.doctor.exposure import exposure_check, registration_check
 from wmx.doctor.inside import (
     HostRunner,
     collation_check,
+    federation_ranges_check,
     host_checks,
     previews_check,
     read_synapse_config,
@@ -48,6 +49,7 @@ INSIDE_KINDS = (
     "memory",
     "registration",
     "previews-blacklist",
+    "federation-ranges",
     "admin-api-hidden",
     "postgres-collation",
     "backup-fresh",
@@ -95,6 +97,30 @@ def internal_ports(site: Site) -> list[tuple[str, str, int, str]]:
     return probes
 
 
+def _live_config_checks(site: Site, options: DoctorOptions, skip: set[str]) -> list[Check]:
+    """The checks of Synapse's live configuration (read once from the homeserver)."""
+    config = site.config.synapse
+    try:
+        live = read_synapse_config(site.topology.the("homeserver"), options.run)
+    except ValueError as exc:
+        return [
+            failed(kind, title, str(exc), "`wmx status`, then `wmx deploy`", "inside")
+            for kind, title in (
+                ("previews-blacklist", "Link previews cannot reach private addresses"),
+                ("federation-ranges", "Federation cannot reach private addresses"),
+            )
+            if kind not in skip
+        ]
+    checks = []
+    if "previews-blacklist" not in skip:
+        checks.append(previews_check(live, list(config.url_previews.allow_ranges)))
+    if "federation-ranges" not in skip:
+        allowed = list(config.federation_allow_ranges)
+        federation = site.config.homeserver.federation
+        checks.append(federation_ranges_check(live, allowed, federation))
+    return checks
+
+
 def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str]) -> list[Check]:
     topology, config, run = site.topology, site.config, options.run
     checks: list[Check] = []
@@ -106,20 +132,8 @@ def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str])
     if "registration" not in skip:
         checks.append(registration_check(target, base))
     homeserver = topology.the("homeserver")
-    if "previews-blacklist" not in skip:
-        try:
-            live = read_synapse_config(homeserver, run)
-            checks.append(previews_check(live, list(config.synapse.url_previews.allow_ranges)))
-        except ValueError as exc:
-            checks.append(
-                failed(
-                    "previews-blacklist",
-                    "Link previews cannot reach private addresses",
-                    str(exc),
-                    "`wmx status`, then `wmx deploy`",
-                    "inside",
-                )
-            )
+    if not skip >= {"previews-blacklist", "federation-ranges"}:
+        checks += _live_config_checks(site, options, skip)
     if "admin-api-hidden" not in skip:
         checks.append(exposure_check(target, base, internal_ports(site)))
     if "postgres-collation" not in skip:

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmx.lab.addressing import SUBNET
 from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
 from wmx.lab.sudouser import login_user
@@ -84,6 +85,11 @@ def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
             f"[{{name: {LAB_IRC_NETWORK}, servers: ['{LAB_IRC_SERVER}'], sasl: false}}]",
             deployed=False,
         )
+    # Lab homeservers federate with each other over the lab's private network, which
+    # Synapse refuses by default (ip_range_blacklist): allow that network, and only it.
+    lab_ranges = [str(SUBNET)]
+    if config.synapse.federation_allow_ranges != lab_ranges:
+        set_value(paths, "synapse.federation_allow_ranges", f"['{SUBNET}']", deployed=False)
     # Web client releases come from GitHub, out of the lab's reach. Unless the site names
     # an archive itself: Cinny installs the shared release archive, checked against its
     # SHA256SUMS and pinned by that checksum (wmx/lab/cinny.py); Element the lab's

@@ -264,16 +264,16 @@ def check_networks(value: list[str]) -> list[str]:
     return result
 
 
-def check_allow_ranges(value: list[str]) -> list[str]:
-    """Ranges link previews may reach although non-public: never loopback, link-local or
-    metadata addresses, and never an IPv6 spelling of IPv4 addresses."""
+def check_allow_ranges(value: list[str], what: str = "previews") -> list[str]:
+    """Ranges link previews (or ``what``) may reach although non-public: never loopback,
+    link-local or metadata addresses, and never an IPv6 spelling of IPv4 addresses."""
     checked = check_networks(value)
     for item in checked:
         network = ipaddress.ip_network(item)
         if any(network.version == n.version and network.overlaps(n) for n in NEVER_ALLOWED):
             raise ValueError(
                 f"{item} includes loopback or link-local addresses or a cloud metadata "
-                "address (the server itself, instance credentials): previews may never "
+                f"address (the server itself, instance credentials): {what} may never "
                 "reach those"
             )
         if any(network.version == n.version and network.overlaps(n) for n in IPV4_IN_IPV6):

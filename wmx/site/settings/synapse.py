@@ -25,6 +25,7 @@ from wmx.site.grammars import (
     optional_duration,
 )
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
+from wmx.site.settings.workers import WorkerSettings
 
 
 class Registration(StrEnum):
@@ -229,6 +230,16 @@ class SynapseSettings(Strict):
     privacy: PrivacySettings = PrivacySettings()
     email: SynapseEmailSettings = SynapseEmailSettings()
     login_rate_limit: LoginRateLimit = LoginRateLimit()
+    # Private ranges this server's own outbound requests (federation above all) may reach
+    # although Synapse's ip_range_blacklist covers them (ip_range_whitelist): homeservers
+    # on a private network, such as the lab's. Never loopback, link-local or metadata.
+    federation_allow_ranges: list[str] = Field(default_factory=list)
+    # Worker processes beside the main one (docs/workers.md); preset none: one process.
+    workers: WorkerSettings = WorkerSettings()
+
+    _federation_allow = field_validator("federation_allow_ranges")(
+        classmethod(lambda cls, v: check_allow_ranges(v, "federation"))
+    )
 
     @field_validator("version")
     @classmethod
