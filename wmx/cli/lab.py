@@ -87,6 +87,16 @@ def up(
             "A host that exists keeps the release it runs.",
         ),
     ] = None,
+    sudo_user: Annotated[
+        str | None,
+        typer.Option(
+            "--sudo-user",
+            metavar="USER",
+            help="Make the hosts like a typical VPS: root cannot log in over SSH, USER "
+            "can and becomes root with sudo (no password); the site's inventory logs in "
+            "as USER with ansible_become.",
+        ),
+    ] = None,
 ) -> None:
     """Boot lab hosts (idempotent: running hosts are kept, a bigger --hosts adds some).
 
@@ -108,6 +118,9 @@ def up(
         started = (
             lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts, release or ())
         )
+        for host in started if sudo_user else []:
+            status.update(f"{host.name}: root login off, sudo user {sudo_user}")
+            lab.sudo_only(host, str(sudo_user))
         if site_dir is not None:
             status.update(f"Pointing the site {site_dir} at the lab")
             # Imported here: the site model is only needed with --site.

@@ -96,6 +96,7 @@ class Nginx(Component):
         return {
             "nginx_tls_domains": views["nginx"].tls_names,
             "acme_directory": config.acme.directory,
+            "acme_staging_directory": config.acme.rehearsal_directory,
             "acme_email": config.acme.email,
         }
 

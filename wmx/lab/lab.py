@@ -13,7 +13,6 @@ import functools
 import json
 import logging
 import os
-import shlex
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from wmx.lab import (
     processes,
     services,
     snapshots,
+    sudouser,
     wheelhouse,
 )
 from wmx.lab.addressing import LabHost
@@ -105,12 +105,18 @@ class Lab:
     def ssh_argv(
         self, host: HostRef, command: Sequence[str] = (), *, tty: bool = False
     ) -> list[str]:
-        """argv for running ``command`` (or a login shell) on ``host`` as root over ssh."""
-        argv = ["ssh", *self.ssh_options(), *(["-t"] if tty else [])]
-        argv.append(f"root@{self._host(host).address}")
-        if command:
-            argv += ["--", shlex.join(command)]
-        return argv
+        """argv for running ``command`` (or a login shell) on ``host`` as root over ssh
+        (as its sudo user through `sudo -n` when root may not log in: `sudo_only`)."""
+        lab_host = self._host(host)
+        root = self.paths.host_root(lab_host.name)
+        target = sudouser.ssh_destination(root, lab_host.address, list(command))
+        return ["ssh", *self.ssh_options(), *(["-t"] if tty else []), *target]
+
+    def sudo_only(self, host: HostRef, user: str, password: str | None = None) -> None:
+        """Make ``host`` a VPS that root cannot log in to over SSH and ``user`` can, with
+        sudo (asking ``password`` when one is given); see wmx/lab/sudouser.py."""
+        self.require_root()
+        sudouser.make_sudo_only(self.paths, self._host(host).name, user, password)
 
     @staticmethod
     def require_root() -> None:
@@ -178,11 +184,9 @@ class Lab:
         return [self._lab_host(name) for name in wanted]
 
     def down(self, purge: bool = False) -> None:
-        """Stop and delete every host and everything the lab set up on the machine.
-
-        Keeps the rootfs cache, the shared apt/pip caches and wheels, snapshots, the SSH
-        key and the CA unless ``purge``. Works from any leftover state, including a killed run's.
-        """
+        """Stop and delete every host and everything the lab set up on the machine. Keeps
+        the rootfs cache, apt/pip caches, wheels, snapshots, the SSH key and the CA unless
+        ``purge``. Works from any leftover state, including a killed run's."""
         self.require_root()
         with self._locked():
             state = load_state(self.paths.state_file)
@@ -224,10 +228,7 @@ class Lab:
 
     def remove(self, host: HostRef) -> None:
         """Stop and delete one host (its disk, namespace and names); the rest keeps running.
-
-        The next `up` that includes it creates it afresh: a clean host, e.g. to restore a
-        backup onto.
-        """
+        The next `up` that includes it creates it afresh (a clean host to restore onto)."""
         self.require_root()
         name = self._host(host).name
         with self._locked():
@@ -368,11 +369,9 @@ class Lab:
         input: str | None = None,
         timeout: float | None = 600,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` as root inside ``host`` and capture its output.
-
-        Enters the container's namespaces with nsenter rather than using ssh, so it works
-        while sshd is down or not yet started. The environment is a clean one.
-        """
+        """Run ``argv`` as root inside ``host`` and capture its output. Enters the
+        container's namespaces with nsenter rather than ssh, so it works while sshd is down
+        or not yet started (or root may not log in). The environment is a clean one."""
         self.require_root()
         return containers.run_in(self.paths, self._host(host).name, argv, check, input, timeout)
 

@@ -17,6 +17,7 @@ never reads them; Ansible decrypts them in the playbook).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,7 @@ _READ_BY_WMX = frozenset(
         "ansible_user", "ansible_ssh_user", "ansible_private_key_file",
         "ansible_ssh_private_key_file", "ansible_ssh_common_args", "ansible_ssh_extra_args",
         "ansible_become", "ansible_become_user", "ansible_become_method", "memory_mb",
+        "public_ipv4", "public_ipv6",
     }
 )  # fmt: skip
 
@@ -156,6 +158,18 @@ def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]
                 )
 
 
+def _check_public_address(path: Path, host: str, key: str, version: int, value: object) -> None:
+    """public_ipv4 / public_ipv6 (`wmx dns`, the preflight): the address the host's names
+    point at when it is reached over another one; an address or a list of them."""
+    for item in value if isinstance(value, list) else [] if value is None else [value]:
+        try:
+            ok = ipaddress.ip_address(str(item)).version == version
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"{path}: {host}.{key}: {item!r} is not an IPv{version} address")
+
+
 def load_topology(path: Path, cache: Path | None = None) -> Topology:
     """The site's hosts and groups from `path`, checked; `cache`: see read_inventory.
 
@@ -173,6 +187,8 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
             raise InputError(
                 f"{path}: {name}.memory_mb: must be a whole number of MiB from 512 to 4194304"
             )
+        for key, version in (("public_ipv4", 4), ("public_ipv6", 6)):
+            _check_public_address(path, name, key, version, values.get(key))
         hosts.append(
             HostView(
                 name=name,

@@ -8,11 +8,17 @@ from pydantic import Field, field_validator
 from wmx.site.grammars import Strict, check_email, check_url
 
 LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 
 class AcmeSettings(Strict):
     email: str
     directory: str = LETS_ENCRYPT_DIRECTORY
+    # Where the first order of a proxy host is rehearsed (a dry run: the test certificate
+    # is not kept) before the real one, so that a failing first order costs nothing of
+    # the real CA's rate limits. None: Let's Encrypt's staging directory when `directory`
+    # is Let's Encrypt's, else no rehearsal; "": never rehearse.
+    staging_directory: str | None = None
 
     _email = field_validator("email")(classmethod(lambda cls, v: check_email(v)))
 
@@ -20,6 +26,18 @@ class AcmeSettings(Strict):
     @classmethod
     def _https(cls, value: str) -> str:
         return check_url(value)
+
+    @field_validator("staging_directory")
+    @classmethod
+    def _staging_https(cls, value: str | None) -> str | None:
+        return value if value in (None, "") else check_url(str(value))
+
+    @property
+    def rehearsal_directory(self) -> str:
+        """The directory of the first order's rehearsal ("": none)."""
+        if self.staging_directory is not None:
+            return self.staging_directory
+        return LETS_ENCRYPT_STAGING if self.directory == LETS_ENCRYPT_DIRECTORY else ""
 
 
 class TlsSettings(Strict):
