@@ -9,9 +9,9 @@ that would deploy the very same thing boots the copy instead.
 depend on: wmx's source (the CLI that deploys, and what it renders), templates/ and
 playbooks/, the Debian release of the lab's hosts ($WMX_LAB_RELEASE) and its rootfs
 recipe, the installed ansible-core, the test module that describes the site (its settings
-and how it is attached to the lab), this file, and the recipe itself. Any change to one of them deploys afresh and replaces the snapshot. What
-it does not cover is the outside world: packages Debian or PyPI publish later under the
-same pinned versions.
+and how it is attached to the lab), this file, and the recipe itself. Any change to one
+of them deploys afresh and replaces the snapshot. What it does not cover is the outside
+world: packages Debian or PyPI publish later under the same pinned versions.
 
 Set WMX_E2E_SNAPSHOTS=0 to always deploy (and keep no snapshot).
 """

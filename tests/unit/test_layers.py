@@ -35,7 +35,7 @@ RANKS: dict[str, int] = {
     "site": 1,
     "errors": 0,
     "resources": 0,
-    "releases": 1,  # the table of Debian releases (wmx/releases.py); raises InputError
+    "debian": 1,  # the table of Debian releases (wmx/debian.py); raises InputError
     "agent": 0,
     "wmx": 0,  # the package itself (its version)
 }

@@ -33,7 +33,7 @@ from tests.unit.render_sites import (
 from tests.unit.render_sites import (
     synapse_config as _synapse_config,
 )
-from wmx import releases
+from wmx import debian
 from wmx.render import render_site, write_build
 from wmx.render.role_vars import SYNAPSE_CURRENT_LINK, role_vars
 from wmx.site import Site
@@ -206,7 +206,7 @@ def test_role_vars_of_one_host(one_host: Site) -> None:
         # Not Let's Encrypt, no staging_directory: no rehearsal of the first order.
         "acme_staging_directory": "",
         "acme_email": "acme@example.test",
-        "wmx_debian_releases": releases.role_vars(),
+        "wmx_debian_releases": debian.role_vars(),
     }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import wmx
-from wmx.lab import addressing, commands, network, processes, wheelhouse
+from wmx.lab import addressing, commands, hostrelease, network, processes, wheelhouse
 from wmx.lab.daemons import Daemon
 from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
@@ -33,6 +33,7 @@ DOWN_GRACE = 3.0
 
 def nspawn_argv(paths: LabPaths, name: str) -> list[str]:
     return [
+        *hostrelease.nspawn_env(paths.host_root(name)),
         "systemd-nspawn",
         "--boot",
         f"--directory={paths.host_root(name)}",

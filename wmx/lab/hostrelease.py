@@ -3,7 +3,7 @@
 A host's release is what its disk says (/etc/os-release), not a record of how it was
 created: a host moved from 12 to 13 in place (`wmx upgrade os`) is a trixie host from then
 on. The release a new host gets comes from `wmx lab up --release` (for all of this `up`'s
-hosts, or ``HOST=RELEASE`` for one), else $WMX_LAB_RELEASE, else wmx/releases.py's default.
+hosts, or ``HOST=RELEASE`` for one), else $WMX_LAB_RELEASE, else wmx/debian.py's default.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from wmx.debian import DEFAULT_RELEASE, RELEASES, release
 from wmx.errors import InputError
 from wmx.lab import rootfs
 from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
-from wmx.releases import DEFAULT_RELEASE, release
 
 # The release new lab hosts get when `up` is not told (the e2e tier sets it per run).
 RELEASE_VARIABLE = "WMX_LAB_RELEASE"
 
 
 def default_release() -> str:
-    """$WMX_LAB_RELEASE if set (checked), else the default release of wmx/releases.py."""
+    """$WMX_LAB_RELEASE if set (checked), else the default release of wmx/debian.py."""
     given = os.environ.get(RELEASE_VARIABLE, "").strip()
     if not given:
         return DEFAULT_RELEASE
@@ -45,6 +45,19 @@ def disk_release(root: Path) -> str | None:
         if key == "VERSION_CODENAME":
             return value.strip().strip("\"'") or None
     return None
+
+
+def nspawn_env(root: Path) -> list[str]:
+    """argv prefix that boots the host at ``root`` with a cgroup v2 tree of its own.
+
+    This machine mounts cgroups hybrid (v1 controllers, v2 for systemd's tracking), and
+    nspawn gives a container the machine's layout; systemd 256 and later (Debian 13)
+    refuses to boot on anything but cgroup v2, which nspawn then sets up when asked.
+    """
+    known = RELEASES.get(disk_release(root) or "")
+    if known is None or known.systemd < 256:
+        return []
+    return ["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1"]
 
 
 def parse_releases(values: Iterable[str], hosts: Iterable[str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ debootstrap takes about a minute, so its result is kept in the cache directory. 
 built in a temporary directory and renamed into place only when complete, so a run that
 is killed half-way never leaves a cache that later runs would trust. A stamp file records
 the recipe; changing the recipe (packages, configuration) rebuilds the cache. Releases are
-those of wmx/releases.py (trixie, bookworm); each has its own cache and build log.
+those of wmx/debian.py (trixie, bookworm); each has its own cache and build log.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from wmx.debian import release as debian_release
 from wmx.lab import commands, mounts
 from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
-from wmx.releases import release as debian_release
 
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"

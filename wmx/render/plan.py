@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from wmx import releases
+from wmx import debian
 from wmx.components import COMPONENTS, step_rank
 from wmx.components.component import SiteViews, Step
 from wmx.render.engine import RenderedFile, jinja_environment, render_component
@@ -83,7 +83,7 @@ def host_role_vars(views: SiteViews, host: HostView) -> dict[str, Any]:
         "wmx_components": [c.name for c in running],
         "wmx_roles": [step.as_json() for step in role_steps(site, host)],
         # What differs between the Debian releases wmx supports (site.yml picks the host's).
-        "wmx_debian_releases": releases.role_vars(),
+        "wmx_debian_releases": debian.role_vars(),
     }
     for component in running:
         values.update(component.role_vars(views, host))

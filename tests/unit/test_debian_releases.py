@@ -1,4 +1,4 @@
-"""The table of Debian releases (wmx/releases.py) and what the lab makes of it: a rootfs
+"""The table of Debian releases (wmx/debian.py) and what the lab makes of it: a rootfs
 recipe per release, `--release` values, a host's release read from its disk."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wmx import releases
+from wmx import debian
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.lab import hostrelease, rootfs
@@ -17,7 +17,7 @@ from wmx.lab.paths import LabPaths
 
 
 def test_the_table_holds_what_debian_ships_in_each_release() -> None:
-    table = releases.role_vars()
+    table = debian.role_vars()
     assert table["bookworm"] == {
         "codename": "bookworm",
         "version": "12",
@@ -25,18 +25,19 @@ def test_the_table_holds_what_debian_ships_in_each_release() -> None:
         "python": "3.11",
         "borg": "1.2",
         "security_suite": "bookworm-security",
+        "systemd": 252,
     }
     assert (table["trixie"]["version"], table["trixie"]["postgresql"]) == ("13", "17")
     assert (table["trixie"]["python"], table["trixie"]["borg"]) == ("3.13", "1.4")
-    assert releases.DEFAULT_RELEASE == "trixie"
-    assert releases.NEXT_RELEASE == {"bookworm": "trixie"}
+    assert debian.DEFAULT_RELEASE == "trixie"
+    assert debian.NEXT_RELEASE == {"bookworm": "trixie"}
 
 
 def test_a_release_is_named_by_codename_or_version() -> None:
-    assert releases.release("13").codename == "trixie"
-    assert releases.release("bookworm").version == "12"
+    assert debian.release("13").codename == "trixie"
+    assert debian.release("bookworm").version == "12"
     with pytest.raises(InputError, match=r"unknown Debian release 'sid': wmx supports bookworm"):
-        releases.release("sid")
+        debian.release("sid")
 
 
 def test_each_release_has_its_own_rootfs_cache_and_recipe() -> None:
@@ -92,6 +93,19 @@ def test_a_hosts_release_is_what_its_disk_says(tmp_path: Path) -> None:
         'NAME="Debian GNU/Linux"\nVERSION_CODENAME=trixie\n'
     )
     assert hostrelease.disk_release(tmp_path) == "trixie"
+
+
+def test_only_a_host_with_systemd_256_or_later_boots_on_its_own_cgroup_v2_tree(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "usr/lib").mkdir(parents=True)
+    os_release = tmp_path / "usr/lib/os-release"
+    os_release.write_text("VERSION_CODENAME=bookworm\n")
+    assert hostrelease.nspawn_env(tmp_path) == []
+    os_release.write_text("VERSION_CODENAME=trixie\n")
+    assert hostrelease.nspawn_env(tmp_path) == ["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1"]
+    os_release.write_text("VERSION_CODENAME=forky\n")
+    assert hostrelease.nspawn_env(tmp_path) == []
 
 
 def test_an_existing_host_is_never_given_another_release(tmp_path: Path) -> None:

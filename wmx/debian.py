@@ -29,6 +29,7 @@ class DebianRelease:
     python: str  # /usr/bin/python3, which the Synapse and IRC bridge venvs are made with
     borg: str  # borgbackup's major.minor (1.2 and 1.4 read and write the same repositories)
     security_suite: str  # the suite of the security archive
+    systemd: int  # systemd's version: from 256 on it boots only on a cgroup v2 tree
 
     def as_vars(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +45,7 @@ RELEASES: dict[str, DebianRelease] = {
             python="3.11",
             borg="1.2",
             security_suite="bookworm-security",
+            systemd=252,
         ),
         DebianRelease(
             codename="trixie",
@@ -52,6 +54,7 @@ RELEASES: dict[str, DebianRelease] = {
             python="3.13",
             borg="1.4",
             security_suite="trixie-security",
+            systemd=257,
         ),
     )
 }
