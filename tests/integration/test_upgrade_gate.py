@@ -1,9 +1,9 @@
 """The upgrade's health gate against a real Synapse (the release wmx pins): the canary is
-made as `wmx upgrade apply` makes it (the Admin API sets its password, its room is
-created once), and the gate passes — health, the client API, the release read from the
-`Server` header Synapse sets (this Synapse has no federation listener), the canary's
-message read back through /sync. Expecting another release fails the version check by
-name; a wrong canary password fails the canary check."""
+made as `wmx upgrade apply` makes it (the Admin API sets its password, the one in
+secrets.yml; its room is created once), and the gate passes — health, the client API,
+the release read from the `Server` header Synapse sets (this Synapse has no federation
+listener), the canary's message read back through /sync. Expecting another release
+fails the version check by name; a wrong canary password fails the canary check."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def test_the_canary_is_made_once_and_remade_for_another_database(
     monkeypatch.setattr(upgrade, "reach_synapse", lambda site: nullcontext(admin_lab.url))
     first = upgrade.ready_canary(admin_lab.site)
     again = upgrade.ready_canary(admin_lab.site)
-    assert again.room_id == first.room_id and again.password != first.password
+    # The password is the generated one in secrets.yml, set on the account each time.
+    assert again.room_id == first.room_id
+    assert again.password == first.password == admin_lab.site.secrets.upgrade_canary_password
     target = GateTarget(admin_lab.url, DEFAULT_SYNAPSE_VERSION, False, again)
     assert run_gate(target, 30).ok
     # canary.json from a database that is gone (the site deployed afresh): a new room.

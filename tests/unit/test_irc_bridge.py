@@ -225,7 +225,9 @@ def test_one_host_renders_the_bridge_and_registers_it_with_synapse(tmp_path: Pat
     ]
     unit = out["/etc/systemd/system/heisenbridge.service"]
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
-    assert f"/opt/heisenbridge/venvs/{DEFAULT_HEISENBRIDGE_VERSION}/bin/heisenbridge" in exec_start
+    # The unit runs the `current` link (the role points it at the release's venv;
+    # `wmx upgrade` switches it).
+    assert exec_start.startswith("ExecStart=/opt/heisenbridge/current/bin/heisenbridge ")
     assert " -i --identd-port 113 " in exec_start
     assert " -o @wmx-admin:example.test " in exec_start
     assert exec_start.endswith(" http://127.0.0.1:8008")

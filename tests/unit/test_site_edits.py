@@ -210,18 +210,18 @@ def test_rotate_restores_a_lost_secret(site_dir: Path) -> None:
     assert runner.invoke(app, ["--site", str(site_dir), "render"]).exit_code == 0
 
 
-def test_only_a_secret_a_newer_wmx_introduces_is_added_and_said(
-    site_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(site_secrets.INTRODUCED_IN, "turn_shared_secret", 2)
-    monkeypatch.setattr(site_secrets, "SECRETS_VERSION", 2)
-    _secret_line("turn_shared_secret", "")(site_dir)
+def test_only_a_secret_a_newer_wmx_introduces_is_added_and_said(site_dir: Path) -> None:
+    # A file written before upgrade_canary_password existed (secrets_version 1, no line).
+    _secret_line("upgrade_canary_password", "")(site_dir)
+    path = site_dir / "secrets.yml"
+    path.write_text(path.read_text().replace("secrets_version: 2", "secrets_version: 1"))
     result = runner.invoke(app, ["--site", str(site_dir), "render"])
     assert result.exit_code == 0, result.stderr
-    assert "added turn_shared_secret" in result.stderr
+    assert "added upgrade_canary_password" in result.stderr
     data = _secrets(site_dir)
-    assert data["secrets_version"] == 2 and len(str(data["turn_shared_secret"])) >= 32
-    assert str(data["turn_shared_secret"]) not in result.stdout + result.stderr
+    assert data["secrets_version"] == site_secrets.SECRETS_VERSION == 2
+    assert len(str(data["upgrade_canary_password"])) >= 32
+    assert str(data["upgrade_canary_password"]) not in result.stdout + result.stderr
     # Another missing secret of the same file is still refused.
     _secret_line("form_secret", "")(site_dir)
     assert runner.invoke(app, ["--site", str(site_dir), "render"]).exit_code == 2

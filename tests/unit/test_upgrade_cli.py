@@ -89,9 +89,9 @@ class Hosts:
         monkeypatch.setattr(upgrade, "gate_after_start", self.gate)
         monkeypatch.setattr("wmx.backup.operations.run_backup", self.backup)
 
-    def backup(self, host: Any, steps: Any) -> RunOutcome:
-        self.scripts.append((host.name, "wmx-backup run"))
-        return RunOutcome(ok=True, run={"archive": "matrix-2026-11-30T02:00:00"})
+    def backup(self, host: Any, steps: Any, label: str | None = None) -> RunOutcome:
+        self.scripts.append((host.name, f"wmx-backup run --label {label}"))
+        return RunOutcome(ok=True, run={"archive": f"matrix-2026-11-30T02:00:00-{label}"})
 
     def remote(self, host: Any, script: str, timeout: float = 0) -> str:
         self.scripts.append((host.name, script))
@@ -122,7 +122,10 @@ def test_apply_passes_and_records(site_dir: Path, monkeypatch: pytest.MonkeyPatc
     # Migrations: start → /health OK; outage: stop → /health OK.
     assert record.migration_s == 2.0 and record.outage_s is not None and record.outage_s >= 2.0
     steps = [s for _h, s in hosts.scripts]
-    assert steps[0] == "wmx-backup run" and record.backup_archive == "matrix-2026-11-30T02:00:00"
+    # The fresh archive is named after the upgrade.
+    label = "before-synapse-1.160.0-to-1.163.2"
+    assert steps[0] == f"wmx-backup run --label {label}"
+    assert record.backup_archive == f"matrix-2026-11-30T02:00:00-{label}"
     assert "pg_dump" in steps[1] and "pip install" in steps[2] and "mv -T" in steps[3]
     assert "1.163.2" in steps[2] and "venvs/1.163.2" in steps[3]
     assert load_site(site_dir).config.synapse.version == "1.163.2"

@@ -42,8 +42,10 @@ class RunOutcome:
     run: dict[str, Any]
 
 
-def run_backup(host: HostView, steps: Steps) -> RunOutcome:
-    """Run the job now on `host`, relaying its progress; the job's own record comes back."""
+def run_backup(host: HostView, steps: Steps, label: str | None = None) -> RunOutcome:
+    """Run the job now on `host`, relaying its progress; the job's own record comes back.
+    `label` is appended to the archive's name (`wmx upgrade` names its archive after the
+    upgrade)."""
     result: dict[str, Any] = {}
 
     def on_event(event: dict[str, Any]) -> None:
@@ -58,7 +60,8 @@ def run_backup(host: HostView, steps: Steps) -> RunOutcome:
             else:
                 steps.step(str(event.get("message", step)))
 
-    HostTool(host).events("run", "--events", on_event=on_event)
+    label_args = ("--label", label) if label else ()
+    HostTool(host).events("run", "--events", *label_args, on_event=on_event)
     if not result:
         raise WmxError(f"the backup job on {host.name} ended without a result")
     if result.get("busy"):

@@ -86,7 +86,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("notice", "wmx.cli.notice:app",
      "Server notices: messages from the homeserver itself to its users."),
     ("reports", "wmx.cli.reports:app", "Event reports: messages users flagged to the admins."),
-    ("upgrade", "wmx.cli.upgrade:app", "Upgrade Synapse with a plan, a gate and a way back."),
+    ("upgrade", "wmx.cli.upgrade:app",
+     "Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back."),
     ("monitoring", "wmx.cli.monitoring:app",
      "Monitoring extras: Grafana provisioning, the alert mail relay's password."),
 )  # fmt: skip

@@ -1,7 +1,9 @@
-"""`wmx upgrade`: plan, apply and roll back a Synapse release (wmx.ops.upgrade*)."""
+"""`wmx upgrade`: plan, apply and roll back a release of Synapse, the IRC bridge or the
+web client (wmx.ops.upgrade*)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,9 +12,37 @@ from rich.markup import escape
 from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
 
 if TYPE_CHECKING:
+    from wmx.ops.upgrade_parts import PartPlan
     from wmx.ops.upgrade_plan import UpgradePlan
 
-app = typer.Typer(no_args_is_help=True, help="Upgrade Synapse with a plan, a gate and a way back.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back.",
+)
+
+
+class Component(StrEnum):
+    synapse = "synapse"
+    irc_bridge = "irc-bridge"
+    web_client = "web-client"
+
+
+Part = Annotated[
+    Component,
+    typer.Option(
+        "--component",
+        "-c",
+        help="What to upgrade: synapse, irc-bridge (Heisenbridge) or web-client (Element/Cinny).",
+    ),
+]
+Sha256 = Annotated[
+    str | None,
+    typer.Option(
+        "--sha256",
+        metavar="HEX",
+        help="web-client only: the archive's SHA-256, for a release wmx does not pin.",
+    ),
+]
 
 To = Annotated[
     str | None,
@@ -22,6 +52,14 @@ To = Annotated[
 
 def _say(text: str) -> None:
     err_console.print(f"[dim]·[/dim] {escape(text)}")
+
+
+def _show_checks(plan: UpgradePlan | PartPlan) -> None:
+    for check in plan.checks:
+        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
+        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
 def show_plan(plan: UpgradePlan) -> None:
@@ -45,17 +83,24 @@ def show_plan(plan: UpgradePlan) -> None:
         f"{plan.postgres_min or 'any'}; tested with {', '.join(plan.tested)}; "
         f"newest on PyPI {escape(plan.latest)}"
     )
-    for check in plan.checks:
-        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
-        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
-    for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    _show_checks(plan)
+
+
+def show_part_plan(plan: PartPlan) -> None:
+    latest = f"; newest on PyPI {escape(plan.latest)}" if plan.latest else ""
+    console.print(
+        f"{plan.component} on {escape(plan.host)}: runs {escape(str(plan.running))} "
+        f"(wmx.yaml: {escape(plan.configured)}) → {escape(plan.target)}{latest}"
+    )
+    _show_checks(plan)
 
 
 @app.command("plan")
 def plan_command(
     ctx: typer.Context,
     to: To = None,
+    component: Part = Component.synapse,
+    sha256: Sha256 = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="table or json.")
     ] = OutputFormat.table,
@@ -65,6 +110,15 @@ def plan_command(
     from wmx.ops.upgrade import pypi_for
     from wmx.ops.upgrade_plan import plan_upgrade
 
+    if component is not Component.synapse:
+        from wmx.ops.upgrade_parts import plan_part
+
+        part = plan_part(open_site(ctx), component.value, to, sha256)
+        if output is OutputFormat.table:
+            show_part_plan(part)
+        else:
+            print_json(part.as_json())
+        raise typer.Exit(0 if part.ok else 1)
     site = open_site(ctx)
     with pypi_for(site) as pypi:
         plan = plan_upgrade(site, pypi, to)
@@ -87,11 +141,26 @@ def apply_command(
             help="How long the new release may take to pass the gate (schema migrations).",
         ),
     ] = 300,
+    component: Part = Component.synapse,
+    sha256: Sha256 = None,
 ) -> None:
     """Back up, install the release beside the running one, switch, run the health gate;
-    roll back by itself when the gate fails (exit status 1, naming the check)."""
+    roll back by itself when the gate fails (exit status 1, naming the check). With
+    --component irc-bridge or web-client, the same for that part (no backup: neither
+    keeps data of its own)."""
     from wmx.ops.upgrade import apply_upgrade
 
+    if component is not Component.synapse:
+        from wmx.ops.upgrade_parts import apply_part, plan_part
+
+        site = open_site(ctx)
+        plan = plan_part(site, component.value, to, sha256)
+        done = apply_part(site, plan, sha256, _say, console=err_console, gate_timeout=gate_timeout)
+        console.print(
+            f"{component.value} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
+            f"{escape(done.detail)}"
+        )
+        return
     record = apply_upgrade(open_site(ctx), to, _say, gate_timeout=gate_timeout)
     console.print(
         f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
@@ -103,11 +172,25 @@ def apply_command(
 def rollback_command(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    component: Part = Component.synapse,
 ) -> None:
     """Go back to the release before the last upgrade, saying first what is lost."""
     from wmx.ops.upgrade import plan_rollback, rollback
 
     site = open_site(ctx)
+    if component is not Component.synapse:
+        from wmx.ops.upgrade_parts import plan_part_rollback, rollback_part
+
+        applied = plan_part_rollback(site, component.value)
+        console.print(
+            f"Back from {component.value} {escape(str(applied['to_version']))} to "
+            f"{escape(str(applied['from_version']))}; lost: nothing (it keeps no data of its own)"
+        )
+        if not yes and not typer.confirm("Go on?", default=False):
+            raise typer.Exit(1)
+        done = rollback_part(site, component.value, applied, _say)
+        console.print(f"{component.value} {escape(done.to_version)} runs again")
+        return
     plan = plan_rollback(site)
     console.print(
         f"Back from Synapse {escape(plan.from_version)} to {escape(plan.to_version)}; "

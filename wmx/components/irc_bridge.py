@@ -49,6 +49,9 @@ NICK_MAX = 16
 
 # Where the role installs Heisenbridge (one venv per release) and its registration.
 HEISENBRIDGE_VENVS_DIR = "/opt/heisenbridge/venvs"
+# The unit runs the release this link points at (the role's irc_bridge_current_link):
+# `wmx upgrade` switches it to another release's venv and back.
+HEISENBRIDGE_CURRENT_LINK = "/opt/heisenbridge/current"
 REGISTRATION_FOR_BRIDGE = "/etc/heisenbridge/registration.yaml"
 REGISTRATION_FOR_SYNAPSE = "/etc/matrix-synapse/appservices/heisenbridge.yaml"
 
@@ -140,6 +143,10 @@ class IrcBridgeView:
     @property
     def venv(self) -> str:
         return f"{HEISENBRIDGE_VENVS_DIR}/{self.settings.version}"
+
+    @property
+    def current_link(self) -> str:
+        return HEISENBRIDGE_CURRENT_LINK
 
     @property
     def networks(self) -> list[IrcNetwork]:

@@ -14,11 +14,11 @@ wmx.yaml then records the release that runs, and the run is recorded under
 from __future__ import annotations
 
 import json
-import secrets as csprng
 import shlex
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from wmx.ops.upgrade_gate import (
     decide,
     run_gate,
 )
-from wmx.ops.upgrade_plan import UpgradePlan, plan_upgrade
+from wmx.ops.upgrade_plan import Check, UpgradePlan, plan_upgrade
 from wmx.ops.upgrade_release import PyPI
 from wmx.site import Site
 from wmx.site.config_edit import set_value
@@ -99,6 +99,8 @@ class UpgradeRecord:
     outage_s: float | None = None
     migration_s: float | None = None
     database_restored: bool = False
+    # wmx.yaml's values before the run, set back by a rollback (the web client's release).
+    settings_before: dict[str, str | None] = field(default_factory=dict)
 
     def save(self, site: Site) -> None:
         folder = state_dir(site)
@@ -176,9 +178,10 @@ def restore_script(path: str) -> str:
 
 
 def ready_canary(site: Site) -> Canary:
-    """The canary account with a fresh password (set through the Admin API for this run
-    only: nothing to store or leak), and its room (made once; its id kept in .wmx/)."""
-    password = csprng.token_urlsafe(24)
+    """The canary account with its password from secrets.yml (generated there, set on the
+    account through the Admin API before each gate), and its room (made once; its id
+    kept in .wmx/)."""
+    password = site.secrets.upgrade_canary_password
     user_id = f"@{CANARY_LOCALPART}:{site.config.server_name}"
     room_file = state_dir(site) / "canary.json"
     room_id = None
@@ -229,7 +232,8 @@ def _create_canary_room(base_url: str, password: str) -> str:
 
 def gate(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:
     federation = bool(site.config.homeserver.federation)
-    with reach_synapse(site) as base_url:
+    with ExitStack() as stack:
+        base_url = stack.enter_context(reach_synapse(site))
         irc_ping = None
         if site.topology.first_in("irc_bridge") is not None:
             from wmx.components.irc_bridge import APPSERVICE_ID
@@ -241,6 +245,20 @@ def gate(site: Site, version: str, canary: Canary, timeout: float) -> Verdict:
                 return ping(base_url, token, APPSERVICE_ID)
 
         target = GateTarget(base_url, version, federation, canary, irc_ping)
+        monitoring = site.topology.first_in("monitoring")
+        if monitoring is not None:
+            from wmx.components.monitoring import PROMETHEUS_PORT, SYNAPSE_MAIN_JOB
+            from wmx.ssh import port_tunnel
+
+            settings = site.config.monitoring
+            target.prometheus = stack.enter_context(port_tunnel(monitoring, PROMETHEUS_PORT))
+            target.synapse_job = SYNAPSE_MAIN_JOB
+            target.monitoring_wait = 2.0 * settings.scrape_interval + 15.0
+            if settings.remote_scrape.allow:
+                # Prometheus then asks everyone for the password, its own host included.
+                target.prometheus_auth = httpx.BasicAuth(
+                    settings.remote_scrape.user, site.secrets.prometheus_remote_password
+                )
         return run_gate(target, timeout)
 
 
@@ -288,6 +306,13 @@ def _go_back(
     return gate_after_start(site, old, canary, GATE_TIMEOUT)
 
 
+def refuse_failed(checks: list[Check]) -> None:
+    """A plan with a failed check changes nothing."""
+    bad = "; ".join(f"{c.host}: {c.detail}" for c in checks if not c.ok)
+    if bad:
+        raise InputError(f"the plan's checks fail: {bad}")
+
+
 def apply_upgrade(
     site: Site, to: str | None, say: Say, *, gate_timeout: float = GATE_TIMEOUT
 ) -> UpgradeRecord:
@@ -306,9 +331,7 @@ def apply_plan(
 ) -> UpgradeRecord:
     """The upgrade along `plan`; `backup=False` leaves out the fresh backup (a rehearsal's
     copy, itself restored from one, keeps only the dump)."""
-    if not plan.ok:
-        bad = "; ".join(f"{c.host}: {c.detail}" for c in plan.checks if not c.ok)
-        raise InputError(f"the plan's checks fail: {bad}")
+    refuse_failed(plan.checks)
     if site.config.login.sul_only:
         # The gate's canary logs in with a password, which SUL-only mode refuses: every
         # upgrade would fail its gate and roll back.
@@ -330,7 +353,8 @@ def apply_plan(
         from wmx.backup.progress import QuietSteps
 
         say("taking a fresh backup")
-        outcome = run_backup(data_host(site), QuietSteps())
+        label = f"before-synapse-{old}-to-{plan.target}"
+        outcome = run_backup(data_host(site), QuietSteps(), label=label)
         if not outcome.ok:
             raise WmxError(f"the fresh backup failed: {outcome.run.get('error')}; nothing changed")
         record.backup_archive = str(outcome.run.get("archive"))

@@ -10,7 +10,9 @@ tests/unit/test_upgrade_gate.py). The checks, in order:
   federation is on, else the `Server` header Synapse sets on every answer);
 - keys: /_matrix/key/v2/server answers with the server's keys (federation on);
 - canary: the canary account logs in, sends to its room and reads it back through /sync;
-- irc_bridge: Synapse pings the bridge (when the site has one).
+- irc_bridge: Synapse pings the bridge (when the site has one);
+- monitoring: Prometheus scraped the Synapse target after the gate began, and it was up
+  (when the site has monitoring): what the site's own alerting sees.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import httpx
 
 CANARY_LOCALPART = "wmx-canary"
 HEALTH_POLL = 1.0
+MONITORING_WAIT = 45.0  # seconds: two scrapes at the default scrape_interval, and some
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class GateTarget:
     federation: bool
     canary: Canary | None
     irc_ping: Callable[[], tuple[bool, str]] | None = None
+    # Prometheus' API (through a tunnel) and its basic auth, when the site has monitoring.
+    prometheus: str | None = None
+    prometheus_auth: httpx.Auth | None = None
+    synapse_job: str = "master"
+    monitoring_wait: float = MONITORING_WAIT  # at least two of the site's scrape intervals
 
 
 def _health(client: httpx.Client, deadline: float, sleep: Callable[[float], None]) -> Probe:
@@ -183,6 +191,51 @@ def canary_round_trip(client: httpx.Client, canary: Canary) -> Probe:
         client.post("/_matrix/client/v3/logout", headers=headers)
 
 
+def _prometheus_value(client: httpx.Client, url: str, query: str) -> float | None:
+    response = client.get(f"{url}/api/v1/query", params={"query": query})
+    response.raise_for_status()
+    data = response.json()["data"]
+    if data["resultType"] == "scalar":  # [time, "value"]
+        return float(data["result"][1])
+    result = data["result"]  # a vector: [{metric, value: [time, "value"]}, …]
+    return float(result[0]["value"][1]) if result else None
+
+
+def monitoring_probe(
+    target: GateTarget,
+    deadline: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> Probe:
+    """Prometheus' own view: the Synapse target scraped after this check began (its time,
+    by Prometheus' clock), and up. Polled until the deadline (a scrape interval or two)."""
+    assert target.prometheus is not None
+    series = f'up{{job="{target.synapse_job}"}}'
+    last = "no answer"
+    with httpx.Client(timeout=15.0, auth=target.prometheus_auth, transport=transport) as client:
+        since: float | None = None
+        while True:
+            try:
+                if since is None:
+                    since = _prometheus_value(client, target.prometheus, "time()")
+                scraped = _prometheus_value(client, target.prometheus, f"timestamp({series})")
+                up = _prometheus_value(client, target.prometheus, series)
+                if scraped is None or up is None:
+                    last = f"Prometheus has no {series}"
+                elif since is not None and scraped <= since:
+                    last = "no scrape of the Synapse target since the gate began"
+                elif up == 1:
+                    return Probe("monitoring", True, "Prometheus scraped the Synapse target: up")
+                else:
+                    last = "Prometheus scraped the Synapse target: down"
+            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+                last = f"Prometheus: {type(exc).__name__}"
+            if time.monotonic() >= deadline:
+                return Probe("monitoring", False, last)
+            sleep(HEALTH_POLL * 2)
+
+
 def run_gate(
     target: GateTarget,
     timeout: float,
@@ -212,4 +265,14 @@ def run_gate(
     if target.irc_ping is not None:
         up, detail = target.irc_ping()
         probes.append(Probe("irc_bridge", up, detail))
+    if target.prometheus is not None:
+        # At least two scrape intervals of its own, however late the gate is.
+        probes.append(
+            monitoring_probe(
+                target,
+                max(deadline, time.monotonic() + target.monitoring_wait),
+                sleep=sleep,
+                transport=transport,
+            )
+        )
     return decide(probes, ready)

@@ -70,6 +70,13 @@ class Secrets:
     # The OAuth 2.0 consumer's secret for logging in with a wiki account (login.consumer_key):
     # the wiki's, so never generated; `wmx login client-secret` stores it. Empty until then.
     login_client_secret: str
+    # The password of `wmx-canary`, the account `wmx upgrade`'s health gate logs in with
+    # (it sends to its own room and reads it back); set on the account before each gate.
+    upgrade_canary_password: str
+    # The sudo password of the inventory's login user (ansible_user with ansible_become),
+    # when its sudo asks for one: the host's, so never generated; `wmx secrets
+    # sudo-password` stores it. Empty (the default): sudo asks for none (NOPASSWD).
+    sudo_password: str
 
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
@@ -88,7 +95,10 @@ class Secrets:
 SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))
 # The secrets_version that introduced each secret. A new secret gets the next number
 # (and SECRETS_VERSION follows), so that an older file gains it on load.
-INTRODUCED_IN: dict[str, int] = dict.fromkeys(SECRET_NAMES, 1)
+INTRODUCED_IN: dict[str, int] = {
+    **dict.fromkeys(SECRET_NAMES, 1),
+    "upgrade_canary_password": 2,
+}
 SECRETS_VERSION = max(INTRODUCED_IN.values())
 
 # Secrets that come from elsewhere (an operator's account on another service): they
@@ -97,6 +107,7 @@ SUPPLIED_SECRETS: dict[str, str] = {
     "alert_smtp_password": "wmx monitoring smtp-password",
     "synapse_smtp_password": "wmx config smtp-password",
     "login_client_secret": "wmx login client-secret",
+    "sudo_password": "wmx secrets sudo-password",
 }
 
 # What replacing each generated secret breaks: said before `wmx secrets rotate` acts.
@@ -126,6 +137,8 @@ ROTATION_EFFECTS: dict[str, str] = {
     "change-passphrase) and keep the old one offline.",
     "turn_shared_secret": "coturn and Synapse get the new secret at the next deploy; calls "
     "in progress may drop.",
+    "upgrade_canary_password": "the next `wmx upgrade` sets the new password on the canary "
+    "account (wmx-canary) before its health gate; nothing else uses it.",
 }
 
 # What wmx generates (token_urlsafe), with room for a longer value restored by hand.

@@ -5,7 +5,7 @@ and borg's environment from /etc/wmx/backup/borg.env (the passphrase reaches bor
 BORG_PASSCOMMAND, never on a command line). `wmx backup …` runs the subcommands over
 SSH; the timer runs `run`.
 
-  run [--events]          dump, archive to every repository, prune, compact, metrics
+  run [--events] [--label L]  dump, archive to every repository, prune, compact, metrics
   init                    create the repositories that do not exist yet (JSON)
   list                    archives of every repository and the last run (JSON)
   status                  the last run (JSON)

@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
     run.add_argument("--events", action="store_true", help="JSON lines on stdout")
+    run.add_argument("--label", help="appended to the archive's name (e.g. an upgrade's)")
     run.set_defaults(func=cmd_run)
     simple: tuple[tuple[str, Command], ...] = (
         ("init", cmd_init),

@@ -185,6 +185,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     archive = config["archive_prefix"] + datetime.datetime.now(datetime.UTC).strftime(
         "%Y-%m-%dT%H:%M:%S"
     )
+    label = getattr(args, "label", None)
+    if label:
+        # After the time, so the prefix still selects it and the names still sort by time.
+        archive += "-" + "".join(c if c.isalnum() or c in ".-_" else "_" for c in label)
     run: dict[str, Any] = {"started": now_iso(started), "archive": archive, "ok": False,
                            "error": "", "repositories": {}}  # fmt: skip
     staging = Path(config["staging_dir"])
