@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, Unpack, cast
+from typing import Any, Literal, TypedDict, Unpack, cast
 
 from wmx.admin.http import (
     LISTING_PAGE_SIZE,
@@ -16,6 +16,9 @@ from wmx.admin.http import (
     endpoint,
 )
 from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
+
+# The flags an account can carry that wmx sets and clears as a pair of commands.
+AccountFlag = Literal["locked", "suspended", "shadow_banned"]
 
 
 def _unknown(user_id: str) -> str:
@@ -146,6 +149,15 @@ class UsersApi(ApiGroup):
             self._http.post(path, not_found=_unknown(user_id))
         else:
             self._http.delete(path, not_found=_unknown(user_id))
+
+    def set_flag(self, flag: AccountFlag, user_id: str, value: bool) -> None:
+        """Set or clear one of the account flags (`wmx user lock`, `suspend`, `shadow-ban`)."""
+        setters = {
+            "locked": self.set_locked,
+            "suspended": self.set_suspended,
+            "shadow_banned": self.set_shadow_banned,
+        }
+        setters[flag](user_id, value)
 
     def devices(self, user_id: str) -> list[Device]:
         return self._http.get_list(

@@ -23,6 +23,7 @@ from wmx.present import Column, columns, emit_results, esc, fail_unless_complete
 
 if TYPE_CHECKING:
     from wmx.admin.types import RedactStatus
+    from wmx.admin.users import AccountFlag
 
 
 def deactivate(
@@ -92,18 +93,13 @@ def _deactivate_matching(cmd: Cmd, pattern: str, erase: bool, dry_run: bool, yes
     emit_results(results, cmd.output, Column.key("user", "user_id"), ok="deactivated")
 
 
-def _account_flag(field: str, action: str, *, on: str, off: str) -> Switch:
+def _account_flag(field: AccountFlag, action: str, *, on: str, off: str) -> Switch:
     """lock, suspend and shadow-ban differ only in the flag they set; wmx will not set
     one on its own admin account (`action` says what it refuses)."""
 
     def switch(cmd: Cmd, user: str, value: bool) -> None:
         with cmd.user_session(user, refuse=action if value else None) as (admin, user_id):
-            setters = {
-                "locked": admin.users.set_locked,
-                "suspended": admin.users.set_suspended,
-                "shadow_banned": admin.users.set_shadow_banned,
-            }
-            setters[field](user_id, value)
+            admin.users.set_flag(field, user_id, value)
         done = on if value else off
         cmd.done(f"[bold]{esc(user_id)}[/] {done}.", {"user_id": user_id, field: value})
 
@@ -222,7 +218,7 @@ def _report_redaction(cmd: Cmd, redact_id: str, state: RedactStatus, final: bool
 
 
 # The account flags: (field, (on command, its help, what it did), (off command, …)).
-ACCOUNT_FLAGS = [
+ACCOUNT_FLAGS: list[tuple[AccountFlag, tuple[str, str, str], tuple[str, str, str]]] = [
     (
         "locked",
         ("lock", "Lock an account: it cannot log in or use its sessions until unlocked "
