@@ -63,7 +63,13 @@ def site_root(ctx: typer.Context) -> Path:
 def open_site(ctx: typer.Context) -> Site:
     from wmx.site import load_site
 
-    return load_site(site_root(ctx))
+    site = load_site(site_root(ctx))
+    if site.secrets.sudo_password:
+        # For this process's SSH and Ansible runs: a 0600 file, never an argv (wmx.ssh.become).
+        from wmx.ssh.become import use_password
+
+        use_password(site.secrets.sudo_password)
+    return site
 
 
 def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:

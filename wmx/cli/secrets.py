@@ -39,3 +39,41 @@ def rotate(
         f"{escape(name)}: new value stored in secrets.yml (not shown). Apply with "
         "`wmx deploy`, and update the copy of secrets.yml you keep."
     )
+
+
+@app.command("sudo-password")
+def sudo_password(
+    ctx: typer.Context,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget it: sudo asks for none (NOPASSWD).")
+    ] = False,
+) -> None:
+    """Store the sudo password of the inventory's login user (ansible_user with
+    ansible_become), for hosts whose sudo asks for one.
+
+    Asked for once without echo, or read from standard input: never from the command
+    line. wmx then gives it to Ansible as its become password file and to its own SSH
+    commands (status, logs, backup, restore, drill, upgrade) on sudo's standard input.
+    Not needed when sudo asks for no password (most cloud images: NOPASSWD).
+    """
+    import sys
+
+    from wmx.errors import InputError
+    from wmx.site import SitePaths
+    from wmx.site.secrets import store_secret
+
+    paths = SitePaths(site_root(ctx))
+    if clear:
+        value = ""
+    elif stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt("sudo password", hide_input=True, confirmation_prompt=True)
+    if not clear and (not value or "\n" in value):
+        raise InputError("the password must be one non-empty line")
+    store_secret(paths.secrets, "sudo_password", value)
+    said = "Forgotten" if clear else "Stored in secrets.yml (not shown)"
+    console.print(f"{said}; every wmx command that reaches a host uses it from now on.")

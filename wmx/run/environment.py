@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wmx.run.errors import RunSetupError
+from wmx.ssh import become
 
 
 def ansible_playbook_executable() -> Path:
@@ -87,4 +88,9 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         env["ANSIBLE_SSH_ARGS"] = (
             f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={ssh_control_dir()}/%C"
         )
+    secret = become.password_file()
+    if secret is not None:
+        # The login user's sudo password (secrets.yml: sudo_password), from its 0600 file:
+        # the path is no secret, the password never reaches an argv or the run's files.
+        env["ANSIBLE_BECOME_PASSWORD_FILE"] = str(secret)
     return env

@@ -5,6 +5,8 @@ restore, drill, the admin tunnel). Connection settings are Ansible's, from the i
   `.command(argv, as_root=True)` (a remote command, through `sudo -n` for a non-root
   user with ansible_become), `.uses_sudo`, `.become_argv()`.
 - `port_tunnel(host, port)`: a local URL forwarded to a port on the host's loopback.
+- `become`: the login user's sudo password (secrets.yml: sudo_password), for this
+  process, in a 0600 file: on sudo's stdin for `command`, Ansible's become password file.
 """
 
 from __future__ import annotations

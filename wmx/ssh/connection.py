@@ -8,10 +8,9 @@ ansible_ssh_common_args and ansible_ssh_extra_args (and their older ansible_ssh_
 
 A host reached as a user other than root with `ansible_become: true` runs the commands
 that need root through `sudo -n` (never asking: no terminal, no password on any command
-line). A sudo that wants a password fails with sudo's own message. Issue 19 adds asking
-for that password once (or reading it from secrets.yml): `Connection.become_argv` is the
-one place that builds the sudo prefix, and the password must then travel on the remote
-command's stdin (`sudo -S`), never in an argv.
+line). When the site keeps a sudo password (secrets.yml: sudo_password), it travels on the
+remote command's stdin to `sudo -S`, never in an argv (wmx.ssh.become); without one, a
+sudo that wants a password fails with sudo's own message.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
+from wmx.ssh import become
 
 CONNECT_TIMEOUT = 10  # seconds
 # Ansible's names for each connection setting, the preferred one last (it wins).
@@ -89,9 +89,8 @@ class Connection:
     def become_argv(self) -> list[str]:
         """The prefix that runs a command as root on the host ([] when logged in as root).
 
-        `sudo -n`: sudo must not wait for a password nobody can type here. (Issue 19: a
-        password, when needed, goes to `sudo -S` on stdin, never on a command line.)
-        """
+        `sudo -n`: sudo must not wait for a password nobody can type here (a password in
+        use goes to `sudo -S` on stdin instead: `command`)."""
         if not self.uses_sudo:
             return []
         if self.become_method != "sudo":
@@ -103,9 +102,18 @@ class Connection:
 
     def command(self, argv: Sequence[str], *, as_root: bool = True) -> list[str]:
         """ssh argv that runs `argv` on the host: each word quoted once for the remote
-        shell (ssh joins them into one line), as root when `as_root`."""
-        remote = [*(self.become_argv() if as_root else []), *argv]
-        return [*self.ssh_argv(), "--", shlex.join(remote)]
+        shell (ssh joins them into one line), as root when `as_root`.
+
+        With a sudo password in use (wmx.ssh.become), it goes first on the command's
+        stdin, from its 0600 file, never in an argv: the argv is then a local shell that
+        pipes the file and this process's stdin into ssh."""
+        sudo = self.become_argv() if as_root else []
+        secret = become.password_file()
+        if not sudo or secret is None:
+            return [*self.ssh_argv(), "--", shlex.join([*sudo, *argv])]
+        remote = ["sh", "-c", become.REMOTE_SCRIPT, "wmx-become", self.become_user, *argv]
+        ssh = [*self.ssh_argv(), "--", shlex.join(remote)]
+        return ["sh", "-c", become.LOCAL_SCRIPT, str(secret), *ssh]
 
 
 def connection(host: HostView) -> Connection:

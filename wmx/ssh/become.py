@@ -1,0 +1,64 @@
+"""The sudo password of a login user whose sudo asks for one (secrets.yml: sudo_password).
+
+It never travels on a command line and never reaches a log:
+
+- to Ansible as its become password *file* (ANSIBLE_BECOME_PASSWORD_FILE, wmx.run);
+- to wmx's own SSH commands (status, logs, backup, restore, drill, upgrade, doctor) as
+  the first line of the remote command's standard input: locally a shell pipes that file
+  ahead of the caller's input into ssh (`cat FILE -`), remotely a shell reads the line,
+  hands it to `sudo -S -v` through a pipe from the shell's own printf (a builtin: no argv)
+  and then runs the command with `sudo -n`, which uses the ticket `-v` just made (the two
+  sudo calls share their parent, the remote shell). The rest of the input is the
+  command's, untouched.
+
+The file lives, mode 0600, in a private directory made for this wmx process and removed
+when it exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Runs on the host as `sh -c SCRIPT wmx-become USER COMMAND…`, with the password as the
+# first line of its standard input. (`exit $?` keeps the shell, the parent both sudo calls
+# share, from exec'ing the last one.)
+REMOTE_SCRIPT = (
+    "IFS= read -r p || exit 1; u=$1; shift; "
+    "printf '%s\\n' \"$p\" | sudo -S -p '' -v 2>/dev/null "
+    "|| { p=; echo 'sudo: the sudo password was refused (secrets.yml: sudo_password; "
+    "`wmx secrets sudo-password` replaces it)' >&2; exit 1; }; "
+    'p=; sudo -n -u "$u" -- "$@"; exit $?'
+)
+# Runs here as `sh -c SCRIPT FILE ssh …`: the password file, then this process's input.
+LOCAL_SCRIPT = 'cat -- "$0" - | "$@"'
+
+_state: dict[str, Path] = {}
+
+
+def use_password(password: str) -> None:
+    """Keep ``password`` for this process's sudo (an empty one: none)."""
+    forget()
+    if not password:
+        return
+    directory = Path(tempfile.mkdtemp(prefix="wmx-become-"))
+    path = directory / "password"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(password + "\n")
+    _state["file"] = path
+    atexit.register(forget)
+
+
+def password_file() -> Path | None:
+    """The file holding the sudo password, if one is in use."""
+    return _state.get("file")
+
+
+def forget() -> None:
+    path = _state.pop("file", None)
+    if path is not None:
+        shutil.rmtree(path.parent, ignore_errors=True)
