@@ -1,11 +1,17 @@
 """`wmx upgrade --component irc-bridge | web-client`: the web client's switch back run for
-real on links in a directory, the bridge's plan from the facts a host reports and PyPI's
-metadata, and the bridge's apply with its host steps recorded (the lab runs them)."""
+real on links in a directory, its gate's check against a real TLS server, the bridge's
+plan from the facts a host reports and PyPI's metadata, and the bridge's apply with its
+host steps recorded (the lab runs them)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +184,57 @@ def test_a_bad_checksum_is_one_line_exit_2(site_dir: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stderr == "error: --sha256: not a SHA-256 (64 hexadecimal digits)\n"
+
+
+# --- the web client's gate, against a real TLS server --------------------------------
+
+
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A TLS server with a self-signed certificate serving `tmp_path/served`."""
+    served = tmp_path / "served"
+    served.mkdir()
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=element.u.test", "-keyout", str(key), "-out", str(cert)),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+def _check(index: Path, port: int) -> subprocess.CompletedProcess[str]:
+    script = upgrade_parts.client_check_script("element.u.test", str(index), port)
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+
+
+def test_the_web_client_gate_wants_the_current_index_and_config(
+    tls_site: tuple[Path, int], tmp_path: Path
+) -> None:
+    served, port = tls_site
+    release = _release(tmp_path, "1.11.2-bbb")
+    (served / "index.html").write_bytes((release / "index.html").read_bytes())
+    (served / "config.json").write_text("{}")
+    passed = _check(release / "index.html", port)
+    assert passed.returncode == 0 and passed.stdout.strip() == "ok", passed.stderr
+    # The server still serves another release's page: not switched.
+    (served / "index.html").write_text("<html>1.11.1-aaa</html>")
+    stale = _check(release / "index.html", port)
+    assert stale.returncode != 0
+    assert "/ is not the current release's index.html" in stale.stderr
+    (served / "index.html").write_bytes((release / "index.html").read_bytes())
+    (served / "config.json").unlink()
+    missing = _check(release / "index.html", port)
+    assert missing.returncode != 0 and "/config.json: HTTP/1.0 404" in missing.stderr

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -246,21 +247,46 @@ def plan_client(site: Site, to: str | None, sha256: str | None) -> PartPlan:
     return plan
 
 
+# argv: the web client's name, the current release's index.html, nginx's TLS port.
+CLIENT_CHECK = r"""python3 - "$1" "$2" "$3" <<'EOF'
+import socket, ssl, sys
+name, index, port = sys.argv[1], open(sys.argv[2], "rb").read(), int(sys.argv[3])
+crlf = b"\r\n"
+context = ssl.create_default_context()
+context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # loopback: any cert
+for path in ("/", "/config.json"):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            tls.sendall(b"GET " + path.encode() + b" HTTP/1.0" + crlf + b"Host: "
+                        + name.encode() + crlf + crlf)
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    head, _, body = data.partition(crlf + crlf)
+    status = head.split(crlf)[0]
+    if b" 200 " not in status + b" ":
+        sys.exit(path + ": " + status.decode(errors="replace"))
+    if path == "/" and body != index:
+        sys.exit("/ is not the current release's index.html")
+print("ok")
+EOF"""
+
+
+def client_check_script(name: str, index: str, port: int = 443) -> str:
+    return f"set -- {shlex.quote(name)} {shlex.quote(index)} {port}; {CLIENT_CHECK}"
+
+
 def client_gate(site: Site, timeout: float) -> tuple[bool, str]:
-    """nginx on the proxy host serves the release's index.html and config.json."""
+    """nginx on the proxy host serves the current release's index.html (byte for byte)
+    and config.json, asked over TLS on loopback with the web client's name."""
     host = client_host(site)
-    name = site.config.web_client.host
-    fetch = f"curl -fsSk --max-time 10 --resolve {name}:443:127.0.0.1 https://{name}"
-    script = (
-        f"set -e; test -s {ELEMENT_CURRENT_LINK}/index.html; "
-        f"{fetch}/ | grep -qi '<html'; {fetch}/config.json >/dev/null; echo ok"
-    )
+    script = client_check_script(site.config.web_client.host, f"{ELEMENT_CURRENT_LINK}/index.html")
     deadline = time.monotonic() + timeout
     detail = "not checked"
     while True:
         try:
             if remote(host, script, 60).strip().endswith("ok"):
-                return True, "nginx serves index.html and config.json"
+                return True, "nginx serves the release's index.html and config.json"
         except WmxError as exc:
             detail = str(exc)
         if time.monotonic() >= deadline:
@@ -307,7 +333,9 @@ def apply_client(
         assert release is not None
         record.to_version = release.name
         say(f"unpacking {release.client_name} {release.version} beside the served release")
-        deployment = plan_deploy(site, limit=client_host(site).name, only=["element"])
+        # nginx too: its CSP allows the release's own inline scripts (Cinny's hashes).
+        host = client_host(site).name
+        deployment = plan_deploy(site, limit=host, only=["element", "nginx"])
         if not run_deploy(deployment, console=console).ok:
             raise WmxError("the element role failed (the served release is unchanged)")
     except WmxError:
