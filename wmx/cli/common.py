@@ -33,6 +33,7 @@ __all__ = [
     "group",
     "open_site",
     "print_json",
+    "read_secret",
     "site_root",
     "store_password",
 ]
@@ -87,17 +88,24 @@ StdinOption = Annotated[
 ]
 
 
+def read_secret(what: str, *, stdin: bool) -> str:
+    """A password or secret: one line of standard input (`--stdin`), or asked for twice
+    without echo as `what`; never from the command line, never empty."""
+    if stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt(what, hide_input=True, confirmation_prompt=True)
+    if not value or "\n" in value:
+        raise InputError("the password must be one non-empty line")
+    return value
+
+
 def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
     """Ask for a password without echo (or read one line of stdin) and keep it in
     secrets.yml as `field`: never from the command line, never printed."""
     from wmx.site.secrets import store_secret
 
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt("SMTP password", hide_input=True, confirmation_prompt=True)
-    if not value or "\n" in value:
-        raise InputError("the password must be one non-empty line")
+    value = read_secret("SMTP password", stdin=stdin)
     # Checked (one line, no control characters) and written under secrets.yml's lock.
     store_secret(site.paths.secrets, field, value)
     console.print(f"Stored in secrets.yml. Apply with `wmx deploy --only {component}`.")

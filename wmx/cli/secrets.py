@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from wmx.cli.common import console, group, site_root
+from wmx.cli.common import StdinOption, console, group, read_secret, site_root
 
 app = group("secrets")
 
@@ -44,9 +44,7 @@ def rotate(
 @app.command("sudo-password")
 def sudo_password(
     ctx: typer.Context,
-    stdin: Annotated[
-        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
-    ] = False,
+    stdin: StdinOption = False,
     clear: Annotated[
         bool, typer.Option("--clear", help="Forget it: sudo asks for none (NOPASSWD).")
     ] = False,
@@ -59,21 +57,11 @@ def sudo_password(
     commands (status, logs, backup, restore, drill, upgrade) on sudo's standard input.
     Not needed when sudo asks for no password (most cloud images: NOPASSWD).
     """
-    import sys
-
-    from wmx.errors import InputError
     from wmx.site import SitePaths
     from wmx.site.secrets import store_secret
 
     paths = SitePaths(site_root(ctx))
-    if clear:
-        value = ""
-    elif stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt("sudo password", hide_input=True, confirmation_prompt=True)
-    if not clear and (not value or "\n" in value):
-        raise InputError("the password must be one non-empty line")
+    value = "" if clear else read_secret("sudo password", stdin=stdin)
     store_secret(paths.secrets, "sudo_password", value)
     said = "Forgotten" if clear else "Stored in secrets.yml (not shown)"
     console.print(f"{said}; every wmx command that reaches a host uses it from now on.")
