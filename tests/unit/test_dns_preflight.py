@@ -123,6 +123,15 @@ def test_preflight_names_every_problem_before_any_order(tmp_path: Path) -> None:
     ]
     with pytest.raises(PreflightError, match=r"element\.example-web\.test does not resolve"):
         preflight(site, ["hs1"], resolve=lambda n: dns.get(n, []), probe=blocked_443)
+    # An AAAA record the inventory does not know: the CA would validate over IPv6.
+    v6 = {**dns, "matrix.example.test": ["10.0.0.5", "2001:db8::9"],
+          "element.example-web.test": ["10.0.0.5"]}  # fmt: skip
+    found = check_proxy(site, site.topology.hosts[0], resolve=lambda n: v6.get(n, []),
+                        probe=lambda a, p, t: None)  # fmt: skip
+    assert [str(p) for p in found] == [
+        "matrix.example.test resolves to 2001:db8::9, not to hs1 (10.0.0.5) (if that is the "
+        "host's own IPv6 address, give it as public_ipv6 in the inventory)"
+    ]
     # Once the host has been deployed, its certificate exists: no preflight.
     (site.paths.deployed / "hs1").mkdir(parents=True)
     preflight(site, ["hs1"], resolve=lambda n: [], probe=blocked_443)

@@ -88,12 +88,17 @@ def check_proxy(
             continue
         elsewhere = [a for a in found if a not in wanted]
         if elsewhere:
+            hint = (
+                " (if that is the host's own IPv6 address, give it as public_ipv6 in the inventory)"
+                if not v6 and any(":" in a for a in elsewhere)
+                else ""
+            )
             problems.append(
                 Problem(
                     host.name,
                     name,
                     f"resolves to {', '.join(elsewhere)}, not to {host.name} "
-                    f"({', '.join(sorted(wanted))})",
+                    f"({', '.join(sorted(wanted))}){hint}",
                 )
             )
     for address in [*v4, *v6]:
