@@ -103,13 +103,13 @@ class Lab:
         ]  # fmt: skip
 
     def ssh_argv(
-        self, host: HostRef, command: Sequence[str] = (), *, tty: bool = False
+        self, host: HostRef, command: Sequence[str] = (), *, tty: bool = False, root: bool = True
     ) -> list[str]:
         """argv for running ``command`` (or a login shell) on ``host`` as root over ssh
-        (as its sudo user through `sudo -n` when root may not log in: `sudo_only`)."""
+        (as its sudo user, through `sudo -n` if ``root``, when root may not log in)."""
         lab_host = self._host(host)
-        root = self.paths.host_root(lab_host.name)
-        target = sudouser.ssh_destination(root, lab_host.address, list(command))
+        disk = self.paths.host_root(lab_host.name)
+        target = sudouser.ssh_destination(disk, lab_host.address, list(command), as_root=root)
         return ["ssh", *self.ssh_options(), *(["-t"] if tty else []), *target]
 
     def sudo_only(self, host: HostRef, user: str, password: str | None = None) -> None:
@@ -376,9 +376,9 @@ class Lab:
         return containers.run_in(self.paths, self._host(host).name, argv, check, input, timeout)
 
     def wait_ssh(self, host: HostRef, timeout: float = BOOT_TIMEOUT) -> None:
-        """Wait until root can log in to ``host`` over ssh with the lab key."""
-        lab_host = self._host(host)
-        containers.wait_ssh(self.paths, lab_host, self.ssh_argv(lab_host, ["true"]), timeout)
+        """Wait until root (or the sudo user) can log in to ``host`` with the lab key."""
+        probe = self.ssh_argv(host, ["true"], root=False)  # a sudo password is not needed
+        containers.wait_ssh(self.paths, self._host(host), probe, timeout)
 
     def reboot(self, host: HostRef, timeout: float = BOOT_TIMEOUT) -> None:
         """`systemctl reboot` inside ``host``; return when it accepts ssh again."""

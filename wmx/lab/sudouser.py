@@ -50,10 +50,13 @@ def login_user(host_root: Path) -> str | None:
     return name if USER_NAME.fullmatch(name) else None
 
 
-def ssh_destination(host_root: Path, address: str, command: list[str]) -> list[str]:
-    """`user@address` and the remote command (through `sudo -n` when not root)."""
+def ssh_destination(
+    host_root: Path, address: str, command: list[str], *, as_root: bool = True
+) -> list[str]:
+    """`user@address` and the remote command (through `sudo -n` when not root and
+    ``as_root``)."""
     user = login_user(host_root)
-    become = ["sudo", "-n", "--"] if user and command else []
+    become = ["sudo", "-n", "--"] if user and command and as_root else []
     return [
         f"{user or 'root'}@{address}",
         *(["--", shlex.join(become + command)] if command else []),
