@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -17,7 +18,6 @@ from jinja2 import (
     StrictUndefined,
     UndefinedError,
 )
-from ruamel.yaml import YAML
 
 import wmx
 from wmx.agent import sources as agent_sources
@@ -106,10 +106,23 @@ def _to_json(value: Any) -> str:
 
 
 def _component_meta(component_dir: Path) -> dict[str, dict[str, Any]]:
-    meta_path = component_dir / META_FILE
-    if not meta_path.exists():
+    """templates/<component>/_meta.yml: wmx's own file (never a site's)."""
+    try:
+        status = (component_dir / META_FILE).stat()
+    except FileNotFoundError:
         return {}
-    return dict(YAML(typ="safe").load(meta_path.read_text()) or {})
+    return _read_meta(component_dir / META_FILE, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_meta(path: Path, _mtime_ns: int, _size: int) -> dict[str, dict[str, Any]]:
+    """Read once per process and version of the file, with libyaml's safe loader:
+    ruamel's pure-Python parser took most of a render's planning time (every _meta.yml
+    reads the same with both; tests/unit/test_render_meta.py checks)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return dict(yaml.load(path.read_text(), Loader=loader) or {})
 
 
 def render_component(
