@@ -29,7 +29,7 @@ class DebianRelease:
     python: str  # /usr/bin/python3, which the Synapse and IRC bridge venvs are made with
     borg: str  # borgbackup's major.minor (1.2 and 1.4 read and write the same repositories)
     security_suite: str  # the suite of the security archive
-    systemd: int  # systemd's version: from 256 on it boots only on a cgroup v2 tree
+    systemd: int  # systemd's version: 256 and later deprecate cgroup v1 (the lab gives v2)
 
     def as_vars(self) -> dict[str, Any]:
         return asdict(self)

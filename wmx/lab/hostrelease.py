@@ -51,8 +51,9 @@ def nspawn_env(root: Path) -> list[str]:
     """argv prefix that boots the host at ``root`` with a cgroup v2 tree of its own.
 
     This machine mounts cgroups hybrid (v1 controllers, v2 for systemd's tracking), and
-    nspawn gives a container the machine's layout; systemd 256 and later (Debian 13)
-    refuses to boot on anything but cgroup v2, which nspawn then sets up when asked.
+    nspawn gives a container the machine's layout unless asked for v2. systemd 256 and
+    later (Debian 13's 257) deprecate cgroup v1 and hybrid trees (258 drops them), so such
+    hosts run on the tree their systemd is made for.
     """
     known = RELEASES.get(disk_release(root) or "")
     if known is None or known.systemd < 256:
