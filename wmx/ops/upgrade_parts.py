@@ -155,19 +155,36 @@ def bridge_gate(site: Site, timeout: float) -> tuple[bool, str]:
     from wmx.irc.health import ping
 
     host = bridge_host(site)
-    deadline = time.monotonic() + timeout
-    detail = "not checked"
     with reach_synapse(site) as base_url:
-        while time.monotonic() < deadline:
-            state = remote(host, f"systemctl is-active {BRIDGE_UNIT} || true", 60).strip()
-            if state == "active":
-                up, detail = ping(base_url, site.secrets.irc_bridge_as_token, APPSERVICE_ID)
-                if up:
-                    return True, f"the bridge answers Synapse's ping ({detail})"
-            else:
-                detail = f"{BRIDGE_UNIT} is {state or 'unknown'}"
-            time.sleep(2)
-    return False, f"irc_bridge: {detail}"
+        return poll_bridge(
+            lambda: remote(host, f"systemctl is-active {BRIDGE_UNIT} || true", 60).strip(),
+            lambda: ping(base_url, site.secrets.irc_bridge_as_token, APPSERVICE_ID),
+            timeout,
+        )
+
+
+def poll_bridge(
+    unit_state: Callable[[], str],
+    ping: Callable[[], tuple[bool, str]],
+    timeout: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[bool, str]:
+    """(passed, detail): polled until the unit is active and the ping answered, or the
+    time limit (a bridge takes seconds to connect after its start)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = unit_state()
+        if state == "active":
+            up, detail = ping()
+            if up:
+                return True, f"the bridge answers Synapse's ping ({detail})"
+            detail = f"Synapse's ping of the bridge: {detail}"
+        else:
+            detail = f"{BRIDGE_UNIT} is {state or 'unknown'}"
+        if time.monotonic() >= deadline:
+            return False, f"irc_bridge: {detail}"
+        sleep(2)
 
 
 def apply_bridge(site: Site, plan: PartPlan, say: Say, *, gate_timeout: float) -> UpgradeRecord:
