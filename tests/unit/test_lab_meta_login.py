@@ -9,15 +9,22 @@ import socket
 import ssl
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from wmx.cli import app
 from wmx.lab import ca, meta
 from wmx.lab.errors import LabError
 from wmx.lab.wikimedia import AUTHORIZE, LAB_ACCOUNTS, PROFILE, TOKEN
+from wmx.ops.lab_login import attach_login
+from wmx.site import SitePaths, load_config
+from wmx.site.config_edit import set_value
+from wmx.site.secrets import load_secrets
 
 CALLBACK = "https://matrix.chapter.test/_synapse/client/oidc/callback"
 
@@ -130,3 +137,34 @@ def test_a_second_start_keeps_the_consumer_and_the_running_daemon(
     assert not meta.ensure_running(config, ca_key, trust)
     assert meta.daemon(config).pid() == pid
     assert json.loads(config.consumer_file.read_text()) == before
+
+
+@dataclass
+class _LabWithMeta:
+    meta: meta.MetaServerConfig
+
+
+def test_lab_up_site_points_a_login_site_at_the_labs_meta(tmp_path: Path) -> None:
+    ca_key, ca_cert = tmp_path / "ca.key", tmp_path / "ca.crt"
+    ca.ensure_ca(ca_key, ca_cert)
+    lab = _LabWithMeta(meta.MetaServerConfig(tmp_path / "meta"))
+    meta.write_files(lab.meta, ca_key, ca_cert)
+    consumer = meta.consumer(lab.meta)
+    site = tmp_path / "site"
+    init = ["init", str(site), "--defaults", "--server-name", "example.test"]
+    assert CliRunner().invoke(app, init).exit_code == 0
+    paths = SitePaths(site)
+    # Passwords: left alone.
+    attach_login(paths, load_config(paths), lab)  # type: ignore[arg-type]
+    assert not load_config(paths).login.enabled
+    set_value(
+        paths, "login", "{provider: wikimedia, consumer_key: '" + "a" * 32 + "'}", deployed=False
+    )
+    attach_login(paths, load_config(paths), lab)  # type: ignore[arg-type]
+    login = load_config(paths).login
+    assert (login.wiki_url, login.script_path) == ("https://meta.lab.test", "/w")
+    assert login.consumer_key == consumer.client_id
+    assert load_secrets(paths.secrets).login_client_secret == consumer.client_secret
+    before = paths.config.read_text()
+    attach_login(paths, load_config(paths), lab)  # type: ignore[arg-type]
+    assert paths.config.read_text() == before
