@@ -246,3 +246,9 @@ def rehearse_command(
     else:
         console.print(f"[bold red]rehearsal failed:[/bold red] {escape(result.failure)}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+# Debian's side of upgrades (issue 13): in their own module.
+from wmx.cli.upgrade_postgresql import postgresql_command  # noqa: E402
+
+app.command("postgresql")(postgresql_command)
