@@ -4,8 +4,10 @@ tests/e2e/test_production.py)."""
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,17 +43,25 @@ def test_the_password_file_is_private_and_only_its_path_is_in_any_argv(password:
     assert stat.S_IMODE(password.parent.stat().st_mode) == 0o700
     argv = connection(sudo_host()).command(["journalctl", "-u", "x"])
     assert PASSWORD not in " ".join(argv)
-    assert argv[:4] == ["sh", "-c", become.LOCAL_SCRIPT, str(password)]
+    assert argv[:4] == [sys.executable, "-I", str(become.FEED), str(password)]
     assert "debian@10.0.0.5" in argv and argv[-1].startswith("sh -c ")
     assert ansible_env({})["ANSIBLE_BECOME_PASSWORD_FILE"] == str(password)
 
 
-def test_the_local_shell_sends_the_password_line_then_the_callers_input(password: Path) -> None:
+def test_the_feed_sends_the_password_line_then_the_callers_input(password: Path) -> None:
     argv = connection(sudo_host()).command(["true"])
     # `cat` stands in for ssh: what the remote side would read on its stdin.
     local = [*argv[:4], "cat"]
     sent = subprocess.run(local, input="the caller's input\n", capture_output=True, text=True)
     assert sent.stdout == f"{PASSWORD}\nthe caller's input\n"
+    # The command's status, and no waiting for an input that stays open (a terminal).
+    reader, writer = os.pipe()
+    try:
+        done = subprocess.run([*argv[:4], "sh", "-c", "read p; exit 3"], stdin=reader, timeout=30)
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert done.returncode == 3
 
 
 def test_without_a_password_sudo_never_waits(tmp_path: Path) -> None:

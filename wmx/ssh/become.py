@@ -4,8 +4,8 @@ It never travels on a command line and never reaches a log:
 
 - to Ansible as its become password *file* (ANSIBLE_BECOME_PASSWORD_FILE, wmx.run);
 - to wmx's own SSH commands (status, logs, backup, restore, drill, upgrade, doctor) as
-  the first line of the remote command's standard input: locally a shell pipes that file
-  ahead of the caller's input into ssh (`cat FILE -`), remotely a shell reads the line,
+  the first line of the remote command's standard input: locally wmx/ssh/feed.py sends
+  that file ahead of the caller's input into ssh, remotely a shell reads the line,
   hands it to `sudo -S -v` through a pipe from the shell's own printf (a builtin: no argv)
   and then runs the command with `sudo -n`, which uses the ticket `-v` just made (the two
   sudo calls share their parent, the remote shell). The rest of the input is the
@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,8 +34,14 @@ REMOTE_SCRIPT = (
     "`wmx secrets sudo-password` replaces it)' >&2; exit 1; }; "
     'p=; sudo -n -u "$u" -- "$@"; exit $?'
 )
-# Runs here as `sh -c SCRIPT FILE ssh …`: the password file, then this process's input.
-LOCAL_SCRIPT = 'cat -- "$0" - | "$@"'
+# Runs here as `python3 FEED FILE ssh …`: the password file, then this process's input.
+FEED = Path(__file__).with_name("feed.py")
+
+
+def feed_argv(secret: Path, argv: list[str]) -> list[str]:
+    """`argv` with ``secret``'s content ahead of its standard input (wmx/ssh/feed.py)."""
+    return [sys.executable, "-I", str(FEED), str(secret), *argv]
+
 
 _state: dict[str, Path] = {}
 

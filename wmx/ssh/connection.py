@@ -105,15 +105,15 @@ class Connection:
         shell (ssh joins them into one line), as root when `as_root`.
 
         With a sudo password in use (wmx.ssh.become), it goes first on the command's
-        stdin, from its 0600 file, never in an argv: the argv is then a local shell that
-        pipes the file and this process's stdin into ssh."""
+        stdin, from its 0600 file, never in an argv: the argv then runs ssh through
+        wmx/ssh/feed.py, which sends the file and then this process's stdin."""
         sudo = self.become_argv() if as_root else []
         secret = become.password_file()
         if not sudo or secret is None:
             return [*self.ssh_argv(), "--", shlex.join([*sudo, *argv])]
         remote = ["sh", "-c", become.REMOTE_SCRIPT, "wmx-become", self.become_user, *argv]
         ssh = [*self.ssh_argv(), "--", shlex.join(remote)]
-        return ["sh", "-c", become.LOCAL_SCRIPT, str(secret), *ssh]
+        return become.feed_argv(secret, ssh)
 
 
 def connection(host: HostView) -> Connection:
