@@ -248,7 +248,9 @@ def rehearse_command(
     raise typer.Exit(0 if result.ok else 1)
 
 
-# Debian's side of upgrades (issue 13): in their own module.
+# Debian's side of upgrades (issue 13): in their own modules.
+from wmx.cli.upgrade_os import os_command  # noqa: E402
 from wmx.cli.upgrade_postgresql import postgresql_command  # noqa: E402
 
+app.command("os")(os_command)
 app.command("postgresql")(postgresql_command)

@@ -1,0 +1,77 @@
+"""`wmx upgrade os`: the release notes' checks read from what the host reports, and the
+shell that switches apt's sources, run for real on copies of source files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from wmx.ops import upgrade_os
+
+GOOD = """\
+codename=bookworm
+free=/=9000000
+free=/var=9000000
+source=http://deb.debian.org/debian
+source=http://deb.debian.org/debian-security
+"""
+
+
+def test_a_clean_debian_12_host_passes_every_check() -> None:
+    plan = upgrade_os.parse_os_probe("hs1", GOOD)
+    assert (plan.release, plan.target, plan.ok) == ("bookworm", "trixie", True)
+    assert [c.what for c in plan.checks] == ["release", "space", "space", "held", "dpkg", "sources"]
+
+
+def test_each_release_notes_check_fails_by_name() -> None:
+    text = (
+        GOOD.replace("free=/var=9000000", "free=/var=1000")
+        + "held=postgresql-15\n"
+        + "audit=The following packages are only half configured\n"
+        + "source=https://packages.example.org/debian\n"
+    )
+    plan = upgrade_os.parse_os_probe("hs1", text)
+    failed = {c.what: c.detail for c in plan.checks if not c.ok}
+    assert failed == {
+        "space": "0 MiB free on /var (2048 needed)",
+        "held": "held packages: postgresql-15",
+        "dpkg": "dpkg --audit: The following packages are only half configured",
+        "sources": "third-party apt sources: https://packages.example.org/debian "
+        "(remove or disable them first)",
+    }
+
+
+def test_a_host_already_on_the_last_release_is_refused() -> None:
+    plan = upgrade_os.parse_os_probe("hs1", GOOD.replace("bookworm", "trixie"))
+    assert not plan.ok
+    assert plan.checks[0].detail == "Debian trixie: wmx moves only bookworm → trixie"
+
+
+def test_sources_are_switched_as_whole_words_and_kept_aside(tmp_path: Path) -> None:
+    apt = tmp_path / "apt"
+    (apt / "sources.list.d").mkdir(parents=True)
+    (apt / "sources.list").write_text(
+        "deb http://deb.debian.org/debian bookworm main\n"
+        "deb http://deb.debian.org/debian bookworm-updates main\n"
+        "deb http://deb.debian.org/debian-security bookworm-security main\n"
+    )
+    (apt / "sources.list.d/debian.sources").write_text("Suites: bookworm bookworm-updates\n")
+    (apt / "sources.list.d/other.list").write_text("deb http://x/ notbookwormish main\n")
+    script = upgrade_os.sources_script("bookworm", "trixie").replace("/etc/apt", str(apt))
+    subprocess.run(["sh", "-c", script], check=True)
+    assert (apt / "sources.list").read_text() == (
+        "deb http://deb.debian.org/debian trixie main\n"
+        "deb http://deb.debian.org/debian trixie-updates main\n"
+        "deb http://deb.debian.org/debian-security trixie-security main\n"
+    )
+    assert (apt / "sources.list.d/debian.sources").read_text() == "Suites: trixie trixie-updates\n"
+    assert (apt / "sources.list.d/other.list").read_text() == "deb http://x/ notbookwormish main\n"
+    assert "bookworm main" in (apt / "sources.list.wmx-bookworm").read_text()
+    assert not (apt / "sources.list.d/other.list.wmx-bookworm").exists()
+
+
+def test_the_upgrade_is_non_interactive_and_keeps_configuration_files() -> None:
+    script = upgrade_os.upgrade_script()
+    assert script.index("upgrade --without-new-pkgs") < script.index("full-upgrade")
+    assert script.count("DEBIAN_FRONTEND=noninteractive") == 4
+    assert "--force-confold" in script
