@@ -75,3 +75,18 @@ def test_the_upgrade_is_non_interactive_and_keeps_configuration_files() -> None:
     assert script.index("upgrade --without-new-pkgs") < script.index("full-upgrade")
     assert script.count("DEBIAN_FRONTEND=noninteractive") == 4
     assert "--force-confold" in script
+
+
+def test_an_unknown_host_is_one_line_before_any_connection(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wmx.cli import app
+
+    runner = CliRunner()
+    site = tmp_path / "s"
+    made = runner.invoke(app, ["init", str(site), "--defaults", "--server-name", "u.test"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["--site", str(site), "upgrade", "os", "nosuch"])
+    assert result.exit_code == 2, result.output
+    assert "no host 'nosuch' in the inventory" in result.output
+    assert "Traceback" not in result.output
