@@ -91,3 +91,11 @@ def test_import_tally_counts_each_outcome() -> None:
     ]
     assert tally(results) == {"created": 2, "exists": 1, "failed": 1}
     assert tally([]) == {"created": 0, "exists": 0, "failed": 0}
+
+
+def test_a_generated_password_is_long_random_and_safe_to_paste() -> None:
+    from wmx.admin.users import generate_password
+
+    drawn = {generate_password() for _ in range(50)}
+    assert len(drawn) == 50
+    assert all(len(p) == 20 and p.replace("-", "").replace("_", "").isalnum() for p in drawn)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.ids import check_new_user_id
+from wmx.admin.users import generate_password
 from wmx.errors import InputError, WmxError
 from wmx.site.model import check_email
 
@@ -124,7 +124,7 @@ def import_users(
             if admin.users.exists(row.user_id):
                 results.append(ImportResult(row.line, row.user_id, "exists"))
                 continue
-            password = row.password or secrets.token_urlsafe(15)
+            password = row.password or generate_password()
             admin.users.create(
                 row.user_id,
                 password,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal, TypedDict, Unpack, cast
 
 from wmx.admin.http import (
@@ -16,6 +17,13 @@ from wmx.admin.http import (
     endpoint,
 )
 from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
+
+
+def generate_password() -> str:
+    """A password wmx makes for a person's account, shown to the operator once: 20
+    URL-safe characters (120 random bits)."""
+    return secrets.token_urlsafe(15)
+
 
 # The flags an account can carry that wmx sets and clears as a pair of commands.
 AccountFlag = Literal["locked", "suspended", "shadow_banned"]

@@ -5,7 +5,6 @@ on/off command pairs. Workflows live in wmx.admin; output in wmx.present."""
 from __future__ import annotations
 
 import inspect
-import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -99,7 +98,9 @@ def new_password(password_file: Path | None, generate: bool, *, who: str) -> New
     if password_file:
         return NewPassword(read_password_file(password_file), generated=False)
     if generate:
-        return NewPassword(secrets.token_urlsafe(15), generated=True)
+        from wmx.admin.users import generate_password
+
+        return NewPassword(generate_password(), generated=True)
     value = typer.prompt(
         f"New password for {who}", hide_input=True, confirmation_prompt=True
     ).strip()
