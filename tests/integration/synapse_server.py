@@ -165,9 +165,11 @@ def start_synapse(
     secrets: Secrets,
     timeout: float = 120,
     adjust: Callable[[dict[str, Any]], None] | None = None,
+    python: Path | None = None,
 ) -> TestSynapse:
-    """Start Synapse on a free port; `adjust` may change its configuration first."""
-    python = synapse_python()
+    """Start Synapse on a free port; `adjust` may change its configuration first;
+    `python`: another venv's (default: the shared test venv's)."""
+    python = python or synapse_python()
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "homeserver.yaml"

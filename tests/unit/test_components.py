@@ -101,9 +101,17 @@ def test_services_have_unique_names() -> None:
 def _legacy_steps(components: set[str]) -> list[tuple[str, str]]:
     """The steps playbooks/site.yml ran before it walked wmx_roles, from its `when`s."""
     steps: list[tuple[str, str]] = []
-    for role in ("base", "postgresql", "irc_bridge", "synapse"):
+    for role in ("base", "postgresql"):
         if role in components:
             steps.append((role, "converge"))
+    # Since then: Synapse's workers and their Redis (off here) go from a homeserver host.
+    if "synapse" in components:
+        steps.append(("redis", "remove"))
+    for role in ("irc_bridge", "synapse"):
+        if role in components:
+            steps.append((role, "converge"))
+    if "synapse" in components:
+        steps.append(("synapse_workers", "remove"))
     if "irc_bridge" in components:
         steps.append(("irc_bridge", "start"))
     elif "synapse" in components:

@@ -187,7 +187,9 @@ def test_role_vars_of_one_host(one_host: Site) -> None:
         "wmx_roles": [
             {"role": "base", "action": "converge"},
             {"role": "postgresql", "action": "converge"},
+            {"role": "redis", "action": "remove"},
             {"role": "synapse", "action": "converge"},
+            {"role": "synapse_workers", "action": "remove"},
             {"role": "irc_bridge", "action": "remove"},
             {"role": "element", "action": "remove"},
             {"role": "nginx", "action": "converge"},

@@ -20,7 +20,9 @@ from wmx.components import (
     monitoring,
     nginx,
     postgresql,
+    redis,
     synapse,
+    synapse_workers,
     turn,
 )
 from wmx.components.component import Component, Service, Step
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
 COMPONENTS: tuple[Component, ...] = (
     base.COMPONENT,
     postgresql.COMPONENT,
+    redis.COMPONENT,
     synapse.COMPONENT,
+    synapse_workers.COMPONENT,
     irc_bridge.COMPONENT,
     element.COMPONENT,
     nginx.COMPONENT,

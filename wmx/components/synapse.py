@@ -64,6 +64,8 @@ class Synapse(Component):
             "synapse_current_link": SYNAPSE_CURRENT_LINK,
             # Only with login: on (the role's default is false): vars.json stays as it was.
             **({"synapse_oidc": True} if config.login.enabled else {}),
+            # Only with workers (the role's default is false): Redis's client libraries.
+            **({"synapse_redis": True} if config.synapse.workers.enabled else {}),
         }
 
 

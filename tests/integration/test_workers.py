@@ -1,0 +1,234 @@
+"""Synapse's workers as wmx plans them (wmx/components/synapse_workers.py), run for real on
+loopback: PostgreSQL and Redis of their own, the main process with the shared settings
+the plan adds to homeserver.yaml, and a sync and a client worker with the settings the
+synapse_workers role writes. A message sent through the client worker reaches /sync on
+the sync worker (the replication stream through Redis), and `wmx bench` times messages
+through a worker."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import answers
+from tests.integration import synapse_server
+from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster, run_checked
+from tests.integration.synapse_server import CACHE as SYNAPSE_CACHE
+from tests.integration.synapse_server import (
+    SERVER_NAME,
+    free_port,
+    start_synapse,
+)
+from wmx.admin.registration import register_user
+from wmx.components.synapse_workers import Ports, WorkerPlan, worker_plan
+from wmx.site import load_site
+from wmx.site.init import init_site
+from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
+from wmx.site.settings.workers import WorkerSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def _workers_python() -> Path:
+    """A Synapse venv of its own with the extras workers need (postgres, redis), as the
+    synapse role makes on a host; built once beside the shared test venv."""
+    venv = SYNAPSE_CACHE / f"{DEFAULT_SYNAPSE_VERSION}-workers"
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import synapse, psycopg2, txredisapi, hiredis"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    SYNAPSE_CACHE.mkdir(parents=True, exist_ok=True)
+    with (SYNAPSE_CACHE / f".{venv.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+            return python
+        staging = Path(tempfile.mkdtemp(prefix=f".{venv.name}.", dir=SYNAPSE_CACHE))
+        run_checked([sys.executable, "-m", "venv", str(staging)])
+        run_checked([str(staging / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+              f"matrix-synapse[postgres,redis]=={DEFAULT_SYNAPSE_VERSION}"])  # fmt: skip
+        shutil.rmtree(venv, ignore_errors=True)
+        staging.rename(venv)
+    return python
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    """A private PostgreSQL cluster with Synapse's database; yields its socket directory."""
+    with private_cluster("wmx-workers-pg-", "max_connections=100") as (root, env):
+        run_checked([*AS_POSTGRES, "createuser", "synapse"], env)
+        createdb = ["createdb", "-O", "synapse", "-T", "template0", "-E", "UTF8", "synapse"]
+        run_checked([*AS_POSTGRES, *createdb], env)
+        yield str(root)
+
+
+@pytest.fixture
+def redis() -> Iterator[int]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/setup installs it)")
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ping = ["redis-cli", "-p", str(port), "ping"]
+        _wait(lambda: subprocess.run(ping, capture_output=True, text=True).stdout.strip() == "PONG")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait(check: Any, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class Deployment:
+    main: synapse_server.TestSynapse
+    plan: WorkerPlan
+    site_dir: Path
+    processes: list[subprocess.Popen[bytes]]
+
+    def url(self, name: str) -> str:
+        worker = next(w for w in self.plan.workers if w.name == name)
+        return f"http://127.0.0.1:{worker.port}"
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, postgres: str, redis: int) -> Iterator[Deployment]:
+    python = _workers_python()
+    base = free_port()
+    ports = Ports(replication=free_port(), first_http=base, first_metrics=free_port(), redis=redis)
+    plan = worker_plan(WorkerSettings(sync=1, client=1), ports=ports)
+    site_dir = init_site(tmp_path / "site", answers(SERVER_NAME)).root
+    site = load_site(site_dir)
+
+    def adjust(settings: dict[str, Any]) -> None:
+        # What the synapse template adds with workers: the replication listener, the
+        # shared worker settings; and PostgreSQL, which workers need.
+        settings["database"] = {
+            "name": "psycopg2",
+            "args": {"user": "synapse", "dbname": "synapse", "host": postgres,
+                     "cp_min": 1, "cp_max": 5},
+        }  # fmt: skip
+        settings["listeners"].append(
+            {"port": plan.replication_port, "type": "http", "bind_addresses": ["127.0.0.1"],
+             "resources": [{"names": ["replication"]}]}
+        )  # fmt: skip
+        settings.update(plan.shared)
+
+    main = start_synapse(tmp_path / "synapse", site.secrets, adjust=adjust, python=python)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for worker in plan.workers:
+            config = worker.config("127.0.0.1")
+            config.pop("worker_log_config")  # the host's log.yaml: here, standard error
+            config["pid_file"] = str(tmp_path / f"{worker.name}.pid")
+            path = tmp_path / f"{worker.name}.yaml"
+            path.write_text(json.dumps(config))
+            log = (tmp_path / f"{worker.name}.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(python),
+                        "-m",
+                        "synapse.app.generic_worker",
+                        "-c",
+                        str(main.workdir / "homeserver.yaml"),
+                        "-c",
+                        str(path),
+                    ],
+                    cwd=main.workdir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deployment = Deployment(main, plan, site_dir, processes)
+        for worker in plan.workers:
+            _wait(lambda w=worker.name: _answers(deployment.url(w)))  # type: ignore[misc]
+        yield deployment
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        main.stop()
+
+
+def test_a_message_sent_through_the_client_worker_reaches_sync_on_the_sync_worker(
+    deployment: Deployment,
+) -> None:
+    site = load_site(deployment.site_dir)
+    user = register_user(
+        deployment.main.url, site.secrets.registration_shared_secret, "alice", "pw-alice-123"
+    )
+    client = deployment.url("client1")
+    sync = deployment.url("sync1")
+    login = httpx.post(
+        f"{client}/_matrix/client/v3/login",
+        json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "alice"},
+              "password": "pw-alice-123"},
+    )  # fmt: skip
+    assert login.status_code == 200, login.text
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    with httpx.Client(headers=auth, timeout=30) as http:
+        assert http.get(f"{client}/_matrix/client/v3/account/whoami").json()["user_id"] == (
+            user.user_id
+        )
+        room = http.post(f"{client}/_matrix/client/v3/createRoom", json={}).json()["room_id"]
+        first = http.get(f"{sync}/_matrix/client/v3/sync", params={"timeout": 0}).json()
+        sent = http.put(
+            f"{client}/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/t1",
+            json={"msgtype": "m.text", "body": "through the workers"},
+        )
+        assert sent.status_code == 200, sent.text
+        bodies: list[str] = []
+        since = first["next_batch"]
+        deadline = time.monotonic() + 60
+        while "through the workers" not in bodies and time.monotonic() < deadline:
+            page = http.get(
+                f"{sync}/_matrix/client/v3/sync", params={"since": since, "timeout": 10000}
+            ).json()
+            since = page["next_batch"]
+            for joined in page.get("rooms", {}).get("join", {}).values():
+                bodies += [e["content"].get("body", "") for e in joined["timeline"]["events"]]
+    assert "through the workers" in bodies
+
+
+def test_bench_through_a_worker(deployment: Deployment) -> None:
+    from wmx.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["--site", str(deployment.site_dir), "bench", "-u", "4", "-r", "2", "--rate", "10",
+         "-d", "2", "--client-url", deployment.url("client1"), "-o", "json"],
+        env={"WMX_ADMIN_URL": deployment.main.url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    print(json.dumps(figures, indent=2))
+    assert figures["received"] == figures["sent"] == 20

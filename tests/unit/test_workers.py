@@ -1,0 +1,193 @@
+"""Synapse's workers (synapse.workers): the settings, the plan, and what a site with
+workers renders (the real processes: tests/integration/test_workers.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from tests.conftest import answers
+from tests.unit.render_sites import BASE_CONFIG, files_by_dest, make_site, synapse_config
+from wmx.cli import app
+from wmx.components import components_of, services_of
+from wmx.components.synapse_workers import (
+    CLIENT_ROUTES,
+    FEDERATION_ROUTES,
+    MEDIA_ROUTES,
+    SYNC_ROUTES,
+    worker_plan,
+)
+from wmx.render.role_vars import role_vars
+from wmx.site import Site
+from wmx.site.init import init_site
+from wmx.site.settings.workers import PRESETS, WORKER_TYPES, WorkerSettings
+from wmx.site.topology import HostView
+
+
+def _site(tmp_path: Path, workers: dict[str, Any], *hosts: HostView) -> Site:
+    config = {**BASE_CONFIG, "synapse": {"workers": workers}}
+    default = (HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 4096),)
+    return make_site(tmp_path, config, list(hosts or default))
+
+
+def test_presets_and_explicit_counts() -> None:
+    assert not WorkerSettings().enabled
+    assert WorkerSettings(preset="small").counts() == PRESETS["small"]
+    counts = WorkerSettings(preset="small", sync=3, media=0).counts()
+    assert counts["sync"] == 3 and counts["media"] == 0 and counts["client"] == 1
+    assert WorkerSettings(client=1).enabled  # a count without a preset
+    assert set(PRESETS["large"]) == set(WORKER_TYPES)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"media": 2},
+        {"background": 2},
+        {"sync": -1},
+        {"sync": 17},
+        {"preset": "huge"},
+        {"syncs": 1},
+        {"sync": "2"},
+    ],
+)
+def test_settings_refuse_what_synapse_cannot_run(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        WorkerSettings.model_validate(bad)
+
+
+def test_config_set_refuses_a_bad_count_in_one_line(tmp_path: Path) -> None:
+    site = init_site(tmp_path / "site", answers("example.test")).root
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["--site", str(site), "config", "set", "synapse.workers.media", "2"]
+    )
+    assert result.exit_code == 2
+    assert "synapse.workers.media" in result.stderr and "Traceback" not in result.output
+    ok = runner.invoke(
+        app, ["--site", str(site), "config", "set", "synapse.workers.preset", "small"]
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_plan_names_ports_and_shared_settings() -> None:
+    plan = worker_plan(WorkerSettings(preset="large"))
+    names = [w.name for w in plan.workers]
+    assert len(names) == len(set(names)) == sum(PRESETS["large"].values())
+    ports = [p for w in plan.workers for p in (w.port, w.metrics_port)]
+    assert len(ports) == len(set(ports))
+    assert plan.shared["stream_writers"] == {"events": ["event-persister1", "event-persister2"]}
+    assert set(plan.shared["instance_map"]) == {"main", "event-persister1", "event-persister2"}
+    assert plan.shared["federation_sender_instances"] == [
+        "federation-sender1", "federation-sender2"]  # fmt: skip
+    assert plan.shared["pusher_instances"] == ["pusher1"]
+    assert plan.shared["run_background_tasks_on"] == "background1"
+    assert plan.shared["media_instance_running_background_jobs"] == "media1"
+    assert next(w for w in plan.workers if w.kind == "media").app == (
+        "synapse.app.media_repository"
+    )
+    sync = next(u for u in plan.upstreams if u.name == "synapse_sync")
+    assert sync.balance == "hash $wmx_sync_key consistent" and len(sync.servers) == 4
+    assert not worker_plan(WorkerSettings())
+
+
+def test_no_federation_no_federation_workers_route() -> None:
+    plan = worker_plan(WorkerSettings(preset="large"), federation=False)
+    assert "synapse_federation_reader" not in {u.name for u in plan.upstreams}
+
+
+@pytest.mark.parametrize(
+    ("routes", "path"),
+    [
+        (SYNC_ROUTES, "/_matrix/client/v3/sync"),
+        (CLIENT_ROUTES, "/_matrix/client/v3/rooms/!a:x/send/m.room.message/1"),
+        (CLIENT_ROUTES, "/_matrix/client/v3/login"),
+        (FEDERATION_ROUTES, "/_matrix/federation/v1/send/123"),
+        (MEDIA_ROUTES, "/_matrix/client/v1/media/download/x/y"),
+    ],
+)
+def test_routes_are_synapse_s_regular_expressions(routes: tuple[str, ...], path: str) -> None:
+    assert any(re.search(r, path) for r in routes)
+
+
+def test_a_site_without_workers_renders_none(tmp_path: Path) -> None:
+    site = _site(tmp_path, {})
+    files = files_by_dest(site, "hs1")
+    assert not [d for d in files if "worker" in d or "redis" in d]
+    config = synapse_config(files)
+    assert "redis" not in config and "instance_map" not in config
+    assert "upstream synapse_" not in files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert "redis" not in components_of(site, site.topology.hosts[0])
+
+
+def test_small_preset_on_one_host(tmp_path: Path) -> None:
+    site = _site(tmp_path, {"preset": "small"})
+    (host,) = site.topology.hosts
+    files = files_by_dest(site, "hs1")
+    config = synapse_config(files)
+    replication = [lst for lst in config["listeners"] if lst["port"] == 9093]
+    assert replication == [{"port": 9093, "type": "http", "bind_addresses": ["127.0.0.1"],
+                            "resources": [{"names": ["replication"]}]}]  # fmt: skip
+    assert config["redis"] == {"enabled": True, "host": "127.0.0.1", "port": 6379}
+    assert config["instance_map"] == {"main": {"host": "127.0.0.1", "port": 9093}}
+    assert config["federation_sender_instances"] == ["federation-sender1"]
+    redis_conf = files["/etc/redis/redis.conf"].content
+    assert re.search(r"^bind 127\.0\.0\.1 -::1$", redis_conf, re.M)
+    unit = files["/etc/systemd/system/matrix-synapse-worker@.service"].content
+    assert "-c /etc/matrix-synapse/workers/%i.yaml" in unit and "NoNewPrivileges=true" in unit
+    nginx = files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert "upstream synapse_sync {\n    hash $wmx_sync_key consistent;" in nginx
+    sync_at = nginx.index("location ~ ^/_matrix/client/(r0|v3)/sync$")
+    assert sync_at < nginx.index("location ~ ^(/_matrix|/_synapse/client)")
+    assert "error_page 502 504 = @synapse_main;" in nginx
+    rv = role_vars(site, site.topology, host)
+    roles = [(r["role"], r["action"]) for r in rv["wmx_roles"]]
+    assert roles.index(("redis", "converge")) < roles.index(("synapse", "converge"))
+    assert roles.index(("synapse", "converge")) < roles.index(("synapse_workers", "converge"))
+    assert roles.index(("synapse_workers", "converge")) < roles.index(("nginx", "converge"))
+    assert rv["synapse_redis"] is True
+    instances = rv["synapse_workers_instances"]
+    assert [i["name"] for i in instances] == [
+        "sync1", "client1", "federation-sender1", "media1", "background1"]  # fmt: skip
+    assert json.dumps(instances).count('"bind_addresses": ["127.0.0.1"]') == 2 * len(instances) - 2
+    names = {s.name for s in services_of(site, host)}
+    assert {"redis", "synapse-workers"} <= names
+
+
+def test_workers_behind_a_remote_proxy(tmp_path: Path) -> None:
+    hs = HostView("hs1", "10.0.0.12", ("database", "homeserver"), 4096)
+    proxy = HostView("proxy1", "10.0.0.13", ("proxy",), 2048)
+    site = _site(tmp_path, {"sync": 1}, hs, proxy)
+    nginx = files_by_dest(site, "proxy1")["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert "server 10.0.0.12:8101;" in nginx
+    rv = role_vars(site, site.topology, hs)
+    (sync,) = rv["synapse_workers_instances"]
+    assert sync["config"]["worker_listeners"][0]["bind_addresses"] == ["127.0.0.1", "10.0.0.12"]
+    nft = files_by_dest(site, "hs1")["/etc/nftables.conf"].content
+    assert re.search(r"ip saddr 10\.0\.0\.13 tcp dport 8101 accept", nft), nft
+
+
+def test_monitoring_scrapes_each_worker(tmp_path: Path) -> None:
+    hs = HostView("hs1", "10.0.0.12", ("database", "homeserver", "proxy"), 4096)
+    mon = HostView("mon1", "10.0.0.14", ("monitoring",), 2048)
+    site = _site(tmp_path, {"sync": 2}, hs, mon)
+    prometheus = files_by_dest(site, "mon1")["/etc/prometheus/prometheus.yml"].content
+    jobs = {j["job_name"]: j for j in yaml.safe_load(prometheus)["scrape_configs"]}
+    scraped = {
+        (c["targets"][0], c["labels"]["job"], c["labels"]["index"])
+        for c in jobs["synapse"]["static_configs"]
+    }
+    assert scraped == {
+        ("10.0.0.12:9000", "master", "1"),
+        ("10.0.0.12:9301", "sync", "1"),
+        ("10.0.0.12:9302", "sync", "2"),
+    }
+    nft = files_by_dest(site, "hs1")["/etc/nftables.conf"].content
+    assert re.search(r"ip saddr 10\.0\.0\.14 tcp dport 9302 accept", nft), nft
