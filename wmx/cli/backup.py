@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
+from wmx.cli.common import (
+    JsonOutput,
+    TableOrJson,
+    console,
+    err_console,
+    group,
+    open_site,
+    print_json,
+)
 from wmx.errors import WmxError
 from wmx.present import cell, esc
 
@@ -23,7 +31,6 @@ HostOption = Annotated[
     str | None,
     typer.Option("--host", help="The host running the backup job (default: the homeserver)."),
 ]
-JsonOutput = Annotated[OutputFormat, typer.Option("--output", "-o")]
 Repo = Annotated[
     str | None,
     typer.Option("--repo", help="Read this repository (default: the first holding it)."),
@@ -70,7 +77,7 @@ def _when(value: Any) -> str:
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, host: HostOption = None, output: JsonOutput = OutputFormat.table
+    ctx: typer.Context, host: HostOption = None, output: JsonOutput = TableOrJson.table
 ) -> None:
     """List every repository's archives (time, size, size added after deduplication) and
     the job's last run. Exit status 1 when the last run failed or a repository is unusable."""
@@ -84,7 +91,7 @@ def list_(
     last = data.get("status", {}).get("last_run") or {}
     broken = [r for r in data.get("repositories", []) if not r.get("ok")]
     failed = bool(last) and not last.get("ok")
-    if output is OutputFormat.json:
+    if output is TableOrJson.json:
         print_json(data)
         raise typer.Exit(1 if failed or broken else 0)
     for repo in data.get("repositories", []):
@@ -188,8 +195,8 @@ def _show_report(report: RestoreReport, verb: str) -> None:
         console.print(table)
 
 
-def _finish(report: RestoreReport, output: OutputFormat, verb: str, failure: str) -> None:
-    if output is OutputFormat.json:
+def _finish(report: RestoreReport, output: TableOrJson, verb: str, failure: str) -> None:
+    if output is TableOrJson.json:
         print_json(report.as_json())
     else:
         _show_report(report, verb)
@@ -207,7 +214,7 @@ def restore_(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a database that already holds data.")
     ] = False,
-    output: JsonOutput = OutputFormat.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """Restore ARCHIVE onto HOST (deployed from this site): database, media, signing key
     and unmanaged files, then check that the published server key is the original one."""
@@ -218,7 +225,7 @@ def restore_(
     with steps_display(err_console) as steps:
         report = restore(site, archive=archive, to=to, repo=repo, force=force, steps=steps)
     _finish(report, output, "Restored", "the restore does not match the archive")
-    if output is not OutputFormat.json:
+    if output is not TableOrJson.json:
         console.print("[green]Restore complete[/]: everything compared matches the archive.")
 
 
@@ -231,7 +238,7 @@ def drill_(
     ] = None,
     archive: Annotated[str, typer.Option(help="Archive name, or latest.")] = "latest",
     repo: Repo = None,
-    output: JsonOutput = OutputFormat.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """Restore the latest archive onto a throwaway host and compare: user and room counts,
     latest events of the largest rooms, media checksums, the server signing key.
@@ -241,7 +248,7 @@ def drill_(
 
     site = open_site(ctx)
     # With --output json, stdout carries the report alone.
-    say = console if output is OutputFormat.table else err_console
+    say = console if output is TableOrJson.table else err_console
     report = rehearse(
         site,
         to=to,
@@ -251,5 +258,5 @@ def drill_(
         steps=lambda: steps_display(err_console),
     )
     _finish(report, output, "Drilled", "drill FAILED")
-    if output is not OutputFormat.json:
+    if output is not TableOrJson.json:
         console.print("[green]Drill passed[/]: the archive restores and matches what it recorded.")

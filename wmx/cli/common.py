@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
 
 # OutputFormat, console, err_console and print_json come from wmx.present.
 __all__ = [
+    "JsonOutput",
     "OutputFormat",
     "StdinOption",
+    "TableOrJson",
     "checked",
     "console",
     "err_console",
@@ -83,6 +86,16 @@ def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
         raise InputError(f"{name}: {exc}" if name else str(exc)) from None
 
 
+class TableOrJson(StrEnum):
+    """What `--output` offers where a result has no YAML form."""
+
+    table = "table"
+    json = "json"
+
+
+JsonOutput = Annotated[
+    TableOrJson, typer.Option("--output", "-o", help="table for people; json for scripts.")
+]
 StdinOption = Annotated[
     bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
 ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.common import OutputFormat, console, open_site, print_json
+from wmx.cli.common import JsonOutput, TableOrJson, console, open_site, print_json
 from wmx.errors import WmxError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def render(ctx: typer.Context) -> None:
 
 def diff(
     ctx: typer.Context,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """Show what `wmx deploy` would change in the files and role vars (versions, …),
     against the last successful deploy.
@@ -51,7 +51,7 @@ def diff(
     from wmx.ops.deploy import diff_site
 
     changes = diff_site(open_site(ctx))
-    if output is OutputFormat.json:
+    if output is TableOrJson.json:
         print_json([c.__dict__ for c in changes])
         return
     if not changes:

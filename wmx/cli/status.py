@@ -8,14 +8,12 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import OutputFormat, console, open_site, print_json
+from wmx.cli.common import JsonOutput, TableOrJson, console, open_site, print_json
 
 
 def status(
     ctx: typer.Context,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table (a screen) or json.")
-    ] = OutputFormat.table,
+    output: JsonOutput = TableOrJson.table,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Refresh the screen in place until Ctrl-C.")
     ] = False,
@@ -36,7 +34,7 @@ def status(
     from wmx.status.present import render_status
 
     site = open_site(ctx)
-    if output is OutputFormat.json:
+    if output is TableOrJson.json:
         result = collect_status(site)
         print_json({**result.to_dict(), "last_upgrade": last_record(site.paths.state)})
         raise typer.Exit(0 if result.healthy else 1)
