@@ -32,7 +32,7 @@ def networks(cmd: Cmd) -> None:
 
     data = bridge_summary(cmd.site)
     shown = columns("network:name, servers, SASL:sasl", servers=", ".join)
-    cmd.rows(data["networks"], shown, data=data)
+    cmd.rows(data["networks"], shown, data=data, empty="irc_bridge.networks lists no network")
     if cmd.table:
         console.print(
             f"Relay nick: {esc(data['relay_nick'])}; realname: {esc(repr(data['realname']))}"
