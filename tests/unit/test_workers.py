@@ -27,7 +27,13 @@ from wmx.components.synapse_workers import (
 from wmx.render.role_vars import role_vars
 from wmx.site import Site
 from wmx.site.init import init_site
-from wmx.site.settings.workers import PRESETS, WORKER_TYPES, WorkerSettings
+from wmx.site.settings.workers import (
+    PRESETS,
+    RESERVED_CONNECTIONS,
+    WORKER_TYPES,
+    WorkerSettings,
+    pool_sizes,
+)
 from wmx.site.topology import HostView
 
 
@@ -191,3 +197,32 @@ def test_monitoring_scrapes_each_worker(tmp_path: Path) -> None:
     }
     nft = files_by_dest(site, "hs1")["/etc/nftables.conf"].content
     assert re.search(r"ip saddr 10\.0\.0\.14 tcp dport 9302 accept", nft), nft
+
+
+def test_pools_add_up_to_max_connections() -> None:
+    assert pool_sizes(1, 100) == (5, 10)  # one process: Synapse's defaults, as before
+    assert pool_sizes(6, 100) == (5, 10)  # small: 6 x 10 + 10 <= 100
+    assert pool_sizes(16, 100) == (5, 5)  # large: 16 x 5 + 10 <= 100
+    assert pool_sizes(16, 60) == (3, 3)
+    for processes, max_connections in [(1, 20), (6, 100), (16, 100), (16, 60), (9, 47)]:
+        _, cp_max = pool_sizes(processes, max_connections)
+        assert processes * cp_max + RESERVED_CONNECTIONS <= max_connections
+    with pytest.raises(ValueError, match="need at least 58 PostgreSQL connections"):
+        pool_sizes(16, 57)
+
+
+def test_large_preset_renders_smaller_pools_and_too_few_connections_are_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    site = _site(tmp_path / "a", {"preset": "large"})
+    config = synapse_config(files_by_dest(site, "hs1"))
+    assert (config["database"]["args"]["cp_min"], config["database"]["args"]["cp_max"]) == (5, 5)
+    root = init_site(tmp_path / "site", answers("example.test")).root
+    cmd = ["--site", str(root), "config", "set"]
+    runner = CliRunner()
+    assert runner.invoke(app, [*cmd, "synapse.workers.preset", "large"]).exit_code == 0
+    refused = runner.invoke(app, [*cmd, "postgresql.max_connections", "50"])
+    assert refused.exit_code == 2
+    assert "raise postgresql.max_connections (now 50)" in refused.stderr
+    assert "Traceback" not in refused.output

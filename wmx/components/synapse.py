@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
 from wmx.errors import WmxError
+from wmx.site.settings.workers import pool_sizes
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -39,9 +40,15 @@ class Synapse(Component):
     services = (Service("synapse", "matrix-synapse.service", "synapse"),)
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        config = views.site.config
+        cp_min, cp_max = pool_sizes(
+            config.synapse.workers.processes, config.postgresql.max_connections
+        )
         return {
             "synapse_bind": synapse_bind_for(views.site.topology, host),
             "login": login_view(views.site),
+            # Each process's pool: all of them and a reserve fit in max_connections.
+            "db_pool": {"cp_min": cp_min, "cp_max": cp_max},
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:

@@ -52,6 +52,7 @@ from wmx.site.settings.synapse import (
 )
 from wmx.site.settings.turn import TurnSettings
 from wmx.site.settings.web_client import WebClientSettings
+from wmx.site.settings.workers import pool_sizes
 
 # Names other modules have imported from here since before the split.
 __all__ = [
@@ -172,6 +173,12 @@ class SiteConfig(Strict):
                 "login.sul_only: people get their account by logging in with the wiki; "
                 "set synapse.registration: closed"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _pools_fit(self) -> SiteConfig:
+        # Every Synapse process's connection pool, and a reserve, within max_connections.
+        pool_sizes(self.synapse.workers.processes, self.postgresql.max_connections)
         return self
 
     @property

@@ -83,3 +83,34 @@ class WorkerSettings(Strict):
     @property
     def enabled(self) -> bool:
         return any(self.counts().values())
+
+    @property
+    def processes(self) -> int:
+        """Synapse processes in all: the main one and every worker."""
+        return 1 + sum(self.counts().values())
+
+
+# Connections PostgreSQL keeps for everything but Synapse's pools: the backup's dump, the
+# exporter, psql by hand, `wmx upgrade`'s checks, superuser slots.
+RESERVED_CONNECTIONS = 10
+# Synapse's own pool per process: at most its default, at least a few.
+MAX_POOL = 10
+MIN_POOL = 3
+DEFAULT_MIN_POOL = 5
+
+
+def pool_sizes(processes: int, max_connections: int) -> tuple[int, int]:
+    """(cp_min, cp_max) of each Synapse process's connection pool so that every process's
+    full pool, and the reserve, fit in PostgreSQL's max_connections; ValueError when
+    they cannot (each process needs MIN_POOL)."""
+    share = (max_connections - RESERVED_CONNECTIONS) // processes
+    if share < MIN_POOL:
+        needed = processes * MIN_POOL + RESERVED_CONNECTIONS
+        raise ValueError(
+            f"synapse.workers: {processes} Synapse processes need at least {needed} "
+            f"PostgreSQL connections ({MIN_POOL} each and {RESERVED_CONNECTIONS} for the "
+            f"rest); raise postgresql.max_connections (now {max_connections}) or run fewer "
+            "workers"
+        )
+    cp_max = min(MAX_POOL, share)
+    return min(DEFAULT_MIN_POOL, cp_max), cp_max
