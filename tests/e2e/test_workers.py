@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from tests.e2e.clients import create_account, https, password_login
@@ -18,10 +19,18 @@ from tests.e2e.conftest import Deployed, wmx
 BENCH = ["bench", "-u", "8", "-r", "2", "--rate", "10", "-d", "6", "-o", "json"]
 
 
-def _bench(deployed: Deployed, site: Path) -> dict[str, object]:
+def _bench(deployed: Deployed, site: Path) -> dict[str, Any]:
     result = wmx(*BENCH, "--ca-file", deployed.trust, site=site)
-    figures: dict[str, object] = json.loads(result.stdout)
+    figures: dict[str, Any] = json.loads(result.stdout)
     return figures
+
+
+def _ratios(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """The issue's comparison, as figures (not asserted: a lab shares its machine)."""
+    throughput = after["throughput_per_s"] / max(before["throughput_per_s"], 1e-9)
+    p95_before, p95_after = before["latency_ms"]["p95"], after["latency_ms"]["p95"]
+    p95 = p95_after / p95_before if p95_before and p95_after else float("nan")
+    return f"small / one process: throughput x{throughput:.2f}, p95 latency x{p95:.2f}"
 
 
 def _served_by(deployed: Deployed, worker: str, path: str) -> bool:
@@ -71,6 +80,7 @@ def test_small_preset_serves_login_send_sync_and_media_through_workers(
         assert _served_by(deployed, "media1", "/_matrix/media/v3/upload")
         small = _bench(deployed, site)
         print(json.dumps({"one_process": one_process, "small": small}, indent=2))
+        print(_ratios(one_process, small))
         for figures in (one_process, small):
             assert figures["received"] == figures["sent"] == figures["messages"]
     finally:
