@@ -20,9 +20,10 @@ def calendar_moments(output: str) -> list[datetime.datetime]:
     """The elapse times in `systemd-analyze calendar --iterations=N` output (TZ=UTC)."""
     moments: list[datetime.datetime] = []
     for line in output.splitlines():
-        # With TZ=UTC: "Next elapse: Thu 2026-11-26 05:00:00 UTC", "Iter. #2: …".
+        # With TZ=UTC: "Next elapse: Thu 2026-11-26 05:00:00 UTC", then "Iter. #2: …"
+        # (systemd 252, Debian 12) or "Iteration #2: …" (systemd 257, Debian 13).
         label, _, text = line.partition(": ")
-        if label.strip() == "Next elapse" or label.strip().startswith("Iter. #"):
+        if label.strip() == "Next elapse" or label.strip().startswith(("Iter. #", "Iteration #")):
             with contextlib.suppress(ValueError):
                 moments.append(datetime.datetime.strptime(text.strip()[4:23], "%Y-%m-%d %H:%M:%S"))
     return moments
