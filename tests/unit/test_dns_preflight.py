@@ -46,8 +46,10 @@ def test_caa_names_the_ca_of_the_acme_directory(tmp_path: Path) -> None:
     host = HostView("hs1", "10.0.0.5", ALL)
     acme = {"email": "a@example.test"}  # Let's Encrypt by default
     caa = [r for r in needed_records(site_with(tmp_path, host, acme=acme)) if r.type == "CAA"]
+    # matrix.example.test is below the server name; the web client's name is not.
     assert [r.zone_line() for r in caa] == [
-        'example.test. 3600 IN CAA 0 issue "letsencrypt.org"  ; optional'
+        'example.test. 3600 IN CAA 0 issue "letsencrypt.org"  ; optional',
+        'element.example-web.test. 3600 IN CAA 0 issue "letsencrypt.org"  ; optional',
     ]
     assert ca_issuer("https://acme-staging-v02.api.letsencrypt.org/directory") == "letsencrypt.org"
     assert ca_issuer("https://acme.lab.test:14000/dir") is None

@@ -158,15 +158,20 @@ def needed_records(site: Site) -> list[Record]:
         )
     issuer = ca_issuer(config.acme.directory)
     if issuer is not None:
-        records.append(
-            Record(
-                config.server_name,
-                "CAA",
-                f'0 issue "{issuer}"',
-                "only this CA may issue certificates",
-                required=False,
+        # CAA applies to a name and the names below it: the server name's covers its
+        # subdomains; a name elsewhere (another domain) gets its own.
+        server = config.server_name
+        elsewhere = [n for n in public_names(site) if n != server and not n.endswith(f".{server}")]
+        for name in [server, *elsewhere]:
+            records.append(
+                Record(
+                    name,
+                    "CAA",
+                    f'0 issue "{issuer}"',
+                    "only this CA may issue certificates",
+                    required=False,
+                )
             )
-        )
     return records
 
 
