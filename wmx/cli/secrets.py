@@ -52,10 +52,11 @@ def sudo_password(
     """Store the sudo password of the inventory's login user (ansible_user with
     ansible_become), for hosts whose sudo asks for one.
 
-    Asked for once without echo, or read from standard input: never from the command
-    line. wmx then gives it to Ansible as its become password file and to its own SSH
-    commands (status, logs, backup, restore, drill, upgrade) on sudo's standard input.
-    Not needed when sudo asks for no password (most cloud images: NOPASSWD).
+    Asked for twice without echo, or read from standard input (--stdin: its first
+    line), never from the command line. wmx then gives it to Ansible as its become
+    password file and to its own SSH commands (status, logs, backup, restore, drill,
+    upgrade) on sudo's standard input. Not needed when sudo asks for no password (most
+    cloud images: NOPASSWD).
     """
     from wmx.site import SitePaths
     from wmx.site.secrets import store_secret
@@ -63,5 +64,10 @@ def sudo_password(
     paths = SitePaths(site_root(ctx))
     value = "" if clear else read_secret("sudo password", stdin=stdin)
     store_secret(paths.secrets, "sudo_password", value)
-    said = "Forgotten" if clear else "Stored in secrets.yml (not shown)"
-    console.print(f"{said}; every wmx command that reaches a host uses it from now on.")
+    if clear:
+        console.print("Forgotten: from now on wmx expects sudo to ask for no password.")
+    else:
+        console.print(
+            "Stored in secrets.yml (not shown); every wmx command that reaches a host "
+            "uses it from now on."
+        )
