@@ -8,9 +8,10 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-from nio import AsyncClient, LoginResponse
+from nio import AsyncClient, AsyncClientConfig, KeysUploadResponse, LoginResponse, SyncResponse
 
 from tests.conftest import password_login as login_body
 from wmx.admin.registration import register_user
@@ -102,3 +103,42 @@ async def login(homeserver: str, account: Account, trust: str) -> AsyncClient:
 
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+# --- end-to-end encryption (matrix-nio's e2e extra: vodozemac) ------------------------------
+
+
+async def e2ee_login(homeserver: str, account: Account, trust: str, store: Path) -> AsyncClient:
+    """Log ``account`` in as a new device that encrypts (its keys in ``store``), and
+    upload the device's identity and one-time keys, as an E2EE client does first."""
+    store.mkdir(parents=True, exist_ok=True)
+    client = AsyncClient(
+        homeserver,
+        account.user_id,
+        store_path=str(store),
+        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        ssl=ssl.create_default_context(cafile=trust),
+    )
+    response = await client.login(account.password, device_name="wmx-e2e-encrypting")
+    assert isinstance(response, LoginResponse), f"login of {account.user_id} failed: {response}"
+    if client.should_upload_keys:
+        uploaded = await client.keys_upload()
+        assert isinstance(uploaded, KeysUploadResponse), f"key upload: {uploaded}"
+    return client
+
+
+async def sync_until(
+    client: AsyncClient, done: Callable[[SyncResponse], object], what: str, timeout: float = 120
+) -> None:
+    """Sync ``client`` (long polls of a few seconds) until ``done(response)`` is true; the
+    nio client decrypts what it can as it syncs and queries keys it is missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.sync(timeout=3000)
+        assert isinstance(response, SyncResponse), f"sync of {client.user_id}: {response}"
+        if client.should_query_keys:
+            await client.keys_query()
+        if done(response):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
