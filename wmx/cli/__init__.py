@@ -90,13 +90,13 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back."),
     ("monitoring", "wmx.cli.monitoring:app",
      "Monitoring extras: Grafana provisioning, the alert mail relay's password."),
+    ("bench", "wmx.cli.bench:bench",
+     "Load a deployment: N users in M rooms send messages at a given rate, each timed\n"
+     "from its send to its arrival in another member's /sync."),
 )  # fmt: skip
 
 
 def _build(name: str, target: str) -> ClickCommand:
-    ("bench", "wmx.cli.bench:bench",
-     "Load a deployment: N users in M rooms send messages at a given rate, each timed\n"
-     "from its send to its arrival in another member's /sync."),
     """The click command of one table entry, built as `app.command(name)` or
     `app.add_typer(sub_app, name=name)` on the root app would have built it."""
     module_name, attribute = target.split(":")
