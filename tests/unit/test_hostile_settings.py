@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.unit.test_hostile_input import Case, _edit, _secret_line
 from tests.unit.test_hostile_input import (
     test_input_error_is_one_line_exit_2_and_writes_nothing as check_case,
 )
+from wmx.cli import app
+
+runner = CliRunner()
 
 
 def _host_var(line: str) -> Callable[[Path], None]:
@@ -110,6 +114,37 @@ CASES = [
         ("dns",),
         ("inventory.yml", "public_ipv4"),
     ),
+    # connection variables wmx's own SSH puts on ssh's command line
+    Case(
+        "ansible-user-as-ssh-option",
+        _edit("inventory.yml", "ansible_user: root", "ansible_user: '-oProxyCommand=touch x'"),
+        ("render",),
+        ("inventory.yml:", "matrix.ansible_user", "not a login name"),
+    ),
+    Case(
+        "ansible-ssh-host-as-ssh-option",
+        _host_var("ansible_ssh_host: '-oProxyCommand=touch x'"),
+        ("dns",),
+        ("inventory.yml:", "matrix.ansible_ssh_host", "not an address"),
+    ),
+    Case(
+        "ansible-become-user-with-shell",
+        _host_var("ansible_become_user: 'root; id'"),
+        ("render",),
+        ("inventory.yml:", "matrix.ansible_become_user", "not a login name"),
+    ),
+    Case(
+        "ansible-become-not-boolean",
+        _host_var("ansible_become: maybe"),
+        ("config", "validate"),
+        ("inventory.yml:", "matrix.ansible_become", "true or false"),
+    ),
+    Case(
+        "ansible-port-out-of-range",
+        _host_var("ansible_port: 70000"),
+        ("render",),
+        ("inventory.yml:", "matrix.ansible_port", "port number"),
+    ),
     Case(
         "sudo-password-control-character",
         _secret_line("sudo_password", 'sudo_password: "hunter2-sudo\\e[2J"\n'),
@@ -152,3 +187,17 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_new_input_is_checked_at_load(site_dir: Path, case: Case) -> None:
     check_case(site_dir, case)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ansible_become_user: root\n      ansible_become: true",
+        "ansible_become_user: postgres\n      ansible_become: 'yes'\n      ansible_port: '2222'",
+        "ansible_ssh_user: ops.team\n      ansible_become: 0\n      ansible_ssh_host: 2001:db8::1",
+    ],
+)
+def test_connection_variables_as_operators_write_them_load(site_dir: Path, line: str) -> None:
+    _host_var(line)(site_dir)
+    result = runner.invoke(app, ["--site", str(site_dir), "config", "validate"])
+    assert result.exit_code == 0, result.stderr

@@ -12,8 +12,9 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from wmx.errors import InputError
 from wmx.site.topology import GROUPS, Topology
@@ -22,6 +23,11 @@ from wmx.site.topology import GROUPS, Topology
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 MAX_HOST_NAME = 253
+# A login name as ssh's user: POSIX portable characters, never a leading `-` (ssh would
+# read `-oProxyCommand=…@host` as an option) and no `@`, white space or quotes.
+_LOGIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+# The spellings of ansible_become that wmx's own SSH (wmx.ssh) and Ansible read alike.
+_BOOLEAN_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 
 
 def check_host_name(value: object) -> str:
@@ -129,3 +135,56 @@ def check_groups(path: Path, topology: Topology) -> None:
                 f"{where}: host {host.name!r} has no ansible_host and looks like a "
                 f"misspelling of {close[0]!r}; fix the name, or give it an ansible_host"
             )
+
+
+def _connection_problem(key: str, value: object) -> str | None:
+    """Why `value` cannot be the connection variable `key` (None: it can)."""
+    if key in ("ansible_user", "ansible_ssh_user", "ansible_become_user"):
+        if not isinstance(value, str) or not _LOGIN_NAME.fullmatch(value):
+            return (
+                f"{str(value)[:80]!r} is not a login name (letters, digits, `_`, `.` and `-`, "
+                "not first; at most 32)"
+            )
+    elif key == "ansible_ssh_host":
+        try:
+            check_address(value)
+        except ValueError as exc:
+            return str(exc)
+    elif key == "ansible_become":
+        if not (
+            isinstance(value, bool)
+            or (isinstance(value, int) and value in (0, 1))
+            or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS)
+        ):
+            return f"{str(value)[:80]!r} is not true or false"
+    elif key in ("ansible_port", "ansible_ssh_port"):
+        number = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if isinstance(value, str) and value.isdigit():
+            number = int(value)
+        if number is None or not 1 <= number <= 65535:
+            return f"{str(value)[:80]!r} is not a port number (1-65535)"
+    return None
+
+
+def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    """Refuse a connection variable wmx's own SSH would put on ssh's command line that is
+    not what it claims to be (`inventory.yml:LINE: HOST.KEY: cause`): a login name, an
+    address, a port, become's true or false. `hosts` are (name, variables) pairs."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    keys = (
+        "ansible_user", "ansible_ssh_user", "ansible_become_user", "ansible_ssh_host",
+        "ansible_become", "ansible_port", "ansible_ssh_port",
+    )  # fmt: skip
+    for name, values in hosts:
+        for key in keys:
+            value = values.get(key)
+            if value is None or value == "":
+                continue
+            problem = _connection_problem(key, value)
+            if problem is not None:
+                line = _line_of(text, f"{key}:")
+                where = f"{path}:{line}" if line else str(path)
+                raise InputError(f"{where}: {name}.{key}: {problem}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
-from wmx.site.hostnames import check_groups, check_inventory_hosts
+from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
@@ -213,6 +213,7 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
             )
     # Host names become paths under build/, addresses land in firewalls and configs.
     check_inventory_hosts(path, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts))
+    check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
     check_groups(path, topology)
     if cache is not None:
         _remember(path, cache, found)
