@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,21 @@ def test_secrets_sudo_password_stores_it_and_opening_the_site_uses_it(site_dir: 
     cleared = runner.invoke(app, ["--site", str(site_dir), "secrets", "sudo-password", "--clear"])
     assert cleared.exit_code == 0, cleared.output
     assert load_site(site_dir).secrets.sudo_password == ""
+
+
+def test_the_password_reaches_the_disk_only_when_a_command_asks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `wmx config get` or `wmx render` open the site (and keep the password) but reach no
+    # host: no copy of the password may be left in a temporary directory by them.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    become.use_password(PASSWORD)
+    try:
+        assert list(tmp_path.iterdir()) == []
+        path = become.password_file()
+        assert path is not None and path.parent.parent == tmp_path
+        assert path.read_text() == PASSWORD + "\n" and path.stat().st_mode & 0o077 == 0
+        assert become.password_file() == path  # one file per process
+    finally:
+        become.forget()
+    assert list(tmp_path.iterdir()) == [] and become.password_file() is None

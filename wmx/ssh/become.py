@@ -11,8 +11,9 @@ It never travels on a command line and never reaches a log:
   sudo calls share their parent, the remote shell). The rest of the input is the
   command's, untouched.
 
-The file lives, mode 0600, in a private directory made for this wmx process and removed
-when it exits.
+The file lives, mode 0600, in a private directory made for this wmx process when a
+command first needs it (a command that reaches no host makes none) and removed when the
+process exits.
 """
 
 from __future__ import annotations
@@ -44,28 +45,38 @@ def feed_argv(secret: Path, argv: list[str]) -> list[str]:
 
 
 _state: dict[str, Path] = {}
+_password: dict[str, str] = {}
 
 
 def use_password(password: str) -> None:
-    """Keep ``password`` for this process's sudo (an empty one: none)."""
+    """Keep ``password`` for this process's sudo (an empty one: none). Its file is made
+    when a command that reaches a host first asks for it (password_file), so commands
+    that never do (`wmx config get`, `render`, `dns`) leave no copy on disk."""
     forget()
-    if not password:
-        return
-    directory = Path(tempfile.mkdtemp(prefix="wmx-become-"))
-    path = directory / "password"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(password + "\n")
-    _state["file"] = path
-    atexit.register(forget)
+    if password:
+        _password["value"] = password
 
 
 def password_file() -> Path | None:
-    """The file holding the sudo password, if one is in use."""
+    """The file holding the sudo password, if one is in use (made on the first call)."""
+    if "file" not in _state and "value" in _password:
+        directory = Path(tempfile.mkdtemp(prefix="wmx-become-"))
+        path = directory / "password"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(_password["value"] + "\n")
+        _state["file"] = path
+        atexit.register(_remove_file)
     return _state.get("file")
 
 
-def forget() -> None:
+def _remove_file() -> None:
     path = _state.pop("file", None)
     if path is not None:
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def forget() -> None:
+    """Drop the password and its file."""
+    _password.clear()
+    _remove_file()
