@@ -103,6 +103,12 @@ CASES = [
         ("inventory.yml", "public_ipv4", "not an IPv4 address"),
     ),
     Case(
+        "public-ipv4-loopback",
+        _host_var("public_ipv4: [198.51.100.7, 127.0.0.1]"),
+        ("dns",),
+        ("inventory.yml", "matrix.public_ipv4", "'127.0.0.1'", "loopback"),
+    ),
+    Case(
         "public-ipv6-template",
         _host_var("public_ipv6: '{{ x }}'"),
         ("dns",),

@@ -163,11 +163,21 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
     point at when it is reached over another one; an address or a list of them."""
     for item in value if isinstance(value, list) else [] if value is None else [value]:
         try:
-            ok = ipaddress.ip_address(str(item)).version == version
+            address = ipaddress.ip_address(str(item)) if isinstance(item, str) else None
         except ValueError:
-            ok = False
-        if not ok:
+            address = None
+        if address is None or address.version != version:
             raise InputError(f"{path}: {host}.{key}: {item!r} is not an IPv{version} address")
+        if (
+            address.is_loopback
+            or address.is_unspecified
+            or address.is_multicast
+            or address.is_link_local
+        ):
+            raise InputError(
+                f"{path}: {host}.{key}: {item!r} is a loopback, unspecified, multicast or "
+                "link-local address: DNS records for the host never point there"
+            )
 
 
 def load_topology(path: Path, cache: Path | None = None) -> Topology:
