@@ -108,8 +108,8 @@ def read_secret(what: str, *, stdin: bool) -> str:
         value = sys.stdin.readline().rstrip("\r\n")
     else:
         value = typer.prompt(what, hide_input=True, confirmation_prompt=True)
-    if not value or "\n" in value:
-        raise InputError("the password must be one non-empty line")
+    if not value.strip() or "\n" in value:
+        raise InputError(f"the {what.lower()} must be one non-empty line")
     return value
 
 

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, checked, console, err_console, open_site
-from wmx.errors import InputError
+from wmx.cli.common import (
+    StdinOption,
+    checked,
+    console,
+    err_console,
+    open_site,
+    read_secret,
+)
 from wmx.present import esc
 
 app = typer.Typer(
@@ -33,13 +38,7 @@ def store_client_secret(secrets_file: Path, *, stdin: bool) -> None:
     """Read the consumer's secret (without echo, or one line of stdin) into secrets.yml."""
     from wmx.site.secrets import store_secret
 
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt("Consumer secret", hide_input=True, confirmation_prompt=True)
-    if not value.strip() or "\n" in value:
-        raise InputError("the consumer secret must be one non-empty line")
-    store_secret(secrets_file, "login_client_secret", value)
+    store_secret(secrets_file, "login_client_secret", read_secret("Consumer secret", stdin=stdin))
 
 
 def room_link(
