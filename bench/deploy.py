@@ -1,10 +1,17 @@
 """Deploy timings on lab hosts, each beside its baseline from issue 18, in one run.
 
-- the first deploy of the one-host stack onto a fresh lab host (lab1), and, right after,
-  installing the same Debian and PyPI packages by hand on an identical fresh lab host
-  (lab2): the apt packages of every role the host runs (with the same recommends
-  policy) and Synapse's and Heisenbridge's releases into venvs, as one shell script;
-- `wmx deploy` again with nothing changed (verify only), `--check`, and `--full`.
+- the first deploy of the one-host stack (`wmx init --defaults`) onto a fresh lab host
+  (lab1), and, right after, installing the same Debian and PyPI packages by hand on an
+  identical fresh lab host (lab2), as an SRE would, in one shell script over one SSH
+  session: `apt-get update`; one `apt-get install -y` of every package the deploy
+  installs with recommends and one `apt-get install -y --no-install-recommends` of those
+  it installs without (the same lists: wmx.ops.deploy_packages); then, one after the
+  other, `python3 -m venv` and `pip install` of `matrix-synapse[<the role's extras>]==V`
+  and `heisenbridge==V`, each into its own venv. Both hosts use the lab's shared apt
+  archive cache and pip cache/wheelhouse, so neither downloads what an earlier run had;
+- `wmx deploy` again with nothing changed (verify only), `--check`, and `--full`;
+- where the first deploy's time went: task time by role and by module, from its run
+  events (SITE/.wmx/runs/<id>/artifacts/<id>/job_events).
 
 Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
 down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -25,11 +33,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 WMX = str(Path(sys.executable).with_name("wmx"))
-ROLES = ROOT / "playbooks" / "roles"
+PLAYBOOKS = ROOT / "playbooks"
 
 # Issue 18, measured on this kind of machine before the change.
 BASELINE_NOOP = 69.0
@@ -65,21 +71,49 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
 
 
+def where_the_time_goes(runs: Path) -> list[str]:
+    """The first deploy's task time by role and by module, from the run events wmx
+    keeps (``runs/<id>/artifacts/<id>/job_events``): the oldest run is the first deploy."""
+    run = min(path for path in runs.iterdir() if path.is_dir())
+    by_role: dict[str, list[float]] = {}
+    by_module: dict[str, list[float]] = {}
+    for path in run.glob("artifacts/*/job_events/*.json"):
+        event = json.loads(path.read_text())
+        if event.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_on_skipped"):
+            continue
+        data = event["event_data"]
+        took = float(data.get("duration") or 0.0)
+        for table, key in (
+            (by_role, data.get("role") or "(play)"),
+            (by_module, data.get("task_action", "?")),
+        ):
+            entry = table.setdefault(key, [0.0, 0])
+            entry[0] += took
+            entry[1] += 1
+    lines = []
+    for title, table in (("role", by_role), ("module", by_module)):
+        top = sorted(table.items(), key=lambda item: -item[1][0])[:8]
+        lines.append(
+            f"first deploy by {title}: "
+            + ", ".join(f"{name} {took:.0f} s/{count}" for name, (took, count) in top)
+        )
+    return lines
+
+
 def packages_of(host_build: Path) -> tuple[list[str], list[str], dict[str, str]]:
-    """The host's Debian packages (with recommends, without) and PyPI releases, read from
-    its plan and the roles' defaults, as its deploy installs them."""
+    """The host's Debian packages (with recommends, without) and PyPI releases, as its
+    first deploy installs them: the same lists (wmx.ops.deploy_packages, from each role's
+    defaults) and Synapse's extras from its role's defaults."""
+    from wmx.ops.deploy_packages import host_transactions, role_defaults
+
     variables = json.loads((host_build / ".wmx" / "vars.json").read_text())
     roles = [s["role"] for s in variables["wmx_roles"] if s["action"] == "converge"]
     recommends: list[str] = []
     plain: list[str] = []
-    for role in roles:
-        defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text()) or {}
-        packages = defaults.get(f"{role}_packages", [])
-        if isinstance(packages, dict):  # exporters: job -> package
-            packages = [packages[job] for job in variables.get("exporters_jobs", [])]
-        tasks = (ROLES / role / "tasks" / "converge.yml").read_text()
-        (plain if "install_recommends: false" in tasks else recommends).extend(packages)
-    pypi = {"matrix-synapse[postgres,url-preview]": variables["synapse_version"]}
+    for transaction in host_transactions(PLAYBOOKS, roles, variables):
+        (recommends if transaction["recommends"] else plain).extend(transaction["names"])
+    extras = ",".join(role_defaults(PLAYBOOKS, "synapse")["synapse_pip_extras"])
+    pypi = {f"matrix-synapse[{extras}]": variables["synapse_version"]}
     if "irc_bridge_version" in variables:
         pypi["heisenbridge"] = variables["irc_bridge_version"]
     return recommends, plain, pypi
@@ -106,7 +140,13 @@ def by_hand_script(recommends: list[str], plain: list[str], pypi: dict[str, str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
+    parser.add_argument(
+        "--release",
+        default="bookworm",
+        help="Debian release of both lab hosts (default bookworm, as issue 18's baseline)",
+    )
     options = parser.parse_args()
+    os.environ["WMX_LAB_RELEASE"] = options.release  # `wmx lab up` reads it
 
     from wmx.lab import Lab
 
@@ -138,10 +178,12 @@ def main() -> None:
         check = timed(lambda: check_out.append(wmx("--site", str(site), "deploy", "--check")))
         full_out: list[str] = []
         full = timed(lambda: full_out.append(wmx("--site", str(site), "deploy", "--full")))
+        profile = where_the_time_goes(site / ".wmx" / "runs")
         if not options.keep:
             wmx("lab", "down")
 
     ratio = first / by_hand
+    print(f"Debian {options.release} lab hosts")
     print(f"{'what':44} {'baseline (issue 18)':>20} {'now':>14}  target")
     print(
         f"{'wmx deploy, nothing changed':44} {BASELINE_NOOP:>18.0f} s {noop:>12.1f} s  "
@@ -165,6 +207,7 @@ def main() -> None:
         f"by hand: {len(recommends) + len(plain)} Debian packages, "
         f"{', '.join(f'{n}=={v}' for n, v in pypi.items())}"
     )
+    print("\n".join(profile))
 
 
 if __name__ == "__main__":

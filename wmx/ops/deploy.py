@@ -20,6 +20,7 @@ from rich.console import Console
 
 from wmx.components import COMPONENTS, Step
 from wmx.errors import InputError, WmxError
+from wmx.ops.deploy_packages import host_transactions, venv_roles
 from wmx.ops.deploy_plan import (
     STATE_DIR,
     HostPlan,
@@ -113,7 +114,11 @@ def plan_deploy(
         for h in hosts
     }
     for host in site.topology.hosts:
-        plans[host.name].verify_units = verify_units(host, plans[host.name])
+        plan = plans[host.name]
+        plan.verify_units = verify_units(host, plan)
+        converging = plan.roles_doing("converge")
+        plan.packages = host_transactions(playbooks, converging, plan.role_vars)
+        plan.venv_roles = venv_roles(playbooks, converging)
     pending = diff_trees(site.paths.deployed, build, hosts)
     return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
 

@@ -48,6 +48,10 @@ class HostPlan:
     recorded: dict[str, str] = field(default_factory=dict)  # converged.json as it was
     # systemd units of the components only verified, which the play checks up front
     verify_units: list[str] = field(default_factory=list)
+    # apt transactions before the walk and the roles building venvs meanwhile
+    # (wmx.ops.deploy_packages)
+    packages: list[dict[str, Any]] = field(default_factory=list)
+    venv_roles: list[str] = field(default_factory=list)
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
@@ -256,6 +260,8 @@ def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
         "wmx_files": plan.files,
         "wmx_plan": slots,
         "wmx_verify_units": plan.verify_units,
+        "wmx_packages": plan.packages,
+        "wmx_venv_roles": plan.venv_roles,
     }
 
 

@@ -1,0 +1,100 @@
+"""The packages a host's deploy installs before its walk (docs/contracts.md, "Packages")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from wmx.ops.deploy import plan_deploy
+from wmx.ops.deploy_packages import host_transactions, role_packages, venv_roles
+from wmx.ops.deploy_plan import known_components, play_vars
+from wmx.resources import data_dir
+from wmx.site import load_site
+
+PLAYBOOKS = data_dir("playbooks")
+
+
+def _role(playbooks: Path, name: str, defaults: dict[str, object], venv: bool = False) -> None:
+    tasks = playbooks / "roles" / name / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "converge.yml").write_text("---\n[]\n")
+    if venv:
+        (tasks / "venv.yml").write_text("---\n[]\n")
+    (playbooks / "roles" / name / "defaults").mkdir()
+    (playbooks / "roles" / name / "defaults" / "main.yml").write_text(yaml.safe_dump(defaults))
+
+
+def test_one_transaction_per_policy_venv_roles_first_and_no_package_twice(
+    tmp_path: Path,
+) -> None:
+    _role(tmp_path, "web", {"web_packages": ["nginx", "gcc"]})
+    _role(
+        tmp_path,
+        "metrics",
+        {"metrics_packages": ["prometheus"], "metrics_install_recommends": False},
+    )
+    _role(tmp_path, "app", {"app_packages": ["gcc", "python3-venv"]}, venv=True)
+    _role(
+        tmp_path,
+        "jobs",
+        {"jobs_packages": {"a": "pkg-a", "b": "pkg-b"}, "jobs_install_recommends": False},
+    )
+    _role(tmp_path, "templated", {"templated_packages": ["{{ 'x' if y else 'z' }}", "plain"]})
+    _role(tmp_path, "bare", {})
+    roles = ["web", "metrics", "app", "jobs", "templated", "bare"]
+    transactions = host_transactions(tmp_path, roles, {"jobs_jobs": ["b"]})
+    assert transactions == [
+        {"names": ["gcc", "python3-venv"], "recommends": True, "venvs": True},
+        {"names": ["nginx", "plain"], "recommends": True, "venvs": False},
+        {"names": ["prometheus", "pkg-b"], "recommends": False, "venvs": False},
+    ]
+    assert venv_roles(tmp_path, roles) == ["app"]
+    assert host_transactions(tmp_path, [], {}) == []
+
+
+def test_every_role_declares_its_packages_as_the_contract_says() -> None:
+    # Every role that installs packages with its own apt task declares them in
+    # defaults as <role>_packages, and a role installing without recommends says so
+    # in <role>_install_recommends (which its own task uses): the host's transaction
+    # then installs exactly what the roles would have.
+    for role in known_components():
+        tasks = (PLAYBOOKS / "roles" / role / "tasks" / "converge.yml").read_text()
+        if "ansible.builtin.apt:" not in tasks:
+            continue
+        defaults = yaml.safe_load(
+            (PLAYBOOKS / "roles" / role / "defaults" / "main.yml").read_text()
+        )
+        assert f"{role}_packages" in defaults, role
+        literal = "install_recommends: false" in tasks
+        assert not literal, f"{role}: use {role}_install_recommends in defaults"
+        if f"{role}_install_recommends" in defaults:
+            assert f"{{{{ {role}_install_recommends }}}}" in tasks, role
+
+
+def test_venv_roles_wait_for_their_build_before_their_own_pip_task() -> None:
+    for role in venv_roles(PLAYBOOKS, known_components()):
+        tasks = (PLAYBOOKS / "roles" / role / "tasks" / "converge.yml").read_text()
+        venv = (PLAYBOOKS / "roles" / role / "tasks" / "venv.yml").read_text()
+        assert f"register: {role}_venv_build" in venv and "poll: 0" in venv, role
+        wait = tasks.index(f"{role}_venv_build.ansible_job_id")
+        assert wait < tasks.index("ansible.builtin.pip:"), role
+    assert set(venv_roles(PLAYBOOKS, known_components())) == {"synapse", "irc_bridge"}
+
+
+def test_the_one_host_stack_installs_every_package_before_the_walk(site_dir: Path) -> None:
+    deployment = plan_deploy(load_site(site_dir))
+    (plan,) = deployment.plans.values()
+    variables = play_vars(plan, deployment.order)
+    transactions = variables["wmx_packages"]
+    names = [name for t in transactions for name in t["names"]]
+    assert len(names) == len(set(names))
+    for role in plan.roles_doing("converge"):
+        assert set(role_packages(PLAYBOOKS, role, plan.role_vars)) <= set(names), role
+    assert transactions[0]["venvs"] and "python3-venv" in transactions[0]["names"]
+    assert "prometheus" in next(t["names"] for t in transactions if not t["recommends"])
+    assert sorted(variables["wmx_venv_roles"]) == ["irc_bridge", "synapse"]
+
+    # A host whose components are all only verified installs nothing up front.
+    plan.actions = {k: "verify" for k in plan.actions if k.endswith(":converge")}
+    assert host_transactions(PLAYBOOKS, plan.roles_doing("converge"), plan.role_vars) == []
