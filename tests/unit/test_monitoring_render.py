@@ -140,6 +140,7 @@ def test_exporter_files_follow_the_hosts_groups(tmp_path: Path) -> None:
             "/etc/default/prometheus-nginx-exporter",
             "/etc/default/prometheus-node-exporter",
             "/etc/nginx/conf.d/wmx-status.conf",
+            "/etc/systemd/system/prometheus-nginx-exporter.service.d/wmx.conf",
         ],
         "mon1": ["/etc/default/prometheus-node-exporter"],
     }
