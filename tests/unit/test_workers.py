@@ -3,6 +3,7 @@ workers renders (the real processes: tests/integration/test_workers.py)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from wmx.components.synapse_workers import (
     CLIENT_ROUTES,
     FEDERATION_ROUTES,
     MEDIA_ROUTES,
+    REDIS_PORT,
     SYNC_ROUTES,
     worker_plan,
 )
@@ -138,11 +140,11 @@ def test_small_preset_on_one_host(tmp_path: Path) -> None:
     (host,) = site.topology.hosts
     files = files_by_dest(site, "hs1")
     config = synapse_config(files)
-    replication = [lst for lst in config["listeners"] if lst["port"] == 9093]
-    assert replication == [{"port": 9093, "type": "http", "bind_addresses": ["127.0.0.1"],
+    replication = [lst for lst in config["listeners"] if lst["port"] == 8009]
+    assert replication == [{"port": 8009, "type": "http", "bind_addresses": ["127.0.0.1"],
                             "resources": [{"names": ["replication"]}]}]  # fmt: skip
     assert config["redis"] == {"enabled": True, "host": "127.0.0.1", "port": 6379}
-    assert config["instance_map"] == {"main": {"host": "127.0.0.1", "port": 9093}}
+    assert config["instance_map"] == {"main": {"host": "127.0.0.1", "port": 8009}}
     assert config["federation_sender_instances"] == ["federation-sender1"]
     redis_conf = files["/etc/redis/redis.conf"].content
     assert re.search(r"^bind 127\.0\.0\.1 -::1$", redis_conf, re.M)
@@ -226,3 +228,23 @@ def test_large_preset_renders_smaller_pools_and_too_few_connections_are_refused(
     assert refused.exit_code == 2
     assert "raise postgresql.max_connections (now 50)" in refused.stderr
     assert "Traceback" not in refused.output
+
+
+def test_worker_ports_meet_no_other_components_port() -> None:
+    # Every port constant of the components (Alertmanager's 9093 is Synapse's documented
+    # replication port: a lab deploy of the small preset failed on it).
+    import wmx.components as package
+
+    others: dict[int, str] = {}
+    for component in package.COMPONENTS:
+        if component.name in {"synapse_workers", "redis"}:
+            continue  # the plan's own ports (redis re-exports REDIS_PORT)
+        module = importlib.import_module(f"wmx.components.{component.name}")
+        for name, value in vars(module).items():
+            if name.endswith("_PORT") and isinstance(value, int):
+                others[value] = f"{component.name}.{name}"
+    plan = worker_plan(WorkerSettings(**{**dict.fromkeys(WORKER_TYPES, 1), "sync": 16}))
+    ours = {plan.replication_port, REDIS_PORT}
+    ours |= {p for w in plan.workers for p in (w.port, w.metrics_port)}
+    clashes = {p: others[p] for p in ours if p in others}
+    assert clashes == {}

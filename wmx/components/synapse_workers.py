@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from wmx.site.settings.workers import WorkerSettings
     from wmx.site.topology import HostView
 
-# The main process's HTTP replication listener (loopback: every worker is on its host).
-REPLICATION_PORT = 9093
+# The main process's HTTP replication listener (loopback: every worker is on its host);
+# not Synapse's documented 9093, which is Alertmanager's on a monitoring host.
+REPLICATION_PORT = 8009
 # Worker n (1-based, in WORKER_TYPES order) listens on FIRST_HTTP_PORT + n for requests
 # (nginx, or replication for event persisters) and on FIRST_METRICS_PORT + n for metrics.
 FIRST_HTTP_PORT = 8100
