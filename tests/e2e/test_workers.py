@@ -51,8 +51,11 @@ def test_small_preset_serves_login_send_sync_and_media_through_workers(
     wmx("config", "set", "synapse.workers.preset", "small", site=site)
     try:
         wmx("deploy", site=site)
-        status = wmx("status", site=site).stdout
-        assert "synapse-workers" in status and "redis" in status
+        # Listing, not health: Prometheus scrapes the new workers only from its next round.
+        status = wmx("status", "-o", "json", site=site, check=False).stdout
+        assert '"synapse-workers"' in status and '"redis"' in status
+        for worker in ("sync1", "client1", "federation-sender1", "media1", "background1"):
+            assert f'"matrix-synapse-worker@{worker}.service"' in status
         account = create_account(deployed.site, "workers-e2e", unique=True)
         url = deployed.homeserver_url
         with https(deployed.trust) as http:
@@ -86,4 +89,4 @@ def test_small_preset_serves_login_send_sync_and_media_through_workers(
     finally:
         wmx("config", "set", "synapse.workers.preset", "none", site=site)
         wmx("deploy", site=site)
-    assert "synapse-workers" not in wmx("status", site=site).stdout
+    assert '"synapse-workers"' not in wmx("status", "-o", "json", site=site, check=False).stdout
