@@ -6,7 +6,6 @@ Prometheus does not scrape fails by name."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import threading
@@ -18,9 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import require_tool
 from wmx.ops.upgrade_gate import GateTarget, monitoring_probe
-
-pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs prometheus")
 
 
 class Metrics(BaseHTTPRequestHandler):
@@ -54,6 +52,7 @@ def target_server() -> Iterator[ThreadingHTTPServer]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path, target_server: ThreadingHTTPServer) -> Iterator[str]:
+    require_tool("prometheus")
     port = _free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
