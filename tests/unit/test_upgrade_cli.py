@@ -300,3 +300,22 @@ def test_a_sul_only_site_is_refused_before_anything_changes(
             lambda _t: None,
         )
     assert hosts.scripts == []
+
+
+@pytest.mark.parametrize(
+    ("text", "room_id"),
+    [
+        ('{"room_id": "!abc:u.test"}\n', "!abc:u.test"),
+        ('{"room_id": "!ab', None),  # cut short (a killed write, a full disk)
+        ('["!abc:u.test"]', None),
+        ('{"room_id": "../x"}', None),
+        (None, None),
+    ],
+)
+def test_the_canary_room_record_is_read_or_a_new_room_is_made(
+    tmp_path: Path, text: str | None, room_id: str | None
+) -> None:
+    record = tmp_path / "canary.json"
+    if text is not None:
+        record.write_text(text)
+    assert upgrade._recorded_room(record) == room_id

@@ -87,7 +87,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "Server notices: messages from the homeserver itself to its users."),
     ("reports", "wmx.cli.reports:app", "Event reports: messages users flagged to the admins."),
     ("upgrade", "wmx.cli.upgrade:app",
-     "Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back."),
+     "Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back;\n"
+     "move PostgreSQL or a host's Debian release to the next one."),
     ("monitoring", "wmx.cli.monitoring:app",
      "Monitoring extras: Grafana provisioning, the alert mail relay's password."),
     ("bench", "wmx.cli.bench:bench",

@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from wmx.cli.common import OutputFormat, console, err_console, open_site, print_json
+from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
 
 if TYPE_CHECKING:
     from wmx.ops.upgrade_parts import PartPlan
     from wmx.ops.upgrade_plan import UpgradePlan
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="Upgrade Synapse, the IRC bridge or the web client with a plan, a gate and a way back.",
-)
+app = group("upgrade")
 
 
 class Component(StrEnum):

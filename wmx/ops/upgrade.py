@@ -184,9 +184,7 @@ def ready_canary(site: Site) -> Canary:
     password = site.secrets.upgrade_canary_password
     user_id = f"@{CANARY_LOCALPART}:{site.config.server_name}"
     room_file = state_dir(site) / "canary.json"
-    room_id = None
-    if room_file.is_file():
-        room_id = json.loads(room_file.read_text()).get("room_id")
+    room_id = _recorded_room(room_file)
     with reach_synapse(site) as base_url:
         admin = SynapseAdmin(base_url, "", server_name=site.config.server_name)
         with admin:
@@ -206,6 +204,17 @@ def ready_canary(site: Site) -> Canary:
                 raise WmxError(f"the canary's room could not be made: {exc}") from None
             room_file.write_text(json.dumps({"room_id": room_id}) + "\n")
     return Canary(CANARY_LOCALPART, password, room_id)
+
+
+def _recorded_room(room_file: Path) -> str | None:
+    """The canary's room id kept in .wmx/ (None: none, or a file that is not wmx's record,
+    such as one cut short: a new room is made then)."""
+    try:
+        data = json.loads(room_file.read_text())
+    except (OSError, ValueError):
+        return None
+    room_id = data.get("room_id") if isinstance(data, dict) else None
+    return room_id if isinstance(room_id, str) and room_id.startswith("!") else None
 
 
 def _create_canary_room(base_url: str, password: str) -> str:
