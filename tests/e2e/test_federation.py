@@ -408,6 +408,21 @@ def test_end_to_end_encryption_across_the_servers(world: World, tmp_path: Path) 
         assert "minutes" not in json.dumps(event)
 
 
+def test_wmx_status_shows_each_server_federating_with_the_other(world: World) -> None:
+    """Both sides sent and received transactions above: each site's `wmx status` has the
+    other server with a last sent and a last received time, and no failure."""
+    for server, other in ((world.here, world.there), (world.there, world.here)):
+        result = wmx("status", "--output", "json", site=server.root, check=False)
+        assert result.returncode in (0, 1), result.stderr
+        status = json.loads(result.stdout)
+        assert status["federation_error"] == "", status["federation_error"]
+        remotes = {r["server"]: r for r in status["federation"]}
+        assert other.name in remotes, f"{server.name} lists {sorted(remotes)}"
+        remote = remotes[other.name]
+        assert remote["last_sent_at"] and remote["last_received_at"], remote
+        assert remote["failing_since"] is None, remote
+
+
 def doctor(server: Server, trust: str, *options: str) -> tuple[int, dict[str, dict[str, Any]]]:
     skips = [arg for kind in DOCTOR_SKIPS for arg in ("--skip", kind)]
     result = wmx("doctor", "-o", "json", "--ca-file", trust, *skips, *options,
