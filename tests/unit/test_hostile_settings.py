@@ -207,3 +207,19 @@ def test_connection_variables_as_operators_write_them_load(site_dir: Path, line:
     _host_var(line)(site_dir)
     result = runner.invoke(app, ["--site", str(site_dir), "config", "validate"])
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("user", ["root", "-oProxyCommand=x", "a;b", "Admin"])
+def test_lab_up_refuses_a_bad_sudo_user_before_any_host_starts(
+    monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    from wmx.lab import Lab
+
+    def no_lab() -> None:
+        raise AssertionError("the lab was reached before --sudo-user was checked")
+
+    monkeypatch.setattr(Lab, "require_root", staticmethod(no_lab))
+    result = runner.invoke(app, ["lab", "up", "--sudo-user", user])
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--sudo-user" in lines[0] and "root" in lines[0]

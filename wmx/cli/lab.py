@@ -104,12 +104,14 @@ def up(
     later hosts boot in seconds.
     """
     from wmx.errors import InputError
-    from wmx.lab import Lab, addressing, hostrelease
+    from wmx.lab import Lab, addressing, hostrelease, sudouser
 
     if from_snapshot and release:
         raise InputError("--release with --from-snapshot: a snapshot's hosts keep their release")
-    # Checked before anything starts: a wrong release is one line, exit 2.
+    # Checked before anything starts: a wrong release or user is one line, exit 2.
     hostrelease.parse_releases(release or (), [addressing.host_name(i + 1) for i in range(hosts)])
+    if sudo_user is not None:
+        sudouser.check_sudo_user(sudo_user)
     Lab.require_root()
     site_dir = _site_dir(ctx, site)
     status = console.status("Starting the lab")

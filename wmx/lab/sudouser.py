@@ -13,8 +13,8 @@ import re
 import shlex
 from pathlib import Path
 
+from wmx.errors import InputError
 from wmx.lab import containers
-from wmx.lab.errors import LabError
 from wmx.lab.paths import LabPaths
 
 LOGIN_FILE = Path("etc/wmx-lab/login-user")
@@ -63,14 +63,21 @@ def ssh_destination(
     ]
 
 
+def check_sudo_user(user: str) -> str:
+    """`wmx lab up --sudo-user`: a lowercase login name other than root (checked before
+    any host starts)."""
+    if not USER_NAME.fullmatch(user) or user == "root":
+        raise InputError(f"--sudo-user {user!r}: a lowercase login name other than root")
+    return user
+
+
 def make_sudo_only(paths: LabPaths, name: str, user: str, password: str | None = None) -> None:
     """Give host ``name`` a sudo user ``user`` and forbid root's SSH login.
 
     Without ``password`` sudo asks for none (NOPASSWD, as on most cloud images); with one,
     the user's password is set (through chpasswd's stdin) and sudo asks for it.
     """
-    if not USER_NAME.fullmatch(user) or user == "root":
-        raise LabError(f"sudo user {user!r}: a lowercase login name other than root")
+    check_sudo_user(user)
     script = _SCRIPT.format(
         user=shlex.quote(user),
         tag="" if password else "NOPASSWD: ",
