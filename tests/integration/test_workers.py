@@ -24,7 +24,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import answers
+from tests.conftest import answers, require_tool
 from tests.integration import synapse_server
 from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster, run_checked
 from tests.integration.synapse_server import CACHE as SYNAPSE_CACHE
@@ -77,8 +77,7 @@ def postgres() -> Iterator[str]:
 
 @pytest.fixture
 def redis() -> Iterator[int]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (scripts/setup installs it)")
+    require_tool("redis-server")
     port = free_port()
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--daemonize", "no"]  # fmt: skip

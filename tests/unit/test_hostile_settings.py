@@ -182,6 +182,12 @@ CASES = [
         ("--users",),
     ),
     Case(
+        "bench-ca-file-not-pem",
+        lambda s: None,
+        ("bench", "--ca-file", __file__, "--url", "http://127.0.0.1:9"),  # text, not PEM
+        ("--ca-file", "not a PEM CA bundle"),
+    ),
+    Case(
         "bench-rate-not-finite",
         lambda s: None,
         ("bench", "--rate", "nan"),

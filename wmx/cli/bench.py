@@ -21,15 +21,23 @@ if TYPE_CHECKING:
 
 def bench(
     ctx: typer.Context,
-    users: Annotated[int, typer.Option("--users", "-u", help="Accounts the run creates.")] = 10,
-    rooms: Annotated[int, typer.Option("--rooms", "-r", help="Rooms they are spread over.")] = 2,
+    users: Annotated[
+        int, typer.Option("--users", "-u", help="Accounts the run creates (2-1000).")
+    ] = 10,
+    rooms: Annotated[
+        int, typer.Option("--rooms", "-r", help="Rooms they are spread over (1 to users/2).")
+    ] = 2,
     rate: Annotated[
-        float, typer.Option("--rate", help="Messages a second, all senders together.")
+        float, typer.Option("--rate", help="Messages a second, all senders together (up to 1000).")
     ] = 5.0,
-    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds of sending.")] = 20.0,
+    duration: Annotated[
+        float, typer.Option("--duration", "-d", help="Seconds of sending (up to 3600).")
+    ] = 20.0,
     settle: Annotated[
         float,
-        typer.Option(help="Seconds to wait after the last send for messages still on the way."),
+        typer.Option(
+            help="Seconds to wait after the last send for messages still on the way (up to 600)."
+        ),
     ] = 15.0,
     client_url: Annotated[
         str | None,
@@ -91,7 +99,10 @@ def bench(
     if direct and client_url:
         raise InputError("--direct and --client-url: give one of them")
     target = check_client_url(client_url) if client_url else None
-    tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    try:
+        tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
     with (
         admin_session(site, url) as admin,
         Progress(
