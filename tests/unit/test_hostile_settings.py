@@ -188,6 +188,12 @@ CASES = [
         ("--ca-file", "not a PEM CA bundle"),
     ),
     Case(
+        "bench-client-url-port-out-of-range",
+        lambda s: None,
+        ("bench", "--client-url", "https://[::1]:99999", "--url", "http://127.0.0.1:9"),
+        ("--client-url", "base URL"),
+    ),
+    Case(
         "bench-rate-not-finite",
         lambda s: None,
         ("bench", "--rate", "nan"),

@@ -156,7 +156,18 @@ def check_client_url(value: str) -> str:
     plain http:// goes only to loopback or a private address."""
     text = value.strip().rstrip("/")
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or "@" in text:
+    try:
+        port = parts.port  # ValueError: not a number, or outside 0-65535
+    except ValueError:
+        port = 0
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or "@" in text
+        or port == 0
+        or any(c.isspace() for c in text)
+    ):
         raise InputError(f"--client-url {value!r}: a base URL such as https://matrix.example.org")
     if parts.scheme == "http" and not private_host(parts.hostname):
         raise InputError(
