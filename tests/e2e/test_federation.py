@@ -56,7 +56,6 @@ from tests.e2e.conftest import Deployed, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.lab.addressing import host_index
-from wmx.ops.lab_glue import attach_site
 from wmx.site import Site, load_site
 from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
@@ -116,9 +115,9 @@ FEDERATED_SITE = Recipe(
 def _first_deploy(lab: Lab, root: Path) -> subprocess.CompletedProcess[str]:
     new_site(root, SERVER_NAME, SETTINGS)
     lab.remove(HOST)
-    lab.up(host_index(HOST))
-    # Adds chapter.test's names beside wmx.test's, allows the lab network to federation.
-    attach_site(root, [lab.host(HOST)], lab)
+    # As an operator puts a second site in the lab: on a host of its own, adding
+    # chapter.test's names beside wmx.test's and allowing the lab network to federation.
+    wmx("lab", "up", "--hosts", str(host_index(HOST)), "--site", str(root), "--on", HOST)
     inventory = root / "inventory.yml"
     document = load_document(inventory)
     for group in ("monitoring", "irc_bridge", "turn"):

@@ -87,6 +87,17 @@ def up(
             "A host that exists keeps the release it runs.",
         ),
     ] = None,
+    on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--on",
+            metavar="HOST",
+            help="With --site: put the site on these hosts only, in this order (the first "
+            "runs every component, the second keeps its backups), so that two sites share "
+            "the lab, e.g. `-n 2 --site a --on lab1`, then `-n 2 --site b --on lab2`. "
+            "Default: every host.",
+        ),
+    ] = None,
     sudo_user: Annotated[
         str | None,
         typer.Option(
@@ -112,8 +123,15 @@ def up(
     hostrelease.parse_releases(release or (), [addressing.host_name(i + 1) for i in range(hosts)])
     if sudo_user is not None:
         sudouser.check_sudo_user(sudo_user)
-    Lab.require_root()
     site_dir = _site_dir(ctx, site)
+    if on and site_dir is None:
+        raise InputError("--on places a site: give --site DIR (or run it in a site directory)")
+    for name in on or ():
+        if not addressing.is_host_name(name) or (
+            not from_snapshot and addressing.host_index(name) > hosts
+        ):
+            raise InputError(f"--on {name}: not one of lab1..lab{hosts} (--hosts {hosts})")
+    Lab.require_root()
     status = console.status("Starting the lab")
     with status:
         lab = Lab(progress=lambda text: status.update(text))
@@ -126,9 +144,9 @@ def up(
         if site_dir is not None:
             status.update(f"Pointing the site {site_dir} at the lab")
             # Imported here: the site model is only needed with --site.
-            from wmx.ops.lab_glue import attach_site
+            from wmx.ops.lab_glue import attach_site, site_hosts
 
-            attach_site(site_dir.resolve(), started, lab)
+            attach_site(site_dir.resolve(), site_hosts(started, on or []), lab)
     console.print(_hosts_table(started))
     console.print(
         f"ssh: [bold]wmx lab shell {esc(started[0].name)}[/] (key: {esc(lab.ssh_key_path)})"

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmx.errors import InputError
 from wmx.lab.addressing import SUBNET
 from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
@@ -56,6 +57,24 @@ def lab_inventory_text(
         # The second host keeps a borg repository of the first (wmx.yaml: backup).
         groups["backup"] = [hosts[1].name]
     return f"{LAB_MARKER}\n" + dump_document(inventory_document(host_vars, groups))
+
+
+def site_hosts(started: list[LabHost], names: list[str]) -> list[LabHost]:
+    """The hosts a site goes on: ``names`` in their order (the first runs every component,
+    the second keeps its backups), or every host started when none are named. Two sites
+    in one lab each get hosts of their own this way (`wmx lab up --site DIR --on lab2`)."""
+    if not names:
+        return started
+    by_name = {host.name: host for host in started}
+    for name in names:
+        if name not in by_name:
+            raise InputError(
+                f"--on {name}: not a host of this lab; it has {', '.join(by_name)} "
+                "(a bigger --hosts adds hosts)"
+            )
+    if len(set(names)) != len(names):
+        raise InputError(f"--on names a host twice: {' '.join(names)}")
+    return [by_name[name] for name in names]
 
 
 def attach_site(site_dir: Path, hosts: list[LabHost], lab: Lab) -> None:
