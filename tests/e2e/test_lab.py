@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import missing
-from wmx.lab import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, Lab, LabHost, acme
+from wmx.lab import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, Lab, LabHost, acme, hostrelease
 from wmx.lab import processes as lab_processes
 
 pytestmark = pytest.mark.e2e
@@ -206,7 +206,7 @@ def test_down_leaves_nothing_behind(two_hosts: tuple[Lab, list[LabHost]], lab_in
     _assert_clean(lab)
     # Keys, CA and the rootfs cache stay for the next `up`.
     assert lab.ssh_key_path.exists()
-    assert lab.paths.rootfs.is_dir()
+    assert lab.paths.rootfs(hostrelease.default_release()).is_dir()
 
 
 def test_up_recovers_from_a_killed_run(
