@@ -41,15 +41,23 @@ def get(
 def set_(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.max_upload_size_mb.")],
-    value: Annotated[str, typer.Argument(help="New value, read as YAML (50, true, text).")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            help="New value, read as YAML (50, true, text). A mapping ({a: 1}) is merged "
+            "into the section: keys it does not name keep their values."
+        ),
+    ],
 ) -> None:
     """Change one setting; the file is written only if the result is valid. Comments stay."""
     from wmx.site import SitePaths
-    from wmx.site.config_edit import set_value
+    from wmx.site.config_edit import get_value, set_value
 
     paths = SitePaths(site_root(ctx))
-    set_value(paths, key, value, deployed=paths.deployed.exists())
-    console.print(f"{esc(key)} = {esc(value)}  (apply with `wmx deploy`)")
+    result = get_value(set_value(paths, key, value, deployed=paths.deployed.exists()), key)
+    # A mapping was merged: show the section as it is now, not only what was given.
+    shown = json.dumps(result) if isinstance(result, dict) else value
+    console.print(f"{esc(key)} = {esc(shown)}  (apply with `wmx deploy`)")
 
 
 @app.command("smtp-password")
