@@ -16,7 +16,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from tests.conftest import answers, password_login
+from tests.conftest import answers, password_login, require_tool
+from tests.integration.irc_rig import IrcRig, start_rig
 from tests.integration.synapse_server import SERVER_NAME, TestSynapse, start_synapse
 from wmx.admin.account import admin_session, token_path
 from wmx.admin.client import SynapseAdmin
@@ -139,3 +140,15 @@ def admin_api(admin_lab: AdminLab) -> Iterator[SynapseAdmin]:
     """wmx's own signed-in client, to check what the CLI did."""
     with admin_session(admin_lab.site, admin_lab.url) as api:
         yield api
+
+
+@pytest.fixture(scope="module")
+def irc_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcRig]:
+    """Synapse, Heisenbridge and ngircd on loopback (tests/integration/irc_rig.py), one set
+    per test module."""
+    require_tool("ngircd")
+    rig = start_rig(tmp_path_factory.mktemp("irc"))
+    try:
+        yield rig
+    finally:
+        rig.stop()

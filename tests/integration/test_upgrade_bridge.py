@@ -5,45 +5,30 @@ unit that is not active fails by its state without asking Synapse."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import require_tool
-from tests.integration.irc_rig import IrcRig, start_rig
+from tests.integration.irc_rig import IrcRig
 from wmx.components.irc_bridge import APPSERVICE_ID
 from wmx.irc.health import ping
 from wmx.ops.upgrade_parts import poll_bridge
 
 
-@pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcRig]:
-    require_tool("ngircd")
-    rig = start_rig(tmp_path_factory.mktemp("irc"))
-    try:
-        yield rig
-    finally:
-        rig.stop()
+def _ping(irc_rig: IrcRig) -> tuple[bool, str]:
+    return ping(irc_rig.url, irc_rig.site.secrets.irc_bridge_as_token, APPSERVICE_ID)
 
 
-def _ping(rig: IrcRig) -> tuple[bool, str]:
-    return ping(rig.url, rig.site.secrets.irc_bridge_as_token, APPSERVICE_ID)
-
-
-def test_the_gate_passes_on_an_answering_bridge_and_fails_on_a_stopped_one(rig: IrcRig) -> None:
-    passed, detail = poll_bridge(lambda: "active", lambda: _ping(rig), 60)
+def test_the_gate_passes_on_an_answering_bridge_and_fails_on_a_stopped_one(irc_rig: IrcRig) -> None:
+    passed, detail = poll_bridge(lambda: "active", lambda: _ping(irc_rig), 60)
     assert passed, detail
     assert detail.startswith("the bridge answers Synapse's ping (answered in ")
 
-    rig.bridge.terminate()
-    rig.bridge.wait(timeout=30)
+    irc_rig.bridge.terminate()
+    irc_rig.bridge.wait(timeout=30)
     try:
-        failed, why = poll_bridge(lambda: "active", lambda: _ping(rig), 5)
+        failed, why = poll_bridge(lambda: "active", lambda: _ping(irc_rig), 5)
         assert not failed
         assert why.startswith("irc_bridge: Synapse's ping of the bridge: ")
     finally:
-        rig.restart_bridge()
-    again, _ = poll_bridge(lambda: "active", lambda: _ping(rig), 60)
+        irc_rig.restart_bridge()
+    again, _ = poll_bridge(lambda: "active", lambda: _ping(irc_rig), 60)
     assert again
 
 
