@@ -22,6 +22,7 @@ from tests.e2e.clients import https, wait_until
 from tests.e2e.deployments import Deployment, Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.site import Site, load_site
+from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 WMX = str(Path(sys.executable).with_name("wmx"))
 
@@ -62,6 +63,16 @@ def new_site(root: Path, server_name: str, settings: dict[str, str] | None = Non
     for key, value in (settings or {}).items():
         wmx("config", "set", key, value, site=root)
     return root
+
+
+def drop_groups(root: Path, *groups: str) -> None:
+    """Take ``groups`` out of the site's inventory: a test site that runs fewer components
+    than the lab attached (e.g. no monitoring), so its deploy is shorter."""
+    inventory = root / "inventory.yml"
+    document = load_document(inventory)
+    for group in groups:
+        document["all"]["children"].pop(group, None)
+    write_atomically(inventory, dump_document(document))
 
 
 @dataclass

@@ -27,12 +27,11 @@ import httpx
 import pytest
 
 from tests.e2e.clients import Account, access_token, create_account, https, wait_until
-from tests.e2e.conftest import TRANSCRIPT, new_site, wait_for_homeserver, wmx
+from tests.e2e.conftest import TRANSCRIPT, drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.ops.lab_glue import attach_site
 from wmx.site import Site, load_site
-from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 DATA_HOST, REPO_HOST = "lab4", "lab5"
 # Both hosts are like a typical VPS (issue 19): root cannot log in over SSH; wmx logs in
@@ -68,11 +67,7 @@ class World:
 def attach(root: Path, lab: Lab) -> None:
     """Point the site at lab4 (everything) and lab5 (group backup); core and backup only."""
     attach_site(root, [lab.host(DATA_HOST), lab.host(REPO_HOST)], lab)
-    inventory = root / "inventory.yml"
-    document = load_document(inventory)
-    for group in ("monitoring", "irc_bridge"):
-        document["all"]["children"].pop(group, None)
-    write_atomically(inventory, dump_document(document))
+    drop_groups(root, "monitoring", "irc_bridge")
 
 
 def deploy(root: Path) -> subprocess.CompletedProcess[str]:

@@ -52,12 +52,11 @@ from tests.e2e.clients import (
     sync_until,
     wait_until,
 )
-from tests.e2e.conftest import Deployed, new_site, wait_for_homeserver, wmx
+from tests.e2e.conftest import Deployed, drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.lab.addressing import host_index
 from wmx.site import Site, load_site
-from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -118,11 +117,7 @@ def _first_deploy(lab: Lab, root: Path) -> subprocess.CompletedProcess[str]:
     # As an operator puts a second site in the lab: on a host of its own, adding
     # chapter.test's names beside wmx.test's and allowing the lab network to federation.
     wmx("lab", "up", "--hosts", str(host_index(HOST)), "--site", str(root), "--on", HOST)
-    inventory = root / "inventory.yml"
-    document = load_document(inventory)
-    for group in ("monitoring", "irc_bridge", "turn"):
-        document["all"]["children"].pop(group, None)
-    write_atomically(inventory, dump_document(document))
+    drop_groups(root, "monitoring", "irc_bridge", "turn")
     return wmx("deploy", *[a for c in ONLY for a in ("--only", c)], site=root)
 
 

@@ -30,13 +30,12 @@ from urllib.parse import quote
 import pytest
 
 from tests.e2e.clients import Account, access_token, create_account, https
-from tests.e2e.conftest import new_site, wait_for_homeserver, wmx
+from tests.e2e.conftest import drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
 from wmx.ops.lab_glue import attach_site
 from wmx.site import load_site
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
-from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 HOST, SPARE = "lab3", "lab2"
 SERVER_NAME = "upgrade.test"
@@ -90,11 +89,7 @@ def _first_deploy(lab: Lab, root: Path) -> subprocess.CompletedProcess[str]:
         lab.remove(name)
     lab.up(3)
     attach_site(root, [lab.host(HOST), lab.host(SPARE)], lab)
-    inventory = root / "inventory.yml"
-    document = load_document(inventory)
-    for group in ("monitoring", "irc_bridge", "turn"):
-        document["all"]["children"].pop(group, None)
-    write_atomically(inventory, dump_document(document))
+    drop_groups(root, "monitoring", "irc_bridge", "turn")
     return wmx("deploy", *[a for c in ONLY for a in ("--only", c)], site=root)
 
 
