@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import answers, require_tool
+from tests.e2e.clients import wait_until
 from tests.integration import synapse_server
 from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster, run_checked
 from tests.integration.synapse_server import CACHE as SYNAPSE_CACHE
@@ -84,18 +84,15 @@ def redis() -> Iterator[int]:
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ping = ["redis-cli", "-p", str(port), "ping"]
-        _wait(lambda: subprocess.run(ping, capture_output=True, text=True).stdout.strip() == "PONG")
+        wait_until(
+            lambda: subprocess.run(ping, capture_output=True, text=True).stdout.strip() == "PONG",
+            "redis-server to answer PING",
+            every=0.3,
+        )
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _wait(check: Any, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
 
 
 def _answers(url: str) -> bool:
@@ -168,7 +165,11 @@ def deployment(tmp_path: Path, postgres: str, redis: int) -> Iterator[Deployment
             )
         deployment = Deployment(main, plan, site_dir, processes)
         for worker in plan.workers:
-            _wait(lambda w=worker.name: _answers(deployment.url(w)))  # type: ignore[misc]
+            wait_until(
+                lambda w=worker.name: _answers(deployment.url(w)),  # type: ignore[misc]
+                f"worker {worker.name} to answer /health",
+                every=0.3,
+            )
         yield deployment
     finally:
         for process in processes:
@@ -206,16 +207,18 @@ def test_a_message_sent_through_the_client_worker_reaches_sync_on_the_sync_worke
         )
         assert sent.status_code == 200, sent.text
         bodies: list[str] = []
-        since = first["next_batch"]
-        deadline = time.monotonic() + 60
-        while "through the workers" not in bodies and time.monotonic() < deadline:
+        since = [first["next_batch"]]
+
+        def arrived() -> bool:
             page = http.get(
-                f"{sync}/_matrix/client/v3/sync", params={"since": since, "timeout": 10000}
+                f"{sync}/_matrix/client/v3/sync", params={"since": since[-1], "timeout": 10000}
             ).json()
-            since = page["next_batch"]
+            since.append(page["next_batch"])
             for joined in page.get("rooms", {}).get("join", {}).values():
-                bodies += [e["content"].get("body", "") for e in joined["timeline"]["events"]]
-    assert "through the workers" in bodies
+                bodies.extend(e["content"].get("body", "") for e in joined["timeline"]["events"])
+            return "through the workers" in bodies
+
+        wait_until(arrived, "the message to reach /sync on the sync worker", timeout=60, every=0)
 
 
 def test_bench_through_a_worker(deployment: Deployment) -> None:
