@@ -146,6 +146,12 @@ CASES = [
         ("inventory.yml:", "matrix.ansible_become", "true or false"),
     ),
     Case(
+        "ansible-become-method-not-sudo",
+        _host_var("ansible_become_method: su"),
+        ("config", "validate"),
+        ("inventory.yml:", "matrix.ansible_become_method", "'su' is not supported", "sudo only"),
+    ),
+    Case(
         "ansible-port-out-of-range",
         _host_var("ansible_port: 70000"),
         ("render",),

@@ -157,6 +157,12 @@ def _connection_problem(key: str, value: object) -> str | None:
             or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS)
         ):
             return f"{str(value)[:80]!r} is not true or false"
+    elif key == "ansible_become_method":
+        if value != "sudo":
+            return (
+                f"{str(value)[:80]!r} is not supported: wmx's own SSH commands (status, logs, "
+                "backup, doctor) become root with sudo only; set sudo or remove the variable"
+            )
     elif key in ("ansible_port", "ansible_ssh_port"):
         number = value if isinstance(value, int) and not isinstance(value, bool) else None
         if isinstance(value, str) and value.isdigit():
@@ -169,14 +175,15 @@ def _connection_problem(key: str, value: object) -> str | None:
 def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
     """Refuse a connection variable wmx's own SSH would put on ssh's command line that is
     not what it claims to be (`inventory.yml:LINE: HOST.KEY: cause`): a login name, an
-    address, a port, become's true or false. `hosts` are (name, variables) pairs."""
+    address, a port, become's true or false, become's method sudo (the only one wmx's
+    own commands use). `hosts` are (name, variables) pairs."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
     keys = (
         "ansible_user", "ansible_ssh_user", "ansible_become_user", "ansible_ssh_host",
-        "ansible_become", "ansible_port", "ansible_ssh_port",
+        "ansible_become", "ansible_become_method", "ansible_port", "ansible_ssh_port",
     )  # fmt: skip
     for name, values in hosts:
         for key in keys:

@@ -53,6 +53,7 @@ from wmx.site.settings.synapse import (
 from wmx.site.settings.turn import TurnSettings
 from wmx.site.settings.web_client import WebClientSettings
 from wmx.site.settings.workers import pool_sizes
+from wmx.site.validation import cross_field
 
 # Names other modules have imported from here since before the split.
 __all__ = [
@@ -147,10 +148,11 @@ class SiteConfig(Strict):
         if isinstance(data, dict) and not data.get("homeserver"):
             bridge = data.get("irc_bridge")
             if isinstance(bridge, dict) and bridge.get("networks"):
-                raise ValueError(
+                raise cross_field(
+                    "irc_bridge.networks",
                     "irc_bridge.networks needs a homeserver: the IRC bridge is an "
                     "application service of Synapse; add the homeserver section "
-                    "(homeserver.host) or remove irc_bridge"
+                    "(homeserver.host) or remove irc_bridge",
                 )
         return data
 
@@ -159,9 +161,10 @@ class SiteConfig(Strict):
         # Synapse's security notes: a web client on the homeserver's own host lets
         # XSS in the client reach the Client-Server API with the user's cookies.
         if self.web_client.host in {self.homeserver.host, self.server_name}:
-            raise ValueError(
+            raise cross_field(
+                "web_client.host",
                 "web_client.host must differ from homeserver.host and server_name "
-                "(Synapse advises serving the web client from another host name)"
+                "(Synapse advises serving the web client from another host name)",
             )
         return self
 
@@ -169,16 +172,20 @@ class SiteConfig(Strict):
     def _sul_only_registration(self) -> SiteConfig:
         # SUL-only (docs/login.md): accounts come from the wiki, never from registration.
         if self.login.sul_only and self.synapse.registration != "closed":
-            raise ValueError(
+            raise cross_field(
+                "login.sul_only",
                 "login.sul_only: people get their account by logging in with the wiki; "
-                "set synapse.registration: closed"
+                "set synapse.registration: closed",
             )
         return self
 
     @model_validator(mode="after")
     def _pools_fit(self) -> SiteConfig:
         # Every Synapse process's connection pool, and a reserve, within max_connections.
-        pool_sizes(self.synapse.workers.processes, self.postgresql.max_connections)
+        try:
+            pool_sizes(self.synapse.workers.processes, self.postgresql.max_connections)
+        except ValueError as exc:
+            raise cross_field("synapse.workers", str(exc)) from None
         return self
 
     @property

@@ -8,12 +8,30 @@ from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from wmx.errors import InputError
 from wmx.site.yamlfile import line_of
 
 M = TypeVar("M", bound=BaseModel)
 _LONG_QUOTE = re.compile(r"(['\"])([^'\"\n]{60})[^'\"\n]{20,}\1")
+
+
+def cross_field(key: str, message: str) -> PydanticCustomError:
+    """The error of a rule across settings, for a model validator to raise. `key` is the
+    setting to change, dotted and relative to the model that raises it: loading names the
+    line where it is written (or, when it is not, its nearest written parent) instead of
+    the whole model's. A message that starts with the key is not prefixed with it again."""
+    return PydanticCustomError("cross_field", "{message}", {"key": key, "message": message})
+
+
+def _located(error: Any) -> tuple[Any, ...]:
+    """Where an error points: pydantic's location, and for a cross-field rule the key it
+    names below it."""
+    loc = tuple(error["loc"])
+    if error["type"] == "cross_field":
+        loc += tuple(str(error["ctx"]["key"]).split("."))
+    return loc
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -73,9 +91,11 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            loc = _located(error)
             key = ".".join(str(p) for p in loc) or "(top level)"
             line = line_of(data, loc)
             where = f"{path}:{line}" if line else str(path)
-            lines.append(f"{where}: {key}: {_describe(error, model)}")
+            message = _describe(error, model)
+            said = message if message.startswith(key) else f"{key}: {message}"
+            lines.append(f"{where}: {said}")
         raise InputError("\n".join(lines)) from None

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from wmx.site.grammars import Strict, check_text, check_url
+from wmx.site.validation import cross_field
 
 # Meta-Wiki: the central wiki of Wikimedia's single user login (SUL).
 META_WIKI = "https://meta.wikimedia.org"
@@ -90,14 +91,16 @@ class LoginSettings(Strict):
     @model_validator(mode="after")
     def _complete(self) -> LoginSettings:
         if self.provider is None and self.sul_only:
-            raise ValueError(
+            raise cross_field(
+                "sul_only",
                 "login.sul_only needs login.provider: wikimedia (with nobody able to log in "
-                "with a password and no other way in, only wmx-admin could)"
+                "with a password and no other way in, only wmx-admin could)",
             )
         if self.provider is not None and not self.consumer_key:
-            raise ValueError(
+            raise cross_field(
+                "provider",
                 "login.provider needs login.consumer_key (register the OAuth 2.0 consumer on "
-                "the wiki first, docs/login.md)"
+                "the wiki first, docs/login.md)",
             )
         return self
 

@@ -15,6 +15,7 @@ from wmx.site.grammars import (
     check_networks,
     check_url,
 )
+from wmx.site.validation import cross_field
 
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
@@ -78,8 +79,9 @@ class MonitoringSettings(Strict):
     @model_validator(mode="after")
     def _mail_needs_relay(self) -> MonitoringSettings:
         if self.alert_emails and not (self.smtp.smarthost and self.smtp.sender):
-            raise ValueError(
+            raise cross_field(
+                "alert_emails",
                 "monitoring.alert_emails needs monitoring.smtp.smarthost and "
-                "monitoring.smtp.sender (the relay and From: address)"
+                "monitoring.smtp.sender (the relay and From: address)",
             )
         return self

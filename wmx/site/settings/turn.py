@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, field_validator, model_validator
 
 from wmx.site.grammars import Strict, check_duration, check_hostname
+from wmx.site.validation import cross_field
 
 
 class TurnSettings(Strict):
@@ -44,8 +45,9 @@ class TurnSettings(Strict):
     @model_validator(mode="after")
     def _range(self) -> TurnSettings:
         if self.relay_min_port > self.relay_max_port:
-            raise ValueError(
+            raise cross_field(
+                "relay_min_port",
                 f"turn.relay_min_port ({self.relay_min_port}) is above turn.relay_max_port "
-                f"({self.relay_max_port})"
+                f"({self.relay_max_port})",
             )
         return self
