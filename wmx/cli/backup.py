@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from wmx.cli.common import (
     JsonOutput,
@@ -20,7 +18,7 @@ from wmx.cli.common import (
     print_json,
 )
 from wmx.errors import WmxError
-from wmx.present import cell, esc
+from wmx.present import esc
 
 if TYPE_CHECKING:
     from wmx.backup.restore import RestoreReport
@@ -41,7 +39,8 @@ Repo = Annotated[
 def run(ctx: typer.Context, host: HostOption = None) -> None:
     """Back up now (the timer's job): dump, archive to every repository, prune, compact."""
     from wmx.backup.operations import data_host, run_backup
-    from wmx.backup.progress import size, steps_display
+    from wmx.backup.present import show_run
+    from wmx.backup.progress import steps_display
 
     site = open_site(ctx)
     target = data_host(site, host)
@@ -49,30 +48,10 @@ def run(ctx: typer.Context, host: HostOption = None) -> None:
         steps.step(f"Starting the backup on {target.name}")
         outcome = run_backup(target, steps)
     record = outcome.run
-    for label, result in record.get("repositories", {}).items():
-        if result.get("ok"):
-            note = f" [yellow]({esc(result['note'])})[/]" if result.get("note") else ""
-            console.print(
-                f"[green]✓[/] {esc(label)}: {esc(result['archive'])} — "
-                f"{size(result['original_size'])}, {size(result['deduplicated_size'])} new "
-                f"after deduplication, {esc(result['nfiles'])} files{note}"
-            )
-        else:
-            console.print(f"[red]✗[/] {esc(label)}: {esc(result.get('error', 'failed'))}")
+    show_run(record)
     if not outcome.ok:
         raise WmxError(f"backup failed on {target.name}: {record.get('error') or 'see above'}")
     console.print(f"Backup done in {record.get('duration', 0):.0f} s.")
-
-
-def _when(value: Any) -> str:
-    if not value:
-        return "—"
-    text = str(value)
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 @app.command("list")
@@ -82,7 +61,7 @@ def list_(
     """List every repository's archives (time, size, size added after deduplication) and
     the job's last run. Exit status 1 when the last run failed or a repository is unusable."""
     from wmx.backup.operations import data_host, list_archives
-    from wmx.backup.progress import size
+    from wmx.backup.present import show_listing
 
     site = open_site(ctx)
     target = data_host(site, host)
@@ -94,37 +73,7 @@ def list_(
     if output is TableOrJson.json:
         print_json(data)
         raise typer.Exit(1 if failed or broken else 0)
-    for repo in data.get("repositories", []):
-        title = f"{repo['label']} ({repo['url']})"
-        if not repo.get("ok"):
-            console.print(f"[red]✗ {esc(title)}: {esc(repo.get('error'))}[/]")
-            continue
-        table = Table(title=esc(title))
-        table.add_column("archive", no_wrap=True)
-        table.add_column("time (UTC)", no_wrap=True)
-        for name in ("size", "added (dedup.)", "files"):
-            table.add_column(name, justify="right")
-        for archive in repo.get("archives", []):
-            table.add_row(
-                cell(archive["name"]),
-                cell(_when(archive.get("time"))),
-                size(archive.get("original_size")),
-                size(archive.get("deduplicated_size")),
-                cell(archive.get("nfiles", "—")),
-            )
-        console.print(table)
-        stats = repo.get("stats") or {}
-        if stats:
-            console.print(f"  on disk: {size(stats.get('unique_csize'))}")
-    if not last:
-        console.print("[yellow]The job has not run yet on this host.[/]")
-    elif last.get("ok"):
-        console.print(f"Last run: [green]ok[/], ended {esc(_when(last.get('ended')))}.")
-    else:
-        console.print(
-            f"Last run: [red]FAILED[/], ended {esc(_when(last.get('ended')))}: "
-            + esc(last.get("error"))
-        )
+    show_listing(data)
     if failed or broken:
         raise typer.Exit(1)
 
@@ -170,36 +119,13 @@ def export_key_(
     console.print("Keep these files and the passphrase (secrets.yml: backup_passphrase) offline.")
 
 
-def _show_report(report: RestoreReport, verb: str) -> None:
-    if report.archive:
-        console.print(
-            f"{verb} [bold]{esc(report.archive)}[/] from {esc(report.repository)} "
-            f"onto {esc(report.target)}."
-        )
-    labels = {
-        "replaced": "put back",
-        "restored": "restored (not managed by the deploy)",
-        "differs": "kept as deployed, differs from the archive's copy",
-        "missing": "not in the archive",
-    }
-    for key, paths in sorted(report.files.items()):
-        if paths:
-            console.print(f"  {labels.get(key, key)}: {esc(', '.join(paths))}", style="dim")
-    if report.error:
-        console.print(f"[red]✗ could not restore: {esc(report.error)}[/]")
-    table = Table("compared", "in the archive", "after the restore", "")
-    for check in report.checks:
-        mark = "[green]✓[/]" if check.ok else "[red]✗ mismatch[/]"
-        table.add_row(cell(check.what), cell(check.expected), cell(check.actual), mark)
-    if report.checks:
-        console.print(table)
-
-
 def _finish(report: RestoreReport, output: TableOrJson, verb: str, failure: str) -> None:
     if output is TableOrJson.json:
         print_json(report.as_json())
     else:
-        _show_report(report, verb)
+        from wmx.backup.present import show_restore
+
+        show_restore(report, verb)
     if not report.ok:
         names = ", ".join(c.what for c in report.mismatches) or report.error
         raise WmxError(f"{failure}: {names}")

@@ -1,0 +1,110 @@
+"""How `wmx backup` shows its results to people: a run's repositories, the archives of
+each repository with the job's last run, and a restore's (or drill's) report. Scripts get
+the same data as JSON from the commands; everything read from a host or an archive is
+shown as plain text (`esc`, `cell`), never as Rich markup."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from wmx.backup.progress import size
+from wmx.present import cell, console, esc
+
+if TYPE_CHECKING:
+    from wmx.backup.restore import RestoreReport
+
+# What the restore did to each kind of file (RestoreReport.files), for people.
+FILE_OUTCOMES = {
+    "replaced": "put back",
+    "restored": "restored (not managed by the deploy)",
+    "differs": "kept as deployed, differs from the archive's copy",
+    "missing": "not in the archive",
+}
+
+
+def show_run(record: Mapping[str, Any]) -> None:
+    """One line per repository of a backup run: the archive and its sizes, or the error."""
+    for label, result in record.get("repositories", {}).items():
+        if result.get("ok"):
+            note = f" [yellow]({esc(result['note'])})[/]" if result.get("note") else ""
+            console.print(
+                f"[green]✓[/] {esc(label)}: {esc(result['archive'])} — "
+                f"{size(result['original_size'])}, {size(result['deduplicated_size'])} new "
+                f"after deduplication, {esc(result['nfiles'])} files{note}"
+            )
+        else:
+            console.print(f"[red]✗[/] {esc(label)}: {esc(result.get('error', 'failed'))}")
+
+
+def moment(value: Any) -> str:
+    """An ISO time from borg or the job's status as `YYYY-MM-DD HH:MM` (— when none);
+    text that is no ISO time is shown as it is."""
+    if not value:
+        return "—"
+    text = str(value)
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return parsed.strftime("%Y-%m-%d %H:%M")
+
+
+def show_listing(data: Mapping[str, Any]) -> None:
+    """A table of archives per repository (or why it is unusable), then the last run."""
+    for repo in data.get("repositories", []):
+        title = f"{repo['label']} ({repo['url']})"
+        if not repo.get("ok"):
+            console.print(f"[red]✗ {esc(title)}: {esc(repo.get('error'))}[/]")
+            continue
+        table = Table(title=esc(title))
+        table.add_column("archive", no_wrap=True)
+        table.add_column("time (UTC)", no_wrap=True)
+        for name in ("size", "added (dedup.)", "files"):
+            table.add_column(name, justify="right")
+        for archive in repo.get("archives", []):
+            table.add_row(
+                cell(archive["name"]),
+                cell(moment(archive.get("time"))),
+                size(archive.get("original_size")),
+                size(archive.get("deduplicated_size")),
+                cell(archive.get("nfiles", "—")),
+            )
+        console.print(table)
+        stats = repo.get("stats") or {}
+        if stats:
+            console.print(f"  on disk: {size(stats.get('unique_csize'))}")
+    last = data.get("status", {}).get("last_run") or {}
+    if not last:
+        console.print("[yellow]The job has not run yet on this host.[/]")
+    elif last.get("ok"):
+        console.print(f"Last run: [green]ok[/], ended {esc(moment(last.get('ended')))}.")
+    else:
+        console.print(
+            f"Last run: [red]FAILED[/], ended {esc(moment(last.get('ended')))}: "
+            + esc(last.get("error"))
+        )
+
+
+def show_restore(report: RestoreReport, verb: str) -> None:
+    """What was restored from where, what happened to the files, and each comparison
+    between the archive and the restored host."""
+    if report.archive:
+        console.print(
+            f"{verb} [bold]{esc(report.archive)}[/] from {esc(report.repository)} "
+            f"onto {esc(report.target)}."
+        )
+    for key, paths in sorted(report.files.items()):
+        if paths:
+            console.print(f"  {FILE_OUTCOMES.get(key, key)}: {esc(', '.join(paths))}", style="dim")
+    if report.error:
+        console.print(f"[red]✗ could not restore: {esc(report.error)}[/]")
+    table = Table("compared", "in the archive", "after the restore", "")
+    for check in report.checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗ mismatch[/]"
+        table.add_row(cell(check.what), cell(check.expected), cell(check.actual), mark)
+    if report.checks:
+        console.print(table)
