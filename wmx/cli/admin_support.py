@@ -193,6 +193,13 @@ class Cmd:
     def data(self, data: Any) -> None:
         emit_data(data, self.output)
 
+    def show(self, data: Any, for_people: Callable[[], None]) -> None:
+        """Scripts get `data` (JSON or YAML); people get what `for_people()` prints."""
+        if self.table:
+            for_people()
+        else:
+            self.data(data)
+
 
 _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _OUTPUT = inspect.Parameter("output", _KEYWORD, annotation=Output, default=OutputFormat.table)

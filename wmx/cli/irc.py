@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from wmx.cli.admin_support import Cmd, command, room_arg
-from wmx.cli.common import checked, console, group
-from wmx.present import cell, columns, esc
+from wmx.cli.common import checked, group
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult
@@ -29,16 +26,14 @@ Network = Annotated[
 def networks(cmd: Cmd) -> None:
     """The networks wmx.yaml gives the bridge, and who may use it (no host is contacted)."""
     from wmx.irc.names import bridge_summary
+    from wmx.irc.present import NETWORK_COLUMNS, show_summary
 
     data = bridge_summary(cmd.site)
-    shown = columns("network:name, servers, SASL:sasl", servers=", ".join)
-    cmd.rows(data["networks"], shown, data=data, empty="irc_bridge.networks lists no network")
+    cmd.rows(
+        data["networks"], NETWORK_COLUMNS, data=data, empty="irc_bridge.networks lists no network"
+    )
     if cmd.table:
-        console.print(
-            f"Relay nick: {esc(data['relay_nick'])}; realname: {esc(repr(data['realname']))}"
-        )
-        masks = ", ".join(f"{m} ({level})" for m, level in data["allowed"].items())
-        console.print(f"Owner: {esc(data['owner'])}; allowed: {esc(masks)}")
+        show_summary(data)
 
 
 @command(app)
@@ -46,39 +41,12 @@ def status(cmd: Cmd) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
     from wmx.irc.health import bridge_health
     from wmx.irc.manage import bridge_session
+    from wmx.irc.present import show_health
 
     with bridge_session(cmd.site, cmd.url) as manager:
         data = bridge_health(manager)
-    up = bool(data["up"])
-    if not cmd.table:
-        cmd.data(data)
-        if not up:
-            raise typer.Exit(1)
-        return
-    state = "[green]up[/]" if up else "[red]down[/]"
-    console.print(f"Bridge {esc(data['bot'])}: {state} ({esc(data['ping'])})")
-    table = Table(
-        "network", "servers", "in bridge", "connections", "relay", "plumbed",
-        show_edge=False, header_style="bold",
-    )  # fmt: skip
-    for net in data["networks"]:
-        bridge = "yes" if net["matches"] else ("differs" if net["in_bridge"] else "no")
-        relay = f"{net['relay']['nick']} ({'on' if net['relay']['connected'] else 'off'})"
-        plumbed = ", ".join(p["channel"] for p in net["plumbed"]) or "-"
-        table.add_row(
-            *map(cell, (net["name"], ", ".join(net["servers"]), bridge)),
-            *map(cell, (net["connections"], relay, plumbed)),
-        )
-    console.print(table)
-    if data["not_in_wmx_yaml"]:
-        extra = esc(", ".join(data["not_in_wmx_yaml"]))
-        console.print(
-            f"[yellow]The bridge also has {extra}, which wmx.yaml does not list: "
-            "`wmx irc sync` removes them.[/]"
-        )
-    if any(not n["matches"] for n in data["networks"]):
-        console.print("[yellow]The bridge differs from wmx.yaml: run `wmx irc sync`.[/]")
-    if not up:
+    cmd.show(data, lambda: show_health(data))
+    if not data["up"]:
         raise typer.Exit(1)
 
 
@@ -87,31 +55,18 @@ def sync(cmd: Cmd) -> None:
     """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
     relay settings). `wmx deploy` does this too."""
     from wmx.irc.manage import bridge_session, bridge_view
+    from wmx.irc.present import show_changes
 
     bridge_view(cmd.site)
     with bridge_session(cmd.site, cmd.url) as manager:
         report = manager.sync()
-    if not cmd.table:
-        cmd.data({"changes": report.changes})
-        return
-    if not report.changes:
-        console.print("The bridge already matches wmx.yaml.")
-    for change in report.changes:
-        console.print(f"  {esc(change)}")
+    cmd.show({"changes": report.changes}, lambda: show_changes(report.changes))
 
 
 def _show(cmd: Cmd, results: list[PlumbResult]) -> None:
-    if not cmd.table:
-        cmd.data([r.as_dict() for r in results])
-    else:
-        table = Table("channel", "network", "result", "room", show_edge=False, header_style="bold")
-        for r in results:
-            colour = "red" if not r.ok else "green" if r.outcome in ("plumbed", "unplumbed") else ""
-            outcome = Text(r.outcome, style=colour)
-            if r.detail:
-                outcome.append(f": {r.detail}")
-            table.add_row(cell(r.channel), cell(r.network), outcome, cell(r.room_id))
-        console.print(table)
+    from wmx.irc.present import show_plumbs
+
+    cmd.show([r.as_dict() for r in results], lambda: show_plumbs(results))
     if any(not r.ok for r in results):
         raise typer.Exit(1)
 
