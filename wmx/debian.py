@@ -30,6 +30,13 @@ class DebianRelease:
     borg: str  # borgbackup's major.minor (1.2 and 1.4 read and write the same repositories)
     security_suite: str  # the suite of the security archive
     systemd: int  # systemd's version: 256 and later deprecate cgroup v1 (the lab gives v2)
+    nginx: str  # nginx's major.minor
+    # How an HTTPS server of this nginx listens with HTTP/2 (the nginx role writes them into
+    # /etc/nginx/snippets/wmx-listen-PORT.conf and wmx-http2.conf, which the rendered
+    # server blocks include): nginx 1.25 deprecated the listen parameter "http2" for the
+    # server directive "http2 on;", which 1.22 does not know.
+    nginx_listen: str  # the parameters of `listen PORT …;`
+    nginx_http2: str  # a server-level directive, or "" when the listen line does it
 
     def as_vars(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +53,9 @@ RELEASES: dict[str, DebianRelease] = {
             borg="1.2",
             security_suite="bookworm-security",
             systemd=252,
+            nginx="1.22",
+            nginx_listen="ssl http2",
+            nginx_http2="",
         ),
         DebianRelease(
             codename="trixie",
@@ -55,6 +65,9 @@ RELEASES: dict[str, DebianRelease] = {
             borg="1.4",
             security_suite="trixie-security",
             systemd=257,
+            nginx="1.26",
+            nginx_listen="ssl",
+            nginx_http2="http2 on;",
         ),
     )
 }

@@ -115,16 +115,22 @@ def test_status_keeps_the_last_failure_and_success() -> None:
     assert status == {"last_run": bad, "last_success": ok, "last_failure": bad}
 
 
-def test_a_remote_database_is_dumped_over_tcp_with_its_passfile() -> None:
+def test_a_remote_database_is_dumped_over_verified_tls_with_its_passfile() -> None:
+    ca = "/etc/matrix-synapse/database-ca.crt"
     remote = {
         "database": {"local": False, "name": "synapse", "host": "db1", "port": 5432,
-                     "user": "synapse", "passfile": "/etc/wmx/backup/pgpass"},
+                     "user": "synapse", "passfile": "/etc/wmx/backup/pgpass",
+                     "sslmode": "verify-full", "sslrootcert": ca},
     }  # fmt: skip
     assert facts.pg_cli_args(remote) == [
         "-h", "db1", "-p", "5432", "-U", "synapse", "-d", "synapse", "-w",
     ]  # fmt: skip
     assert facts.as_database_user(remote, ["pg_dump"]) == ["pg_dump"]
-    assert facts.pg_env(remote)["PGPASSFILE"] == "/etc/wmx/backup/pgpass"
+    env = facts.pg_env(remote)
+    assert env["PGPASSFILE"] == "/etc/wmx/backup/pgpass"
+    assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", ca)
+    params = facts.database_params(remote)
+    assert (params["sslmode"], params["sslrootcert"]) == ("verify-full", ca)
     local = {"database": {"local": True, "name": "synapse"}}
     assert facts.database_params(local) == {"dbname": "synapse"}
     assert facts.as_database_user(local, ["x"]) == ["runuser", "-u", "postgres", "--", "x"]

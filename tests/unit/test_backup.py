@@ -265,6 +265,10 @@ def test_split_database_is_dumped_over_tcp_with_a_secret_passfile(tmp_path: Path
     files = _files(site, "hs1")
     job = json.loads(files["/etc/wmx/backup/job.json"].content)
     assert job["database"]["host"] == "10.0.0.11" and job["database"]["local"] is False
+    # pg_dump verifies PostgreSQL's certificate against the CA Synapse's role installs.
+    assert job["database"]["sslmode"] == "verify-full"
+    assert job["database"]["sslrootcert"] in files
+    assert files[job["database"]["sslrootcert"]].content.startswith("-----BEGIN CERTIFICATE")
     pgpass = files["/etc/wmx/backup/pgpass"]
     assert pgpass.secret and pgpass.mode == "0600"
     assert f"10.0.0.11:5432:synapse:synapse:{SECRETS.postgres_password}" in pgpass.content

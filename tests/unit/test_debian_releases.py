@@ -26,7 +26,15 @@ def test_the_table_holds_what_debian_ships_in_each_release() -> None:
         "borg": "1.2",
         "security_suite": "bookworm-security",
         "systemd": 252,
+        "nginx": "1.22",
+        "nginx_listen": "ssl http2",
+        "nginx_http2": "",
     }
+    # nginx 1.26 deprecates the listen parameter http2 for the server directive.
+    assert (table["trixie"]["nginx_listen"], table["trixie"]["nginx_http2"]) == (
+        "ssl",
+        "http2 on;",
+    )
     assert (table["trixie"]["version"], table["trixie"]["postgresql"]) == ("13", "17")
     assert (table["trixie"]["python"], table["trixie"]["borg"]) == ("3.13", "1.4")
     assert debian.DEFAULT_RELEASE == "trixie"

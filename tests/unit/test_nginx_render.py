@@ -44,7 +44,11 @@ def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
     for block in blocks.values():
         assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in block
         assert "ssl_certificate /etc/letsencrypt/live/wmx/fullchain.pem;" in block
-        assert "listen 8448" not in block
+        assert "wmx-listen-8448" not in block
+        # The listen lines and HTTP/2 follow the host's nginx (wmx/debian.py).
+        assert "include /etc/nginx/snippets/wmx-listen-443.conf;" in block
+        assert "include /etc/nginx/snippets/wmx-http2.conf;" in block
+        assert not re.search(r"^\s*listen 443", block, flags=re.M)
     assert "location ~ ^(/_matrix|/_synapse/client) {" in homeserver
     assert "proxy_pass http://127.0.0.1:8008;" in homeserver
     for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme", "Host $host"):
@@ -59,9 +63,9 @@ def test_nginx_of_three_hosts(three_hosts: Site) -> None:
     blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
     homeserver = blocks["matrix.example.test"]
     assert "proxy_pass http://10.0.0.12:8008;" in homeserver
-    assert "listen 8448 ssl http2;" in homeserver
+    assert "include /etc/nginx/snippets/wmx-listen-8448.conf;" in homeserver
     assert "client_max_body_size 100M;" in homeserver
-    assert "listen 8448" not in blocks["example.test"]
+    assert "wmx-listen-8448" not in blocks["example.test"]
     server = _well_known(blocks["example.test"], "/.well-known/matrix/server", files)
     assert server == {"m.server": "matrix.example.test:8448"}
 

@@ -47,11 +47,18 @@ GOLDEN = Path(__file__).parent / "golden" / "render_core"
 CORE = {"base", "postgresql", "synapse", "nginx"}
 
 
+def _without_key_material(content: str) -> str:
+    """PEM blocks (the database CA's, new for each test site) as their type only:
+    tests/unit/test_pki.py checks what they hold."""
+    pem = r"(-----BEGIN (CERTIFICATE|PRIVATE KEY)-----\n)[^-]*(-----END \2-----)"
+    return re.sub(pem, r"\1...\n\3", content)
+
+
 @pytest.mark.parametrize("layout", ["one_host", "three_hosts"])
 def test_render_matches_golden_tree(layout: str, request: pytest.FixtureRequest) -> None:
     site: Site = request.getfixturevalue(layout)
     actual = {
-        f"{host}/{item.src}": item.content
+        f"{host}/{item.src}": _without_key_material(item.content)
         for host, files in render_site(site).items()
         for item in files
         if item.component in CORE
@@ -245,10 +252,13 @@ def test_local_database_uses_peer_auth_and_no_password(one_host: Site) -> None:
     assert "listen_addresses = 'localhost'" in conf
 
 
-def test_remote_database_admits_the_homeserver_with_scram(three_hosts: Site) -> None:
+def test_remote_database_admits_the_homeserver_with_scram_over_tls_only(three_hosts: Site) -> None:
     files = _files(three_hosts, "db1")
     hba = files["/etc/wmx/postgresql/pg_hba.conf"].content
-    assert re.search(r"^host\s+synapse\s+synapse\s+10\.0\.0\.12/32\s+scram-sha-256$", hba, re.M)
+    rule = r"^hostssl\s+synapse\s+synapse\s+10\.0\.0\.12/32\s+scram-sha-256$"
+    assert re.search(rule, hba, re.M)
+    assert not re.search(r"^host\s+\S+\s+\S+\s+10\.0\.0\.12", hba, re.M)
+    assert hba.rstrip().splitlines()[-1].split() == ["hostnossl", "all", "all", "all", "reject"]
     conf = files["/etc/wmx/postgresql/postgresql.conf"].content
     assert "listen_addresses = 'localhost, 10.0.0.11'" in conf
     assert "password_encryption = 'scram-sha-256'" in conf
@@ -311,6 +321,8 @@ def test_synapse_config_of_three_hosts(three_hosts: Site) -> None:
         "dbname": "synapse",
         "host": "10.0.0.11",
         "port": 5432,
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/matrix-synapse/database-ca.crt",
         "cp_min": 5,
         "cp_max": 10,
     }

@@ -90,3 +90,59 @@ def test_an_unknown_host_is_one_line_before_any_connection(tmp_path: Path) -> No
     assert result.exit_code == 2, result.output
     assert "no host 'nosuch' in the inventory" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_old_postgresql_server_is_kept_for_pg_upgradecluster() -> None:
+    script = upgrade_os.upgrade_script()
+    assert script.index("apt-mark manual") < script.index("full-upgrade")
+    assert script.index("full-upgrade") < script.index("autoremove")
+    assert "UCF_FORCE_CONFFOLD=1" in script
+
+
+def test_the_detached_upgrade_leaves_its_log_and_exit_status(tmp_path: Path) -> None:
+    """The start script run for real, with systemd-run replaced by a plain sh: the
+    script's output lands in the log, its exit status in the status file, and the poll
+    reads both."""
+    from wmx.ops import upgrade_os_run as detached
+
+    def local(script: str) -> str:
+        return (
+            script.replace(detached.STATE_DIR, str(tmp_path / "state"))
+            .replace(f"systemctl reset-failed {detached.UNIT}.service", "true")
+            .replace(
+                f"systemd-run --quiet --unit={detached.UNIT} --property=Type=exec /bin/sh", "sh"
+            )
+        )
+
+    failing = "echo 'Unpacking libc6 (2.41-12)'\necho 'Setting up libc6'\nexit 7\n"
+    subprocess.run(["sh", "-c", local(detached.start_script(failing))], check=True)
+    polled = subprocess.run(
+        ["sh", "-c", local(detached.POLL)], capture_output=True, text=True, check=True
+    )
+    state = detached.parse_poll(polled.stdout)
+    assert state["status"].strip() == "7"
+    assert detached.progress_line(state) == "apt: 1 package(s) unpacked, 1 set up"
+    assert "Unpacking libc6" in (tmp_path / "state" / "log").read_text()
+    # A second start clears the last run's status and log.
+    subprocess.run(["sh", "-c", local(detached.start_script("echo ok\n"))], check=True)
+    again = subprocess.run(
+        ["sh", "-c", local(detached.POLL)], capture_output=True, text=True, check=True
+    )
+    assert detached.parse_poll(again.stdout)["status"].strip() == "0"
+    assert (tmp_path / "state" / "log").read_text() == "ok\n"
+
+
+def test_a_host_reboots_with_the_boot_environment_its_disk_needs(tmp_path: Path) -> None:
+    """A host moved from Debian 12 to 13 reboots under the lab's supervisor into systemd
+    257, which needs the cgroup v2 tree: the prefix follows the disk at each boot."""
+    from wmx.lab.supervisor import boot_argv
+
+    os_release = tmp_path / "usr/lib/os-release"
+    os_release.parent.mkdir(parents=True)
+    spec = ["systemd-nspawn", "--boot", f"--directory={tmp_path}"]
+    os_release.write_text("VERSION_CODENAME=bookworm\n")
+    assert boot_argv(spec, tmp_path) == spec
+    os_release.write_text("VERSION_CODENAME=trixie\n")
+    assert boot_argv(spec, tmp_path) == ["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1", *spec]
+    os_release.write_text("VERSION_CODENAME=bookworm\n")
+    assert boot_argv(["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1", *spec], tmp_path) == spec

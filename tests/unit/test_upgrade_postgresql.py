@@ -84,3 +84,9 @@ def test_the_upgrade_keeps_the_old_cluster_stopped_and_manual() -> None:
     assert "pg_upgradecluster --method=upgrade -v 17 15 main" in script
     assert "echo manual > /etc/postgresql/15/main/start.conf" in script
     assert "pg_dropcluster" not in script and "--link" not in script
+
+
+def test_drop_old_removes_the_old_server_once_no_cluster_of_it_is_left() -> None:
+    script = pg.drop_old_script("15")
+    assert script.index("pg_dropcluster --stop 15 main") < script.index("purge")
+    assert "grep -qx 15" in script and "postgresql-15 postgresql-client-15" in script

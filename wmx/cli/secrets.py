@@ -15,7 +15,13 @@ app = group("secrets")
 @app.command()
 def rotate(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The secret, e.g. macaroon_secret_key.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The secret, e.g. macaroon_secret_key; database_ca for the database's "
+            "TLS CA (pki/, docs/database.md)."
+        ),
+    ],
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask (scripts); still says what breaks.")
     ] = False,
@@ -24,20 +30,28 @@ def rotate(
 
     Also the way back when secrets.yml lost a secret and no copy of it is left.
     Apply with `wmx deploy`; then update the copy of secrets.yml you keep.
+    `database_ca` makes a new CA for the database's TLS (kept in pki/ beside
+    secrets.yml) and with it a new certificate for PostgreSQL.
     """
-    from wmx.site import SitePaths
+    from wmx.site import SitePaths, load_config
+    from wmx.site.pki import DATABASE_CA, ROTATION_EFFECT, rotate_database_ca
     from wmx.site.secrets import rotate_secret, rotation_effect
 
     paths = SitePaths(site_root(ctx))
-    effect = rotation_effect(name)
+    effect = ROTATION_EFFECT if name == DATABASE_CA else rotation_effect(name)
     console.print(f"Rotating [bold]{escape(name)}[/]: {escape(effect)}")
     if not yes and not typer.confirm("Generate a new value now?", default=False):
         console.print("Nothing changed.")
         raise typer.Exit(1)
-    rotate_secret(paths.secrets, name)
+    if name == DATABASE_CA:
+        rotate_database_ca(paths.root, load_config(paths).server_name)
+        kept = "a new CA in pki/ (the certificate is issued at the next render)"
+    else:
+        rotate_secret(paths.secrets, name)
+        kept = "new value stored in secrets.yml (not shown)"
     console.print(
-        f"{escape(name)}: new value stored in secrets.yml (not shown). Apply with "
-        "`wmx deploy`, and update the copy of secrets.yml you keep."
+        f"{escape(name)}: {kept}. Apply with `wmx deploy`, and update the copy of "
+        "secrets.yml (and pki/) you keep."
     )
 
 

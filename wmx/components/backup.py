@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, Service, SiteViews, Step
-from wmx.components.postgresql import POSTGRES_PORT, database_for
+from wmx.components.postgresql import DATABASE_CA_FILE, POSTGRES_PORT, database_for
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -78,6 +78,8 @@ class DumpSource:
         data: dict[str, Any] = {"local": self.local, "name": self.name, "port": self.port}
         if not self.local:
             data.update({"host": self.host, "user": self.user, "passfile": PGPASS_FILE})
+            # Over TLS that libpq verifies against the site's database CA (docs/database.md).
+            data.update({"sslmode": "verify-full", "sslrootcert": DATABASE_CA_FILE})
         return data
 
 

@@ -13,30 +13,50 @@ from wmx.components.component import (
     SiteViews,
     single_address_network,
 )
+from wmx.site.pki import database_clients
 
 if TYPE_CHECKING:
+    from wmx.site import Site
+    from wmx.site.pki import DatabaseTls
     from wmx.site.topology import HostView, Topology
 
 POSTGRES_PORT = 5432
+# Where a host that connects to PostgreSQL on another host keeps the site's database CA
+# (templates/synapse/etc/matrix-synapse/database-ca.crt.j2), and where PostgreSQL keeps
+# its certificate and key (templates/postgresql/etc/wmx/postgresql/server.*.j2).
+DATABASE_CA_FILE = "/etc/matrix-synapse/database-ca.crt"
+SERVER_CERT_FILE = "/etc/wmx/postgresql/server.crt"
+SERVER_KEY_FILE = "/etc/wmx/postgresql/server.key"
 
 
 @dataclass(frozen=True)
 class DatabaseView:
-    """How Synapse reaches PostgreSQL: the unix socket when both share a host."""
+    """How Synapse reaches PostgreSQL: the unix socket when both share a host, else TCP
+    with TLS that it verifies against the site's database CA (docs/database.md)."""
 
     host: str
     local: bool
     port: int = POSTGRES_PORT
     name: str = "synapse"
     user: str = "synapse"
-    # On the database host: the addresses of homeservers on other hosts, which connect
-    # over TCP with a password (pg_hba.conf, listen_addresses, firewall). Else empty.
+    # On the database host: the addresses of Synapse's hosts (main process, workers)
+    # elsewhere, which connect over TCP with TLS and a password (pg_hba.conf hostssl,
+    # listen_addresses, firewall). Else empty.
     clients: tuple[str, ...] = ()
 
     @property
     def client_networks(self) -> list[str]:
         """`clients` as pg_hba.conf addresses: a /32 or /128 network, or a host name."""
         return [single_address_network(c) for c in self.clients]
+
+    @property
+    def ssl_args(self) -> dict[str, str]:
+        """libpq's TLS settings of a client on another host (none through the socket):
+        verify-full checks the CA's signature and that the name connected to is in the
+        certificate."""
+        if self.local:
+            return {}
+        return {"sslmode": "verify-full", "sslrootcert": DATABASE_CA_FILE}
 
 
 @dataclass(frozen=True)
@@ -64,9 +84,19 @@ class PostgresTuning:
 def database_for(topology: Topology, host: HostView) -> DatabaseView:
     db = topology.the("database")
     if db.name == host.name:
-        clients = tuple(h.address for h in topology.in_group("homeserver") if h.name != host.name)
+        clients = tuple(database_clients(topology))
         return DatabaseView(host="/var/run/postgresql", local=True, clients=clients)
     return DatabaseView(host=db.address, local=False)
+
+
+def database_tls_for(site: Site, host: HostView) -> DatabaseTls | None:
+    """The database CA and certificate when `host` serves or reaches PostgreSQL over TCP
+    (the templates install the parts each side needs); None on other hosts."""
+    db = database_for(site.topology, host)
+    talks_tcp = (
+        bool(db.clients) if db.local else bool({"homeserver", "synapse_workers"} & set(host.groups))
+    )
+    return site.database_tls if talks_tcp else None
 
 
 class Postgresql(Component):
@@ -79,11 +109,18 @@ class Postgresql(Component):
         site = views.site
         return {
             "db": database_for(site.topology, host),
+            # pki/'s CA (client hosts), certificate and key (the database host).
+            "database_tls": database_tls_for(site, host),
+            "database_files": {
+                "ca": DATABASE_CA_FILE,
+                "cert": SERVER_CERT_FILE,
+                "key": SERVER_KEY_FILE,
+            },
             "pg": PostgresTuning.for_memory(host.memory_mb, site.config.postgresql.max_connections),
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
-        # Remote homeservers reach PostgreSQL.
+        # Synapse's processes on other hosts reach PostgreSQL.
         if "database" not in host.groups:
             return FirewallRules()
         clients = database_for(views.site.topology, host).clients

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from wmx.lab.hostrelease import nspawn_env
 from wmx.lab.paths import LabPaths
 
 NSPAWN_REBOOT_STATUS = 133
@@ -28,10 +29,20 @@ MAX_QUICK_RESTARTS = 5
 QUICK_WINDOW = 60.0
 
 
+def boot_argv(argv: Sequence[str], root: Path | None) -> list[str]:
+    """``argv`` (the boot spec's) with the environment prefix of the release that is on
+    the host's disk now: a host moved in place from Debian 12 to 13 (`wmx upgrade os`)
+    reboots into systemd 257, which needs the cgroup v2 tree that 252 did without."""
+    if root is None or "systemd-nspawn" not in argv:
+        return list(argv)
+    return [*nspawn_env(root), *argv[list(argv).index("systemd-nspawn") :]]
+
+
 class Supervisor:
-    def __init__(self, host: str, nspawn_argv: Sequence[str]) -> None:
+    def __init__(self, host: str, nspawn_argv: Sequence[str], root: Path | None = None) -> None:
         self.host = host
         self.argv = list(nspawn_argv)
+        self.root = root
         self.child: subprocess.Popen[bytes] | None = None
         self.stopping = False
 
@@ -46,7 +57,8 @@ class Supervisor:
         restarts: list[float] = []
         while not self.stopping:
             _say(f"starting {self.host}")
-            self.child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
+            argv = boot_argv(self.argv, self.root)
+            self.child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
             status = _wait(self.child)
             _say(f"systemd-nspawn exited with status {status}")
             if self.stopping or status != NSPAWN_REBOOT_STATUS:
@@ -80,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = LabPaths(state_dir=args.state_dir)
     spec = json.loads(paths.host_boot_spec(args.host).read_text(encoding="utf-8"))
-    supervisor = Supervisor(args.host, [str(a) for a in spec["argv"]])
+    supervisor = Supervisor(args.host, [str(a) for a in spec["argv"]], paths.host_root(args.host))
     signal.signal(signal.SIGTERM, supervisor.handle_stop)
     signal.signal(signal.SIGINT, supervisor.handle_stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

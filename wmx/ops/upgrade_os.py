@@ -17,8 +17,6 @@ step stops the run: the error names the step and what the host reports (its rele
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,10 +25,10 @@ from rich.console import Console
 from wmx.debian import NEXT_RELEASE, RELEASES
 from wmx.errors import InputError, WmxError
 from wmx.ops.upgrade import remote
+from wmx.ops.upgrade_os_run import reboot, run_detached
 from wmx.ops.upgrade_plan import Check
 from wmx.site import Site
 from wmx.site.topology import HostView
-from wmx.ssh import connection
 
 Say = Callable[[str], None]
 MIN_FREE_KB = 2 * 1024 * 1024  # per file system holding / and /var: 2 GiB
@@ -151,8 +149,17 @@ def sources_script(old: str, new: str) -> str:
 
 
 def upgrade_script() -> str:
+    """apt's upgrade, as the release notes give it, without a question: configuration
+    files kept (dpkg's and ucf's: wmx rewrites its own on the next converge), no change
+    lists, no restart prompts. The installed PostgreSQL servers are marked as installed
+    by hand first: the old release's server is what `wmx upgrade postgresql` moves the
+    cluster from, and autoremove would take it otherwise."""
     return (
         "set -eu\n"
+        "export UCF_FORCE_CONFFOLD=1 APT_LISTCHANGES_FRONTEND=none NEEDRESTART_MODE=a\n"
+        "servers=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n' 'postgresql-*' "
+        "2>/dev/null | awk '$1 == \"ii\" && $2 ~ /^postgresql-[0-9]+$/ {print $2}')\n"
+        'if [ -n "$servers" ]; then apt-mark manual $servers; fi\n'
         f"{APT} update\n"
         f"{APT} upgrade --without-new-pkgs\n"
         f"{APT} full-upgrade\n"
@@ -166,24 +173,6 @@ def _host(site: Site, name: str) -> HostView:
             return host
     known = ", ".join(h.name for h in site.topology.hosts)
     raise InputError(f"no host {name!r} in the inventory ({known})")
-
-
-def _reboot(host: HostView, release: str, timeout: float = 600.0) -> None:
-    argv = connection(host).command(["sh", "-c", "sleep 1; systemctl reboot"])
-    # The connection drops as the host goes down: its end says nothing.
-    subprocess.run(argv, capture_output=True, timeout=60, check=False)
-    time.sleep(5)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            seen = remote(host, ". /etc/os-release; echo $VERSION_CODENAME", timeout=30).strip()
-            break
-        except WmxError:
-            if time.monotonic() > deadline:
-                raise WmxError(f"{host.name} did not come back within {int(timeout)} s") from None
-            time.sleep(3)
-    if seen != release:
-        raise WmxError(f"{host.name} came back running Debian {seen}, not {release}")
 
 
 def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
@@ -208,10 +197,10 @@ def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
         remote(host, sources_script(plan.release, plan.target), timeout=60)
         step = "full upgrade"
         say("upgrading every package (apt-get upgrade, then full-upgrade; minutes)")
-        remote(host, upgrade_script(), timeout=5400)
+        run_detached(host, upgrade_script(), say)
         step = "reboot"
         say(f"rebooting {host.name}")
-        _reboot(host, plan.target)
+        reboot(host, plan.target, say)
         step = "converge"
         say("converging the site again (venvs rebuilt for the new Python)")
         _converge(site, console)

@@ -161,7 +161,16 @@ def upgrade_script(old: str, new: str) -> str:
 
 
 def drop_old_script(version: str) -> str:
-    return f"set -eu\npg_dropcluster --stop {version} {CLUSTER}\n"
+    """Drop the old cluster; then, with no cluster of that version left, its server and
+    client packages (kept installed by `wmx upgrade os` for pg_upgradecluster)."""
+    return (
+        "set -eu\n"
+        f"pg_dropcluster --stop {version} {CLUSTER}\n"
+        f"if ! pg_lsclusters --no-header | awk '{{print $1}}' | grep -qx {version}; then\n"
+        "  DEBIAN_FRONTEND=noninteractive apt-get -y -q purge "
+        f"postgresql-{version} postgresql-client-{version}\n"
+        "fi\n"
+    )
 
 
 def apply_postgresql(site: Site, plan: PostgresqlPlan, say: Say) -> str:

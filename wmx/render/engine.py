@@ -142,6 +142,10 @@ def render_component(
         only = settings.pop("groups", None)
         if only and not set(only) & set(host.groups):
             continue
+        # `when:` names a context entry that must be true (the database's TLS files).
+        when = settings.pop("when", None)
+        if when and not context.get(when):
+            continue
         template_name = path.relative_to(root).as_posix()
         try:
             content = env.get_template(template_name).render(context)

@@ -13,6 +13,7 @@ from wmx.site.element_release import WebClientRelease, element_release
 from wmx.site.inventory import INVENTORY_FILE, load_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
+from wmx.site.pki import DatabaseTls, database_names, database_tls
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
@@ -82,6 +83,15 @@ class Site:
     def secrets(self) -> Secrets:
         # Loaded on first use: `wmx config get` has no business reading secrets.
         return load_secrets(self.paths.secrets)
+
+    @cached_property
+    def database_tls(self) -> DatabaseTls | None:
+        """The database CA and PostgreSQL's certificate (pki/, made or reissued here when
+        needed), or None when every client of PostgreSQL shares its host."""
+        names = database_names(self.topology)
+        if not names:
+            return None
+        return database_tls(self.paths.root, names, self.config.server_name)
 
 
 def find_site_root(start: Path) -> Path:

@@ -48,6 +48,8 @@ def database_params(config: Config) -> dict[str, Any]:
         "port": db["port"],
         "user": db["user"],
         "passfile": db["passfile"],
+        "sslmode": db["sslmode"],
+        "sslrootcert": db["sslrootcert"],
     }
 
 
@@ -69,6 +71,9 @@ def pg_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
     if not config["database"]["local"]:
         env["PGPASSFILE"] = config["database"]["passfile"]
+        # pg_dump verifies PostgreSQL's certificate as the job's own connection does.
+        env["PGSSLMODE"] = config["database"]["sslmode"]
+        env["PGSSLROOTCERT"] = config["database"]["sslrootcert"]
     return env
 
 

@@ -1,0 +1,138 @@
+"""The long steps of `wmx upgrade os` on the host: the package upgrade, run detached from
+the SSH connection with progress lines, and the reboot.
+
+The full upgrade takes minutes and restarts sshd, systemd and the C library under the
+session that started it; a connection that drops must not kill apt halfway. So the script
+runs as a transient systemd unit (`systemd-run`), writes its output to a log on the host
+and its exit status to a file when it ends, and wmx polls both over fresh connections,
+saying how far apt has got.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+from wmx.errors import WmxError
+from wmx.ops.upgrade import remote
+from wmx.site.topology import HostView
+from wmx.ssh import connection
+
+Say = Callable[[str], None]
+UNIT = "wmx-upgrade-os"
+STATE_DIR = "/var/lib/wmx/upgrade-os"
+LOG = f"{STATE_DIR}/log"
+POLL_EVERY = 10.0
+SAY_EVERY = 60.0
+# sshd restarts during the upgrade: this many polls in a row may fail before wmx gives up.
+UNREACHABLE_POLLS = 30
+
+
+def start_script(script: str) -> str:
+    """Write ``script`` to the host and start it as the transient unit UNIT, its output in
+    LOG and its exit status in STATE_DIR/status once it ends."""
+    return (
+        "set -eu\n"
+        f"mkdir -p {STATE_DIR}\n"
+        f"rm -f {STATE_DIR}/status {LOG}\n"
+        f"cat > {STATE_DIR}/run.sh <<'WMX_UPGRADE_OS_EOF'\n{script}WMX_UPGRADE_OS_EOF\n"
+        f"cat > {STATE_DIR}/wrap.sh <<'WMX_UPGRADE_OS_EOF'\n"
+        f"sh {STATE_DIR}/run.sh > {LOG} 2>&1\n"
+        f"echo $? > {STATE_DIR}/status.new\n"
+        f"mv {STATE_DIR}/status.new {STATE_DIR}/status\n"
+        "WMX_UPGRADE_OS_EOF\n"
+        f"systemctl reset-failed {UNIT}.service 2>/dev/null || true\n"
+        f"systemd-run --quiet --unit={UNIT} --property=Type=exec /bin/sh {STATE_DIR}/wrap.sh\n"
+    )
+
+
+POLL = f"""\
+if [ -s {STATE_DIR}/status ]; then echo "status=$(cat {STATE_DIR}/status)"; \
+else echo "active=$(systemctl is-active {UNIT}.service 2>/dev/null || true)"; fi
+echo "unpacked=$(grep -c '^Unpacking ' {LOG} 2>/dev/null || true)"
+echo "setup=$(grep -c '^Setting up ' {LOG} 2>/dev/null || true)"
+"""
+
+
+def parse_poll(text: str) -> dict[str, str]:
+    return dict(ln.split("=", 1) for ln in text.splitlines() if "=" in ln)
+
+
+def progress_line(state: dict[str, str]) -> str:
+    return (
+        f"apt: {state.get('unpacked') or 0} package(s) unpacked, {state.get('setup') or 0} set up"
+    )
+
+
+def run_detached(host: HostView, script: str, say: Say, timeout: float = 5400.0) -> None:
+    """Run ``script`` on ``host`` detached from this connection; raise with the end of
+    its log when it fails."""
+    remote(host, start_script(script), timeout=120)
+    deadline = time.monotonic() + timeout
+    said = time.monotonic()
+    misses = 0
+    while True:
+        time.sleep(POLL_EVERY)
+        try:
+            state = parse_poll(remote(host, POLL, timeout=60))
+            misses = 0
+        except WmxError:
+            misses += 1
+            if misses >= UNREACHABLE_POLLS:
+                raise
+            continue
+        if "status" in state:
+            if state["status"].strip() == "0":
+                say(progress_line(state) + ": done")
+                return
+            raise WmxError(
+                f"the package upgrade failed (exit status {state['status'].strip()}; "
+                f"log: {host.name}:{LOG}): {_tail(host)}"
+            )
+        if state.get("active") not in ("active", "activating"):
+            raise WmxError(
+                f"the package upgrade stopped without an exit status (unit {UNIT}: "
+                f"{state.get('active') or 'unknown'}; log: {host.name}:{LOG}): {_tail(host)}"
+            )
+        if time.monotonic() > deadline:
+            raise WmxError(f"the package upgrade did not end within {int(timeout)} s")
+        if time.monotonic() - said >= SAY_EVERY:
+            say(progress_line(state))
+            said = time.monotonic()
+
+
+def _tail(host: HostView) -> str:
+    try:
+        return " | ".join(remote(host, f"tail -n 5 {LOG}", timeout=60).split("\n")).strip(" |")
+    except WmxError as exc:
+        return f"(log unreadable: {exc})"
+
+
+# PID 1's start time (clock ticks since the machine booted, field 22 of /proc/1/stat):
+# it changes when the host reboots, a container's as well as a VM's.
+BOOT_MARK = "cut -d' ' -f22 /proc/1/stat"
+
+
+def reboot(host: HostView, release: str, say: Say, timeout: float = 600.0) -> None:
+    """Reboot ``host``; return once it runs again, booted anew, on Debian ``release``."""
+    before = remote(host, BOOT_MARK, timeout=60).strip()
+    argv = connection(host).command(["sh", "-c", "sleep 1; systemctl reboot"])
+    # The connection drops as the host goes down: its end says nothing.
+    subprocess.run(argv, capture_output=True, timeout=60, check=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(3)
+        try:
+            mark, seen = remote(
+                host, f"{BOOT_MARK}; . /etc/os-release; echo $VERSION_CODENAME", timeout=30
+            ).split()
+        except (WmxError, ValueError):
+            mark, seen = before, ""
+        if mark != before:
+            break
+        if time.monotonic() > deadline:
+            raise WmxError(f"{host.name} did not come back within {int(timeout)} s")
+    if seen != release:
+        raise WmxError(f"{host.name} came back running Debian {seen}, not {release}")
+    say(f"{host.name} is back, on Debian {seen}")

@@ -1,0 +1,367 @@
+"""The site's database CA and PostgreSQL's server certificate (docs/database.md).
+
+When Synapse (or a worker, or the backup job) reaches PostgreSQL on another host, the
+link is TLS that the client verifies (libpq's sslmode=verify-full) against a CA that wmx
+makes for the site. It lives beside secrets.yml, in `pki/` (0700, keys 0600, a
+.gitignore that ignores everything in it), made with the `cryptography` package in this
+process: no key ever passes through argv, a log or Ansible's output.
+
+- `database-ca.key` / `database-ca.crt`: the CA (ECDSA P-256, ten years), made on first
+  use and replaced only on purpose (`wmx secrets rotate database_ca`).
+- `database.key` / `database.crt`: PostgreSQL's certificate for the database host's
+  inventory name and address (what clients connect to). Reissued, with a new key, when
+  those names change, when the CA is not its issuer any more, or when fewer than
+  RENEW_BEFORE days are left; wmx says so, and the next deploy installs it.
+
+Like secrets.yml, a key file readable by others, or half of a pair, is refused at load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from wmx.errors import InputError
+from wmx.site.topology import Topology
+from wmx.site.yamlfile import locked, write_atomically
+
+PKI_DIR = "pki"
+# Its name for `wmx secrets rotate`.
+DATABASE_CA = "database_ca"
+CA_KEY = "database-ca.key"
+CA_CERT = "database-ca.crt"
+SERVER_KEY = "database.key"
+SERVER_CERT = "database.crt"
+CA_DAYS = 3650
+SERVER_DAYS = 365
+# A server certificate with fewer days left is reissued at the next load (render/deploy).
+RENEW_BEFORE = dt.timedelta(days=30)
+# A CA with fewer days left is refused: rotate it (the server certificate cannot outlive it).
+CA_MIN_LEFT = dt.timedelta(days=60)
+ROTATION_EFFECT = (
+    "a new CA and a new PostgreSQL certificate: the next deploy installs the certificate "
+    "on the database host and the CA on every host that connects to it, and restarts "
+    "PostgreSQL and Synapse; until both sides have the new ones, new database connections "
+    "from other hosts are refused (established ones continue)."
+)
+
+
+class PkiError(InputError):
+    """pki/ is unsafe, broken or half there: one line, exit 2, no key material shown."""
+
+
+@dataclass(frozen=True)
+class DatabaseTls:
+    """What the templates install: the CA (every client host), the certificate and its
+    key (the database host). The key is hidden from repr."""
+
+    ca_pem: str
+    cert_pem: str
+    key_pem: str
+    names: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"DatabaseTls(names={self.names!r}, key=<hidden>)"
+
+    __str__ = __repr__
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _cert_pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def _usage(*allowed: str) -> x509.KeyUsage:
+    """KeyUsage with only `allowed` set."""
+    return x509.KeyUsage(**{name: name in allowed for name in _USAGES})
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def _public_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def make_ca(label: str, now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new CA that may sign server certificates only (path length 0)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"wmx database CA ({label})"[:64])])
+    public = key.public_key()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage("key_cert_sign", "crl_sign"), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def issue_server(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    names: Sequence[str],
+    now: dt.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A server certificate for `names` (host names and addresses), with a new key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    not_after = min(now + dt.timedelta(days=SERVER_DAYS), ca_cert.not_valid_after_utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0][:64])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage("digital_signature", "key_agreement"), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(_ec_public(ca_cert)),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _ec_public(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    public = cert.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise PkiError(f"{cert.subject.rfc4514_string()}: not an ECDSA certificate")
+    return public
+
+
+def certificate_names(cert: x509.Certificate) -> tuple[str, ...]:
+    """The subject alternative names of `cert`, as strings, in order."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(str(getattr(n, "value", "")) for n in san)
+
+
+def database_clients(topology: Topology) -> list[str]:
+    """The addresses of the hosts that reach PostgreSQL over TCP (TLS): Synapse's hosts
+    (main process, workers) other than the database host; the backup job runs on the
+    homeserver host."""
+    database = topology.the("database").name
+    seen: dict[str, None] = {}
+    for group in ("homeserver", "synapse_workers"):
+        for host in topology.in_group(group):
+            if host.name != database:
+                seen[host.address] = None
+    return list(seen)
+
+
+def database_names(topology: Topology) -> tuple[str, ...]:
+    """The names PostgreSQL's certificate carries (the inventory name, and the address
+    that clients connect to); empty when no host connects over TCP (no TLS needed)."""
+    if not database_clients(topology):
+        return ()
+    host = topology.the("database")
+    return tuple(dict.fromkeys((host.name, host.address)))
+
+
+# --- the files -----------------------------------------------------------------------------
+
+
+def _private_file(path: Path) -> bytes:
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if mode & 0o077:
+        raise PkiError(
+            f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"
+        )
+    return path.read_bytes()
+
+
+def _load_key(path: Path, advice: str) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(_private_file(path), password=None)
+    except (ValueError, TypeError):
+        raise PkiError(f"{path}: not a PEM private key without a passphrase; {advice}") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError(f"{path}: not an ECDSA key; {advice}")
+    return key
+
+
+def _load_cert(path: Path, advice: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except OSError as exc:
+        raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:
+        raise PkiError(f"{path}: not a PEM certificate; {advice}") from None
+
+
+def _ca_advice(directory: Path) -> str:
+    return (
+        f"restore {directory} from where you keep the copy of secrets.yml, or make a new CA "
+        "with `wmx secrets rotate database_ca` (it says what that breaks)"
+    )
+
+
+def _write_pair(
+    directory: Path,
+    key_name: str,
+    cert_name: str,
+    key: ec.EllipticCurvePrivateKey,
+    cert: x509.Certificate,
+) -> None:
+    # The key first: a crash between the two leaves a pair that does not match, which
+    # the next load reissues (server) or refuses (CA, with advice).
+    write_atomically(directory / key_name, _key_pem(key), 0o600, keep_mode=False)
+    write_atomically(directory / cert_name, _cert_pem(cert), 0o644, keep_mode=False)
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise PkiError(f"{directory}: cannot be created ({exc.strerror or exc})") from None
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        write_atomically(gitignore, "# Keys of the site's database CA: never in git.\n*\n")
+
+
+def _load_ca(
+    directory: Path, now: dt.datetime
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    advice = _ca_advice(directory)
+    key_path, cert_path = directory / CA_KEY, directory / CA_CERT
+    for present, missing in ((key_path, cert_path), (cert_path, key_path)):
+        if present.exists() and not missing.exists():
+            raise PkiError(f"{missing}: missing (its pair {present.name} is there); {advice}")
+    key, cert = _load_key(key_path, advice), _load_cert(cert_path, advice)
+    if _public_bytes(key.public_key()) != _public_bytes(_ec_public(cert)):
+        raise PkiError(f"{cert_path}: does not belong to {key_path.name}; {advice}")
+    if cert.not_valid_after_utc - now < CA_MIN_LEFT:
+        raise PkiError(
+            f"{cert_path}: the database CA expires on {cert.not_valid_after_utc:%Y-%m-%d}; "
+            "make a new one with `wmx secrets rotate database_ca`"
+        )
+    return key, cert
+
+
+def _why_reissue(
+    directory: Path, ca_cert: x509.Certificate, names: Sequence[str], now: dt.datetime
+) -> str | None:
+    """Why the server certificate must be (re)issued, or None when it is good."""
+    key_path, cert_path = directory / SERVER_KEY, directory / SERVER_CERT
+    if not key_path.exists() or not cert_path.exists():
+        return "none yet"
+    key = _load_key(key_path, "delete it and database.crt to issue a new pair")
+    cert = _load_cert(cert_path, "delete it and database.key to issue a new pair")
+    if _public_bytes(key.public_key()) != _public_bytes(_ec_public(cert)):
+        return "its key does not match"
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return "another CA issued it"
+    if certificate_names(cert) != tuple(names):
+        return f"its names were {', '.join(certificate_names(cert))}"
+    if cert.not_valid_after_utc - now < RENEW_BEFORE:
+        return f"it expires on {cert.not_valid_after_utc:%Y-%m-%d}"
+    return None
+
+
+def database_tls(
+    root: Path, names: Sequence[str], label: str, *, now: dt.datetime | None = None
+) -> DatabaseTls:
+    """The CA and PostgreSQL's certificate for `names`, kept in `root`/pki: the CA is made
+    on first use, the certificate (re)issued when needed; each said on stderr."""
+    if not names:
+        raise ValueError("a server certificate needs at least one name")
+    now = now or _now()
+    directory = root / PKI_DIR
+    said: list[str] = []
+    _make_directory(directory)
+    with locked(directory / CA_KEY):
+        if not (directory / CA_KEY).exists() and not (directory / CA_CERT).exists():
+            _write_pair(directory, CA_KEY, CA_CERT, *make_ca(label, now))
+            said.append(
+                f"made the site's database CA in {directory} (keep a copy with secrets.yml)"
+            )
+        ca_key, ca_cert = _load_ca(directory, now)
+        reason = _why_reissue(directory, ca_cert, names, now)
+        if reason is not None:
+            _write_pair(
+                directory, SERVER_KEY, SERVER_CERT, *issue_server(ca_key, ca_cert, names, now)
+            )
+            said.append(
+                f"issued PostgreSQL's certificate for {', '.join(names)} ({reason}); "
+                "`wmx deploy` installs it"
+            )
+    for line in said:
+        print(f"wmx: {line}", file=sys.stderr)
+    return DatabaseTls(
+        ca_pem=(directory / CA_CERT).read_text(),
+        cert_pem=(directory / SERVER_CERT).read_text(),
+        key_pem=_private_file(directory / SERVER_KEY).decode(),
+        names=tuple(names),
+    )
+
+
+def rotate_database_ca(root: Path, label: str, *, now: dt.datetime | None = None) -> None:
+    """Replace the CA (and drop the server certificate: the next load issues one)."""
+    now = now or _now()
+    directory = root / PKI_DIR
+    _make_directory(directory)
+    with locked(directory / CA_KEY):
+        _write_pair(directory, CA_KEY, CA_CERT, *make_ca(label, now))
+        for name in (SERVER_CERT, SERVER_KEY):
+            (directory / name).unlink(missing_ok=True)
