@@ -34,7 +34,7 @@ from tests.integration.synapse_server import (
     start_synapse,
 )
 from wmx.admin.registration import register_user
-from wmx.components.synapse_workers import Ports, WorkerPlan, worker_plan
+from wmx.components.synapse_workers import Ports, WorkerPlan, redis_settings, worker_plan
 from wmx.site import load_site
 from wmx.site.init import init_site
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
@@ -76,19 +76,40 @@ def postgres() -> Iterator[str]:
 
 
 @pytest.fixture
-def redis() -> Iterator[int]:
+def site_dir(tmp_path: Path) -> Path:
+    return init_site(tmp_path / "site", answers(SERVER_NAME)).root
+
+
+@pytest.fixture
+def redis(site_dir: Path) -> Iterator[int]:
+    """Redis on loopback with the site's password, as the redis role configures it (the
+    settings on standard input: the password on no command line)."""
     require_tool("redis-server")
     port = free_port()
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    password = load_site(site_dir).secrets.redis_password
+    settings = (
+        f'port {port}\nbind 127.0.0.1\nrequirepass {password}\nsave ""\n'
+        "appendonly no\ndaemonize no\n"
+    )
+    process = subprocess.Popen(
+        ["redis-server", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert process.stdin is not None
+    process.stdin.write(settings)
+    process.stdin.close()
     try:
-        ping = ["redis-cli", "-p", str(port), "ping"]
+        ping = ["redis-cli", "--no-auth-warning", "-p", str(port), "ping"]
+        auth = {"REDISCLI_AUTH": password, "PATH": "/usr/bin:/bin"}
         wait_until(
-            lambda: subprocess.run(ping, capture_output=True, text=True).stdout.strip() == "PONG",
-            "redis-server to answer PING",
+            lambda: (
+                subprocess.run(ping, capture_output=True, text=True, env=auth).stdout.strip()
+                == "PONG"
+            ),
+            "redis-server to answer PING with its password",
             every=0.3,
         )
+        anonymous = subprocess.run(ping, capture_output=True, text=True).stdout
+        assert "NOAUTH" in anonymous, anonymous
         yield port
     finally:
         process.terminate()
@@ -115,12 +136,11 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, postgres: str, redis: int) -> Iterator[Deployment]:
+def deployment(tmp_path: Path, site_dir: Path, postgres: str, redis: int) -> Iterator[Deployment]:
     python = _workers_python()
     base = free_port()
     ports = Ports(replication=free_port(), first_http=base, first_metrics=free_port(), redis=redis)
     plan = worker_plan(WorkerSettings(sync=1, client=1), ports=ports)
-    site_dir = init_site(tmp_path / "site", answers(SERVER_NAME)).root
     site = load_site(site_dir)
 
     def adjust(settings: dict[str, Any]) -> None:
@@ -136,6 +156,9 @@ def deployment(tmp_path: Path, postgres: str, redis: int) -> Iterator[Deployment
              "resources": [{"names": ["replication"]}]}
         )  # fmt: skip
         settings.update(plan.shared)
+        # conf.d/secrets.yaml's part: Redis with its password, the replication secret.
+        settings["redis"] = redis_settings(plan, site.secrets.redis_password)
+        settings["worker_replication_secret"] = site.secrets.worker_replication_secret
 
     main = start_synapse(tmp_path / "synapse", site.secrets, adjust=adjust, python=python)
     processes: list[subprocess.Popen[bytes]] = []
@@ -234,3 +257,19 @@ def test_bench_through_a_worker(deployment: Deployment) -> None:
     figures = json.loads(result.stdout)
     print(json.dumps(figures, indent=2))
     assert figures["received"] == figures["sent"] == 20
+
+
+def test_the_replication_listener_wants_the_replication_secret(deployment: Deployment) -> None:
+    # The workers above got through with it; a caller without it (or with another) is
+    # refused (Synapse answers its RuntimeError with a 500), one with it is served.
+    secret = load_site(deployment.site_dir).secrets.worker_replication_secret
+    url = (
+        f"http://127.0.0.1:{deployment.plan.replication_port}/_synapse/replication/"
+        "get_repl_stream_updates/typing/wmx-test?from_token=0&upto_token=1"
+    )
+    assert httpx.get(url, timeout=10).status_code == 500
+    wrong = {"Authorization": "Bearer not-the-secret"}
+    assert httpx.get(url, headers=wrong, timeout=10).status_code == 500
+    right = {"Authorization": f"Bearer {secret}"}
+    answer = httpx.get(url, headers=right, timeout=10)
+    assert answer.status_code == 200, answer.text

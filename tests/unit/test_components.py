@@ -19,8 +19,9 @@ from wmx.site.model import SiteConfig
 from wmx.site.topology import GROUPS, HostView, Topology
 
 MODULES_DIR = Path(wmx.components.__file__).parent
-# Modules of wmx/components/ that are not components: the interface.
-SUPPORT_MODULES = {"__init__", "component"}
+# Modules of wmx/components/ that are not components: the interface, and the endpoint
+# lists of Synapse's workers (synapse_workers's data).
+SUPPORT_MODULES = {"__init__", "component", "worker_routes"}
 # Roles that are not components: task files every component's role includes.
 SHARED_ROLES = {"rendered_files"}
 

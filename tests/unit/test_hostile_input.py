@@ -243,7 +243,7 @@ CASES = [
     ),
     Case(
         "secrets-from-newer-wmx",
-        _edit("secrets.yml", "secrets_version: 2", "secrets_version: 99"),
+        _edit("secrets.yml", "secrets_version: 3", "secrets_version: 99"),
         ("render",),
         ("secrets.yml", "newer wmx"),
     ),

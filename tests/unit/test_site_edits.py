@@ -214,12 +214,12 @@ def test_only_a_secret_a_newer_wmx_introduces_is_added_and_said(site_dir: Path) 
     # A file written before upgrade_canary_password existed (secrets_version 1, no line).
     _secret_line("upgrade_canary_password", "")(site_dir)
     path = site_dir / "secrets.yml"
-    path.write_text(path.read_text().replace("secrets_version: 2", "secrets_version: 1"))
+    path.write_text(path.read_text().replace("secrets_version: 3", "secrets_version: 1"))
     result = runner.invoke(app, ["--site", str(site_dir), "render"])
     assert result.exit_code == 0, result.stderr
     assert "added upgrade_canary_password" in result.stderr
     data = _secrets(site_dir)
-    assert data["secrets_version"] == site_secrets.SECRETS_VERSION == 2
+    assert data["secrets_version"] == site_secrets.SECRETS_VERSION == 3
     assert len(str(data["upgrade_canary_password"])) >= 32
     assert str(data["upgrade_canary_password"]) not in result.stdout + result.stderr
     # Another missing secret of the same file is still refused.

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from tests.conftest import answers
-from tests.unit.render_sites import BASE_CONFIG, files_by_dest, make_site, synapse_config
+from tests.unit.render_sites import (
+    BASE_CONFIG,
+    SECRETS,
+    files_by_dest,
+    make_site,
+    synapse_config,
+)
 from wmx.cli import app
 from wmx.components import components_of, services_of
 from wmx.components.synapse_workers import (
@@ -26,6 +32,7 @@ from wmx.components.synapse_workers import (
     SYNC_ROUTES,
     worker_plan,
 )
+from wmx.errors import InputError
 from wmx.render.role_vars import role_vars
 from wmx.site import Site
 from wmx.site.init import init_site
@@ -143,11 +150,20 @@ def test_small_preset_on_one_host(tmp_path: Path) -> None:
     replication = [lst for lst in config["listeners"] if lst["port"] == 8009]
     assert replication == [{"port": 8009, "type": "http", "bind_addresses": ["127.0.0.1"],
                             "resources": [{"names": ["replication"]}]}]  # fmt: skip
-    assert config["redis"] == {"enabled": True, "host": "127.0.0.1", "port": 6379}
+    # Redis with its password, and the replication secret: in conf.d/secrets.yaml only.
+    assert config["redis"] == {"enabled": True, "host": "127.0.0.1", "port": 6379,
+                               "password": SECRETS.redis_password}  # fmt: skip
+    assert config["worker_replication_secret"] == SECRETS.worker_replication_secret
+    homeserver_yaml = files["/etc/matrix-synapse/homeserver.yaml"].content
+    assert SECRETS.redis_password not in homeserver_yaml and "redis" not in yaml.safe_load(
+        homeserver_yaml
+    )
     assert config["instance_map"] == {"main": {"host": "127.0.0.1", "port": 8009}}
     assert config["federation_sender_instances"] == ["federation-sender1"]
     redis_conf = files["/etc/redis/redis.conf"].content
     assert re.search(r"^bind 127\.0\.0\.1 -::1$", redis_conf, re.M)
+    assert f"\nrequirepass {SECRETS.redis_password}\n" in redis_conf
+    assert files["/etc/redis/redis.conf"].secret
     unit = files["/etc/systemd/system/matrix-synapse-worker@.service"].content
     assert "-c /etc/matrix-synapse/workers/%i.yaml" in unit and "NoNewPrivileges=true" in unit
     nginx = files["/etc/nginx/sites-available/wmx-tls.conf"].content
@@ -248,3 +264,123 @@ def test_worker_ports_meet_no_other_components_port() -> None:
     ours |= {p for w in plan.workers for p in (w.port, w.metrics_port)}
     clashes = {p: others[p] for p in ours if p in others}
     assert clashes == {}
+
+
+def _spread_site(tmp_path: Path, workers: dict[str, Any]) -> Site:
+    """The e2e's layout: the database on db1, the main process, Redis and nginx on hs1,
+    the workers on wk1 (group synapse_workers)."""
+    return _site(
+        tmp_path,
+        workers,
+        HostView("db1", "10.0.0.11", ("database",), 4096),
+        HostView("hs1", "10.0.0.12", ("homeserver", "proxy"), 4096),
+        HostView("wk1", "10.0.0.13", ("synapse_workers",), 4096),
+    )
+
+
+def test_workers_on_a_host_of_their_own(tmp_path: Path) -> None:
+    site = _spread_site(tmp_path, {"preset": "small"})
+    _db, hs, wk = site.topology.hosts
+    assert "synapse_workers" in components_of(site, wk) and "redis" not in components_of(site, wk)
+    assert "synapse" in components_of(site, wk)  # its release, settings and signing key
+    assert {s.name for s in services_of(site, wk)} >= {"synapse-workers"}
+    assert "synapse" not in {s.name for s in services_of(site, wk)}  # no main process
+    worker_vars, main_vars = role_vars(site, site.topology, wk), role_vars(site, site.topology, hs)
+    assert (worker_vars["synapse_main"], worker_vars["synapse_key_host"]) == (False, "hs1")
+    assert "synapse_main" not in main_vars
+    on_wk = [i["name"] for i in worker_vars["synapse_workers_instances"]]
+    assert on_wk == ["sync1", "client1", "federation-sender1", "background1"]
+    # The media worker stays with the media store, on the homeserver host.
+    assert [i["name"] for i in main_vars["synapse_workers_instances"]] == ["media1"]
+    sync = worker_vars["synapse_workers_instances"][0]["config"]["worker_listeners"][0]
+    assert sync["bind_addresses"] == ["127.0.0.1", "10.0.0.13"]
+    # Every process reaches the main process's replication listener and Redis on hs1's
+    # address, with the secrets; the worker host has the same settings.
+    for host in ("hs1", "wk1"):
+        files = files_by_dest(site, host)
+        config = synapse_config(files)
+        assert config["instance_map"]["main"] == {"host": "10.0.0.12", "port": 8009}
+        assert config["redis"]["host"] == "10.0.0.12"
+        assert config["worker_replication_secret"] == SECRETS.worker_replication_secret
+        replication = next(lst for lst in config["listeners"] if lst["port"] == 8009)
+        assert replication["bind_addresses"] == ["127.0.0.1", "10.0.0.12"]
+    # The worker host reaches PostgreSQL over TCP like the main process does.
+    assert synapse_config(files_by_dest(site, "wk1"))["database"]["args"]["host"] == "10.0.0.11"
+    hs_files = files_by_dest(site, "hs1")
+    assert re.search(
+        r"^bind 127\.0\.0\.1 10\.0\.0\.12$", hs_files["/etc/redis/redis.conf"].content, re.M
+    )
+    nginx = hs_files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert "server 10.0.0.13:8102;" in nginx  # sync1 on wk1 (worker 2: after no persister)
+    assert re.search(
+        r"upstream synapse_media \{\n(    .*\n)*    server 127\.0\.0\.1:81\d\d;", nginx
+    )
+    # Replication and Redis only from the worker host; the workers only from the proxy.
+    hs_nft = hs_files["/etc/nftables.conf"].content
+    for port in (8009, 6379):
+        assert re.search(rf"ip saddr 10\.0\.0\.13 tcp dport {port} accept", hs_nft), hs_nft
+        assert not re.search(rf"ip saddr 10\.0\.0\.11 tcp dport {port} accept", hs_nft)
+    wk_nft = files_by_dest(site, "wk1")["/etc/nftables.conf"].content
+    assert re.search(r"ip saddr 10\.0\.0\.12 tcp dport 8101 accept", wk_nft), wk_nft
+    assert "/etc/redis/redis.conf" not in files_by_dest(site, "wk1")
+    assert "/var/lib/synapse/signing.key" not in files_by_dest(site, "wk1")  # copied, not rendered
+
+
+def test_worker_hosts_round_robin_and_event_persisters_answer_their_peers(tmp_path: Path) -> None:
+    hosts = (
+        HostView("hs1", "10.0.0.12", ("database", "homeserver", "proxy"), 4096),
+        HostView("wk1", "10.0.0.13", ("synapse_workers",), 4096),
+        HostView("wk2", "10.0.0.14", ("synapse_workers",), 4096),
+    )
+    site = _site(tmp_path, {"event_persister": 2, "sync": 3}, *hosts)
+    placed = {h.name: [i["name"] for i in role_vars(site, site.topology, h).get(
+        "synapse_workers_instances", [])] for h in hosts}  # fmt: skip
+    assert placed == {"hs1": [], "wk1": ["event-persister1", "sync1", "sync3"],
+                      "wk2": ["event-persister2", "sync2"]}  # fmt: skip
+    config = synapse_config(files_by_dest(site, "hs1"))
+    assert config["instance_map"]["event-persister2"] == {"host": "10.0.0.14", "port": 8102}
+    wk2_nft = files_by_dest(site, "wk2")["/etc/nftables.conf"].content
+    for peer in ("10.0.0.12", "10.0.0.13"):
+        assert re.search(rf"ip saddr {peer} tcp dport 8102 accept", wk2_nft), wk2_nft
+
+
+@pytest.mark.parametrize(
+    ("workers", "groups", "message"),
+    [
+        ({}, ("synapse_workers",), "runs no worker that can leave the homeserver host"),
+        ({"media": 1}, ("synapse_workers",), "runs no worker that can leave the homeserver host"),
+        ({"sync": 1}, ("synapse_workers", "homeserver"), "wk1 runs the homeserver"),
+    ],
+)
+def test_impossible_worker_layouts_are_refused_at_load(
+    tmp_path: Path, workers: dict[str, Any], groups: tuple[str, ...], message: str
+) -> None:
+    root = init_site(tmp_path / "site", answers("example.test")).root
+    runner = CliRunner()
+    for key, value in workers.items():
+        argv = ["--site", str(root), "config", "set", f"synapse.workers.{key}", str(value)]
+        assert runner.invoke(app, argv).exit_code == 0
+    inventory = root / "inventory.yml"
+    text = inventory.read_text()
+    children = "    synapse_workers:\n      hosts:\n        wk1:\n"
+    if "homeserver" in groups:  # the one host is in both groups
+        name = text.split("ansible_host")[0].split("hosts:\n", 1)[1].split(":")[0].strip()
+        children = f"    synapse_workers:\n      hosts:\n        {name}:\n"
+        message = message.replace("wk1", name)
+    else:
+        text = text.replace("  hosts:\n", "  hosts:\n    wk1:\n      ansible_host: 10.0.0.13\n", 1)
+    inventory.write_text(text.replace("  children:\n", "  children:\n" + children, 1))
+    result = runner.invoke(app, ["--site", str(root), "render"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "inventory.yml:" in result.stderr
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_more_worker_hosts_than_workers_is_refused(tmp_path: Path) -> None:
+    hosts = (
+        HostView("hs1", "10.0.0.12", ("database", "homeserver", "proxy"), 4096),
+        HostView("wk1", "10.0.0.13", ("synapse_workers",), 4096),
+        HostView("wk2", "10.0.0.14", ("synapse_workers",), 4096),
+    )
+    with pytest.raises(InputError, match=r"2 hosts for 1 workers .*: wk2 would run none"):
+        _site(tmp_path, {"sync": 1}, *hosts)

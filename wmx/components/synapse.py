@@ -36,8 +36,10 @@ def synapse_bind_for(topology: Topology, host: HostView) -> list[str]:
 class Synapse(Component):
     name = "synapse"
     settings_sections = ("synapse",)
-    groups = ("homeserver",)
-    services = (Service("synapse", "matrix-synapse.service", "synapse"),)
+    # A host of `synapse_workers` gets Synapse's release, settings and signing key for
+    # its workers (synapse_workers), but no main process.
+    groups = ("homeserver", "synapse_workers")
+    services = (Service("synapse", "matrix-synapse.service", "synapse", ("homeserver",)),)
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         config = views.site.config
@@ -73,6 +75,16 @@ class Synapse(Component):
             **({"synapse_oidc": True} if config.login.enabled else {}),
             # Only with workers (the role's default is false): Redis's client libraries.
             **({"synapse_redis": True} if config.synapse.workers.enabled else {}),
+            # A worker host: no main process; the signing key comes from the homeserver
+            # host (the role's default: this is the homeserver host).
+            **(
+                {
+                    "synapse_main": False,
+                    "synapse_key_host": views.site.topology.the("homeserver").name,
+                }
+                if "homeserver" not in host.groups
+                else {}
+            ),
         }
 
 

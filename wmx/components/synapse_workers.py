@@ -1,10 +1,13 @@
 """synapse_workers: Synapse's worker processes beside the main one (`synapse.workers`,
-docs/workers.md), on the homeserver host, talking over Redis (the `redis` component) and
-the main process's replication listener, with nginx routing each endpoint to its type.
+docs/workers.md), on the homeserver host or on the hosts of the inventory group
+`synapse_workers`, talking over Redis (the `redis` component, on the homeserver host)
+and the main process's replication listener, with nginx routing each endpoint to its
+type (wmx/components/worker_routes.py).
 
-The plan (`worker_plan`) names every worker, gives it its ports and Synapse settings, and
-says which endpoints go where, from the lists of Synapse's worker documentation
-(docs/workers.md there, "synapse.app.generic_worker" and "synapse.app.media_repository").
+The plan (`worker_plan`) names every worker, places it on a host, gives it its ports and
+Synapse settings, and says which endpoints go where. Every process presents
+`worker_replication_secret` to the others and Redis's password (secrets.yml), on one
+host as on several.
 """
 
 from __future__ import annotations
@@ -19,15 +22,25 @@ from wmx.components.component import (
     Service,
     SiteViews,
 )
-from wmx.site.settings.workers import WORKER_TYPES
+from wmx.components.worker_routes import (
+    CLIENT_ROUTES,
+    FEDERATION_ROUTES,
+    MEDIA_ROUTES,
+    SYNC_ROUTES,
+)
+from wmx.site.settings.workers import HOMESERVER_ONLY, WORKER_TYPES
+from wmx.site.topology import WORKER_GROUP
 
 if TYPE_CHECKING:
     from wmx.site import Site
     from wmx.site.settings.workers import WorkerSettings
     from wmx.site.topology import HostView
 
-# The main process's HTTP replication listener (loopback: every worker is on its host);
-# not Synapse's documented 9093, which is Alertmanager's on a monitoring host.
+__all__ = ["CLIENT_ROUTES", "FEDERATION_ROUTES", "MEDIA_ROUTES", "SYNC_ROUTES"]
+
+# The main process's HTTP replication listener: loopback, plus the homeserver host's
+# address when workers run on other hosts; not Synapse's documented 9093, which is
+# Alertmanager's on a monitoring host.
 REPLICATION_PORT = 8009
 # Worker n (1-based, in WORKER_TYPES order) listens on FIRST_HTTP_PORT + n for requests
 # (nginx, or replication for event persisters) and on FIRST_METRICS_PORT + n for metrics.
@@ -36,94 +49,13 @@ FIRST_METRICS_PORT = 9300
 REDIS_PORT = 6379
 WORKERS_CONFIG_DIR = "/etc/matrix-synapse/workers"
 WORKER_UNIT = "matrix-synapse-worker@{}.service"
+LOOPBACK = "127.0.0.1"
+# Worker types that stay on the homeserver host whatever the inventory says
+# (HOMESERVER_ONLY): the media repository writes the media store, a directory of that
+# host (the main process serves the same files, and the backup copies them from there).
 
-_C = r"(api/v1|r0|v3|unstable)"
-_C3 = r"(r0|v3|unstable)"
-# Synapse's generic worker lists, by what nginx does with them.
-SYNC_ROUTES: tuple[str, ...] = (
-    r"^/_matrix/client/(r0|v3)/sync$",
-    r"^/_matrix/client/(api/v1|r0|v3)/events$",
-    r"^/_matrix/client/(api/v1|r0|v3)/initialSync$",
-    r"^/_matrix/client/(api/v1|r0|v3)/rooms/[^/]+/initialSync$",
-)
-CLIENT_ROUTES: tuple[str, ...] = (
-    rf"^/_matrix/client/{_C}/createRoom$",
-    rf"^/_matrix/client/{_C}/publicRooms$",
-    rf"^/_matrix/client/{_C}/rooms/.*/joined_members$",
-    rf"^/_matrix/client/{_C}/rooms/.*/context/.*$",
-    rf"^/_matrix/client/{_C}/rooms/.*/members$",
-    rf"^/_matrix/client/{_C}/rooms/.*/state$",
-    r"^/_matrix/client/v1/rooms/.*/hierarchy$",
-    r"^/_matrix/client/(v1|unstable)/rooms/.*/relations/",
-    r"^/_matrix/client/v1/rooms/.*/threads$",
-    rf"^/_matrix/client/{_C3}/account/3pid$",
-    rf"^/_matrix/client/{_C3}/account/whoami$",
-    rf"^/_matrix/client/{_C3}/account/deactivate$",
-    r"^/_matrix/client/(r0|v3)/delete_devices$",
-    rf"^/_matrix/client/{_C}/devices(/|$)",
-    r"^/_matrix/client/versions$",
-    rf"^/_matrix/client/{_C}/voip/turnServer$",
-    rf"^/_matrix/client/{_C}/rooms/.*/event/",
-    rf"^/_matrix/client/{_C}/joined_rooms$",
-    r"^/_matrix/client/v1/rooms/.*/timestamp_to_event$",
-    r"^/_matrix/client/(api/v1|r0|v3|unstable/.*)/rooms/.*/aliases",
-    rf"^/_matrix/client/{_C}/search$",
-    rf"^/_matrix/client/{_C3}/user/.*/filter(/|$)",
-    rf"^/_matrix/client/{_C}/directory/room/.*$",
-    rf"^/_matrix/client/{_C3}/capabilities$",
-    rf"^/_matrix/client/{_C3}/notifications$",
-    rf"^/_matrix/client/{_C3}/keys/query$",
-    rf"^/_matrix/client/{_C3}/keys/changes$",
-    rf"^/_matrix/client/{_C3}/keys/claim$",
-    rf"^/_matrix/client/{_C3}/room_keys/",
-    rf"^/_matrix/client/{_C3}/keys/upload",
-    rf"^/_matrix/client/{_C}/keys/device_signing/upload$",
-    rf"^/_matrix/client/{_C}/keys/signatures/upload$",
-    rf"^/_matrix/client/{_C}/login$",
-    rf"^/_matrix/client/{_C3}/register$",
-    rf"^/_matrix/client/{_C3}/register/available$",
-    r"^/_matrix/client/v1/register/m.login.registration_token/validity$",
-    rf"^/_matrix/client/{_C3}/password_policy$",
-    rf"^/_matrix/client/{_C}/rooms/.*/redact",
-    rf"^/_matrix/client/{_C}/rooms/.*/send",
-    rf"^/_matrix/client/{_C}/rooms/.*/state/",
-    rf"^/_matrix/client/{_C}/rooms/.*/(join|invite|leave|ban|unban|kick)$",
-    rf"^/_matrix/client/{_C}/join/",
-    rf"^/_matrix/client/{_C}/knock/",
-    rf"^/_matrix/client/{_C}/profile/",
-    rf"^/_matrix/client/{_C3}/user_directory/search$",
-)
-FEDERATION_ROUTES: tuple[str, ...] = (
-    r"^/_matrix/federation/v1/version$",
-    r"^/_matrix/federation/v1/event/",
-    r"^/_matrix/federation/v1/state/",
-    r"^/_matrix/federation/v1/state_ids/",
-    r"^/_matrix/federation/v1/backfill/",
-    r"^/_matrix/federation/v1/get_missing_events/",
-    r"^/_matrix/federation/v1/publicRooms",
-    r"^/_matrix/federation/v1/query/",
-    r"^/_matrix/federation/v1/make_join/",
-    r"^/_matrix/federation/v1/make_leave/",
-    r"^/_matrix/federation/(v1|v2)/send_join/",
-    r"^/_matrix/federation/(v1|v2)/send_leave/",
-    r"^/_matrix/federation/v1/make_knock/",
-    r"^/_matrix/federation/v1/send_knock/",
-    r"^/_matrix/federation/(v1|v2)/invite/",
-    r"^/_matrix/federation/v1/event_auth/",
-    r"^/_matrix/federation/v1/timestamp_to_event/",
-    r"^/_matrix/federation/v1/exchange_third_party_invite/",
-    r"^/_matrix/federation/v1/user/devices/",
-    r"^/_matrix/key/v2/query",
-    r"^/_matrix/federation/v1/hierarchy/",
-    r"^/_matrix/federation/v1/send/",
-)
-MEDIA_ROUTES: tuple[str, ...] = (
-    r"^/_matrix/media/",
-    r"^/_matrix/client/v1/media/",
-    r"^/_matrix/federation/v1/media/",
-)
-# Worker type → its Synapse app, the resources of its HTTP listener (none: no listener
-# nginx uses), and the routes nginx sends it with how it balances them.
+# Worker type → its Synapse app, and the resources of its HTTP listener (none: no
+# listener other processes use).
 APPS = {"media": "synapse.app.media_repository"}
 RESOURCES: dict[str, tuple[str, ...]] = {
     "sync": ("client",),
@@ -145,12 +77,46 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class Place:
+    """An inventory host as the plan sees it: its name and its site address."""
+
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where Synapse's processes run: the homeserver host (the main process, Redis, the
+    media worker), the hosts of group `synapse_workers` (none: every worker on the
+    homeserver host) and the proxy's host. The default: one host, all on loopback."""
+
+    homeserver: Place = Place("", LOOPBACK)
+    worker_hosts: tuple[Place, ...] = ()
+    proxy: str = ""
+
+    @property
+    def spread(self) -> bool:
+        """Whether Synapse's processes talk across hosts (then over site addresses)."""
+        return bool(self.worker_hosts)
+
+    def host_for(self, kind: str, index: int) -> Place:
+        """Where the `index`th worker of `kind` runs: round robin over the worker hosts."""
+        if not self.worker_hosts or kind in HOMESERVER_ONLY:
+            return self.homeserver
+        return self.worker_hosts[(index - 1) % len(self.worker_hosts)]
+
+
+@dataclass(frozen=True)
 class Worker:
     name: str  # worker_name, and the systemd instance: matrix-synapse-worker@NAME
     kind: str  # one of WORKER_TYPES
     port: int  # HTTP listener (for nginx, or replication for event persisters)
     metrics_port: int
     index: int = 1  # its number among the workers of its type (Prometheus's `index`)
+    host: Place = Place("", LOOPBACK)  # the host it runs on
+    # Where its HTTP listener binds: loopback, plus its host's address when another
+    # host calls it (a remote proxy, or other Synapse processes for event persisters).
+    http_binds: tuple[str, ...] = (LOOPBACK,)
 
     @property
     def index_label(self) -> str:
@@ -164,12 +130,9 @@ class Worker:
     def unit(self) -> str:
         return WORKER_UNIT.format(self.name)
 
-    def config(
-        self, metrics_bind: str, http_binds: tuple[str, ...] = ("127.0.0.1",)
-    ) -> dict[str, Any]:
+    def config(self, metrics_bind: str) -> dict[str, Any]:
         """The worker's own configuration file (read after homeserver.yaml and conf.d/):
-        its HTTP listener on `http_binds` (loopback, plus the host's address when nginx
-        runs elsewhere), metrics on loopback and `metrics_bind`."""
+        its HTTP listener, and metrics on loopback and `metrics_bind`."""
         listeners: list[dict[str, Any]] = []
         resources = RESOURCES.get(self.kind)
         if resources:
@@ -177,12 +140,12 @@ class Worker:
                 {
                     "type": "http",
                     "port": self.port,
-                    "bind_addresses": list(http_binds),
+                    "bind_addresses": list(self.http_binds),
                     "x_forwarded": True,
                     "resources": [{"names": list(resources), "compress": False}],
                 }
             )
-        binds = ["127.0.0.1"] + ([metrics_bind] if metrics_bind != "127.0.0.1" else [])
+        binds = [LOOPBACK] + ([metrics_bind] if metrics_bind != LOOPBACK else [])
         listeners.append({"type": "metrics", "port": self.metrics_port, "bind_addresses": binds})
         return {
             "worker_app": self.app,
@@ -208,17 +171,45 @@ class WorkerPlan:
     upstreams: tuple[Upstream, ...] = ()
     shared: dict[str, Any] = field(default_factory=dict)  # homeserver.yaml's additions
     ports: Ports = Ports()
+    layout: Layout = Layout()
 
     def __bool__(self) -> bool:
         return bool(self.workers)
 
     @property
     def replication_port(self) -> int:
-        """The main process's replication listener (loopback)."""
+        """The main process's replication listener."""
         return self.ports.replication
+
+    @property
+    def main_address(self) -> str:
+        """Where the other processes reach the main process's replication listener and
+        Redis: loopback on one host, else the homeserver host's address."""
+        return self.layout.homeserver.address if self.layout.spread else LOOPBACK
+
+    @property
+    def main_binds(self) -> tuple[str, ...]:
+        """Where the replication listener and Redis listen."""
+        return (LOOPBACK, self.main_address) if self.layout.spread else (LOOPBACK,)
 
     def of(self, kind: str) -> list[Worker]:
         return [w for w in self.workers if w.kind == kind]
+
+    def on(self, host: str) -> list[Worker]:
+        """The workers `host` runs."""
+        return [w for w in self.workers if w.host.name == host]
+
+    def peers(self, host: str) -> list[Place]:
+        """The other hosts running Synapse processes, which call `host`'s (replication)."""
+        hosts = {self.layout.homeserver, *(w.host for w in self.workers)}
+        return sorted((h for h in hosts if h.name != host), key=lambda h: h.name)
+
+    def scrape_targets(self, monitor: str) -> list[tuple[Worker, str]]:
+        """Each worker and the address Prometheus on host `monitor` scrapes it at."""
+        return [
+            (w, f"{LOOPBACK if w.host.name == monitor else w.host.address}:{w.metrics_port}")
+            for w in self.workers
+        ]
 
 
 _BALANCE = {
@@ -240,45 +231,65 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 ROUTED = frozenset(_ROUTES)
 
 
+def _http_binds(kind: str, host: Place, layout: Layout) -> tuple[str, ...]:
+    remote_proxy = kind in ROUTED and host.name != layout.proxy
+    remote_peers = kind == "event_persister" and layout.spread
+    return (LOOPBACK, host.address) if remote_proxy or remote_peers else (LOOPBACK,)
+
+
 def worker_plan(
     settings: WorkerSettings,
     *,
     federation: bool = True,
     ports: Ports = Ports(),
-    address: str = "127.0.0.1",
+    layout: Layout = Layout(),
 ) -> WorkerPlan:
-    """Every worker `settings` asks for, its ports, nginx's upstreams and the shared
-    settings homeserver.yaml gains (empty when the preset is none and no count is set)."""
+    """Every worker `settings` asks for, its host and ports, nginx's upstreams and the
+    shared settings homeserver.yaml gains (empty when the preset is none and no count
+    is set)."""
     counts = settings.counts()
     workers: list[Worker] = []
     for kind in WORKER_TYPES:
         for index in range(1, counts[kind] + 1):
             n = len(workers) + 1
             name = f"{kind.replace('_', '-')}{index}"
-            workers.append(Worker(name, kind, ports.first_http + n, ports.first_metrics + n, index))
-    plan = WorkerPlan(tuple(workers), ports=ports)
+            host = layout.host_for(kind, index)
+            http, metrics = ports.first_http + n, ports.first_metrics + n
+            binds = _http_binds(kind, host, layout)
+            workers.append(Worker(name, kind, http, metrics, index, host, binds))
+    plan = WorkerPlan(tuple(workers), ports=ports, layout=layout)
     if not workers:
         return plan
+
+    def reach(w: Worker) -> str:
+        # nginx reaches a worker on its own host over loopback.
+        return LOOPBACK if w.host.name == layout.proxy else w.host.address
+
     upstreams = tuple(
         Upstream(
             f"synapse_{kind}",
             _BALANCE.get(kind, ""),
-            tuple(f"{address}:{w.port}" for w in plan.of(kind)),
+            tuple(f"{reach(w)}:{w.port}" for w in plan.of(kind)),
             routes,
         )
         for kind, routes in _ROUTES.items()
         if plan.of(kind) and (federation or kind != "federation_reader")
     )
-    return WorkerPlan(plan.workers, upstreams, _shared(plan), ports)
+    return WorkerPlan(plan.workers, upstreams, _shared(plan), ports, layout)
 
 
 def _shared(plan: WorkerPlan) -> dict[str, Any]:
+    """homeserver.yaml's additions, for every process (Redis's settings, which hold its
+    password, and worker_replication_secret go to conf.d/secrets.yaml instead)."""
     names = {kind: [w.name for w in plan.of(kind)] for kind in WORKER_TYPES}
+    spread = plan.layout.spread
     shared: dict[str, Any] = {
-        "redis": {"enabled": True, "host": "127.0.0.1", "port": plan.ports.redis},
         "instance_map": {
-            "main": {"host": "127.0.0.1", "port": plan.ports.replication},
-            **{w.name: {"host": "127.0.0.1", "port": w.port} for w in plan.of("event_persister")},
+            "main": {"host": plan.main_address, "port": plan.ports.replication},
+            **{
+                w.name: {"host": w.host.address if spread else LOOPBACK, "port": w.port}
+                for w in plan.of("event_persister")
+            },
         },
     }
     if names["event_persister"]:
@@ -300,15 +311,32 @@ def _shared(plan: WorkerPlan) -> dict[str, Any]:
     return shared
 
 
+def redis_settings(plan: WorkerPlan, password: str) -> dict[str, Any]:
+    """Synapse's `redis:` section (conf.d/secrets.yaml: it holds the password)."""
+    return {
+        "enabled": True,
+        "host": plan.main_address,
+        "port": plan.ports.redis,
+        "password": password,
+    }
+
+
+def layout_of(site: Site) -> Layout:
+    topology = site.topology
+    homeserver = topology.the("homeserver")
+    return Layout(
+        homeserver=Place(homeserver.name, homeserver.address),
+        worker_hosts=tuple(Place(h.name, h.address) for h in topology.in_group(WORKER_GROUP)),
+        proxy=topology.the("proxy").name,
+    )
+
+
 def plan_of(site: Site) -> WorkerPlan:
-    """The site's plan: nginx reaches the workers on loopback, or on the homeserver
-    host's address when it runs on another host."""
-    homeserver = site.topology.the("homeserver")
-    local = site.topology.the("proxy").name == homeserver.name
+    """The site's plan, its workers placed on the site's hosts."""
     return worker_plan(
         site.config.synapse.workers,
         federation=site.config.homeserver.federation,
-        address="127.0.0.1" if local else homeserver.address,
+        layout=layout_of(site),
     )
 
 
@@ -317,56 +345,75 @@ class SynapseWorkers(Component):
     services = (Service("synapse-workers", "matrix-synapse-worker@*.service", "synapse"),)
 
     def runs_on(self, site: Site, host: HostView) -> bool:
-        # On the homeserver host, when wmx.yaml asks for workers.
-        return "homeserver" in host.groups and bool(plan_of(site))
+        # On each host the plan places a worker on.
+        return bool(plan_of(site).on(host.name))
 
     def removed_from(self, site: Site, host: HostView) -> bool:
-        return "homeserver" in host.groups
+        return bool({"homeserver", WORKER_GROUP} & set(host.groups))
 
     def view(self, site: Site) -> WorkerPlan | None:
         plan = plan_of(site)
         return plan if plan else None
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
-        return {"workers": views[self.name]}
+        plan: WorkerPlan | None = views[self.name]
+        password = views.site.secrets.redis_password
+        return {
+            "workers": plan,
+            # conf.d/secrets.yaml's `redis:` (with the password), for every process.
+            "redis_settings": redis_settings(plan, password) if plan else None,
+        }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
-        # A remote proxy reaches the workers that serve requests.
+        # A remote proxy reaches the workers that serve requests, the monitoring host
+        # their metrics, the other Synapse hosts the event persisters' replication.
         plan: WorkerPlan | None = views[self.name]
-        if not plan or "homeserver" not in host.groups:
+        if not plan:
             return FirewallRules()
         topology = views.site.topology
         proxies = [p for p in topology.in_group("proxy") if p.name != host.name]
         monitor = topology.monitoring_host
         scraper = [monitor] if monitor is not None and monitor.name != host.name else []
+        mine = plan.on(host.name)
+        # On the homeserver host, with workers elsewhere: the main process's replication
+        # listener and Redis, for the worker hosts only.
+        main = (
+            tuple(
+                FirewallSource(port, peer.address)
+                for port in (plan.replication_port, plan.ports.redis)
+                for peer in plan.peers(host.name)
+            )
+            if plan.layout.spread and host.name == plan.layout.homeserver.name
+            else ()
+        )
         return FirewallRules(
-            restricted=tuple(
-                FirewallSource(w.port, p.address)
-                for w in plan.workers
-                if w.kind in ROUTED
-                for p in proxies
+            restricted=main
+            + tuple(
+                FirewallSource(w.port, p.address) for w in mine if w.kind in ROUTED for p in proxies
             )
             + tuple(
-                FirewallSource(w.metrics_port, m.address) for w in plan.workers for m in scraper
+                FirewallSource(w.port, p.address)
+                for w in mine
+                if w.kind == "event_persister"
+                for p in plan.peers(host.name)
             )
+            + tuple(FirewallSource(w.metrics_port, m.address) for w in mine for m in scraper)
         )
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         from wmx.components.exporters import metrics_bind_for
-        from wmx.components.synapse import synapse_bind_for
 
         plan: WorkerPlan = views[self.name]
         bind = metrics_bind_for(views.site.topology, host)
-        http_binds = tuple(synapse_bind_for(views.site.topology, host))
         return {
             "synapse_workers_instances": [
                 {
                     "name": w.name,
                     "port": w.port,
                     "http": w.kind in RESOURCES,
-                    "config": w.config(bind, http_binds),
+                    "config": w.config(bind),
                 }
-                for w in plan.workers
+                for w in plan.on(host.name)
             ],
         }
 

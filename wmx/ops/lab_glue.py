@@ -15,7 +15,7 @@ from wmx.ops.lab_login import attach_login
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
 from wmx.site.inventory import inventory_document
-from wmx.site.topology import GROUPS
+from wmx.site.topology import ONE_HOST_GROUPS
 from wmx.site.yamlfile import dump_document, write_atomically
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def lab_inventory_text(
         for h in hosts
     }
     first = hosts[0].name
-    groups = {g: [first] for g in GROUPS if g != "backup"}
+    groups: dict[str, list[str]] = {g: [first] for g in ONE_HOST_GROUPS}
     if len(hosts) > 1:
         # The second host keeps a borg repository of the first (wmx.yaml: backup).
         groups["backup"] = [hosts[1].name]

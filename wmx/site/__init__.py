@@ -71,7 +71,7 @@ class Site:
     element_release: WebClientRelease | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_site(self.config, self.topology)
+        check_site(self.config, self.topology, self.paths.inventory)
         release = (
             element_release(self.config, self.paths.root)
             if self.topology.in_group("element")

@@ -7,14 +7,56 @@ it cannot render.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wmx.errors import InputError
 from wmx.site.model import SiteConfig
-from wmx.site.topology import Topology
+from wmx.site.settings.workers import HOMESERVER_ONLY
+from wmx.site.topology import WORKER_GROUP, Topology
 
 
-def check_site(config: SiteConfig, topology: Topology) -> None:
+def check_site(config: SiteConfig, topology: Topology, inventory: Path | None = None) -> None:
     _check_turn(config, topology)
     _check_backup(config, topology)
+    _check_workers(config, topology, inventory)
+
+
+def _check_workers(config: SiteConfig, topology: Topology, inventory: Path | None) -> None:
+    """Hosts in `synapse_workers` that the plan could not use: refused, naming the
+    inventory's line (docs/workers.md, "What runs where")."""
+    hosts = topology.in_group(WORKER_GROUP)
+    if not hosts:
+        return
+    where = str(inventory) if inventory else "inventory"
+    if inventory is not None:
+        try:
+            lines = inventory.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            lines = []
+        found = [n for n, line in enumerate(lines, 1) if f"{WORKER_GROUP}:" in line]
+        where = f"{inventory}:{found[0]}" if found else where
+    prefix = f"{where}: group {WORKER_GROUP}"
+    for host in hosts:
+        if "homeserver" in host.groups:
+            raise InputError(
+                f"{prefix}: {host.name} runs the homeserver; its workers need no group "
+                f"(leave {WORKER_GROUP} to other hosts)"
+            )
+    counts = config.synapse.workers.counts()
+    movable = sum(n for kind, n in counts.items() if kind not in HOMESERVER_ONLY)
+    if movable == 0:
+        raise InputError(
+            f"{prefix}: holds {', '.join(h.name for h in hosts)} but synapse.workers in "
+            "wmx.yaml runs no worker that can leave the homeserver host (the media worker "
+            "stays with the media store); set synapse.workers.preset or a count, or empty "
+            "the group"
+        )
+    if movable < len(hosts):
+        idle = ", ".join(h.name for h in hosts[movable:])
+        raise InputError(
+            f"{prefix}: {len(hosts)} hosts for {movable} workers (synapse.workers in "
+            f"wmx.yaml): {idle} would run none; add workers or take hosts out of the group"
+        )
 
 
 def _check_turn(config: SiteConfig, topology: Topology) -> None:

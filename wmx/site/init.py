@@ -13,7 +13,7 @@ from wmx.site.hostnames import check_address, check_host_name
 from wmx.site.inventory import inventory_document
 from wmx.site.model import DEFAULT_SYNAPSE_VERSION, LETS_ENCRYPT_DIRECTORY, SiteConfig
 from wmx.site.secrets import Secrets, write_secrets
-from wmx.site.topology import DEFAULT_MEMORY_MB, GROUPS
+from wmx.site.topology import DEFAULT_MEMORY_MB, ONE_HOST_GROUPS
 from wmx.site.validation import validate_document
 from wmx.site.yamlfile import dump_document, parse_yaml, write_atomically
 
@@ -59,8 +59,9 @@ def default_inventory(answers: InitAnswers) -> dict[str, object]:
     }
     return inventory_document(
         {answers.host_name: host},
-        # `backup` holds repository hosts, which must be other hosts: none here.
-        {g: [answers.host_name] for g in GROUPS if g != "backup"},
+        # `backup` holds repository hosts, which must be other hosts: none here; nor
+        # `synapse_workers` (the one host runs any workers as the homeserver host).
+        {g: [answers.host_name] for g in ONE_HOST_GROUPS},
     )
 
 

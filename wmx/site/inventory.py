@@ -27,6 +27,7 @@ from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
+    MANY_HOST_GROUPS,
     OPTIONAL_GROUPS,
     HostView,
     Topology,
@@ -212,6 +213,8 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
     _check_irc_bridge(path, topology)
     _check_element(path, topology)
     for group in GROUPS:
+        if group in MANY_HOST_GROUPS:
+            continue
         count = len(topology.in_group(group))
         # An optional component runs on one host, or on none (it is then switched off).
         allowed = (0, 1) if group in OPTIONAL_GROUPS else (1,)

@@ -77,6 +77,10 @@ class Secrets:
     # when its sudo asks for one: the host's, so never generated; `wmx secrets
     # sudo-password` stores it. Empty (the default): sudo asks for none (NOPASSWD).
     sudo_password: str
+    # Synapse's workers (synapse.workers, docs/workers.md): the secret every process
+    # presents on the main process's replication listener, and Redis's `requirepass`.
+    worker_replication_secret: str
+    redis_password: str
 
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
@@ -98,6 +102,8 @@ SECRET_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Secrets))
 INTRODUCED_IN: dict[str, int] = {
     **dict.fromkeys(SECRET_NAMES, 1),
     "upgrade_canary_password": 2,
+    "worker_replication_secret": 3,
+    "redis_password": 3,
 }
 SECRETS_VERSION = max(INTRODUCED_IN.values())
 
@@ -139,6 +145,10 @@ ROTATION_EFFECTS: dict[str, str] = {
     "in progress may drop.",
     "upgrade_canary_password": "the next `wmx upgrade` sets the new password on the canary "
     "account (wmx-canary) before its health gate; nothing else uses it.",
+    "worker_replication_secret": "with workers on, the next deploy gives every Synapse "
+    "process the new secret and restarts them; replication between them stops until then.",
+    "redis_password": "with workers on, the next deploy gives Redis and every Synapse "
+    "process the new password and restarts them; replication stops until then.",
 }
 
 # What wmx generates (token_urlsafe), with room for a longer value restored by hand.

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The inventory's groups: the first three hold exactly one host each, the others at
-# most one (their component is off without one).
+# The inventory's groups: the first three hold exactly one host each, the optional ones
+# at most one (their component is off without one), `synapse_workers` any number.
 REQUIRED_GROUPS: tuple[str, ...] = ("database", "homeserver", "proxy")
 OPTIONAL_GROUPS: frozenset[str] = frozenset(
     {"monitoring", "irc_bridge", "backup", "element", "turn"}
 )
+# Hosts that run Synapse's workers besides the homeserver host (synapse.workers,
+# docs/workers.md); none: the workers run on the homeserver host.
+WORKER_GROUP = "synapse_workers"
+MANY_HOST_GROUPS: frozenset[str] = frozenset({WORKER_GROUP})
 GROUPS: tuple[str, ...] = (
     *REQUIRED_GROUPS,
     "monitoring",
@@ -24,7 +28,12 @@ GROUPS: tuple[str, ...] = (
     # The chat experience (issue 5): Element Web on the proxy host, coturn for calls.
     "element",
     "turn",
+    WORKER_GROUP,
 )
+# The groups of a one-host site (`wmx init`, `wmx lab up`): every group but the backup
+# repository's (another host) and the worker hosts' (the homeserver host runs workers
+# without being in that group).
+ONE_HOST_GROUPS: tuple[str, ...] = tuple(g for g in GROUPS if g not in ("backup", WORKER_GROUP))
 DEFAULT_MEMORY_MB = 2048
 
 

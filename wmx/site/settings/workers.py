@@ -54,6 +54,9 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 # Synapse allows one media repository's background jobs and one background worker.
 SINGLE = {"media": 1, "background": 1}
+# Types that run on the homeserver host even when the inventory has worker hosts: the
+# media repository writes the media store, a directory of that host.
+HOMESERVER_ONLY = frozenset({"media"})
 MAX_PER_TYPE = 16
 
 Count = int | None

@@ -1,0 +1,91 @@
+"""The endpoints nginx sends to each type of Synapse worker, from Synapse's worker
+documentation (docs/workers.md there: "synapse.app.generic_worker" and
+"synapse.app.media_repository"); wmx/components/synapse_workers.py plans the workers."""
+
+from __future__ import annotations
+
+_C = r"(api/v1|r0|v3|unstable)"
+_C3 = r"(r0|v3|unstable)"
+# Synapse's generic worker lists, by what nginx does with them.
+SYNC_ROUTES: tuple[str, ...] = (
+    r"^/_matrix/client/(r0|v3)/sync$",
+    r"^/_matrix/client/(api/v1|r0|v3)/events$",
+    r"^/_matrix/client/(api/v1|r0|v3)/initialSync$",
+    r"^/_matrix/client/(api/v1|r0|v3)/rooms/[^/]+/initialSync$",
+)
+CLIENT_ROUTES: tuple[str, ...] = (
+    rf"^/_matrix/client/{_C}/createRoom$",
+    rf"^/_matrix/client/{_C}/publicRooms$",
+    rf"^/_matrix/client/{_C}/rooms/.*/joined_members$",
+    rf"^/_matrix/client/{_C}/rooms/.*/context/.*$",
+    rf"^/_matrix/client/{_C}/rooms/.*/members$",
+    rf"^/_matrix/client/{_C}/rooms/.*/state$",
+    r"^/_matrix/client/v1/rooms/.*/hierarchy$",
+    r"^/_matrix/client/(v1|unstable)/rooms/.*/relations/",
+    r"^/_matrix/client/v1/rooms/.*/threads$",
+    rf"^/_matrix/client/{_C3}/account/3pid$",
+    rf"^/_matrix/client/{_C3}/account/whoami$",
+    rf"^/_matrix/client/{_C3}/account/deactivate$",
+    r"^/_matrix/client/(r0|v3)/delete_devices$",
+    rf"^/_matrix/client/{_C}/devices(/|$)",
+    r"^/_matrix/client/versions$",
+    rf"^/_matrix/client/{_C}/voip/turnServer$",
+    rf"^/_matrix/client/{_C}/rooms/.*/event/",
+    rf"^/_matrix/client/{_C}/joined_rooms$",
+    r"^/_matrix/client/v1/rooms/.*/timestamp_to_event$",
+    r"^/_matrix/client/(api/v1|r0|v3|unstable/.*)/rooms/.*/aliases",
+    rf"^/_matrix/client/{_C}/search$",
+    rf"^/_matrix/client/{_C3}/user/.*/filter(/|$)",
+    rf"^/_matrix/client/{_C}/directory/room/.*$",
+    rf"^/_matrix/client/{_C3}/capabilities$",
+    rf"^/_matrix/client/{_C3}/notifications$",
+    rf"^/_matrix/client/{_C3}/keys/query$",
+    rf"^/_matrix/client/{_C3}/keys/changes$",
+    rf"^/_matrix/client/{_C3}/keys/claim$",
+    rf"^/_matrix/client/{_C3}/room_keys/",
+    rf"^/_matrix/client/{_C3}/keys/upload",
+    rf"^/_matrix/client/{_C}/keys/device_signing/upload$",
+    rf"^/_matrix/client/{_C}/keys/signatures/upload$",
+    rf"^/_matrix/client/{_C}/login$",
+    rf"^/_matrix/client/{_C3}/register$",
+    rf"^/_matrix/client/{_C3}/register/available$",
+    r"^/_matrix/client/v1/register/m.login.registration_token/validity$",
+    rf"^/_matrix/client/{_C3}/password_policy$",
+    rf"^/_matrix/client/{_C}/rooms/.*/redact",
+    rf"^/_matrix/client/{_C}/rooms/.*/send",
+    rf"^/_matrix/client/{_C}/rooms/.*/state/",
+    rf"^/_matrix/client/{_C}/rooms/.*/(join|invite|leave|ban|unban|kick)$",
+    rf"^/_matrix/client/{_C}/join/",
+    rf"^/_matrix/client/{_C}/knock/",
+    rf"^/_matrix/client/{_C}/profile/",
+    rf"^/_matrix/client/{_C3}/user_directory/search$",
+)
+FEDERATION_ROUTES: tuple[str, ...] = (
+    r"^/_matrix/federation/v1/version$",
+    r"^/_matrix/federation/v1/event/",
+    r"^/_matrix/federation/v1/state/",
+    r"^/_matrix/federation/v1/state_ids/",
+    r"^/_matrix/federation/v1/backfill/",
+    r"^/_matrix/federation/v1/get_missing_events/",
+    r"^/_matrix/federation/v1/publicRooms",
+    r"^/_matrix/federation/v1/query/",
+    r"^/_matrix/federation/v1/make_join/",
+    r"^/_matrix/federation/v1/make_leave/",
+    r"^/_matrix/federation/(v1|v2)/send_join/",
+    r"^/_matrix/federation/(v1|v2)/send_leave/",
+    r"^/_matrix/federation/v1/make_knock/",
+    r"^/_matrix/federation/v1/send_knock/",
+    r"^/_matrix/federation/(v1|v2)/invite/",
+    r"^/_matrix/federation/v1/event_auth/",
+    r"^/_matrix/federation/v1/timestamp_to_event/",
+    r"^/_matrix/federation/v1/exchange_third_party_invite/",
+    r"^/_matrix/federation/v1/user/devices/",
+    r"^/_matrix/key/v2/query",
+    r"^/_matrix/federation/v1/hierarchy/",
+    r"^/_matrix/federation/v1/send/",
+)
+MEDIA_ROUTES: tuple[str, ...] = (
+    r"^/_matrix/media/",
+    r"^/_matrix/client/v1/media/",
+    r"^/_matrix/federation/v1/media/",
+)
