@@ -384,3 +384,24 @@ def test_more_worker_hosts_than_workers_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"2 hosts for 1 workers .*: wk2 would run none"):
         _site(tmp_path, {"sync": 1}, *hosts)
+
+
+def test_monitoring_scrapes_each_worker_where_it_runs(tmp_path: Path) -> None:
+    hs = HostView("hs1", "10.0.0.12", ("database", "homeserver", "proxy", "monitoring"), 4096)
+    wk = HostView("wk1", "10.0.0.13", ("synapse_workers",), 4096)
+    site = _site(tmp_path, {"sync": 1, "media": 1}, hs, wk)
+    prometheus = files_by_dest(site, "hs1")["/etc/prometheus/prometheus.yml"].content
+    jobs = {j["job_name"]: j for j in yaml.safe_load(prometheus)["scrape_configs"]}
+    scraped = {
+        (c["targets"][0], c["labels"]["job"], c["labels"]["instance"])
+        for c in jobs["synapse"]["static_configs"]
+    }
+    assert scraped == {
+        ("127.0.0.1:9000", "master", "hs1"),
+        ("10.0.0.13:9301", "sync", "wk1"),
+        ("127.0.0.1:9302", "media", "hs1"),
+    }
+    (sync,) = role_vars(site, site.topology, wk)["synapse_workers_instances"]
+    assert sync["config"]["worker_listeners"][-1]["bind_addresses"] == ["127.0.0.1", "10.0.0.13"]
+    nft = files_by_dest(site, "wk1")["/etc/nftables.conf"].content
+    assert re.search(r"ip saddr 10\.0\.0\.12 tcp dport 9301 accept", nft), nft
