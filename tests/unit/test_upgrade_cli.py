@@ -24,15 +24,6 @@ from wmx.site import load_site
 runner = CliRunner()
 
 
-@pytest.fixture
-def site_dir(tmp_path: Path) -> Path:
-    """A site as `wmx init --defaults` makes it (one host, backups on)."""
-    made = runner.invoke(
-        app, ["init", str(tmp_path / "s"), "--defaults", "--server-name", "u.test"]
-    )
-    return tmp_path / "s" if made.exit_code == 0 else pytest.fail(made.output)
-
-
 def _plan(rule: str = "keeps", ok: bool = True) -> UpgradePlan:
     compat = 95 if rule == "dump" else 84
     return UpgradePlan(
@@ -63,19 +54,21 @@ def test_upgrade_help_loads_no_heavy_module() -> None:
 
 
 def test_plan_table_and_json(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wmx.ops.upgrade_plan.plan_upgrade", lambda site, pypi, to: _plan())
-    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "plan"])
+    monkeypatch.setattr("wmx.ops.upgrade_overview.plan_upgrade", lambda site, pypi, to: _plan())
+    args = ["--site", str(site_dir), "upgrade", "plan", "-c", "synapse"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "runs 1.160.0" in result.output and "→ 1.163.2" in result.output
     assert "going back keeps the database" in result.output
     assert "newer release: 1.164.0" in result.output
     monkeypatch.setattr(
-        "wmx.ops.upgrade_plan.plan_upgrade", lambda site, pypi, to: _plan("dump", ok=False)
+        "wmx.ops.upgrade_overview.plan_upgrade", lambda site, pypi, to: _plan("dump", ok=False)
     )
-    result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "plan", "-o", "json"])
+    result = runner.invoke(app, [*args, "-o", "json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert data["database_rule"] == "dump" and data["ok"] is False
+    assert data["ok"] is False and list(data["components"]) == ["synapse"]
+    assert data["components"]["synapse"]["database_rule"] == "dump"
 
 
 class Hosts:
@@ -188,6 +181,31 @@ def test_rollback_says_what_is_lost_before_asking(
     said = " ".join(result.output.split())
     assert "lost: everything written since 2026-11-30T02:00:00Z" in said
     assert hosts.scripts == []
+
+
+def test_rollback_goes_back_from_synapses_last_upgrade_not_the_last_run(
+    site_dir: Path,
+) -> None:
+    """A bridge or web client run after Synapse's upgrade is last.json; Synapse's rollback
+    still reads Synapse's own record (it went back to the bridge's release before)."""
+    site = load_site(site_dir)
+    upgrade.UpgradeRecord(
+        "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "keeps",
+        status="applied",
+    ).save(site)  # fmt: skip
+    upgrade.UpgradeRecord(
+        "apply", "irc-bridge", "1.15.3", "1.15.4", "2026-11-30T02:10:00Z", "keeps",
+        status="applied",
+    ).save(site)  # fmt: skip
+    assert (upgrade.last_record(site.paths.state) or {})["component"] == "irc-bridge"
+    plan = upgrade.plan_rollback(site)
+    assert (plan.from_version, plan.to_version) == ("1.163.2", "1.160.0")
+    upgrade.UpgradeRecord(
+        "rollback", "synapse", "1.163.2", "1.160.0", "2026-11-30T02:20:00Z", "keeps",
+        status="rolled-back-by-hand",
+    ).save(site)  # fmt: skip
+    with pytest.raises(upgrade.InputError, match="no applied upgrade of Synapse"):
+        upgrade.plan_rollback(site)
 
 
 def test_a_failed_rollback_says_so_and_names_the_dump(

@@ -31,14 +31,6 @@ runner = CliRunner()
 OLD_BRIDGE = "1.15.3"
 
 
-@pytest.fixture
-def site_dir(tmp_path: Path) -> Path:
-    made = runner.invoke(
-        app, ["init", str(tmp_path / "s"), "--defaults", "--server-name", "u.test"]
-    )
-    return tmp_path / "s" if made.exit_code == 0 else pytest.fail(made.output)
-
-
 # --- the web client's links ------------------------------------------------------
 
 

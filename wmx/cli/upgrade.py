@@ -4,12 +4,14 @@ web client (wmx.ops.upgrade*)."""
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
+from wmx.errors import InputError
 
 if TYPE_CHECKING:
     from wmx.ops.upgrade_parts import PartPlan
@@ -40,6 +42,21 @@ Sha256 = Annotated[
         help="web-client only: the archive's SHA-256, for a release wmx does not pin.",
     ),
 ]
+Archive = Annotated[
+    str | None,
+    typer.Option(
+        "--archive",
+        metavar="PATH",
+        help="web-client only: a release archive on this machine (cinny-vVERSION.tar.gz or "
+        "element-vVERSION.tar.gz), installed instead of a download, as web_client.archive.",
+    ),
+]
+
+
+def _path(archive: str | None) -> str | None:
+    """--archive as an absolute path (wmx.yaml keeps it; relative to where wmx runs)."""
+    return str(Path(archive).expanduser().resolve()) if archive else None
+
 
 To = Annotated[
     str | None,
@@ -53,6 +70,9 @@ def _say(text: str) -> None:
 
 def _show_checks(plan: UpgradePlan | PartPlan) -> None:
     for check in plan.checks:
+        if check.what == "target":  # already at the target: nothing to do
+            console.print(f"= {escape(check.host)}: {escape(check.detail)}: nothing to do")
+            continue
         mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
         console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
     for warning in plan.warnings:
@@ -96,34 +116,44 @@ def show_part_plan(plan: PartPlan) -> None:
 def plan_command(
     ctx: typer.Context,
     to: To = None,
-    component: Part = Component.synapse,
+    component: Annotated[
+        Component | None,
+        typer.Option(
+            "--component",
+            "-c",
+            help="Only this part: synapse, irc-bridge or web-client (default: every part "
+            "the site runs).",
+        ),
+    ] = None,
     sha256: Sha256 = None,
+    archive: Archive = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="table or json.")
     ] = OutputFormat.table,
 ) -> None:
-    """Current and target release, what the target needs on each host, and whether going
-    back keeps the database. Exit status 1 when a check fails."""
-    from wmx.ops.upgrade import pypi_for
-    from wmx.ops.upgrade_plan import plan_upgrade
+    """For Synapse, the IRC bridge and the web client (each the site runs, or the one
+    --component names): the release that runs and the target, what the target needs on
+    each host, and for Synapse whether going back keeps the database. Exit status 1 when
+    a check fails (a part already at its target is not a failure)."""
+    from wmx.ops.upgrade_overview import plan_all
+    from wmx.ops.upgrade_plan import UpgradePlan as SynapsePlan
 
-    if component is not Component.synapse:
-        from wmx.ops.upgrade_parts import plan_part
-
-        part = plan_part(open_site(ctx), component.value, to, sha256)
-        if output is OutputFormat.table:
-            show_part_plan(part)
-        else:
-            print_json(part.as_json())
-        raise typer.Exit(0 if part.ok else 1)
-    site = open_site(ctx)
-    with pypi_for(site) as pypi:
-        plan = plan_upgrade(site, pypi, to)
-    if output is OutputFormat.table:
-        show_plan(plan)
+    if component is None and (to or sha256 or archive):
+        raise InputError("--to, --sha256 and --archive name one part's release: add --component")
+    overview = plan_all(
+        open_site(ctx), component.value if component else None, to, sha256, _path(archive)
+    )
+    if output is OutputFormat.json:
+        print_json(overview.as_json())
     else:
-        print_json(plan.as_json())
-    raise typer.Exit(0 if plan.ok else 1)
+        for name, plan in overview.plans.items():
+            if isinstance(plan, SynapsePlan):
+                show_plan(plan)
+            else:
+                show_part_plan(plan)
+            if name != list(overview.plans)[-1]:
+                console.print()
+    raise typer.Exit(0 if overview.ok else 1)
 
 
 @app.command("apply")
@@ -140,6 +170,7 @@ def apply_command(
     ] = 300,
     component: Part = Component.synapse,
     sha256: Sha256 = None,
+    archive: Archive = None,
 ) -> None:
     """Back up, install the release beside the running one, switch, run the health gate;
     roll back by itself when the gate fails (exit status 1, naming the check). With
@@ -150,14 +181,18 @@ def apply_command(
     if component is not Component.synapse:
         from wmx.ops.upgrade_parts import apply_part, plan_part
 
-        site = open_site(ctx)
-        plan = plan_part(site, component.value, to, sha256)
-        done = apply_part(site, plan, sha256, _say, console=err_console, gate_timeout=gate_timeout)
+        site, path = open_site(ctx), _path(archive)
+        plan = plan_part(site, component.value, to, sha256, path)
+        done = apply_part(
+            site, plan, sha256, _say, console=err_console, gate_timeout=gate_timeout, archive=path
+        )
         console.print(
             f"{component.value} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
             f"{escape(done.detail)}"
         )
         return
+    if sha256 or archive:
+        raise InputError("--sha256 and --archive are for --component web-client")
     record = apply_upgrade(open_site(ctx), to, _say, gate_timeout=gate_timeout)
     console.print(
         f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "

@@ -106,7 +106,7 @@ class UpgradeRecord:
         folder = state_dir(site)
         text = json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
         stamp = self.started.replace(":", "")
-        (folder / f"{stamp}-{self.kind}.json").write_text(text)
+        (folder / f"{stamp}-{self.component}-{self.kind}.json").write_text(text)
         (folder / "last.json").write_text(text)
 
 
@@ -118,6 +118,21 @@ def last_record(state: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def last_of(site: Site, component: str) -> dict[str, Any] | None:
+    """The last run of `component` (records are named by their start time): last.json may
+    be another component's."""
+    for path in sorted(state_dir(site).glob("*-*.json"), reverse=True):
+        if path.name in ("last.json", "canary.json"):
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("component") == component:
+            return data
+    return None
 
 
 def _now() -> str:
@@ -421,9 +436,9 @@ class RollbackPlan:
 
 
 def plan_rollback(site: Site) -> RollbackPlan:
-    record = last_record(site.paths.state)
+    record = last_of(site, "synapse")
     if record is None or record.get("kind") != "apply" or record.get("status") != "applied":
-        raise InputError("no applied upgrade to roll back (see .wmx/upgrades/last.json)")
+        raise InputError("no applied upgrade of Synapse to roll back (see .wmx/upgrades/)")
     return RollbackPlan(
         record,
         to_version=str(record["from_version"]),

@@ -37,15 +37,16 @@ from wmx.ops.upgrade import (
     UpgradeFailed,
     UpgradeRecord,
     _now,
+    last_of,
     refuse_failed,
     remote,
-    state_dir,
 )
 from wmx.ops.upgrade_plan import Check, python_check
 from wmx.ops.upgrade_release import PyPI, sort_key
 from wmx.site import Site, load_site
 from wmx.site.config_edit import set_value
-from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION
+from wmx.site.element_release import WebClientRelease, element_release
+from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION, DEFAULT_RELEASES
 from wmx.site.topology import HostView
 from wmx.site.yamlfile import write_atomically
 
@@ -72,7 +73,8 @@ class PartPlan:
         return all(c.ok for c in self.checks)
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        nothing_to_do = any(c.what == "target" for c in self.checks)
+        return {**asdict(self), "ok": self.ok, "nothing_to_do": nothing_to_do}
 
 
 def _link_target(host: HostView, link: str) -> str | None:
@@ -241,24 +243,50 @@ def client_host(site: Site) -> HostView:
     return host
 
 
-def plan_client(site: Site, to: str | None, sha256: str | None) -> PartPlan:
+def archive_release(site: Site, archive: str) -> WebClientRelease:
+    """The release a local archive holds (client, version, checksum), checked as wmx.yaml's
+    `web_client.archive` is: another client than `web_client.kind` is refused."""
+    settings = site.config.web_client.model_copy(
+        update={"archive": archive, "version": None, "sha256": None}
+    )
+    config = site.config.model_copy(update={"web_client": settings})
+    return element_release(config, site.paths.root)
+
+
+def plan_client(
+    site: Site, to: str | None, sha256: str | None, archive: str | None = None
+) -> PartPlan:
     host = client_host(site)
     release = site.element_release
     assert release is not None
     running = _link_target(host, ELEMENT_CURRENT_LINK)
-    target = to or release.version
+    new = archive_release(site, archive) if archive else None
+    if new is not None:
+        if to is not None and to != new.version:
+            raise InputError(f"--to {to}, but --archive {archive} holds {new.version}")
+        if sha256 is not None and sha256 != new.sha256:
+            raise InputError(f"--archive {archive}: its SHA-256 is {new.sha256}, not --sha256's")
+    target = new.version if new else (to or release.version)
     plan = PartPlan("web-client", host.name, release.version, running, target)
+    pinned = DEFAULT_RELEASES[release.kind]
     if (
-        to is not None
+        new is None
+        and to is not None
         and to != release.version
         and sha256 is None
-        and not site.config.web_client.archive
+        and not (to == pinned[0] and pinned[1])
     ):
         plan.checks.append(
-            Check(host.name, "sha256", False, f"--to {to} needs --sha256 (the archive's checksum)")
+            Check(
+                host.name,
+                "sha256",
+                False,
+                f"--to {to} needs --sha256 (the archive's checksum) or --archive",
+            )
         )
-    if running is not None and to is None and running == release.name:
-        plan.checks.append(Check(host.name, "target", False, f"{release.name} is served"))
+    wanted = new.name if new else (release.name if to is None else None)
+    if running is not None and running == wanted:
+        plan.checks.append(Check(host.name, "target", False, f"{running} is served"))
     if running is None:
         plan.warnings.append("no web client release is served yet: `wmx deploy` installs one")
     return plan
@@ -324,6 +352,18 @@ def client_switch_back_script(
     )
 
 
+def client_settings(
+    site: Site, target: str, sha256: str | None, archive: str | None
+) -> dict[str, str | None]:
+    """wmx.yaml's `web_client` release keys for the target, set in one edit (a release
+    wmx does not pin is valid only with its checksum): a local archive pinned by its
+    version and checksum, or a release downloaded from its project."""
+    if archive:
+        release = archive_release(site, archive)
+        return {"archive": archive, "version": release.version, "sha256": release.sha256}
+    return {"archive": None, "version": target, "sha256": sha256}
+
+
 def apply_client(
     site: Site,
     plan: PartPlan,
@@ -332,6 +372,7 @@ def apply_client(
     *,
     console: Console,
     gate_timeout: float,
+    archive: str | None = None,
 ) -> UpgradeRecord:
     from wmx.ops.deploy import plan_deploy, run_deploy
 
@@ -339,10 +380,13 @@ def apply_client(
     before = site.paths.config.read_text()
     record = UpgradeRecord("apply", "web-client", str(plan.running), plan.target, _now(), "keeps")
     settings = site.config.web_client
-    record.settings_before = {"version": settings.version, "sha256": settings.sha256}
-    if plan.target != plan.configured or sha256:
-        # Both in one edit: a release wmx does not pin is valid only with its checksum.
-        wanted = {"version": plan.target, **({"sha256": sha256} if sha256 else {})}
+    record.settings_before = {
+        "archive": settings.archive,
+        "version": settings.version,
+        "sha256": settings.sha256,
+    }
+    if plan.target != plan.configured or sha256 or archive:
+        wanted = client_settings(site, plan.target, sha256, archive)
         set_value(site.paths, "web_client", json.dumps(wanted), deployed=True)
     try:
         site = load_site(site.paths.root)
@@ -379,13 +423,21 @@ def _restore_config(path: Path, text: str) -> None:
     write_atomically(path, text)
 
 
-def plan_part(site: Site, component: str, to: str | None, sha256: str | None) -> PartPlan:
+def plan_part(
+    site: Site,
+    component: str,
+    to: str | None,
+    sha256: str | None,
+    archive: str | None = None,
+) -> PartPlan:
     if component == "irc-bridge":
+        if sha256 is not None or archive is not None:
+            raise InputError("--sha256 and --archive are for --component web-client")
         with PyPI(site.paths.state / "cache", project="heisenbridge") as pypi:
             return plan_bridge(site, pypi, to)
     if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256.strip().lower()):
         raise InputError("--sha256: not a SHA-256 (64 hexadecimal digits)")
-    return plan_client(site, to, sha256)
+    return plan_client(site, to, sha256 and sha256.strip().lower(), archive)
 
 
 def apply_part(
@@ -396,27 +448,17 @@ def apply_part(
     *,
     console: Console,
     gate_timeout: float,
+    archive: str | None = None,
 ) -> UpgradeRecord:
     if plan.component == "irc-bridge":
         return apply_bridge(site, plan, say, gate_timeout=gate_timeout)
-    return apply_client(site, plan, sha256, say, console=console, gate_timeout=gate_timeout)
+    sha256 = sha256 and sha256.strip().lower()
+    return apply_client(
+        site, plan, sha256, say, console=console, gate_timeout=gate_timeout, archive=archive
+    )
 
 
 # --- rollback on purpose -----------------------------------------------------------
-
-
-def last_of(site: Site, component: str) -> dict[str, Any] | None:
-    """The last run of `component` (records are named by their start time)."""
-    for path in sorted(state_dir(site).glob("*-*.json"), reverse=True):
-        if path.name in ("last.json", "canary.json"):
-            continue
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("component") == component:
-            return data
-    return None
 
 
 def plan_part_rollback(site: Site, component: str) -> dict[str, Any]:
