@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import typer
 from rich.cells import cell_len
@@ -52,9 +52,6 @@ def print_yaml(data: Any) -> None:
     yaml.default_flow_style = False
     yaml.dump(json.loads(json.dumps(data, default=str)), out)
     typer.echo(out.getvalue(), nl=False)
-
-
-S = TypeVar("S", bound=Mapping[str, Any])
 
 
 def esc(value: Any) -> str:
@@ -309,24 +306,6 @@ def status_line(start: str) -> Iterator[Callable[[str], None]]:
         return
     with console.status(esc(start)) as status:
         yield lambda text: status.update(esc(text))
-
-
-def follow_task(
-    what: str,
-    poll: Callable[[], S],
-    *,
-    describe: Callable[[S], str] | None = None,
-    timeout: float = 3600.0,
-) -> S:
-    """Wait for a Synapse background task with a live status line; return its last state."""
-    from wmx.admin.tasks import wait_for_task
-
-    with status_line(f"{what}: starting…") as update:
-
-        def show(state: S) -> None:
-            update(f"{what}: {describe(state) if describe else state.get('status', '')}")
-
-        return wait_for_task(poll, what=what, on_update=show, timeout=timeout)
 
 
 def fail_unless_complete(what: str, state: Mapping[str, Any]) -> None:

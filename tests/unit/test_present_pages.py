@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from wmx.admin.client import SynapseAdmin
-from wmx.cli.user import LIST_COLUMNS
+from wmx.admin.present import USER_COLUMNS
 from wmx.present import OutputFormat, emit_pages
 
 USERS = [{"name": f"@u{n:04d}:wmx.test", "displayname": f"U {n}"} for n in range(2500)]
@@ -58,7 +58,7 @@ def test_each_page_is_printed_before_the_next_request(capsys: pytest.CaptureFixt
         return original(path, **kwargs)
 
     admin.http.get = get  # type: ignore[method-assign]
-    emit_pages(admin.users.pages(), OutputFormat.json, LIST_COLUMNS, empty="none")
+    emit_pages(admin.users.pages(), OutputFormat.json, USER_COLUMNS, empty="none")
     assert printed == [0, 1000, 1000]  # what was printed since the request before
 
 

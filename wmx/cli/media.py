@@ -10,7 +10,7 @@ import typer
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, moment_arg, on_off_commands
 from wmx.cli.common import checked, group
 from wmx.errors import InputError
-from wmx.present import Column, columns, esc, when
+from wmx.present import esc, when
 
 app = group("media")
 
@@ -19,64 +19,35 @@ UserOpt = Annotated[str | None, typer.Option("--user", help="A local user id (or
 RoomOpt = Annotated[str | None, typer.Option("--room", help="A room id or alias.")]
 
 
-def _size(value: object) -> str:
-    if not isinstance(value, int):
-        return ""
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value} {unit}"
-        value //= 1024
-    return f"{value} GiB"
-
-
 @command(app, "list")
 def list_media(cmd: Cmd, user: UserOpt = None, room: RoomOpt = None, limit: Limit = None) -> None:
     """Media a user uploaded (newest first), or media a room's messages refer to."""
+    from wmx.admin.present import ROOM_MEDIA_COLUMNS, media_columns, room_media_rows
+
     if (user is None) == (room is None):
         raise InputError("give --user ID or --room ROOM")
     if user is not None:
-        server = cmd.site.config.server_name
+        shown = media_columns(cmd.site.config.server_name)
         with cmd.user_session(user) as (admin, user_id):
-            cmd.pages(
-                admin.media.pages_of_user(user_id, limit=limit),
-                [
-                    Column("media", lambda m: f"mxc://{server}/{m['media_id']}"),
-                    *columns(
-                        "type:media_type, size:media_length, name:upload_name, "
-                        "uploaded:created_ts, quarantined by:quarantined_by, "
-                        "protected:safe_from_quarantine",
-                        media_length=_size,
-                    ),
-                ],
-                empty=f"{user_id} uploaded nothing",
-            )
+            pages = admin.media.pages_of_user(user_id, limit=limit)
+            cmd.pages(pages, shown, empty=f"{user_id} uploaded nothing")
         return
     assert room is not None
     with cmd.room_session(room) as (admin, room_id):
         found = admin.media.in_room(room_id)
-    rows = [{"media": m, "origin": "local"} for m in found.get("local", [])]
-    rows += [{"media": m, "origin": "remote"} for m in found.get("remote", [])]
-    cmd.rows(rows, columns("media, origin"), empty="no media in this room", data=found)
+    rows = room_media_rows(found)
+    cmd.rows(rows, ROOM_MEDIA_COLUMNS, empty="no media in this room", data=found)
 
 
 @command(app)
 def show(cmd: Cmd, media: MediaRef) -> None:
     """What Synapse records about one piece of media."""
+    from wmx.admin.present import media_fields
+
     server, media_id = checked_media(media, cmd.site.config.server_name)
     with cmd.session() as admin:
         info = admin.media.info(server, media_id)
-    cmd.record(
-        info,
-        [
-            Column("media", lambda _: f"mxc://{server}/{media_id}"),
-            *columns(
-                "type:media_type, size:media_length, name:upload_name, uploaded by:user_id, "
-                "uploaded:created_ts, last access:last_access_ts, "
-                "quarantined by:quarantined_by, protected:safe_from_quarantine",
-                media_length=_size,
-            ),
-        ],
-    )
+    cmd.record(info, media_fields(server, media_id))
 
 
 def checked_media(value: str, server_name: str) -> tuple[str, str]:

@@ -17,9 +17,9 @@ from wmx.cli.admin_support import (
     on_off_commands,
     room_arg,
 )
-from wmx.cli.common import checked, console
+from wmx.cli.common import checked
 from wmx.errors import InputError
-from wmx.present import Column, columns, emit_results, esc, fail_unless_complete, follow_task
+from wmx.present import Column, columns, emit_results, esc, fail_unless_complete
 
 if TYPE_CHECKING:
     from wmx.admin.types import RedactStatus
@@ -106,12 +106,6 @@ def _account_flag(field: AccountFlag, action: str, *, on: str, off: str) -> Swit
     return switch
 
 
-DEVICE_COLUMNS = columns(
-    "device:device_id, name:display_name, last seen:last_seen_ts, from:last_seen_ip, "
-    "client:last_seen_user_agent"
-)
-
-
 def devices(
     cmd: Cmd,
     user: UserId,
@@ -136,6 +130,7 @@ def devices(
     """List an account's devices (sessions); prune stale ones."""
     from wmx.admin.bulk import stale_devices
     from wmx.admin.ids import check_days
+    from wmx.admin.present import DEVICE_COLUMNS, PRUNED_DEVICE_COLUMNS
 
     user_id = cmd.user_id(user)
     if prune_older_than is not None:
@@ -149,11 +144,8 @@ def devices(
         if stale:
             confirm(f"Log out {len(stale)} of {user_id}'s {len(found)} device(s)?", yes)
             admin.users.delete_devices(user_id, [d["device_id"] for d in stale])
-    cmd.rows(
-        stale,
-        [Column("logged out", lambda d: d["device_id"]), *DEVICE_COLUMNS[1:]],
-        empty=f"no device of {user_id} is older than {prune_older_than} day(s)",
-    )
+    empty = f"no device of {user_id} is older than {prune_older_than} day(s)"
+    cmd.rows(stale, PRUNED_DEVICE_COLUMNS, empty=empty)
 
 
 def redact(
@@ -172,6 +164,7 @@ def redact(
     yes: Yes = False,
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""
+    from wmx.admin.present import follow_task
     from wmx.admin.targets import existing_room
 
     room_refs = [room_arg(r) for r in rooms or []]
@@ -204,16 +197,12 @@ def redact_status(
 
 
 def _report_redaction(cmd: Cmd, redact_id: str, state: RedactStatus, final: bool = True) -> None:
-    failed = state.get("failed_redactions") or {}
-    if not cmd.table:
-        cmd.data({"redact_id": redact_id, **state})
-    else:
-        console.print(f"Redaction {esc(redact_id)}: [bold]{esc(state.get('status'))}[/]")
-        for event_id, cause in failed.items():
-            console.print(f"  not redacted: {esc(event_id)}: {esc(cause)}")
+    from wmx.admin.present import show_redaction
+
+    cmd.show({"redact_id": redact_id, **state}, lambda: show_redaction(redact_id, state))
     if final:
         fail_unless_complete("the redaction", state)
-    if failed:
+    if state.get("failed_redactions"):
         raise typer.Exit(1)
 
 

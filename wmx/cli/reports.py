@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, room_arg
 from wmx.cli.common import group
-from wmx.present import Column, columns
 
 app = group("reports")
 
 ReportId = Annotated[int, typer.Argument(help="The report number (see `wmx reports list`).", min=0)]
-
-
-def _body(report: Any) -> str:
-    content = (report.get("event_json") or {}).get("content") or {}
-    text = str(content.get("body", ""))
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-LIST_COLUMNS = [
-    *columns("id, received:received_ts, reporter:user_id, sender"),
-    Column("room", lambda r: r.get("canonical_alias") or r.get("name") or r.get("room_id")),
-    *columns("reason"),
-]
 
 
 @command(app, "list")
@@ -41,6 +27,7 @@ def list_reports(
     limit: Limit = None,
 ) -> None:
     """Open reports, newest first."""
+    from wmx.admin.present import REPORT_COLUMNS
     from wmx.admin.targets import room_id_of
 
     room_ref = room_arg(room) if room else None
@@ -51,17 +38,17 @@ def list_reports(
         pages = admin.reports.pages(
             room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
         )
-        cmd.pages(pages, LIST_COLUMNS, empty="no open reports")
+        cmd.pages(pages, REPORT_COLUMNS, empty="no open reports")
 
 
 @command(app)
 def show(cmd: Cmd, report: ReportId) -> None:
     """One report, with the reported event."""
+    from wmx.admin.present import REPORT_FIELDS
+
     with cmd.session() as admin:
         found = admin.reports.get(report)
-    fields = "id, received:received_ts, reporter:user_id, reason, score, room:room_id, "
-    fields += "room name:name, event:event_id, sender"
-    cmd.record(found, [*columns(fields), Column("message", _body)])
+    cmd.record(found, REPORT_FIELDS)
 
 
 @command(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,17 +17,14 @@ from wmx.cli.admin_support import (
     on_off_commands,
     room_arg,
 )
-from wmx.cli.common import checked, console, group
+from wmx.cli.common import checked, group
 from wmx.present import (
     Column,
-    columns,
     emit_results,
     esc,
     fail_unless_complete,
-    follow_task,
     status_line,
     when,
-    yes_no,
 )
 
 app = group("room")
@@ -48,13 +44,6 @@ RoomSort = StrEnum(
 )
 
 
-LIST_COLUMNS = columns(
-    "room:room_id, name, alias:canonical_alias, members:joined_members, "
-    "local:joined_local_members, public, encrypted:encryption, creator",
-    encryption=yes_no,
-)
-
-
 @command(app, "list")
 def list_rooms(
     cmd: Cmd,
@@ -71,6 +60,8 @@ def list_rooms(
     limit: Limit = None,
 ) -> None:
     """List the rooms this homeserver knows."""
+    from wmx.admin.present import ROOM_COLUMNS
+
     with cmd.session() as admin:
         pages = admin.rooms.pages(
             search=search,
@@ -80,48 +71,38 @@ def list_rooms(
             public_only=public,
             limit=limit,
         )
-        cmd.pages(pages, LIST_COLUMNS, empty="no rooms match")
+        cmd.pages(pages, ROOM_COLUMNS, empty="no rooms match")
 
 
 @command(app)
 def show(cmd: Cmd, room: Room) -> None:
     """Details of one room, with its block status."""
+    from wmx.admin.present import ROOM_FIELDS
+
     with cmd.room_session(room) as (admin, room_id):
         details: dict[str, Any] = dict(admin.rooms.get(room_id))
         details["blocked"] = bool(admin.rooms.block_status(room_id).get("block"))
-    cmd.record(
-        details,
-        columns(
-            "room:room_id, name, topic, alias:canonical_alias, members:joined_members, "
-            "local members:joined_local_members, version, creator, public, "
-            "join rule:join_rules, history:history_visibility, encryption, "
-            "federates:federatable, blocked"
-        ),
-    )
+    cmd.record(details, ROOM_FIELDS)
 
 
 @command(app)
 def members(cmd: Cmd, room: Room) -> None:
     """Who is in a room."""
+    from wmx.admin.present import MEMBER_COLUMNS
+
     with cmd.room_session(room) as (admin, room_id):
         found = admin.rooms.members(room_id)
-    cmd.rows(found, [Column("member", lambda m: m)], empty="nobody is in this room")
+    cmd.rows(found, MEMBER_COLUMNS, empty="nobody is in this room")
 
 
 @command(app)
 def state(cmd: Cmd, room: Room) -> None:
     """A room's current state events (name, power levels, members, …)."""
+    from wmx.admin.present import STATE_COLUMNS
+
     with cmd.room_session(room) as (admin, room_id):
         events = admin.rooms.state(room_id)
-    content = Column("content", lambda e: _short(e.get("content")))
-    cmd.rows(
-        events, [*columns("type, state key:state_key, sender, when:origin_server_ts"), content]
-    )
-
-
-def _short(content: Any, width: int = 80) -> str:
-    text = json.dumps(content, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    cmd.rows(events, STATE_COLUMNS)
 
 
 @command(app)
@@ -144,6 +125,7 @@ def delete(
     Synapse works in the background (v2 delete); wmx waits and reports the outcome.
     """
     from wmx.admin.bulk import delete_room
+    from wmx.admin.present import show_room_deletion
 
     with cmd.room_session(room) as (admin, room_id):
         details = admin.rooms.get(room_id)
@@ -156,18 +138,7 @@ def delete(
             final = delete_room(
                 admin, room_id, purge=purge, block=block, message=message, on_update=update
             )
-    result = final.get("shutdown_room") or {}
-    if not cmd.table:
-        cmd.data(final)
-    else:
-        console.print(f"Room {esc(room_id)}: [bold]{esc(final.get('status'))}[/]")
-        console.print(f"  members removed: {len(result.get('kicked_users') or [])}")
-        for user in result.get("failed_to_kick_users") or []:
-            console.print(f"  could not remove: {esc(user)}")
-        if result.get("local_aliases"):
-            aliases = ", ".join(result.get("local_aliases") or [])
-            console.print(f"  aliases removed: {esc(aliases)}")
-        console.print(f"  purged: {'yes' if purge else 'no'}; blocked: {'yes' if block else 'no'}")
+    cmd.show(final, lambda: show_room_deletion(room_id, final, purge=purge, block=block))
     fail_unless_complete(f"deleting {room_id}", final)
 
 
@@ -233,6 +204,8 @@ def purge_history(
     yes: Yes = False,
 ) -> None:
     """Purge a room's history before a date (the latest message always stays)."""
+    from wmx.admin.present import follow_task
+
     before_ms = moment_arg(before)
     with cmd.room_session(room) as (admin, room_id):
         whose = "all" if local_events else "remote users'"
@@ -259,11 +232,12 @@ def purge_empty(
 ) -> None:
     """Delete and purge every room nobody is in any more."""
     from wmx.admin.bulk import delete_each
+    from wmx.admin.present import EMPTY_ROOM_COLUMNS
 
     with cmd.session() as admin:
         empty = admin.rooms.listing(empty_only=True).items
         if dry_run or not empty:
-            cmd.rows(empty, columns("empty room:room_id, name"), empty="no empty rooms")
+            cmd.rows(empty, EMPTY_ROOM_COLUMNS, empty="no empty rooms")
             return
         confirm(f"Delete and purge {len(empty)} empty room(s)?", yes)
         with status_line("Deleting empty rooms") as update:
@@ -276,13 +250,11 @@ def purge_empty(
 @command(directory_app, "list")
 def directory_list(cmd: Cmd, limit: Limit = None) -> None:
     """The rooms published in the directory, as users see them."""
+    from wmx.admin.present import DIRECTORY_COLUMNS
+
     with cmd.session() as admin:
         rooms = admin.rooms.public_rooms(limit)
-    cmd.rows(
-        rooms,
-        columns("room:room_id, name, alias:canonical_alias, members:num_joined_members"),
-        empty="the directory is empty",
-    )
+    cmd.rows(rooms, DIRECTORY_COLUMNS, empty="the directory is empty")
 
 
 def _set_listed(cmd: Cmd, room: str, public: bool) -> None:
@@ -307,9 +279,11 @@ on_off_commands(
 @command(alias_app, "list")
 def alias_list(cmd: Cmd, room: Room) -> None:
     """The local aliases of a room."""
+    from wmx.admin.present import ALIAS_COLUMNS
+
     with cmd.room_session(room) as (admin, room_id):
         aliases = admin.rooms.aliases(room_id)
-    cmd.rows(aliases, [Column("alias", lambda a: a)], empty="no local aliases")
+    cmd.rows(aliases, ALIAS_COLUMNS, empty="no local aliases")
 
 
 @command(alias_app, "delete")

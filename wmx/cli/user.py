@@ -20,7 +20,7 @@ from wmx.cli.admin_support import (
 )
 from wmx.cli.common import checked, console, group
 from wmx.errors import InputError
-from wmx.present import Column, columns, esc, when
+from wmx.present import esc
 
 app = group("user")
 
@@ -28,12 +28,6 @@ app = group("user")
 class OnOff(StrEnum):
     on = "on"
     off = "off"
-
-
-LIST_COLUMNS = columns(
-    "user:name, display name:displayname, admin, guest:is_guest, deactivated, locked, "
-    "last seen:last_seen_ts, created:creation_ts"
-)
 
 
 @command(app, "list")
@@ -51,36 +45,25 @@ def list_users(
     limit: Limit = None,
 ) -> None:
     """List local accounts with when each was last seen (printed as they arrive)."""
+    from wmx.admin.present import USER_COLUMNS
+
     with cmd.session() as admin:
         pages = admin.users.pages(
             guests=guests, deactivated=deactivated, admins_only=admins, name=name, limit=limit
         )
-        cmd.pages(pages, LIST_COLUMNS, empty="no accounts match")
+        cmd.pages(pages, USER_COLUMNS, empty="no accounts match")
 
 
 @command(app)
 def show(cmd: Cmd, user: UserId) -> None:
     """Everything Synapse knows about one account."""
+    from wmx.admin.present import USER_FIELDS
+
     user_id = cmd.user_id(user)
     with cmd.session() as admin:
         details: dict[str, Any] = dict(admin.users.get(user_id))
         details["joined_rooms"] = admin.users.joined_rooms(user_id)
-    emails = [
-        t.get("address") for t in details.get("threepids") or [] if t.get("medium") == "email"
-    ]
-    cmd.record(
-        details,
-        [
-            *columns(
-                "user:name, display name:displayname, admin, guest:is_guest, "
-                "user type:user_type, deactivated, erased, locked, suspended, "
-                "shadow-banned:shadow_banned"
-            ),
-            Column("e-mail", lambda _: ", ".join(str(e) for e in emails)),
-            *columns("created:creation_ts, last seen:last_seen_ts"),
-            Column("rooms", lambda d: len(d["joined_rooms"])),
-        ],
-    )
+    cmd.record(details, USER_FIELDS)
 
 
 @command(app)
@@ -143,6 +126,7 @@ def import_csv(
     Rows without a password get a generated one, shown once (or written to
     --passwords-out). The whole file is checked first: one bad row, nothing is sent.
     """
+    from wmx.admin.present import import_columns
     from wmx.admin.user_import import import_users, parse_user_csv, tally
 
     rows = parse_user_csv(csv_file, cmd.site.config.server_name)
@@ -150,8 +134,7 @@ def import_csv(
         results = import_users(admin, rows, passwords_out)
     show_passwords = passwords_out is None
     data = [r.as_dict(with_password=show_passwords) for r in results]
-    shown = ", password (shown once):password" if show_passwords else ""
-    cmd.rows(data, columns(f"line, user:user_id, result{shown}"))
+    cmd.rows(data, import_columns(show_passwords))
     counts = tally(results)
     if cmd.table:
         console.print(
@@ -213,13 +196,10 @@ moderation.register(app)
 @command(app)
 def whois(cmd: Cmd, user: UserId) -> None:
     """Where and with what an account is connected: devices, addresses, clients."""
+    from wmx.admin.present import CONNECTION_COLUMNS
     from wmx.admin.users import connections
 
     with cmd.user_session(user) as (admin, user_id):
         info = admin.users.whois(user_id)
-    cmd.rows(
-        connections(info),
-        columns("device, address:ip, last seen:last_seen, client:user_agent", last_seen=when),
-        empty=f"{user_id} has no recorded connections",
-        data=info,
-    )
+    empty = f"{user_id} has no recorded connections"
+    cmd.rows(connections(info), CONNECTION_COLUMNS, empty=empty, data=info)
