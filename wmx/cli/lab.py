@@ -7,23 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from wmx.cli.common import OutputFormat, console, print_json
-from wmx.present import cell, esc
+from wmx.cli.common import OutputFormat, console, group, print_json
+from wmx.present import esc
 
 if TYPE_CHECKING:
-    from wmx.lab import LabHost
+    pass
 
 # wmx.lab.addressing.MAX_HOSTS, written out so that `--help` needs no lab import
 # (tests/unit/test_cli_imports.py keeps the two equal).
 MAX_HOSTS = 200
 
-app = typer.Typer(
-    help="Throwaway Debian 13 (or 12) hosts on this machine (systemd-nspawn, needs root): "
-    "`wmx lab up`, then `wmx deploy` as to any VPS.",
-    no_args_is_help=True,
-)
+app = group("lab")
 
 
 # A LabError (no root, a failed command) reaches the operator through wmx's own group:
@@ -40,14 +35,6 @@ def _site_dir(ctx: typer.Context, site: Path | None) -> Path | None:
         return Path(given)
     cwd = Path.cwd()
     return cwd if (cwd / "wmx.yaml").is_file() else None
-
-
-def _hosts_table(hosts: list[LabHost]) -> Table:
-    table = Table("host", "address", "name", "state")
-    for host in hosts:
-        state = "[green]running[/]" if host.running else "[red]stopped[/]"
-        table.add_row(cell(host.name), cell(host.address), cell(host.fqdn), state)
-    return table
 
 
 @app.command()
@@ -114,48 +101,19 @@ def up(
     The first run of each release builds its Debian rootfs with debootstrap (minutes);
     later hosts boot in seconds.
     """
-    from wmx.errors import InputError
-    from wmx.lab import Lab, addressing, hostrelease, sudouser
+    from wmx.lab import Lab
+    from wmx.lab.present import show_started
+    from wmx.ops.lab_glue import LabUp, bring_up
 
-    if from_snapshot and release:
-        raise InputError("--release with --from-snapshot: a snapshot's hosts keep their release")
-    # Checked before anything starts: a wrong release or user is one line, exit 2.
-    hostrelease.parse_releases(release or (), [addressing.host_name(i + 1) for i in range(hosts)])
-    if sudo_user is not None:
-        sudouser.check_sudo_user(sudo_user)
     site_dir = _site_dir(ctx, site)
-    if on and site_dir is None:
-        raise InputError("--on places a site: give --site DIR (or run it in a site directory)")
-    for name in on or ():
-        if not addressing.is_host_name(name) or (
-            not from_snapshot and addressing.host_index(name) > hosts
-        ):
-            raise InputError(f"--on {name}: not one of lab1..lab{hosts} (--hosts {hosts})")
+    wanted = LabUp(hosts, tuple(release or ()), from_snapshot, sudo_user, tuple(on or ()), site_dir)
+    wanted.check()
     Lab.require_root()
     status = console.status("Starting the lab")
     with status:
         lab = Lab(progress=lambda text: status.update(text))
-        started = (
-            lab.up_from_snapshot(from_snapshot) if from_snapshot else lab.up(hosts, release or ())
-        )
-        for host in started if sudo_user else []:
-            status.update(f"{host.name}: root login off, sudo user {sudo_user}")
-            lab.sudo_only(host, str(sudo_user))
-        if site_dir is not None:
-            status.update(f"Pointing the site {site_dir} at the lab")
-            # Imported here: the site model is only needed with --site.
-            from wmx.ops.lab_glue import attach_site, site_hosts
-
-            attach_site(site_dir.resolve(), site_hosts(started, on or []), lab)
-    console.print(_hosts_table(started))
-    console.print(
-        f"ssh: [bold]wmx lab shell {esc(started[0].name)}[/] (key: {esc(lab.ssh_key_path)})"
-    )
-    console.print(
-        f"ACME directory: {esc(lab.acme_directory)}; clients trust {esc(lab.trust_bundle_path)}"
-    )
-    if site_dir is not None:
-        console.print(f"Site [bold]{esc(site_dir)}[/] now deploys to the lab: run `wmx deploy`.")
+        started = bring_up(lab, wanted, status.update)
+    show_started(lab, started, site_dir)
 
 
 @app.command()
@@ -164,31 +122,15 @@ def status(
 ) -> None:
     """List lab hosts, their addresses and whether they run."""
     from wmx.lab import Lab
+    from wmx.lab.present import lab_state, show_state
 
     Lab.require_root()
     lab = Lab()
     hosts = lab.hosts()
-    names = lab.names()
     if output is OutputFormat.json:
-        print_json(
-            {
-                "hosts": [
-                    {"name": h.name, "address": h.address, "fqdn": h.fqdn, "running": h.running}
-                    for h in hosts
-                ],
-                "names": names,
-                "acme_directory": lab.acme_directory,
-                "trust_bundle": str(lab.trust_bundle_path),
-                "ssh_key": str(lab.ssh_key_path),
-            }
-        )
-        return
-    if not hosts:
-        console.print("No lab hosts. Start some with `wmx lab up`.")
-        return
-    console.print(_hosts_table(hosts))
-    for name, host in sorted(names.items()):
-        console.print(f"{esc(name)} → {esc(host)}")
+        print_json(lab_state(lab, hosts))
+    else:
+        show_state(lab, hosts)
 
 
 @app.command()
@@ -260,6 +202,7 @@ def snapshots(
 ) -> None:
     """List the snapshots of lab hosts (or delete one)."""
     from wmx.lab import Lab, LabError
+    from wmx.lab.present import show_snapshots, snapshot_list
 
     Lab.require_root()
     lab = Lab()
@@ -270,14 +213,6 @@ def snapshots(
         return
     found = lab.snapshots()
     if output is OutputFormat.json:
-        print_json(
-            [{"name": s.name, "hosts": list(s.hosts), "created_at": s.created_at} for s in found]
-        )
-        return
-    if not found:
-        console.print("No snapshots. Take one with `wmx lab snapshot HOST --name NAME`.")
-        return
-    table = Table("snapshot", "hosts", "taken")
-    for item in found:
-        table.add_row(cell(item.name), cell(" ".join(item.hosts)), cell(item.created_at))
-    console.print(table)
+        print_json(snapshot_list(found))
+    else:
+        show_snapshots(found)

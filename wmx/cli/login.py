@@ -13,15 +13,13 @@ from wmx.cli.common import (
     checked,
     console,
     err_console,
+    group,
     open_site,
     read_secret,
 )
 from wmx.present import esc
 
-app = typer.Typer(
-    help="Logging in with a Wikimedia account (the wiki's OAuth 2.0 consumer).",
-    no_args_is_help=True,
-)
+app = group("login")
 
 
 @app.command("client-secret")

@@ -1,12 +1,16 @@
-"""Point a site at lab hosts: inventory, ACME directory and the names the lab resolves."""
+"""Start lab hosts for `wmx lab up` and point a site at them: inventory, ACME directory
+and the names the lab resolves."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
+from wmx.lab import addressing, hostrelease, sudouser
 from wmx.lab.addressing import SUBNET
 from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
@@ -57,6 +61,55 @@ def lab_inventory_text(
         # The second host keeps a borg repository of the first (wmx.yaml: backup).
         groups["backup"] = [hosts[1].name]
     return f"{LAB_MARKER}\n" + dump_document(inventory_document(host_vars, groups))
+
+
+@dataclass(frozen=True)
+class LabUp:
+    """What `wmx lab up` was asked for."""
+
+    hosts: int
+    releases: tuple[str, ...] = ()
+    from_snapshot: str | None = None
+    sudo_user: str | None = None
+    on: tuple[str, ...] = ()  # the site's hosts, in order
+    site_dir: Path | None = None
+
+    def check(self) -> None:
+        """Checked before anything starts: a wrong release, user or host is one line,
+        exit 2, and no host boots."""
+        if self.from_snapshot and self.releases:
+            raise InputError(
+                "--release with --from-snapshot: a snapshot's hosts keep their release"
+            )
+        names = [addressing.host_name(i + 1) for i in range(self.hosts)]
+        hostrelease.parse_releases(self.releases, names)
+        if self.sudo_user is not None:
+            sudouser.check_sudo_user(self.sudo_user)
+        if self.on and self.site_dir is None:
+            raise InputError("--on places a site: give --site DIR (or run it in a site directory)")
+        for name in self.on:
+            if not addressing.is_host_name(name) or (
+                not self.from_snapshot and addressing.host_index(name) > self.hosts
+            ):
+                raise InputError(
+                    f"--on {name}: not one of lab1..lab{self.hosts} (--hosts {self.hosts})"
+                )
+
+
+def bring_up(lab: Lab, wanted: LabUp, progress: Callable[[str], None]) -> list[LabHost]:
+    """Start the hosts (or copies of a snapshot's), make them sudo-only when asked, and
+    point the site at them; the hosts started, in order."""
+    if wanted.from_snapshot:
+        started = lab.up_from_snapshot(wanted.from_snapshot)
+    else:
+        started = lab.up(wanted.hosts, wanted.releases)
+    for host in started if wanted.sudo_user else []:
+        progress(f"{host.name}: root login off, sudo user {wanted.sudo_user}")
+        lab.sudo_only(host, str(wanted.sudo_user))
+    if wanted.site_dir is not None:
+        progress(f"Pointing the site {wanted.site_dir} at the lab")
+        attach_site(wanted.site_dir.resolve(), site_hosts(started, list(wanted.on)), lab)
+    return started
 
 
 def site_hosts(started: list[LabHost], names: list[str]) -> list[LabHost]:
