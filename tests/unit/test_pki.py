@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from tests.unit.render_sites import BASE_CONFIG, make_site
 from wmx.cli import app
 from wmx.render import render_site, write_build
+from wmx.resources import data_dir
 from wmx.site.pki import (
     CA_CERT,
     CA_KEY,
@@ -32,6 +34,7 @@ from wmx.site.pki import (
     database_tls,
     rotate_database_ca,
 )
+from wmx.site.secrets import Secrets, write_secrets
 from wmx.site.topology import HostView, Topology
 
 NAMES = ("db1", "10.0.0.11")
@@ -239,3 +242,22 @@ def test_rotate_database_ca_says_what_breaks_and_replaces_the_ca(site_dir: Path)
     assert (site_dir / PKI_DIR / CA_CERT).read_text() != ca
     for result in (first, second):
         assert "PRIVATE KEY" not in result.stdout + result.stderr
+
+
+def test_render_of_a_split_site_makes_the_ca_and_refuses_an_open_key_in_one_line(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "sre"
+    shutil.copytree(data_dir("inventories") / "sre", root)
+    write_secrets(root / "secrets.yml", Secrets.generate())
+    runner = CliRunner()
+    made = runner.invoke(app, ["--site", str(root), "render"])
+    assert made.exit_code == 0, made.stderr
+    assert "made the site's database CA" in made.stderr
+    assert (root / "build" / "db1" / "etc/wmx/postgresql/server.key").stat().st_mode & 0o077 == 0
+    (root / PKI_DIR / CA_KEY).chmod(0o640)
+    refused = runner.invoke(app, ["--site", str(root), "render"])
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert f"{root / PKI_DIR / CA_KEY}: readable by others (mode 0640)" in refused.stderr
+    assert "Traceback" not in refused.stderr
