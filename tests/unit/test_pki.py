@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -261,3 +262,36 @@ def test_render_of_a_split_site_makes_the_ca_and_refuses_an_open_key_in_one_line
     assert refused.stderr.strip().count("\n") == 0, refused.stderr
     assert f"{root / PKI_DIR / CA_KEY}: readable by others (mode 0640)" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_worker_host_is_a_tls_client_like_the_homeserver(tmp_path: Path) -> None:
+    config = {**BASE_CONFIG, "synapse": {"workers": {"preset": "small"}}}
+    site = make_site(
+        tmp_path,
+        config,
+        _hosts(
+            ("db1", "10.0.0.11", ("database",)),
+            ("hs1", "10.0.0.12", ("homeserver", "proxy")),
+            ("w1", "10.0.0.13", ("synapse_workers",)),
+        ),
+    )
+    rendered = {host: {f.dest: f for f in files} for host, files in render_site(site).items()}
+    tls = site.database_tls
+    assert tls is not None
+    for host in ("hs1", "w1"):
+        files = rendered[host]
+        assert files["/etc/matrix-synapse/database-ca.crt"].content == tls.ca_pem
+        args = yaml.safe_load(files["/etc/matrix-synapse/conf.d/secrets.yaml"].content)["database"][
+            "args"
+        ]
+        assert (args["host"], args["sslmode"], args["sslrootcert"]) == (
+            "10.0.0.11",
+            "verify-full",
+            "/etc/matrix-synapse/database-ca.crt",
+        )
+    hba = rendered["db1"]["/etc/wmx/postgresql/pg_hba.conf"].content
+    admitted = [line.split() for line in hba.splitlines() if line.startswith("host")]
+    assert [a for a in admitted if a[3].startswith("10.")] == [
+        ["hostssl", "synapse", "synapse", "10.0.0.12/32", "scram-sha-256"],
+        ["hostssl", "synapse", "synapse", "10.0.0.13/32", "scram-sha-256"],
+    ]
