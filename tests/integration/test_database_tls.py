@@ -1,7 +1,8 @@
 """PostgreSQL serving the certificate wmx issues, to libpq clients on loopback: one that
 verifies it (sslmode=verify-full against the site's CA, as Synapse and the backup job
 do) gets in over TLS; one that expects another name or trusts another CA, and one that
-does not use TLS, are refused.
+does not use TLS, are refused. And Synapse itself, started with the `database` section
+wmx renders for it, holds only TLS connections.
 
 The server runs with the TLS settings and the pg_hba.conf rules that wmx renders for the
 database host of a site whose Synapse is elsewhere; only the file paths differ, and the
@@ -20,15 +21,20 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster
-from tests.unit.render_sites import BASE_CONFIG, make_site
+from tests.integration.synapse_server import start_synapse
+from tests.integration.test_workers import _workers_python
+from tests.unit.render_sites import BASE_CONFIG, SECRETS, make_site
 from wmx.render import render_site
 from wmx.site.topology import HostView
 
-PASSWORD = "test-database-password-0000"
+# The site's secret, as the rendered Synapse settings carry it.
+PASSWORD = SECRETS.postgres_password
 
 
 def _free_port() -> int:
@@ -102,7 +108,7 @@ def server(rendered: dict[str, dict[str, str]]) -> Iterator[tuple[int, Path]]:
     ):
         # On stdin: the role's password stays out of argv (as the postgresql role does).
         sql = f"CREATE ROLE synapse LOGIN PASSWORD '{PASSWORD}';\n"
-        sql += "CREATE DATABASE synapse OWNER synapse;\n"
+        sql += "CREATE DATABASE synapse OWNER synapse ENCODING 'UTF8' TEMPLATE template0;\n"
         psql = [*AS_POSTGRES, "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-p", str(port)]
         done = subprocess.run(
             [*psql, "-d", "postgres"], input=sql, capture_output=True, text=True, env=env
@@ -112,12 +118,18 @@ def server(rendered: dict[str, dict[str, str]]) -> Iterator[tuple[int, Path]]:
     shutil.rmtree(files, ignore_errors=True)
 
 
+def _client_env() -> dict[str, str]:
+    """The environment of a client: no PG* variables of ours, the password (not argv)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({"PGPASSWORD": PASSWORD, "PGCONNECT_TIMEOUT": "10"})
+    return env
+
+
 def _connect(port: int, **conninfo: str) -> subprocess.CompletedProcess[str]:
     """psql (libpq, as psycopg2 in Synapse) with `conninfo`, as a client on another host
     would connect; the password in the environment (PGPASSWORD), never in argv."""
     parts = {"port": str(port), "dbname": "synapse", "user": "synapse", **conninfo}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update({"PGPASSWORD": PASSWORD, "PGCONNECT_TIMEOUT": "10"})
+    env = _client_env()
     query = "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
     argv = ["psql", "-XAtq", "-d", " ".join(f"{k}={v}" for k, v in parts.items()), "-c", query]
     return subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
@@ -161,3 +173,41 @@ def test_a_client_without_tls_is_refused_by_pg_hba(server: tuple[int, Path]) -> 
     assert result.returncode != 0
     assert "pg_hba.conf rejects connection" in result.stderr
     assert "no encryption" in result.stderr
+
+
+def test_synapse_with_the_rendered_settings_connects_over_tls_only(
+    server: tuple[int, Path], rendered: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """Synapse itself (with psycopg2, as the synapse role installs it) started with the
+    `database` section wmx renders for a homeserver on another host: every connection
+    of its pool is TLS, as the database host's pg_stat_ssl sees it."""
+    port, files = server
+    secrets_yaml = yaml.safe_load(rendered["site/hs1"]["/etc/matrix-synapse/conf.d/secrets.yaml"])
+    database: dict[str, Any] = secrets_yaml["database"]
+    # Only what differs on this machine: the port, and where the CA file is.
+    assert database["args"]["sslmode"] == "verify-full"
+    database["args"].update(port=port, sslrootcert=str(files / "site.crt"))
+
+    synapse = start_synapse(
+        tmp_path / "synapse",
+        SECRETS,
+        adjust=lambda settings: settings.update(database=database),
+        python=_workers_python(),
+    )
+    try:
+        sql = (
+            "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+            "WHERE a.usename = 'synapse' AND a.pid <> pg_backend_pid()"
+        )
+        done = subprocess.run(
+            ["psql", "-XAtq", "-h", "127.0.0.1", "-p", str(port), "-d", "synapse",
+             "-U", "synapse", "-c", sql],
+            capture_output=True, text=True, check=False,
+            env={**_client_env(), "PGSSLMODE": "verify-full",
+                 "PGSSLROOTCERT": str(files / "site.crt")},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        states = done.stdout.split()
+        assert states and set(states) == {"t"}, states
+    finally:
+        synapse.stop()
