@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from tests.unit.test_cli_imports import HEAVY, WRAPPER
 from wmx.cli import app
-from wmx.cli.doctor import render_report
 from wmx.doctor import KINDS, Check, Report
+from wmx.doctor.present import render_report
 
 
 def test_doctor_help_imports_nothing_heavy() -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from wmx.cli.admin_support import AdminUrl, Output
-from wmx.cli.common import OutputFormat, console, err_console, open_site
+from wmx.cli.common import OutputFormat, err_console, open_site, trust
 from wmx.errors import InputError
 from wmx.present import emit_data
-
-if TYPE_CHECKING:
-    from wmx.bench.spec import BenchResult
 
 
 def bench(
@@ -89,6 +83,7 @@ def bench(
     `--ca-file /var/lib/wmx/lab/ca/trust.pem` (the lab's CAs). See docs/bench.md.
     """
     from wmx.admin.account import admin_session
+    from wmx.bench.present import progress_bar, show_result
     from wmx.bench.run import run_bench
     from wmx.bench.spec import BenchSpec, check_client_url, check_test_deployment
 
@@ -99,22 +94,8 @@ def bench(
     if direct and client_url:
         raise InputError("--direct and --client-url: give one of them")
     target = check_client_url(client_url) if client_url else None
-    try:
-        tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
-    except (ssl.SSLError, ValueError) as exc:
-        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
-    with (
-        admin_session(site, url) as admin,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("received {task.fields[received]} errors {task.fields[errors]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar,
-    ):
+    tls = trust(ca_file) if ca_file else None
+    with admin_session(site, url) as admin, progress_bar(err_console) as bar:
         task = bar.add_task("starting", total=spec.messages, received=0, errors=0)
         client = (
             admin.http.base_url if direct else target or f"https://{site.config.homeserver.host}"
@@ -133,32 +114,6 @@ def bench(
     for line in outcome.left_behind:
         err_console.print(f"warning: not removed: {line}", soft_wrap=True, markup=False)
     if output is OutputFormat.table:
-        _print(outcome.result)
+        show_result(outcome.result)
     else:
         emit_data({**outcome.result.as_dict(), "run_id": outcome.run_id}, output)
-
-
-def _print(result: BenchResult) -> None:
-    figures = result.as_dict()
-    latency = figures["latency_ms"]
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("server", f"{result.server_name} via {result.client_url}")
-    table.add_row(
-        "load",
-        f"{result.spec.users} users in {result.spec.rooms} rooms, {result.spec.rate:g} msg/s "
-        f"for {result.spec.duration:g} s ({result.spec.messages} messages)",
-    )
-    table.add_row("sent", f"{result.sent}")
-    table.add_row("received", f"{result.received} (lost {result.lost})")
-    table.add_row("throughput", f"{figures['throughput_per_s']} msg/s delivered")
-    table.add_row(
-        "latency",
-        " ".join(f"{q} {_ms(latency[q])}" for q in ("p50", "p95", "p99", "max")),
-    )
-    errors = {**result.send_errors, **{f"sync {k}": v for k, v in result.sync_errors.items()}}
-    table.add_row("errors", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none")
-    console.print(table)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} ms"

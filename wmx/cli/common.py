@@ -22,6 +22,8 @@ from wmx.errors import InputError
 from wmx.present import OutputFormat, console, err_console, print_json
 
 if TYPE_CHECKING:
+    import ssl
+
     from wmx.site import Site
 
 # OutputFormat, console, err_console and print_json come from wmx.present.
@@ -39,6 +41,7 @@ __all__ = [
     "read_secret",
     "site_root",
     "store_password",
+    "trust",
 ]
 
 T = TypeVar("T")
@@ -84,6 +87,17 @@ def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
         return check(value)
     except ValueError as exc:
         raise InputError(f"{name}: {exc}" if name else str(exc)) from None
+
+
+def trust(ca_file: Path | None) -> ssl.SSLContext:
+    """A TLS context that trusts `--ca-file`'s CA certificates (PEM), or the system's
+    without one; a file that is no PEM bundle is an input error naming it."""
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
 
 
 class TableOrJson(StrEnum):

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.text import Text
 
-from wmx.cli.common import console, open_site, print_json
+from wmx.cli.common import console, open_site, print_json, trust
 from wmx.errors import InputError
-
-if TYPE_CHECKING:
-    from wmx.doctor import Report
 
 
 class Format(StrEnum):
@@ -25,37 +21,6 @@ class Side(StrEnum):
     both = "both"
     outside = "outside"
     inside = "inside"
-
-
-SIDE_TITLES = {
-    "outside": "From outside, as another homeserver sees {server}",
-    "inside": "From inside, as a careful operator",
-}
-
-
-def render_report(report: Report) -> list[Text]:
-    """One line per check (✓/✗, title, detail), and under a failure what to change."""
-    lines: list[Text] = []
-    for side in ("outside", "inside"):
-        checks = [c for c in report.checks if c.side == side]
-        if not checks:
-            continue
-        if lines:
-            lines.append(Text())
-        lines.append(Text(SIDE_TITLES[side].format(server=report.server_name), style="bold"))
-        for check in checks:
-            mark = ("✓ ", "green") if check.ok else ("✗ ", "bold red")
-            lines.append(Text.assemble(mark, check.title, ("  " + check.detail, "dim")))
-            if not check.ok:
-                lines.append(Text.assemble(("    fix: ", "yellow"), check.fix, f"  [{check.id}]"))
-    failures = len(report.failures)
-    lines.append(Text())
-    lines.append(
-        Text(f"{failures} of {len(report.checks)} checks failed", style="bold red")
-        if failures
-        else Text(f"all {len(report.checks)} checks passed", style="bold green")
-    )
-    return lines
 
 
 def doctor(
@@ -94,18 +59,14 @@ def doctor(
     Prints a line per check with ✓ or ✗ and, for each failure, what to change.
     Exit status 0 when every check passes, 1 when one fails, 2 on a usage error.
     """
-    import ssl
-
     from wmx.doctor import KINDS, DoctorOptions, run_doctor
+    from wmx.doctor.present import render_report
 
     unknown = sorted(set(skip or ()) - set(KINDS))
     if unknown:
         raise InputError(f"--skip {unknown[0]}: no such check (known: {', '.join(KINDS)})")
     site = open_site(ctx)
-    try:
-        tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    except (ssl.SSLError, ValueError) as exc:
-        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
+    tls = trust(ca_file)
     options = DoctorOptions(
         tls=tls, outside=only is not Side.inside, inside=only is not Side.outside, skip=skip or ()
     )
