@@ -289,16 +289,16 @@ def test_rehearse_upgrades_a_copy_on_the_spare_only(
 
 
 def test_status_shows_the_last_upgrade(site_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from wmx.cli.status import _last_upgrade
+    from wmx.status.present import show_last_upgrade
 
     site = load_site(site_dir)
-    _last_upgrade(site.paths.state)
+    show_last_upgrade(upgrade.last_record(site.paths.state))
     assert "last upgrade" not in capsys.readouterr().out  # none yet: nothing said
     upgrade.UpgradeRecord(
         "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "keeps",
         status="applied", finished="2026-11-30T02:03:00Z",
     ).save(site)  # fmt: skip
-    _last_upgrade(site.paths.state)
+    show_last_upgrade(upgrade.last_record(site.paths.state))
     said = " ".join(capsys.readouterr().out.split())
     assert "last upgrade: synapse 1.160.0 → 1.163.2 applied at 2026-11-30T02:03:00Z" in said
 

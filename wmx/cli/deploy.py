@@ -6,15 +6,12 @@ runner are imported inside the commands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from wmx.cli.common import JsonOutput, TableOrJson, console, open_site, print_json
 from wmx.errors import WmxError
-
-if TYPE_CHECKING:
-    from wmx.ops.deploy import Deployment
 
 # Literal, so that --help needs no import of the component registry; `--only` is checked
 # against the play's roles (wmx.ops.deploy.check_only).
@@ -46,38 +43,14 @@ def diff(
 
     Secret files are listed when they change, never shown.
     """
-    from rich.syntax import Syntax
-
     from wmx.ops.deploy import diff_site
+    from wmx.ops.deploy_present import show_changes
 
     changes = diff_site(open_site(ctx))
     if output is TableOrJson.json:
         print_json([c.__dict__ for c in changes])
-        return
-    if not changes:
-        console.print("No changes against the last deploy.")
-    for change in changes:
-        console.print(f"[bold]{change.host}[/] {change.kind}: {change.dest}")
-        if change.diff:
-            console.print(Syntax(change.diff, "diff", theme="ansi_dark"))
-        elif change.kind == "changed":
-            console.print("  (secret file: content not shown)")
-
-
-def _show_plan(deployment: Deployment) -> None:
-    console.print(
-        f"Rendered {len(deployment.hosts)} host(s); "
-        f"{len(deployment.pending)} file(s) differ from the last deploy."
-    )
-    for host, plan in deployment.plans.items():
-        converge = plan.roles_doing("converge")
-        verify = plan.roles_doing("verify")
-        remove = plan.roles_doing("remove")
-        parts = [f"converge {', '.join(converge)}" if converge else ""]
-        parts.append(f"verify {', '.join(verify)} (unchanged)" if verify else "")
-        parts.append(f"remove {', '.join(remove)}" if remove else "")
-        line = f"  {host}: {'; '.join(p for p in parts if p) or 'nothing to do'}"
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    else:
+        show_changes(changes)
 
 
 def deploy(
@@ -113,11 +86,12 @@ def deploy(
     reports 0 changed.
     """
     from wmx.ops.deploy import plan_deploy, run_deploy, sync_irc_bridge
+    from wmx.ops.deploy_present import show_plan
 
     site = open_site(ctx)
     components = only or []
     deployment = plan_deploy(site, limit=limit, only=components, full=full)
-    _show_plan(deployment)
+    show_plan(deployment)
     result = run_deploy(deployment, check=check, verbose=verbose, console=console)
     if not result.ok:
         # run_playbook has shown each failure and where the run is kept.

@@ -6,10 +6,8 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from wmx.cli.common import console, open_site, print_json
-from wmx.present import cell
+from wmx.cli.common import open_site, print_json
 
 
 class DnsFormat(StrEnum):
@@ -54,6 +52,7 @@ def dns(
         wmx dns --check         # what resolves today; exit 1 on a mismatch
     """
     from wmx.ops.dns import check_records, needed_records, stray_ipv6
+    from wmx.ops.dns_present import print_zone, show_findings, show_records
 
     site = open_site(ctx)
     records = needed_records(site)
@@ -61,42 +60,15 @@ def dns(
         if output == DnsFormat.json:
             print_json({"records": [r.as_dict() for r in records]})
         elif output == DnsFormat.zone:
-            for record in records:
-                typer.echo(record.zone_line())
+            print_zone(records)
         else:
-            table = Table("name", "type", "value", "for")
-            for r in records:
-                optional = "" if r.required else " (optional)"
-                table.add_row(cell(r.name), r.type, cell(r.value), cell(r.purpose + optional))
-            console.print(table)
-            console.print("\nAs zone-file lines:")
-            for record in records:
-                typer.echo(record.zone_line())  # unwrapped, to paste
+            show_records(records)
         return
     findings = check_records(records) + stray_ipv6(records)
     failed = [f for f in findings if not f.ok and f.record.required]
     if output == DnsFormat.json:
         print_json({"ok": not failed, "checks": [f.as_dict() for f in findings]})
     else:
-        table = Table("", "name", "type", "wanted", "found", "")
-        for f in findings:
-            mark = "[green]✓[/]" if f.ok else ("[bold red]✗[/]" if f.record.required else "!")
-            table.add_row(
-                mark,
-                cell(f.record.name),
-                f.record.type,
-                cell(f.record.value),
-                cell(", ".join(f.found) or "-"),
-                cell(f.detail),
-            )
-        console.print(table)
-        if failed:
-            console.print(
-                f"[bold red]{len(failed)} record(s) missing or wrong[/]: fix them at your DNS "
-                "provider (`wmx dns -o zone` lists them); changes can take up to the old "
-                "record's TTL to be seen."
-            )
-        else:
-            console.print("[bold green]every required record resolves to the inventory's hosts[/]")
+        show_findings(findings, len(failed))
     if failed:
         raise typer.Exit(1)

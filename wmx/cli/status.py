@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,7 +30,7 @@ def status(
 
     from wmx.ops.upgrade import last_record
     from wmx.status import collect_status
-    from wmx.status.present import render_status
+    from wmx.status.present import render_status, show_last_upgrade
 
     site = open_site(ctx)
     if output is TableOrJson.json:
@@ -41,7 +40,7 @@ def status(
     if not watch:
         result = collect_status(site)
         console.print(render_status(result))
-        _last_upgrade(site.paths.state)
+        show_last_upgrade(last_record(site.paths.state))
         raise typer.Exit(0 if result.healthy else 1)
     with console.status("Collecting the site's status"):
         first = collect_status(site)
@@ -52,18 +51,3 @@ def status(
                 live.update(render_status(collect_status(site)), refresh=True)
         except KeyboardInterrupt:
             pass
-
-
-def _last_upgrade(state: Path) -> None:
-    """One line on the last `wmx upgrade` run, when there was one."""
-    from rich.markup import escape
-
-    from wmx.ops.upgrade import last_record
-
-    record = last_record(state)
-    if record:
-        console.print(
-            f"last upgrade: {escape(str(record.get('component')))} "
-            f"{escape(str(record.get('from_version')))} → {escape(str(record.get('to_version')))}"
-            f" {escape(str(record.get('status')))} at {escape(str(record.get('finished')))}"
-        )

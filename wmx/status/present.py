@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape as esc
@@ -10,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from wmx.present import console
 from wmx.status.collect import SiteStatus
 
 _STATE_STYLE = {"active": "green", "failed": "bold red", "not-installed": "yellow"}
@@ -176,3 +179,13 @@ def render_status(status: SiteStatus) -> RenderableType:
     verdict = "[green]healthy[/]" if status.healthy else "[red]needs attention[/]"
     header = Text.from_markup(f"[bold]{esc(status.server_name)}[/]: {verdict}")
     return Group(header, *parts)
+
+
+def show_last_upgrade(record: Mapping[str, Any] | None) -> None:
+    """Under the status: one line on the last `wmx upgrade` run, when there was one."""
+    if record:
+        console.print(
+            f"last upgrade: {esc(str(record.get('component')))} "
+            f"{esc(str(record.get('from_version')))} → {esc(str(record.get('to_version')))}"
+            f" {esc(str(record.get('status')))} at {esc(str(record.get('finished')))}"
+        )

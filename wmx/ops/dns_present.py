@@ -1,0 +1,53 @@
+"""How `wmx dns` shows the records a site needs and what resolves today, to people; the
+zone-file lines are printed unwrapped so that they can be pasted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import typer
+from rich.table import Table
+
+from wmx.ops.dns import Finding, Record
+from wmx.present import cell, console
+
+
+def print_zone(records: Sequence[Record]) -> None:
+    for record in records:
+        typer.echo(record.zone_line())  # unwrapped, to paste
+
+
+def show_records(records: Sequence[Record]) -> None:
+    """A table of the records and what each is for, then the same as zone-file lines."""
+    table = Table("name", "type", "value", "for")
+    for r in records:
+        optional = "" if r.required else " (optional)"
+        table.add_row(cell(r.name), r.type, cell(r.value), cell(r.purpose + optional))
+    console.print(table)
+    console.print("\nAs zone-file lines:")
+    print_zone(records)
+
+
+def show_findings(findings: Sequence[Finding], failed: int) -> None:
+    """Each record wanted against what resolves (✓, ✗ when required, ! when optional),
+    then what to do about the `failed` required ones."""
+    table = Table("", "name", "type", "wanted", "found", "")
+    for f in findings:
+        mark = "[green]✓[/]" if f.ok else ("[bold red]✗[/]" if f.record.required else "!")
+        table.add_row(
+            mark,
+            cell(f.record.name),
+            f.record.type,
+            cell(f.record.value),
+            cell(", ".join(f.found) or "-"),
+            cell(f.detail),
+        )
+    console.print(table)
+    if failed:
+        console.print(
+            f"[bold red]{failed} record(s) missing or wrong[/]: fix them at your DNS "
+            "provider (`wmx dns -o zone` lists them); changes can take up to the old "
+            "record's TTL to be seen."
+        )
+    else:
+        console.print("[bold green]every required record resolves to the inventory's hosts[/]")
