@@ -10,7 +10,10 @@ upgrade os lab6 --yes`: Debian 13 with PostgreSQL 17 (the cluster moved by `wmx 
 postgresql`, the old one kept and stopped), Synapse on Python 3.13; the same users log in,
 history and media are intact, the signing key is unchanged, the plumbed channel flows
 both ways, and a backup after the upgrade goes into the same repository on lab7. Last,
-`wmx upgrade postgresql --drop-old --yes` removes the old cluster and its server.
+`wmx upgrade postgresql --drop-old --yes` removes the old cluster and its server. And
+wmx itself runs as a controller on the upgraded host (a booted Debian 13, Python 3.13):
+installed there into a venv, it renders the site byte for byte as this machine does and
+its `deploy --check` against both hosts passes.
 
 The full upgrade downloads Debian 13's packages once: they stay in the lab's apt cache
 (/var/cache/wmx/apt-archives, kept by `wmx lab down`) and every later lab host is seeded
@@ -22,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import secrets
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+import wmx as wmx_package
 from tests.e2e.clients import Account, access_token, create_account, https, wait_until
 from tests.e2e.conftest import drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
@@ -267,7 +272,7 @@ def test_debian_12_backup_and_restore(world: World) -> None:
         token = access_token(http, HOMESERVER, world.accounts[0])
         send(http, token, world.room_id, after)
     restored = wmx("backup", "restore", "latest", "--to", HOST, "--force", site=world.root)
-    assert "Restore complete" in restored.stdout, restored.stdout
+    assert "Restore complete" in words(restored.stdout), restored.stdout
     with https(world.trust) as http:
         wait_until(
             lambda: http.get(f"{HOMESERVER}/_matrix/client/versions").status_code == 200,
@@ -279,20 +284,25 @@ def test_debian_12_backup_and_restore(world: World) -> None:
     assert_data_intact(world)
 
 
+def words(text: str) -> str:
+    """``text`` with its line breaks undone (the console wraps long lines)."""
+    return " ".join(text.split())
+
+
 def test_upgrade_os_checks_first(world: World) -> None:
-    result = wmx("upgrade", "os", HOST, site=world.root)
-    assert "Debian bookworm → trixie" in result.stdout, result.stdout
-    assert "no held packages" in result.stdout and "apt sources are Debian's only" in result.stdout
-    assert "Would move" in result.stdout
+    out = words(wmx("upgrade", "os", HOST, site=world.root).stdout)
+    assert "Debian bookworm → trixie" in out, out
+    assert "no held packages" in out and "apt sources are Debian's only" in out, out
+    assert "Would move" in out, out
     assert host_facts(world)["codename"] == "bookworm"
 
 
 def test_upgrade_os_moves_the_host_to_debian_13(world: World) -> None:
     result = wmx("upgrade", "os", HOST, "--yes", site=world.root)
-    output = result.stdout + result.stderr
-    assert "passed the gate" in result.stdout, output
+    output = words(result.stdout + result.stderr)
+    assert "passed the gate" in words(result.stdout), output
     # Progress lines on the long steps.
-    assert "package(s) unpacked" in result.stderr and f"{HOST} is back" in result.stderr, output
+    assert "package(s) unpacked" in output and f"{HOST} is back" in output, output
     assert "PostgreSQL 15 → 17" in output, output
     facts = host_facts(world)
     assert facts["codename"] == "trixie", facts
@@ -322,8 +332,57 @@ def test_after_the_upgrade_the_channel_flows_and_backups_continue(world: World) 
 
 def test_drop_old_removes_the_old_cluster(world: World) -> None:
     result = wmx("upgrade", "postgresql", "--drop-old", "--yes", site=world.root)
-    assert "15/main" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "Dropped 15/main" in words(result.stdout), result.stdout + result.stderr
     assert host_facts(world)["clusters"] == "17 5432 online"
     installed = on_host(world, "dpkg-query -W -f '${db:Status-Abbrev}' postgresql-15 || true")
     assert not installed.startswith("ii"), installed
     assert_data_intact(world)
+
+
+def _copy_into_host(world: World, source: Path, ignore: Any = None) -> None:
+    """``source`` copied onto the host's disk at the same path."""
+    target = world.lab.paths.host_root(HOST) / str(source.resolve()).lstrip("/")
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True, symlinks=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def _tree(base: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()
+    }
+
+
+def test_wmx_runs_as_a_controller_on_the_debian_13_host(world: World) -> None:
+    """wmx installed on the upgraded host (booted Debian 13, its Python 3.13): it renders
+    the site byte for byte as this machine does, and its dry-run deploy reaches both hosts
+    over SSH and passes."""
+    source = Path(wmx_package.__file__).resolve().parent.parent
+    for item in ("pyproject.toml", "README.md", "wmx", "templates", "playbooks", "inventories"):
+        _copy_into_host(world, source / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    site = world.site
+    # What the site names on this machine, at the same paths: its directory (without
+    # the runs' logs), the lab's SSH key and known hosts, the web client's archive.
+    _copy_into_host(world, world.root, ignore=shutil.ignore_patterns("runs", "build"))
+    for path in (world.lab.ssh_key_path, world.lab.known_hosts_path):
+        _copy_into_host(world, path)
+    if site.config.web_client.archive is not None:
+        _copy_into_host(world, Path(site.config.web_client.archive))
+    venv = "/opt/wmx-controller"
+    on_host(world, f"python3 -m venv {venv} && {venv}/bin/pip install -q {source}")
+    assert on_host(world, f"{venv}/bin/python --version").startswith("Python 3.13")
+    wmx("render", site=world.root)
+    on_host(world, f"{venv}/bin/wmx --site {world.root} render")
+    here = _tree(world.root / "build")
+    there = _tree(world.lab.paths.host_root(HOST) / str(world.root).lstrip("/") / "build")
+    assert here.keys() == there.keys()
+    assert [name for name in here if here[name] != there[name]] == []
+    checked = world.lab.run(
+        HOST,
+        ["sh", "-c", f"{venv}/bin/wmx --site {world.root} deploy --check"],
+        check=False,
+        timeout=900,
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]

@@ -28,10 +28,11 @@ def os_command(
     First the release notes' checks on the host (free space on / and /var, no held
     package, no half-installed package, only Debian's apt sources); exit status 1 when
     one fails. With --yes: a fresh backup, apt's sources switched, a non-interactive full
-    upgrade (configuration files kept), a reboot, the site converged again (the Synapse
-    and IRC bridge venvs rebuilt for Python 3.13), PostgreSQL moved to 17 on the database
-    host (`wmx upgrade postgresql`), and the health gate of `wmx upgrade`. A failed step
-    stops the run, naming the step and the host's state (release, dpkg, failed units).
+    upgrade (configuration files kept; a progress line a minute), a reboot, PostgreSQL
+    moved to 17 on the database host (`wmx upgrade postgresql`; the old cluster kept),
+    the site converged again (the Synapse and IRC bridge venvs rebuilt for Python 3.13),
+    the health gate of `wmx upgrade` and the same signing keys. A failed step stops the
+    run, naming the step and the host's state (release, dpkg, failed units).
 
     Examples:
 
@@ -50,7 +51,7 @@ def os_command(
     if not yes:
         console.print(
             f"Would move {escape(plan.host)} to Debian {escape(plan.target)}: backup, sources, "
-            "full upgrade, reboot, converge, PostgreSQL, gate (add --yes)."
+            "full upgrade, reboot, PostgreSQL, converge, gate (add --yes)."
         )
         return
     console.print(escape(ops.apply_os(site, plan, _say, err_console)))

@@ -7,12 +7,14 @@ third-party apt sources. apply, each step named: a fresh backup (when backups ar
 apt's sources switched to the new release's codename → `apt-get upgrade
 --without-new-pkgs`, then `full-upgrade`, non-interactive (configuration files kept
 as they are: wmx rewrites its own on the next converge) → a reboot, and the host checked
-to run the new release → the site converged again (`wmx deploy --full`: the venvs made
-by the old Python are rebuilt for the new one, playbooks/tasks/release_venvs.yml) → on
-the database host, `wmx upgrade postgresql` (wmx.ops.upgrade_postgresql) → the health
-gate of `wmx upgrade` (Synapse answers, its version, the canary's round trip). A failed
-step stops the run: the error names the step and what the host reports (its release,
-`dpkg --audit`, failed units).
+to run the new release → on the database host, the cluster moved by `wmx upgrade
+postgresql`'s steps (wmx.ops.upgrade_postgresql; Synapse cannot run yet) → the site
+converged again (`wmx deploy --full`: the venvs made by the old Python are rebuilt for
+the new one, playbooks/tasks/release_venvs.yml, and Synapse starts on the new cluster) →
+the health gate of `wmx upgrade` (Synapse answers, its version, the canary's round trip)
+and the signing keys Synapse publishes, the same as before. A failed step stops the run:
+the error names the step and what the host reports (its release, `dpkg --audit`, failed
+units). The package upgrade runs detached from the SSH session (wmx.ops.upgrade_os_run).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from wmx.backup.restore import published_keys
 from wmx.debian import NEXT_RELEASE, RELEASES
 from wmx.errors import InputError, WmxError
 from wmx.ops.upgrade import remote
@@ -181,8 +184,10 @@ def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
     if failed:
         raise InputError(f"{plan.host}: " + "; ".join(failed))
     host = _host(site, plan.host)
+    homeserver = site.topology.first_in("homeserver")
     step = "backup"
     try:
+        keys = published_keys(homeserver) if homeserver is not None else None
         if site.config.backup.enabled:
             from wmx.backup.operations import data_host, run_backup
             from wmx.backup.progress import QuietSteps
@@ -201,22 +206,24 @@ def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
         step = "reboot"
         say(f"rebooting {host.name}")
         reboot(host, plan.target, say)
-        step = "converge"
-        say("converging the site again (venvs rebuilt for the new Python)")
-        _converge(site, console)
         if host in site.topology.in_group("database"):
+            # Before the converge: Synapse cannot run until it rebuilds the venvs, and the
+            # converge then starts it on the new cluster.
             step = "postgresql"
             from wmx.ops import upgrade_postgresql as pg
 
             pg_plan = pg.plan_postgresql(site)
             if pg_plan.needed:
                 say(f"moving PostgreSQL {pg_plan.current.version} → {pg_plan.target}")
-                say(pg.apply_postgresql(site, pg_plan, say))
-                step = "converge after PostgreSQL"
-                _converge(site, console)
+                say(pg.apply_postgresql(site, pg_plan, say, in_os_upgrade=True))
+        step = "converge"
+        say("converging the site again (venvs rebuilt for the new Python)")
+        _converge(site, console)
         step = "health gate"
         say("running the health gate of `wmx upgrade`")
         _gate(site)
+        if homeserver is not None and published_keys(homeserver) != keys:
+            raise WmxError("Synapse publishes other signing keys than before the upgrade")
     except WmxError as exc:
         raise WmxError(
             f"`wmx upgrade os {plan.host}` stopped at step {step!r}: {exc}. "
@@ -224,7 +231,7 @@ def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
         ) from None
     return (
         f"{plan.host}: Debian {plan.release} → {plan.target}; "
-        "the site converged again and passed the gate"
+        "the site converged again and passed the gate, with the same signing keys"
     )
 
 

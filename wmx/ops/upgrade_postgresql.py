@@ -162,19 +162,29 @@ def upgrade_script(old: str, new: str) -> str:
 
 def drop_old_script(version: str) -> str:
     """Drop the old cluster; then, with no cluster of that version left, its server and
-    client packages (kept installed by `wmx upgrade os` for pg_upgradecluster)."""
+    client packages (kept installed by `wmx upgrade os` for pg_upgradecluster) and the
+    libraries only they needed."""
     return (
         "set -eu\n"
         f"pg_dropcluster --stop {version} {CLUSTER}\n"
         f"if ! pg_lsclusters --no-header | awk '{{print $1}}' | grep -qx {version}; then\n"
         "  DEBIAN_FRONTEND=noninteractive apt-get -y -q purge "
         f"postgresql-{version} postgresql-client-{version}\n"
+        # What only the old server needed (the old release's ICU and LLVM libraries).
+        "  DEBIAN_FRONTEND=noninteractive apt-get -y -q autoremove --purge\n"
         "fi\n"
     )
 
 
-def apply_postgresql(site: Site, plan: PostgresqlPlan, say: Say) -> str:
-    """Move the cluster to ``plan.target``; returns a one-line summary."""
+def apply_postgresql(
+    site: Site, plan: PostgresqlPlan, say: Say, *, in_os_upgrade: bool = False
+) -> str:
+    """Move the cluster to ``plan.target``; returns a one-line summary.
+
+    ``in_os_upgrade``: part of `wmx upgrade os`, just after the reboot, when Synapse
+    cannot run (its venv's Python went with the old release) and a backup was taken
+    before the package upgrade: no backup and no Synapse check here; the converge that
+    follows rebuilds and starts Synapse, and `wmx upgrade os` checks it and its keys."""
     if not plan.needed:
         raise InputError(
             f"{plan.host} already runs PostgreSQL {plan.current.version}, the version Debian "
@@ -189,8 +199,8 @@ def apply_postgresql(site: Site, plan: PostgresqlPlan, say: Say) -> str:
     homeservers = site.topology.in_group("homeserver")
     old, new = plan.current.version, plan.target
     before = remote(db, collation_script(old), timeout=120).strip()
-    keys = _published_keys(site)
-    if site.config.backup.enabled:
+    keys = None if in_os_upgrade else _published_keys(site)
+    if site.config.backup.enabled and not in_os_upgrade:
         from wmx.backup.operations import data_host, run_backup
         from wmx.backup.progress import QuietSteps
 
@@ -215,6 +225,11 @@ def apply_postgresql(site: Site, plan: PostgresqlPlan, say: Say) -> str:
             )
     except WmxError as exc:
         raise _stopped(plan, exc) from None
+    if in_os_upgrade:
+        return (
+            f"{db.name}: PostgreSQL {old} → {new}; the old cluster {old}/{CLUSTER} is kept, "
+            "stopped (remove it with `wmx upgrade postgresql --drop-old`)"
+        )
     say("starting Synapse on the new cluster")
     for host in homeservers:
         remote(host, f"systemctl start {UNIT}", timeout=300)
