@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
 from wmx.errors import InputError
-
-if TYPE_CHECKING:
-    from wmx.ops.upgrade_parts import PartPlan
-    from wmx.ops.upgrade_plan import UpgradePlan
 
 app = group("upgrade")
 
@@ -64,54 +60,6 @@ To = Annotated[
 ]
 
 
-def _say(text: str) -> None:
-    err_console.print(f"[dim]·[/dim] {escape(text)}")
-
-
-def _show_checks(plan: UpgradePlan | PartPlan) -> None:
-    for check in plan.checks:
-        if check.what == "target":  # already at the target: nothing to do
-            console.print(f"= {escape(check.host)}: {escape(check.detail)}: nothing to do")
-            continue
-        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
-        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
-    for warning in plan.warnings:
-        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-
-
-def show_plan(plan: UpgradePlan) -> None:
-    rule = {
-        "keeps": "going back keeps the database (the old release reads it)",
-        "dump": "going back needs the pre-upgrade dump (the new schema passes what the "
-        "old release reads)",
-    }[plan.database_rule]
-    old = plan.schema_from
-    console.print(
-        f"Synapse: runs {escape(str(plan.running))} (wmx.yaml: {escape(plan.configured)}) "
-        f"→ {escape(plan.target)}"
-    )
-    schema = f"{old.version}/{old.compat}" if old else "unknown"
-    console.print(
-        f"schema (version/compat): {schema} → {plan.schema_to.version}/{plan.schema_to.compat}: "
-        f"{rule}"
-    )
-    console.print(
-        f"needs: Python {escape(plan.requires_python or 'any')}, PostgreSQL ≥ "
-        f"{plan.postgres_min or 'any'}; tested with {', '.join(plan.tested)}; "
-        f"newest on PyPI {escape(plan.latest)}"
-    )
-    _show_checks(plan)
-
-
-def show_part_plan(plan: PartPlan) -> None:
-    latest = f"; newest on PyPI {escape(plan.latest)}" if plan.latest else ""
-    console.print(
-        f"{plan.component} on {escape(plan.host)}: runs {escape(str(plan.running))} "
-        f"(wmx.yaml: {escape(plan.configured)}) → {escape(plan.target)}{latest}"
-    )
-    _show_checks(plan)
-
-
 @app.command("plan")
 def plan_command(
     ctx: typer.Context,
@@ -136,7 +84,7 @@ def plan_command(
     each host, and for Synapse whether going back keeps the database. Exit status 1 when
     a check fails (a part already at its target is not a failure)."""
     from wmx.ops.upgrade_overview import plan_all
-    from wmx.ops.upgrade_plan import UpgradePlan as SynapsePlan
+    from wmx.ops.upgrade_present import show_overview
 
     if component is None and (to or sha256 or archive):
         raise InputError("--to, --sha256 and --archive name one part's release: add --component")
@@ -146,13 +94,7 @@ def plan_command(
     if output is OutputFormat.json:
         print_json(overview.as_json())
     else:
-        for name, plan in overview.plans.items():
-            if isinstance(plan, SynapsePlan):
-                show_plan(plan)
-            else:
-                show_part_plan(plan)
-            if name != list(overview.plans)[-1]:
-                console.print()
+        show_overview(overview)
     raise typer.Exit(0 if overview.ok else 1)
 
 
@@ -177,6 +119,7 @@ def apply_command(
     --component irc-bridge or web-client, the same for that part (no backup: neither
     keeps data of its own)."""
     from wmx.ops.upgrade import apply_upgrade
+    from wmx.ops.upgrade_present import say
 
     if component is not Component.synapse:
         from wmx.ops.upgrade_parts import apply_part, plan_part
@@ -184,7 +127,7 @@ def apply_command(
         site, path = open_site(ctx), _path(archive)
         plan = plan_part(site, component.value, to, sha256, path)
         done = apply_part(
-            site, plan, sha256, _say, console=err_console, gate_timeout=gate_timeout, archive=path
+            site, plan, sha256, say, console=err_console, gate_timeout=gate_timeout, archive=path
         )
         console.print(
             f"{component.value} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
@@ -193,7 +136,7 @@ def apply_command(
         return
     if sha256 or archive:
         raise InputError("--sha256 and --archive are for --component web-client")
-    record = apply_upgrade(open_site(ctx), to, _say, gate_timeout=gate_timeout)
+    record = apply_upgrade(open_site(ctx), to, say, gate_timeout=gate_timeout)
     console.print(
         f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
         f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
@@ -208,6 +151,7 @@ def rollback_command(
 ) -> None:
     """Go back to the release before the last upgrade, saying first what is lost."""
     from wmx.ops.upgrade import plan_rollback, rollback
+    from wmx.ops.upgrade_present import say
 
     site = open_site(ctx)
     if component is not Component.synapse:
@@ -220,7 +164,7 @@ def rollback_command(
         )
         if not yes and not typer.confirm("Go on?", default=False):
             raise typer.Exit(1)
-        done = rollback_part(site, component.value, applied, _say)
+        done = rollback_part(site, component.value, applied, say)
         console.print(f"{component.value} {escape(done.to_version)} runs again")
         return
     plan = plan_rollback(site)
@@ -230,7 +174,7 @@ def rollback_command(
     )
     if not yes and not typer.confirm("Go on?", default=False):
         raise typer.Exit(1)
-    record = rollback(site, plan, _say)
+    record = rollback(site, plan, say)
     console.print(f"Synapse {escape(record.to_version)} runs again; outage {record.outage_s} s")
 
 
@@ -250,6 +194,7 @@ def rehearse_command(
     it there with the same gate, and report the migration and outage times. The live
     server is only read. Exit status 1 when the restore or the upgrade fails."""
     from wmx.backup.progress import steps_display
+    from wmx.ops.upgrade_present import say, show_rehearsal
     from wmx.ops.upgrade_rehearse import rehearse_upgrade
 
     result = rehearse_upgrade(
@@ -258,25 +203,12 @@ def rehearse_command(
         on=on,
         console=err_console,
         steps=lambda: steps_display(err_console),
-        say=_say,
+        say=say,
     )
     if output is OutputFormat.json:
         print_json(result.as_json())
-    elif not result.restore_ok:
-        console.print(
-            f"[bold red]the restore onto {escape(result.host)} failed:[/bold red] "
-            f"{escape(result.restore_error or 'its checks differ')}"
-        )
-    elif result.record is not None:
-        record = result.record
-        verdict = "passed" if result.ok else f"failed: {result.failure}"
-        console.print(
-            f"rehearsal on {escape(result.host)} ({escape(result.archive)}): Synapse "
-            f"{escape(record.from_version)} → {escape(record.to_version)} {escape(verdict)}; "
-            f"migrations {record.migration_s} s, outage {record.outage_s} s"
-        )
     else:
-        console.print(f"[bold red]rehearsal failed:[/bold red] {escape(result.failure)}")
+        show_rehearsal(result)
     raise typer.Exit(0 if result.ok else 1)
 
 

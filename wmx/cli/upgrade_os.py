@@ -11,10 +11,6 @@ from rich.markup import escape
 from wmx.cli.common import console, err_console, open_site
 
 
-def _say(text: str) -> None:
-    err_console.print(f"[dim]·[/dim] {escape(text)}")
-
-
 def os_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Argument(help="The inventory host to move, e.g. hs1.")],
@@ -40,12 +36,11 @@ def os_command(
         wmx upgrade os hs1 --yes      # do it (tens of minutes)
     """
     from wmx.ops import upgrade_os as ops
+    from wmx.ops.upgrade_present import say, show_checks
 
     site = open_site(ctx)
     plan = ops.plan_os(site, host)
-    for check in plan.checks:
-        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
-        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
+    show_checks(plan.checks)
     if not plan.ok:
         raise typer.Exit(1)
     if not yes:
@@ -54,4 +49,4 @@ def os_command(
             "full upgrade, reboot, PostgreSQL, converge, gate (add --yes)."
         )
         return
-    console.print(escape(ops.apply_os(site, plan, _say, err_console)))
+    console.print(escape(ops.apply_os(site, plan, say, err_console)))

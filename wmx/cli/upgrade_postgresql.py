@@ -8,11 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from wmx.cli.common import console, err_console, open_site
-
-
-def _say(text: str) -> None:
-    err_console.print(f"[dim]·[/dim] {escape(text)}")
+from wmx.cli.common import console, open_site
 
 
 def postgresql_command(
@@ -45,6 +41,7 @@ def postgresql_command(
         wmx upgrade postgresql --drop-old --yes
     """
     from wmx.ops import upgrade_postgresql as ops
+    from wmx.ops.upgrade_present import say
 
     site = open_site(ctx)
     plan = ops.plan_postgresql(site)
@@ -58,7 +55,7 @@ def postgresql_command(
         if not yes:
             console.print(f"Would drop the old cluster(s): {escape(old)} (add --yes).")
             return
-        dropped = ops.drop_old(site, plan, _say)
+        dropped = ops.drop_old(site, plan, say)
         console.print(f"Dropped {escape(', '.join(dropped))}.")
         return
     if not plan.needed:
@@ -73,4 +70,4 @@ def postgresql_command(
             f"{escape(plan.target)} (Synapse stopped meanwhile; add --yes)."
         )
         return
-    console.print(escape(ops.apply_postgresql(site, plan, _say)))
+    console.print(escape(ops.apply_postgresql(site, plan, say)))
