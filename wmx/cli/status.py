@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -26,11 +25,9 @@ def status(
     Reads the hosts over SSH and Prometheus/Alertmanager through SSH tunnels to the
     monitoring host. Exit status 0 when everything is healthy, 1 otherwise.
     """
-    from rich.live import Live
-
     from wmx.ops.upgrade import last_record
     from wmx.status import collect_status
-    from wmx.status.present import render_status, show_last_upgrade
+    from wmx.status.present import render_status, show_last_upgrade, watch_status
 
     site = open_site(ctx)
     if output is TableOrJson.json:
@@ -42,12 +39,4 @@ def status(
         console.print(render_status(result))
         show_last_upgrade(last_record(site.paths.state))
         raise typer.Exit(0 if result.healthy else 1)
-    with console.status("Collecting the site's status"):
-        first = collect_status(site)
-    with Live(render_status(first), console=console, auto_refresh=False) as live:
-        try:
-            while True:
-                time.sleep(interval)
-                live.update(render_status(collect_status(site)), refresh=True)
-        except KeyboardInterrupt:
-            pass
+    watch_status(lambda: collect_status(site), interval)

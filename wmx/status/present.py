@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -189,3 +190,19 @@ def show_last_upgrade(record: Mapping[str, Any] | None) -> None:
             f"{esc(str(record.get('from_version')))} → {esc(str(record.get('to_version')))}"
             f" {esc(str(record.get('status')))} at {esc(str(record.get('finished')))}"
         )
+
+
+def watch_status(collect: Callable[[], SiteStatus], interval: float) -> None:
+    """`wmx status --watch`: the status screen, collected again every `interval` seconds
+    and redrawn in place, until Ctrl-C."""
+    from rich.live import Live
+
+    with console.status("Collecting the site's status"):
+        first = collect()
+    with Live(render_status(first), console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(render_status(collect()), refresh=True)
+        except KeyboardInterrupt:
+            pass
