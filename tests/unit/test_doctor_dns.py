@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -45,10 +46,14 @@ def answer(query: bytes, refuse: bool = False) -> bytes:
     return out
 
 
-@pytest.fixture
-def nameserver() -> Iterator[tuple[str, int]]:
+@contextmanager
+def udp_nameserver(
+    address: tuple[str, int], reply: Callable[[bytes], bytes | None]
+) -> Iterator[tuple[str, int]]:
+    """A nameserver on `address` (port 0: any) that answers each query with `reply`'s
+    message, or not at all when it returns None; yields the address it listens on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(address)
     sock.settimeout(0.2)
     stop = threading.Event()
 
@@ -58,14 +63,24 @@ def nameserver() -> Iterator[tuple[str, int]]:
                 query, peer = sock.recvfrom(512)
             except TimeoutError:
                 continue
-            sock.sendto(answer(query, refuse=b"refuse" in query), peer)
+            message = reply(query)
+            if message is not None:
+                sock.sendto(message, peer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield sock.getsockname()
-    stop.set()
-    thread.join()
-    sock.close()
+    try:
+        yield sock.getsockname()
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
+
+
+@pytest.fixture
+def nameserver() -> Iterator[tuple[str, int]]:
+    with udp_nameserver(("127.0.0.1", 0), lambda q: answer(q, refuse=b"refuse" in q)) as bound:
+        yield bound
 
 
 def test_srv_records_are_read_and_ordered(nameserver: tuple[str, int]) -> None:

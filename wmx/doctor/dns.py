@@ -9,9 +9,13 @@ import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+A = 1
 SRV = 33
 _NXDOMAIN = 3
+# DNS response codes (RFC 1035, 4.1.1), as an operator looks them up.
+_RCODES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
 class DnsError(Exception):
@@ -26,12 +30,57 @@ class SrvRecord:
     target: str
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What the system's resolver said of a name: its addresses or, without any, whether
+    the name does not exist (NXDOMAIN), or why no answer came (`failure`). None of these:
+    the name exists without an A or AAAA record."""
+
+    addresses: list[str]
+    nxdomain: bool = False
+    failure: str = ""
+
+
+def resolve(
+    name: str, port: int = 443, nameserver: tuple[str, int] | None = None, timeout: float = 3.0
+) -> Resolution:
+    """`addresses`, telling apart why there are none. glibc says "temporary failure" alike
+    for a timeout, SERVFAIL and REFUSED; the nameserver (of /etc/resolv.conf unless
+    `nameserver`) is then asked for the A record directly, to say which."""
+    try:
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_NONAME:
+            return Resolution([], nxdomain=True)
+        if exc.errno == getattr(socket, "EAI_NODATA", None):
+            return Resolution([])
+        return Resolution([], failure=_why_unanswered(name, exc, nameserver, timeout))
+    return Resolution(_ordered(infos))
+
+
+def _why_unanswered(
+    name: str, error: socket.gaierror, nameserver: tuple[str, int] | None, timeout: float
+) -> str:
+    server = nameserver or system_nameserver()
+    try:
+        rcode, _ = _ask(name, A, server, timeout)
+    except DnsError as exc:
+        return str(exc)
+    if rcode in _RCODES:
+        return f"nameserver {server[0]} answered {_RCODES[rcode]}"
+    return f"the system's resolver failed ({error.strerror})"
+
+
 def addresses(name: str, port: int = 443) -> list[str]:
     """IPv4 and IPv6 addresses of `name` (A and AAAA, or a hosts file), IPv4 first."""
     try:
         infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         return []
+    return _ordered(infos)
+
+
+def _ordered(infos: list[tuple[Any, Any, Any, Any, Any]]) -> list[str]:
     found: list[str] = []
     for family, _, _, _, sockaddr in sorted(infos, key=lambda i: i[0] != socket.AF_INET):
         if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in found:
@@ -113,10 +162,18 @@ def srv_records(
     name: str, nameserver: tuple[str, int] | None = None, timeout: float = 3.0
 ) -> list[SrvRecord]:
     """The SRV records of `name` ([] when it has none); DnsError when nobody answers."""
-    server = nameserver or system_nameserver()
+    _, (ident, message) = _ask(name, SRV, nameserver or system_nameserver(), timeout)
+    return parse_srv_answer(message, ident)
+
+
+def _ask(
+    name: str, rtype: int, server: tuple[str, int], timeout: float
+) -> tuple[int, tuple[int, bytes]]:
+    """One recursive query over UDP: the answer's response code, its id and the message;
+    DnsError when no answer to it comes within `timeout`."""
     ident = secrets.randbelow(1 << 16)
     query = struct.pack("!6H", ident, 0x0100, 1, 0, 0, 0) + _encode_name(name)
-    query += struct.pack("!HH", SRV, 1)
+    query += struct.pack("!HH", rtype, 1)
     family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
@@ -124,8 +181,10 @@ def srv_records(
             sock.sendto(query, server)
             for _ in range(4):  # ignore stray datagrams
                 message, _ = sock.recvfrom(65535)
-                if message[:2] == query[:2]:
-                    return parse_srv_answer(message, ident)
+                if message[:2] == query[:2] and len(message) >= 12:
+                    return message[3] & 0xF, (ident, message)
+        except TimeoutError:
+            raise DnsError(f"nameserver {server[0]} did not answer within {timeout:g} s") from None
         except OSError as exc:
             raise DnsError(f"nameserver {server[0]} did not answer ({exc})") from exc
     raise DnsError(f"nameserver {server[0]} answered another question")

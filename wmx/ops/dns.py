@@ -178,17 +178,18 @@ def needed_records(site: Site) -> list[Record]:
 def check_records(records: list[Record]) -> list[Finding]:
     """What resolves today, record by record (CAA is a suggestion and is not checked)."""
     findings: list[Finding] = []
-    resolved: dict[str, list[str]] = {}
+    resolved: dict[str, lookup.Resolution] = {}
     for record in records:
         if record.type in ("A", "AAAA"):
             if record.name not in resolved:
-                resolved[record.name] = lookup.addresses(record.name)
+                resolved[record.name] = lookup.resolve(record.name)
+            answer = resolved[record.name]
             version = 4 if record.type == "A" else 6
-            found = [a for a in resolved[record.name] if ipaddress.ip_address(a).version == version]
+            found = [a for a in answer.addresses if ipaddress.ip_address(a).version == version]
             if record.value in found:
                 findings.append(Finding(record, True, found, "resolves here"))
             elif not found:
-                findings.append(Finding(record, False, found, f"no {record.type} record"))
+                findings.append(Finding(record, False, found, _missing(record.type, answer)))
             else:
                 findings.append(
                     Finding(record, False, found, f"points at {', '.join(found)}, not here")
@@ -196,6 +197,15 @@ def check_records(records: list[Record]) -> list[Finding]:
         elif record.type == "SRV":
             findings.append(_check_srv(record))
     return findings
+
+
+def _missing(kind: str, answer: lookup.Resolution) -> str:
+    """Why no `kind` address was found: the DNS said so, or it could not be asked."""
+    if answer.failure:
+        return f"not checked: {answer.failure}"
+    if answer.nxdomain:
+        return f"no {kind} record: no such name (NXDOMAIN)"
+    return f"no {kind} record"
 
 
 def _check_srv(record: Record) -> Finding:
