@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import subprocess
 import sys
 import threading
@@ -72,7 +73,7 @@ class Outside:
 
     def _probe(self) -> None:
         down_since: float | None = None
-        with httpx.Client(verify=self.ca, timeout=2.0) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=self.ca), timeout=2.0) as client:
             while not self._stop.is_set():
                 now = time.monotonic()
                 try:

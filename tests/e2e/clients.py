@@ -19,8 +19,14 @@ from wmx.admin.tunnel import synapse_tunnel
 from wmx.site import Site
 
 
+def trusting(trust: str) -> ssl.SSLContext:
+    """A client TLS context that trusts the CA bundle `trust` (httpx deprecates
+    `verify=<path>`)."""
+    return ssl.create_default_context(cafile=trust)
+
+
 def https(trust: str) -> httpx.Client:
-    return httpx.Client(verify=ssl.create_default_context(cafile=trust), timeout=30)
+    return httpx.Client(verify=trusting(trust), timeout=30)
 
 
 def wait_until(

@@ -35,6 +35,7 @@ import pytest
 
 from tests.conftest import require
 from tests.e2e import browser
+from tests.e2e.clients import trusting
 from tests.e2e.conftest import Deployed, wmx
 from tests.e2e.settings import current_settings, set_settings
 from tests.integration.test_wikimedia_login_browser import log_in_through_a_room_link
@@ -111,7 +112,7 @@ class Outcome:
 
 def sso_flow(login: Login, sub: int) -> Outcome:
     site = login.site
-    with httpx.Client(verify=site.trust, timeout=60) as web:
+    with httpx.Client(verify=trusting(site.trust), timeout=60) as web:
         start = web.get(
             f"{site.homeserver_url}/_matrix/client/v3/login/sso/redirect/oidc-wikimedia",
             params={"redirectUrl": login.client},
@@ -141,7 +142,10 @@ def sso_flow(login: Login, sub: int) -> Outcome:
 def _post_login(login: Login, body: dict[str, Any]) -> httpx.Response:
     site = login.site
     return httpx.post(
-        f"{site.homeserver_url}/_matrix/client/v3/login", json=body, verify=site.trust, timeout=60
+        f"{site.homeserver_url}/_matrix/client/v3/login",
+        json=body,
+        verify=trusting(site.trust),
+        timeout=60,
     )
 
 
@@ -158,7 +162,7 @@ def display_name(login: Login, user_id: str) -> str:
     site = login.site
     response = httpx.get(
         f"{site.homeserver_url}/_matrix/client/v3/profile/{user_id}/displayname",
-        verify=site.trust,
+        verify=trusting(site.trust),
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -185,7 +189,7 @@ def expected_id(login: Login, account: str, failures: int = 0) -> str:
 def test_the_login_flows_offer_only_the_wikimedia_button(login_on: Login) -> None:
     site = login_on.site
     flows = httpx.get(
-        f"{site.homeserver_url}/_matrix/client/v3/login", verify=site.trust, timeout=60
+        f"{site.homeserver_url}/_matrix/client/v3/login", verify=trusting(site.trust), timeout=60
     ).json()["flows"]
     sso = next(f for f in flows if f["type"] == "m.login.sso")
     assert sso["identity_providers"] == [{"id": "oidc-wikimedia", "name": "Wikimedia account"}]
@@ -253,7 +257,7 @@ def test_room_link_is_the_web_clients_room_page(login_on: Login) -> None:
     alias = f"#welcome:{login_on.server_name}"
     link = wmx("room", "link", alias, site=login_on.root).stdout.strip()
     assert link == f"{login_on.client}home/%23welcome%3A{login_on.server_name}/"
-    served = httpx.get(link, verify=login_on.site.trust, timeout=60)
+    served = httpx.get(link, verify=trusting(login_on.site.trust), timeout=60)
     assert served.status_code == 200 and "<title>Cinny</title>" in served.text
 
 
@@ -262,7 +266,7 @@ def _create_room(login: Login, owner: str, alias_name: str) -> str:
         f"{login.site.homeserver_url}/_matrix/client/v3/createRoom",
         json={"preset": "public_chat", "room_alias_name": alias_name, "name": "Wiki tea room"},
         headers={"Authorization": f"Bearer {owner}"},
-        verify=login.site.trust,
+        verify=trusting(login.site.trust),
         timeout=60,
     )
     assert created.status_code == 200, created.text
@@ -274,7 +278,7 @@ def _bodies(login: Login, room_id: str, token: str) -> list[tuple[str, str]]:
         f"{login.site.homeserver_url}/_matrix/client/v3/rooms/{room_id}/messages",
         params={"dir": "b", "limit": 50},
         headers={"Authorization": f"Bearer {token}"},
-        verify=login.site.trust,
+        verify=trusting(login.site.trust),
         timeout=60,
     )
     assert response.status_code == 200, response.text

@@ -79,3 +79,13 @@ def test_any_skip_fails_the_run_under_ci(
     result.assert_outcomes(**outcome)
     if ci:
         result.stdout.fnmatch_lines(["*skipped under WMX_CI=1, which allows no skip*"])
+
+
+def test_a_ca_path_as_httpx_verify_fails_a_test() -> None:
+    """pyproject's filterwarnings: httpx's deprecation of `verify=<path>` is an error in
+    the suite, so no client regresses to it (they build an ssl context)."""
+    import certifi
+    import httpx
+
+    with pytest.raises(DeprecationWarning, match="verify=<str>"):
+        httpx.Client(verify=certifi.where())
