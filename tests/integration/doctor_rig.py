@@ -145,9 +145,9 @@ class FrontEnd(BaseHTTPRequestHandler):
         )  # fmt: skip
         data = answer.content
         if rule.tamper_keys and self.path.startswith("/_matrix/key/v2/server"):
-            document = answer.json()
-            document["valid_until_ts"] += 1000
-            data = json.dumps(document).encode()
+            keys = answer.json()
+            keys["valid_until_ts"] += 1000
+            data = json.dumps(keys).encode()
         self._send(answer.status_code, data, answer.headers.get("content-type", "application/json"))
 
     def do_GET(self) -> None:

@@ -22,13 +22,12 @@ import pytest
 from tests.integration.doctor_rig import (
     ADDRESSES,
     HOMESERVER,
-    SERVER_NAME,
     Behaviour,
     DoctorCA,
     front_end,
     start_federating_synapse,
 )
-from tests.integration.synapse_server import TestSynapse
+from tests.integration.synapse_server import SERVER_NAME, TestSynapse
 from wmx.doctor.checks import Check
 from wmx.doctor.dns import SrvRecord
 from wmx.doctor.exposure import exposure_check, registration_check

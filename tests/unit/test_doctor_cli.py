@@ -17,7 +17,7 @@ from wmx.doctor.present import render_report
 
 def test_doctor_help_imports_nothing_heavy() -> None:
     heavy = [*HEAVY, "wmx.doctor", "cryptography"]
-    cases = [(["doctor", "--help"], {}), (["--help"], {})]
+    cases: list[tuple[list[str], dict[str, str]]] = [(["doctor", "--help"], {}), (["--help"], {})]
     result = subprocess.run(
         [sys.executable, "-c", WRAPPER, json.dumps(heavy), json.dumps(cases)],
         capture_output=True, text=True, timeout=120, check=True,

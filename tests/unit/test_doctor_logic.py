@@ -106,7 +106,7 @@ def test_one_newer_minor_release_is_more_than_a_security_release() -> None:
 
 def test_clock_offset_counts_only_beyond_the_round_trip() -> None:
     now = time.time()
-    base = {"disks": [], "memory_total": 0, "memory_available": 0}
+    base: dict[str, Any] = {"disks": [], "memory_total": 0, "memory_available": 0}
     good = HostFacts(now, now + 2.0, now + 6.0, **base)  # offset in [4, 6]: may be 4 s
     assert clock_check("lab1", good).ok
     ahead = HostFacts(now, now + 0.2, now + 30.0, **base)
@@ -117,7 +117,7 @@ def test_clock_offset_counts_only_beyond_the_round_trip() -> None:
 
 
 def test_facts_of_this_machine_are_read_with_the_script_hosts_run() -> None:
-    host = HostView(name="here", address="127.0.0.1", groups=frozenset())
+    host = HostView(name="here", address="127.0.0.1", groups=())
     before = time.time()
     proc = local_runner(host, ["sh", "-c", FACTS_SCRIPT])
     facts = parse_facts(proc.stdout, before, time.time())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -203,7 +203,7 @@ def read_synapse_config(host: HostView, run: HostRunner) -> dict[str, object]:
     return merged
 
 
-def previews_check(config: dict[str, object], allowed: list[str]) -> Check:
+def previews_check(config: Mapping[str, object], allowed: list[str]) -> Check:
     title = "Link previews cannot reach private addresses"
     fix = (
         "url_preview_ip_range_blacklist in /etc/matrix-synapse must cover every private "
@@ -234,7 +234,7 @@ def previews_check(config: dict[str, object], allowed: list[str]) -> Check:
 
 
 def federation_ranges_check(
-    config: dict[str, object], allowed: list[str], federation: bool
+    config: Mapping[str, object], allowed: list[str], federation: bool
 ) -> Check:
     """Synapse's own outbound requests (federation, push) stay off private networks except
     the ranges wmx.yaml allows (synapse.federation_allow_ranges, the lab's network)."""
