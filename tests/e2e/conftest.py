@@ -27,9 +27,9 @@ from wmx.site.yamlfile import dump_document, load_document, write_atomically
 WMX = str(Path(sys.executable).with_name("wmx"))
 
 # The Debian release of every lab host the tier starts (`Lab.up`, `wmx lab up`), and part
-# of each deployed site's snapshot key: $WMX_LAB_RELEASE, trixie or bookworm. Debian 12
-# stays the tier's default until every module has passed on Debian 13 (docs/debian.md).
-os.environ.setdefault("WMX_LAB_RELEASE", "bookworm")
+# of each deployed site's snapshot key: $WMX_LAB_RELEASE, trixie or bookworm. Debian 13,
+# as for `wmx lab up`: the release a new server runs; scripts/test covers Debian 12 too.
+os.environ.setdefault("WMX_LAB_RELEASE", "trixie")
 SERVER_NAME = "wmx.test"
 UPLOAD_LIMIT_MB = 2
 
