@@ -339,9 +339,12 @@ def test_drop_old_removes_the_old_cluster(world: World) -> None:
     assert_data_intact(world)
 
 
-def _copy_into_host(world: World, source: Path, ignore: Any = None) -> None:
-    """``source`` copied onto the host's disk at the same path."""
-    target = world.lab.paths.host_root(HOST) / str(source.resolve()).lstrip("/")
+SITE_ON_HOST = "/root/osup-site"  # not under /tmp: Debian 13 mounts a tmpfs there
+
+
+def _copy_into_host(world: World, source: Path, to: str | None = None, ignore: Any = None) -> None:
+    """``source`` copied onto the host's disk, at ``to`` or else at the same path."""
+    target = world.lab.paths.host_root(HOST) / (to or str(source.resolve())).lstrip("/")
     if source.is_dir():
         shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True, symlinks=True)
     else:
@@ -361,27 +364,33 @@ def test_wmx_runs_as_a_controller_on_the_debian_13_host(world: World) -> None:
     over SSH and passes."""
     source = Path(wmx_package.__file__).resolve().parent.parent
     for item in ("pyproject.toml", "README.md", "wmx", "templates", "playbooks", "inventories"):
-        _copy_into_host(world, source / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _copy_into_host(
+            world,
+            source / item,
+            f"/root/wmx-src/{item}",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     site = world.site
-    # What the site names on this machine, at the same paths: its directory (without
-    # the runs' logs), the lab's SSH key and known hosts, the web client's archive.
-    _copy_into_host(world, world.root, ignore=shutil.ignore_patterns("runs", "build"))
+    # The site's directory (without the runs' logs and the build) and what it names on
+    # this machine, at the same paths: the lab's SSH key and known hosts, the web
+    # client's archive.
+    _copy_into_host(world, world.root, SITE_ON_HOST, ignore=shutil.ignore_patterns("runs", "build"))
     for path in (world.lab.ssh_key_path, world.lab.known_hosts_path):
         _copy_into_host(world, path)
     if site.config.web_client.archive is not None:
         _copy_into_host(world, Path(site.config.web_client.archive))
     venv = "/opt/wmx-controller"
-    on_host(world, f"python3 -m venv {venv} && {venv}/bin/pip install -q {source}")
+    on_host(world, f"python3 -m venv {venv} && {venv}/bin/pip install -q /root/wmx-src")
     assert on_host(world, f"{venv}/bin/python --version").startswith("Python 3.13")
     wmx("render", site=world.root)
-    on_host(world, f"{venv}/bin/wmx --site {world.root} render")
+    on_host(world, f"{venv}/bin/wmx --site {SITE_ON_HOST} render")
     here = _tree(world.root / "build")
-    there = _tree(world.lab.paths.host_root(HOST) / str(world.root).lstrip("/") / "build")
+    there = _tree(world.lab.paths.host_root(HOST) / SITE_ON_HOST.lstrip("/") / "build")
     assert here.keys() == there.keys()
     assert [name for name in here if here[name] != there[name]] == []
     checked = world.lab.run(
         HOST,
-        ["sh", "-c", f"{venv}/bin/wmx --site {world.root} deploy --check"],
+        ["sh", "-c", f"{venv}/bin/wmx --site {SITE_ON_HOST} deploy --check"],
         check=False,
         timeout=900,
     )
