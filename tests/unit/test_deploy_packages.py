@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from wmx.ops.deploy import plan_deploy
-from wmx.ops.deploy_packages import host_transactions, role_packages, venv_roles
+from wmx.ops.deploy_packages import covered_roles, host_transactions, role_packages, venv_roles
 from wmx.ops.deploy_plan import known_components, play_vars
 from wmx.resources import data_dir
 from wmx.site import load_site
@@ -94,7 +94,35 @@ def test_the_one_host_stack_installs_every_package_before_the_walk(site_dir: Pat
     assert transactions[0]["venvs"] and "python3-venv" in transactions[0]["names"]
     assert "prometheus" in next(t["names"] for t in transactions if not t["recommends"])
     assert sorted(variables["wmx_venv_roles"]) == ["irc_bridge", "synapse"]
+    # Every converging role's packages are plain names here: each role's own apt task
+    # is skipped (its `when` names the role in wmx_packages_done).
+    assert variables["wmx_packages_done"] == [
+        role
+        for role in plan.roles_doing("converge")
+        if role_packages(PLAYBOOKS, role, plan.role_vars)
+    ]
+    assert {"base", "postgresql", "synapse", "nginx", "irc_bridge"} <= set(
+        variables["wmx_packages_done"]
+    )
 
     # A host whose components are all only verified installs nothing up front.
     plan.actions = {k: "verify" for k in plan.actions if k.endswith(":converge")}
     assert host_transactions(PLAYBOOKS, plan.roles_doing("converge"), plan.role_vars) == []
+
+
+def test_a_role_with_a_templated_package_keeps_its_own_apt_task(tmp_path: Path) -> None:
+    _role(tmp_path, "web", {"web_packages": ["nginx"]})
+    _role(tmp_path, "db", {"db_packages": ["postgresql-{{ version }}", "libpq5"]})
+    _role(tmp_path, "jobs", {"jobs_packages": {"a": "pkg-a", "b": "pkg-b"}})
+    _role(tmp_path, "none", {})
+    roles = ["web", "db", "jobs", "none"]
+    assert covered_roles(tmp_path, roles, {"jobs_jobs": ["a"]}) == ["web", "jobs"]
+
+
+def test_each_role_skips_its_own_apt_task_only_when_the_transaction_covered_it() -> None:
+    for role in known_components():
+        tasks = (PLAYBOOKS / "roles" / role / "tasks" / "converge.yml").read_text()
+        if "ansible.builtin.apt:" not in tasks:
+            continue
+        task = tasks[tasks.index("ansible.builtin.apt:") :].split("\n\n", 1)[0]
+        assert f"when: \"'{role}' not in wmx_packages_done | default([])\"" in task, role

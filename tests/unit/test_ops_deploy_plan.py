@@ -338,3 +338,33 @@ def test_a_step_is_its_role_and_action_whatever_it_is_ordered_before() -> None:
     assert {declared, Step("irc_bridge", "converge")} == {declared}
     assert declared.key == "irc_bridge:converge"
     assert declared.as_json() == {"role": "irc_bridge", "action": "converge"}
+
+
+def _add_files(build: Path, *entries: dict[str, Any]) -> None:
+    path = build / ".wmx" / "manifest.json"
+    path.write_text(json.dumps([*json.loads(path.read_text()), *entries]))
+
+
+def test_a_file_the_build_no_longer_has_is_removed_by_its_roles_next_converge(
+    tmp_path: Path, digests: PlaybookDigests
+) -> None:
+    build, deployed = tmp_path / "build" / "h", tmp_path / "deployed" / "h"
+    _build(tmp_path / "build", "h")
+    _add_files(build, _entry("synapse", "/etc/matrix-synapse/old.yaml"))
+    _add_files(build, _entry("synapse", "/etc/wmx/moved.conf"))
+    first = _deploy_and_record(tmp_path, digests)
+    assert play_vars(first, first.steps)["wmx_files_stale"] == {}
+    # The next build drops old.yaml and gives moved.conf to the backup role; a run of
+    # backup alone leaves synapse's record of what it installed as it was.
+    _build(tmp_path / "build", "h")
+    _add_files(build, _entry("backup", "/etc/wmx/moved.conf"))
+    only = _deploy_and_record(tmp_path, digests, only=["backup"])
+    assert play_vars(only, only.steps)["wmx_files_stale"] == {}
+    plan = plan_host("h", build, deployed, digests)
+    assert plan.roles_doing("converge") == ["synapse"]
+    assert play_vars(plan, plan.steps)["wmx_files_stale"] == {
+        "synapse": ["/etc/matrix-synapse/old.yaml"]
+    }
+    record_converged(deployed, plan)
+    again = plan_host("h", build, deployed, digests, full=True)
+    assert play_vars(again, again.steps)["wmx_files_stale"] == {}

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from wmx.components import COMPONENTS, Step
 from wmx.errors import InputError, WmxError
-from wmx.ops.deploy_packages import host_transactions, venv_roles
+from wmx.ops.deploy_packages import covered_roles, host_transactions, venv_roles
 from wmx.ops.deploy_plan import (
     STATE_DIR,
     HostPlan,
@@ -119,6 +119,7 @@ def plan_deploy(
         converging = plan.roles_doing("converge")
         plan.packages = host_transactions(playbooks, converging, plan.role_vars)
         plan.venv_roles = venv_roles(playbooks, converging)
+        plan.packages_done = covered_roles(playbooks, converging, plan.role_vars)
     pending = diff_trees(site.paths.deployed, build, hosts)
     return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
 

@@ -10,8 +10,9 @@ Each role declares its packages in ``defaults/main.yml``:
   recommends (default ``true``).
 
 A name that is a template (``{{ … }}``) is left to the role's own apt task, which every
-role keeps (a role run alone, ``--only``, installs what it needs itself): after the host's
-transaction that task finds everything installed and changes nothing.
+role keeps (a role run alone installs what it needs itself). The play skips that task
+for a role whose every package the host's transaction installed (``covered_roles``,
+``wmx_packages_done``): it would only find them installed.
 
 A role with ``tasks/venv.yml`` builds a venv from PyPI: site.yml includes that file after
 the transaction of the venv roles' own packages and before the rest, so the build runs
@@ -47,6 +48,22 @@ def role_packages(playbooks: Path, role: str, role_vars: Mapping[str, Any]) -> l
     if not isinstance(declared, list):
         return []
     return [name for name in declared if isinstance(name, str) and "{" not in name]
+
+
+def covered_roles(playbooks: Path, roles: Iterable[str], role_vars: Mapping[str, Any]) -> list[str]:
+    """The roles whose every package the host's transactions install (none of their names
+    a template): site.yml skips their own apt task, which would only find them installed."""
+    covered = []
+    for role in roles:
+        declared = role_defaults(playbooks, role).get(f"{role}_packages")
+        if isinstance(declared, dict):
+            jobs = role_vars.get(f"{role}_jobs", [])
+            declared = [declared[job] for job in jobs if job in declared]
+        if isinstance(declared, list) and all(
+            isinstance(name, str) and "{" not in name for name in declared
+        ):
+            covered.append(role)
+    return covered
 
 
 def installs_recommends(playbooks: Path, role: str) -> bool:

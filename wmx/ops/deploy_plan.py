@@ -46,12 +46,15 @@ class HostPlan:
     manifest: list[dict[str, Any]]
     files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     recorded: dict[str, str] = field(default_factory=dict)  # converged.json as it was
+    # role -> the paths its last converge installed (converged.json's "files")
+    installed: dict[str, list[str]] = field(default_factory=dict)
     # systemd units of the components only verified, which the play checks up front
     verify_units: list[str] = field(default_factory=list)
     # apt transactions before the walk and the roles building venvs meanwhile
     # (wmx.ops.deploy_packages)
     packages: list[dict[str, Any]] = field(default_factory=list)
     venv_roles: list[str] = field(default_factory=list)
+    packages_done: list[str] = field(default_factory=list)  # roles whose apt task is skipped
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
@@ -161,16 +164,38 @@ def step_digests(
     return digests
 
 
-def read_converged(deployed_host: Path) -> dict[str, str]:
+def _converged_record(deployed_host: Path, key: str) -> dict[str, Any]:
     path = deployed_host / STATE_DIR / CONVERGED_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    steps = record.get("steps") if isinstance(record, dict) else None
-    if not isinstance(steps, dict):
-        return {}
-    return {str(k): str(v) for k, v in steps.items()}
+    part = record.get(key) if isinstance(record, dict) else None
+    return part if isinstance(part, dict) else {}
+
+
+def read_converged(deployed_host: Path) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _converged_record(deployed_host, "steps").items()}
+
+
+def read_installed(deployed_host: Path) -> dict[str, list[str]]:
+    """Role -> the paths of the rendered files its last converge installed."""
+    return {
+        str(role): [str(path) for path in paths]
+        for role, paths in _converged_record(deployed_host, "files").items()
+        if isinstance(paths, list)
+    }
+
+
+def stale_files(plan: HostPlan) -> dict[str, list[str]]:
+    """Per converging role, the files its last converge installed that no role of this
+    build installs any more: its rendered_files step removes them."""
+    current = {str(entry["dest"]) for entry in plan.manifest}
+    stale = {
+        role: sorted(path for path in plan.installed.get(role, []) if path not in current)
+        for role in plan.roles_doing("converge")
+    }
+    return {role: paths for role, paths in stale.items() if paths}
 
 
 def choose_actions(
@@ -217,7 +242,8 @@ def plan_host(
     digests = step_digests(steps, role_vars, files, playbooks)
     recorded = read_converged(deployed_host)
     actions = choose_actions(steps, digests, recorded, only=only, full=full)
-    return HostPlan(host, steps, actions, digests, role_vars, manifest, files, recorded)
+    installed = read_installed(deployed_host)
+    return HostPlan(host, steps, actions, digests, role_vars, manifest, files, recorded, installed)
 
 
 def shared_order(plans: Iterable[HostPlan]) -> list[Step]:
@@ -258,10 +284,12 @@ def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
     return {
         **plan.role_vars,
         "wmx_files": plan.files,
+        "wmx_files_stale": stale_files(plan),
         "wmx_plan": slots,
         "wmx_verify_units": plan.verify_units,
         "wmx_packages": plan.packages,
         "wmx_venv_roles": plan.venv_roles,
+        "wmx_packages_done": plan.packages_done,
     }
 
 
@@ -277,6 +305,17 @@ def record_converged(deployed_host: Path, plan: HostPlan) -> None:
         for step in plan.steps
         if step.key in plan.actions or step.key in before
     }
+    # The files each role installed: a converge that ran installed its build's (and
+    # removed its stale ones); a role that did not converge keeps its record.
+    converged = set(plan.roles_doing("converge"))
+    files = {
+        role: [str(e["dest"]) for e in plan.files.get(role, [])]
+        if role in converged
+        else plan.installed[role]
+        for role in {s.role for s in plan.steps if s.action == "converge"}
+        if role in converged or role in plan.installed
+    }
     path = deployed_host / STATE_DIR / CONVERGED_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(json.dumps({"steps": steps}, indent=2, sort_keys=True) + "\n")
+    record = {"steps": steps, "files": files}
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
