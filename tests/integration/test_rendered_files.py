@@ -150,10 +150,18 @@ def test_only_what_differs_changes_and_check_mode_changes_nothing(rig: Rig) -> N
     assert set(_changed(checked)) == {str(plain), str(other)}
     assert "+b = 3" in checked.stdout and "-b = 2" in checked.stdout
     assert other.read_text() == "b = 2\n" and _attributes(plain)[0] == "0o666"
+    assert "-0666 root:daemon" in checked.stdout and "+0644 root:daemon" in checked.stdout
     done = rig.run()
     assert done.returncode == 0, done.stdout + done.stderr
     assert set(_changed(done)) == {str(plain), str(other)}
     assert other.read_text() == "b = 3\n" and _attributes(plain)[0] == "0o644"
+    # A dry run before the role made the file's user: it would change, nothing fails.
+    rig.entries[0]["owner"] = "wmx-no-such-user"
+    dry = rig.run("--check")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert _changed(dry) == [str(plain)] and _attributes(plain)[1] == "0"
+    refused = rig.run()
+    assert refused.returncode != 0 and "no user 'wmx-no-such-user'" in refused.stdout
 
 
 def test_a_new_file_that_fails_its_check_never_replaces_the_old(rig: Rig) -> None:

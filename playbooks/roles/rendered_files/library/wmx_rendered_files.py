@@ -80,10 +80,13 @@ def _ids(module: AnsibleModule, entry: dict[str, Any]) -> tuple[int, int, int]:
         uid = pwd.getpwnam(entry["owner"]).pw_uid
         gid = grp.getgrnam(entry["group"]).gr_gid
     except KeyError:
-        module.fail_json(
-            msg=f"{entry['dest']}: no user {entry['owner']!r} or group {entry['group']!r} "
-            "on this host (the role that installs the file creates them first)"
-        )
+        if not module.check_mode:
+            module.fail_json(
+                msg=f"{entry['dest']}: no user {entry['owner']!r} or group {entry['group']!r} "
+                "on this host (the role that installs the file creates them first)"
+            )
+        # A dry run before the role made them: the file would change (-1 matches no file).
+        uid = gid = -1
     mode = str(entry["mode"])
     if not (mode.isdigit() and set(mode) <= set("01234567") and len(mode) <= 4):
         module.fail_json(msg=f"{entry['dest']}: mode {mode!r} is not an octal mode")
@@ -168,7 +171,7 @@ def _install(
     if same_content and same_attributes:
         return False
     if module._diff and not entry["secret"]:
-        diffs.append(_diff(dest, data, info if regular else None, same_content, (uid, gid, mode)))
+        diffs.append(_diff(entry, data, info if regular else None, same_content, mode))
     if module.check_mode:
         return True
     if same_content:
@@ -179,19 +182,29 @@ def _install(
     return True
 
 
+def _name(lookup: Any, number: int) -> str:
+    try:
+        return str(lookup(number)[0])
+    except KeyError:
+        return str(number)
+
+
 def _diff(
-    dest: str,
+    entry: dict[str, Any],
     data: bytes,
     info: os.stat_result | None,
     same_content: bool,
-    wanted: tuple[int, int, int],
+    mode: int,
 ) -> dict[str, Any]:
+    dest = entry["dest"]
     if same_content and info is not None:
+        owner = _name(pwd.getpwuid, info.st_uid)
+        group = _name(grp.getgrgid, info.st_gid)
         return {
             "before_header": f"{dest} (mode, owner, group)",
             "after_header": f"{dest} (mode, owner, group)",
-            "before": f"{stat.S_IMODE(info.st_mode):04o} {info.st_uid}:{info.st_gid}\n",
-            "after": f"{wanted[2]:04o} {wanted[0]}:{wanted[1]}\n",
+            "before": f"{stat.S_IMODE(info.st_mode):04o} {owner}:{group}\n",
+            "after": f"{mode:04o} {entry['owner']}:{entry['group']}\n",
         }
     before = b""
     if info is not None:
