@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import Annotated
 
 import typer
@@ -32,13 +31,8 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="Without --since.")] = 100,
 ) -> None:
     """Print a service's journal from the host that runs it (over SSH)."""
-    from wmx.ops.logs import find_service, journal_argv
+    from wmx.ops.logs import find_service, print_journal
 
     site = open_site(ctx)
     target, unit = find_service(site, service, host)
-    argv = journal_argv(target, unit, since, follow, lines)
-    try:
-        code = subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    raise typer.Exit(print_journal(target, unit, since, follow, lines))

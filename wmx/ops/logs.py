@@ -3,6 +3,8 @@ prints its journal there."""
 
 from __future__ import annotations
 
+import subprocess
+
 from wmx.errors import InputError
 from wmx.site import Site
 from wmx.site.topology import HostView
@@ -43,3 +45,14 @@ def journal_argv(
         command.append("--follow")
     # The journal of a system service needs root (sudo for a non-root user with become).
     return connection(host).command(command)
+
+
+def print_journal(
+    host: HostView, service: Service, since: str | None, follow: bool, lines: int
+) -> int:
+    """Print the journal on this terminal; the exit status of journalctl (0 on Ctrl-C)."""
+    argv = journal_argv(host, service, since, follow, lines)
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode
+    except KeyboardInterrupt:  # --follow ends with Ctrl-C: that is how it is meant to end
+        return 0
