@@ -167,7 +167,9 @@ def test_only_what_differs_changes_and_check_mode_changes_nothing(rig: Rig) -> N
 def test_a_new_file_that_fails_its_check_never_replaces_the_old(rig: Rig) -> None:
     plain = rig.add("etc/demo/app.conf", "ok\n")
     secret = rig.add("etc/demo/key.conf", f"ok {SECRET}\n", "0600", secret=True)
-    rig.validate = {str(plain): "grep -q ^ok %s", str(secret): "grep -q ^ok %s"}
+    # The secret's check prints the file it checks: its output must still not be shown.
+    loud = 'sh -c \'cat "$0" >&2; grep -q ^ok "$0"\' %s'
+    rig.validate = {str(plain): "grep -q ^ok %s", str(secret): loud}
     assert rig.run().returncode == 0
     rig.add("etc/demo/app.conf", "broken\n")
     failed = rig.run()
@@ -199,3 +201,23 @@ def test_stale_files_are_removed_and_a_changed_build_is_refused(rig: Rig) -> Non
     assert refused.returncode != 0
     assert "etc/demo/app.conf differs from its manifest entry" in refused.stdout
     assert kept.read_text() == "a\n"
+
+
+def test_a_checked_file_whose_name_has_a_space_is_one_argument(rig: Rig) -> None:
+    spaced = rig.add("etc/demo/my app.conf", "ok\n")
+    rig.validate = {str(spaced): "grep -q ^ok %s"}
+    done = rig.run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert spaced.read_text() == "ok\n"
+
+
+def test_a_stale_path_that_is_not_absolute_and_normalised_is_refused(rig: Rig) -> None:
+    kept = rig.add("etc/demo/app.conf", "a\n")
+    assert rig.run().returncode == 0
+    victim = rig.root / "etc/demo/victim.conf"
+    victim.write_text("not wmx's\n")
+    for path in ("etc/demo/victim.conf", f"{rig.root}/etc/demo/../demo/victim.conf"):
+        rig.stale = [path]
+        refused = rig.run()
+        assert refused.returncode != 0 and "is not a normalised absolute path" in refused.stdout
+        assert victim.exists() and kept.exists()

@@ -133,7 +133,10 @@ def _replace(module: AnsibleModule, entry: dict[str, Any], data: bytes, check: s
             os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
         if check:
-            code, out, err = module.run_command(shlex.split(check.replace("%s", temporary)))
+            # Split first, then put the path in: a name with a space or a quote stays
+            # one argument.
+            argv = [part.replace("%s", temporary) for part in shlex.split(check)]
+            code, out, err = module.run_command(argv)
             if code != 0:
                 said = (
                     "output hidden: a secret file"
@@ -250,9 +253,11 @@ def main() -> None:
     )
     files: list[dict[str, Any]] = module.params["files"]
     checks: dict[str, str] = module.params["validate"] or {}
-    for entry in files:
-        if not os.path.isabs(entry["dest"]) or os.path.normpath(entry["dest"]) != entry["dest"]:
-            module.fail_json(msg=f"{entry['dest']!r} is not a normalised absolute path")
+    # Stale paths come from wmx's record of an earlier deploy (converged.json on the
+    # controller) and are deleted as root: held to the same rule as the files.
+    for path in [entry["dest"] for entry in files] + module.params["stale"]:
+        if not os.path.isabs(path) or os.path.normpath(path) != path:
+            module.fail_json(msg=f"{path!r} is not a normalised absolute path")
     directories: list[str] = []
     for parent in sorted({os.path.dirname(entry["dest"]) for entry in files}):
         _directory(module, parent, directories)
