@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from wmx.bench.spec import BenchResult
-from wmx.present import console
+from wmx.present import cell, console
 
 
 def progress_bar(on: Console) -> Progress:
@@ -34,7 +34,9 @@ def show_result(result: BenchResult) -> None:
     latency = figures["latency_ms"]
     spec = result.spec
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("server", f"{result.server_name} via {result.client_url}")
+    # The URL is the operator's and the error names are the server's (a response's
+    # message): text, never markup (a stray "[/]" would make Rich raise).
+    table.add_row("server", cell(f"{result.server_name} via {result.client_url}"))
     table.add_row(
         "load",
         f"{spec.users} users in {spec.rooms} rooms, {spec.rate:g} msg/s "
@@ -47,5 +49,5 @@ def show_result(result: BenchResult) -> None:
         "latency", " ".join(f"{q} {_ms(latency[q])}" for q in ("p50", "p95", "p99", "max"))
     )
     errors = {**result.send_errors, **{f"sync {k}": v for k, v in result.sync_errors.items()}}
-    table.add_row("errors", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none")
+    table.add_row("errors", cell(", ".join(f"{k}: {v}" for k, v in errors.items()) or "none"))
     console.print(table)
