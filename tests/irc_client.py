@@ -45,6 +45,7 @@ class IrcClient:
         for attempt in range(attempts):
             raw = socket.create_connection((self.host, self.port), timeout=15)
             try:
+                sock: socket.socket
                 if self.tls_cafile:
                     context = ssl.create_default_context(cafile=self.tls_cafile)
                     sock = context.wrap_socket(raw, server_hostname=self.server_name or self.host)

@@ -35,7 +35,7 @@ class MatrixUser:
 
     def __init__(self, homeserver: str, user_id: str, password: str, cafile: str | None) -> None:
         context = ssl.create_default_context(cafile=cafile) if cafile else None
-        self.client = AsyncClient(homeserver, user_id, ssl=context)  # type: ignore[arg-type]
+        self.client = AsyncClient(homeserver, user_id, ssl=context)
         self.user_id = user_id
         self.password = password
         self.seen = Seen()
@@ -106,7 +106,7 @@ class MatrixUser:
     async def join(self, room: str) -> str:
         response = await self.client.join(room)
         assert isinstance(response, JoinResponse), response
-        return response.room_id
+        return str(response.room_id)
 
     async def accept_invite(self, inviter: str, known: set[str], timeout: float = 90) -> str:
         """Join the first room `inviter` invites us to that is not in `known`."""

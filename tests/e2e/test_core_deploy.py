@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ async def _conversation(deployed: Deployed, alice: Account, bob: Account) -> Non
     b = await login(deployed.homeserver_url, bob, deployed.trust)
     try:
         room = await a.room_create(name="e2e", invite=[bob.user_id])
-        room_id = room.room_id  # type: ignore[union-attr]
+        room_id = room.room_id
         await b.sync(timeout=3000)
         await b.join(room_id)
         body = f"hello from alice, {time.time()}"
@@ -141,7 +142,7 @@ def _versions_ok(deployed: Deployed) -> bool:
 
 def _active(deployed: Deployed, unit: str) -> bool:
     result = deployed.lab.run(deployed.host, ["systemctl", "is-active", unit], check=False)
-    return result.stdout.strip() == "active"  # type: ignore[no-any-return]
+    return result.stdout.strip() == "active"
 
 
 def test_synapse_comes_back_after_being_killed(deployed: Deployed) -> None:
@@ -168,7 +169,7 @@ def test_synapse_comes_back_after_being_killed(deployed: Deployed) -> None:
 def test_every_service_is_up_after_a_reboot(deployed: Deployed) -> None:
     deployed.lab.reboot(deployed.host)
     for unit in ("postgresql", "matrix-synapse", "nginx", "nftables"):
-        wait_until(lambda unit=unit: _active(deployed, unit), f"{unit} after reboot", timeout=180)
+        wait_until(partial(_active, deployed, unit), f"{unit} after reboot", timeout=180)
     wait_until(lambda: _versions_ok(deployed), "HTTPS after reboot", timeout=180)
 
 

@@ -134,7 +134,7 @@ async def _wait_for_message(
         room = getattr(response, "rooms", None)
         joined = room.join.get(room_id) if room is not None else None
         for event in joined.timeline.events if joined is not None else []:
-            if isinstance(event, kinds) and event.sender == sender:
+            if isinstance(event, kinds) and getattr(event, "sender", None) == sender:
                 return event
     raise AssertionError(f"{client.user_id} received nothing from {sender} in {timeout} s")
 

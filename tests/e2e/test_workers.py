@@ -19,6 +19,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -218,7 +219,7 @@ def test_restarting_any_one_worker_loses_no_message(rig: Rig) -> None:
                 body = f"{tag} during {worker} restart {n}"
                 rig.send(http, body)
                 sent.append(body)
-            wait_until(lambda h=host, w=worker: _active(rig, h, w), f"{worker} active again")
+            wait_until(partial(_active, rig, host, worker), f"{worker} active again")
         wait_until(
             lambda: set(sent) <= set(rig.timeline(http)),
             "every message sent during the restarts in /sync",

@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 MAGIC_COOKIE = 0x2112A442
 ALLOCATE_REQUEST = 0x0003
@@ -109,7 +110,8 @@ def allocate_over_tls(
         relayed = attributes[XOR_RELAYED_ADDRESS]
         relay_port = struct.unpack("!H", relayed[2:4])[0] ^ (MAGIC_COOKIE >> 16)
         relay_ip = struct.unpack("!I", relayed[4:8])[0] ^ MAGIC_COOKIE
-        subject = dict(item[0] for item in sock.getpeercert()["subject"])  # type: ignore[index]
+        peer: Any = sock.getpeercert()  # ssl's nested tuples: ((("commonName", name),), …)
+        subject = dict(item[0] for item in peer["subject"])
         return Allocation(
             relay_address=socket.inet_ntoa(struct.pack("!I", relay_ip)),
             relay_port=relay_port,

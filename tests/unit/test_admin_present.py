@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from wmx.admin.present import (
@@ -102,5 +103,5 @@ def test_bootstrap_shows_a_generated_password_once_or_how_to_reset_it() -> None:
 
 
 def test_follow_task_returns_the_final_state() -> None:
-    states = iter([{"status": "active"}, {"status": "complete", "n": 1}])
+    states: Iterator[dict[str, Any]] = iter([{"status": "active"}, {"status": "complete", "n": 1}])
     assert follow_task("purging", lambda: next(states)) == {"status": "complete", "n": 1}

@@ -52,7 +52,10 @@ def _remove(name: str) -> Callable[[Path], None]:
 
 
 def _write(name: str, text: str) -> Callable[[Path], None]:
-    return lambda site: (site / name).write_text(text)
+    def write(site: Path) -> None:
+        (site / name).write_text(text)
+
+    return write
 
 
 def _chmod(name: str, mode: int) -> Callable[[Path], None]:
@@ -323,7 +326,7 @@ def _one_error_line(result: object, says: tuple[str, ...]) -> str:
     assert len(lines) == 1, stderr
     for part in says:
         assert part in lines[0], (part, lines[0])
-    return lines[0]
+    return str(lines[0])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from tests.e2e import deployments
 from tests.e2e.deployments import Deployment, Recipe, deployed_site
-from wmx.lab import snapshots
+from wmx.lab import Lab, snapshots
 from wmx.lab.paths import LabPaths
 from wmx.lab.snapshots import Snapshot
 
@@ -43,6 +44,10 @@ class StandInLab:
         self.calls.append(f"harvest {host}")
         return 0
 
+    def as_lab(self) -> Lab:
+        """deployed_site takes a Lab: this stand-in has each method of it that it calls."""
+        return cast(Lab, self)
+
 
 def _deploy(root: Path) -> subprocess.CompletedProcess[str]:
     root.mkdir()
@@ -59,12 +64,12 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInLab:
 
 def test_deployed_once_then_booted_from_the_snapshot(lab: StandInLab, tmp_path: Path) -> None:
     recipe = Recipe("site", ("lab1",), __file__, {"setting": 1})
-    first = deployed_site(recipe, lab, tmp_path / "one", _deploy)
+    first = deployed_site(recipe, lab.as_lab(), tmp_path / "one", _deploy)
     assert not first.restored
     assert lab.calls == ["harvest lab1", "snapshot e2e-bookworm-site"]
 
     restored: list[Deployment] = []
-    again = deployed_site(recipe, lab, tmp_path / "two", _deploy, restored.append)
+    again = deployed_site(recipe, lab.as_lab(), tmp_path / "two", _deploy, restored.append)
     assert again.restored and restored == [again]
     assert lab.calls[-1] == "boot e2e-bookworm-site"
     # The site directory comes back with it, and so does the first deploy's output.
@@ -73,10 +78,12 @@ def test_deployed_once_then_booted_from_the_snapshot(lab: StandInLab, tmp_path: 
 
 
 def test_a_changed_recipe_deploys_afresh(lab: StandInLab, tmp_path: Path) -> None:
-    deployed_site(Recipe("site", ("lab1",), __file__, {"setting": 1}), lab, tmp_path / "a", _deploy)
+    deployed_site(
+        Recipe("site", ("lab1",), __file__, {"setting": 1}), lab.as_lab(), tmp_path / "a", _deploy
+    )
     other = deployed_site(
         Recipe("site", ("lab1",), __file__, {"setting": 2}),
-        lab,
+        lab.as_lab(),
         tmp_path / "b",
         _deploy,
     )
@@ -88,11 +95,11 @@ def test_each_release_has_its_own_snapshot_and_key(
     lab: StandInLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipe = Recipe("site", ("lab1",), __file__)
-    deployed_site(recipe, lab, tmp_path / "a", _deploy)
+    deployed_site(recipe, lab.as_lab(), tmp_path / "a", _deploy)
     bookworm_key = deployments.key_of(recipe)
     monkeypatch.setenv("WMX_LAB_RELEASE", "trixie")
     # Debian 13 hosts never boot Debian 12's snapshot: deployed afresh, kept apart.
-    assert not deployed_site(recipe, lab, tmp_path / "b", _deploy).restored
+    assert not deployed_site(recipe, lab.as_lab(), tmp_path / "b", _deploy).restored
     assert deployments.key_of(recipe) != bookworm_key
     assert lab.calls[-1] == "snapshot e2e-trixie-site"
     assert lab.find_snapshot("e2e-bookworm-site") is not None
@@ -104,7 +111,7 @@ def test_snapshots_can_be_turned_off(
     monkeypatch.setenv(deployments.SNAPSHOTS_VARIABLE, "0")
     recipe = Recipe("site", ("lab1",), __file__)
     for name in ("a", "b"):
-        assert not deployed_site(recipe, lab, tmp_path / name, _deploy).restored
+        assert not deployed_site(recipe, lab.as_lab(), tmp_path / name, _deploy).restored
     # No snapshot taken; the wheelhouse still gains what the hosts downloaded.
     assert lab.calls == ["harvest lab1", "harvest lab1"]
 

@@ -184,6 +184,6 @@ def test_monitoring_secrets_only_in_private_secret_files(tmp_path: Path) -> None
             if any(v in item.content for v in values):
                 assert item.secret, f"{host}:{item.dest} holds a secret but is not marked secret"
                 assert not int(item.mode, 8) & 0o007, f"{host}:{item.dest} is world-readable"
-    for host in site.topology.hosts:
-        text = str(role_vars(site, site.topology, host))
+    for view in site.topology.hosts:
+        text = str(role_vars(site, site.topology, view))
         assert not [v for v in values if v in text]

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from wmx.backup.operations import RunOutcome
 from wmx.cli import app
+from wmx.errors import InputError, WmxError
 from wmx.ops import upgrade
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import Check, UpgradePlan
@@ -161,7 +162,7 @@ def test_keeps_rule_rolls_back_without_touching_the_database(
 
 def test_a_failing_plan_changes_nothing(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hosts = Hosts(monkeypatch, [])
-    with pytest.raises(upgrade.InputError, match="checks fail"):
+    with pytest.raises(InputError, match="checks fail"):
         upgrade.apply_plan(load_site(site_dir), _plan(ok=False), lambda _t: None)
     assert hosts.scripts == []
 
@@ -204,7 +205,7 @@ def test_rollback_goes_back_from_synapses_last_upgrade_not_the_last_run(
         "rollback", "synapse", "1.163.2", "1.160.0", "2026-11-30T02:20:00Z", "keeps",
         status="rolled-back-by-hand",
     ).save(site)  # fmt: skip
-    with pytest.raises(upgrade.InputError, match="no applied upgrade of Synapse"):
+    with pytest.raises(InputError, match="no applied upgrade of Synapse"):
         upgrade.plan_rollback(site)
 
 
@@ -215,7 +216,7 @@ def test_a_failed_rollback_says_so_and_names_the_dump(
 
     def remote(host: Any, script: str, timeout: float = 0) -> str:
         if "pg_restore" in script:
-            raise upgrade.WmxError(f"{host.name}: pg_restore: error: could not connect")
+            raise WmxError(f"{host.name}: pg_restore: error: could not connect")
         return hosts.remote(host, script, timeout)
 
     monkeypatch.setattr(upgrade, "remote", remote)
@@ -233,7 +234,7 @@ def test_a_switch_that_fails_on_the_host_is_rolled_back_too(
 
     def remote(host: Any, script: str, timeout: float = 0) -> str:
         if "venvs/1.163.2" in script and "mv -T" in script:
-            raise upgrade.WmxError(f"{host.name}: Failed to stop matrix-synapse.service")
+            raise WmxError(f"{host.name}: Failed to stop matrix-synapse.service")
         return hosts.remote(host, script, timeout)
 
     monkeypatch.setattr(upgrade, "remote", remote)
@@ -311,7 +312,7 @@ def test_a_sul_only_site_is_refused_before_anything_changes(
     hosts = Hosts(monkeypatch, [])
     site = load_site(site_dir)
     sul_only = SimpleNamespace(login=SimpleNamespace(sul_only=True))
-    with pytest.raises(upgrade.InputError, match="sul_only refuses password logins"):
+    with pytest.raises(InputError, match="sul_only refuses password logins"):
         upgrade.apply_plan(  # the site as it would load with login.sul_only: true
             SimpleNamespace(config=sul_only, paths=site.paths),  # type: ignore[arg-type]
             _plan(),

@@ -259,7 +259,8 @@ def test_worker_ports_meet_no_other_components_port() -> None:
         for name, value in vars(module).items():
             if name.endswith("_PORT") and isinstance(value, int):
                 others[value] = f"{component.name}.{name}"
-    plan = worker_plan(WorkerSettings(**{**dict.fromkeys(WORKER_TYPES, 1), "sync": 16}))
+    counts = {**dict.fromkeys(WORKER_TYPES, 1), "sync": 16}
+    plan = worker_plan(WorkerSettings.model_validate(counts))
     ours = {plan.replication_port, REDIS_PORT}
     ours |= {p for w in plan.workers for p in (w.port, w.metrics_port)}
     clashes = {p: others[p] for p in ours if p in others}

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 try:  # inside Synapse
-    from synapse.handlers.sso import MappingException  # type: ignore[import-not-found]
+    from synapse.handlers.sso import (  # type: ignore[import-not-found]
+        MappingException as MappingException,  # re-exported: tests and Synapse name it here
+    )
     from synapse.module_api import NOT_SPAM  # type: ignore[import-not-found]
 except ImportError:  # tests, and anywhere without Synapse
 
