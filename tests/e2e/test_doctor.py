@@ -4,12 +4,11 @@ put back afterwards, fails the check that names it.
 
 Faults: a `.well-known/matrix/server` delegating elsewhere (the document nginx serves,
 edited), a certificate for another name (nginx serving one from the lab CA), the
-federation port closed by the host's firewall (an nftables rule), and registration open
-without verification (a Synapse conf.d fragment, Synapse restarted). A host clock set
-off cannot be caused here: lab hosts are containers and share the machine's clock
-(docs/lab.md, Limits); tests/integration/test_doctor_outside.py covers the clock with a
-remote clock ahead of the server's key validity, and tests/unit/test_doctor_logic.py the
-SSH clock comparison.
+federation port closed by the host's firewall (an nftables rule), registration open
+without verification (a Synapse conf.d fragment, Synapse restarted), and the host's clock
+two days behind. Lab hosts are containers on the machine's kernel clock, so that last one
+is Debian's libfaketime preloaded into the host's SSH sessions and its Synapse
+(`clock_shifted`): the clock check fails, and so does a remote server's view of the keys.
 
 It reuses the session's one deployed site (no deploy of its own). `synapse-release` is
 skipped: the pinned Synapse may lag PyPI on a day the suite runs, which is the operator's
@@ -35,6 +34,8 @@ pytestmark = pytest.mark.timeout(1200)
 WELL_KNOWN_SERVER = "/etc/wmx/nginx/well-known/matrix-server.json"
 LIVE = "/etc/letsencrypt/live/wmx"
 OPEN_REGISTRATION = "/etc/matrix-synapse/conf.d/zz-doctor-test.yaml"
+SSHD_FAKETIME = "/etc/ssh/sshd_config.d/zz-doctor-test-faketime.conf"
+SYNAPSE_FAKETIME = "/run/systemd/system/matrix-synapse.service.d/zz-doctor-test-faketime.conf"
 
 
 def doctor(deployed: Deployed, *options: str) -> tuple[int, dict[str, dict[str, object]]]:
@@ -116,6 +117,36 @@ def open_registration(deployed: Deployed) -> Iterator[None]:
         restart_synapse(deployed)
 
 
+@contextmanager
+def clock_shifted(deployed: Deployed, offset: str) -> Iterator[None]:
+    """SSH sessions on the host and its Synapse live `offset` (libfaketime's spelling:
+    -2d, +10m) away from the machine's clock. Lab hosts are containers on the machine's
+    kernel, so their clock cannot be set; Debian's libfaketime, preloaded, shifts what a
+    program reads instead. It goes into sshd's sessions (SetEnv: `wmx doctor` reads the
+    clock with `date` over SSH) and into Synapse (a runtime drop-in, Synapse restarted).
+    Monotonic clocks stay real: Python's timed waits take absolute monotonic deadlines
+    that libfaketime does not translate, and would never end."""
+    install = "apt-get install -y -q libfaketime >/dev/null"
+    sh(deployed, f"export DEBIAN_FRONTEND=noninteractive; {install} || "
+       f"{{ apt-get update -q >/dev/null && {install}; }}")  # fmt: skip
+    library = sh(deployed, "dpkg -L libfaketime | grep '/libfaketime.so.1$'").strip()
+    faked = f"FAKETIME={offset} FAKETIME_DONT_FAKE_MONOTONIC=1"
+    sh(deployed, f"cat > {SSHD_FAKETIME}", input=f"SetEnv LD_PRELOAD={library} {faked}\n")
+    # Instead of the unit's jemalloc: with libfaketime beside it, jemalloc's first
+    # clock_gettime runs into libfaketime's own start and neither ever returns.
+    unit = f"[Service]\nEnvironment=LD_PRELOAD={library} {faked}\n"
+    sh(deployed, f"mkdir -p {SYNAPSE_FAKETIME.rsplit('/', 1)[0]} && cat > {SYNAPSE_FAKETIME}",
+       input=unit)  # fmt: skip
+    try:
+        sh(deployed, "sshd -t && systemctl reload ssh && systemctl daemon-reload")
+        restart_synapse(deployed)
+        yield
+    finally:
+        sh(deployed, f"rm -f {SSHD_FAKETIME} {SYNAPSE_FAKETIME} && systemctl reload ssh && "
+           "systemctl daemon-reload")  # fmt: skip
+        restart_synapse(deployed)
+
+
 @pytest.fixture(scope="module")
 def backed_up(deployed: Deployed) -> Deployed:
     """A backup has run (the doctor checks that the newest archive holds the signing key)."""
@@ -166,3 +197,20 @@ def test_open_registration_fails(deployed: Deployed) -> None:
         _, checks = doctor(deployed, "--only", "inside", "--skip", "backup-fresh",
                            "--skip", "backup-signing-key")  # fmt: skip
     assert "anyone can register" in failed(checks)["registration"]
+
+
+def test_a_host_clock_two_days_behind_fails_the_clock_and_the_keys(backed_up: Deployed) -> None:
+    """What a remote server sees too: Synapse, living two days behind, signs key responses
+    valid until a day after its own now, which is a day before the real one."""
+    host = backed_up.host
+    with clock_shifted(backed_up, "-2d"):
+        code, checks = doctor(backed_up)
+    assert code == 1
+    found = failed(checks)
+    assert found.keys() == {f"clock:{host}", "server-keys"}, found
+    assert found[f"clock:{host}"].startswith("behind by 17")  # 172800 s, give or take
+    assert "timedatectl set-ntp true" in str(checks[f"clock:{host}"]["fix"])
+    assert "valid_until_ts lies" in found["server-keys"] and "in the past" in found["server-keys"]
+    assert "check the host's clock" in str(checks["server-keys"]["fix"])
+    code, checks = doctor(backed_up)
+    assert failed(checks) == {} and code == 0
