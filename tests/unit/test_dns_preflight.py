@@ -80,6 +80,21 @@ def test_public_addresses_are_checked_when_the_inventory_loads(tmp_path: Path) -
     assert host_addresses(host) == (["10.0.0.5"], ["2001:db8::7"])
 
 
+def test_addresses_are_normalised_once_where_the_inventory_loads(tmp_path: Path) -> None:
+    """An address as written ("2001:DB8:0::11") never reaches configs, the database's
+    certificate or `wmx dns --check` (which compares strings with what resolvers print)."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        'all:\n  hosts:\n    hs1:\n      ansible_host: "2001:DB8:0::11"\n'
+        '      public_ipv6: "2001:DB8::7"\n'
+        "  children:\n    database: {hosts: {hs1: }}\n    homeserver: {hosts: {hs1: }}\n"
+        "    proxy: {hosts: {hs1: }}\n"
+    )
+    host = load_topology(inventory).hosts[0]
+    assert host.address == "2001:db8::11"
+    assert host_addresses(host) == ([], ["2001:db8::7"])
+
+
 def test_check_compares_what_resolves_with_the_inventory() -> None:
     records = [
         Record("localhost", "A", "127.0.0.1", "here"),

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from typer.testing import CliRunner
 
@@ -91,6 +92,21 @@ def test_new_names_reissue_the_certificate_with_a_new_key(
     assert "its names were db1, 10.0.0.11" in capsys.readouterr().err
 
 
+def test_an_address_written_another_way_is_not_a_new_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The certificate prints an IPv6 address compressed and in lower case: compared as
+    written, the pair was reissued (and PostgreSQL restarted) at every load."""
+    names = ("db1", "2001:DB8:0::11")
+    first = database_tls(tmp_path, names, "example.test")
+    assert capsys.readouterr().err.count("issued PostgreSQL's certificate") == 1
+    again = database_tls(tmp_path, names, "example.test")
+    assert capsys.readouterr().err == ""
+    assert again.key_pem == first.key_pem and again.cert_pem == first.cert_pem
+    assert again.names == ("db1", "2001:db8::11")
+    assert certificate_names(_cert(again.cert_pem)) == ("db1", "2001:db8::11")
+
+
 def test_a_certificate_near_its_end_is_reissued(tmp_path: Path) -> None:
     first = database_tls(tmp_path, NAMES, "example.test")
     end = _cert(first.cert_pem).not_valid_after_utc
@@ -147,6 +163,37 @@ def test_a_broken_ca_key_is_refused_without_showing_it(tmp_path: Path) -> None:
         database_tls(tmp_path, NAMES, "example.test")
     assert "not a PEM private key" in str(caught.value)
     assert "c2VjcmV0" not in str(caught.value)
+
+
+def test_a_key_wmx_cannot_read_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key of another owner (wmx run as another user): stat works, the read does not."""
+    database_tls(tmp_path, NAMES, "example.test")
+    key = tmp_path / PKI_DIR / CA_KEY
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == key:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(PkiError, match=r"database-ca\.key: cannot be read \(Permission denied\)"):
+        database_tls(tmp_path, NAMES, "example.test")
+
+
+def test_a_key_of_an_algorithm_the_backend_lacks_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database_tls(tmp_path, NAMES, "example.test")
+
+    def unsupported(data: bytes, password: bytes | None) -> object:
+        raise UnsupportedAlgorithm("no such curve")
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", unsupported)
+    with pytest.raises(PkiError, match=r"database-ca\.key: not a PEM private key"):
+        database_tls(tmp_path, NAMES, "example.test")
 
 
 def test_a_ca_near_its_end_is_refused_with_the_way_out(tmp_path: Path) -> None:

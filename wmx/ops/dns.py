@@ -76,8 +76,10 @@ def host_addresses(host: HostView) -> tuple[list[str], list[str]]:
     """The public IPv4 and IPv6 addresses of `host`: public_ipv4 / public_ipv6 from the
     inventory (checked when it was loaded), else ansible_host's own (an address, or a name
     resolved now) for the family that has none given."""
-    v4 = [str(v) for v in _listed(host.vars.get(PUBLIC_V4))]
-    v6 = [str(v) for v in _listed(host.vars.get(PUBLIC_V6))]
+    # Normalised (IPv6 compressed, lower case) as resolvers print them: the check
+    # compares strings, and "2001:DB8::7" would never match a correct AAAA record.
+    v4 = [str(ipaddress.ip_address(str(v))) for v in _listed(host.vars.get(PUBLIC_V4))]
+    v6 = [str(ipaddress.ip_address(str(v))) for v in _listed(host.vars.get(PUBLIC_V6))]
     if v4 and v6:
         return v4, v6
     try:

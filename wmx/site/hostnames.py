@@ -76,11 +76,13 @@ def _line_of(text: str, needle: str) -> int | None:
     return None
 
 
-def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> None:
+def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> dict[str, str]:
     """Refuse the first bad host name or address: `inventory.yml:LINE: HOST: cause`.
 
-    `hosts` are (name, ansible_host or None) pairs.
+    `hosts` are (name, ansible_host or None) pairs. Returns each given address as
+    check_address gives it back (an IP address normalised), by host name.
     """
+    addresses: dict[str, str] = {}
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -95,11 +97,12 @@ def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> No
         if address is None:
             continue
         try:
-            check_address(address)
+            addresses[name] = check_address(address)
         except ValueError as exc:
             line = _line_of(text, str(address)) if isinstance(address, str) else None
             where = f"{path}:{line}" if line else str(path)
             raise InputError(f"{where}: {name}.ansible_host: {exc}") from None
+    return addresses
 
 
 def check_groups(path: Path, topology: Topology) -> None:

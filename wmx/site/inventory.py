@@ -189,6 +189,12 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
     found = read_inventory(path, cache)
     if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
+    # Host names become paths under build/, addresses land in firewalls, configs and the
+    # database's certificate: each as check_address gives it back (IPv6 compressed, lower
+    # case), so that one address is written one way everywhere.
+    addresses = check_inventory_hosts(
+        path, ((name, found[name][1].get("ansible_host")) for name in sorted(found))
+    )
     hosts = []
     for name in sorted(found):
         groups, values = found[name]
@@ -203,7 +209,7 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
         hosts.append(
             HostView(
                 name=name,
-                address=str(values.get("ansible_host", name)),
+                address=addresses.get(name, name),
                 groups=tuple(sorted(groups)),
                 memory_mb=memory,
                 vars=values,
@@ -224,8 +230,6 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
                 f"{path}: group {group!r} must hold {wanted} (it holds {count}); "
                 f"groups name the components a host runs: {', '.join(GROUPS)}"
             )
-    # Host names become paths under build/, addresses land in firewalls and configs.
-    check_inventory_hosts(path, ((h.name, h.vars.get("ansible_host")) for h in topology.hosts))
     check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
     check_groups(path, topology)
     if cache is not None:

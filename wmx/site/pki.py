@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -115,6 +115,12 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:
         return x509.DNSName(name)
+
+
+def _as_printed(name: str) -> str:
+    """`name` as certificate_names prints it from a certificate: an IP address normalised
+    (IPv6 compressed, lower case), a DNS name as it is."""
+    return str(_general_name(name).value)
 
 
 def _public_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
@@ -226,13 +232,16 @@ def _private_file(path: Path) -> bytes:
         raise PkiError(
             f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"
         )
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # e.g. a key of another owner: wmx run as another user
+        raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _load_key(path: Path, advice: str) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(_private_file(path), password=None)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise PkiError(f"{path}: not a PEM private key without a passphrase; {advice}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise PkiError(f"{path}: not an ECDSA key; {advice}")
@@ -326,6 +335,9 @@ def database_tls(
     on first use, the certificate (re)issued when needed; each said on stderr."""
     if not names:
         raise ValueError("a server certificate needs at least one name")
+    # Compared with the certificate's as it prints them: as written, "2001:DB8:0::11"
+    # would never match "2001:db8::11" and reissue the pair at every load.
+    names = tuple(_as_printed(n) for n in names)
     now = now or _now()
     directory = root / PKI_DIR
     said: list[str] = []
