@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from wmx.ops import upgrade_os
 
 GOOD = """\
@@ -146,3 +148,29 @@ def test_a_host_reboots_with_the_boot_environment_its_disk_needs(tmp_path: Path)
     assert boot_argv(spec, tmp_path) == ["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1", *spec]
     os_release.write_text("VERSION_CODENAME=bookworm\n")
     assert boot_argv(["env", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1", *spec], tmp_path) == spec
+
+
+BOOT_ID = "6f1c2b0e-8d7a-4e55-9a3b-1f2e3d4c5b6a"
+
+
+def test_the_boot_mark_is_the_kernels_boot_id_and_pid_1s_start_time() -> None:
+    from wmx.ops import upgrade_os_run as detached
+
+    assert detached.BOOT_MARK.startswith("cat /proc/sys/kernel/random/boot_id;")
+    assert detached.parse_mark(f"{BOOT_ID}\n4242\n") == ((BOOT_ID, "4242"), [])
+    assert detached.parse_mark(f"{BOOT_ID}\n4242\ntrixie\n") == ((BOOT_ID, "4242"), ["trixie"])
+    # The old mark alone (the start time), or a half-read one, is no mark.
+    for text in ("4242\n", "", f"{BOOT_ID}\n", f"{BOOT_ID}\nsoon\n", "not-a-uuid\n4242\n"):
+        with pytest.raises(ValueError):
+            detached.parse_mark(text)
+
+
+def test_a_host_is_back_when_either_half_of_its_boot_mark_changed() -> None:
+    """A VM or bare metal gets a new boot_id at each boot, PID 1 may start at the same
+    tick; a container restarted on a running kernel keeps the boot_id, not the tick."""
+    from wmx.ops import upgrade_os_run as detached
+
+    before = (BOOT_ID, "412")
+    assert not detached.booted_anew(before, (BOOT_ID, "412"))
+    assert detached.booted_anew(before, ("0b5e33b4-7c1e-4d8f-a4f6-2d9b8e7c6a51", "412"))
+    assert detached.booted_anew(before, (BOOT_ID, "98123"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 
 from wmx.errors import WmxError
@@ -109,14 +110,39 @@ def _tail(host: HostView) -> str:
         return f"(log unreadable: {exc})"
 
 
-# PID 1's start time (clock ticks since the machine booted, field 22 of /proc/1/stat):
-# it changes when the host reboots, a container's as well as a VM's.
-BOOT_MARK = "cut -d' ' -f22 /proc/1/stat"
+# How a reboot is told: the kernel's boot_id (new at every boot of a kernel: a VM, bare
+# metal) and PID 1's start time (field 22 of /proc/1/stat, clock ticks since the kernel
+# booted: new when a container restarts on a kernel that keeps running, as the lab's hosts
+# do). Either alone misses one: a container keeps the machine's boot_id, and on a VM PID 1
+# starts the same few ticks after every boot.
+BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
+Mark = tuple[str, str]
+
+
+def parse_mark(text: str) -> tuple[Mark, list[str]]:
+    """(boot_id, PID 1's start ticks) from BOOT_MARK's output, and the words after them;
+    ValueError when the output is not that."""
+    words = text.split()
+    try:
+        boot_id = str(uuid.UUID(words[0]))
+    except (IndexError, ValueError):
+        boot_id = ""
+    if not boot_id or len(words) < 2 or not words[1].isdigit():
+        raise ValueError(f"not a boot_id and PID 1's start time: {text[:100]!r}")
+    return (boot_id, words[1]), words[2:]
+
+
+def booted_anew(before: Mark, now: Mark) -> bool:
+    """Whether the host booted since `before` was read: either half of the mark changed."""
+    return now != before
 
 
 def reboot(host: HostView, release: str, say: Say, timeout: float = 600.0) -> None:
     """Reboot ``host``; return once it runs again, booted anew, on Debian ``release``."""
-    before = remote(host, BOOT_MARK, timeout=60).strip()
+    try:
+        before, _ = parse_mark(remote(host, BOOT_MARK, timeout=60))
+    except ValueError as exc:
+        raise WmxError(f"{host.name}: cannot tell its boot apart ({exc})") from None
     argv = connection(host).command(["sh", "-c", "sleep 1; systemctl reboot"])
     # The connection drops as the host goes down: its end says nothing.
     subprocess.run(argv, capture_output=True, timeout=60, check=False)
@@ -124,12 +150,12 @@ def reboot(host: HostView, release: str, say: Say, timeout: float = 600.0) -> No
     while True:
         time.sleep(3)
         try:
-            mark, seen = remote(
-                host, f"{BOOT_MARK}; . /etc/os-release; echo $VERSION_CODENAME", timeout=30
-            ).split()
+            mark, (seen,) = parse_mark(
+                remote(host, f"{BOOT_MARK}; . /etc/os-release; echo $VERSION_CODENAME", timeout=30)
+            )
         except (WmxError, ValueError):
             mark, seen = before, ""
-        if mark != before:
+        if booted_anew(before, mark):
             break
         if time.monotonic() > deadline:
             raise WmxError(f"{host.name} did not come back within {int(timeout)} s")
