@@ -21,6 +21,7 @@ from wmx.ops.deploy_plan import (
     known_components,
     plan_host,
     play_vars,
+    read_installed,
     record_converged,
     shared_order,
     vars_by_role,
@@ -368,3 +369,14 @@ def test_a_file_the_build_no_longer_has_is_removed_by_its_roles_next_converge(
     record_converged(deployed, plan)
     again = plan_host("h", build, deployed, digests, full=True)
     assert play_vars(again, again.steps)["wmx_files_stale"] == {}
+
+
+def test_a_recorded_path_that_is_not_absolute_and_normalised_is_never_sent(
+    tmp_path: Path,
+) -> None:
+    deployed = tmp_path / "deployed" / "h"
+    (deployed / ".wmx").mkdir(parents=True)
+    paths = ["/etc/ok.conf", "etc/passwd", "/etc/../etc/shadow", "/etc//x", 7, "/etc/wmx/b"]
+    record = {"files": {"base": paths, "nginx": "not a list"}}
+    (deployed / ".wmx" / "converged.json").write_text(json.dumps(record))
+    assert read_installed(deployed) == {"base": ["/etc/ok.conf", "/etc/wmx/b"]}

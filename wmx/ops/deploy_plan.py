@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,12 +180,18 @@ def read_converged(deployed_host: Path) -> dict[str, str]:
 
 
 def read_installed(deployed_host: Path) -> dict[str, list[str]]:
-    """Role -> the paths of the rendered files its last converge installed."""
+    """Role -> the paths of the rendered files its last converge installed. A stale one
+    is deleted as root on the host, so a path that is not absolute and normalised (a
+    hand-edited or corrupt record) is never sent; the host's module refuses it too."""
     return {
-        str(role): [str(path) for path in paths]
+        str(role): [path for path in paths if _host_path(path)]
         for role, paths in _converged_record(deployed_host, "files").items()
         if isinstance(paths, list)
     }
+
+
+def _host_path(path: object) -> bool:
+    return isinstance(path, str) and path.startswith("/") and posixpath.normpath(path) == path
 
 
 def stale_files(plan: HostPlan) -> dict[str, list[str]]:
