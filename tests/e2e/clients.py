@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from nio import AsyncClient, AsyncClientConfig, KeysUploadResponse, LoginResponse, SyncResponse
@@ -98,6 +99,79 @@ def access_token(http: httpx.Client, homeserver: str, account: Account) -> str:
     response = password_login(http, homeserver, account.localpart, account.password)
     assert response.status_code == 200, f"login of {account.user_id}: {response.text}"
     return str(response.json()["access_token"])
+
+
+def authed(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_room(http: httpx.Client, homeserver: str, token: str, **content: object) -> str:
+    """POST /createRoom with ``content``; the new room's id."""
+    room = http.post(
+        f"{homeserver}/_matrix/client/v3/createRoom", json=content, headers=authed(token)
+    )
+    assert room.status_code == 200, room.text
+    return str(room.json()["room_id"])
+
+
+def join(http: httpx.Client, homeserver: str, token: str, room: str) -> None:
+    joined = http.post(f"{homeserver}/_matrix/client/v3/join/{quote(room)}", headers=authed(token))
+    assert joined.status_code == 200, joined.text
+
+
+def upload(
+    http: httpx.Client, homeserver: str, token: str, content: bytes, filename: str, kind: str
+) -> str:
+    """Upload ``content`` as a file of media type ``kind``; its mxc:// URI."""
+    response = http.post(
+        f"{homeserver}/_matrix/media/v3/upload",
+        params={"filename": filename},
+        content=content,
+        headers={**authed(token), "Content-Type": kind},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["content_uri"])
+
+
+def send_text(http: httpx.Client, homeserver: str, token: str, room_id: str, body: str) -> str:
+    """Send a plain text message; its event id."""
+    sent = http.put(
+        f"{homeserver}/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.message/"
+        f"t{secrets.token_hex(6)}",
+        json={"msgtype": "m.text", "body": body},
+        headers=authed(token),
+    )
+    assert sent.status_code == 200, sent.text
+    return str(sent.json()["event_id"])
+
+
+def bodies(http: httpx.Client, homeserver: str, token: str, room_id: str) -> list[str]:
+    """The bodies of a room's last 100 events, newest first (None for events without)."""
+    history = http.get(
+        f"{homeserver}/_matrix/client/v3/rooms/{quote(room_id)}/messages",
+        params={"dir": "b", "limit": "100"},
+        headers=authed(token),
+    )
+    assert history.status_code == 200, history.text
+    return [e["content"].get("body") for e in history.json()["chunk"]]
+
+
+def download(http: httpx.Client, homeserver: str, token: str, mxc: str) -> bytes:
+    """The bytes of an uploaded file, through the authenticated media API."""
+    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+    response = http.get(
+        f"{homeserver}/_matrix/client/v1/media/download/{server}/{media_id}",
+        headers=authed(token),
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def server_key(http: httpx.Client, homeserver: str) -> dict[str, object]:
+    """The verify keys the homeserver publishes (its signing key's public half)."""
+    response = http.get(f"{homeserver}/_matrix/key/v2/server")
+    assert response.status_code == 200, response.text
+    return dict(response.json()["verify_keys"])
 
 
 async def login(homeserver: str, account: Account, trust: str) -> AsyncClient:

@@ -26,7 +26,20 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.e2e.clients import Account, access_token, create_account, https, wait_until
+from tests.e2e.clients import (
+    Account,
+    access_token,
+    authed,
+    create_account,
+    create_room,
+    download,
+    https,
+    join,
+    send_text,
+    server_key,
+    upload,
+    wait_until,
+)
 from tests.e2e.conftest import TRANSCRIPT, drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from wmx.lab import Lab
@@ -91,10 +104,6 @@ def random_png(width: int = 700, height: int = 700) -> bytes:
     )
 
 
-def authed(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def history(http: httpx.Client, token: str, room_id: str) -> list[dict[str, Any]]:
     response = http.get(
         f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(room_id)}/messages",
@@ -103,22 +112,6 @@ def history(http: httpx.Client, token: str, room_id: str) -> list[dict[str, Any]
     )
     assert response.status_code == 200, response.text
     return list(response.json()["chunk"])
-
-
-def download(http: httpx.Client, token: str, mxc: str) -> bytes:
-    server, media_id = mxc.removeprefix("mxc://").split("/", 1)
-    response = http.get(
-        f"{HOMESERVER}/_matrix/client/v1/media/download/{server}/{media_id}",
-        headers=authed(token),
-    )
-    assert response.status_code == 200, response.text
-    return response.content
-
-
-def server_key(http: httpx.Client) -> dict[str, Any]:
-    response = http.get(f"{HOMESERVER}/_matrix/key/v2/server")
-    assert response.status_code == 200, response.text
-    return dict(response.json()["verify_keys"])
 
 
 def on_host(lab: Lab, host: str, argv: list[str], *, input: str | None = None) -> str:
@@ -172,40 +165,20 @@ def test_backups_go_to_a_second_host_and_deduplicate(world: World) -> None:
     world.image = random_png()
     with https(world.trust) as http:
         token = access_token(http, HOMESERVER, alice)
-        room = http.post(
-            f"{HOMESERVER}/_matrix/client/v3/createRoom",
-            json={"name": "before the disaster", "invite": [bob.user_id]},
-            headers=authed(token),
+        world.room_id = create_room(
+            http, HOMESERVER, token, name="before the disaster", invite=[bob.user_id]
         )
-        assert room.status_code == 200, room.text
-        world.room_id = room.json()["room_id"]
-        bob_token = access_token(http, HOMESERVER, bob)
-        joined = http.post(
-            f"{HOMESERVER}/_matrix/client/v3/join/{quote(world.room_id)}", headers=authed(bob_token)
-        )
-        assert joined.status_code == 200, joined.text
-        upload = http.post(
-            f"{HOMESERVER}/_matrix/media/v3/upload",
-            params={"filename": "noise.png"},
-            content=world.image,
-            headers={**authed(token), "Content-Type": "image/png"},
-        )
-        assert upload.status_code == 200, upload.text
-        world.image_mxc = upload.json()["content_uri"]
-        for n, body in enumerate(MESSAGES):
-            sent = http.put(
-                f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(world.room_id)}/send/m.room.message/t{n}",
-                json={"msgtype": "m.text", "body": body},
-                headers=authed(token),
-            )
-            assert sent.status_code == 200, sent.text
+        join(http, HOMESERVER, access_token(http, HOMESERVER, bob), world.room_id)
+        world.image_mxc = upload(http, HOMESERVER, token, world.image, "noise.png", "image/png")
+        for body in MESSAGES:
+            send_text(http, HOMESERVER, token, world.room_id, body)
         image = http.put(
             f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(world.room_id)}/send/m.room.message/img",
             json={"msgtype": "m.image", "body": "noise.png", "url": world.image_mxc},
             headers=authed(token),
         )
         assert image.status_code == 200, image.text
-        world.server_key = server_key(http)
+        world.server_key = server_key(http, HOMESERVER)
 
     first = wmx("backup", "run", site=world.root)
     assert "✓ lab5" in first.stdout and "✓ local" in first.stdout, first.stdout
@@ -314,7 +287,7 @@ def test_restore_onto_a_fresh_host_brings_everything_back(world: World) -> None:
     attach(root, lab)
     deploy(root)
     with https(world.trust) as http:
-        fresh_key = server_key(http)
+        fresh_key = server_key(http, HOMESERVER)
     assert fresh_key != world.server_key, "a new host has a new key until the restore"
 
     result = wmx("backup", "restore", "latest", "--to", DATA_HOST, site=root)
@@ -323,7 +296,7 @@ def test_restore_onto_a_fresh_host_brings_everything_back(world: World) -> None:
     with https(world.trust) as http:
         wait_until(lambda: http.get(f"{HOMESERVER}/_matrix/client/versions").status_code == 200,
                    "Synapse after the restore")  # fmt: skip
-        assert server_key(http) == world.server_key
+        assert server_key(http, HOMESERVER) == world.server_key
         token = access_token(http, HOMESERVER, world.accounts["alice"])
         access_token(http, HOMESERVER, world.accounts["bob"])
         events = history(http, token, world.room_id)
@@ -331,7 +304,7 @@ def test_restore_onto_a_fresh_host_brings_everything_back(world: World) -> None:
         assert set(MESSAGES) <= set(bodies), bodies
         urls = [e["content"].get("url") for e in events if e["content"].get("msgtype") == "m.image"]
         assert urls == [world.image_mxc]
-        assert download(http, token, world.image_mxc) == world.image
+        assert download(http, HOMESERVER, token, world.image_mxc) == world.image
 
     again = wmx("backup", "restore", "latest", "--to", DATA_HOST, site=root, check=False)
     assert again.returncode != 0

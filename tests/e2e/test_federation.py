@@ -46,6 +46,7 @@ from nio import (
 
 from tests.e2e.clients import (
     Account,
+    authed,
     create_account,
     e2ee_login,
     https,
@@ -140,10 +141,6 @@ def world(
 
 
 # --- plain Matrix client calls ---------------------------------------------------------------
-
-
-def authed(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def call(

@@ -40,11 +40,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.clients import Account, access_token, create_account, https
+from tests.e2e.clients import (
+    Account,
+    access_token,
+    bodies,
+    create_account,
+    create_room,
+    download,
+    https,
+    send_text,
+    upload,
+)
 from tests.e2e.conftest import drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from tests.irc_client import IrcClient
@@ -88,10 +97,6 @@ class World:
     image_mxc: str = ""
     relay_room: str = ""  # the room CHANNEL is plumbed into
     relay_user: Account | None = None
-
-
-def authed(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def running_release(world: World) -> str:
@@ -197,49 +202,21 @@ def test_data_on_the_old_release(world: World) -> None:
     world.image = secrets.token_bytes(50_000)
     with https(world.trust) as http:
         token = access_token(http, HOMESERVER, world.accounts[0])
-        room = http.post(
-            f"{HOMESERVER}/_matrix/client/v3/createRoom",
-            json={"name": "kept across upgrades"},
-            headers=authed(token),
+        world.room_id = create_room(http, HOMESERVER, token, name="kept across upgrades")
+        world.image_mxc = upload(
+            http, HOMESERVER, token, world.image, "data.bin", "application/octet-stream"
         )
-        assert room.status_code == 200, room.text
-        world.room_id = room.json()["room_id"]
-        upload = http.post(
-            f"{HOMESERVER}/_matrix/media/v3/upload",
-            params={"filename": "data.bin"},
-            content=world.image,
-            headers={**authed(token), "Content-Type": "application/octet-stream"},
-        )
-        assert upload.status_code == 200, upload.text
-        world.image_mxc = upload.json()["content_uri"]
-        for n, body in enumerate(MESSAGES):
-            sent = http.put(
-                f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(world.room_id)}"
-                f"/send/m.room.message/t{n}",
-                json={"msgtype": "m.text", "body": body},
-                headers=authed(token),
-            )
-            assert sent.status_code == 200, sent.text
+        for body in MESSAGES:
+            send_text(http, HOMESERVER, token, world.room_id, body)
 
 
 def assert_data_intact(world: World) -> None:
     with https(world.trust) as http:
         # The same users log in with their passwords.
         token, *_others = [access_token(http, HOMESERVER, a) for a in world.accounts]
-        history = http.get(
-            f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(world.room_id)}/messages",
-            params={"dir": "b", "limit": "50"},
-            headers=authed(token),
-        )
-        assert history.status_code == 200, history.text
-        bodies = [e["content"].get("body") for e in history.json()["chunk"]]
-        assert all(body in bodies for body in MESSAGES)
-        server, media_id = world.image_mxc.removeprefix("mxc://").split("/", 1)
-        media = http.get(
-            f"{HOMESERVER}/_matrix/client/v1/media/download/{server}/{media_id}",
-            headers=authed(token),
-        )
-        assert media.status_code == 200 and media.content == world.image
+        seen = bodies(http, HOMESERVER, token, world.room_id)
+        assert all(body in seen for body in MESSAGES)
+        assert download(http, HOMESERVER, token, world.image_mxc) == world.image
 
 
 def test_a_plumbed_irc_channel_on_the_old_release(world: World) -> None:

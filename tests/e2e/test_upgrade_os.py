@@ -31,13 +31,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import httpx
 import pytest
 
 import wmx as wmx_package
-from tests.e2e.clients import Account, access_token, create_account, https, wait_until
+from tests.e2e.clients import (
+    Account,
+    access_token,
+    bodies,
+    create_account,
+    create_room,
+    download,
+    https,
+    join,
+    send_text,
+    server_key,
+    upload,
+    wait_until,
+)
 from tests.e2e.conftest import drop_groups, new_site, wait_for_homeserver, wmx
 from tests.e2e.deployments import Recipe, deployed_site
 from tests.irc_client import IrcClient
@@ -77,40 +88,10 @@ class World:
         return load_site(self.root)
 
 
-def authed(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def on_host(world: World, script: str) -> str:
     done = world.lab.run(HOST, ["sh", "-c", script], check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
-
-
-def server_key(http: httpx.Client) -> dict[str, Any]:
-    response = http.get(f"{HOMESERVER}/_matrix/key/v2/server")
-    assert response.status_code == 200, response.text
-    return dict(response.json()["verify_keys"])
-
-
-def send(http: httpx.Client, token: str, room_id: str, body: str) -> None:
-    sent = http.put(
-        f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.message/"
-        f"t{secrets.token_hex(6)}",
-        json={"msgtype": "m.text", "body": body},
-        headers=authed(token),
-    )
-    assert sent.status_code == 200, sent.text
-
-
-def bodies(http: httpx.Client, token: str, room_id: str) -> list[str]:
-    history = http.get(
-        f"{HOMESERVER}/_matrix/client/v3/rooms/{quote(room_id)}/messages",
-        params={"dir": "b", "limit": "100"},
-        headers=authed(token),
-    )
-    assert history.status_code == 200, history.text
-    return [e["content"].get("body") for e in history.json()["chunk"]]
 
 
 def host_facts(world: World) -> dict[str, str]:
@@ -129,14 +110,9 @@ def host_facts(world: World) -> dict[str, str]:
 def assert_data_intact(world: World) -> None:
     with https(world.trust) as http:
         token, *_ = [access_token(http, HOMESERVER, a) for a in world.accounts]
-        assert set(MESSAGES) <= set(bodies(http, token, world.room_id))
-        server, media_id = world.media_mxc.removeprefix("mxc://").split("/", 1)
-        media = http.get(
-            f"{HOMESERVER}/_matrix/client/v1/media/download/{server}/{media_id}",
-            headers=authed(token),
-        )
-        assert media.status_code == 200 and media.content == world.media
-        assert server_key(http) == world.server_key
+        assert set(MESSAGES) <= set(bodies(http, HOMESERVER, token, world.room_id))
+        assert download(http, HOMESERVER, token, world.media_mxc) == world.media
+        assert server_key(http, HOMESERVER) == world.server_key
 
 
 def irc_round_trip(world: World, tag: str) -> None:
@@ -233,30 +209,18 @@ def test_debian_12_core_subset(world: World) -> None:
     world.media = secrets.token_bytes(60_000)
     with https(world.trust) as http:
         token = access_token(http, HOMESERVER, world.accounts[0])
-        room = http.post(
-            f"{HOMESERVER}/_matrix/client/v3/createRoom",
-            json={"name": "kept across Debian releases", "preset": "public_chat"},
-            headers=authed(token),
+        world.room_id = create_room(
+            http, HOMESERVER, token, name="kept across Debian releases", preset="public_chat"
         )
-        assert room.status_code == 200, room.text
-        world.room_id = room.json()["room_id"]
         grace = access_token(http, HOMESERVER, world.accounts[1])
-        joined = http.post(
-            f"{HOMESERVER}/_matrix/client/v3/join/{quote(world.room_id)}", headers=authed(grace)
+        join(http, HOMESERVER, grace, world.room_id)
+        world.media_mxc = upload(
+            http, HOMESERVER, token, world.media, "data.bin", "application/octet-stream"
         )
-        assert joined.status_code == 200, joined.text
-        upload = http.post(
-            f"{HOMESERVER}/_matrix/media/v3/upload",
-            params={"filename": "data.bin"},
-            content=world.media,
-            headers={**authed(token), "Content-Type": "application/octet-stream"},
-        )
-        assert upload.status_code == 200, upload.text
-        world.media_mxc = upload.json()["content_uri"]
         for body in MESSAGES:
-            send(http, token, world.room_id, body)
-        assert set(MESSAGES) <= set(bodies(http, grace, world.room_id))
-        world.server_key = server_key(http)
+            send_text(http, HOMESERVER, token, world.room_id, body)
+        assert set(MESSAGES) <= set(bodies(http, HOMESERVER, grace, world.room_id))
+        world.server_key = server_key(http, HOMESERVER)
     plumbed = json.loads(wmx("irc", "plumb", CHANNEL, "-o", "json", site=world.root).stdout)
     assert plumbed[0]["outcome"] in ("plumbed", "already plumbed"), plumbed
     world.relay_room = str(plumbed[0]["room_id"])
@@ -272,7 +236,7 @@ def test_debian_12_backup_and_restore(world: World) -> None:
     after = "said after the archive was made: gone after the restore"
     with https(world.trust) as http:
         token = access_token(http, HOMESERVER, world.accounts[0])
-        send(http, token, world.room_id, after)
+        send_text(http, HOMESERVER, token, world.room_id, after)
     restored = wmx("backup", "restore", "latest", "--to", HOST, "--force", site=world.root)
     assert "Restore complete" in words(restored.stdout), restored.stdout
     with https(world.trust) as http:
@@ -281,7 +245,7 @@ def test_debian_12_backup_and_restore(world: World) -> None:
             "Synapse after the restore",
         )
         token = access_token(http, HOMESERVER, world.accounts[0])
-        seen = bodies(http, token, world.room_id)
+        seen = bodies(http, HOMESERVER, token, world.room_id)
         assert after not in seen, seen
     assert_data_intact(world)
 
