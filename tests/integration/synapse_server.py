@@ -136,6 +136,8 @@ def homeserver_config(workdir: Path, port: int, secrets: Secrets) -> dict[str, o
 
 @dataclass
 class TestSynapse:
+    __test__ = False  # a fixture's server, not a test class (pytest would try to collect it)
+
     url: str
     workdir: Path
     process: subprocess.Popen[bytes]
