@@ -12,6 +12,7 @@ import pytest
 from tests.e2e import deployments
 from tests.e2e.deployments import Deployment, Recipe, deployed_site
 from wmx.lab import Lab, snapshots
+from wmx.lab.cinny import CLIENTS_ENV
 from wmx.lab.paths import LabPaths
 from wmx.lab.snapshots import Snapshot
 
@@ -23,6 +24,8 @@ class StandInLab:
         self.base = base
         self.paths = LabPaths(state_dir=base / "state", cache_dir=base / "cache")
         self.calls: list[str] = []
+        # What `systemctl list-units --failed` prints on each host, as the test sets it.
+        self.failed: dict[str, str] = {}
 
     def find_snapshot(self, name: str) -> Snapshot | None:
         return snapshots.load(self.paths, name)
@@ -38,6 +41,8 @@ class StandInLab:
         self.calls.append(f"boot {name}")
 
     def run(self, host: str, argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        if "--failed" in argv:
+            return subprocess.CompletedProcess(argv, 0, self.failed.get(host, ""), "")
         return subprocess.CompletedProcess(argv, 0, "running\n", "")
 
     def harvest_wheels(self, host: str) -> int:
@@ -75,6 +80,22 @@ def test_deployed_once_then_booted_from_the_snapshot(lab: StandInLab, tmp_path: 
     # The site directory comes back with it, and so does the first deploy's output.
     assert (tmp_path / "two" / "wmx.yaml").read_text() == "server_name: example.test\n"
     assert again.first_deploy.stdout == "Deployed: 42 task(s) changed"
+
+
+def test_a_booted_copy_may_lose_a_failed_unit_but_never_gain_one(
+    lab: StandInLab, tmp_path: Path
+) -> None:
+    recipe = Recipe("site", ("lab1", "lab2"), __file__)
+    # A unit that failed during the deploy (a root session's user manager, on lab2)...
+    lab.failed = {"lab2": "user@0.service loaded failed failed User Manager for UID 0\n"}
+    deployed_site(recipe, lab.as_lab(), tmp_path / "a", _deploy)
+    # ...is not failed after a boot of the copy: fine.
+    lab.failed = {}
+    assert deployed_site(recipe, lab.as_lab(), tmp_path / "b", _deploy).restored
+    # A unit the fresh deploy ran but the copy fails to start is a broken snapshot.
+    lab.failed = {"lab1": "matrix-synapse.service loaded failed failed Synapse\n"}
+    with pytest.raises(AssertionError, match=r"'lab1': \['matrix-synapse.service'\]"):
+        deployed_site(recipe, lab.as_lab(), tmp_path / "c", _deploy)
 
 
 def test_a_changed_recipe_deploys_afresh(lab: StandInLab, tmp_path: Path) -> None:
@@ -123,3 +144,15 @@ def test_the_key_follows_the_code_and_the_describing_module(tmp_path: Path) -> N
     assert deployments.key_of(Recipe("site", ("lab1",), str(module))) == before
     module.write_text("SETTINGS = 2\n")
     assert deployments.key_of(Recipe("site", ("lab1",), str(module))) != before
+
+
+def test_the_key_follows_where_the_client_archives_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A site records the archive's absolute path: a clone that finds the archives
+    # elsewhere (CI's) must not boot a copy whose wmx.yaml names this machine's path.
+    recipe = Recipe("site", ("lab1",), __file__)
+    monkeypatch.setenv(CLIENTS_ENV, str(tmp_path / "here"))
+    here = deployments.key_of(recipe)
+    monkeypatch.setenv(CLIENTS_ENV, str(tmp_path / "there"))
+    assert deployments.key_of(recipe) != here
