@@ -10,8 +10,10 @@
   and `heisenbridge==V`, each into its own venv. Both hosts use the lab's shared apt
   archive cache and pip cache/wheelhouse, so neither downloads what an earlier run had;
 - `wmx deploy` again with nothing changed (verify only), `--check`, and `--full`;
-- where the first deploy's time went: task time by role and by module, from its run
-  events (SITE/.wmx/runs/<id>/artifacts/<id>/job_events).
+- where the first deploy's time went: the apt the play waited for (its transactions
+  before the walk and, in the walk, its waits for those apt installs in the background),
+  task time by role, by module and the slowest tasks, from its run events
+  (SITE/.wmx/runs/<id>/artifacts/<id>/job_events; ``--runs-to DIR`` keeps a copy).
 
 Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
 down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
@@ -26,6 +28,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +80,7 @@ def where_the_time_goes(runs: Path) -> list[str]:
     run = min(path for path in runs.iterdir() if path.is_dir())
     by_role: dict[str, list[float]] = {}
     by_module: dict[str, list[float]] = {}
+    by_task: dict[str, list[float]] = {}
     up_front = rest = 0.0
     for path in run.glob("artifacts/*/job_events/*.json"):
         event = json.loads(path.read_text())
@@ -84,23 +88,30 @@ def where_the_time_goes(runs: Path) -> list[str]:
             continue
         data = event["event_data"]
         took = float(data.get("duration") or 0.0)
-        if not data.get("role") and data.get("task_action") == "ansible.builtin.apt":
-            up_front += took  # site.yml's transactions before the walk
+        if data.get("role") == "packages_wait" or (
+            not data.get("role") and data.get("task_action") == "ansible.builtin.apt"
+        ):
+            up_front += took  # site.yml's transactions, the walk's waits for the later ones
         else:
             rest += took
         for table, key in (
             (by_role, data.get("role") or "(play)"),
             (by_module, data.get("task_action", "?")),
+            (by_task, f"{data.get('role') or '(play)'}: {data.get('task', '?')}"),
         ):
             entry = table.setdefault(key, [0.0, 0])
             entry[0] += took
             entry[1] += 1
     lines = [
-        f"first deploy's task time: up-front apt transactions {up_front:.0f} s, "
-        f"everything else {rest:.0f} s"
+        f"first deploy's task time: apt the play waited for {up_front:.0f} s "
+        f"(before the walk, and in it for the later transactions), everything else {rest:.0f} s"
     ]
-    for title, table in (("role", by_role), ("module", by_module)):
-        top = sorted(table.items(), key=lambda item: -item[1][0])[:8]
+    for title, table, count in (
+        ("role", by_role, 8),
+        ("module", by_module, 8),
+        ("task", by_task, 15),
+    ):
+        top = sorted(table.items(), key=lambda item: -item[1][0])[:count]
         lines.append(
             f"first deploy by {title}: "
             + ", ".join(f"{name} {took:.0f} s/{count}" for name, (took, count) in top)
@@ -149,6 +160,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the lab running afterwards")
     parser.add_argument(
+        "--runs-to",
+        type=Path,
+        help="copy the site's run records (SITE/.wmx/runs) there before the site is removed",
+    )
+    parser.add_argument(
         "--release",
         default="bookworm",
         help="Debian release of both lab hosts (default bookworm, as issue 18's baseline)",
@@ -187,6 +203,8 @@ def main() -> None:
         full_out: list[str] = []
         full = timed(lambda: full_out.append(wmx("--site", str(site), "deploy", "--full")))
         profile = where_the_time_goes(site / ".wmx" / "runs")
+        if options.runs_to:
+            shutil.copytree(site / ".wmx" / "runs", options.runs_to, dirs_exist_ok=True)
         if not options.keep:
             wmx("lab", "down")
 

@@ -7,8 +7,15 @@ from pathlib import Path
 import yaml
 
 from wmx.ops.deploy import plan_deploy
-from wmx.ops.deploy_packages import covered_roles, host_transactions, role_packages, venv_roles
-from wmx.ops.deploy_plan import known_components, play_vars
+from wmx.ops.deploy_packages import (
+    covered_roles,
+    host_transactions,
+    later_waves,
+    role_packages,
+    venv_roles,
+    wait_roles,
+)
+from wmx.ops.deploy_plan import HostPlan, known_components, packages_wait_slots, play_vars
 from wmx.resources import data_dir
 from wmx.site import load_site
 
@@ -45,12 +52,34 @@ def test_one_transaction_per_policy_venv_roles_first_and_no_package_twice(
     roles = ["web", "metrics", "app", "jobs", "templated", "bare"]
     transactions = host_transactions(tmp_path, roles, {"jobs_jobs": ["b"]})
     assert transactions == [
-        {"names": ["gcc", "python3-venv"], "recommends": True, "venvs": True},
-        {"names": ["nginx", "plain"], "recommends": True, "venvs": False},
-        {"names": ["prometheus", "pkg-b"], "recommends": False, "venvs": False},
+        {"names": ["gcc", "python3-venv"], "recommends": True, "venvs": True, "later": False},
+        {"names": ["nginx", "plain"], "recommends": True, "venvs": False, "later": False},
+        {"names": ["prometheus", "pkg-b"], "recommends": False, "venvs": False, "later": False},
     ]
     assert venv_roles(tmp_path, roles) == ["app"]
     assert host_transactions(tmp_path, [], {}) == []
+
+    # The roles after the last venv role's converge get the later transactions, which
+    # apt installs one after the other while the walk runs; a package an earlier group
+    # has stays there.
+    assert later_waves(tmp_path, roles) == [["jobs", "templated", "bare"]]
+    later = host_transactions(tmp_path, roles, {"jobs_jobs": ["b"]}, [["jobs", "templated"]])
+    assert later == [
+        {"names": ["gcc", "python3-venv"], "recommends": True, "venvs": True, "later": False},
+        {"names": ["nginx"], "recommends": True, "venvs": False, "later": False},
+        {"names": ["prometheus"], "recommends": False, "venvs": False, "later": False},
+        {"names": ["plain"], "recommends": True, "venvs": False, "later": True},
+        {"names": ["pkg-b"], "recommends": False, "venvs": False, "later": True},
+    ]
+    # Steps wait for them: those of a role with a later package, and of a role whose
+    # own apt task runs (a templated name), which must not run apt beside them.
+    assert wait_roles(tmp_path, later, roles, {"jobs_jobs": ["b"]}) == {
+        "jobs": ["pkg-b"],
+        "templated": None,
+    }
+    assert wait_roles(tmp_path, transactions, roles, {"jobs_jobs": ["b"]}) == {}
+    # Without a venv role, everything is installed before the walk.
+    assert later_waves(tmp_path, ["web", "metrics", "jobs"]) == []
 
 
 def test_every_role_declares_its_packages_as_the_contract_says() -> None:
@@ -104,6 +133,46 @@ def test_the_one_host_stack_installs_every_package_before_the_walk(site_dir: Pat
     assert {"base", "postgresql", "synapse", "nginx", "irc_bridge"} <= set(
         variables["wmx_packages_done"]
     )
+    # The firewall's, PostgreSQL's and the venv roles' packages come before the walk;
+    # apt installs nginx's and the others' in the background while it runs, and the walk
+    # waits for each transaction before the first step that needs one of its packages.
+    early = {name for t in transactions if not t["later"] for name in t["names"]}
+    later = {name for t in transactions if t["later"] for name in t["names"]}
+    assert {"nftables", "postgresql", "python3-venv"} <= early
+    assert {"nginx", "certbot", "prometheus", "borgbackup"} <= later
+    slots = variables["wmx_plan"]
+    due = [slots[i] for i in variables["wmx_packages_wait_slots"]]
+    # nginx's (with recommends) first, the exporters' and Prometheus' (without) next.
+    assert due == [
+        {"role": "nginx", "action": "converge"},
+        {"role": "exporters", "action": "converge"},
+    ]
+    first = variables["wmx_packages_wait_slots"][0]
+    assert {"synapse", "postgresql", "element"} <= {s["role"] for s in slots[:first] if s}
+
+
+def test_a_later_transaction_is_due_no_later_than_the_next(tmp_path: Path) -> None:
+    # apt installs the later transactions one after the other: one needed only late is
+    # due when the next one is, and a role whose own apt task runs needs them all.
+    slots: list[dict[str, str] | None] = [
+        {"role": "app", "action": "converge"},
+        None,
+        {"role": "metrics", "action": "converge"},
+        {"role": "web", "action": "converge"},
+    ]
+    plan = HostPlan("h", [], {}, {}, {}, [])
+    plan.packages = [
+        {"names": ["nginx"], "recommends": True, "venvs": False, "later": True},
+        {"names": ["prometheus"], "recommends": False, "venvs": False, "later": True},
+    ]
+    plan.packages_wait = {"web": ["nginx"], "metrics": ["prometheus"]}
+    assert packages_wait_slots(plan, slots) == [2, 2]
+    plan.packages_wait = {"web": ["nginx"]}
+    assert packages_wait_slots(plan, slots) == [3, 4]
+    plan.packages_wait = {"web": ["nginx"], "app": None}
+    assert packages_wait_slots(plan, slots) == [0, 0]
+    plan.packages = []
+    assert packages_wait_slots(plan, slots) == []
 
     # A host whose components are all only verified installs nothing up front.
     plan.actions = {k: "verify" for k in plan.actions if k.endswith(":converge")}

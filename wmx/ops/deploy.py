@@ -20,7 +20,13 @@ from rich.console import Console
 
 from wmx.components import COMPONENTS, Step
 from wmx.errors import InputError, WmxError
-from wmx.ops.deploy_packages import covered_roles, host_transactions, venv_roles
+from wmx.ops.deploy_packages import (
+    covered_roles,
+    host_transactions,
+    later_waves,
+    venv_roles,
+    wait_roles,
+)
 from wmx.ops.deploy_plan import (
     STATE_DIR,
     HostPlan,
@@ -117,9 +123,11 @@ def plan_deploy(
         plan = plans[host.name]
         plan.verify_units = verify_units(host, plan)
         converging = plan.roles_doing("converge")
-        plan.packages = host_transactions(playbooks, converging, plan.role_vars)
+        later = later_waves(playbooks, converging)
+        plan.packages = host_transactions(playbooks, converging, plan.role_vars, later)
         plan.venv_roles = venv_roles(playbooks, converging)
         plan.packages_done = covered_roles(playbooks, converging, plan.role_vars)
+        plan.packages_wait = wait_roles(playbooks, plan.packages, converging, plan.role_vars)
     pending = diff_trees(site.paths.deployed, build, hosts)
     return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
 

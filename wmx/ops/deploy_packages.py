@@ -17,11 +17,21 @@ for a role whose every package the host's transaction installed (``covered_roles
 A role with ``tasks/venv.yml`` builds a venv from PyPI: site.yml includes that file after
 the transaction of the venv roles' own packages and before the rest, so the build runs
 (async) while apt installs the rest; the role's converge waits for it.
+
+The packages of the roles after the last venv role (``later_waves``: nginx, TURN,
+monitoring, backups… on the one-host stack) go in the *later* transactions: apt installs
+them in the background, one after the other, while the walk runs the steps that need
+none of their packages (the firewall, PostgreSQL, the IRC bridge, Synapse, the web
+client).
+Before the first step that needs a package of one (``wait_roles``,
+``deploy_plan.packages_wait_slots``) the walk waits for it, installs those due by then
+and starts the next in the background (the role packages_wait). A host without a venv
+role installs everything before its walk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,27 +85,73 @@ def builds_venv(playbooks: Path, role: str) -> bool:
 
 
 def host_transactions(
-    playbooks: Path, roles: Iterable[str], role_vars: Mapping[str, Any]
+    playbooks: Path,
+    roles: Iterable[str],
+    role_vars: Mapping[str, Any],
+    later: Sequence[Iterable[str]] = (),
 ) -> list[dict[str, Any]]:
-    """The apt transactions before the walk, in order: ``{"names", "recommends", "venvs"}``.
+    """The host's apt transactions, in order: ``{"names", "recommends", "venvs", "later"}``.
 
     First the packages of the roles that build venvs (``venvs: true``: their builds start
-    right after it), then the rest, each group split by recommends policy. A package two
-    roles install goes in the first group that has it.
+    right after it), then those of the other roles not in ``later``, then those of each
+    wave of roles in ``later`` (``later: true``: installed one after the other while the
+    walk runs), each group split by recommends policy. A package two roles install goes
+    in the first group that has it.
     """
-    groups: dict[tuple[bool, bool], list[str]] = {}
+    wave_of = {role: index for index, wave in enumerate(later) for role in wave}
+
+    def key(role: str) -> tuple[bool, int, bool]:
+        venvs = builds_venv(playbooks, role)
+        wave = -1 if venvs else wave_of.get(role, -1)
+        return (not venvs, wave, not installs_recommends(playbooks, role))
+
+    groups: dict[tuple[bool, int, bool], list[str]] = {}
     seen: set[str] = set()
-    ordered = sorted(roles, key=lambda role: not builds_venv(playbooks, role))
-    for role in ordered:
-        key = (builds_venv(playbooks, role), installs_recommends(playbooks, role))
+    for role in sorted(roles, key=lambda role: key(role)[:2]):
         for name in role_packages(playbooks, role, role_vars):
             if name not in seen:
                 seen.add(name)
-                groups.setdefault(key, []).append(name)
+                groups.setdefault(key(role), []).append(name)
     return [
-        {"names": groups[key], "recommends": key[1], "venvs": key[0]}
-        for key in sorted(groups, key=lambda k: (not k[0], not k[1]))
+        {"names": groups[k], "recommends": not k[2], "venvs": not k[0], "later": k[1] >= 0}
+        for k in sorted(groups)
     ]
+
+
+def later_waves(playbooks: Path, converging: Sequence[str]) -> list[list[str]]:
+    """Of the roles a host converges (in its plan's order), those whose packages apt may
+    install while the walk runs, in waves (one after the other): the roles after the
+    last venv role (nginx, TURN, monitoring, backups). The venv roles and the roles
+    before them (the firewall, PostgreSQL) get theirs before the walk: their steps come
+    first, and apt would not be done before them (measured: PostgreSQL's packages in the
+    background made the walk wait at its step longer than the firewall's step took).
+    None on a host without a venv role: all before the walk."""
+    venvs = [index for index, role in enumerate(converging) if builds_venv(playbooks, role)]
+    after = list(converging[venvs[-1] + 1 :]) if venvs else []
+    return [after] if after else []
+
+
+def wait_roles(
+    playbooks: Path,
+    transactions: Sequence[Mapping[str, Any]],
+    converging: Iterable[str],
+    role_vars: Mapping[str, Any],
+) -> dict[str, list[str] | None]:
+    """The roles whose steps must wait for later transactions, with the later packages
+    each needs: those of its own, or ``None`` (all of them) for a converging role whose
+    own apt task runs (a templated package name: site.yml's transactions did not cover
+    it), which must not run apt beside them. Empty when there is no later transaction."""
+    later = {name for t in transactions if t.get("later") for name in t["names"]}
+    if not later:
+        return {}
+    covered = set(covered_roles(playbooks, converging, role_vars))
+    waits: dict[str, list[str] | None] = {}
+    for role in converging:
+        if role not in covered and role_defaults(playbooks, role).get(f"{role}_packages"):
+            waits[role] = None
+        elif wanted := [n for n in role_packages(playbooks, role, role_vars) if n in later]:
+            waits[role] = wanted
+    return waits
 
 
 def venv_roles(playbooks: Path, roles: Iterable[str]) -> list[str]:

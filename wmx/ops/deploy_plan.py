@@ -56,6 +56,9 @@ class HostPlan:
     packages: list[dict[str, Any]] = field(default_factory=list)
     venv_roles: list[str] = field(default_factory=list)
     packages_done: list[str] = field(default_factory=list)  # roles whose apt task is skipped
+    # role -> the later packages its steps wait for (None: all of them, its own apt
+    # task runs), of the transactions apt installs during the walk
+    packages_wait: dict[str, list[str] | None] = field(default_factory=dict)
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
@@ -297,7 +300,34 @@ def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
         "wmx_packages": plan.packages,
         "wmx_venv_roles": plan.venv_roles,
         "wmx_packages_done": plan.packages_done,
+        # The walk has each later transaction installed before the slot given here for it.
+        "wmx_packages_wait_slots": packages_wait_slots(plan, slots),
     }
+
+
+def packages_wait_slots(plan: HostPlan, slots: Sequence[dict[str, str] | None]) -> list[int]:
+    """For each later transaction (wmx.ops.deploy_packages), the slot before which the
+    walk must have it installed: the first step of a role that needs it (one of its
+    packages, or apt of its own, ``plan.packages_wait``), ``len(slots)`` for none. apt
+    installs them one after the other, so a transaction is due no later than the next."""
+    later = [t for t in plan.packages if t.get("later")]
+    due: list[int] = []
+    for transaction in later:
+        names = set(transaction["names"])
+        needing = {
+            role
+            for role, wanted in plan.packages_wait.items()
+            if wanted is None or names & set(wanted)
+        }
+        due.append(
+            next(
+                (i for i, slot in enumerate(slots) if slot is not None and slot["role"] in needing),
+                len(slots),
+            )
+        )
+    for index in range(len(due) - 2, -1, -1):
+        due[index] = min(due[index], due[index + 1])
+    return due
 
 
 def record_converged(deployed_host: Path, plan: HostPlan) -> None:

@@ -1,0 +1,119 @@
+#!/usr/bin/python
+"""Make a role's directories and remove its leftover paths in one module run (wmx's own
+module, the shared role ``paths``): was one ``ansible.builtin.file`` run per path.
+
+For each entry in order: ``state: directory`` makes the directory and every missing
+parent with the entry's owner, group and mode (as ansible.builtin.file does; an owner or
+group not given is left as it is, root's on a new directory), or sets them on an
+existing directory where they differ (a symlink to a directory is followed,
+as the file module does by default); a path that exists and is no directory fails the
+run, naming it. ``state: absent`` removes the path (a directory with its contents) if
+it exists. Check mode reports what would change and changes nothing.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import stat
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+module: wmx_paths
+short_description: Make directories and remove paths of one wmx role in one run
+options:
+  paths:
+    description: The entries, in order (path, state, owner, group, mode).
+    type: list
+    elements: dict
+    required: true
+author: wmx
+"""
+
+
+def _ids(module: AnsibleModule, entry: dict[str, Any]) -> tuple[int, int, int]:
+    """uid, gid (-1: left as it is, as the file module leaves an owner it is not given)
+    and mode of an entry."""
+    path, owner, group = entry["path"], entry.get("owner"), entry.get("group")
+    mode = str(entry.get("mode", "0755"))
+    if not (mode.isdigit() and set(mode) <= set("01234567") and len(mode) <= 4):
+        module.fail_json(msg=f"{path}: mode {mode!r} is not an octal mode")
+    try:
+        uid = -1 if owner is None else pwd.getpwnam(owner).pw_uid
+        gid = -1 if group is None else grp.getgrnam(group).gr_gid
+    except KeyError:
+        if not module.check_mode:
+            module.fail_json(
+                msg=f"{path}: no user {owner!r} or group {group!r} on this host "
+                "(the role creates them first)"
+            )
+        # A dry run before the role made them: the directory would change.
+        return -2, -2, int(mode, 8)
+    return uid, gid, int(mode, 8)
+
+
+def _directory(module: AnsibleModule, entry: dict[str, Any]) -> bool:
+    path = entry["path"]
+    uid, gid, mode = _ids(module, entry)
+    missing: list[str] = []
+    walk = path
+    while not os.path.lexists(walk):
+        missing.append(walk)
+        walk = os.path.dirname(walk)
+    if not os.path.isdir(walk):
+        module.fail_json(msg=f"{walk} exists and is not a directory")
+    if missing:
+        if not module.check_mode:
+            for directory in reversed(missing):
+                os.mkdir(directory, mode)
+                os.chown(directory, uid, gid)
+                os.chmod(directory, mode)
+        return True
+    info = os.stat(path)
+    if uid in (-1, info.st_uid) and gid in (-1, info.st_gid) and stat.S_IMODE(info.st_mode) == mode:
+        return False
+    if not module.check_mode:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+    return True
+
+
+def _absent(module: AnsibleModule, path: str) -> bool:
+    if not os.path.lexists(path):
+        return False
+    if not module.check_mode:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    return True
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"paths": {"type": "list", "elements": "dict", "required": True}},
+        supports_check_mode=True,
+    )
+    changed: list[str] = []
+    for entry in module.params["paths"]:
+        path = entry.get("path")
+        state = entry.get("state", "directory")
+        if not isinstance(path, str) or not os.path.isabs(path) or os.path.normpath(path) != path:
+            module.fail_json(msg=f"{path!r}: not an absolute, normalised path")
+        if state == "directory":
+            done = _directory(module, entry)
+        elif state == "absent":
+            done = _absent(module, path)
+        else:
+            module.fail_json(msg=f"{path}: state {state!r} is neither directory nor absent")
+        if done:
+            changed.append(path)
+    module.exit_json(changed=bool(changed), changed_paths=changed)
+
+
+if __name__ == "__main__":
+    main()
