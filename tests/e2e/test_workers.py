@@ -6,14 +6,25 @@ A client's login and sends are served by the client worker and its /sync by the 
 worker on lab4, an upload by the media worker on lab3 (each worker's own access log says
 so); restarting each worker in turn while messages are sent loses none of them; `wmx
 status` lists each worker on its host; Redis and the replication listener answer the
-worker host, with their secrets, and refuse everyone else. Federation through the sender
-worker is not exercised here (docs/workers.md says so). Budget: one three-host deploy
-(or a snapshot of it) and about a minute of tests.
+worker host, with their secrets, and refuse everyone else.
+
+Federation: a user of the shared site (wmx.test on lab1, conftest's `deployed`) joins a
+room of workers.test by its alias; a message sent on workers.test reaches wmx.test, and
+federation-sender1's metrics counted the transactions while the main process's count
+none. Upgrade: the site is deployed on the older release wmx is tested with
+(TESTED_SYNAPSE[0], as tests/e2e/test_upgrade.py); `wmx upgrade plan` lists both hosts
+with their workers, `apply` moves the main process and every worker (each one's
+`synapse_build_info` reports the new release, both hosts' links point at it) and
+messages flow through the sync worker; `rollback` brings every process back.
+
+Budget: one three-host deploy (or a snapshot of it), the shared site's, and a few
+minutes of tests (the new release's install on two hosts is most of them).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -26,12 +37,22 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.e2e.clients import create_account, https, password_login, wait_until
-from tests.e2e.conftest import TRANSCRIPT, drop_groups, new_site, wait_for_homeserver, wmx
+from tests.e2e.clients import authed, create_account, https, password_login, wait_until
+from tests.e2e.conftest import (
+    TRANSCRIPT,
+    Deployed,
+    drop_groups,
+    new_site,
+    wait_for_homeserver,
+    wmx,
+)
 from tests.e2e.deployments import Recipe, deployed_site
-from wmx.components.synapse_workers import REDIS_PORT, REPLICATION_PORT
+from wmx.components.synapse import SYNAPSE_CURRENT_LINK, SYNAPSE_METRICS_PORT
+from wmx.components.synapse_workers import REDIS_PORT, REPLICATION_PORT, plan_of
 from wmx.lab import Lab
+from wmx.ops.upgrade_plan import TESTED_SYNAPSE
 from wmx.site import Site, load_site
+from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
 from wmx.site.yamlfile import dump_document, load_document, write_atomically
 
 pytestmark = pytest.mark.timeout(1200)
@@ -39,7 +60,11 @@ pytestmark = pytest.mark.timeout(1200)
 # The first host gets the site's names (the proxy), as `wmx lab up --on` orders them.
 HOMESERVER, DATABASE, WORKERS = "lab3", "lab2", "lab4"
 SERVER_NAME = "workers.test"
+# Deployed on the older release wmx is tested with, then upgraded to the one it pins and
+# rolled back (as tests/e2e/test_upgrade.py does on one host).
+OLD, NEW = TESTED_SYNAPSE[0], DEFAULT_SYNAPSE_VERSION
 SETTINGS = {
+    "synapse.version": OLD,
     "synapse.workers.preset": "small",
     "backup.enabled": "false",
     # Every test client logs in from the lab bridge's one address.
@@ -266,3 +291,154 @@ def test_redis_and_replication_answer_the_worker_host_only_and_want_their_secret
         with pytest.raises(OSError):
             _connect(homeserver, port)
     _connect(homeserver, 443)
+
+
+# --- federation through the sender worker ---------------------------------------------
+
+READ_METRICS = (
+    "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"
+)
+SENT_TRANSACTIONS = "synapse_federation_client_sent_transactions_total"
+SENT_PDUS = "synapse_federation_client_sent_pdu_destinations_total"
+
+
+def _metrics(rig: Rig, host: str, port: int) -> str:
+    """A Synapse process's metrics, read on its host (the listener is on loopback)."""
+    url = f"http://127.0.0.1:{port}/_synapse/metrics"
+    return rig.lab.run(host, ["python3", "-c", READ_METRICS, url]).stdout
+
+
+def _sample(text: str, name: str) -> float:
+    """The sum of a metric's samples (0 when the process has none: never counted)."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.split("{", 1)[0].split(" ", 1)[0] == name
+    )
+
+
+def _worker(rig: Rig, name: str) -> tuple[str, int]:
+    """(host, metrics port) of a worker, as the site's plan places it."""
+    worker = next(w for w in plan_of(rig.site).workers if w.name == name)
+    return worker.host.name, worker.metrics_port
+
+
+def test_federation_goes_through_the_sender_worker(rig: Rig, deployed: Deployed) -> None:
+    """A message of a workers.test user reaches a wmx.test user (the shared site on lab1):
+    federation-sender1 on lab4 sent the transactions, the main process none."""
+    # Both sites' names on every host, lab1 included (it may have been made after them).
+    rig.lab.set_names({SERVER_NAME: HOMESERVER, f"matrix.{SERVER_NAME}": HOMESERVER})
+    sender_host, sender_port = _worker(rig, "federation-sender1")
+    assert sender_host == WORKERS
+    sender_before = _sample(_metrics(rig, sender_host, sender_port), SENT_TRANSACTIONS)
+    guest = create_account(deployed.site, "from-wmx", unique=True)
+    there = deployed.homeserver_url
+    alias = f"workers-fed-{secrets.token_hex(3)}"
+    with _client(rig) as http:
+        made = http.post(
+            f"{rig.url}/_matrix/client/v3/createRoom",
+            json={"preset": "public_chat", "room_alias_name": alias},
+        )
+        assert made.status_code == 200, made.text
+        room = made.json()["room_id"]
+        # wmx.test joins over federation (make_join/send_join to workers.test).
+        joined = http.post(
+            f"{there}/_matrix/client/v3/join/{quote(f'#{alias}:{SERVER_NAME}')}",
+            headers=authed(guest.access_token),
+            timeout=180,
+        )
+        assert joined.status_code == 200, joined.text
+        body = f"from the workers site {secrets.token_hex(4)}"
+        sent = http.put(
+            f"{rig.url}/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/"
+            f"{secrets.token_hex(8)}",
+            json={"msgtype": "m.text", "body": body},
+        )
+        assert sent.status_code == 200, sent.text
+        event_id = sent.json()["event_id"]
+
+        def arrived() -> bool:
+            seen = http.get(
+                f"{there}/_matrix/client/v3/rooms/{quote(room)}/event/{quote(event_id)}",
+                headers=authed(guest.access_token),
+            )
+            return seen.status_code == 200 and seen.json()["content"]["body"] == body
+
+        wait_until(arrived, "the message to reach wmx.test", timeout=120)
+    sender = _metrics(rig, sender_host, sender_port)
+    main = _metrics(rig, HOMESERVER, SYNAPSE_METRICS_PORT)
+    assert _sample(sender, SENT_TRANSACTIONS) > sender_before, SENT_TRANSACTIONS
+    assert _sample(sender, SENT_PDUS) > 0
+    # The main process sends no federation transaction at all (nor queues a PDU).
+    assert _sample(main, SENT_TRANSACTIONS) == 0 and _sample(main, SENT_PDUS) == 0
+    assert "synapse_build_info" in main  # the main process's metrics were read indeed
+
+
+# --- wmx upgrade moves every worker ------------------------------------------------------
+
+
+def _versions(rig: Rig) -> dict[str, str]:
+    """The release each Synapse process reports (synapse_build_info), by name."""
+    out = {"main": _build(_metrics(rig, HOMESERVER, SYNAPSE_METRICS_PORT))}
+    for worker in plan_of(rig.site).workers:
+        out[worker.name] = _build(_metrics(rig, worker.host.name, worker.metrics_port))
+    return out
+
+
+def _build(text: str) -> str:
+    line = next(ln for ln in text.splitlines() if ln.startswith("synapse_build_info{"))
+    found = re.search(r'[{,]version="([^"]+)"', line)
+    assert found, line
+    return found.group(1)
+
+
+def _links(rig: Rig) -> dict[str, str]:
+    return {
+        host: rig.lab.run(host, ["readlink", SYNAPSE_CURRENT_LINK]).stdout.strip()
+        for host in (HOMESERVER, WORKERS)
+    }
+
+
+def _syncs_served(rig: Rig) -> int:
+    log = rig.lab.run(
+        WORKERS,
+        ["journalctl", "-u", "matrix-synapse-worker@sync1", "--no-pager", "-o", "cat"],
+        check=False,
+    ).stdout
+    return sum("Processed request" in ln and "/v3/sync" in ln for ln in log.splitlines())
+
+
+def _flows_through_the_sync_worker(rig: Rig, what: str) -> None:
+    before = _syncs_served(rig)
+    marker = f"{what} {secrets.token_hex(4)}"
+    with _client(rig) as http:
+        rig.send(http, marker)
+        wait_until(lambda: marker in rig.timeline(http), f"the message {what} in /sync")
+    assert _syncs_served(rig) > before
+
+
+def test_upgrade_moves_every_worker_and_rollback_brings_all_back(rig: Rig) -> None:
+    everyone = {"main", *(w.name for w in plan_of(rig.site).workers)}
+    assert _versions(rig) == dict.fromkeys(everyone, OLD)
+    plan = wmx("upgrade", "plan", "--component", "synapse", "--to", NEW, site=rig.root)
+    assert f"{HOMESERVER}: media1; {WORKERS}: sync1, client1, federation-sender1, background1" in (
+        " ".join(plan.stdout.split())
+    ), plan.stdout
+    applied = wmx("upgrade", "apply", "--to", NEW, site=rig.root, check=False)
+    TRANSCRIPT.append(applied.stdout + applied.stderr)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    # The release installed on both hosts.
+    assert f"on {HOMESERVER}, {WORKERS}" in " ".join(applied.stderr.split())
+    assert _versions(rig) == dict.fromkeys(everyone, NEW)
+    assert _links(rig) == dict.fromkeys((HOMESERVER, WORKERS), f"/opt/synapse/venvs/{NEW}")
+    _flows_through_the_sync_worker(rig, "after the upgrade")
+    status = json.loads(wmx("status", "-o", "json", site=rig.root, check=False).stdout)
+    assert status["last_upgrade"]["status"] == "applied"
+
+    back = wmx("upgrade", "rollback", "--yes", site=rig.root, check=False)
+    TRANSCRIPT.append(back.stdout + back.stderr)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert _versions(rig) == dict.fromkeys(everyone, OLD)
+    assert _links(rig) == dict.fromkeys((HOMESERVER, WORKERS), f"/opt/synapse/venvs/{OLD}")
+    _flows_through_the_sync_worker(rig, "after the rollback")
+    assert load_site(rig.root).config.synapse.version == OLD

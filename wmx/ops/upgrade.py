@@ -4,7 +4,9 @@ apply: plan (refused when a check fails) → the canary account made ready → a
 backup (when backups are on) → a pg_dump named after the upgrade on the database host →
 the new release installed into its own venv beside the running one (Synapse keeps
 serving) → stop, switch the `current` link, start → the health gate
-(wmx.ops.upgrade_gate). A failed gate rolls back by itself: the previous link, the
+(wmx.ops.upgrade_gate). With workers, every host that runs one gets the release and the
+switch too, workers stopped before the main process and started after its gate
+(wmx.ops.upgrade_workers). A failed gate rolls back by itself: the previous link, the
 database restored from the dump when the new schema passed what the old release reads
 (wmx.ops.upgrade_plan.database_rule), start, gate again; the run fails naming the check.
 wmx.yaml then records the release that runs, and the run is recorded under
@@ -50,6 +52,9 @@ UNIT = "matrix-synapse.service"
 DUMP_DIR = "/var/backups/wmx-upgrade"
 DATABASE = "synapse"
 PIP_EXTRAS = "postgres,url-preview,oidc"  # the synapse role's synapse_pip_extras
+# With workers (Synapse's `redis` extra): the synapse role's bound on txredisapi, whose
+# 1.6 breaks the Redis connection of releases before 1.163 (their extra does not bound it).
+REDIS_PINS = ("txredisapi<1.6.0",)
 GATE_TIMEOUT = 300.0  # seconds: the first start on a new release migrates the schema
 Say = Callable[[str], None]
 
@@ -146,9 +151,9 @@ def venv_of(version: str) -> str:
     return f"{SYNAPSE_VENVS_DIR}/{version}"
 
 
-def install_script(version: str) -> str:
+def install_script(version: str, extras: str = PIP_EXTRAS, pins: tuple[str, ...] = ()) -> str:
     venv = venv_of(version)
-    requirement = shlex.quote(f"matrix-synapse[{PIP_EXTRAS}]=={version}")
+    requirement = " ".join(shlex.quote(r) for r in (f"matrix-synapse[{extras}]=={version}", *pins))
     return (
         f"set -e; test -x {venv}/bin/python || /usr/bin/python3 -m venv {venv}; "
         f"{venv}/bin/pip install --disable-pip-version-check -q {requirement}"
@@ -290,15 +295,19 @@ def _switch_and_gate(
     site: Site, version: str, canary: Canary, timeout: float
 ) -> tuple[Verdict, float, float]:
     """(verdict, seconds from the start until /health answered — the migrations —, and
-    seconds from the stop until then — the outage)."""
+    seconds from the stop until then — the outage). Workers: stopped first on every
+    host, started once the main process passed (wmx.ops.upgrade_workers)."""
+    from wmx.ops.upgrade_workers import after_gate, before_switch
+
     host = site.topology.the("homeserver")
     stopped = time.monotonic()
     try:
+        before_switch(site, version)
         remote(host, switch_script(version), timeout=180)
     except WmxError as exc:
         return decide([Probe("switch", False, str(exc))]), 0.0, time.monotonic() - stopped
     switched = time.monotonic() - stopped
-    verdict = gate_after_start(site, version, canary, timeout)
+    verdict = after_gate(site, version, gate_after_start(site, version, canary, timeout), timeout)
     ready = verdict.ready_s if verdict.ready_s is not None else time.monotonic() - stopped
     return verdict, ready, switched + ready
 
@@ -316,8 +325,11 @@ def gate_after_start(site: Site, version: str, canary: Canary, timeout: float) -
 def _go_back(
     site: Site, record: UpgradeRecord, old: str, canary: Canary, restore: bool, say: Say
 ) -> Verdict:
+    from wmx.ops.upgrade_workers import after_gate, before_switch
+
     homeserver = site.topology.the("homeserver")
     database = site.topology.the("database")
+    before_switch(site, old)  # every host's workers stopped, worker hosts' links back
     if restore:
         if not record.dump:
             raise WmxError("the database must be restored but no pre-upgrade dump is known")
@@ -327,7 +339,8 @@ def _go_back(
         record.database_restored = True
     say(f"switching back to Synapse {old}")
     remote(homeserver, switch_script(old), timeout=180)
-    return gate_after_start(site, old, canary, GATE_TIMEOUT)
+    verdict = gate_after_start(site, old, canary, GATE_TIMEOUT)
+    return after_gate(site, old, verdict, GATE_TIMEOUT)
 
 
 def refuse_failed(checks: list[Check]) -> None:
@@ -385,8 +398,11 @@ def apply_plan(
     say(f"dumping the database ({name})")
     record.dump = remote(site.topology.the("database"), dump_script(name), 3600).strip()
     record.save(site)
-    say(f"installing Synapse {plan.target} beside {old} (Synapse keeps serving)")
-    remote(site.topology.the("homeserver"), install_script(plan.target), timeout=1800)
+    from wmx.ops.upgrade_workers import install, synapse_hosts
+
+    where = ", ".join(h.host.name for h in synapse_hosts(site))
+    say(f"installing Synapse {plan.target} beside {old} on {where} (Synapse keeps serving)")
+    install(site, plan.target)
     say(f"switching to Synapse {plan.target} and running the health gate")
     verdict, migration, outage = _switch_and_gate(site, plan.target, canary, gate_timeout)
     record.migration_s, record.outage_s = round(migration, 1), round(outage, 1)

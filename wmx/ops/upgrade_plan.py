@@ -65,6 +65,9 @@ class UpgradePlan:
     database_rule: str  # "keeps" or "dump"
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Host → the Synapse workers it runs (docs/workers.md): each gets the release and
+    # the switch with the main process.
+    worker_hosts: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -206,6 +209,11 @@ def make_plan(
             plan.checks.append(Check(facts.host, "reach", False, facts.error))
             continue
         plan.checks.append(python_check(facts.host, new.requires_python, facts.python))
+        if facts is not homeservers[0] and facts.running != running:
+            plan.warnings.append(
+                f"{facts.host} runs Synapse {facts.running} for its workers, the homeserver "
+                f"{running}: the upgrade switches both to {target}"
+            )
     if database.error:
         plan.checks.append(Check(database.host, "reach", False, database.error))
     else:
@@ -231,10 +239,20 @@ def plan_upgrade(site: Site, pypi: PyPI, to: str | None = None) -> UpgradePlan:
     latest = pypi.latest()
     if target not in pypi.releases():
         raise InputError(f"--to {target}: no such Synapse release on PyPI (newest: {latest})")
-    homeservers = [homeserver_facts(h) for h in site.topology.in_group("homeserver")]
+    from wmx.components.synapse_workers import plan_of
+
+    workers = plan_of(site)
+    main = site.topology.in_group("homeserver")
+    # The hosts of the worker plan but the homeserver host: each runs Synapse too.
+    others = [h for h in site.topology.hosts if h not in main and workers.on(h.name)]
+    homeservers = [homeserver_facts(h) for h in [*main, *others]]
     database = database_facts(site.topology.the("database"))
     running = homeservers[0].running if homeservers else None
     new = pypi.facts(target)
     source = running or configured
     old = pypi.facts(source) if source in pypi.releases() else None
-    return make_plan(configured, target, latest, new, old, homeservers, database)
+    plan = make_plan(configured, target, latest, new, old, homeservers, database)
+    plan.worker_hosts = {
+        h.name: [w.name for w in workers.on(h.name)] for h in [*main, *others] if workers.on(h.name)
+    }
+    return plan

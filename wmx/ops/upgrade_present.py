@@ -60,6 +60,12 @@ def show_plan(plan: UpgradePlan) -> None:
         f"{plan.postgres_min or 'any'}; tested with {', '.join(plan.tested)}; "
         f"newest on PyPI {escape(plan.latest)}"
     )
+    if plan.worker_hosts:
+        where = "; ".join(f"{h}: {', '.join(w)}" for h, w in plan.worker_hosts.items())
+        console.print(
+            f"workers (installed beside, stopped before the main process, switched, started "
+            f"after its gate, each checked): {escape(where)}"
+        )
     show_checks(plan.checks, plan.warnings)
 
 
