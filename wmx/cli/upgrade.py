@@ -115,7 +115,9 @@ def apply_command(
     archive: Archive = None,
 ) -> None:
     """Back up, install the release beside the running one, switch, run the health gate;
-    roll back by itself when the gate fails (exit status 1, naming the check). With
+    roll back by itself when the gate fails (exit status 1, naming the check). Synapse's
+    workers move with the main process: the release installed on every host running
+    one, the workers stopped first, started and checked after the main process's gate. With
     --component irc-bridge or web-client, the same for that part (no backup: neither
     keeps data of its own)."""
     from wmx.ops.upgrade import apply_upgrade
