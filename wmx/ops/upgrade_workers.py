@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wmx.components.synapse import SYNAPSE_CURRENT_LINK
-from wmx.components.synapse_workers import Worker, plan_of
+from wmx.components.synapse_workers import RESOURCES, Worker, plan_of
 from wmx.errors import WmxError
 from wmx.ops import upgrade
 from wmx.ops.upgrade_gate import Probe, Verdict, decide
@@ -74,6 +74,8 @@ def on_each(hosts: Sequence[HostView], step: Callable[[HostView], object]) -> No
     failed = []
     for host, future in futures:
         error = future.exception()
+        if error is not None and not isinstance(error, WmxError):
+            raise error  # a fault of wmx's, not of a host: its traceback
         if error is not None:
             detail = str(error)
             failed.append(
@@ -159,14 +161,9 @@ EOF"""
 
 
 def check_script(workers: Sequence[Worker]) -> str:
-    spec = [[w.unit, w.metrics_port, w.port if _serves_http(w) else 0] for w in workers]
+    """The check for `workers` of one host: /health for those with an HTTP listener."""
+    spec = [[w.unit, w.metrics_port, w.port if w.kind in RESOURCES else 0] for w in workers]
     return f"set -- {shlex.quote(json.dumps(spec))}; {CHECK}"
-
-
-def _serves_http(worker: Worker) -> bool:
-    from wmx.components.synapse_workers import RESOURCES
-
-    return worker.kind in RESOURCES
 
 
 def host_rows(host: HostView, workers: Sequence[Worker]) -> list[dict[str, Any]]:
