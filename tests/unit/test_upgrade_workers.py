@@ -229,6 +229,20 @@ def test_judge_names_each_worker_that_fails() -> None:
     )
 
 
+def test_a_worker_the_check_gives_no_row_for_fails_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row (an empty list, or rows for other units) is no pass: judge only sees rows."""
+    site = _spread(tmp_path)
+    answers = iter(["[]\n", '{"unit": "x"}\n'])
+    monkeypatch.setattr(upgrade, "remote", lambda host, script, timeout=0: next(answers))
+    for _ in range(2):
+        probe = upgrade_workers.workers_probe(site, NEW, 0.0, sleep=lambda _s: None)
+        assert not probe.ok
+        assert probe.detail.startswith("hs1: the worker check gave no row for ")
+        assert "matrix-synapse-worker@media1.service" in probe.detail
+
+
 METRICS = (
     "# HELP synapse_build_info Build information\n"
     "# TYPE synapse_build_info gauge\n"

@@ -167,10 +167,15 @@ def check_script(workers: Sequence[Worker]) -> str:
 
 
 def host_rows(host: HostView, workers: Sequence[Worker]) -> list[dict[str, Any]]:
-    """Each worker's state as its host sees it (the check script's rows)."""
+    """Each worker's state as its host sees it (the check script's rows). A worker the
+    script gave no row for fails the check (judge only sees the rows it is given)."""
     text = upgrade.remote(host, check_script(workers), 60).strip()
     rows = json.loads(text.splitlines()[-1]) if text else []
-    return [r for r in rows if isinstance(r, dict)]
+    rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+    missing = sorted({w.unit for w in workers} - {str(r.get("unit")) for r in rows})
+    if missing:
+        raise WmxError(f"{host.name}: the worker check gave no row for {', '.join(missing)}")
+    return rows
 
 
 _UNIT_NAME = re.compile(r"matrix-synapse-worker@(.+)\.service")
