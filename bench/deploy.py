@@ -13,7 +13,8 @@
 - where the first deploy's time went: the apt the play waited for (its transactions
   before the walk and, in the walk, its waits for those apt installs in the background),
   task time by role, by module and the slowest tasks, from its run events
-  (SITE/.wmx/runs/<id>/artifacts/<id>/job_events; ``--runs-to DIR`` keeps a copy).
+  (SITE/.wmx/runs/<id>/artifacts/<id>/job_events; ``--runs-to DIR`` keeps a copy), and
+  the load average when each side started (the machine may be shared).
 
 Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
 down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
@@ -183,8 +184,11 @@ def main() -> None:
         lab = Lab()
         twin = next(h for h in lab.hosts() if h.name == "lab2")
 
+        # The machine is shared: its load during each side explains a ratio that moves.
+        loads = {"first deploy": os.getloadavg()[0]}
         first_out: list[str] = []
         first = timed(lambda: first_out.append(wmx("--site", str(site), "deploy")))
+        loads["by hand"] = os.getloadavg()[0]
         recommends, plain, pypi = packages_of(site / "build" / "lab1")
         script = by_hand_script(recommends, plain, pypi)
         by_hand = timed(
@@ -232,6 +236,10 @@ def main() -> None:
     print(
         f"by hand: {len(recommends) + len(plain)} Debian packages, "
         f"{', '.join(f'{n}=={v}' for n, v in pypi.items())}"
+    )
+    print(
+        "load average (1 min) when each side started: "
+        + ", ".join(f"{what} {load:.1f}" for what, load in loads.items())
     )
     print("\n".join(profile))
 
