@@ -133,7 +133,9 @@ def test_apply_upgrades_every_host_in_deploy_order(
     assert max(steps.index(s) for s in installs) < first_stop
     # Workers stopped on both hosts, the worker host switched, then the main process
     # switched (stop, link, start), its gate, then the workers started on both hosts.
-    assert {"hs1 stop-workers", "wk1 stop-workers"} <= set(steps[first_stop : first_stop + 2])
+    # (Hosts run side by side: each host's own steps are in order, not the two hosts'.)
+    assert steps.index("wk1 stop-workers") < steps.index(f"wk1 switch {NEW}")
+    assert steps.index("hs1 stop-workers") < steps.index(f"hs1 switch {NEW}")
     assert steps.index(f"wk1 switch {NEW}") < steps.index(f"hs1 switch {NEW}")
     assert steps.index(f"hs1 switch {NEW}") < steps.index(f"hs1 main gate {NEW}")
     starts = [steps.index("hs1 start-workers"), steps.index("wk1 start-workers")]
@@ -174,19 +176,47 @@ def test_workers_that_fail_on_the_new_release_roll_every_host_back(
     assert last is not None and last["failed"] == ["workers"]
 
 
-def test_rollback_on_purpose_switches_every_host(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Site, Hosts]:
+    """The spread site upgraded (every host on the new release), its steps forgotten."""
     site = _spread(tmp_path)
     hosts = Hosts(monkeypatch, site)
     upgrade.apply_plan(site, _plan(), lambda _t: None, backup=False)
     hosts.steps.clear()
+    return site, hosts
+
+
+def test_rollback_on_purpose_switches_every_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, hosts = _applied(tmp_path, monkeypatch)
     record = upgrade.rollback(site, upgrade.plan_rollback(site), lambda _t: None)
     assert record.status == "rolled-back-by-hand" and hosts.links == {"hs1": OLD, "wk1": OLD}
     steps = hosts.order()
     assert steps.index("wk1 stop-workers") < steps.index(f"hs1 switch {OLD}")
     assert steps.index(f"wk1 switch {OLD}") < steps.index(f"hs1 switch {OLD}")
     assert steps.index(f"hs1 main gate {OLD}") < steps.index("wk1 start-workers")
+
+
+def test_a_rollback_that_cannot_reach_a_worker_host_still_switches_the_rest_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, hosts = _applied(tmp_path, monkeypatch)
+    reach = hosts.remote
+
+    def unreachable(host: HostView, script: str, timeout: float = 0) -> str:
+        if host.name == "wk1":
+            raise WmxError("wk1: ssh: connect to host 10.0.0.13 port 22: No route to host")
+        return reach(host, script, timeout)
+
+    monkeypatch.setattr(upgrade, "remote", unreachable)
+    with pytest.raises(upgrade.UpgradeFailed, match="No route to host"):
+        upgrade.rollback(site, upgrade.plan_rollback(site), lambda _t: None)
+    # The main process and the homeserver host's workers are back on the old release.
+    assert hosts.links == {"hs1": OLD, "wk1": NEW}
+    assert "hs1 start-workers" in hosts.order()
+    last = upgrade.last_record(site.paths.state)
+    assert last is not None and last["kind"] == "rollback" and last["status"] == "failed"
+    assert "switch" in last["failed"]
 
 
 def test_a_site_without_workers_touches_the_homeserver_only(

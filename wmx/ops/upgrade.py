@@ -325,11 +325,12 @@ def gate_after_start(site: Site, version: str, canary: Canary, timeout: float) -
 def _go_back(
     site: Site, record: UpgradeRecord, old: str, canary: Canary, restore: bool, say: Say
 ) -> Verdict:
-    from wmx.ops.upgrade_workers import after_gate, before_switch
+    from wmx.ops.upgrade_workers import after_gate, before_switch_back
 
     homeserver = site.topology.the("homeserver")
     database = site.topology.the("database")
-    before_switch(site, old)  # every host's workers stopped, worker hosts' links back
+    # Every host's workers stopped, worker hosts' links back (an unreached one named).
+    unreached = before_switch_back(site, old, restore)
     if restore:
         if not record.dump:
             raise WmxError("the database must be restored but no pre-upgrade dump is known")
@@ -339,8 +340,8 @@ def _go_back(
         record.database_restored = True
     say(f"switching back to Synapse {old}")
     remote(homeserver, switch_script(old), timeout=180)
-    verdict = gate_after_start(site, old, canary, GATE_TIMEOUT)
-    return after_gate(site, old, verdict, GATE_TIMEOUT)
+    verdict = after_gate(site, old, gate_after_start(site, old, canary, GATE_TIMEOUT), GATE_TIMEOUT)
+    return verdict if unreached is None else decide([*verdict.probes, unreached], verdict.ready_s)
 
 
 def refuse_failed(checks: list[Check]) -> None:
@@ -475,7 +476,12 @@ def rollback(site: Site, plan: RollbackPlan, say: Say) -> UpgradeRecord:
     )
     canary = ready_canary(site)
     started = time.monotonic()
-    verdict = _go_back(site, record, plan.to_version, canary, plan.restore, say)
+    try:
+        verdict = _go_back(site, record, plan.to_version, canary, plan.restore, say)
+    except WmxError as exc:
+        record.status, record.finished, record.detail = "failed", _now(), str(exc)
+        record.save(site)
+        raise UpgradeFailed(f"the rollback to {plan.to_version} failed: {exc}") from None
     record.outage_s = round(time.monotonic() - started, 1)
     record.finished, record.detail = _now(), verdict.summary()
     if not verdict.ok:

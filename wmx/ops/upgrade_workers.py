@@ -118,18 +118,33 @@ def link_script(version: str) -> str:
 
 
 def before_switch(site: Site, version: str) -> None:
-    """Stop the workers on every host, then point each worker host's link at `version`
-    (the homeserver host's link is switched with the main process: switch_script)."""
+    """On every host side by side: stop its workers, then (a worker host) point its link
+    at `version` (the homeserver host's link is switched with the main process:
+    switch_script). Every host is tried; those that failed are named after all ended."""
     hosts = [h for h in synapse_hosts(site) if h.workers]
-    if not hosts:
-        return
     by_name = {h.host.name: h for h in hosts}
-    on_each(
-        [h.host for h in hosts],
-        lambda host: upgrade.remote(host, stop_script(by_name[host.name].workers), 180),
-    )
-    others = [h.host for h in hosts if not h.main]
-    on_each(others, lambda host: upgrade.remote(host, link_script(version), 60))
+
+    def step(host: HostView) -> None:
+        entry = by_name[host.name]
+        upgrade.remote(host, stop_script(entry.workers), 180)
+        if not entry.main:
+            upgrade.remote(host, link_script(version), 60)
+
+    on_each([h.host for h in hosts], step)
+
+
+def before_switch_back(site: Site, version: str, restore: bool) -> Probe | None:
+    """before_switch for a rollback: a host that fails stops neither the other hosts'
+    switch back nor the main process's (its failure is returned, a failed probe for the
+    verdict), unless the database is to be restored, which must not happen while a
+    worker that could not be stopped may still write: then it raises."""
+    try:
+        before_switch(site, version)
+    except WmxError as exc:
+        if restore:
+            raise
+        return Probe("switch", False, f"back to {version}: {exc}")
+    return None
 
 
 # argv: a JSON list of [unit, metrics port, HTTP port or 0]; prints one JSON row per worker.
