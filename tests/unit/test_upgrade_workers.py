@@ -5,6 +5,7 @@ tests/e2e/test_workers.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import threading
@@ -185,6 +186,18 @@ def _applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Site, Hos
     return site, hosts
 
 
+def _cut_off(monkeypatch: pytest.MonkeyPatch, hosts: Hosts, name: str) -> None:
+    """Host `name` unreachable from now on; the others answer as before."""
+    reach = hosts.remote
+
+    def remote(host: HostView, script: str, timeout: float = 0) -> str:
+        if host.name == name:
+            raise WmxError(f"{name}: ssh: connect to host {host.address} port 22: No route to host")
+        return reach(host, script, timeout)
+
+    monkeypatch.setattr(upgrade, "remote", remote)
+
+
 def test_rollback_on_purpose_switches_every_host(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,14 +214,7 @@ def test_a_rollback_that_cannot_reach_a_worker_host_still_switches_the_rest_back
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site, hosts = _applied(tmp_path, monkeypatch)
-    reach = hosts.remote
-
-    def unreachable(host: HostView, script: str, timeout: float = 0) -> str:
-        if host.name == "wk1":
-            raise WmxError("wk1: ssh: connect to host 10.0.0.13 port 22: No route to host")
-        return reach(host, script, timeout)
-
-    monkeypatch.setattr(upgrade, "remote", unreachable)
+    _cut_off(monkeypatch, hosts, "wk1")
     with pytest.raises(upgrade.UpgradeFailed, match="No route to host"):
         upgrade.rollback(site, upgrade.plan_rollback(site), lambda _t: None)
     # The main process and the homeserver host's workers are back on the old release.
@@ -217,6 +223,24 @@ def test_a_rollback_that_cannot_reach_a_worker_host_still_switches_the_rest_back
     last = upgrade.last_record(site.paths.state)
     assert last is not None and last["kind"] == "rollback" and last["status"] == "failed"
     assert "switch" in last["failed"]
+
+
+def test_a_rollback_that_must_restore_stops_before_it_when_a_worker_host_is_unreached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker not stopped may still write: no restore, no switch; the run names the
+    host and the pre-upgrade dump, and is recorded as failed."""
+    site, hosts = _applied(tmp_path, monkeypatch)
+    _cut_off(monkeypatch, hosts, "wk1")
+    plan = dataclasses.replace(upgrade.plan_rollback(site), restore=True)
+    with pytest.raises(upgrade.UpgradeFailed) as failed:
+        upgrade.rollback(site, plan, lambda _t: None)
+    assert "wk1: ssh: connect" in str(failed.value)
+    assert "(the pre-upgrade dump: /var/backups/wmx-upgrade/x.dump)" in str(failed.value)
+    assert hosts.links == {"hs1": NEW, "wk1": NEW}
+    assert not [s for s in hosts.order() if "restore" in s or "switch" in s]
+    last = upgrade.last_record(site.paths.state)
+    assert last is not None and last["kind"] == "rollback" and last["status"] == "failed"
 
 
 def test_a_site_without_workers_touches_the_homeserver_only(

@@ -481,7 +481,8 @@ def rollback(site: Site, plan: RollbackPlan, say: Say) -> UpgradeRecord:
     except WmxError as exc:
         record.status, record.finished, record.detail = "failed", _now(), str(exc)
         record.save(site)
-        raise UpgradeFailed(f"the rollback to {plan.to_version} failed: {exc}") from None
+        dump = f" (the pre-upgrade dump: {record.dump})" if record.dump else ""
+        raise UpgradeFailed(f"the rollback to {plan.to_version} failed: {exc}{dump}") from None
     record.outage_s = round(time.monotonic() - started, 1)
     record.finished, record.detail = _now(), verdict.summary()
     if not verdict.ok:
