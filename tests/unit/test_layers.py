@@ -127,3 +127,47 @@ def test_the_rule_is_enforced_on_a_known_bad_edge() -> None:
     tree = ast.parse("def f():\n    from wmx.cli import app\n")
     found = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert found == ["wmx.cli"] and RANKS["site"] < RANKS[_package("wmx.cli")]
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module → wmx modules it imports (`from wmx.ops import upgrade` counts as
+    wmx.ops.upgrade). An import of one's own package (its __init__, which re-exports its
+    modules) is no edge: a package and its modules are one unit here."""
+    modules = {
+        ".".join(p.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts).removesuffix(
+            ".__init__"
+        )
+        for p in PACKAGE_ROOT.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        own = ".".join(path.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts)
+        own = own.removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name in modules and name != own and not own.startswith(name + "."):
+                    graph.setdefault(own, set()).add(name)
+    return graph
+
+
+def test_modules_import_each_other_in_no_loop() -> None:
+    """Within a package too, imports run one way: two modules that need each other's
+    parts need a third, lower module (as wmx/ops/upgrade_host.py is for the upgrade)."""
+    graph = _module_graph()
+    loops = set()
+    for start in sorted(graph):
+        stack = [(start, (start,))]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    loops.add(" -> ".join((*trail, start)))
+                elif nxt not in trail and nxt > start:  # each loop once, from its least module
+                    stack.append((nxt, (*trail, nxt)))
+    assert sorted(loops) == []

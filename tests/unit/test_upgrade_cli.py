@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from wmx.backup.operations import RunOutcome
 from wmx.cli import app
 from wmx.errors import InputError, WmxError
-from wmx.ops import upgrade
+from wmx.ops import upgrade, upgrade_host
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import Check, UpgradePlan
 from wmx.ops.upgrade_release import Schema
@@ -78,7 +78,7 @@ class Hosts:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, verdicts: list[bool]) -> None:
         self.scripts: list[tuple[str, str]] = []
         self.verdicts = verdicts
-        monkeypatch.setattr(upgrade, "remote", self.remote)
+        monkeypatch.setattr(upgrade_host, "remote", self.remote)
         monkeypatch.setattr(upgrade, "ready_canary", lambda site: Canary("c", "p", "!r"))
         monkeypatch.setattr(upgrade, "gate_after_start", self.gate)
         monkeypatch.setattr("wmx.backup.operations.run_backup", self.backup)
@@ -219,7 +219,7 @@ def test_a_failed_rollback_says_so_and_names_the_dump(
             raise WmxError(f"{host.name}: pg_restore: error: could not connect")
         return hosts.remote(host, script, timeout)
 
-    monkeypatch.setattr(upgrade, "remote", remote)
+    monkeypatch.setattr(upgrade_host, "remote", remote)
     site = load_site(site_dir)
     with pytest.raises(upgrade.UpgradeFailed, match=r"rollback to 1\.160\.0 failed.*x\.dump"):
         upgrade.apply_plan(site, _plan("dump"), lambda _t: None)
@@ -237,7 +237,7 @@ def test_a_switch_that_fails_on_the_host_is_rolled_back_too(
             raise WmxError(f"{host.name}: Failed to stop matrix-synapse.service")
         return hosts.remote(host, script, timeout)
 
-    monkeypatch.setattr(upgrade, "remote", remote)
+    monkeypatch.setattr(upgrade_host, "remote", remote)
     with pytest.raises(upgrade.UpgradeFailed, match=r"\(switch: .*Failed to stop"):
         upgrade.apply_plan(load_site(site_dir), _plan(), lambda _t: None)
     assert "venvs/1.160.0" in hosts.scripts[-1][1]

@@ -19,7 +19,7 @@ import pytest
 from tests.unit.render_sites import BASE_CONFIG, make_site
 from wmx.components.synapse_workers import plan_of
 from wmx.errors import WmxError
-from wmx.ops import upgrade, upgrade_workers
+from wmx.ops import upgrade, upgrade_host, upgrade_workers
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import HostFacts, UpgradePlan
 from wmx.ops.upgrade_release import ReleaseFacts, Schema
@@ -66,7 +66,7 @@ class Hosts:
         self.fail_link: tuple[str, str] | None = None  # (host, version) whose switch fails
         self.broken: set[str] = set()  # versions whose workers do not start
         self.edits: list[tuple[str, str]] = []
-        monkeypatch.setattr(upgrade, "remote", self.remote)
+        monkeypatch.setattr(upgrade_host, "remote", self.remote)
         monkeypatch.setattr(upgrade, "ready_canary", lambda site: Canary("c", "p", "!r"))
         monkeypatch.setattr(upgrade, "gate_after_start", self.gate)
         monkeypatch.setattr(upgrade, "set_value", self.set_value)
@@ -195,7 +195,7 @@ def _cut_off(monkeypatch: pytest.MonkeyPatch, hosts: Hosts, name: str) -> None:
             raise WmxError(f"{name}: ssh: connect to host {host.address} port 22: No route to host")
         return reach(host, script, timeout)
 
-    monkeypatch.setattr(upgrade, "remote", remote)
+    monkeypatch.setattr(upgrade_host, "remote", remote)
 
 
 def test_rollback_on_purpose_switches_every_host(
@@ -289,7 +289,7 @@ def test_a_worker_the_check_gives_no_row_for_fails_it(
     """No row (an empty list, or rows for other units) is no pass: judge only sees rows."""
     site = _spread(tmp_path)
     answers = iter(["[]\n", '{"unit": "x"}\n'])
-    monkeypatch.setattr(upgrade, "remote", lambda host, script, timeout=0: next(answers))
+    monkeypatch.setattr(upgrade_host, "remote", lambda host, script, timeout=0: next(answers))
     for _ in range(2):
         probe = upgrade_workers.workers_probe(site, NEW, 0.0, sleep=lambda _s: None)
         assert not probe.ok

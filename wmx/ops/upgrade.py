@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -30,8 +29,9 @@ import httpx
 
 from wmx.admin.account import reach_synapse, sign_in
 from wmx.admin.client import SynapseAdmin
-from wmx.components.synapse import SYNAPSE_CURRENT_LINK, SYNAPSE_VENVS_DIR
+from wmx.components.synapse import SYNAPSE_CURRENT_LINK
 from wmx.errors import InputError, WmxError
+from wmx.ops import upgrade_host
 from wmx.ops.upgrade_gate import (
     CANARY_LOCALPART,
     Canary,
@@ -41,20 +41,22 @@ from wmx.ops.upgrade_gate import (
     decide,
     run_gate,
 )
+from wmx.ops.upgrade_host import venv_of
 from wmx.ops.upgrade_plan import Check, UpgradePlan, plan_upgrade
 from wmx.ops.upgrade_release import PyPI
+from wmx.ops.upgrade_workers import (
+    after_gate,
+    before_switch,
+    before_switch_back,
+    install,
+    synapse_hosts,
+)
 from wmx.site import Site
 from wmx.site.config_edit import set_value
-from wmx.site.topology import HostView
-from wmx.ssh import connection
 
 UNIT = "matrix-synapse.service"
 DUMP_DIR = "/var/backups/wmx-upgrade"
 DATABASE = "synapse"
-PIP_EXTRAS = "postgres,url-preview,oidc"  # the synapse role's synapse_pip_extras
-# With workers (Synapse's `redis` extra): the synapse role's bound on txredisapi, whose
-# 1.6 breaks the Redis connection of releases before 1.163 (their extra does not bound it).
-REDIS_PINS = ("txredisapi<1.6.0",)
 GATE_TIMEOUT = 300.0  # seconds: the first start on a new release migrates the schema
 Say = Callable[[str], None]
 
@@ -73,18 +75,6 @@ def state_dir(site: Site) -> Path:
 
 def pypi_for(site: Site) -> PyPI:
     return PyPI(site.paths.state / "cache")
-
-
-def remote(host: HostView, script: str, timeout: float = 600) -> str:
-    argv = connection(host).command(["sh", "-c", script])
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise WmxError(f"{host.name}: no end within {int(timeout)} s: {script[:60]}") from None
-    if done.returncode != 0:
-        cause = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise WmxError(f"{host.name}: {cause[-300:]}")
-    return done.stdout
 
 
 @dataclass
@@ -145,19 +135,6 @@ def _now() -> str:
 
 
 # --- host steps --------------------------------------------------------------------
-
-
-def venv_of(version: str) -> str:
-    return f"{SYNAPSE_VENVS_DIR}/{version}"
-
-
-def install_script(version: str, extras: str = PIP_EXTRAS, pins: tuple[str, ...] = ()) -> str:
-    venv = venv_of(version)
-    requirement = " ".join(shlex.quote(r) for r in (f"matrix-synapse[{extras}]=={version}", *pins))
-    return (
-        f"set -e; test -x {venv}/bin/python || /usr/bin/python3 -m venv {venv}; "
-        f"{venv}/bin/pip install --disable-pip-version-check -q {requirement}"
-    )
 
 
 def switch_script(version: str) -> str:
@@ -297,13 +274,12 @@ def _switch_and_gate(
     """(verdict, seconds from the start until /health answered — the migrations —, and
     seconds from the stop until then — the outage). Workers: stopped first on every
     host, started once the main process passed (wmx.ops.upgrade_workers)."""
-    from wmx.ops.upgrade_workers import after_gate, before_switch
 
     host = site.topology.the("homeserver")
     stopped = time.monotonic()
     try:
         before_switch(site, version)
-        remote(host, switch_script(version), timeout=180)
+        upgrade_host.remote(host, switch_script(version), timeout=180)
     except WmxError as exc:
         return decide([Probe("switch", False, str(exc))]), 0.0, time.monotonic() - stopped
     switched = time.monotonic() - stopped
@@ -325,7 +301,6 @@ def gate_after_start(site: Site, version: str, canary: Canary, timeout: float) -
 def _go_back(
     site: Site, record: UpgradeRecord, old: str, canary: Canary, restore: bool, say: Say
 ) -> Verdict:
-    from wmx.ops.upgrade_workers import after_gate, before_switch_back
 
     homeserver = site.topology.the("homeserver")
     database = site.topology.the("database")
@@ -335,11 +310,11 @@ def _go_back(
         if not record.dump:
             raise WmxError("the database must be restored but no pre-upgrade dump is known")
         say(f"stopping Synapse and restoring the database from {record.dump}")
-        remote(homeserver, f"systemctl stop {UNIT}", timeout=180)
-        remote(database, restore_script(record.dump), timeout=3600)
+        upgrade_host.remote(homeserver, f"systemctl stop {UNIT}", timeout=180)
+        upgrade_host.remote(database, restore_script(record.dump), timeout=3600)
         record.database_restored = True
     say(f"switching back to Synapse {old}")
-    remote(homeserver, switch_script(old), timeout=180)
+    upgrade_host.remote(homeserver, switch_script(old), timeout=180)
     verdict = after_gate(site, old, gate_after_start(site, old, canary, GATE_TIMEOUT), GATE_TIMEOUT)
     return verdict if unreached is None else decide([*verdict.probes, unreached], verdict.ready_s)
 
@@ -397,9 +372,10 @@ def apply_plan(
             raise WmxError(f"the fresh backup failed: {outcome.run.get('error')}; nothing changed")
         record.backup_archive = str(outcome.run.get("archive"))
     say(f"dumping the database ({name})")
-    record.dump = remote(site.topology.the("database"), dump_script(name), 3600).strip()
+    record.dump = upgrade_host.remote(
+        site.topology.the("database"), dump_script(name), 3600
+    ).strip()
     record.save(site)
-    from wmx.ops.upgrade_workers import install, synapse_hosts
 
     where = ", ".join(h.host.name for h in synapse_hosts(site))
     say(f"installing Synapse {plan.target} beside {old} on {where} (Synapse keeps serving)")

@@ -27,7 +27,7 @@ from rich.console import Console
 from wmx.backup.restore import published_keys
 from wmx.debian import NEXT_RELEASE, RELEASES
 from wmx.errors import InputError, WmxError
-from wmx.ops.upgrade import remote
+from wmx.ops.upgrade_host import remote
 from wmx.ops.upgrade_os_run import reboot, run_detached
 from wmx.ops.upgrade_plan import Check
 from wmx.site import Site

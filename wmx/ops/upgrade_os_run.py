@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from wmx.errors import WmxError
-from wmx.ops.upgrade import remote
+from wmx.ops.upgrade_host import remote
 from wmx.site.topology import HostView
 from wmx.ssh import connection
 

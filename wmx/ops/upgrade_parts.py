@@ -39,8 +39,8 @@ from wmx.ops.upgrade import (
     _now,
     last_of,
     refuse_failed,
-    remote,
 )
+from wmx.ops.upgrade_host import remote
 from wmx.ops.upgrade_plan import Check, python_check
 from wmx.ops.upgrade_release import PyPI, sort_key
 from wmx.site import Site, load_site

@@ -25,7 +25,8 @@ import httpx
 from wmx.components.postgresql import POSTGRES_PORT
 from wmx.debian import RELEASES
 from wmx.errors import InputError, WmxError
-from wmx.ops.upgrade import DATABASE, UNIT, remote
+from wmx.ops.upgrade import DATABASE, UNIT
+from wmx.ops.upgrade_host import remote
 from wmx.site import Site
 
 Say = Callable[[str], None]

@@ -30,7 +30,7 @@ from typing import Any
 from wmx.components.synapse import SYNAPSE_CURRENT_LINK
 from wmx.components.synapse_workers import RESOURCES, Worker, plan_of
 from wmx.errors import WmxError
-from wmx.ops import upgrade
+from wmx.ops import upgrade_host
 from wmx.ops.upgrade_gate import Probe, Verdict, decide
 from wmx.site import Site
 from wmx.site.topology import HostView
@@ -64,7 +64,7 @@ def synapse_hosts(site: Site) -> list[HostWorkers]:
 def extras(site: Site) -> str:
     """pip's extras for the new venv: the synapse role's, plus `redis` with workers (Synapse
     refuses `redis: enabled` without its client libraries)."""
-    return upgrade.PIP_EXTRAS + (",redis" if plan_of(site) else "")
+    return upgrade_host.PIP_EXTRAS + (",redis" if plan_of(site) else "")
 
 
 def on_each(hosts: Sequence[HostView], step: Callable[[HostView], object]) -> None:
@@ -87,9 +87,9 @@ def on_each(hosts: Sequence[HostView], step: Callable[[HostView], object]) -> No
 
 def install(site: Site, version: str) -> None:
     """The release's venv on every Synapse host (nothing that runs changes)."""
-    pins = upgrade.REDIS_PINS if plan_of(site) else ()
-    script = upgrade.install_script(version, extras(site), pins)
-    on_each([h.host for h in synapse_hosts(site)], lambda h: upgrade.remote(h, script, 1800))
+    pins = upgrade_host.REDIS_PINS if plan_of(site) else ()
+    script = upgrade_host.install_script(version, extras(site), pins)
+    on_each([h.host for h in synapse_hosts(site)], lambda h: upgrade_host.remote(h, script, 1800))
 
 
 def units(workers: Sequence[Worker]) -> str:
@@ -109,7 +109,7 @@ def start_script(workers: Sequence[Worker]) -> str:
 
 def link_script(version: str) -> str:
     """Point a worker host's `current` link at the release (rename(2): atomic)."""
-    venv = upgrade.venv_of(version)
+    venv = upgrade_host.venv_of(version)
     link = SYNAPSE_CURRENT_LINK
     return (
         f"set -e; test -x {venv}/bin/python; "
@@ -126,9 +126,9 @@ def before_switch(site: Site, version: str) -> None:
 
     def step(host: HostView) -> None:
         entry = by_name[host.name]
-        upgrade.remote(host, stop_script(entry.workers), 180)
+        upgrade_host.remote(host, stop_script(entry.workers), 180)
         if not entry.main:
-            upgrade.remote(host, link_script(version), 60)
+            upgrade_host.remote(host, link_script(version), 60)
 
     on_each([h.host for h in hosts], step)
 
@@ -184,7 +184,7 @@ def check_script(workers: Sequence[Worker]) -> str:
 def host_rows(host: HostView, workers: Sequence[Worker]) -> list[dict[str, Any]]:
     """Each worker's state as its host sees it (the check script's rows). A worker the
     script gave no row for fails the check (judge only sees the rows it is given)."""
-    text = upgrade.remote(host, check_script(workers), 60).strip()
+    text = upgrade_host.remote(host, check_script(workers), 60).strip()
     rows = json.loads(text.splitlines()[-1]) if text else []
     rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
     missing = sorted({w.unit for w in workers} - {str(r.get("unit")) for r in rows})
@@ -243,7 +243,7 @@ def after_gate(site: Site, version: str, verdict: Verdict, timeout: float) -> Ve
     try:
         on_each(
             [h.host for h in hosts],
-            lambda host: upgrade.remote(host, start_script(by_name[host.name].workers), 180),
+            lambda host: upgrade_host.remote(host, start_script(by_name[host.name].workers), 180),
         )
         probe = workers_probe(site, version, timeout)
     except WmxError as exc:
