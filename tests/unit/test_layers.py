@@ -134,9 +134,7 @@ def _module_graph() -> dict[str, set[str]]:
     wmx.ops.upgrade). An import of one's own package (its __init__, which re-exports its
     modules) is no edge: a package and its modules are one unit here."""
     modules = {
-        ".".join(p.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts).removesuffix(
-            ".__init__"
-        )
+        ".".join(p.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts).removesuffix(".__init__")
         for p in PACKAGE_ROOT.rglob("*.py")
     }
     graph: dict[str, set[str]] = {}
@@ -162,7 +160,7 @@ def test_modules_import_each_other_in_no_loop() -> None:
     graph = _module_graph()
     loops = set()
     for start in sorted(graph):
-        stack = [(start, (start,))]
+        stack: list[tuple[str, tuple[str, ...]]] = [(start, (start,))]
         while stack:
             node, trail = stack.pop()
             for nxt in graph.get(node, ()):
