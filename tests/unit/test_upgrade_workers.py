@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.unit.render_sites import BASE_CONFIG, make_site
 from wmx.components.synapse_workers import plan_of
@@ -23,6 +24,7 @@ from wmx.ops import upgrade, upgrade_host, upgrade_workers
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import HostFacts, UpgradePlan
 from wmx.ops.upgrade_release import ReleaseFacts, Schema
+from wmx.resources import data_dir
 from wmx.site import Site
 from wmx.site.topology import HostView
 
@@ -374,3 +376,15 @@ def test_the_plan_lists_the_worker_hosts_and_checks_each(
     assert failed == [("wk1", "python")]  # its Python 3.9 is below the release's bound
     assert any(w.startswith("wk1 runs Synapse 1.159.0 for its workers") for w in plan.warnings)
     assert plan.as_json()["worker_hosts"]["wk1"][0] == "sync1"
+
+
+def test_the_upgrades_pip_line_is_the_synapse_roles() -> None:
+    """An upgrade's venv gets what the synapse role installs: its extras, and with workers
+    the txredisapi bound of its Redis task (a deploy and an upgrade must not differ)."""
+    role = data_dir("playbooks") / "roles" / "synapse"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    assert upgrade_host.PIP_EXTRAS.split(",") == defaults["synapse_pip_extras"]
+    tasks = yaml.safe_load((role / "tasks" / "converge.yml").read_text())
+    redis = next(t for t in tasks if "Redis dependencies" in t.get("name", ""))
+    pins = [a for a in redis["ansible.builtin.command"]["argv"] if a.startswith("txredisapi")]
+    assert tuple(pins) == upgrade_host.REDIS_PINS
