@@ -311,3 +311,26 @@ def status_line(start: str) -> Iterator[Callable[[str], None]]:
 def fail_unless_complete(what: str, state: Mapping[str, Any]) -> None:
     if state.get("status") != "complete":
         raise WmxError(f"{what} failed: {state.get('error') or state.get('status')}")
+
+
+def confirm(question: str, *, yes: bool, refused: str = "") -> None:
+    """Go on when `--yes` was given or the answer is yes; otherwise say `refused` (when
+    given) and exit with status 1."""
+    if yes or typer.confirm(question, default=False):
+        return
+    if refused:
+        console.print(refused)
+    raise typer.Exit(1)
+
+
+def answer(
+    output: str, data: Callable[[], Any], show: Callable[[], object], ok: bool = True
+) -> None:
+    """Scripts (`--output json`) get `data()` as JSON, people what `show()` prints; then
+    exit status 1 unless `ok`."""
+    if output == "json":
+        print_json(data())
+    else:
+        show()
+    if not ok:
+        raise typer.Exit(1)

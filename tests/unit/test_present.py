@@ -164,3 +164,29 @@ def test_status_screen_shows_server_text_literally() -> None:
     text = console.export_text()
     for value in HOSTILE[:3]:
         assert value in text
+
+
+def test_answer_gives_scripts_the_data_and_people_the_presenter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import typer
+
+    shown: list[str] = []
+    present.answer("json", lambda: {"ok": True}, lambda: shown.append("table"))
+    assert json.loads(capsys.readouterr().out) == {"ok": True} and shown == []
+    with pytest.raises(typer.Exit) as exited:
+        present.answer(
+            "table", lambda: pytest.fail("no data for people"), lambda: shown.append("t"), False
+        )
+    assert exited.value.exit_code == 1 and shown == ["t"]
+
+
+def test_confirm_goes_on_with_yes_and_exits_1_on_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    monkeypatch.setattr(typer, "confirm", lambda *a, **k: pytest.fail("--yes asks nothing"))
+    present.confirm("Go on?", yes=True)
+    monkeypatch.setattr(typer, "confirm", lambda *a, **k: False)
+    with pytest.raises(typer.Exit) as exited, console.capture() as captured:
+        present.confirm("Go on?", yes=False, refused="Nothing changed.")
+    assert exited.value.exit_code == 1 and "Nothing changed." in captured.get()

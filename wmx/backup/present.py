@@ -1,21 +1,28 @@
 """How `wmx backup` shows its results to people: a run's repositories, the archives of
 each repository with the job's last run, and a restore's (or drill's) report. Scripts get
 the same data as JSON from the commands; everything read from a host or an archive is
-shown as plain text (`esc`, `cell`), never as Rich markup."""
+shown as plain text (`esc`, `cell`), never as Rich markup.
+
+The whole of `wmx backup run`, `list` and `export-key` (reach the host, show progress,
+the result and the exit status) is here too; the commands only parse."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from wmx.backup.progress import size
-from wmx.present import cell, console, esc
+from wmx.backup.progress import size, steps_display
+from wmx.errors import WmxError
+from wmx.present import answer, cell, console, err_console, esc
 
 if TYPE_CHECKING:
     from wmx.backup.restore import RestoreReport
+    from wmx.site import Site
 
 # What the restore did to each kind of file (RestoreReport.files), for people.
 FILE_OUTCOMES = {
@@ -108,3 +115,61 @@ def show_restore(report: RestoreReport, verb: str) -> None:
         table.add_row(cell(check.what), cell(check.expected), cell(check.actual), mark)
     if report.checks:
         console.print(table)
+
+
+def finish(report: RestoreReport, output: str, verb: str, failure: str, success: str) -> None:
+    """A restore's or drill's report (JSON for scripts), then `success` for people, or an
+    error naming what differs."""
+    answer(output, report.as_json, lambda: show_restore(report, verb))
+    if not report.ok:
+        names = ", ".join(c.what for c in report.mismatches) or report.error
+        raise WmxError(f"{failure}: {names}")
+    if output != "json":
+        console.print(success)
+
+
+def run_now(site: Site, host: str | None) -> None:
+    """`wmx backup run`: the job's steps as they happen, then each repository's outcome."""
+    from wmx.backup.operations import data_host, run_backup
+
+    target = data_host(site, host)
+    with steps_display(err_console) as steps:
+        steps.step(f"Starting the backup on {target.name}")
+        outcome = run_backup(target, steps)
+    record = outcome.run
+    show_run(record)
+    if not outcome.ok:
+        raise WmxError(f"backup failed on {target.name}: {record.get('error') or 'see above'}")
+    console.print(f"Backup done in {record.get('duration', 0):.0f} s.")
+
+
+def list_all(site: Site, host: str | None, output: str) -> None:
+    """`wmx backup list`: exit status 1 when the last run failed or a repository is unusable."""
+    from wmx.backup.operations import data_host, list_archives
+
+    target = data_host(site, host)
+    with console.status(f"Reading the repositories from {esc(target.name)}"):
+        data = list_archives(target)
+    last = data.get("status", {}).get("last_run") or {}
+    broken = [r for r in data.get("repositories", []) if not r.get("ok")]
+    failed = bool(last) and not last.get("ok")
+    answer(output, lambda: data, lambda: show_listing(data), not (failed or broken))
+
+
+def export_keys(site: Site, host: str | None, repo: str | None, to: Path, paper: bool) -> None:
+    """`wmx backup export-key`: each chosen repository's key to standard output (`-`) or to
+    a 0600 file in `to`."""
+    from wmx.backup.operations import data_host, export_key, export_key_files
+    from wmx.backup.restore import repository_labels
+
+    target = data_host(site, host)
+    chosen = repository_labels(site, repo)
+    if str(to) == "-":
+        for label in chosen:
+            sys.stdout.flush()
+            export_key(target, label, sys.stdout.buffer, paper=paper)
+        return
+    server_name = site.config.server_name
+    for label, path in export_key_files(target, chosen, to, server_name, paper=paper):
+        console.print(f"{esc(label)}: key written to [bold]{esc(path)}[/] (mode 0600)")
+    console.print("Keep these files and the passphrase (secrets.yml: backup_passphrase) offline.")

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from wmx.cli.common import (
-    JsonOutput,
-    TableOrJson,
-    console,
-    err_console,
-    group,
-    open_site,
-    print_json,
-)
-from wmx.errors import WmxError
-from wmx.present import esc
-
-if TYPE_CHECKING:
-    from wmx.backup.restore import RestoreReport
+from wmx.cli.common import JsonOutput, TableOrJson, group, open_site
 
 app = group("backup")
 
@@ -38,20 +24,9 @@ Repo = Annotated[
 @app.command("run")
 def run(ctx: typer.Context, host: HostOption = None) -> None:
     """Back up now (the timer's job): dump, archive to every repository, prune, compact."""
-    from wmx.backup.operations import data_host, run_backup
-    from wmx.backup.present import show_run
-    from wmx.backup.progress import steps_display
+    from wmx.backup.present import run_now
 
-    site = open_site(ctx)
-    target = data_host(site, host)
-    with steps_display(err_console) as steps:
-        steps.step(f"Starting the backup on {target.name}")
-        outcome = run_backup(target, steps)
-    record = outcome.run
-    show_run(record)
-    if not outcome.ok:
-        raise WmxError(f"backup failed on {target.name}: {record.get('error') or 'see above'}")
-    console.print(f"Backup done in {record.get('duration', 0):.0f} s.")
+    run_now(open_site(ctx), host)
 
 
 @app.command("list")
@@ -60,22 +35,9 @@ def list_(
 ) -> None:
     """List every repository's archives (time, size, size added after deduplication) and
     the job's last run. Exit status 1 when the last run failed or a repository is unusable."""
-    from wmx.backup.operations import data_host, list_archives
-    from wmx.backup.present import show_listing
+    from wmx.backup.present import list_all
 
-    site = open_site(ctx)
-    target = data_host(site, host)
-    with console.status(f"Reading the repositories from {esc(target.name)}"):
-        data = list_archives(target)
-    last = data.get("status", {}).get("last_run") or {}
-    broken = [r for r in data.get("repositories", []) if not r.get("ok")]
-    failed = bool(last) and not last.get("ok")
-    if output is TableOrJson.json:
-        print_json(data)
-        raise typer.Exit(1 if failed or broken else 0)
-    show_listing(data)
-    if failed or broken:
-        raise typer.Exit(1)
+    list_all(open_site(ctx), host, output)
 
 
 @app.command("export-key")
@@ -102,33 +64,9 @@ def export_key_(
     file is written whole or not at all: an existing one is replaced only by a complete
     export.
     """
-    from wmx.backup.operations import data_host, export_key, export_key_files
-    from wmx.backup.restore import repository_labels
+    from wmx.backup.present import export_keys
 
-    site = open_site(ctx)
-    target = data_host(site, host)
-    chosen = repository_labels(site, repo)
-    if str(output) == "-":
-        for label in chosen:
-            sys.stdout.flush()
-            export_key(target, label, sys.stdout.buffer, paper=paper)
-        return
-    server_name = site.config.server_name
-    for label, path in export_key_files(target, chosen, output, server_name, paper=paper):
-        console.print(f"{esc(label)}: key written to [bold]{esc(path)}[/] (mode 0600)")
-    console.print("Keep these files and the passphrase (secrets.yml: backup_passphrase) offline.")
-
-
-def _finish(report: RestoreReport, output: TableOrJson, verb: str, failure: str) -> None:
-    if output is TableOrJson.json:
-        print_json(report.as_json())
-    else:
-        from wmx.backup.present import show_restore
-
-        show_restore(report, verb)
-    if not report.ok:
-        names = ", ".join(c.what for c in report.mismatches) or report.error
-        raise WmxError(f"{failure}: {names}")
+    export_keys(open_site(ctx), host, repo, output, paper)
 
 
 @app.command("restore")
@@ -144,15 +82,9 @@ def restore_(
 ) -> None:
     """Restore ARCHIVE onto HOST (deployed from this site): database, media, signing key
     and unmanaged files, then check that the published server key is the original one."""
-    from wmx.backup.progress import steps_display
-    from wmx.ops.restore import restore
+    from wmx.ops.backup_present import restore_command
 
-    site = open_site(ctx)
-    with steps_display(err_console) as steps:
-        report = restore(site, archive=archive, to=to, repo=repo, force=force, steps=steps)
-    _finish(report, output, "Restored", "the restore does not match the archive")
-    if output is not TableOrJson.json:
-        console.print("[green]Restore complete[/]: everything compared matches the archive.")
+    restore_command(open_site(ctx), archive, to, repo, force, output)
 
 
 @app.command("drill")
@@ -169,20 +101,6 @@ def drill_(
     """Restore the latest archive onto a throwaway host and compare: user and room counts,
     latest events of the largest rooms, media checksums, the server signing key.
     Exit status 1 on any mismatch. The live server is only read."""
-    from wmx.backup.progress import steps_display
-    from wmx.ops.drill import rehearse
+    from wmx.ops.backup_present import drill_command
 
-    site = open_site(ctx)
-    # With --output json, stdout carries the report alone.
-    say = console if output is TableOrJson.table else err_console
-    report = rehearse(
-        site,
-        to=to,
-        repo=repo,
-        archive=archive,
-        console=say,
-        steps=lambda: steps_display(err_console),
-    )
-    _finish(report, output, "Drilled", "drill FAILED")
-    if output is not TableOrJson.json:
-        console.print("[green]Drill passed[/]: the archive restores and matches what it recorded.")
+    drill_command(open_site(ctx), to, archive, repo, output)

@@ -35,6 +35,7 @@ __all__ = [
     "checked",
     "console",
     "err_console",
+    "global_site",
     "group",
     "open_site",
     "print_json",
@@ -55,12 +56,17 @@ def group(name: str) -> typer.Typer:
     return typer.Typer(help=next(t for n, _, t in COMMANDS if n == name), no_args_is_help=True)
 
 
+def global_site(ctx: typer.Context) -> str | None:
+    """wmx's own --site, when given."""
+    root = ctx.find_root().obj
+    return root.get("site") if isinstance(root, dict) else None
+
+
 def site_root(ctx: typer.Context) -> Path:
     """The site directory: --site, $WMX_SITE, or the current directory and its parents."""
     from wmx.site import find_site_root
 
-    root = ctx.find_root()
-    given = (root.obj or {}).get("site") if isinstance(root.obj, dict) else None
+    given = global_site(ctx)
     if given:
         return Path(given).resolve()
     env = os.environ.get("WMX_SITE")

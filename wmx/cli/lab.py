@@ -1,40 +1,23 @@
-"""`wmx lab`: throwaway Debian hosts on this machine to deploy to (needs root)."""
+"""`wmx lab`: throwaway Debian hosts on this machine to deploy to (needs root).
+
+A LabError (no root, a failed command) reaches the operator through wmx's own group: one
+line on stderr and its exit code, never a traceback."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from wmx.cli.common import OutputFormat, console, group, print_json
-from wmx.present import esc
-
-if TYPE_CHECKING:
-    pass
+from wmx.cli.common import OutputFormat, global_site, group
 
 # wmx.lab.addressing.MAX_HOSTS, written out so that `--help` needs no lab import
 # (tests/unit/test_cli_imports.py keeps the two equal).
 MAX_HOSTS = 200
 
 app = group("lab")
-
-
-# A LabError (no root, a failed command) reaches the operator through wmx's own group:
-# one line on stderr and its exit code, never a traceback.
-
-
-def _site_dir(ctx: typer.Context, site: Path | None) -> Path | None:
-    """--site here, else the global --site, else the current directory if it is a site."""
-    if site is not None:
-        return site
-    root = ctx.find_root().obj
-    given = root.get("site") if isinstance(root, dict) else None
-    if given:
-        return Path(given)
-    cwd = Path.cwd()
-    return cwd if (cwd / "wmx.yaml").is_file() else None
+Output = Annotated[OutputFormat, typer.Option("--output", "-o")]
 
 
 @app.command()
@@ -101,53 +84,28 @@ def up(
     The first run of each release builds its Debian rootfs with debootstrap (minutes);
     later hosts boot in seconds.
     """
-    from wmx.lab import Lab
-    from wmx.lab.present import show_started
-    from wmx.ops.lab_glue import LabUp, bring_up
+    from wmx.ops.lab_glue import LabUp, lab_site, up_command
 
-    site_dir = _site_dir(ctx, site)
-    wanted = LabUp(hosts, tuple(release or ()), from_snapshot, sudo_user, tuple(on or ()), site_dir)
-    wanted.check()
-    Lab.require_root()
-    status = console.status("Starting the lab")
-    with status:
-        lab = Lab(progress=lambda text: status.update(text))
-        started = bring_up(lab, wanted, status.update)
-    show_started(lab, started, site_dir)
+    site_dir = lab_site(site, global_site(ctx))
+    up_command(
+        LabUp(hosts, tuple(release or ()), from_snapshot, sudo_user, tuple(on or ()), site_dir)
+    )
 
 
 @app.command()
-def status(
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
-) -> None:
+def status(output: Output = OutputFormat.table) -> None:
     """List lab hosts, their addresses and whether they run."""
-    from wmx.lab import Lab
-    from wmx.lab.present import lab_state, show_state
+    from wmx.lab.present import status_command
 
-    Lab.require_root()
-    lab = Lab()
-    hosts = lab.hosts()
-    if output is OutputFormat.json:
-        print_json(lab_state(lab, hosts))
-    else:
-        show_state(lab, hosts)
+    status_command(output)
 
 
 @app.command()
-def shell(
-    host: Annotated[str, typer.Argument(help="Host name, e.g. lab1.")],
-) -> None:
+def shell(host: Annotated[str, typer.Argument(help="Host name, e.g. lab1.")]) -> None:
     """Open an interactive root shell on a lab host (over ssh with the lab key)."""
-    from wmx.lab import Lab, LabError
+    from wmx.lab import present
 
-    Lab.require_root()
-    lab = Lab()
-    lab_host = lab.host(host)
-    if not lab_host.running:
-        raise LabError(f"{host} is not running; start it with `wmx lab up`")
-    argv = lab.ssh_argv(lab_host, tty=True)
-    # Replace this process: the shell owns the terminal, and its exit status is ours.
-    os.execvp(argv[0], argv)
+    present.shell(host)
 
 
 @app.command()
@@ -162,13 +120,9 @@ def down(
     ] = False,
 ) -> None:
     """Stop and delete every lab host, pebble, and the lab's network and names."""
-    from wmx.lab import Lab
+    from wmx.lab import present
 
-    Lab.require_root()
-    status = console.status("Stopping the lab")
-    with status:
-        Lab(progress=lambda text: status.update(text)).down(purge=purge)
-    console.print("The lab is down." + (" Caches, key and CA purged." if purge else ""))
+    present.down(purge)
 
 
 @app.command()
@@ -181,16 +135,9 @@ def snapshot(
     Running hosts are frozen for the copy (seconds) and go on afterwards. A snapshot of
     the same name is replaced. Snapshots survive `down`; `down --purge` deletes them.
     """
-    from wmx.lab import Lab
+    from wmx.lab import present
 
-    Lab.require_root()
-    status = console.status("Taking a snapshot")
-    with status:
-        taken = Lab(progress=lambda text: status.update(text)).snapshot(name, hosts)
-    console.print(
-        f"Snapshot [bold]{esc(taken.name)}[/] of {esc(', '.join(taken.hosts))}: "
-        f"{esc(taken.directory)}"
-    )
+    present.snapshot(name, hosts)
 
 
 @app.command()
@@ -198,21 +145,9 @@ def snapshots(
     delete: Annotated[
         str | None, typer.Option("--delete", metavar="NAME", help="Delete this snapshot.")
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o")] = OutputFormat.table,
+    output: Output = OutputFormat.table,
 ) -> None:
     """List the snapshots of lab hosts (or delete one)."""
-    from wmx.lab import Lab, LabError
-    from wmx.lab.present import show_snapshots, snapshot_list
+    from wmx.lab.present import snapshots_command
 
-    Lab.require_root()
-    lab = Lab()
-    if delete is not None:
-        if not lab.delete_snapshot(delete):
-            raise LabError(f"no snapshot {delete!r}")
-        console.print(f"Deleted snapshot {esc(delete)}.")
-        return
-    found = lab.snapshots()
-    if output is OutputFormat.json:
-        print_json(snapshot_list(found))
-    else:
-        show_snapshots(found)
+    snapshots_command(delete, output)

@@ -1,17 +1,15 @@
 """`wmx upgrade`: plan, apply and roll back a release of Synapse, the IRC bridge or the
-web client (wmx.ops.upgrade*)."""
+web client; move a host's Debian release or PostgreSQL to the next one. Each command's
+sequence is wmx.ops.upgrade_present's; the workflows are wmx.ops.upgrade*."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from wmx.cli.common import OutputFormat, console, err_console, group, open_site, print_json
-from wmx.errors import InputError
+from wmx.cli.common import OutputFormat, group, open_site
 
 app = group("upgrade")
 
@@ -47,17 +45,11 @@ Archive = Annotated[
         "element-vVERSION.tar.gz), installed instead of a download, as web_client.archive.",
     ),
 ]
-
-
-def _path(archive: str | None) -> str | None:
-    """--archive as an absolute path (wmx.yaml keeps it; relative to where wmx runs)."""
-    return str(Path(archive).expanduser().resolve()) if archive else None
-
-
 To = Annotated[
     str | None,
     typer.Option("--to", metavar="VERSION", help="Target release (default: the one wmx pins)."),
 ]
+Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 
 
 @app.command("plan")
@@ -75,27 +67,16 @@ def plan_command(
     ] = None,
     sha256: Sha256 = None,
     archive: Archive = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table or json.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
 ) -> None:
     """For Synapse, the IRC bridge and the web client (each the site runs, or the one
     --component names): the release that runs and the target, what the target needs on
     each host, and for Synapse whether going back keeps the database. Exit status 1 when
     a check fails (a part already at its target is not a failure)."""
-    from wmx.ops.upgrade_overview import plan_all
-    from wmx.ops.upgrade_present import show_overview
+    from wmx.ops import upgrade_present
 
-    if component is None and (to or sha256 or archive):
-        raise InputError("--to, --sha256 and --archive name one part's release: add --component")
-    overview = plan_all(
-        open_site(ctx), component.value if component else None, to, sha256, _path(archive)
-    )
-    if output is OutputFormat.json:
-        print_json(overview.as_json())
-    else:
-        show_overview(overview)
-    raise typer.Exit(0 if overview.ok else 1)
+    part = component.value if component else None
+    upgrade_present.plan_command(open_site(ctx), part, to, sha256, archive, output)
 
 
 @app.command("apply")
@@ -120,29 +101,10 @@ def apply_command(
     one, the workers stopped first, started and checked after the main process's gate. With
     --component irc-bridge or web-client, the same for that part (no backup: neither
     keeps data of its own)."""
-    from wmx.ops.upgrade import apply_upgrade
-    from wmx.ops.upgrade_present import say
+    from wmx.ops import upgrade_present
 
-    if component is not Component.synapse:
-        from wmx.ops.upgrade_parts import apply_part, plan_part
-
-        site, path = open_site(ctx), _path(archive)
-        plan = plan_part(site, component.value, to, sha256, path)
-        done = apply_part(
-            site, plan, sha256, say, console=err_console, gate_timeout=gate_timeout, archive=path
-        )
-        console.print(
-            f"{component.value} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
-            f"{escape(done.detail)}"
-        )
-        return
-    if sha256 or archive:
-        raise InputError("--sha256 and --archive are for --component web-client")
-    record = apply_upgrade(open_site(ctx), to, say, gate_timeout=gate_timeout)
-    console.print(
-        f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
-        f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
-    )
+    site = open_site(ctx)
+    upgrade_present.apply_command(site, component.value, to, sha256, archive, gate_timeout)
 
 
 @app.command("rollback")
@@ -152,32 +114,9 @@ def rollback_command(
     component: Part = Component.synapse,
 ) -> None:
     """Go back to the release before the last upgrade, saying first what is lost."""
-    from wmx.ops.upgrade import plan_rollback, rollback
-    from wmx.ops.upgrade_present import say
+    from wmx.ops import upgrade_present
 
-    site = open_site(ctx)
-    if component is not Component.synapse:
-        from wmx.ops.upgrade_parts import plan_part_rollback, rollback_part
-
-        applied = plan_part_rollback(site, component.value)
-        console.print(
-            f"Back from {component.value} {escape(str(applied['to_version']))} to "
-            f"{escape(str(applied['from_version']))}; lost: nothing (it keeps no data of its own)"
-        )
-        if not yes and not typer.confirm("Go on?", default=False):
-            raise typer.Exit(1)
-        done = rollback_part(site, component.value, applied, say)
-        console.print(f"{component.value} {escape(done.to_version)} runs again")
-        return
-    plan = plan_rollback(site)
-    console.print(
-        f"Back from Synapse {escape(plan.from_version)} to {escape(plan.to_version)}; "
-        f"lost: {escape(plan.loss())}"
-    )
-    if not yes and not typer.confirm("Go on?", default=False):
-        raise typer.Exit(1)
-    record = rollback(site, plan, say)
-    console.print(f"Synapse {escape(record.to_version)} runs again; outage {record.outage_s} s")
+    upgrade_present.rollback_command(open_site(ctx), component.value, yes)
 
 
 @app.command("rehearse")
@@ -188,35 +127,76 @@ def rehearse_command(
         str | None,
         typer.Option("--on", metavar="HOST", help="The spare host (default: one in no group)."),
     ] = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table or json.")
-    ] = OutputFormat.table,
+    output: Output = OutputFormat.table,
 ) -> None:
     """Restore the latest backup onto a spare host (as `wmx backup drill` does), upgrade
     it there with the same gate, and report the migration and outage times. The live
     server is only read. Exit status 1 when the restore or the upgrade fails."""
-    from wmx.backup.progress import steps_display
-    from wmx.ops.upgrade_present import say, show_rehearsal
-    from wmx.ops.upgrade_rehearse import rehearse_upgrade
+    from wmx.ops import upgrade_present
 
-    result = rehearse_upgrade(
-        open_site(ctx),
-        to=to,
-        on=on,
-        console=err_console,
-        steps=lambda: steps_display(err_console),
-        say=say,
-    )
-    if output is OutputFormat.json:
-        print_json(result.as_json())
-    else:
-        show_rehearsal(result)
-    raise typer.Exit(0 if result.ok else 1)
+    upgrade_present.rehearse_command(open_site(ctx), to, on, output)
 
 
-# Debian's side of upgrades (issue 13): in their own modules.
-from wmx.cli.upgrade_os import os_command  # noqa: E402
-from wmx.cli.upgrade_postgresql import postgresql_command  # noqa: E402
+@app.command("os")
+def os_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="The inventory host to move, e.g. hs1.")],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Do it; without it, only run the checks and say the steps."),
+    ] = False,
+) -> None:
+    """Move one host in place from Debian 12 (bookworm) to 13 (trixie).
 
-app.command("os")(os_command)
-app.command("postgresql")(postgresql_command)
+    First the release notes' checks on the host (free space on / and /var, no held
+    package, no half-installed package, only Debian's apt sources); exit status 1 when
+    one fails. With --yes: a fresh backup, apt's sources switched, a non-interactive full
+    upgrade (configuration files kept; a progress line a minute), a reboot, PostgreSQL
+    moved to 17 on the database host (`wmx upgrade postgresql`; the old cluster kept),
+    the site converged again (the Synapse and IRC bridge venvs rebuilt for Python 3.13),
+    the health gate of `wmx upgrade` and the same signing keys. A failed step stops the
+    run, naming the step and the host's state (release, dpkg, failed units).
+
+    Examples:
+
+        wmx upgrade os hs1            # the checks and the steps
+        wmx upgrade os hs1 --yes      # do it (tens of minutes)
+    """
+    from wmx.ops import upgrade_present
+
+    upgrade_present.os_command(open_site(ctx), host, yes)
+
+
+@app.command("postgresql")
+def postgresql_command(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Do it; without it, only say what would be done."),
+    ] = False,
+    drop_old: Annotated[
+        bool,
+        typer.Option(
+            "--drop-old",
+            help="Remove the old cluster an earlier upgrade kept (its data goes), instead "
+            "of upgrading.",
+        ),
+    ] = False,
+) -> None:
+    """Move the database host's PostgreSQL cluster to the major version its Debian release
+    ships (15 → 17 after a Debian 12 → 13 upgrade), with Debian's pg_upgradecluster.
+
+    A fresh backup first (when backups are on); Synapse is stopped for the switch and
+    checked after it (it answers a request that reads the database, with the same signing
+    keys); the new cluster takes the old one's port, collation and configuration. The old
+    cluster is kept, stopped, until `wmx upgrade postgresql --drop-old --yes`.
+
+    Examples:
+
+        wmx upgrade postgresql            # what would be done
+        wmx upgrade postgresql --yes      # do it
+        wmx upgrade postgresql --drop-old --yes
+    """
+    from wmx.ops import upgrade_present
+
+    upgrade_present.postgresql_command(open_site(ctx), yes, drop_old)

@@ -1,15 +1,18 @@
 """How `wmx lab` shows the lab to people (tables of hosts and snapshots, how to reach the
-hosts) and to scripts (`-o json`)."""
+hosts) and to scripts (`-o json`), with the steps of each `wmx lab` command around it
+(root checked first, progress on one status line)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from wmx.present import cell, console, esc
+from wmx.present import answer, cell, console, esc
 
 if TYPE_CHECKING:
     from wmx.lab.addressing import LabHost
@@ -75,3 +78,74 @@ def show_snapshots(found: Sequence[Snapshot]) -> None:
     for item in found:
         table.add_row(cell(item.name), cell(" ".join(item.hosts)), cell(item.created_at))
     console.print(table)
+
+
+def root_lab() -> Lab:
+    """The lab, once this process is known to run as root (else a LabError)."""
+    from wmx.lab import Lab
+
+    Lab.require_root()
+    return Lab()
+
+
+@contextmanager
+def busy(what: str) -> Iterator[tuple[Lab, Callable[[str], None]]]:
+    """The lab (root checked first) whose progress shows on one status line, `what` at
+    first; yields the lab and the line's updater."""
+    from wmx.lab import Lab
+
+    Lab.require_root()
+    status = console.status(what)
+    with status:
+        yield Lab(progress=lambda text: status.update(text)), status.update
+
+
+def status_command(output: str) -> None:
+    """`wmx lab status`."""
+    lab = root_lab()
+    hosts = lab.hosts()
+    answer(output, lambda: lab_state(lab, hosts), lambda: show_state(lab, hosts))
+
+
+def shell(name: str) -> None:
+    """`wmx lab shell`: this process becomes ssh to the host (the shell owns the terminal,
+    and its exit status is wmx's)."""
+    from wmx.lab import LabError
+
+    lab = root_lab()
+    host = lab.host(name)
+    if not host.running:
+        raise LabError(f"{name} is not running; start it with `wmx lab up`")
+    argv = lab.ssh_argv(host, tty=True)
+    os.execvp(argv[0], argv)
+
+
+def down(purge: bool) -> None:
+    """`wmx lab down`."""
+    with busy("Stopping the lab") as (lab, _):
+        lab.down(purge=purge)
+    console.print("The lab is down." + (" Caches, key and CA purged." if purge else ""))
+
+
+def snapshot(name: str, hosts: list[str]) -> None:
+    """`wmx lab snapshot`."""
+    with busy("Taking a snapshot") as (lab, _):
+        taken = lab.snapshot(name, hosts)
+    console.print(
+        f"Snapshot [bold]{esc(taken.name)}[/] of {esc(', '.join(taken.hosts))}: "
+        f"{esc(taken.directory)}"
+    )
+
+
+def snapshots_command(delete: str | None, output: str) -> None:
+    """`wmx lab snapshots`: the list, or the one `delete` names deleted."""
+    from wmx.lab import LabError
+
+    lab = root_lab()
+    if delete is None:
+        found = lab.snapshots()
+        answer(output, lambda: snapshot_list(found), lambda: show_snapshots(found))
+    elif lab.delete_snapshot(delete):
+        console.print(f"Deleted snapshot {esc(delete)}.")
+    else:
+        raise LabError(f"no snapshot {delete!r}")

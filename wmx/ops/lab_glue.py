@@ -96,6 +96,28 @@ class LabUp:
                 )
 
 
+def lab_site(given: Path | None, global_site: str | None) -> Path | None:
+    """The site `wmx lab up` points at the lab: its --site, else wmx's own --site, else
+    the current directory if it is a site."""
+    if given is not None:
+        return given
+    if global_site:
+        return Path(global_site)
+    cwd = Path.cwd()
+    return cwd if (cwd / "wmx.yaml").is_file() else None
+
+
+def up_command(wanted: LabUp) -> None:
+    """`wmx lab up`: checked before anything starts (root too), the hosts started with
+    progress on one line, then how to reach them."""
+    from wmx.lab.present import busy, show_started
+
+    wanted.check()
+    with busy("Starting the lab") as (lab, progress):
+        started = bring_up(lab, wanted, progress)
+    show_started(lab, started, wanted.site_dir)
+
+
 def bring_up(lab: Lab, wanted: LabUp, progress: Callable[[str], None]) -> list[LabHost]:
     """Start the hosts (or copies of a snapshot's), make them sudo-only when asked, and
     point the site at them; the hosts started, in order."""

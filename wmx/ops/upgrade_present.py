@@ -1,21 +1,28 @@
 """How `wmx upgrade` shows its plans and outcomes to people: each part's plan with its
 checks, a rehearsal's verdict, and the progress lines of a run (on stderr, so that
-stdout keeps the result). Scripts get the plans' and results' `as_json()`."""
+stdout keeps the result). Scripts get the plans' and results' `as_json()`.
+
+Each `wmx upgrade` command's whole sequence is here too (the part it names, the question
+before a rollback, the run, the line saying what runs now): the command only parses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
 from rich.markup import escape
 
-from wmx.present import console, err_console
+from wmx.errors import InputError
+from wmx.present import answer, confirm, console, err_console
 
 if TYPE_CHECKING:
     from wmx.ops.upgrade_overview import Overview
     from wmx.ops.upgrade_parts import PartPlan
     from wmx.ops.upgrade_plan import Check, UpgradePlan
     from wmx.ops.upgrade_rehearse import Rehearsal
+    from wmx.site import Site
 
 DATABASE_RULES = {
     "keeps": "going back keeps the database (the old release reads it)",
@@ -110,3 +117,144 @@ def show_rehearsal(result: Rehearsal) -> None:
         )
     else:
         console.print(f"[bold red]rehearsal failed:[/bold red] {escape(result.failure)}")
+
+
+def absolute(archive: str | None) -> str | None:
+    """--archive as an absolute path (wmx.yaml keeps it; relative to where wmx runs)."""
+    return str(Path(archive).expanduser().resolve()) if archive else None
+
+
+def plan_command(
+    site: Site,
+    only: str | None,
+    to: str | None,
+    sha256: str | None,
+    archive: str | None,
+    output: str,
+) -> None:
+    """`wmx upgrade plan`: every part's plan (or `only`'s); exit status 1 when a check fails."""
+    from wmx.ops.upgrade_overview import plan_all
+
+    if only is None and (to or sha256 or archive):
+        raise InputError("--to, --sha256 and --archive name one part's release: add --component")
+    overview = plan_all(site, only, to, sha256, absolute(archive))
+    answer(output, overview.as_json, lambda: show_overview(overview), overview.ok)
+
+
+def apply_command(
+    site: Site,
+    component: str,
+    to: str | None,
+    sha256: str | None,
+    archive: str | None,
+    gate_timeout: int,
+) -> None:
+    """`wmx upgrade apply`: Synapse (with its workers) or another part, then what runs now."""
+    if component != "synapse":
+        from wmx.ops.upgrade_parts import apply_part, plan_part
+
+        path = absolute(archive)
+        plan = plan_part(site, component, to, sha256, path)
+        done = apply_part(
+            site, plan, sha256, say, console=err_console, gate_timeout=gate_timeout, archive=path
+        )
+        console.print(
+            f"{component} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
+            f"{escape(done.detail)}"
+        )
+        return
+    if sha256 or archive:
+        raise InputError("--sha256 and --archive are for --component web-client")
+    from wmx.ops.upgrade import apply_upgrade
+
+    record = apply_upgrade(site, to, say, gate_timeout=gate_timeout)
+    console.print(
+        f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
+        f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
+    )
+
+
+def rollback_command(site: Site, component: str, yes: bool) -> None:
+    """`wmx upgrade rollback`: what is lost, the question (unless `yes`), the way back."""
+    if component != "synapse":
+        from wmx.ops.upgrade_parts import plan_part_rollback, rollback_part
+
+        applied = plan_part_rollback(site, component)
+        console.print(
+            f"Back from {component} {escape(str(applied['to_version']))} to "
+            f"{escape(str(applied['from_version']))}; lost: nothing (it keeps no data of its own)"
+        )
+        confirm("Go on?", yes=yes)
+        done = rollback_part(site, component, applied, say)
+        console.print(f"{component} {escape(done.to_version)} runs again")
+        return
+    from wmx.ops.upgrade import plan_rollback, rollback
+
+    plan = plan_rollback(site)
+    console.print(
+        f"Back from Synapse {escape(plan.from_version)} to {escape(plan.to_version)}; "
+        f"lost: {escape(plan.loss())}"
+    )
+    confirm("Go on?", yes=yes)
+    record = rollback(site, plan, say)
+    console.print(f"Synapse {escape(record.to_version)} runs again; outage {record.outage_s} s")
+
+
+def rehearse_command(site: Site, to: str | None, on: str | None, output: str) -> None:
+    """`wmx upgrade rehearse`: the upgrade on a restored copy; exit status 1 when it fails."""
+    from wmx.backup.progress import steps_display
+    from wmx.ops.upgrade_rehearse import rehearse_upgrade
+
+    result = rehearse_upgrade(
+        site, to=to, on=on, console=err_console, steps=lambda: steps_display(err_console), say=say
+    )
+    answer(output, result.as_json, lambda: show_rehearsal(result), result.ok)
+
+
+def os_command(site: Site, host: str, yes: bool) -> None:
+    """`wmx upgrade os`: the checks (exit status 1 when one fails), then the steps said, or
+    (with `yes`) run."""
+    from wmx.ops import upgrade_os as ops
+
+    plan = ops.plan_os(site, host)
+    show_checks(plan.checks)
+    if not plan.ok:
+        raise typer.Exit(1)
+    if not yes:
+        console.print(
+            f"Would move {escape(plan.host)} to Debian {escape(plan.target)}: backup, sources, "
+            "full upgrade, reboot, PostgreSQL, converge, gate (add --yes)."
+        )
+        return
+    console.print(escape(ops.apply_os(site, plan, say, err_console)))
+
+
+def postgresql_command(site: Site, yes: bool, drop_old: bool) -> None:
+    """`wmx upgrade postgresql`: the clusters, then what would be done, or (with `yes`) done."""
+    from wmx.ops import upgrade_postgresql as ops
+
+    plan = ops.plan_postgresql(site)
+    clusters = ", ".join(
+        f"{c.version}/{c.name} port {c.port} {'online' if c.online else 'down'}"
+        for c in plan.clusters
+    )
+    console.print(f"{escape(plan.host)} (Debian {escape(plan.release)}): {escape(clusters)}")
+    if drop_old:
+        old = ", ".join(f"{c.version}/{c.name}" for c in plan.old) or "none"
+        if not yes:
+            console.print(f"Would drop the old cluster(s): {escape(old)} (add --yes).")
+            return
+        dropped = ops.drop_old(site, plan, say)
+        console.print(f"Dropped {escape(', '.join(dropped))}.")
+    elif not plan.needed:
+        console.print(
+            f"PostgreSQL {escape(plan.current.version)} is what Debian {escape(plan.release)} "
+            "ships: nothing to do."
+        )
+    elif not yes:
+        console.print(
+            f"Would move {escape(plan.current.version)}/main to PostgreSQL "
+            f"{escape(plan.target)} (Synapse stopped meanwhile; add --yes)."
+        )
+    else:
+        console.print(escape(ops.apply_postgresql(site, plan, say)))
