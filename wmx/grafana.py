@@ -351,3 +351,23 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
         path.write_text(json.dumps(dashboard_json(dashboard), indent=2) + "\n")
         written.append(path)
     return written
+
+
+def provision(site: Site, root: Path, url: str | None = None) -> None:
+    """`wmx monitoring grafana`: the files written, a line each, then what Grafana needs to
+    reach the site's Prometheus (or why it cannot yet)."""
+    from wmx.present import console, esc
+
+    for path in write_provisioning(site, root, url):
+        console.print(f"wrote {esc(path)}")
+    if site.config.monitoring.remote_scrape.allow:
+        console.print(
+            f"Grafana must run with {PASSWORD_VARIABLE} set to prometheus_remote_password "
+            "from secrets.yml, and its address must be in monitoring.remote_scrape.allow."
+        )
+    else:
+        console.print(
+            "[yellow]monitoring.remote_scrape.allow is empty: Prometheus listens on its "
+            "host's loopback only.[/] Add Grafana's address there and deploy, or pass "
+            "--prometheus-url for a tunnel of your own."
+        )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import typer
 from rich.cells import cell_len
@@ -26,10 +27,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from wmx.errors import WmxError
+from wmx.errors import InputError, WmxError
 
 console = Console()
 err_console = Console(stderr=True)
+T = TypeVar("T")
 
 
 class OutputFormat(StrEnum):
@@ -334,3 +336,54 @@ def answer(
         show()
     if not ok:
         raise typer.Exit(1)
+
+
+def read_secret(what: str, *, stdin: bool) -> str:
+    """A password or secret: one line of standard input (`--stdin`), or asked for twice
+    without echo as `what`; never from the command line, never empty."""
+    if stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = typer.prompt(what, hide_input=True, confirmation_prompt=True)
+    if not value.strip() or "\n" in value:
+        raise InputError(f"the {what.lower()} must be one non-empty line")
+    return value
+
+
+def ask(
+    label: str,
+    given: str | None,
+    default: str | None,
+    check: Callable[[str], str],
+    interactive: bool,
+) -> str:
+    """The value of option `--LABEL` when given (checked: an input error naming it);
+    otherwise asked for (again after a wrong answer, saying why), or its default when
+    nothing may be asked (an input error when it has none)."""
+    option = f"--{label.replace(' ', '-')}"
+    value = given
+    while True:
+        if value is None:
+            if not interactive:
+                if default is None:
+                    raise InputError(f"{option} is required with --defaults")
+                value = default
+            else:
+                value = typer.prompt(label.capitalize(), default=default)
+        if not interactive or given is not None:
+            return checked(check, value, name=option)
+        try:
+            return check(value)
+        except ValueError as exc:  # asked: say why and ask again
+            console.print(f"[red]{esc(exc)}[/]")
+            value = None
+
+
+def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
+    """Apply a grammar to a command-line value: its ValueError becomes an input error
+    (one line, exit code 2, after `name: ` when given). Every command-line check goes
+    through here (wmx.cli.common gives it to the commands)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise InputError(f"{name}: {exc}" if name else str(exc)) from None

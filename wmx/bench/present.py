@@ -1,14 +1,22 @@
 """How `wmx bench` shows a run to people: a progress bar while it sends, then the figures
-(load, throughput, latency percentiles, errors). Scripts get `BenchResult.as_dict()`."""
+(load, throughput, latency percentiles, errors). Scripts get `BenchResult.as_dict()`.
+`wmx bench`'s whole run is `bench_command`."""
 
 from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wmx.bench.spec import BenchResult
-from wmx.present import cell, console
+from wmx.bench.spec import BenchResult, BenchSpec, check_client_url, check_test_deployment
+from wmx.errors import InputError
+from wmx.present import OutputFormat, cell, console, emit_data, err_console
+
+if TYPE_CHECKING:
+    from wmx.site import Site
 
 
 def progress_bar(on: Console) -> Progress:
@@ -51,3 +59,47 @@ def show_result(result: BenchResult) -> None:
     errors = {**result.send_errors, **{f"sync {k}": v for k, v in result.sync_errors.items()}}
     table.add_row("errors", cell(", ".join(f"{k}: {v}" for k, v in errors.items()) or "none"))
     console.print(table)
+
+
+def bench_command(
+    site: Site,
+    spec: BenchSpec,
+    url: str | None,
+    client_url: str | None,
+    direct: bool,
+    tls: ssl.SSLContext | None,
+    not_a_test: bool,
+    output: OutputFormat,
+) -> None:
+    """`wmx bench`: refuse a server that is not a test one (unless `not_a_test`), run the
+    load with a progress bar on stderr, warn of what was not removed, show the result."""
+    from wmx.admin.account import admin_session
+    from wmx.bench.run import run_bench
+
+    server_name = site.config.server_name
+    check_test_deployment(server_name, not_a_test=not_a_test)
+    if direct and client_url:
+        raise InputError("--direct and --client-url: give one of them")
+    target = check_client_url(client_url) if client_url else None
+    with admin_session(site, url) as admin, progress_bar(err_console) as bar:
+        task = bar.add_task("starting", total=spec.messages, received=0, errors=0)
+        client = (
+            admin.http.base_url if direct else target or f"https://{site.config.homeserver.host}"
+        )
+        outcome = run_bench(
+            admin,
+            spec,
+            server_name=server_name,
+            client_url=client,
+            tls=tls,
+            stage=lambda what: bar.update(task, description=what),
+            report=lambda p: bar.update(
+                task, completed=p.sent + p.errors, received=p.received, errors=p.errors
+            ),
+        )
+    for line in outcome.left_behind:
+        err_console.print(f"warning: not removed: {line}", soft_wrap=True, markup=False)
+    if output is OutputFormat.table:
+        show_result(outcome.result)
+    else:
+        emit_data({**outcome.result.as_dict(), "run_id": outcome.run_id}, output)

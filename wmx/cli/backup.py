@@ -16,8 +16,7 @@ HostOption = Annotated[
     typer.Option("--host", help="The host running the backup job (default: the homeserver)."),
 ]
 Repo = Annotated[
-    str | None,
-    typer.Option("--repo", help="Read this repository (default: the first holding it)."),
+    str | None, typer.Option("--repo", help="Read this repository (default: the first holding it).")
 ]
 
 

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import AdminUrl, Output
-from wmx.cli.common import OutputFormat, err_console, open_site, trust
-from wmx.errors import InputError
-from wmx.present import emit_data
+from wmx.cli.common import OutputFormat, open_site, trust
 
 
 def bench(
@@ -82,38 +80,10 @@ def bench(
     For example `wmx bench -u 100 -r 10 --rate 50 -d 60 -o json`; against a lab site add
     `--ca-file /var/lib/wmx/lab/ca/trust.pem` (the lab's CAs). See docs/bench.md.
     """
-    from wmx.admin.account import admin_session
-    from wmx.bench.present import progress_bar, show_result
-    from wmx.bench.run import run_bench
-    from wmx.bench.spec import BenchSpec, check_client_url, check_test_deployment
+    from wmx.bench.present import bench_command
+    from wmx.bench.spec import BenchSpec
 
     site = open_site(ctx)
     spec = BenchSpec(users=users, rooms=rooms, rate=rate, duration=duration, settle=settle)
-    server_name = site.config.server_name
-    check_test_deployment(server_name, not_a_test=not_a_test)
-    if direct and client_url:
-        raise InputError("--direct and --client-url: give one of them")
-    target = check_client_url(client_url) if client_url else None
     tls = trust(ca_file) if ca_file else None
-    with admin_session(site, url) as admin, progress_bar(err_console) as bar:
-        task = bar.add_task("starting", total=spec.messages, received=0, errors=0)
-        client = (
-            admin.http.base_url if direct else target or f"https://{site.config.homeserver.host}"
-        )
-        outcome = run_bench(
-            admin,
-            spec,
-            server_name=server_name,
-            client_url=client,
-            tls=tls,
-            stage=lambda what: bar.update(task, description=what),
-            report=lambda p: bar.update(
-                task, completed=p.sent + p.errors, received=p.received, errors=p.errors
-            ),
-        )
-    for line in outcome.left_behind:
-        err_console.print(f"warning: not removed: {line}", soft_wrap=True, markup=False)
-    if output is OutputFormat.table:
-        show_result(outcome.result)
-    else:
-        emit_data({**outcome.result.as_dict(), "run_id": outcome.run_id}, output)
+    bench_command(site, spec, url, client_url, direct, tls, not_a_test, output)

@@ -1,6 +1,6 @@
-"""What every command shares: the site option, the consoles and output formats (from
-the library wmx.present), and the one place where a rejected command-line value becomes
-an input error.
+"""What every command shares: the site option, the consoles and output formats, and
+`checked`, the one place where a rejected command-line value becomes an input error (all
+three from the library wmx.present).
 
 Import-light on purpose: `wmx --help` and shell completion import every command module,
 so a module here imports the site model, the admin client, the renderer or the lab only
@@ -10,23 +10,22 @@ inside the function that needs it.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wmx.errors import InputError
-from wmx.present import OutputFormat, console, err_console, print_json
+from wmx.present import OutputFormat, checked, console, err_console, print_json, read_secret
 
 if TYPE_CHECKING:
     import ssl
 
     from wmx.site import Site
 
-# OutputFormat, console, err_console and print_json come from wmx.present.
+# OutputFormat, checked, console, err_console, print_json and read_secret come from
+# wmx.present.
 __all__ = [
     "JsonOutput",
     "OutputFormat",
@@ -44,8 +43,6 @@ __all__ = [
     "store_password",
     "trust",
 ]
-
-T = TypeVar("T")
 
 
 def group(name: str) -> typer.Typer:
@@ -66,11 +63,8 @@ def site_root(ctx: typer.Context) -> Path:
     """The site directory: --site, $WMX_SITE, or the current directory and its parents."""
     from wmx.site import find_site_root
 
-    given = global_site(ctx)
-    if given:
-        return Path(given).resolve()
-    env = os.environ.get("WMX_SITE")
-    return Path(env).resolve() if env else find_site_root(Path.cwd())
+    given = global_site(ctx) or os.environ.get("WMX_SITE")
+    return Path(given).resolve() if given else find_site_root(Path.cwd())
 
 
 def open_site(ctx: typer.Context) -> Site:
@@ -83,16 +77,6 @@ def open_site(ctx: typer.Context) -> Site:
 
         use_password(site.secrets.sudo_password)
     return site
-
-
-def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
-    """Apply a grammar to a command-line value: its ValueError becomes an input error
-    (one line, exit code 2, after `name: ` when given). Every command-line check goes
-    through here."""
-    try:
-        return check(value)
-    except ValueError as exc:
-        raise InputError(f"{name}: {exc}" if name else str(exc)) from None
 
 
 def trust(ca_file: Path | None) -> ssl.SSLContext:
@@ -121,24 +105,11 @@ StdinOption = Annotated[
 ]
 
 
-def read_secret(what: str, *, stdin: bool) -> str:
-    """A password or secret: one line of standard input (`--stdin`), or asked for twice
-    without echo as `what`; never from the command line, never empty."""
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = typer.prompt(what, hide_input=True, confirmation_prompt=True)
-    if not value.strip() or "\n" in value:
-        raise InputError(f"the {what.lower()} must be one non-empty line")
-    return value
-
-
 def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
     """Ask for a password without echo (or read one line of stdin) and keep it in
     secrets.yml as `field`: never from the command line, never printed."""
     from wmx.site.secrets import store_secret
 
-    value = read_secret("SMTP password", stdin=stdin)
     # Checked (one line, no control characters) and written under secrets.yml's lock.
-    store_secret(site.paths.secrets, field, value)
+    store_secret(site.paths.secrets, field, read_secret("SMTP password", stdin=stdin))
     console.print(f"Stored in secrets.yml. Apply with `wmx deploy --only {component}`.")

@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import JsonOutput, TableOrJson, console, open_site, print_json
-from wmx.errors import WmxError
+from wmx.cli.common import JsonOutput, TableOrJson, open_site
 
 # Literal, so that --help needs no import of the component registry; `--only` is checked
 # against the play's roles (wmx.ops.deploy.check_only).
@@ -23,34 +22,20 @@ COMPONENTS_HELP = (
 
 def render(ctx: typer.Context) -> None:
     """Write every file the hosts will receive to build/HOST/… (no host is touched)."""
-    # The renderer itself, not wmx.ops.deploy: that imports the runner (ansible-runner),
-    # which rendering has no use for (issue 18).
-    from wmx.render import plan_site, write_build
+    from wmx.ops.deploy_present import render_command
 
-    site = open_site(ctx)
-    plan = plan_site(site)
-    build = write_build(site, plan)
-    for name, host in plan.hosts.items():
-        console.print(f"{name}: {len(host.files)} files in {build / name}")
+    render_command(open_site(ctx))
 
 
-def diff(
-    ctx: typer.Context,
-    output: JsonOutput = TableOrJson.table,
-) -> None:
+def diff(ctx: typer.Context, output: JsonOutput = TableOrJson.table) -> None:
     """Show what `wmx deploy` would change in the files and role vars (versions, …),
     against the last successful deploy.
 
     Secret files are listed when they change, never shown.
     """
-    from wmx.ops.deploy import diff_site
-    from wmx.ops.deploy_present import show_changes
+    from wmx.ops.deploy_present import diff_command
 
-    changes = diff_site(open_site(ctx))
-    if output is TableOrJson.json:
-        print_json([c.__dict__ for c in changes])
-    else:
-        show_changes(changes)
+    diff_command(open_site(ctx), output)
 
 
 def deploy(
@@ -85,26 +70,6 @@ def deploy(
     recap per host; a failure names host, task and cause. Re-running with nothing changed
     reports 0 changed.
     """
-    from wmx.ops.deploy import plan_deploy, run_deploy, sync_irc_bridge
-    from wmx.ops.deploy_present import show_plan
+    from wmx.ops.deploy_present import deploy_command
 
-    site = open_site(ctx)
-    components = only or []
-    deployment = plan_deploy(site, limit=limit, only=components, full=full)
-    show_plan(deployment)
-    result = run_deploy(deployment, check=check, verbose=verbose, console=console)
-    if not result.ok:
-        # run_playbook has shown each failure and where the run is kept.
-        raise WmxError("deploy failed")
-    if check:
-        console.print(f"Dry run: {result.changed_total} task(s) would change.")
-        return
-    console.print(
-        f"[green]Deployed[/]: {result.changed_total} task(s) changed. "
-        f"Homeserver: https://{site.config.homeserver.host}/ "
-        f"(server name {site.config.server_name})"
-    )
-    with console.status("Configuring the IRC bridge"):
-        changes = sync_irc_bridge(site, components, set(result.stats))
-    if changes:
-        console.print(f"IRC bridge: {'; '.join(changes)}.")
+    deploy_command(open_site(ctx), limit, only or [], full, check, verbose)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import open_site, print_json
+from wmx.cli.common import open_site
 
 
 class DnsFormat(StrEnum):
@@ -51,24 +51,6 @@ def dns(
         wmx dns -o zone         # only the zone-file lines
         wmx dns --check         # what resolves today; exit 1 on a mismatch
     """
-    from wmx.ops.dns import check_records, needed_records, stray_ipv6
-    from wmx.ops.dns_present import print_zone, show_findings, show_records
+    from wmx.ops.dns_present import dns_command
 
-    site = open_site(ctx)
-    records = needed_records(site)
-    if not check:
-        if output == DnsFormat.json:
-            print_json({"records": [r.as_dict() for r in records]})
-        elif output == DnsFormat.zone:
-            print_zone(records)
-        else:
-            show_records(records)
-        return
-    findings = check_records(records) + stray_ipv6(records)
-    failed = [f for f in findings if not f.ok and f.record.required]
-    if output == DnsFormat.json:
-        print_json({"ok": not failed, "checks": [f.as_dict() for f in findings]})
-    else:
-        show_findings(findings, len(failed))
-    if failed:
-        raise typer.Exit(1)
+    dns_command(open_site(ctx), check, output)

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import console, open_site, print_json, trust
-from wmx.errors import InputError
+from wmx.cli.common import open_site, trust
 
 
 class Format(StrEnum):
@@ -59,23 +58,7 @@ def doctor(
     Prints a line per check with ✓ or ✗ and, for each failure, what to change.
     Exit status 0 when every check passes, 1 when one fails, 2 on a usage error.
     """
-    from wmx.doctor import KINDS, DoctorOptions, run_doctor
-    from wmx.doctor.present import render_report
+    from wmx.doctor.present import doctor_command, known_kinds
 
-    unknown = sorted(set(skip or ()) - set(KINDS))
-    if unknown:
-        raise InputError(f"--skip {unknown[0]}: no such check (known: {', '.join(KINDS)})")
-    site = open_site(ctx)
-    tls = trust(ca_file)
-    options = DoctorOptions(
-        tls=tls, outside=only is not Side.inside, inside=only is not Side.outside, skip=skip or ()
-    )
-    if output is Format.json:
-        report = run_doctor(site, options)
-        print_json(report.to_dict())
-    else:
-        with console.status("Checking the site from outside and inside"):
-            report = run_doctor(site, options)
-        for line in render_report(report):
-            console.print(line, soft_wrap=True)
-    raise typer.Exit(0 if report.ok else 1)
+    skipped = known_kinds(skip or ())
+    doctor_command(open_site(ctx), trust(ca_file), only, skipped, output)

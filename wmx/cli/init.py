@@ -2,49 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-from wmx.cli.common import checked, console
-from wmx.errors import InputError
-from wmx.present import esc
-
-if TYPE_CHECKING:
-    from wmx.site import SitePaths
 
 # wmx.site.model.LETS_ENCRYPT_DIRECTORY, written out so that `--help` needs no model
 # import (tests/unit/test_cli_imports.py keeps the two equal).
 LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
-
-
-def _ask(
-    label: str,
-    given: str | None,
-    default: str | None,
-    check: Callable[[str], str],
-    interactive: bool,
-) -> str:
-    """Use the option if given; otherwise ask (again on a bad answer) or fail."""
-    option = f"--{label.replace(' ', '-')}"
-    value = given
-    while True:
-        if value is None:
-            if not interactive:
-                if default is None:
-                    raise InputError(f"{option} is required with --defaults")
-                value = default
-            else:
-                value = typer.prompt(label.capitalize(), default=default)
-        if not interactive or given is not None:
-            return checked(check, value, name=option)
-        try:
-            return check(value)
-        except ValueError as exc:  # asked: say why and ask again
-            console.print(f"[red]{esc(exc)}[/]")
-            value = None
 
 
 def init(
@@ -91,48 +56,14 @@ def init(
     people log in with a Wikimedia account (the consumer's key, then its secret unechoed).
     Example: `wmx init mysite --defaults --server-name example.org`.
     """
-    from wmx.site.init import InitAnswers, init_site
-    from wmx.site.model import check_email, check_hostname
-    from wmx.site.settings.login import check_consumer_key
+    from wmx.ops.init_site import create_site
 
-    interactive = not defaults
-    name = _ask("server name", server_name, None, check_hostname, interactive)
-    hs = _ask("homeserver host", homeserver_host, f"matrix.{name}", check_hostname, interactive)
-    web = _ask("web client host", web_client_host, f"element.{name}", check_hostname, interactive)
-    admin = _ask("admin email", admin_email, f"admin@{name}", check_email, interactive)
-    acme = _ask("acme email", acme_email, admin, check_email, interactive)
-    key = _ask(
-        "wikimedia consumer key", wikimedia_consumer_key, "", check_consumer_key, interactive
-    )
-    answers = InitAnswers(
-        server_name=name,
-        homeserver_host=hs,
-        web_client_host=web,
-        admin_email=admin,
-        acme_email=acme,
-        acme_directory=acme_directory,
-        host_address=host_address,
-    )
-    paths = init_site(site_dir, answers)
-    if key:
-        _wikimedia_login(paths, key, interactive)
-    console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
-    console.print(
-        "Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it)."
-    )
-
-
-def _wikimedia_login(paths: SitePaths, key: str, interactive: bool) -> None:
-    """`login:` on with the consumer's key; its secret asked now, or how to store it."""
-    from wmx.cli.login import store_client_secret
-    from wmx.site.config_edit import set_value
-
-    set_value(paths, "login", f"{{provider: wikimedia, consumer_key: '{key}'}}", deployed=False)
-    if interactive:
-        store_client_secret(paths.secrets, stdin=False)
-    else:
-        console.print(
-            "Store the Wikimedia consumer's secret (asked without echo): "
-            f"`wmx --site {esc(paths.root)} login client-secret`.",
-            soft_wrap=True,
-        )
+    given = {
+        "server_name": server_name,
+        "homeserver_host": homeserver_host,
+        "web_client_host": web_client_host,
+        "admin_email": admin_email,
+        "acme_email": acme_email,
+        "wikimedia_consumer_key": wikimedia_consumer_key,
+    }
+    create_site(site_dir, not defaults, given, acme_directory, host_address)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, command, room_arg
-from wmx.cli.common import checked, group
+from wmx.cli.admin_support import Cmd, command
+from wmx.cli.common import group
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult
@@ -39,12 +39,10 @@ def networks(cmd: Cmd) -> None:
 @command(app)
 def status(cmd: Cmd) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
-    from wmx.irc.health import bridge_health
-    from wmx.irc.manage import bridge_session
+    from wmx.irc import plumbing
     from wmx.irc.present import show_health
 
-    with bridge_session(cmd.site, cmd.url) as manager:
-        data = bridge_health(manager)
+    data = plumbing.health(cmd.site, cmd.url)
     cmd.show(data, lambda: show_health(data))
     if not data["up"]:
         raise typer.Exit(1)
@@ -54,13 +52,11 @@ def status(cmd: Cmd) -> None:
 def sync(cmd: Cmd) -> None:
     """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
     relay settings). `wmx deploy` does this too."""
-    from wmx.irc.manage import bridge_session, bridge_view
+    from wmx.irc import plumbing
     from wmx.irc.present import show_changes
 
-    bridge_view(cmd.site)
-    with bridge_session(cmd.site, cmd.url) as manager:
-        report = manager.sync()
-    cmd.show({"changes": report.changes}, lambda: show_changes(report.changes))
+    changes = plumbing.sync(cmd.site, cmd.url)
+    cmd.show({"changes": changes}, lambda: show_changes(changes))
 
 
 def _show(cmd: Cmd, results: list[PlumbResult]) -> None:
@@ -90,47 +86,28 @@ def plumb(
 
     Ask the channel's operators first: Libera.Chat's policy wants their consent.
     """
-    from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
+    from wmx.irc import plumbing
 
-    bridge_view(cmd.site)
-    name = checked(check_channel, channel)
-    target = room_arg(room.strip()) if room else None
-    net = check_network(cmd.site, network)
-    with bridge_session(cmd.site, cmd.url) as manager:
-        manager.sync()
-        result = manager.plumb(name, target, net)
-    _show(cmd, [result])
+    _show(cmd, plumbing.plumb(cmd.site, cmd.url, channel, room, network))
 
 
 @command(app)
 def unplumb(cmd: Cmd, channel: Channel, network: Network = None) -> None:
     """Stop bridging an IRC channel: the bridge leaves its room and the channel."""
-    from wmx.irc.manage import bridge_session, bridge_view, check_channel, check_network
+    from wmx.irc import plumbing
 
-    bridge_view(cmd.site)
-    name = checked(check_channel, channel)
-    net = check_network(cmd.site, network)
-    with bridge_session(cmd.site, cmd.url) as manager:
-        result = manager.unplumb(name, net)
-    _show(cmd, [result])
+    _show(cmd, plumbing.unplumb(cmd.site, cmd.url, channel, network))
 
 
 @command(app, "plumb-file")
 def plumb_file(
     cmd: Cmd,
     path: Annotated[
-        Path,
-        typer.Argument(help="YAML list of channels (see docs/irc.md).", dir_okay=False),
+        Path, typer.Argument(help="YAML list of channels (see docs/irc.md).", dir_okay=False)
     ],
 ) -> None:
     """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
     reports per channel. The whole file is checked before anything changes."""
-    from wmx.irc.channels import parse_channel_file
-    from wmx.irc.manage import bridge_session, bridge_view
+    from wmx.irc import plumbing
 
-    bridge_view(cmd.site)
-    entries = parse_channel_file(path, cmd.site)
-    with bridge_session(cmd.site, cmd.url) as manager:
-        manager.sync()
-        results = manager.plumb_each(entries)
-    _show(cmd, results)
+    _show(cmd, plumbing.plumb_file(cmd.site, cmd.url, path))

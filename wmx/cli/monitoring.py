@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, console, group, open_site, store_password
-from wmx.present import esc
+from wmx.cli.common import StdinOption, group, open_site, store_password
 
 app = group("monitoring")
 
@@ -34,23 +33,9 @@ def grafana(
     basic-auth password from the environment variable WMX_PROMETHEUS_PASSWORD; the
     password itself is `prometheus_remote_password` in the site's secrets.yml.
     """
-    from wmx.grafana import PASSWORD_VARIABLE, write_provisioning
+    from wmx.grafana import provision
 
-    site = open_site(ctx)
-    written = write_provisioning(site, directory, prometheus_url)
-    for path in written:
-        console.print(f"wrote {esc(path)}")
-    if site.config.monitoring.remote_scrape.allow:
-        console.print(
-            f"Grafana must run with {PASSWORD_VARIABLE} set to prometheus_remote_password "
-            "from secrets.yml, and its address must be in monitoring.remote_scrape.allow."
-        )
-    else:
-        console.print(
-            "[yellow]monitoring.remote_scrape.allow is empty: Prometheus listens on its "
-            "host's loopback only.[/] Add Grafana's address there and deploy, or pass "
-            "--prometheus-url for a tunnel of your own."
-        )
+    provision(open_site(ctx), directory, prometheus_url)
 
 
 @app.command("smtp-password")

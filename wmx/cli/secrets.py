@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from wmx.cli.common import StdinOption, console, group, read_secret, site_root
+from wmx.cli.common import StdinOption, group, site_root
 
 app = group("secrets")
 
@@ -33,26 +32,9 @@ def rotate(
     `database_ca` makes a new CA for the database's TLS (kept in pki/ beside
     secrets.yml) and with it a new certificate for PostgreSQL.
     """
-    from wmx.site import SitePaths, load_config
-    from wmx.site.pki import DATABASE_CA, ROTATION_EFFECT, rotate_database_ca
-    from wmx.site.secrets import rotate_secret, rotation_effect
+    from wmx.ops.secrets import rotate_command
 
-    paths = SitePaths(site_root(ctx))
-    effect = ROTATION_EFFECT if name == DATABASE_CA else rotation_effect(name)
-    console.print(f"Rotating [bold]{escape(name)}[/]: {escape(effect)}")
-    if not yes and not typer.confirm("Generate a new value now?", default=False):
-        console.print("Nothing changed.")
-        raise typer.Exit(1)
-    if name == DATABASE_CA:
-        rotate_database_ca(paths.root, load_config(paths).server_name)
-        kept = "a new CA in pki/ (the certificate is issued at the next render)"
-    else:
-        rotate_secret(paths.secrets, name)
-        kept = "new value stored in secrets.yml (not shown)"
-    console.print(
-        f"{escape(name)}: {kept}. Apply with `wmx deploy`, and update the copy of "
-        "secrets.yml (and pki/) you keep."
-    )
+    rotate_command(site_root(ctx), name, yes)
 
 
 @app.command("sudo-password")
@@ -72,16 +54,6 @@ def sudo_password(
     upgrade) on sudo's standard input. Not needed when sudo asks for no password (most
     cloud images: NOPASSWD).
     """
-    from wmx.site import SitePaths
-    from wmx.site.secrets import store_secret
+    from wmx.ops.secrets import sudo_password_command
 
-    paths = SitePaths(site_root(ctx))
-    value = "" if clear else read_secret("sudo password", stdin=stdin)
-    store_secret(paths.secrets, "sudo_password", value)
-    if clear:
-        console.print("Forgotten: from now on wmx expects sudo to ask for no password.")
-    else:
-        console.print(
-            "Stored in secrets.yml (not shown); every wmx command that reaches a host "
-            "uses it from now on."
-        )
+    sudo_password_command(site_root(ctx), stdin, clear)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import JsonOutput, TableOrJson, console, open_site, print_json
+from wmx.cli.common import JsonOutput, TableOrJson, open_site
 
 
 def status(
@@ -26,17 +26,7 @@ def status(
     monitoring host. Exit status 0 when everything is healthy, 1 otherwise.
     """
     from wmx.ops.upgrade import last_record
-    from wmx.status import collect_status
-    from wmx.status.present import render_status, show_last_upgrade, watch_status
+    from wmx.status.present import status_command
 
     site = open_site(ctx)
-    if output is TableOrJson.json:
-        result = collect_status(site)
-        print_json({**result.to_dict(), "last_upgrade": last_record(site.paths.state)})
-        raise typer.Exit(0 if result.healthy else 1)
-    if not watch:
-        result = collect_status(site)
-        console.print(render_status(result))
-        show_last_upgrade(last_record(site.paths.state))
-        raise typer.Exit(0 if result.healthy else 1)
-    watch_status(lambda: collect_status(site), interval)
+    status_command(site, output, watch, interval, lambda: last_record(site.paths.state))

@@ -171,8 +171,7 @@ def os_command(
 def postgresql_command(
     ctx: typer.Context,
     yes: Annotated[
-        bool,
-        typer.Option("--yes", help="Do it; without it, only say what would be done."),
+        bool, typer.Option("--yes", help="Do it; without it, only say what would be done.")
     ] = False,
     drop_old: Annotated[
         bool,

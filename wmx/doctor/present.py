@@ -1,11 +1,22 @@
 """How `wmx doctor` shows its report to people: the checks grouped by side, ✓ or ✗ with
-the detail, and under each failure what to change. Scripts get `Report.to_dict()`."""
+the detail, and under each failure what to change. Scripts get `Report.to_dict()`.
+`wmx doctor`'s whole run is `doctor_command`."""
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import typer
 from rich.text import Text
 
-from wmx.doctor import Report
+from wmx.doctor import KINDS, DoctorOptions, Report, run_doctor
+from wmx.errors import InputError
+from wmx.present import console, print_json
+
+if TYPE_CHECKING:
+    from wmx.site import Site
 
 SIDE_TITLES = {
     "outside": "From outside, as another homeserver sees {server}",
@@ -36,3 +47,28 @@ def render_report(report: Report) -> list[Text]:
         else Text(f"all {len(report.checks)} checks passed", style="bold green")
     )
     return lines
+
+
+def known_kinds(skip: Sequence[str]) -> Sequence[str]:
+    """`--skip`'s kinds, each one wmx checks (else an input error naming the known ones)."""
+    unknown = sorted(set(skip) - set(KINDS))
+    if unknown:
+        raise InputError(f"--skip {unknown[0]}: no such check (known: {', '.join(KINDS)})")
+    return skip
+
+
+def doctor_command(
+    site: Site, tls: ssl.SSLContext, side: str, skip: Sequence[str], output: str
+) -> None:
+    """`wmx doctor`: the checks of `side` (outside, inside or both), shown as JSON or a
+    line per check (with a status line while they run); exit status 1 when one fails."""
+    options = DoctorOptions(tls=tls, outside=side != "inside", inside=side != "outside", skip=skip)
+    if output == "json":
+        report = run_doctor(site, options)
+        print_json(report.to_dict())
+    else:
+        with console.status("Checking the site from outside and inside"):
+            report = run_doctor(site, options)
+        for line in render_report(report):
+            console.print(line, soft_wrap=True)
+    raise typer.Exit(0 if report.ok else 1)

@@ -4,12 +4,16 @@ zone-file lines are printed unwrapped so that they can be pasted."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from wmx.ops.dns import Finding, Record
-from wmx.present import cell, console
+from wmx.ops.dns import Finding, Record, check_records, needed_records, stray_ipv6
+from wmx.present import answer, cell, console
+
+if TYPE_CHECKING:
+    from wmx.site import Site
 
 
 def print_zone(records: Sequence[Record]) -> None:
@@ -51,3 +55,24 @@ def show_findings(findings: Sequence[Finding], failed: int) -> None:
         )
     else:
         console.print("[bold green]every required record resolves to the inventory's hosts[/]")
+
+
+def dns_command(site: Site, check: bool, output: str) -> None:
+    """`wmx dns`: the records (a table, zone-file lines or JSON), or with `check` what
+    resolves today, exit status 1 when a required record is missing or points elsewhere."""
+    records = needed_records(site)
+    if not check:
+        if output == "zone":
+            print_zone(records)
+        else:
+            data = {"records": [r.as_dict() for r in records]}
+            answer(output, lambda: data, lambda: show_records(records))
+        return
+    findings = check_records(records) + stray_ipv6(records)
+    failed = [f for f in findings if not f.ok and f.record.required]
+    answer(
+        output,
+        lambda: {"ok": not failed, "checks": [f.as_dict() for f in findings]},
+        lambda: show_findings(findings, len(failed)),
+        not failed,
+    )

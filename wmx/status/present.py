@@ -1,11 +1,12 @@
-"""The status screen (Rich): one panel per host, then monitoring, alerts and Synapse."""
+"""The status screen (Rich): one panel per host, then monitoring, alerts and Synapse;
+`wmx status`'s whole run is `status_command`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.markup import escape as esc
@@ -13,8 +14,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from wmx.present import console
+from wmx.present import answer, console
 from wmx.status.collect import SiteStatus
+
+if TYPE_CHECKING:
+    from wmx.site import Site
 
 _STATE_STYLE = {"active": "green", "failed": "bold red", "not-installed": "yellow"}
 
@@ -206,3 +210,28 @@ def watch_status(collect: Callable[[], SiteStatus], interval: float) -> None:
                 live.update(render_status(collect()), refresh=True)
         except KeyboardInterrupt:
             pass
+
+
+def status_command(
+    site: Site,
+    output: str,
+    watch: bool,
+    interval: int,
+    last_upgrade: Callable[[], Mapping[str, Any] | None],
+) -> None:
+    """`wmx status`: the screen (refreshed in place with `watch`) or JSON, with the last
+    upgrade's record; exit status 1 unless every host is healthy."""
+    from wmx.status import collect_status
+
+    if watch and output != "json":
+        watch_status(lambda: collect_status(site), interval)
+        return
+    result = collect_status(site)
+
+    def show() -> None:
+        console.print(render_status(result))
+        show_last_upgrade(last_upgrade())
+
+    answer(
+        output, lambda: {**result.to_dict(), "last_upgrade": last_upgrade()}, show, result.healthy
+    )
