@@ -24,25 +24,8 @@ if TYPE_CHECKING:
 
     from wmx.site import Site
 
-# OutputFormat, checked, console, err_console, print_json and read_secret come from
-# wmx.present.
-__all__ = [
-    "JsonOutput",
-    "OutputFormat",
-    "StdinOption",
-    "TableOrJson",
-    "checked",
-    "console",
-    "err_console",
-    "global_site",
-    "group",
-    "open_site",
-    "print_json",
-    "read_secret",
-    "site_root",
-    "store_password",
-    "trust",
-]
+# Re-exported for the commands, from wmx.present (the names defined here need no list).
+__all__ = ["OutputFormat", "checked", "console", "err_console", "print_json", "read_secret"]
 
 
 def group(name: str) -> typer.Typer:
