@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, NewPassword, PasswordFile, command, new_password
+from wmx.cli.admin_support import Cmd, PasswordFile, command
 from wmx.cli.common import checked, group
 
 app = group("admin")
@@ -26,23 +26,8 @@ def bootstrap(
     password manager), unless --password-file gives it. If the account exists, wmx only
     says how to log in. Works through an SSH tunnel: the Admin API is never public.
     """
-    from wmx.admin.present import show_bootstrap
+    from wmx.admin.actions.user import bootstrap as action
     from wmx.site.model import check_localpart
 
     name = checked(check_localpart, localpart)
-    user_id = f"@{name}:{cmd.site.config.server_name}"
-    password: NewPassword | None = None
-    with cmd.session() as admin:
-        existing = admin.users.get(user_id) if admin.users.exists(user_id) else None
-        if existing is None:
-            password = new_password(password_file, password_file is None, who=user_id)
-            admin.users.create(user_id, password.value, admin=True)
-    config = cmd.site.config
-    generated = password.value if password is not None and password.generated else None
-    show_bootstrap(
-        user_id,
-        existing,
-        homeserver_host=config.homeserver.host,
-        server_name=config.server_name,
-        generated=generated,
-    )
+    cmd.run(action, f"@{name}:{cmd.site.config.server_name}", password_file)

@@ -1,33 +1,24 @@
 """What the administration commands (user, room, media, regtoken, notice, reports) share:
-their options, confirmation, passwords, checked identifiers, the signed-in session, and
-on/off command pairs. Workflows live in wmx.admin; output in wmx.present."""
+their options, confirmation, checked identifiers, running an action of
+wmx.admin.actions in a signed-in session, and on/off command pairs. The work is in
+wmx.admin; output in wmx.admin.present and wmx.present."""
 
 from __future__ import annotations
 
 import inspect
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec
 
 import typer
 
-from wmx.cli.common import OutputFormat, checked, console, open_site
-from wmx.errors import InputError
-from wmx.present import (
-    Column,
-    Pages,
-    emit_data,
-    emit_done,
-    emit_pages,
-    emit_record,
-    emit_rows,
-    esc,
-)
+from wmx.cli.common import OutputFormat, checked, open_site
+from wmx.present import Column, emit_data, emit_rows
 
 if TYPE_CHECKING:
+    from wmx.admin.act import Act, Shown
     from wmx.admin.client import SynapseAdmin
 
 AdminUrl = Annotated[
@@ -67,46 +58,15 @@ def confirm(question: str, yes: bool) -> None:
         raise typer.Exit(1)
 
 
-# Passwords: from a file, a prompt with confirmation, or generated and shown once.
-# Never from argv, where `ps` and shell history would keep them.
+def lazy(name: str) -> Any:
+    """The module `name`, imported when first used: a command module names its actions
+    module at the top while `--help` still imports no part of wmx.admin."""
 
+    class Lazy:
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(import_module(name), attribute)
 
-@dataclass(frozen=True)
-class NewPassword:
-    value: str
-    generated: bool
-
-    def __repr__(self) -> str:
-        return f"NewPassword(<hidden>, generated={self.generated})"
-
-
-def read_password_file(path: Path) -> str:
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the password file ({exc.strerror})") from None
-    lines = text.splitlines()
-    password = lines[0] if lines else ""
-    if not password:
-        raise InputError(f"{path}: the password file is empty")
-    return password
-
-
-def new_password(password_file: Path | None, generate: bool, *, who: str) -> NewPassword:
-    if password_file and generate:
-        raise InputError("give either --password-file or --generate-password, not both")
-    if password_file:
-        return NewPassword(read_password_file(password_file), generated=False)
-    if generate:
-        from wmx.admin.users import generate_password
-
-        return NewPassword(generate_password(), generated=True)
-    value = typer.prompt(
-        f"New password for {who}", hide_input=True, confirmation_prompt=True
-    ).strip()
-    if not value:
-        raise InputError("the password is empty")
-    return NewPassword(value, generated=False)
+    return Lazy()
 
 
 # Identifiers: checked before anything is sent (exit code 2 names the value).
@@ -134,8 +94,10 @@ class Cmd:
     """What an administration command was given: `--output`, `--url` and the site (loaded
     first, before any argument is checked), and the ways to reach and answer through them."""
 
-    def __init__(self, ctx: typer.Context, output: OutputFormat, url: str | None) -> None:
-        self.output, self.url, self.site = output, url, open_site(ctx)
+    def __init__(
+        self, ctx: typer.Context, output: OutputFormat, url: str | None, yes: bool = False
+    ) -> None:
+        self.output, self.url, self.yes, self.site = output, url, yes, open_site(ctx)
         self.table = output is OutputFormat.table
 
     def session(self) -> AbstractContextManager[SynapseAdmin]:
@@ -144,79 +106,64 @@ class Cmd:
 
         return admin_session(self.site, self.url)
 
-    @contextmanager
-    def user_session(
-        self, user: str, refuse: str | None = None
-    ) -> Iterator[tuple[SynapseAdmin, str]]:
-        """A session and the id of an existing local account (checked before the session
-        opens); `refuse` names the action wmx will not do to its own admin account."""
-        from wmx.admin import targets
+    def run(
+        self, action: Callable[Concatenate[Act, P], Shown], *args: P.args, **kw: P.kwargs
+    ) -> None:
+        """Open a session, do `action(act, *args, **kw)` (wmx.admin.act: it asks before
+        anything destructive, unless --yes) and show what it returns, in the session (a
+        listing is shown as its pages arrive)."""
+        from wmx.admin.act import Act
 
-        user_id = self.user_id(user)
-        with targets.user_session(self.site, user_id, self.url, refuse=refuse) as admin:
-            yield admin, user_id
+        with self.session() as admin:
+            act = Act(admin, self.site, lambda question: confirm(question, self.yes))
+            action(act, *args, **kw).show(self.output)
 
-    def room_session(self, room: str) -> AbstractContextManager[tuple[SynapseAdmin, str]]:
-        """A session and the id of a room this homeserver knows (from its id or an alias)."""
-        from wmx.admin import targets
-
-        return targets.room_session(self.site, room_arg(room), self.url)
-
-    def user_id(self, user: str) -> str:
-        """A local user id; a bare name is completed with the site's server name."""
+    def user_id(self, user: str, refuse: str | None = None) -> str:
+        """A local user id (a bare name is completed with the site's server name);
+        `refuse` names the action wmx will not do to its own admin account."""
         from wmx.admin.ids import check_user_id
+        from wmx.admin.targets import refuse_own_account
 
-        return checked(lambda v: check_user_id(v, self.site.config.server_name), user)
-
-    def done(self, message: str, data: Mapping[str, Any]) -> None:
-        emit_done(self.output, message, data)
-
-    def done_with_password(self, message: str, data: dict[str, Any], password: NewPassword) -> None:
-        """`done` for a command that set data["user_id"]'s password: a generated one is
-        shown once, under the sentence for people or in the object for scripts."""
-        self.done(message, {**data, **({"password": password.value} if password.generated else {})})
-        if self.table and password.generated:
-            console.print(
-                f"  Password for {esc(data['user_id'])}: [bold]{esc(password.value)}[/]  "
-                "(shown once; pass it on now)"
-            )
+        user_id = checked(lambda v: check_user_id(v, self.site.config.server_name), user)
+        if refuse:
+            refuse_own_account(self.site, user_id, refuse)
+        return user_id
 
     def rows(self, rows: Sequence[Any], columns: Sequence[Column], **kwargs: Any) -> None:
         emit_rows(rows, self.output, columns, **kwargs)
-
-    def pages(self, pages: Pages, columns: Sequence[Column], *, empty: str) -> None:
-        emit_pages(pages, self.output, columns, empty=empty)
-
-    def record(self, record: Mapping[str, Any], fields: Sequence[Column]) -> None:
-        emit_record(record, self.output, fields)
-
-    def data(self, data: Any) -> None:
-        emit_data(data, self.output)
 
     def show(self, data: Any, for_people: Callable[[], None]) -> None:
         """Scripts get `data` (JSON or YAML); people get what `for_people()` prints."""
         if self.table:
             for_people()
         else:
-            self.data(data)
+            emit_data(data, self.output)
 
 
 _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _OUTPUT = inspect.Parameter("output", _KEYWORD, annotation=Output, default=OutputFormat.table)
 _URL = inspect.Parameter("url", _KEYWORD, annotation=AdminUrl, default=None)
+_YES = inspect.Parameter("yes", _KEYWORD, annotation=Yes, default=False)
+P = ParamSpec("P")
 
 
 def command(
-    app: typer.Typer, name: str | None = None, *, output: bool = True, url: bool = True
+    app: typer.Typer,
+    name: str | None = None,
+    *,
+    yes: bool = False,
+    output: bool = True,
+    url: bool = True,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register `func(cmd: Cmd, …)` as a command of `app`: its own parameters, then
-    `--output` and `--url` (each unless turned off), as a hand-written command has them."""
+    """Register `func(cmd: Cmd, …)` as a command of `app`: its own parameters, then `--yes`
+    (with `yes`: `cmd.run`'s actions ask unless it is given), `--output` and `--url` (each
+    unless turned off), as a hand-written command has them."""
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(func, eval_str=True).parameters.values())[1:]
-        extra = [p for p, on in ((_OUTPUT, output), (_URL, url)) if on]
+        extra = [p for p, on in ((_YES, yes), (_OUTPUT, output), (_URL, url)) if on]
         if clash := {p.name for p in own} & {p.name for p in extra}:
-            raise TypeError(f"{func.__name__}: {clash} would hide --output/--url")
+            raise TypeError(f"{func.__name__}: {clash} would hide --yes/--output/--url")
         app.command(name)(_command(func.__name__, func.__doc__, own + extra, func))
         return func
 
@@ -227,8 +174,8 @@ def _command(
     name: str, doc: str | None, params: list[inspect.Parameter], run: Callable[..., None]
 ) -> Callable[..., None]:
     def command(ctx: typer.Context, **values: Any) -> None:
-        output = values.pop("output", OutputFormat.table)
-        run(Cmd(ctx, output, values.pop("url", None)), **values)
+        output, yes = values.pop("output", OutputFormat.table), values.pop("yes", False)
+        run(Cmd(ctx, output, values.pop("url", None), yes), **values)
 
     # Typer reads the parameters from the signature: give it the one a hand-written
     # command would have.

@@ -7,23 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import (
-    Cmd,
-    Switch,
-    UserId,
-    Yes,
-    command,
-    confirm,
-    on_off_commands,
-    room_arg,
-)
+from wmx.cli.admin_support import Cmd, Switch, UserId, command, lazy, on_off_commands
+from wmx.cli.admin_support import room_arg as ref
 from wmx.cli.common import checked
 from wmx.errors import InputError
-from wmx.present import Column, columns, emit_results, esc, fail_unless_complete
 
 if TYPE_CHECKING:
-    from wmx.admin.types import RedactStatus
+    from wmx.admin.actions import moderation as ops
     from wmx.admin.users import AccountFlag
+else:
+    ops = lazy("wmx.admin.actions.moderation")
 
 
 def deactivate(
@@ -44,53 +37,18 @@ def deactivate(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show who would go.")] = False,
-    yes: Yes = False,
 ) -> None:
     """Deactivate an account (it can no longer log in), or many with --regex."""
     from wmx.admin.ids import check_regex
-    from wmx.admin.targets import refuse_own_account
 
     if (user is None) == (regex is None):
         raise InputError("name one user, or give --regex PATTERN (not both)")
     if regex is not None:
-        checked(check_regex, regex)
-        _deactivate_matching(cmd, regex, erase, dry_run, yes)
+        pattern = checked(check_regex, regex)
+        cmd.run(ops.deactivate_matching, pattern, erase=erase, dry_run=dry_run)
         return
-    assert user is not None
-    user_id = cmd.user_id(user)
-    refuse_own_account(cmd.site, user_id, "deactivate")
-    with cmd.session() as admin:
-        details = admin.users.get(user_id)
-        if details.get("deactivated") and not erase:
-            raise InputError(f"{user_id} is already deactivated")
-        if dry_run:
-            cmd.done(f"Would deactivate {esc(user_id)}.", {"would_deactivate": [user_id]})
-            return
-        what = "Deactivate and erase" if erase else "Deactivate"
-        confirm(f"{what} {user_id}? They can no longer log in", yes)
-        admin.users.deactivate(user_id, erase=erase)
-    cmd.done(
-        f"Deactivated [bold]{esc(user_id)}[/]{' and erased its data' if erase else ''}.",
-        {"user_id": user_id, "deactivated": True, "erased": erase},
-    )
-
-
-def _deactivate_matching(cmd: Cmd, pattern: str, erase: bool, dry_run: bool, yes: bool) -> None:
-    from wmx.admin.account import admin_user_id
-    from wmx.admin.bulk import deactivate_each, deactivation_targets
-
-    with cmd.session() as admin:
-        targets = deactivation_targets(admin, pattern, admin_user_id(cmd.site))
-        if dry_run or not targets:
-            cmd.rows(
-                [{"user_id": t} for t in targets],
-                columns("would deactivate:user_id"),
-                empty=f"no active non-admin account matches {pattern!r}",
-            )
-            return
-        confirm(f"Deactivate {len(targets)} account(s) matching {pattern!r}?", yes)
-        results = deactivate_each(admin, targets, erase=erase)
-    emit_results(results, cmd.output, Column.key("user", "user_id"), ok="deactivated")
+    user_id = cmd.user_id(str(user), refuse="deactivate")
+    cmd.run(ops.deactivate, user_id, erase=erase, dry_run=dry_run)
 
 
 def _account_flag(field: AccountFlag, action: str, *, on: str, off: str) -> Switch:
@@ -98,10 +56,8 @@ def _account_flag(field: AccountFlag, action: str, *, on: str, off: str) -> Swit
     one on its own admin account (`action` says what it refuses)."""
 
     def switch(cmd: Cmd, user: str, value: bool) -> None:
-        with cmd.user_session(user, refuse=action if value else None) as (admin, user_id):
-            admin.users.set_flag(field, user_id, value)
-        done = on if value else off
-        cmd.done(f"[bold]{esc(user_id)}[/] {done}.", {"user_id": user_id, field: value})
+        user_id = cmd.user_id(user, refuse=action if value else None)
+        cmd.run(ops.set_flag, user_id, field, value, on if value else off)
 
     return switch
 
@@ -125,27 +81,14 @@ def devices(
             "that has not made a request yet looks the same).",
         ),
     ] = False,
-    yes: Yes = False,
 ) -> None:
     """List an account's devices (sessions); prune stale ones."""
-    from wmx.admin.bulk import stale_devices
     from wmx.admin.ids import check_days
-    from wmx.admin.present import DEVICE_COLUMNS, PRUNED_DEVICE_COLUMNS
 
     user_id = cmd.user_id(user)
     if prune_older_than is not None:
         checked(lambda v: check_days(int(v)), str(prune_older_than))
-    with cmd.session() as admin:
-        found = admin.users.devices(user_id)
-        if prune_older_than is None:
-            cmd.rows(found, DEVICE_COLUMNS, empty=f"{user_id} has no devices")
-            return
-        stale = stale_devices(found, prune_older_than, never_seen=never_seen)
-        if stale:
-            confirm(f"Log out {len(stale)} of {user_id}'s {len(found)} device(s)?", yes)
-            admin.users.delete_devices(user_id, [d["device_id"] for d in stale])
-    empty = f"no device of {user_id} is older than {prune_older_than} day(s)"
-    cmd.rows(stale, PRUNED_DEVICE_COLUMNS, empty=empty)
+    cmd.run(ops.devices, user_id, prune_older_than, never_seen=never_seen)
 
 
 def redact(
@@ -161,29 +104,11 @@ def redact(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait for Synapse to finish (default).")
     ] = True,
-    yes: Yes = False,
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""
-    from wmx.admin.present import follow_task
-    from wmx.admin.targets import existing_room
-
-    room_refs = [room_arg(r) for r in rooms or []]
-    with cmd.user_session(user) as (admin, user_id):
-        room_ids = [existing_room(admin, r) for r in room_refs]
-        where = f"{len(room_ids)} room(s)" if room_ids else "every room they are or were in"
-        confirm(f"Redact every event {user_id} sent in {where}?", yes)
-        redact_id = admin.users.start_redaction(user_id, rooms=room_ids, reason=reason)
-        if not wait:
-            cmd.done(
-                f"Redaction of {esc(user_id)} started: "
-                f"`wmx user redact-status {esc(redact_id)}` follows it.",
-                {"redact_id": redact_id, "status": "scheduled"},
-            )
-            return
-        state = follow_task(
-            f"Redacting {user_id}'s events", lambda: admin.users.redaction_status(redact_id)
-        )
-    _report_redaction(cmd, redact_id, state)
+    room_refs = [ref(r) for r in rooms or []]
+    user_id = cmd.user_id(user)
+    cmd.run(ops.redact, user_id, room_refs, reason=reason, wait=wait)
 
 
 def redact_status(
@@ -191,19 +116,7 @@ def redact_status(
     redact_id: Annotated[str, typer.Argument(help="The id `wmx user redact --no-wait` printed.")],
 ) -> None:
     """Where a redaction started with --no-wait stands."""
-    with cmd.session() as admin:
-        state = admin.users.redaction_status(redact_id)
-    _report_redaction(cmd, redact_id, state, final=False)
-
-
-def _report_redaction(cmd: Cmd, redact_id: str, state: RedactStatus, final: bool = True) -> None:
-    from wmx.admin.present import show_redaction
-
-    cmd.show({"redact_id": redact_id, **state}, lambda: show_redaction(redact_id, state))
-    if final:
-        fail_unless_complete("the redaction", state)
-    if state.get("failed_redactions"):
-        raise typer.Exit(1)
+    cmd.run(ops.redact_status, redact_id)
 
 
 # The account flags: (field, (on command, its help, what it did), (off command, …)).
@@ -231,10 +144,10 @@ ACCOUNT_FLAGS: list[tuple[AccountFlag, tuple[str, str, str], tuple[str, str, str
 
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to `wmx user`, in the order `--help` lists them."""
-    command(app)(deactivate)
+    command(app, yes=True)(deactivate)
     for field, (on, on_help, on_done), (off, off_help, off_done) in ACCOUNT_FLAGS:
         switch = _account_flag(field, on, on=on_done, off=off_done)
         on_off_commands(app, ("user", UserId), switch, on=(on, on_help), off=(off, off_help))
-    command(app)(devices)
-    command(app)(redact)
+    command(app, yes=True)(devices)
+    command(app, yes=True)(redact)
     command(app, "redact-status")(redact_status)

@@ -3,14 +3,18 @@ registration stays closed to everyone else."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, Yes, command, confirm
+from wmx.cli.admin_support import Cmd, command, lazy
 from wmx.cli.common import checked, group
 from wmx.errors import InputError
-from wmx.present import columns, esc, when
+
+if TYPE_CHECKING:
+    from wmx.admin.actions import service as ops
+else:
+    ops = lazy("wmx.admin.actions.service")
 
 app = group("regtoken")
 
@@ -23,12 +27,6 @@ Expires = Annotated[
         help="When it stops working: YYYY-MM-DD, a date-time, or a duration such as 30d.",
     ),
 ]
-
-COLUMNS = columns(
-    "token, uses allowed:uses_allowed, used:completed, pending, expires:expiry_time",
-    uses_allowed=lambda v: "unlimited" if v is None else str(v),
-    expiry_time=lambda v: "never" if v is None else when(v),
-)
 
 
 def _token(value: str) -> str:
@@ -52,18 +50,13 @@ def list_tokens(
     ] = None,
 ) -> None:
     """List registration tokens with their use counts and expiry."""
-    with cmd.session() as admin:
-        tokens = admin.tokens.listing(valid=valid)
-    cmd.rows(tokens, COLUMNS, empty="no registration tokens")
+    cmd.run(ops.tokens, valid)
 
 
 @command(app)
 def show(cmd: Cmd, token: Token) -> None:
     """One token's details."""
-    name = _token(token)
-    with cmd.session() as admin:
-        found = admin.tokens.get(name)
-    cmd.record(found, COLUMNS)
+    cmd.run(ops.token, _token(token))
 
 
 @command(app)
@@ -84,16 +77,7 @@ def create(
     if token and length:
         raise InputError("give --token or --length, not both")
     chosen = _token(token) if token else random_token(length or DEFAULT_LENGTH)
-    expiry = _future_ms(expires) if expires else None
-    with cmd.session() as admin:
-        created = admin.tokens.create(token=chosen, uses_allowed=uses, expiry_ms=expiry)
-    cmd.record(created, COLUMNS)
-    if cmd.table:
-        server = cmd.site.config.server_name
-        typer.echo(
-            f"New members register on {server} with this token (e.g. in Element: "
-            f"'Create account', homeserver {server})."
-        )
+    cmd.run(ops.create_token, chosen, uses, _future_ms(expires) if expires else None)
 
 
 @command(app)
@@ -113,17 +97,10 @@ def update(
     changes = token_changes(
         uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry
     )
-    with cmd.session() as admin:
-        updated = admin.tokens.update(name, changes)
-    cmd.record(updated, COLUMNS)
+    cmd.run(ops.update_token, name, changes)
 
 
-@command(app)
-def delete(cmd: Cmd, token: Token, yes: Yes = False) -> None:
+@command(app, yes=True)
+def delete(cmd: Cmd, token: Token) -> None:
     """Delete a token: nobody can register with it any more."""
-    name = _token(token)
-    with cmd.session() as admin:
-        admin.tokens.get(name)
-        confirm(f"Delete registration token {name}?", yes)
-        admin.tokens.delete(name)
-    cmd.done(f"Registration token {esc(name)} deleted.", {"token": name, "deleted": True})
+    cmd.run(ops.delete_token, _token(token))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, Limit, Yes, command, confirm, room_arg
+from wmx.cli.admin_support import Cmd, Limit, command, lazy, room_arg
 from wmx.cli.common import group
+
+if TYPE_CHECKING:
+    from wmx.admin.actions import service as ops
+else:
+    ops = lazy("wmx.admin.actions.service")
 
 app = group("reports")
 
@@ -27,35 +32,19 @@ def list_reports(
     limit: Limit = None,
 ) -> None:
     """Open reports, newest first."""
-    from wmx.admin.present import REPORT_COLUMNS
-    from wmx.admin.targets import room_id_of
-
     room_ref = room_arg(room) if room else None
     reporter_id = cmd.user_id(reporter) if reporter else None
     sender_id = cmd.user_id(sender) if sender else None
-    with cmd.session() as admin:
-        room_id = room_id_of(admin, room_ref) if room_ref else None
-        pages = admin.reports.pages(
-            room_id=room_id, reporter=reporter_id, sender=sender_id, limit=limit
-        )
-        cmd.pages(pages, REPORT_COLUMNS, empty="no open reports")
+    cmd.run(ops.reports, room_ref, reporter_id, sender_id, limit)
 
 
 @command(app)
 def show(cmd: Cmd, report: ReportId) -> None:
     """One report, with the reported event."""
-    from wmx.admin.present import REPORT_FIELDS
-
-    with cmd.session() as admin:
-        found = admin.reports.get(report)
-    cmd.record(found, REPORT_FIELDS)
+    cmd.run(ops.report, report)
 
 
-@command(app)
-def resolve(cmd: Cmd, report: ReportId, yes: Yes = False) -> None:
+@command(app, yes=True)
+def resolve(cmd: Cmd, report: ReportId) -> None:
     """Mark a report handled (Synapse deletes it; act on the message first)."""
-    with cmd.session() as admin:
-        admin.reports.get(report)
-        confirm(f"Resolve (delete) report {report}?", yes)
-        admin.reports.resolve(report)
-    cmd.done(f"Report {report} resolved.", {"id": report, "resolved": True})
+    cmd.run(ops.resolve_report, report)

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wmx.cli import moderation
-from wmx.cli.admin_support import (
-    Cmd,
-    GeneratePassword,
-    Limit,
-    PasswordFile,
-    UserId,
-    command,
-    new_password,
-)
-from wmx.cli.common import checked, console, group
-from wmx.errors import InputError
-from wmx.present import esc
+from wmx.cli.admin_support import Cmd, GeneratePassword, Limit, PasswordFile, UserId, command, lazy
+from wmx.cli.common import checked, group
+
+if TYPE_CHECKING:
+    from wmx.admin.actions import user as ops
+else:
+    ops = lazy("wmx.admin.actions.user")
 
 app = group("user")
 
@@ -45,25 +40,13 @@ def list_users(
     limit: Limit = None,
 ) -> None:
     """List local accounts with when each was last seen (printed as they arrive)."""
-    from wmx.admin.present import USER_COLUMNS
-
-    with cmd.session() as admin:
-        pages = admin.users.pages(
-            guests=guests, deactivated=deactivated, admins_only=admins, name=name, limit=limit
-        )
-        cmd.pages(pages, USER_COLUMNS, empty="no accounts match")
+    cmd.run(ops.listing, guests, deactivated, admins, name, limit)
 
 
 @command(app)
 def show(cmd: Cmd, user: UserId) -> None:
     """Everything Synapse knows about one account."""
-    from wmx.admin.present import USER_FIELDS
-
-    user_id = cmd.user_id(user)
-    with cmd.session() as admin:
-        details: dict[str, Any] = dict(admin.users.get(user_id))
-        details["joined_rooms"] = admin.users.joined_rooms(user_id)
-    cmd.record(details, USER_FIELDS)
+    cmd.run(ops.show, cmd.user_id(user))
 
 
 @command(app)
@@ -80,25 +63,13 @@ def create(
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
     from wmx.admin.ids import check_new_user_id
+    from wmx.admin.passwords import new_password
     from wmx.site.model import check_email
 
     user_id = checked(lambda v: check_new_user_id(v, cmd.site.config.server_name), localpart)
-    if email:
-        email = checked(check_email, email)
+    email = checked(check_email, email) if email else email
     password = new_password(password_file, generate_password, who=user_id)
-    with cmd.session() as admin:
-        if admin.users.exists(user_id):
-            raise InputError(
-                f"{user_id} already exists; `wmx user reset-password` changes its password"
-            )
-        created = admin.users.create(
-            user_id, password.value, admin=admin_flag, displayname=display_name, email=email
-        )
-    cmd.done_with_password(
-        f"Created {'admin ' if admin_flag else ''}[bold]{esc(user_id)}[/].",
-        {"user_id": user_id, "admin": bool(created.get("admin")), "created": True},
-        password,
-    )
+    cmd.run(ops.create, user_id, password, admin_flag, display_name, email)
 
 
 @command(app, "import")
@@ -126,25 +97,10 @@ def import_csv(
     Rows without a password get a generated one, shown once (or written to
     --passwords-out). The whole file is checked first: one bad row, nothing is sent.
     """
-    from wmx.admin.present import import_columns
-    from wmx.admin.user_import import import_users, parse_user_csv, tally
+    from wmx.admin.user_import import parse_user_csv
 
     rows = parse_user_csv(csv_file, cmd.site.config.server_name)
-    with cmd.session() as admin:
-        results = import_users(admin, rows, passwords_out)
-    show_passwords = passwords_out is None
-    data = [r.as_dict(with_password=show_passwords) for r in results]
-    cmd.rows(data, import_columns(show_passwords))
-    counts = tally(results)
-    if cmd.table:
-        console.print(
-            f"{counts['created']} created, {counts['exists']} already there, "
-            f"{counts['failed']} failed."
-        )
-        if passwords_out and counts["created"]:
-            console.print(f"Generated passwords appended to {esc(passwords_out)}.")
-    if counts["failed"]:
-        raise typer.Exit(1)
+    cmd.run(ops.import_csv, rows, passwords_out)
 
 
 @command(app, "reset-password")
@@ -158,19 +114,11 @@ def reset_password(
     ] = False,
 ) -> None:
     """Set a new password (and log the account out everywhere, unless --keep-devices)."""
-    from wmx.admin.targets import refuse_own_account
+    from wmx.admin.passwords import new_password
 
-    user_id = cmd.user_id(user)
-    refuse_own_account(cmd.site, user_id, "reset the password of")
+    user_id = cmd.user_id(user, refuse="reset the password of")
     password = new_password(password_file, generate_password, who=user_id)
-    with cmd.user_session(user_id) as (admin, _):
-        admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
-    sessions = "sessions kept" if keep_devices else "logged out everywhere"
-    cmd.done_with_password(
-        f"New password set for [bold]{esc(user_id)}[/] ({sessions}).",
-        {"user_id": user_id, "logged_out": not keep_devices},
-        password,
-    )
+    cmd.run(ops.reset_password, user_id, password, keep_devices=keep_devices)
 
 
 @command(app, "admin")
@@ -180,13 +128,8 @@ def set_admin(
     state: Annotated[OnOff, typer.Argument(help="on: make a server admin; off: revoke.")],
 ) -> None:
     """Grant or revoke server admin rights."""
-    refuse = "revoke admin rights of" if state is OnOff.off else None
-    with cmd.user_session(user, refuse=refuse) as (admin, user_id):
-        admin.users.set_admin(user_id, state is OnOff.on)
-    cmd.done(
-        f"[bold]{esc(user_id)}[/] is {'now' if state is OnOff.on else 'no longer'} a server admin.",
-        {"user_id": user_id, "admin": state is OnOff.on},
-    )
+    user_id = cmd.user_id(user, refuse="revoke admin rights of" if state is OnOff.off else None)
+    cmd.run(ops.set_admin, user_id, state is OnOff.on)
 
 
 # Moderation (deactivate, lock, suspend, shadow-ban, devices, redact) in its own module.
@@ -196,10 +139,4 @@ moderation.register(app)
 @command(app)
 def whois(cmd: Cmd, user: UserId) -> None:
     """Where and with what an account is connected: devices, addresses, clients."""
-    from wmx.admin.present import CONNECTION_COLUMNS
-    from wmx.admin.users import connections
-
-    with cmd.user_session(user) as (admin, user_id):
-        info = admin.users.whois(user_id)
-    empty = f"{user_id} has no recorded connections"
-    cmd.rows(connections(info), CONNECTION_COLUMNS, empty=empty, data=info)
+    cmd.run(ops.whois, cmd.user_id(user))

@@ -1,0 +1,173 @@
+"""wmx.admin.actions: the administration commands' work, run with a real `SynapseAdmin`
+against a scripted Synapse (httpx's MockTransport): what each action asks before a
+change, the requests it sends (and those it does not send when refused, in a dry run or
+on a contradiction), and what it gives back to show (wmx.admin.act)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import typer
+
+from wmx.admin.act import Act, Done, Results, Rows
+from wmx.admin.actions import media, moderation, room, service
+from wmx.admin.client import SynapseAdmin
+from wmx.errors import InputError
+from wmx.present import Column, OutputFormat, console, when
+from wmx.site import Site
+
+USER = "@spam:example.test"
+
+
+class Synapse:
+    """Answers by (method, path prefix); records every request it was sent."""
+
+    def __init__(self, answers: dict[tuple[str, str], Any]) -> None:
+        self.answers = answers
+        self.sent: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path))
+        for (method, prefix), body in self.answers.items():
+            if request.method == method and request.url.path.startswith(prefix):
+                return httpx.Response(200, json=body)
+        return httpx.Response(404, json={"errcode": "M_NOT_FOUND", "error": "not found"})
+
+    def changes(self) -> list[tuple[str, str]]:
+        return [sent for sent in self.sent if sent[0] != "GET"]
+
+
+def _act(site: Site, synapse: Synapse, agree: bool = True) -> tuple[Act, list[str]]:
+    questions: list[str] = []
+
+    def ask(question: str) -> None:
+        questions.append(question)
+        if not agree:
+            raise typer.Exit(1)
+
+    admin = SynapseAdmin(
+        "http://synapse.invalid",
+        "token",
+        server_name="example.test",
+        transport=httpx.MockTransport(synapse),
+        sleep=lambda _: None,
+    )
+    return Act(admin, site, ask), questions
+
+
+def _shown(result: Any, output: OutputFormat = OutputFormat.table) -> str:
+    with console.capture() as out:
+        result.show(output)
+    return out.get()
+
+
+def _json(result: Any, capsys: pytest.CaptureFixture[str]) -> Any:
+    capsys.readouterr()
+    result.show(OutputFormat.json)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_deactivation_asks_first_and_a_refusal_sends_nothing(one_host: Site) -> None:
+    synapse = Synapse({("GET", f"/_synapse/admin/v2/users/{USER}"): {"name": USER}})
+    act, questions = _act(one_host, synapse, agree=False)
+    with pytest.raises(typer.Exit):
+        moderation.deactivate(act, USER, erase=True, dry_run=False)
+    assert questions == [f"Deactivate and erase {USER}? They can no longer log in"]
+    assert synapse.changes() == []
+
+
+def test_deactivation_dry_run_and_the_real_one(
+    one_host: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synapse = Synapse(
+        {
+            ("GET", f"/_synapse/admin/v2/users/{USER}"): {"name": USER},
+            ("POST", f"/_synapse/admin/v1/deactivate/{USER}"): {"id_server_unbind_result": "x"},
+        }
+    )
+    act, questions = _act(one_host, synapse)
+    dry = moderation.deactivate(act, USER, erase=False, dry_run=True)
+    assert dry.data == {"would_deactivate": [USER]} and synapse.changes() == []
+    done = moderation.deactivate(act, USER, erase=False, dry_run=False)
+    assert synapse.changes() == [("POST", f"/_synapse/admin/v1/deactivate/{USER}")]
+    assert _json(done, capsys) == {"user_id": USER, "deactivated": True, "erased": False}
+    assert len(questions) == 1
+
+
+def test_an_account_already_deactivated_is_an_input_error(one_host: Site) -> None:
+    synapse = Synapse(
+        {("GET", f"/_synapse/admin/v2/users/{USER}"): {"name": USER, "deactivated": True}}
+    )
+    act, questions = _act(one_host, synapse)
+    with pytest.raises(InputError, match="already deactivated"):
+        moderation.deactivate(act, USER, erase=False, dry_run=False)
+    assert questions == [] and synapse.changes() == []
+
+
+def test_deactivation_by_pattern_spares_admins_and_wmx(one_host: Site) -> None:
+    listing = {
+        "users": [
+            {"name": "@spam1:example.test"},
+            {"name": "@spam2:example.test", "admin": True},
+            {"name": "@wmx-admin:example.test"},
+            {"name": "@alice:example.test"},
+        ],
+        "total": 4,
+    }
+    synapse = Synapse({("GET", "/_synapse/admin/v2/users"): listing})
+    act, questions = _act(one_host, synapse)
+    found = moderation.deactivate_matching(act, "spam.*|wmx-admin", erase=False, dry_run=True)
+    assert isinstance(found, Rows)
+    assert [r["user_id"] for r in found.rows] == ["@spam1:example.test"]
+    assert questions == [] and synapse.changes() == []
+
+
+def test_results_fail_the_command_unless_each_went_well(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results = Results(
+        [{"user_id": "@a:x", "result": "sent"}, {"user_id": "@b:x", "result": "failed: 500"}],
+        target=Column.key("user", "user_id"),
+        ok="sent",
+    )
+    with pytest.raises(typer.Exit):
+        _shown(results)
+    done = Done("Sent.", {"sent": 1}, note="  (a note)")
+    assert _json(done, capsys) == {"sent": 1}
+    assert _shown(done).splitlines() == ["Sent.", "  (a note)"]
+
+
+def test_an_empty_room_purge_dry_run_deletes_nothing(one_host: Site) -> None:
+    empty = {"rooms": [{"room_id": "!a:example.test", "name": "old"}], "total_rooms": 1}
+    synapse = Synapse({("GET", "/_synapse/admin/v1/rooms"): empty})
+    act, questions = _act(one_host, synapse)
+    listed = room.purge_empty(act, dry_run=True, block=False)
+    assert isinstance(listed, Rows) and [r["room_id"] for r in listed.rows] == ["!a:example.test"]
+    assert questions == [] and synapse.changes() == []
+
+
+def test_media_deletion_says_what_it_deletes_before_it_does(one_host: Site) -> None:
+    synapse = Synapse({("POST", "/_synapse/admin/v1/media/delete"): {"deleted_media": ["a", "b"]}})
+    act, questions = _act(one_host, synapse)
+    done = media.delete_before(act, 1_700_000_000_000, "10M", 10 * 1024**2, False)
+    since = when(1_700_000_000_000)
+    assert questions == [f"Delete local media larger than 10M not used since {since}?"]
+    assert done.message == "2 item(s) of media deleted."
+    assert synapse.changes() == [("POST", "/_synapse/admin/v1/media/delete")]
+
+
+def test_a_notice_to_everyone_is_asked_for_and_skips_wmx(one_host: Site) -> None:
+    listing = {"users": [{"name": "@wmx-admin:example.test"}, {"name": USER}], "total": 2}
+    synapse = Synapse(
+        {
+            ("GET", "/_synapse/admin/v2/users"): listing,
+            ("POST", "/_synapse/admin/v1/send_server_notice"): {"event_id": "$e"},
+        }
+    )
+    act, questions = _act(one_host, synapse)
+    results = service.send_notice(act, "Maintenance tonight.", [], progress=False)
+    assert questions == ["Send this notice to all 1 local account(s)?"]
+    assert [r["user_id"] for r in results.results] == [USER]
