@@ -45,18 +45,18 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "Show what `wmx deploy` would change in the files and role vars (versions, …),\n"
      "against the last successful deploy."),
     ("deploy", "wmx.cli.deploy:deploy", "Render the site and converge its hosts with Ansible."),
-    ("status", "wmx.cli.status:status",
+    ("status", "wmx.cli.observe:status",
      "Show each host's services (systemd state, version, uptime), disk and memory, the\n"
      "certificate's expiry, the last backup, firing alerts and key Synapse figures."),
-    ("doctor", "wmx.cli.doctor:doctor",
+    ("doctor", "wmx.cli.observe:doctor",
      "Check the site from outside, as another homeserver would (DNS, .well-known,\n"
      "federation endpoint, TLS, signed server keys, versions), and from inside, as a\n"
      "careful operator would (clocks, disk, memory, registration, link previews, what must\n"
      "stay private, PostgreSQL's collation, backups and the signing key in them, Synapse\n"
      "against PyPI)."),
-    ("logs", "wmx.cli.logs:logs",
+    ("logs", "wmx.cli.observe:logs",
      "Print a service's journal from the host that runs it (over SSH)."),
-    ("dns", "wmx.cli.dns:dns",
+    ("dns", "wmx.cli.observe:dns",
      "List the DNS records this site needs: A/AAAA records of every name the proxy\n"
      "serves (server name, homeserver, web client, TURN), the optional _matrix-fed._tcp SRV\n"
      "record and a CAA suggestion."),
