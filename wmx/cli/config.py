@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import StdinOption, console, group, open_site, site_root, store_password
-from wmx.present import esc
+from wmx.cli.common import StdinOption, group, open_site, site_root, store_password
 
 app = group("config")
 
@@ -16,11 +14,9 @@ app = group("config")
 @app.command()
 def validate(ctx: typer.Context) -> None:
     """Check wmx.yaml and inventory.yml; errors name file, line, key and what is allowed."""
-    from wmx.components import components_of
+    from wmx.ops.settings import validate_command
 
-    site = open_site(ctx)
-    hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
-    console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
+    validate_command(open_site(ctx))
 
 
 @app.command()
@@ -29,12 +25,9 @@ def get(
     key: Annotated[str, typer.Argument(help="Dotted name, e.g. synapse.log_level.")],
 ) -> None:
     """Print one setting (sections print as JSON)."""
-    from wmx.site.config_edit import get_value
+    from wmx.ops.settings import get_command
 
-    value = get_value(open_site(ctx).config, key)
-    typer.echo(
-        json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value
-    )
+    get_command(open_site(ctx), key)
 
 
 @app.command("set")
@@ -50,14 +43,9 @@ def set_(
     ],
 ) -> None:
     """Change one setting; the file is written only if the result is valid. Comments stay."""
-    from wmx.site import SitePaths
-    from wmx.site.config_edit import get_value, set_value
+    from wmx.ops.settings import set_command
 
-    paths = SitePaths(site_root(ctx))
-    result = get_value(set_value(paths, key, value, deployed=paths.deployed.exists()), key)
-    # A mapping was merged: show the section as it is now, not only what was given.
-    shown = json.dumps(result) if isinstance(result, dict) else value
-    console.print(f"{esc(key)} = {esc(shown)}  (apply with `wmx deploy`)")
+    set_command(site_root(ctx), key, value)
 
 
 @app.command("smtp-password")

@@ -1,0 +1,36 @@
+"""`wmx config validate|get|set`: what a valid site is said to be (its server name, each
+host with its components), one setting printed (sections, lists, booleans and null as
+JSON), one setting changed (wmx.site.config_edit: written only when the result is valid)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from wmx.components import components_of
+from wmx.present import console, esc
+from wmx.site import Site, SitePaths
+from wmx.site.config_edit import get_value, set_value
+
+
+def validate_command(site: Site) -> None:
+    """The site loaded (so checked): its name and hosts."""
+    hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
+    console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
+
+
+def get_command(site: Site, key: str) -> None:
+    value = get_value(site.config, key)
+    typer.echo(
+        json.dumps(value) if isinstance(value, dict | list | bool) or value is None else value
+    )
+
+
+def set_command(root: Path, key: str, value: str) -> None:
+    paths = SitePaths(root)
+    result = get_value(set_value(paths, key, value, deployed=paths.deployed.exists()), key)
+    # A mapping was merged: show the section as it is now, not only what was given.
+    shown = json.dumps(result) if isinstance(result, dict) else value
+    console.print(f"{esc(key)} = {esc(shown)}  (apply with `wmx deploy`)")
