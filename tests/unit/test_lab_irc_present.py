@@ -3,13 +3,17 @@ status|plumb` show. Names are text, never Rich markup."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+import typer
+
 from wmx.irc.manage import PlumbResult
-from wmx.irc.present import show_changes, show_health, show_plumbs
+from wmx.irc.present import plumb_report, show_changes, show_health, show_plumbs
 from wmx.lab import Lab, LabHost
 from wmx.lab.present import lab_state, show_state
-from wmx.present import console
+from wmx.present import OutputFormat, console
 
 
 def test_an_empty_lab_says_how_to_start_and_its_json_names_what_to_trust(tmp_path: Path) -> None:
@@ -60,3 +64,16 @@ def test_sync_changes_and_plumb_outcomes() -> None:
     assert "The bridge already matches wmx.yaml." in text
     assert "  network oftc added" in text
     assert "failed: no such channel" in text
+
+
+def test_plumb_report_gives_scripts_each_channel_and_fails_when_one_failed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = PlumbResult("#a", "libera", "plumbed", "!r:x.test")
+    plumb_report([good]).show(OutputFormat.json)
+    assert json.loads(capsys.readouterr().out) == [good.as_dict()]
+    with pytest.raises(typer.Exit) as exited, console.capture() as out:
+        plumb_report([good, PlumbResult("#b", "libera", "failed", detail="banned")]).show(
+            OutputFormat.table
+        )
+    assert exited.value.exit_code == 1 and "banned" in out.get()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from wmx.cli.admin_support import Cmd, command
 from wmx.cli.common import group
-
-if TYPE_CHECKING:
-    from wmx.irc.manage import PlumbResult
 
 app = group("irc")
 
@@ -40,12 +37,9 @@ def networks(cmd: Cmd) -> None:
 def status(cmd: Cmd) -> None:
     """Whether the bridge is up (Synapse pings it), its networks, connections and plumbs."""
     from wmx.irc import plumbing
-    from wmx.irc.present import show_health
+    from wmx.irc.present import health_report
 
-    data = plumbing.health(cmd.site, cmd.url)
-    cmd.show(data, lambda: show_health(data))
-    if not data["up"]:
-        raise typer.Exit(1)
+    health_report(plumbing.health(cmd.site, cmd.url)).show(cmd.output)
 
 
 @command(app)
@@ -53,18 +47,9 @@ def sync(cmd: Cmd) -> None:
     """Make the running bridge match irc_bridge in wmx.yaml (networks, who may use it,
     relay settings). `wmx deploy` does this too."""
     from wmx.irc import plumbing
-    from wmx.irc.present import show_changes
+    from wmx.irc.present import sync_report
 
-    changes = plumbing.sync(cmd.site, cmd.url)
-    cmd.show({"changes": changes}, lambda: show_changes(changes))
-
-
-def _show(cmd: Cmd, results: list[PlumbResult]) -> None:
-    from wmx.irc.present import show_plumbs
-
-    cmd.show([r.as_dict() for r in results], lambda: show_plumbs(results))
-    if any(not r.ok for r in results):
-        raise typer.Exit(1)
+    sync_report(plumbing.sync(cmd.site, cmd.url)).show(cmd.output)
 
 
 @command(app)
@@ -87,16 +72,18 @@ def plumb(
     Ask the channel's operators first: Libera.Chat's policy wants their consent.
     """
     from wmx.irc import plumbing
+    from wmx.irc.present import plumb_report
 
-    _show(cmd, plumbing.plumb(cmd.site, cmd.url, channel, room, network))
+    plumb_report(plumbing.plumb(cmd.site, cmd.url, channel, room, network)).show(cmd.output)
 
 
 @command(app)
 def unplumb(cmd: Cmd, channel: Channel, network: Network = None) -> None:
     """Stop bridging an IRC channel: the bridge leaves its room and the channel."""
     from wmx.irc import plumbing
+    from wmx.irc.present import plumb_report
 
-    _show(cmd, plumbing.unplumb(cmd.site, cmd.url, channel, network))
+    plumb_report(plumbing.unplumb(cmd.site, cmd.url, channel, network)).show(cmd.output)
 
 
 @command(app, "plumb-file")
@@ -109,5 +96,6 @@ def plumb_file(
     """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
     reports per channel. The whole file is checked before anything changes."""
     from wmx.irc import plumbing
+    from wmx.irc.present import plumb_report
 
-    _show(cmd, plumbing.plumb_file(cmd.site, cmd.url, path))
+    plumb_report(plumbing.plumb_file(cmd.site, cmd.url, path)).show(cmd.output)

@@ -1,6 +1,8 @@
 """How `wmx irc` shows the bridge to people: what wmx.yaml gives it, its health against
 wmx.yaml, a sync's changes and the outcome of each plumbed channel. Scripts get the same
-data as JSON from the commands. Names from IRC or Matrix are shown as text, never markup."""
+data as JSON or YAML (each command's answer is a `Report`: the data for scripts, a
+presenter for people, the exit status). Names from IRC or Matrix are shown as text, never
+markup."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
+from wmx.admin.act import Report, exit_if
 from wmx.present import cell, columns, console, esc
 
 if TYPE_CHECKING:
@@ -72,3 +75,19 @@ def show_plumbs(results: Sequence[PlumbResult]) -> None:
             outcome.append(f": {r.detail}")
         table.add_row(cell(r.channel), cell(r.network), outcome, cell(r.room_id))
     console.print(table)
+
+
+def health_report(data: Mapping[str, Any]) -> Report:
+    """`wmx irc status`: exit status 1 when the bridge is down."""
+    return Report(data, lambda: show_health(data), exit_if(not data["up"]))
+
+
+def sync_report(changes: Sequence[str]) -> Report:
+    """`wmx irc sync`."""
+    return Report({"changes": changes}, lambda: show_changes(changes))
+
+
+def plumb_report(results: Sequence[PlumbResult]) -> Report:
+    """`wmx irc plumb|unplumb|plumb-file`: exit status 1 when a channel failed."""
+    failed = any(not r.ok for r in results)
+    return Report([r.as_dict() for r in results], lambda: show_plumbs(results), exit_if(failed))
