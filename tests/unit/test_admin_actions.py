@@ -13,7 +13,7 @@ import pytest
 import typer
 
 from wmx.admin.act import Act, Done, Results, Rows
-from wmx.admin.actions import media, moderation, room, service
+from wmx.admin.actions import media, room, service, user
 from wmx.admin.client import SynapseAdmin
 from wmx.errors import InputError
 from wmx.present import Column, OutputFormat, console, when
@@ -74,7 +74,7 @@ def test_deactivation_asks_first_and_a_refusal_sends_nothing(one_host: Site) -> 
     synapse = Synapse({("GET", f"/_synapse/admin/v2/users/{USER}"): {"name": USER}})
     act, questions = _act(one_host, synapse, agree=False)
     with pytest.raises(typer.Exit):
-        moderation.deactivate(act, USER, erase=True, dry_run=False)
+        user.deactivate(act, USER, erase=True, dry_run=False)
     assert questions == [f"Deactivate and erase {USER}? They can no longer log in"]
     assert synapse.changes() == []
 
@@ -89,9 +89,9 @@ def test_deactivation_dry_run_and_the_real_one(
         }
     )
     act, questions = _act(one_host, synapse)
-    dry = moderation.deactivate(act, USER, erase=False, dry_run=True)
+    dry = user.deactivate(act, USER, erase=False, dry_run=True)
     assert dry.data == {"would_deactivate": [USER]} and synapse.changes() == []
-    done = moderation.deactivate(act, USER, erase=False, dry_run=False)
+    done = user.deactivate(act, USER, erase=False, dry_run=False)
     assert synapse.changes() == [("POST", f"/_synapse/admin/v1/deactivate/{USER}")]
     assert _json(done, capsys) == {"user_id": USER, "deactivated": True, "erased": False}
     assert len(questions) == 1
@@ -103,7 +103,7 @@ def test_an_account_already_deactivated_is_an_input_error(one_host: Site) -> Non
     )
     act, questions = _act(one_host, synapse)
     with pytest.raises(InputError, match="already deactivated"):
-        moderation.deactivate(act, USER, erase=False, dry_run=False)
+        user.deactivate(act, USER, erase=False, dry_run=False)
     assert questions == [] and synapse.changes() == []
 
 
@@ -119,7 +119,7 @@ def test_deactivation_by_pattern_spares_admins_and_wmx(one_host: Site) -> None:
     }
     synapse = Synapse({("GET", "/_synapse/admin/v2/users"): listing})
     act, questions = _act(one_host, synapse)
-    found = moderation.deactivate_matching(act, "spam.*|wmx-admin", erase=False, dry_run=True)
+    found = user.deactivate_matching(act, "spam.*|wmx-admin", erase=False, dry_run=True)
     assert isinstance(found, Rows)
     assert [r["user_id"] for r in found.rows] == ["@spam1:example.test"]
     assert questions == [] and synapse.changes() == []

@@ -7,19 +7,38 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 
 from wmx.cli.common import OutputFormat, checked, open_site
-from wmx.present import Column, emit_data, emit_rows
+from wmx.present import Column, confirm, emit_data, emit_rows
 
 if TYPE_CHECKING:
     from wmx.admin.act import Act, Shown
-    from wmx.admin.client import SynapseAdmin
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def lazy(name: str) -> Any:
+    """The module `name`, imported when first used: a command module names its actions
+    module at the top while `--help` still imports no part of wmx.admin."""
+
+    class Lazy:
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(import_module(name), attribute)
+
+    return Lazy()
+
+
+# The grammars every command checks its identifiers with before anything is sent.
+if TYPE_CHECKING:
+    from wmx.admin import ids as ids
+else:
+    ids = lazy("wmx.admin.ids")
 
 AdminUrl = Annotated[
     str | None,
@@ -50,39 +69,16 @@ GeneratePassword = Annotated[
 ]
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask before anything destructive; `--yes` answers for scripts."""
-    if yes:
-        return
-    if not typer.confirm(question, default=False):
-        raise typer.Exit(1)
-
-
-def lazy(name: str) -> Any:
-    """The module `name`, imported when first used: a command module names its actions
-    module at the top while `--help` still imports no part of wmx.admin."""
-
-    class Lazy:
-        def __getattr__(self, attribute: str) -> Any:
-            return getattr(import_module(name), attribute)
-
-    return Lazy()
-
-
 # Identifiers: checked before anything is sent (exit code 2 names the value).
 
 
 def room_arg(value: str) -> str:
-    from wmx.admin.ids import check_room
-
-    return checked(check_room, value)
+    return checked(ids.check_room, value)
 
 
 def moment_arg(value: str) -> int:
     """A past moment (date, date-time or age) as a millisecond timestamp."""
-    from wmx.admin.ids import check_past_ms
-
-    return checked(check_past_ms, value)
+    return checked(ids.check_past_ms, value)
 
 
 # Commands: each gets a `Cmd` in place of the context, --output and --url (added last
@@ -100,34 +96,32 @@ class Cmd:
         self.output, self.url, self.yes, self.site = output, url, yes, open_site(ctx)
         self.table = output is OutputFormat.table
 
-    def session(self) -> AbstractContextManager[SynapseAdmin]:
-        """A signed-in `SynapseAdmin` (context manager): `--url`, or an SSH tunnel."""
-        from wmx.admin.account import admin_session
-
-        return admin_session(self.site, self.url)
-
     def run(
         self, action: Callable[Concatenate[Act, P], Shown], *args: P.args, **kw: P.kwargs
     ) -> None:
-        """Open a session, do `action(act, *args, **kw)` (wmx.admin.act: it asks before
-        anything destructive, unless --yes) and show what it returns, in the session (a
-        listing is shown as its pages arrive)."""
+        """Open a signed-in session (`--url`, or an SSH tunnel), do `action(act, *args,
+        **kw)` (wmx.admin.act: it asks before anything destructive, unless --yes) and show
+        what it returns, in the session (a listing is shown as its pages arrive)."""
+        from wmx.admin.account import admin_session
         from wmx.admin.act import Act
 
-        with self.session() as admin:
-            act = Act(admin, self.site, lambda question: confirm(question, self.yes))
+        with admin_session(self.site, self.url) as admin:
+            act = Act(admin, self.site, lambda question: confirm(question, yes=self.yes))
             action(act, *args, **kw).show(self.output)
 
     def user_id(self, user: str, refuse: str | None = None) -> str:
         """A local user id (a bare name is completed with the site's server name);
         `refuse` names the action wmx will not do to its own admin account."""
-        from wmx.admin.ids import check_user_id
         from wmx.admin.targets import refuse_own_account
 
-        user_id = checked(lambda v: check_user_id(v, self.site.config.server_name), user)
+        user_id = self.local(ids.check_user_id, user)
         if refuse:
             refuse_own_account(self.site, user_id, refuse)
         return user_id
+
+    def local(self, check: Callable[[str, str], T], value: str) -> T:
+        """`value` checked by `check(value, the site's server name)` (exit code 2)."""
+        return checked(lambda v: check(v, self.site.config.server_name), value)
 
     def rows(self, rows: Sequence[Any], columns: Sequence[Column], **kwargs: Any) -> None:
         emit_rows(rows, self.output, columns, **kwargs)
@@ -144,7 +138,6 @@ _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _OUTPUT = inspect.Parameter("output", _KEYWORD, annotation=Output, default=OutputFormat.table)
 _URL = inspect.Parameter("url", _KEYWORD, annotation=AdminUrl, default=None)
 _YES = inspect.Parameter("yes", _KEYWORD, annotation=Yes, default=False)
-P = ParamSpec("P")
 
 
 def command(

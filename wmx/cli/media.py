@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, Limit, command, lazy, moment_arg, on_off_commands
+from wmx.cli.admin_support import Cmd, Limit, command, ids, lazy, moment_arg, on_off_commands
 from wmx.cli.admin_support import room_arg as ref
 from wmx.cli.common import checked, group
 from wmx.errors import InputError
@@ -37,19 +37,7 @@ def list_media(cmd: Cmd, user: UserOpt = None, room: RoomOpt = None, limit: Limi
 @command(app)
 def show(cmd: Cmd, media: MediaRef) -> None:
     """What Synapse records about one piece of media."""
-    cmd.run(ops.show, _media(cmd, media))
-
-
-def _media(cmd: Cmd, value: str) -> tuple[str, str]:
-    from wmx.admin.ids import check_media
-
-    return checked(lambda v: check_media(v, cmd.site.config.server_name), value)
-
-
-def _local_media(cmd: Cmd, value: str) -> str:
-    from wmx.admin.ids import check_local_media
-
-    return checked(lambda v: check_local_media(v, cmd.site.config.server_name), value)
+    cmd.run(ops.show, cmd.local(ids.check_media, media))
 
 
 @command(app, yes=True)
@@ -65,7 +53,7 @@ def quarantine(
     if sum(x is not None for x in (media, room, user)) != 1:
         raise InputError("give one media id, or --room ROOM, or --user ID")
     if media is not None:
-        cmd.run(ops.quarantine, _media(cmd, media))
+        cmd.run(ops.quarantine, cmd.local(ids.check_media, media))
     elif room is not None:
         cmd.run(ops.quarantine_room, ref(room))
     else:
@@ -75,13 +63,13 @@ def quarantine(
 @command(app)
 def unquarantine(cmd: Cmd, media: MediaRef) -> None:
     """Release media from quarantine."""
-    cmd.run(ops.unquarantine, _media(cmd, media))
+    cmd.run(ops.unquarantine, cmd.local(ids.check_media, media))
 
 
 on_off_commands(
     app,
     ("media", MediaRef),
-    lambda cmd, media, on: cmd.run(ops.set_protected, _local_media(cmd, media), on),
+    lambda cmd, media, on: cmd.run(ops.set_protected, cmd.local(ids.check_local_media, media), on),
     on=("protect", "Protect local media from quarantine (room or user quarantines skip it)."),
     off=("unprotect", "Remove the protection."),
 )
@@ -110,17 +98,15 @@ def delete(
     ] = False,
 ) -> None:
     """Delete local media from disk: one item, or everything not used since a date."""
-    from wmx.admin.ids import parse_size
-
     if (media is None) == (before is None):
         raise InputError("give one media id, or --before DATE")
     if media is not None:
         if size or include_profiles:
             raise InputError("--size and --include-profiles go with --before")
-        cmd.run(ops.delete, _local_media(cmd, media))
+        cmd.run(ops.delete, cmd.local(ids.check_local_media, media))
         return
     before_ms = moment_arg(str(before))
-    size_gt = checked(parse_size, size) if size else 0
+    size_gt = checked(ids.parse_size, size) if size else 0
     cmd.run(ops.delete_before, before_ms, size, size_gt, include_profiles)
 
 
@@ -132,7 +118,5 @@ def purge_remote(
     ],
 ) -> None:
     """Drop cached copies of other servers' media (they are fetched again if needed)."""
-    from wmx.admin.ids import check_days
-
-    checked(lambda v: check_days(int(v)), str(older_than))
+    checked(lambda v: ids.check_days(int(v)), str(older_than))
     cmd.run(ops.purge_remote, older_than)

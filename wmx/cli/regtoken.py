@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, command, lazy
+from wmx.cli.admin_support import Cmd, command, ids, lazy
 from wmx.cli.common import checked, group
 from wmx.errors import InputError
 
@@ -33,12 +33,6 @@ def _token(value: str) -> str:
     from wmx.admin.regtokens import check_token
 
     return checked(check_token, value)
-
-
-def _future_ms(value: str) -> int:
-    from wmx.admin.ids import check_future_ms
-
-    return checked(check_future_ms, value)
 
 
 @command(app, "list")
@@ -72,12 +66,10 @@ def create(
     ] = None,
 ) -> None:
     """Create a token; hand it to the people who should sign up."""
-    from wmx.admin.regtokens import DEFAULT_LENGTH, random_token
-
     if token and length:
         raise InputError("give --token or --length, not both")
-    chosen = _token(token) if token else random_token(length or DEFAULT_LENGTH)
-    cmd.run(ops.create_token, chosen, uses, _future_ms(expires) if expires else None)
+    expiry = checked(ids.check_future_ms, expires) if expires else None
+    cmd.run(ops.create_token, _token(token) if token else None, length, uses, expiry)
 
 
 @command(app)
@@ -93,7 +85,7 @@ def update(
     from wmx.admin.regtokens import token_changes
 
     name = _token(token)
-    expiry_ms = _future_ms(expires) if expires is not None else None
+    expiry_ms = checked(ids.check_future_ms, expires) if expires is not None else None
     changes = token_changes(
         uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry
     )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, Limit, command, lazy, moment_arg, on_off_commands
+from wmx.cli.admin_support import Cmd, Limit, command, ids, lazy, moment_arg, on_off_commands
 from wmx.cli.admin_support import room_arg as ref
 from wmx.cli.common import checked, group
 
@@ -173,6 +173,4 @@ def alias_delete(
     alias: Annotated[str, typer.Argument(help="The alias (#name:server) to remove.")],
 ) -> None:
     """Delete a room alias (the room stays; only the name stops pointing to it)."""
-    from wmx.admin.ids import check_room_alias
-
-    cmd.run(ops.delete_alias, checked(check_room_alias, alias))
+    cmd.run(ops.delete_alias, checked(ids.check_room_alias, alias))

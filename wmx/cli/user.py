@@ -1,4 +1,5 @@
-"""`wmx user`: accounts on the homeserver, through the Admin API."""
+"""`wmx user`: accounts on the homeserver, through the Admin API, and their moderation
+(deactivate one or many, lock, suspend, shadow-ban, prune devices, redact)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli import moderation
-from wmx.cli.admin_support import Cmd, GeneratePassword, Limit, PasswordFile, UserId, command, lazy
+from wmx.cli.admin_support import (
+    Cmd,
+    GeneratePassword,
+    Limit,
+    PasswordFile,
+    Switch,
+    UserId,
+    command,
+    ids,
+    lazy,
+    on_off_commands,
+)
+from wmx.cli.admin_support import room_arg as ref
 from wmx.cli.common import checked, group
+from wmx.errors import InputError
 
 if TYPE_CHECKING:
     from wmx.admin.actions import user as ops
+    from wmx.admin.users import AccountFlag
 else:
     ops = lazy("wmx.admin.actions.user")
 
@@ -62,11 +76,10 @@ def create(
     generate_password: GeneratePassword = False,
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
-    from wmx.admin.ids import check_new_user_id
     from wmx.admin.passwords import new_password
     from wmx.site.model import check_email
 
-    user_id = checked(lambda v: check_new_user_id(v, cmd.site.config.server_name), localpart)
+    user_id = cmd.local(ids.check_new_user_id, localpart)
     email = checked(check_email, email) if email else email
     password = new_password(password_file, generate_password, who=user_id)
     cmd.run(ops.create, user_id, password, admin_flag, display_name, email)
@@ -132,8 +145,123 @@ def set_admin(
     cmd.run(ops.set_admin, user_id, state is OnOff.on)
 
 
-# Moderation (deactivate, lock, suspend, shadow-ban, devices, redact) in its own module.
-moderation.register(app)
+@command(app, yes=True)
+def deactivate(
+    cmd: Cmd,
+    user: Annotated[
+        str | None, typer.Argument(help="User id (or name).", show_default=False)
+    ] = None,
+    erase: Annotated[
+        bool,
+        typer.Option("--erase", help="Also erase: hide their messages from new members (GDPR)."),
+    ] = False,
+    regex: Annotated[
+        str | None,
+        typer.Option(
+            "--regex",
+            help="Deactivate every account whose whole id (or name) matches this regular "
+            "expression; server admins are never included.",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show who would go.")] = False,
+) -> None:
+    """Deactivate an account (it can no longer log in), or many with --regex."""
+    if (user is None) == (regex is None):
+        raise InputError("name one user, or give --regex PATTERN (not both)")
+    if regex is not None:
+        pattern = checked(ids.check_regex, regex)
+        cmd.run(ops.deactivate_matching, pattern, erase=erase, dry_run=dry_run)
+        return
+    user_id = cmd.user_id(str(user), refuse="deactivate")
+    cmd.run(ops.deactivate, user_id, erase=erase, dry_run=dry_run)
+
+
+# The account flags: the field, the command that sets it and its help, the one that
+# clears it and its help.
+ACCOUNT_FLAGS: list[tuple[AccountFlag, tuple[str, str], tuple[str, str]]] = [
+    ("locked",
+     ("lock", "Lock an account: it cannot log in or use its sessions until unlocked "
+      "(reversible)."),
+     ("unlock", "Unlock a locked account.")),
+    ("suspended",
+     ("suspend", "Suspend an account: it can read but not send, join or change its profile."),
+     ("unsuspend", "Lift a suspension.")),
+    ("shadow_banned",
+     ("shadow-ban", "Shadow-ban: their messages seem to send but reach nobody (for spam bots)."),
+     ("unshadow-ban", "Lift a shadow-ban.")),
+]  # fmt: skip
+
+
+def _flag(field: AccountFlag, action: str) -> Switch:
+    """lock, suspend and shadow-ban differ only in the flag they set; wmx will not set
+    one on its own admin account (`action` says what it refuses)."""
+
+    def switch(cmd: Cmd, user: str, value: bool) -> None:
+        cmd.run(ops.set_flag, cmd.user_id(user, refuse=action if value else None), field, value)
+
+    return switch
+
+
+for field, on, off in ACCOUNT_FLAGS:
+    on_off_commands(app, ("user", UserId), _flag(field, on[0]), on=on, off=off)
+
+
+@command(app, yes=True)
+def devices(
+    cmd: Cmd,
+    user: UserId,
+    prune_older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--prune-older-than",
+            metavar="DAYS",
+            help="Log out (delete) devices not seen for this many days.",
+        ),
+    ] = None,
+    never_seen: Annotated[
+        bool,
+        typer.Option(
+            "--never-seen",
+            help="With --prune-older-than: also devices Synapse never saw in use (a login "
+            "that has not made a request yet looks the same).",
+        ),
+    ] = False,
+) -> None:
+    """List an account's devices (sessions); prune stale ones."""
+    user_id = cmd.user_id(user)
+    if prune_older_than is not None:
+        checked(lambda v: ids.check_days(int(v)), str(prune_older_than))
+    cmd.run(ops.devices, user_id, prune_older_than, never_seen=never_seen)
+
+
+@command(app, yes=True)
+def redact(
+    cmd: Cmd,
+    user: UserId,
+    rooms: Annotated[
+        list[str] | None,
+        typer.Option("--room", help="Only in this room (repeatable); default: every room."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Shown with each redaction.")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for Synapse to finish (default).")
+    ] = True,
+) -> None:
+    """Redact (remove the content of) every event the account sent, in the background."""
+    room_refs = [ref(r) for r in rooms or []]
+    user_id = cmd.user_id(user)
+    cmd.run(ops.redact, user_id, room_refs, reason=reason, wait=wait)
+
+
+@command(app, "redact-status")
+def redact_status(
+    cmd: Cmd,
+    redact_id: Annotated[str, typer.Argument(help="The id `wmx user redact --no-wait` printed.")],
+) -> None:
+    """Where a redaction started with --no-wait stands."""
+    cmd.run(ops.redact_status, redact_id)
 
 
 @command(app)

@@ -1,4 +1,5 @@
-"""The administration commands' work, one module per command group (room, user,
-moderation, media, regtoken, notice, reports, admin): each action takes a
-`wmx.admin.act.Act` and the command's checked values, asks before anything destructive,
-and returns what to show. The commands in wmx.cli only parse and call them."""
+"""The administration commands' work, one module per command group: `room`, `user` (with
+its moderation, and `wmx admin bootstrap`), `media`, and `service` (regtoken, notice,
+reports). Each action takes a `wmx.admin.act.Act` and the command's checked values, asks
+before anything destructive, and returns what to show; the commands in wmx.cli only
+parse and call them."""

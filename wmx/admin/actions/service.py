@@ -7,6 +7,7 @@ from wmx.admin.account import admin_user_id
 from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import notice_recipients, send_notices
 from wmx.admin.present import REPORT_COLUMNS, REPORT_FIELDS
+from wmx.admin.regtokens import DEFAULT_LENGTH, random_token
 from wmx.admin.targets import room_id_of
 from wmx.present import Column, columns, console, esc, when
 
@@ -28,9 +29,13 @@ def token(act: Act, name: str) -> Record:
     return Record(act.admin.tokens.get(name), TOKEN_COLUMNS)
 
 
-def create_token(act: Act, name: str, uses: int | None, expiry_ms: int | None) -> Record:
-    """Create a token; for people, say how new members use it."""
-    created = act.admin.tokens.create(token=name, uses_allowed=uses, expiry_ms=expiry_ms)
+def create_token(
+    act: Act, name: str | None, length: int | None, uses: int | None, expiry_ms: int | None
+) -> Record:
+    """Create the token `name` (or a random one of `length` characters); for people, say
+    how new members use it."""
+    chosen = name or random_token(length or DEFAULT_LENGTH)
+    created = act.admin.tokens.create(token=chosen, uses_allowed=uses, expiry_ms=expiry_ms)
     server = act.server_name
     return Record(
         created,
