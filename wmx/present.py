@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import typer
 from rich.cells import cell_len
@@ -28,6 +28,10 @@ from rich.table import Table
 from rich.text import Text
 
 from wmx.errors import InputError, WmxError
+
+if TYPE_CHECKING:
+    import ssl
+    from pathlib import Path
 
 console = Console()
 err_console = Console(stderr=True)
@@ -387,3 +391,14 @@ def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:
         return check(value)
     except ValueError as exc:
         raise InputError(f"{name}: {exc}" if name else str(exc)) from None
+
+
+def trust(ca_file: Path | None) -> ssl.SSLContext:
+    """A TLS context that trusts `--ca-file`'s CA certificates (PEM), or the system's
+    without one; a file that is no PEM bundle is an input error naming it."""
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None

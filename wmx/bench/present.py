@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import ssl
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -13,7 +13,7 @@ from rich.table import Table
 
 from wmx.bench.spec import BenchResult, BenchSpec, check_client_url, check_test_deployment
 from wmx.errors import InputError
-from wmx.present import OutputFormat, cell, console, emit_data, err_console
+from wmx.present import OutputFormat, cell, console, emit_data, err_console, trust
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -67,7 +67,7 @@ def bench_command(
     url: str | None,
     client_url: str | None,
     direct: bool,
-    tls: ssl.SSLContext | None,
+    ca_file: Path | None,
     not_a_test: bool,
     output: OutputFormat,
 ) -> None:
@@ -81,6 +81,7 @@ def bench_command(
     if direct and client_url:
         raise InputError("--direct and --client-url: give one of them")
     target = check_client_url(client_url) if client_url else None
+    tls = trust(ca_file) if ca_file else None
     with admin_session(site, url) as admin, progress_bar(err_console) as bar:
         task = bar.add_task("starting", total=spec.messages, received=0, errors=0)
         client = (

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import AdminUrl, Output
-from wmx.cli.common import OutputFormat, open_site, trust
+from wmx.cli.common import OutputFormat, open_site
 
 
 def bench(
@@ -85,5 +85,4 @@ def bench(
 
     site = open_site(ctx)
     spec = BenchSpec(users=users, rooms=rooms, rate=rate, duration=duration, settle=settle)
-    tls = trust(ca_file) if ca_file else None
-    bench_command(site, spec, url, client_url, direct, tls, not_a_test, output)
+    bench_command(site, spec, url, client_url, direct, ca_file, not_a_test, output)

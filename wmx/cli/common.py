@@ -1,6 +1,6 @@
-"""What every command shares: the site option, the consoles and output formats, and
-`checked`, the one place where a rejected command-line value becomes an input error (all
-three from the library wmx.present).
+"""What every command shares: the site option, and from the library wmx.present the
+consoles, output formats, `trust` (--ca-file) and `checked`, the one place where a
+rejected command-line value becomes an input error.
 
 Import-light on purpose: `wmx --help` and shell completion import every command module,
 so a module here imports the site model, the admin client, the renderer or the lab only
@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.errors import InputError
-from wmx.present import OutputFormat, checked, console, err_console, print_json, read_secret
+from wmx.present import OutputFormat, checked, console, err_console, print_json, read_secret, trust
 
 if TYPE_CHECKING:
-    import ssl
-
     from wmx.site import Site
 
 # Re-exported for the commands, from wmx.present (the names defined here need no list).
-__all__ = ["OutputFormat", "checked", "console", "err_console", "print_json", "read_secret"]
+__all__ = [
+    "OutputFormat",
+    "checked",
+    "console",
+    "err_console",
+    "print_json",
+    "read_secret",
+    "trust",
+]
 
 
 def group(name: str) -> typer.Typer:
@@ -60,17 +65,6 @@ def open_site(ctx: typer.Context) -> Site:
 
         use_password(site.secrets.sudo_password)
     return site
-
-
-def trust(ca_file: Path | None) -> ssl.SSLContext:
-    """A TLS context that trusts `--ca-file`'s CA certificates (PEM), or the system's
-    without one; a file that is no PEM bundle is an input error naming it."""
-    import ssl
-
-    try:
-        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    except (ssl.SSLError, ValueError) as exc:
-        raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
 
 
 class TableOrJson(StrEnum):
