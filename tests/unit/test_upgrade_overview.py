@@ -122,6 +122,15 @@ def test_a_release_without_its_part_is_one_line_exit_2(site_dir: Path, args: lis
     )
 
 
+def test_the_release_options_are_refused_before_the_site_is_read(tmp_path: Path) -> None:
+    for command, args, message in (
+        ("plan", ["--to", "1.163.2"], "add --component"),
+        ("apply", ["--sha256", "0" * 64], "are for --component web-client"),
+    ):
+        result = runner.invoke(app, ["--site", str(tmp_path), "upgrade", command, *args])
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
 def test_synapse_and_the_bridge_take_no_archive(site_dir: Path) -> None:
     for part in ("synapse", "irc-bridge"):
         result = runner.invoke(

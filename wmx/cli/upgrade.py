@@ -76,6 +76,7 @@ def plan_command(
     from wmx.ops import upgrade_present
 
     part = component.value if component else None
+    upgrade_present.check_options("plan", part, to, sha256, archive)
     upgrade_present.plan_command(open_site(ctx), part, to, sha256, archive, output)
 
 
@@ -103,6 +104,7 @@ def apply_command(
     keeps data of its own)."""
     from wmx.ops import upgrade_present
 
+    upgrade_present.check_options("apply", component.value, to, sha256, archive)
     site = open_site(ctx)
     upgrade_present.apply_command(site, component.value, to, sha256, archive, gate_timeout)
 

@@ -124,6 +124,17 @@ def absolute(archive: str | None) -> str | None:
     return str(Path(archive).expanduser().resolve()) if archive else None
 
 
+def check_options(
+    command: str, part: str | None, to: str | None, sha256: str | None, archive: str | None
+) -> None:
+    """Before the site is read: --to, --sha256 and --archive name one part's release (`wmx
+    upgrade plan` wants --component with them), and Synapse has no archive."""
+    if command == "plan" and part is None and (to or sha256 or archive):
+        raise InputError("--to, --sha256 and --archive name one part's release: add --component")
+    if command == "apply" and part == "synapse" and (sha256 or archive):
+        raise InputError("--sha256 and --archive are for --component web-client")
+
+
 def plan_command(
     site: Site,
     only: str | None,
@@ -135,8 +146,6 @@ def plan_command(
     """`wmx upgrade plan`: every part's plan (or `only`'s); exit status 1 when a check fails."""
     from wmx.ops.upgrade_overview import plan_all
 
-    if only is None and (to or sha256 or archive):
-        raise InputError("--to, --sha256 and --archive name one part's release: add --component")
     overview = plan_all(site, only, to, sha256, absolute(archive))
     answer(output, overview.as_json, lambda: show_overview(overview), overview.ok)
 
@@ -163,8 +172,6 @@ def apply_command(
             f"{escape(done.detail)}"
         )
         return
-    if sha256 or archive:
-        raise InputError("--sha256 and --archive are for --component web-client")
     from wmx.ops.upgrade import apply_upgrade
 
     record = apply_upgrade(site, to, say, gate_timeout=gate_timeout)
