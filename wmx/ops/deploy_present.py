@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.syntax import Syntax
-
 from wmx.errors import WmxError
 from wmx.present import answer, console
 
@@ -39,6 +37,8 @@ def show_plan(deployment: Deployment) -> None:
 
 def show_changes(changes: Sequence[FileChange]) -> None:
     """Each change against the last deploy, with its diff (a secret file's is not shown)."""
+    from rich.syntax import Syntax  # pygments: not for `wmx render`, which imports this module
+
     if not changes:
         console.print("No changes against the last deploy.")
     for change in changes:
