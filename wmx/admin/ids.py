@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from wmx.site.model import check_localpart
+# The site's grammars for what an operator also types at a command: re-exported.
+from wmx.site.model import check_email as check_email
+from wmx.site.model import check_localpart as check_localpart
 
 # Historical user ids may hold any printable ASCII but ':' (spec: "historical user IDs").
 _USER_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
@@ -24,6 +26,7 @@ _SIZE = re.compile(r"^(\d+)\s*([KMG]i?B?|B)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 MAX_ID_LENGTH = 255
+_TOKEN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 def _server_ok(server: str) -> bool:
@@ -208,4 +211,11 @@ def check_regex(value: str) -> str:
         re.compile(value)
     except re.error as exc:
         raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+    return value
+
+
+def check_token(value: str) -> str:
+    """A registration token chosen by hand, as Synapse accepts it."""
+    if not _TOKEN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a registration token (1-64 letters, digits and ._~-)")
     return value

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, PasswordFile, command
+from wmx.cli.admin_support import Cmd, PasswordFile, command, ids
 from wmx.cli.common import checked, group
 
 app = group("admin")
@@ -26,8 +26,7 @@ def bootstrap(
     password manager), unless --password-file gives it. If the account exists, wmx only
     says how to log in. Works through an SSH tunnel: the Admin API is never public.
     """
-    from wmx.admin.actions.user import bootstrap as action
-    from wmx.site.model import check_localpart
+    from wmx.admin.actions.user import bootstrap
 
-    name = checked(check_localpart, localpart)
-    cmd.run(action, f"@{name}:{cmd.site.config.server_name}", password_file)
+    name = checked(ids.check_localpart, localpart)
+    cmd.run(bootstrap, f"@{name}:{cmd.site.config.server_name}", password_file)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec, TypeVa
 import typer
 
 from wmx.cli.common import OutputFormat, checked, open_site
-from wmx.present import Column, confirm, emit_data, emit_rows
+from wmx.present import Column, confirm, emit_rows
 
 if TYPE_CHECKING:
     from wmx.admin.act import Act, Shown
@@ -125,13 +125,6 @@ class Cmd:
 
     def rows(self, rows: Sequence[Any], columns: Sequence[Column], **kwargs: Any) -> None:
         emit_rows(rows, self.output, columns, **kwargs)
-
-    def show(self, data: Any, for_people: Callable[[], None]) -> None:
-        """Scripts get `data` (JSON or YAML); people get what `for_people()` prints."""
-        if self.table:
-            for_people()
-        else:
-            emit_data(data, self.output)
 
 
 _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD

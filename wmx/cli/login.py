@@ -3,20 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wmx.cli.common import (
-    StdinOption,
-    checked,
-    console,
-    err_console,
-    group,
-    open_site,
-    read_secret,
-)
+from wmx.cli.admin_support import room_arg
+from wmx.cli.common import StdinOption, console, err_console, group, open_site, read_secret
 from wmx.present import esc
 
 app = group("login")
@@ -28,15 +20,11 @@ def client_secret(ctx: typer.Context, stdin: StdinOption = False) -> None:
 
     Asked without echo (or one line of stdin with --stdin); never on the command line.
     """
-    store_client_secret(open_site(ctx).paths.secrets, stdin=stdin)
-    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
-
-
-def store_client_secret(secrets_file: Path, *, stdin: bool) -> None:
-    """Read the consumer's secret (without echo, or one line of stdin) into secrets.yml."""
     from wmx.site.secrets import store_secret
 
-    store_secret(secrets_file, "login_client_secret", read_secret("Consumer secret", stdin=stdin))
+    secrets = open_site(ctx).paths.secrets
+    store_secret(secrets, "login_client_secret", read_secret("Consumer secret", stdin=stdin))
+    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
 
 
 def room_link(
@@ -45,9 +33,8 @@ def room_link(
 ) -> None:
     """Print a link to a room in the web client: logged out, it leads through the login
     (the Wikimedia button, with login: on) and then into the room."""
-    from wmx.admin.ids import check_room
     from wmx.ops.links import room_link as link_for
 
-    target = checked(check_room, room)
+    target = room_arg(room)
     typer.echo(link_for(open_site(ctx), target))
     err_console.print(f"[dim]Opens {esc(target)} after the login.[/]", highlight=False)

@@ -29,12 +29,6 @@ Expires = Annotated[
 ]
 
 
-def _token(value: str) -> str:
-    from wmx.admin.regtokens import check_token
-
-    return checked(check_token, value)
-
-
 @command(app, "list")
 def list_tokens(
     cmd: Cmd,
@@ -50,7 +44,7 @@ def list_tokens(
 @command(app)
 def show(cmd: Cmd, token: Token) -> None:
     """One token's details."""
-    cmd.run(ops.token, _token(token))
+    cmd.run(ops.token, checked(ids.check_token, token))
 
 
 @command(app)
@@ -69,7 +63,9 @@ def create(
     if token and length:
         raise InputError("give --token or --length, not both")
     expiry = checked(ids.check_future_ms, expires) if expires else None
-    cmd.run(ops.create_token, _token(token) if token else None, length, uses, expiry)
+    cmd.run(
+        ops.create_token, checked(ids.check_token, token) if token else None, length, uses, expiry
+    )
 
 
 @command(app)
@@ -82,11 +78,9 @@ def update(
     no_expiry: Annotated[bool, typer.Option("--no-expiry", help="Never expires.")] = False,
 ) -> None:
     """Change how often a token may be used or when it expires."""
-    from wmx.admin.regtokens import token_changes
-
-    name = _token(token)
+    name = checked(ids.check_token, token)
     expiry_ms = checked(ids.check_future_ms, expires) if expires is not None else None
-    changes = token_changes(
+    changes = ops.token_changes(
         uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry
     )
     cmd.run(ops.update_token, name, changes)
@@ -95,4 +89,4 @@ def update(
 @command(app, yes=True)
 def delete(cmd: Cmd, token: Token) -> None:
     """Delete a token: nobody can register with it any more."""
-    cmd.run(ops.delete_token, _token(token))
+    cmd.run(ops.delete_token, checked(ids.check_token, token))

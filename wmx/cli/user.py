@@ -76,12 +76,9 @@ def create(
     generate_password: GeneratePassword = False,
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
-    from wmx.admin.passwords import new_password
-    from wmx.site.model import check_email
-
     user_id = cmd.local(ids.check_new_user_id, localpart)
-    email = checked(check_email, email) if email else email
-    password = new_password(password_file, generate_password, who=user_id)
+    email = checked(ids.check_email, email) if email else email
+    password = ops.new_password(password_file, generate_password, who=user_id)
     cmd.run(ops.create, user_id, password, admin_flag, display_name, email)
 
 
@@ -110,9 +107,7 @@ def import_csv(
     Rows without a password get a generated one, shown once (or written to
     --passwords-out). The whole file is checked first: one bad row, nothing is sent.
     """
-    from wmx.admin.user_import import parse_user_csv
-
-    rows = parse_user_csv(csv_file, cmd.site.config.server_name)
+    rows = ops.parse_user_csv(csv_file, cmd.site.config.server_name)
     cmd.run(ops.import_csv, rows, passwords_out)
 
 
@@ -127,10 +122,8 @@ def reset_password(
     ] = False,
 ) -> None:
     """Set a new password (and log the account out everywhere, unless --keep-devices)."""
-    from wmx.admin.passwords import new_password
-
     user_id = cmd.user_id(user, refuse="reset the password of")
-    password = new_password(password_file, generate_password, who=user_id)
+    password = ops.new_password(password_file, generate_password, who=user_id)
     cmd.run(ops.reset_password, user_id, password, keep_devices=keep_devices)
 
 

@@ -8,6 +8,7 @@ from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import notice_recipients, send_notices
 from wmx.admin.present import REPORT_COLUMNS, REPORT_FIELDS
 from wmx.admin.regtokens import DEFAULT_LENGTH, random_token
+from wmx.admin.regtokens import token_changes as token_changes  # for the command
 from wmx.admin.targets import room_id_of
 from wmx.present import Column, columns, console, esc, when
 
