@@ -1,5 +1,5 @@
 """wmx.admin.actions: the administration commands' work, run with a real `SynapseAdmin`
-against a scripted Synapse (httpx's MockTransport): what each action asks before a
+against a scripted Synapse (tests/unit/synapse_script.py): what each action asks before a
 change, the requests it sends (and those it does not send when refused, in a dry run or
 on a contradiction), and what it gives back to show (wmx.admin.act)."""
 
@@ -8,36 +8,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 import typer
 
+from tests.unit.synapse_script import Synapse
 from wmx.admin.act import Act, Done, Results, Rows
 from wmx.admin.actions import media, room, service, user
-from wmx.admin.client import SynapseAdmin
 from wmx.errors import InputError
 from wmx.present import Column, OutputFormat, console, when
 from wmx.site import Site
 
 USER = "@spam:example.test"
-
-
-class Synapse:
-    """Answers by (method, path prefix); records every request it was sent."""
-
-    def __init__(self, answers: dict[tuple[str, str], Any]) -> None:
-        self.answers = answers
-        self.sent: list[tuple[str, str]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append((request.method, request.url.path))
-        for (method, prefix), body in self.answers.items():
-            if request.method == method and request.url.path.startswith(prefix):
-                return httpx.Response(200, json=body)
-        return httpx.Response(404, json={"errcode": "M_NOT_FOUND", "error": "not found"})
-
-    def changes(self) -> list[tuple[str, str]]:
-        return [sent for sent in self.sent if sent[0] != "GET"]
 
 
 def _act(site: Site, synapse: Synapse, agree: bool = True) -> tuple[Act, list[str]]:
@@ -48,14 +29,7 @@ def _act(site: Site, synapse: Synapse, agree: bool = True) -> tuple[Act, list[st
         if not agree:
             raise typer.Exit(1)
 
-    admin = SynapseAdmin(
-        "http://synapse.invalid",
-        "token",
-        server_name="example.test",
-        transport=httpx.MockTransport(synapse),
-        sleep=lambda _: None,
-    )
-    return Act(admin, site, ask), questions
+    return Act(synapse.client(), site, ask), questions
 
 
 def _shown(result: Any, output: OutputFormat = OutputFormat.table) -> str:
