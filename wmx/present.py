@@ -1,6 +1,9 @@
 """How wmx shows results: tables and records for people, JSON or YAML for scripts,
-listings printed page by page as they arrive, and live status lines. A library below
-wmx.cli (the commands use it); it knows no command and no site.
+listings printed page by page as they arrive, and live status lines; and how it takes
+what people give on the command line: a value checked by a grammar (`checked`: an input
+error, exit 2), a question (`ask`, `confirm` unless --yes), a secret read without echo,
+the CA bundle to trust. A library below wmx.cli (the commands use it); it knows no
+command and no site.
 
 Everything a server or a user wrote (display names, room names, topics, report reasons,
 ids) is shown as plain text, never read as Rich markup: table cells are `Text` objects,
