@@ -1,5 +1,6 @@
 """Administration over many accounts, devices or rooms at once, as functions that return
-one result per target: the CLI asks for confirmation and shows the results.
+one result per target: the actions (wmx.admin.actions) ask first and return the results
+to show.
 
 A failure on one target is that target's result ("failed: …"); the others go on.
 """

@@ -7,10 +7,7 @@ unknown account, room or alias fails with a 404, which is an input error (exit 2
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from wmx.admin.account import admin_session, admin_user_id
+from wmx.admin.account import admin_user_id
 from wmx.admin.client import SynapseAdmin
 from wmx.errors import InputError
 from wmx.site import Site
@@ -34,23 +31,3 @@ def existing_room(admin: SynapseAdmin, room: str) -> str:
     room_id = room_id_of(admin, room)
     admin.rooms.get(room_id)
     return room_id
-
-
-@contextmanager
-def user_session(
-    site: Site, user_id: str, url: str | None, *, refuse: str | None = None
-) -> Iterator[SynapseAdmin]:
-    """A session in which `user_id` is known to exist; `refuse` names the action wmx
-    will not do to its own admin account (checked before the session opens)."""
-    if refuse:
-        refuse_own_account(site, user_id, refuse)
-    with admin_session(site, url) as admin:
-        admin.users.get(user_id)
-        yield admin
-
-
-@contextmanager
-def room_session(site: Site, room: str, url: str | None) -> Iterator[tuple[SynapseAdmin, str]]:
-    """A session and the id of a room this homeserver knows (from its id or an alias)."""
-    with admin_session(site, url) as admin:
-        yield admin, existing_room(admin, room)
