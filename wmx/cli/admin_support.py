@@ -81,14 +81,14 @@ def moment_arg(value: str) -> int:
     return checked(ids.check_past_ms, value)
 
 
-# Commands: each gets a `Cmd` in place of the context, --output and --url (added last
-# to its options), so that a command declares only what is its own. The admin client is
-# imported when a command runs, never for --help.
+# Commands: each gets a `Cmd` in place of the context, --yes (where it asks), --output
+# and --url (added last to its options), so that a command declares only what is its
+# own. The admin client is imported when a command runs, never for --help.
 
 
 class Cmd:
-    """What an administration command was given: `--output`, `--url` and the site (loaded
-    first, before any argument is checked), and the ways to reach and answer through them."""
+    """What an administration command was given: `--yes`, `--output`, `--url` and the site
+    (loaded first, before any argument is checked), and the way to run its action."""
 
     def __init__(
         self, ctx: typer.Context, output: OutputFormat, url: str | None, yes: bool = False
