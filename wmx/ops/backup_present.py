@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def restore_command(
     site: Site, archive: str, to: str, repo: str | None, force: bool, output: str
 ) -> None:
-    """Restore `archive` onto `to`; exit status 2 (an error) when it does not match."""
+    """Restore `archive` onto `to`; an error (exit status 1) when it does not match."""
     from wmx.ops.restore import restore
 
     with steps_display(err_console) as steps:
