@@ -332,17 +332,46 @@ def confirm(question: str, *, yes: bool, refused: str = "") -> None:
     raise typer.Exit(1)
 
 
+Check = Callable[[], None]
+
+
+def exit_if(failed: object) -> Check:
+    """A check that fails the command (exit 1, after its output) when `failed` is true."""
+
+    def check() -> None:
+        if failed:
+            raise typer.Exit(1)
+
+    return check
+
+
+@dataclass(frozen=True)
+class Report:
+    """A result as people and scripts see it: for scripts `data` (or what the function
+    `data` returns, called only when a script asks) as JSON or YAML, for people what
+    `for_people()` prints; then `check` (which may fail the command)."""
+
+    data: Any
+    for_people: Callable[[], object]
+    check: Check | None = None
+
+    def show(self, output: OutputFormat) -> None:
+        if output is OutputFormat.table:
+            self.for_people()
+        else:
+            emit_data(self.data() if callable(self.data) else self.data, output)
+        if self.check is not None:
+            self.check()
+
+
 def answer(
     output: str, data: Callable[[], Any], show: Callable[[], object], ok: bool = True
 ) -> None:
-    """Scripts (`--output json`) get `data()` as JSON, people what `show()` prints; then
-    exit status 1 unless `ok`."""
-    if output == "json":
-        print_json(data())
-    else:
-        show()
-    if not ok:
-        raise typer.Exit(1)
+    """A `Report` for the commands whose --output is table or json: `--output json` gets
+    `data()` as JSON, anything else (yaml too, where the option lets it through, as it
+    always did) what `show()` prints; then exit status 1 unless `ok`."""
+    shown = OutputFormat.json if output == "json" else OutputFormat.table
+    Report(data, show, exit_if(not ok)).show(shown)
 
 
 def read_secret(what: str, *, stdin: bool) -> str:

@@ -181,6 +181,23 @@ def test_answer_gives_scripts_the_data_and_people_the_presenter(
     assert exited.value.exit_code == 1 and shown == ["t"]
 
 
+def test_report_gives_yaml_to_scripts_but_answer_keeps_the_table_for_yaml(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The administration and irc commands answer -o yaml with YAML; the commands whose
+    # help offers table or json (upgrade, lab) show the table for yaml, as they always did.
+    import typer
+
+    shown: list[str] = []
+    with pytest.raises(typer.Exit) as exited:
+        present.Report(lambda: {"ok": False}, lambda: shown.append("t"), present.exit_if(1)).show(
+            present.OutputFormat.yaml
+        )
+    assert exited.value.exit_code == 1 and capsys.readouterr().out == "ok: false\n" and not shown
+    present.answer("yaml", lambda: pytest.fail("no data for yaml"), lambda: shown.append("t"))
+    assert shown == ["t"] and capsys.readouterr().out == ""
+
+
 def test_confirm_goes_on_with_yes_and_exits_1_on_no(monkeypatch: pytest.MonkeyPatch) -> None:
     import typer
 

@@ -4,8 +4,9 @@ An action (wmx.admin.actions.*) is one command's work: `action(act, …)` takes 
 (the signed-in client, the site, and the question to ask before anything destructive)
 and returns what to show: `Done` (a sentence for people, an object for scripts), `Rows`,
 `Record`, `Paged`, `Results` (one result per target, exit 1 unless all went well) or
-`Report`. `wmx.cli.admin_support.Cmd.run` opens the session, runs the action and shows
-its result in the `--output` form asked for.
+`Report` (wmx.present's: other commands show their results with it too).
+`wmx.cli.admin_support.Cmd.run` opens the session, runs the action and shows its result
+in the `--output` form asked for.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import typer
 
 from wmx.present import (
+    Check,
     Column,
     OutputFormat,
     Pages,
     console,
-    emit_data,
     emit_done,
     emit_pages,
     emit_record,
@@ -63,24 +64,6 @@ class Shown(Protocol):
     def show(self, output: OutputFormat) -> None: ...
 
 
-Check = Callable[[], None]
-
-
-def _then(check: Check | None) -> None:
-    if check is not None:
-        check()
-
-
-def exit_if(failed: object) -> Check:
-    """A check that fails the command (exit 1, after its output) when `failed` is true."""
-
-    def check() -> None:
-        if failed:
-            raise typer.Exit(1)
-
-    return check
-
-
 @dataclass(frozen=True)
 class Done:
     """A change: `message` for people (Rich markup, values quoted with `esc`) and `note`
@@ -95,7 +78,8 @@ class Done:
         emit_done(output, self.message, self.data)
         if self.note and output is OutputFormat.table:
             console.print(self.note)
-        _then(self.check)
+        if self.check is not None:
+            self.check()
 
 
 @dataclass(frozen=True)
@@ -114,7 +98,8 @@ class Rows:
         emit_rows(self.rows, output, self.columns, empty=self.empty, data=self.data)
         if self.note and output is OutputFormat.table:
             console.print(self.note)
-        _then(self.check)
+        if self.check is not None:
+            self.check()
 
 
 @dataclass(frozen=True)
@@ -152,19 +137,3 @@ class Results:
 
     def show(self, output: OutputFormat) -> None:
         emit_results(self.results, output, self.target, ok=self.ok, empty=self.empty)
-
-
-@dataclass(frozen=True)
-class Report:
-    """`data` for scripts; for people, what `for_people()` prints; then `check`."""
-
-    data: Any
-    for_people: Callable[[], None]
-    check: Check | None = None
-
-    def show(self, output: OutputFormat) -> None:
-        if output is OutputFormat.table:
-            self.for_people()
-        else:
-            emit_data(self.data, output)
-        _then(self.check)

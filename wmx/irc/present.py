@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from wmx.admin.act import Report, exit_if
-from wmx.present import cell, columns, console, esc
+from wmx.present import Report, cell, columns, console, esc, exit_if
 
 if TYPE_CHECKING:
     from wmx.irc.manage import PlumbResult

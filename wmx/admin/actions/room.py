@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wmx.admin.act import Act, Done, Paged, Record, Report, Results, Rows
+from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import delete_each, delete_room
 from wmx.admin.present import (
     ALIAS_COLUMNS,
@@ -18,7 +18,7 @@ from wmx.admin.present import (
     show_room_deletion,
 )
 from wmx.admin.targets import room_id_of
-from wmx.present import Column, esc, fail_unless_complete, status_line, when
+from wmx.present import Column, Report, esc, fail_unless_complete, status_line, when
 
 
 def listing(

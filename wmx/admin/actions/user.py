@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.admin.account import admin_user_id
-from wmx.admin.act import Act, Done, Paged, Record, Report, Results, Rows, exit_if
+from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import deactivate_each, deactivation_targets, stale_devices
 from wmx.admin.passwords import NewPassword
 from wmx.admin.passwords import new_password as new_password  # for the commands
@@ -28,7 +28,7 @@ from wmx.admin.user_import import ImportRow, import_users, tally
 from wmx.admin.user_import import parse_user_csv as parse_user_csv  # for the commands
 from wmx.admin.users import AccountFlag, connections
 from wmx.errors import InputError
-from wmx.present import Column, columns, esc, fail_unless_complete
+from wmx.present import Column, Report, columns, esc, exit_if, fail_unless_complete
 
 
 def listing(
