@@ -104,13 +104,6 @@ def check_room(value: str) -> str:
     raise ValueError(f"{value!r} is neither a room id (!…) nor a room alias (#…:server)")
 
 
-def check_event_id(value: str) -> str:
-    text = value.strip()
-    if not text.startswith("$") or len(text) < 2 or not _OPAQUE.match(text[1:]):
-        raise ValueError(f"{value!r} is not an event id (such as $abc…)")
-    return text
-
-
 def check_media(value: str, server_name: str) -> tuple[str, str]:
     """`mxc://server/media_id`, or a bare media id on this homeserver → (server, media id)."""
     text = value.strip()
@@ -157,11 +150,6 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
         return moment if moment.tzinfo else moment.astimezone()
     except (OverflowError, ValueError):
         raise ValueError(f"{value!r} lies outside the calendar's range") from None
-
-
-def moment_ms(value: str) -> int:
-    """`parse_moment` as the millisecond timestamp Synapse's APIs take."""
-    return int(parse_moment(value).timestamp() * 1000)
 
 
 def check_past_ms(value: str) -> int:
