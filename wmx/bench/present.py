@@ -13,7 +13,7 @@ from rich.table import Table
 
 from wmx.bench.spec import BenchResult, BenchSpec, check_client_url, check_test_deployment
 from wmx.errors import InputError
-from wmx.present import OutputFormat, cell, console, emit_data, err_console, trust
+from wmx.present import OutputFormat, Report, cell, console, err_console, trust
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -100,7 +100,5 @@ def bench_command(
         )
     for line in outcome.left_behind:
         err_console.print(f"warning: not removed: {line}", soft_wrap=True, markup=False)
-    if output is OutputFormat.table:
-        show_result(outcome.result)
-    else:
-        emit_data({**outcome.result.as_dict(), "run_id": outcome.run_id}, output)
+    data = {**outcome.result.as_dict(), "run_id": outcome.run_id}
+    Report(data, lambda: show_result(outcome.result)).show(output)
