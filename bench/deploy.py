@@ -19,23 +19,27 @@
 Prints figures; asserts nothing. Needs root and the lab lock; it starts from `wmx lab
 down` and ends with it (unless --keep). Heavy (10 minutes or more): run it once.
 
-    flock /tmp/wmx-lab.lock .venv/bin/python bench/deploy.py [--keep]
+    flock /tmp/wmx-lab.lock .venv/bin/python bench/deploy.py [--keep] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WMX = str(Path(sys.executable).with_name("wmx"))
@@ -140,9 +144,13 @@ def packages_of(host_build: Path) -> tuple[list[str], list[str], dict[str, str]]
 
 
 def by_hand_script(recommends: list[str], plain: list[str], pypi: dict[str, str]) -> str:
+    """The by-hand install as one shell script; it prints when each phase ended (``phase
+    NAME`` and bash's clock) so that the bench can say where its time went."""
     lines = [
         "set -eu",
         "export DEBIAN_FRONTEND=noninteractive",
+        'phase() { echo "phase $1 $EPOCHREALTIME"; }',
+        "phase start",
         "apt-get update -qq",
         f"apt-get install -y -qq {shlex.join(recommends)} >/dev/null",
     ]
@@ -150,11 +158,91 @@ def by_hand_script(recommends: list[str], plain: list[str], pypi: dict[str, str]
         lines.append(
             f"apt-get install -y -qq --no-install-recommends {shlex.join(plain)} >/dev/null"
         )
+    lines.append("phase apt")
     for number, (name, version) in enumerate(pypi.items()):
         venv = f"/opt/bench/venv{number}"
         lines.append(f"python3 -m venv {venv}")
         lines.append(f"{venv}/bin/pip install -q {shlex.quote(f'{name}=={version}')}")
+        lines.append(f"phase {shlex.quote(name.split('[')[0])}")
     return "\n".join(lines) + "\n"
+
+
+def phases(output: str) -> str:
+    """``apt 31.0 s, matrix-synapse 22.1 s, …`` from the script's phase lines (bash's
+    clock when each phase ended)."""
+    found = re.findall(r"^phase (\S+) ([0-9.]+)$", output, re.MULTILINE)
+    parts = [
+        f"{name} {float(at) - float(before):.1f} s"
+        for (_, before), (name, at) in itertools.pairwise(found)
+    ]
+    return ", ".join(parts) or "?"
+
+
+@dataclass
+class Round:
+    """One side-by-side measurement on two fresh, identical lab hosts."""
+
+    first: float = 0.0
+    by_hand: float = 0.0
+    order: str = ""
+    loads: dict[str, float] = field(default_factory=dict)
+    by_hand_phases: str = ""
+    first_out: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.first / self.by_hand
+
+
+def fresh_hosts(site: Path) -> tuple[Any, Any]:
+    """lab1 for the site, lab2 a fresh twin outside it; both from `wmx lab down`."""
+    from wmx.lab import Lab
+
+    wmx("init", str(site), "--defaults", "--server-name", "wmx.test")
+    wmx("lab", "down")
+    wmx("lab", "up", "--hosts", "1", "--site", str(site))
+    wmx("lab", "up", "--hosts", "2")  # lab2: a fresh twin, outside the site
+    lab = Lab()
+    return lab, next(h for h in lab.hosts() if h.name == "lab2")
+
+
+def side_by_side(site: Path, by_hand_first: bool) -> Round:
+    """The first deploy on lab1 and the same packages by hand on lab2, one after the
+    other (the order given), each with the load average when it started."""
+    lab, twin = fresh_hosts(site)
+    measured = Round(order="by hand, then deploy" if by_hand_first else "deploy, then by hand")
+    recommends, plain, pypi = packages_of_site(site)
+    script = by_hand_script(recommends, plain, pypi)
+
+    def deploy() -> None:
+        measured.loads["first deploy"] = os.getloadavg()[0]
+        start = time.perf_counter()
+        measured.first_out = wmx("--site", str(site), "deploy")
+        measured.first = time.perf_counter() - start
+
+    def by_hand() -> None:
+        measured.loads["by hand"] = os.getloadavg()[0]
+        start = time.perf_counter()
+        done = subprocess.run(
+            lab.ssh_argv(twin, ["bash", "-s"]),
+            input=script,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        measured.by_hand = time.perf_counter() - start
+        measured.by_hand_phases = phases(done.stdout)
+
+    for side in (by_hand, deploy) if by_hand_first else (deploy, by_hand):
+        side()
+    return measured
+
+
+def packages_of_site(site: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """The packages of lab1's plan (`wmx render` writes its vars.json before any deploy)."""
+    if not (site / "build" / "lab1" / ".wmx" / "vars.json").is_file():
+        wmx("--site", str(site), "render")
+    return packages_of(site / "build" / "lab1")
 
 
 def main() -> None:
@@ -170,36 +258,24 @@ def main() -> None:
         default="bookworm",
         help="Debian release of both lab hosts (default bookworm, as issue 18's baseline)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="side-by-side rounds on fresh hosts, by hand first in every second one "
+        "(default 1; each about 5 minutes): each pair is printed, and the median ratio",
+    )
     options = parser.parse_args()
     os.environ["WMX_LAB_RELEASE"] = options.release  # `wmx lab up` reads it
 
-    from wmx.lab import Lab
-
+    rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="wmx-bench-") as tmp:
-        site = Path(tmp) / "site"
-        wmx("init", str(site), "--defaults", "--server-name", "wmx.test")
-        wmx("lab", "down")
-        wmx("lab", "up", "--hosts", "1", "--site", str(site))
-        wmx("lab", "up", "--hosts", "2")  # lab2: a fresh twin, outside the site
-        lab = Lab()
-        twin = next(h for h in lab.hosts() if h.name == "lab2")
-
-        # The machine is shared: its load during each side explains a ratio that moves.
-        loads = {"first deploy": os.getloadavg()[0]}
-        first_out: list[str] = []
-        first = timed(lambda: first_out.append(wmx("--site", str(site), "deploy")))
-        loads["by hand"] = os.getloadavg()[0]
-        recommends, plain, pypi = packages_of(site / "build" / "lab1")
-        script = by_hand_script(recommends, plain, pypi)
-        by_hand = timed(
-            lambda: subprocess.run(
-                lab.ssh_argv(twin, ["bash", "-s"]),
-                input=script,
-                text=True,
-                check=True,
-                capture_output=True,
-            )
-        )
+        for number in range(options.rounds):
+            site = Path(tmp) / f"site{number}"
+            rounds.append(side_by_side(site, by_hand_first=number % 2 == 1))
+        # The lab now holds the last round's hosts: the verify-only figures and the
+        # profile come from its site.
+        site = Path(tmp) / f"site{options.rounds - 1}"
         noop_out: list[str] = []
         noop = timed(lambda: noop_out.append(wmx("--site", str(site), "deploy")))
         check_out: list[str] = []
@@ -209,10 +285,12 @@ def main() -> None:
         profile = where_the_time_goes(site / ".wmx" / "runs")
         if options.runs_to:
             shutil.copytree(site / ".wmx" / "runs", options.runs_to, dirs_exist_ok=True)
+        recommends, plain, pypi = packages_of(site / "build" / "lab1")
         if not options.keep:
             wmx("lab", "down")
 
-    ratio = first / by_hand
+    last = rounds[-1]
+    median = statistics.median(r.ratio for r in rounds)
     print(f"Debian {options.release} lab hosts")
     print(f"{'what':44} {'baseline (issue 18)':>20} {'now':>14}  target")
     print(
@@ -229,17 +307,25 @@ def main() -> None:
     )
     print(
         f"{'first deploy, one-host stack, fresh host':44} {minutes(BASELINE_FIRST):>20} "
-        f"{minutes(first):>14}  ({changed(first_out[0])} changed)"
+        f"{minutes(last.first):>14}  ({changed(last.first_out)} changed)"
     )
-    print(f"{'same packages by hand, identical fresh host':44} {'-':>20} {minutes(by_hand):>14}")
-    print(f"{'first deploy / by hand':44} {'-':>20} {ratio:>14.2f}  <= {TARGET_RATIO}")
+    print(
+        f"{'same packages by hand, identical fresh host':44} {'-':>20} {minutes(last.by_hand):>14}"
+    )
+    print(
+        f"{'first deploy / by hand':44} {'-':>20} {median:>14.2f}  "
+        f"<= {TARGET_RATIO}" + (" (median of the rounds)" if len(rounds) > 1 else "")
+    )
+    for number, measured in enumerate(rounds, 1):
+        print(
+            f"round {number} ({measured.order}): first deploy {minutes(measured.first)}, "
+            f"by hand {minutes(measured.by_hand)} ({measured.by_hand_phases}): "
+            f"{measured.ratio:.2f}; load average (1 min) when each side started: "
+            + ", ".join(f"{what} {load:.1f}" for what, load in measured.loads.items())
+        )
     print(
         f"by hand: {len(recommends) + len(plain)} Debian packages, "
         f"{', '.join(f'{n}=={v}' for n, v in pypi.items())}"
-    )
-    print(
-        "load average (1 min) when each side started: "
-        + ", ".join(f"{what} {load:.1f}" for what, load in loads.items())
     )
     print("\n".join(profile))
 

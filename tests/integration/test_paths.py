@@ -3,12 +3,15 @@ directories, through real ansible-playbook runs on localhost: one task makes a r
 directories with their parents, owner, group and mode, removes its leftovers, changes
 only what differs (a second run reports nothing changed), leaves an owner it is not given
 as it is, reports without changing in check mode, and stops on a path that is no
-directory, naming it."""
+directory, naming it; it makes a role's system user in its own group first (owning its
+directories in the same run) and sets a changed home or shell."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import re
 import stat
 import subprocess
@@ -27,8 +30,13 @@ INVENTORY = Path(__file__).parent / "playbooks" / "inventory.ini"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 
 
-def _run(tmp_path: Path, entries: list[dict[str, Any]], *options: str) -> tuple[int, str]:
-    (tmp_path / "vars.json").write_text(json.dumps({"entries": entries}))
+def _run(
+    tmp_path: Path,
+    entries: list[dict[str, Any]],
+    *options: str,
+    users: list[dict[str, Any]] | None = None,
+) -> tuple[int, str]:
+    (tmp_path / "vars.json").write_text(json.dumps({"entries": entries, "users": users or []}))
     play = tmp_path / "play.yml"
     play.write_text(
         f"""- hosts: localhost
@@ -39,6 +47,7 @@ def _run(tmp_path: Path, entries: list[dict[str, Any]], *options: str) -> tuple[
         name: {data_dir("playbooks") / "roles" / "paths"}
       vars:
         paths_entries: "{{{{ entries }}}}"
+        paths_users: "{{{{ users }}}}"
         paths_notify: [Mark]
   handlers:
     - name: Mark
@@ -132,3 +141,38 @@ def test_a_path_that_is_no_directory_stops_the_run_naming_it(tmp_path: Path) -> 
     assert code != 0 and "not an absolute, normalised path" in output
     code, output = _run(tmp_path, [{"path": str(tmp_path / "d"), "owner": "no-such-user-wmx"}])
     assert code != 0 and "no user 'no-such-user-wmx'" in output
+
+
+def test_a_system_user_and_its_group_first_then_its_directories(tmp_path: Path) -> None:
+    require_root("it makes a system user and group on this machine (removed afterwards)")
+    name = f"wmxt{os.getpid() % 100000}"
+    home = tmp_path / "home"
+    users = [{"name": name, "home": str(home), "shell": "/usr/sbin/nologin"}]
+    entries = [{"path": str(home), "owner": name, "group": name, "mode": "0750"}]
+    try:
+        code, output = _run(tmp_path, entries, "--check", users=users)
+        assert code == 0, output
+        assert _changed(output) and not home.exists()
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+
+        code, output = _run(tmp_path, entries, users=users)
+        assert code == 0, output
+        user = pwd.getpwnam(name)
+        assert user.pw_dir == str(home) and user.pw_shell == "/usr/sbin/nologin"
+        assert user.pw_gid == grp.getgrnam(name).gr_gid and user.pw_uid < 1000  # system
+        assert _attributes(home) == ("0o750", user.pw_uid, user.pw_gid)
+
+        code, output = _run(tmp_path, entries, users=users)
+        assert code == 0 and not _changed(output), output
+
+        users[0]["shell"] = "/bin/sh"
+        code, output = _run(tmp_path, entries, users=users)
+        assert code == 0 and _changed(output), output
+        assert pwd.getpwnam(name).pw_shell == "/bin/sh"
+
+        code, output = _run(tmp_path, [], users=[{"name": "bad name", "home": "/x"}])
+        assert code != 0 and "user 'bad name': not a user name" in output
+    finally:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", name], capture_output=True, check=False)

@@ -221,3 +221,23 @@ def test_a_stale_path_that_is_not_absolute_and_normalised_is_refused(rig: Rig) -
         refused = rig.run()
         assert refused.returncode != 0 and "is not a normalised absolute path" in refused.stdout
         assert victim.exists() and kept.exists()
+
+
+def test_a_file_the_role_writes_itself_goes_in_the_same_run(rig: Rig) -> None:
+    """An entry with its content instead of a build file (nginx's listen lines for its
+    Debian release): installed beside the rendered files, then left alone."""
+    plain = rig.add("etc/demo/app.conf", "include snippet.conf;\n")
+    snippet = rig.root / "etc/demo/snippet.conf"
+    literal = {"dest": str(snippet), "content": "listen 443;\n", "owner": "root"}
+    rig.entries.append({**literal, "group": "root", "mode": "0644"})
+    done = rig.run()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert snippet.read_text() == "listen 443;\n" and _attributes(snippet)[0] == "0o644"
+    assert set(_changed(done)) == {str(plain), str(snippet)}
+    again = rig.run()
+    assert again.returncode == 0 and _changed(again) == [], again.stdout
+
+    rig.entries[-1] = literal  # no mode nor group: refused, naming what it needs
+    refused = rig.run()
+    assert refused.returncode != 0
+    assert "a literal entry needs content, dest, mode, owner, group" in refused.stdout

@@ -23,7 +23,7 @@ MODULES_DIR = Path(wmx.components.__file__).parent
 # lists of Synapse's workers (synapse_workers's data).
 SUPPORT_MODULES = {"__init__", "component", "worker_routes"}
 # Roles that are not components: task files every component's role includes.
-SHARED_ROLES = {"rendered_files", "packages_wait", "paths"}
+SHARED_ROLES = {"rendered_files", "packages_wait", "paths", "units"}
 
 
 def _dirs(path: Path) -> set[str]:

@@ -1,6 +1,12 @@
 #!/usr/bin/python
-"""Make a role's directories and remove its leftover paths in one module run (wmx's own
-module, the shared role ``paths``): was one ``ansible.builtin.file`` run per path.
+"""Make a role's system users, its directories and remove its leftover paths in one module
+run (wmx's own module, the shared role ``paths``): was one ``ansible.builtin.group`` and one
+``ansible.builtin.user`` run per user and one ``ansible.builtin.file`` run per path.
+
+First each of ``users`` (name, home, shell): its system group of the same name, then the
+system user in it with that home (not created: a directory entry makes it) and shell,
+made with groupadd/useradd, or set with usermod where its home, shell or group differ
+(as ansible.builtin.group and ansible.builtin.user with ``system: true`` do).
 
 For each entry in order: ``state: directory`` makes the directory and every missing
 parent with the entry's owner, group and mode (as ansible.builtin.file does; an owner or
@@ -24,8 +30,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
 module: wmx_paths
-short_description: Make directories and remove paths of one wmx role in one run
+short_description: Make system users and directories and remove paths of one wmx role in one run
 options:
+  users:
+    description: System users, each in its own group (name, home, shell).
+    type: list
+    elements: dict
+    default: []
   paths:
     description: The entries, in order (path, state, owner, group, mode).
     type: list
@@ -82,6 +93,51 @@ def _directory(module: AnsibleModule, entry: dict[str, Any]) -> bool:
     return True
 
 
+def _run(module: AnsibleModule, argv: list[str]) -> None:
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg=f"{' '.join(argv)} failed: {(err or out).strip()}")
+
+
+def _user(module: AnsibleModule, entry: dict[str, Any]) -> list[str]:
+    """Make or set one system user and its group; what changed."""
+    name, home = str(entry.get("name") or ""), str(entry.get("home") or "")
+    shell = str(entry.get("shell") or "/usr/sbin/nologin")
+    if not name.replace("-", "").replace("_", "").isalnum():
+        module.fail_json(msg=f"user {name!r}: not a user name")
+    if not os.path.isabs(home):
+        module.fail_json(msg=f"user {name}: home {home!r} is not an absolute path")
+    changed: list[str] = []
+    try:
+        gid = grp.getgrnam(name).gr_gid
+    except KeyError:
+        changed.append(f"group {name}")
+        if module.check_mode:
+            return [*changed, f"user {name}"]
+        _run(module, ["groupadd", "--system", name])
+        gid = grp.getgrnam(name).gr_gid
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        changed.append(f"user {name}")
+        if not module.check_mode:
+            made = ["--gid", name, "--home-dir", home, "--no-create-home", "--shell", shell]
+            _run(module, ["useradd", "--system", *made, name])
+        return changed
+    options: list[str] = []
+    if user.pw_dir != home:
+        options += ["--home", home]
+    if user.pw_shell != shell:
+        options += ["--shell", shell]
+    if user.pw_gid != gid:
+        options += ["--gid", name]
+    if options:
+        changed.append(f"user {name}")
+        if not module.check_mode:
+            _run(module, ["usermod", *options, name])
+    return changed
+
+
 def _absent(module: AnsibleModule, path: str) -> bool:
     if not os.path.lexists(path):
         return False
@@ -95,10 +151,15 @@ def _absent(module: AnsibleModule, path: str) -> bool:
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={"paths": {"type": "list", "elements": "dict", "required": True}},
+        argument_spec={
+            "paths": {"type": "list", "elements": "dict", "required": True},
+            "users": {"type": "list", "elements": "dict", "default": []},
+        },
         supports_check_mode=True,
     )
     changed: list[str] = []
+    for user in module.params["users"]:
+        changed.extend(_user(module, user))
     for entry in module.params["paths"]:
         path = entry.get("path")
         state = entry.get("state", "directory")

@@ -3,9 +3,10 @@
 Reads each entry's ``src`` under ``build`` (build/<host>/, on the controller), refuses a
 file whose SHA-256 is not the manifest's (the build changed after wmx planned the run),
 and runs the module (../library/wmx_rendered_files.py) once with every file's content,
-secret files first. The module's arguments (which hold the contents) are dropped from
-the result: only the changed paths, the directories made and the diffs of files that
-are not secret come back.
+secret files first. An entry with ``content`` instead of ``src`` and ``sha256`` is a
+file the role writes itself (never secret), e.g. nginx's listen lines for its release.
+The module's arguments (which hold the contents) are dropped from the result: only the
+changed paths, the directories made and the diffs of files that are not secret come back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 ENTRY_KEYS = ("src", "dest", "mode", "owner", "group", "secret", "sha256")
+# A file the role writes itself (not from the build, never secret): its content given.
+LITERAL_KEYS = ("content", "dest", "mode", "owner", "group")
 
 
 def _source(build: str, entry: dict[str, Any]) -> bytes:
@@ -58,9 +61,15 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             raise AnsibleActionFail("entries must be a list of manifest entries")
         files = []
         for entry in sorted(entries, key=lambda item: not item.get("secret")):
-            if not isinstance(entry, dict) or any(key not in entry for key in ENTRY_KEYS):
+            if isinstance(entry, dict) and "src" not in entry and "content" in entry:
+                if any(key not in entry for key in LITERAL_KEYS):
+                    raise AnsibleActionFail(f"a literal entry needs {', '.join(LITERAL_KEYS)}")
+                data = str(entry["content"]).encode("utf-8")
+                entry = {**entry, "secret": False, "sha256": hashlib.sha256(data).hexdigest()}
+            elif not isinstance(entry, dict) or any(key not in entry for key in ENTRY_KEYS):
                 raise AnsibleActionFail(f"a manifest entry needs {', '.join(ENTRY_KEYS)}")
-            data = _source(build, entry)
+            else:
+                data = _source(build, entry)
             files.append(
                 {
                     "dest": str(entry["dest"]),
