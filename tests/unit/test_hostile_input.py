@@ -47,6 +47,14 @@ def _replace_with_dir(name: str) -> Callable[[Path], None]:
     return edit
 
 
+def _write_new(name: str, text: str) -> Callable[[Path], None]:
+    def write(site: Path) -> None:
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+
+    return write
+
+
 def _remove(name: str) -> Callable[[Path], None]:
     return lambda site: (site / name).unlink()
 
@@ -186,6 +194,68 @@ CASES = [
         _edit("inventory.yml", "memory_mb: 2048", "memory_mb: true"),
         ("render",),
         ("inventory.yml", "memory_mb"),
+    ),
+    # What Ansible's YAML plugin would skip with a warning (and go on without it).
+    Case(
+        "inventory-group-not-a-mapping",
+        _edit(
+            "inventory.yml",
+            "    monitoring:\n      hosts:\n        matrix:\n",
+            "    monitoring: x\n",
+        ),
+        ("render",),
+        ("inventory.yml:", "all.children.monitoring", "a group is a mapping"),
+    ),
+    Case(
+        "inventory-unknown-group-key",
+        _edit("inventory.yml", "    proxy:\n      hosts:", "    proxy:\n      host:"),
+        ("render",),
+        ("inventory.yml:", "all.children.proxy.host", "unknown key"),
+    ),
+    Case(
+        "inventory-hosts-a-list",
+        _edit(
+            "inventory.yml",
+            "    proxy:\n      hosts:\n        matrix:\n",
+            "    proxy:\n      hosts: [matrix]\n",
+        ),
+        ("render",),
+        ("inventory.yml:", "all.children.proxy.hosts", "must be a mapping"),
+    ),
+    Case(
+        "inventory-host-vars-a-list",
+        _edit(
+            "inventory.yml",
+            "    matrix:\n      ansible_host:",
+            "    matrix: [1]\n    x:\n      ansible_host:",
+        ),
+        ("render",),
+        ("inventory.yml:", "all.hosts.matrix", "a host's variables are a mapping"),
+    ),
+    Case(
+        "inventory-group-name-ansible-refuses",
+        _edit("inventory.yml", "    proxy:\n", "    web-proxy:\n"),
+        ("render",),
+        ("inventory.yml:", "all.children.web-proxy", "not a group name"),
+    ),
+    # group_vars/ and host_vars/ beside the inventory: Ansible reads them for every host.
+    Case(
+        "group-vars-a-list",
+        _write_new("group_vars/all.yml", "- a\n"),
+        ("render",),
+        ("group_vars/all.yml:1", "mapping"),
+    ),
+    Case(
+        "host-vars-broken-yaml",
+        _write_new("host_vars/matrix/main.yml", "a: 1\nb: [\n"),
+        ("render",),
+        ("host_vars/matrix/main.yml:", "broken YAML"),
+    ),
+    Case(
+        "group-vars-template-as-name",
+        _write_new("group_vars/all.yaml", "{{ 7*7 }}: x\n"),
+        ("render",),
+        ("group_vars/all.yaml:1", "variable's name"),
     ),
     # secrets.yml
     Case("secrets-missing", _remove("secrets.yml"), ("render",), ("secrets.yml", "missing")),

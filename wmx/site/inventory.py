@@ -24,6 +24,7 @@ from typing import Any
 from wmx.errors import InputError
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
+from wmx.site.inventory_shape import check_shape, check_vars_files
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
@@ -115,7 +116,10 @@ def read_inventory(
     if cached is not None:
         _check_templates(path, cached)
         return cached
-    load_document(path)  # broken YAML: said with its line, before Ansible reads it
+    # Broken YAML, and what Ansible's plugin would skip with a warning: said with its
+    # line, before Ansible reads it.
+    check_shape(path, load_document(path))
+    check_vars_files(path)
     hosts = _read_with_ansible(path)
     _check_templates(path, hosts)
     return hosts

@@ -30,11 +30,15 @@ CACHE_FORMAT = 1
 # What one host is in a read: its groups, and its variables as plain values.
 HostRead = tuple[set[str], dict[str, Any]]
 # Files of these directories beside the inventory are variables Ansible reads.
-_VARS_DIRS = ("group_vars", "host_vars")
-_CODE = (Path(__file__).with_name("inventory.py"), Path(__file__))
+VARS_DIRS = ("group_vars", "host_vars")
+_CODE = (
+    Path(__file__).with_name("inventory.py"),
+    Path(__file__).with_name("inventory_shape.py"),
+    Path(__file__),
+)
 
 
-def _tree_files(root: Path) -> Iterator[Path]:
+def tree_files(root: Path) -> Iterator[Path]:
     """Every file under `root`, symbolic links followed (as Ansible does), each
     directory visited once, in a stable order."""
     seen: set[str] = set()
@@ -84,12 +88,12 @@ def inputs_digest(inventory: Path) -> str:
     add("ansible", _ansible_release())
     add("path", str(inventory.resolve()).encode())
     add("inventory", inventory.read_bytes())
-    for name in _VARS_DIRS:
+    for name in VARS_DIRS:
         root = inventory.parent / name
         if not root.exists():
             continue
         add(f"dir {name}", b"")
-        for file in _tree_files(root):
+        for file in tree_files(root):
             add(f"file {file.relative_to(root).as_posix()}", file.read_bytes())
     for config in _ansible_config_files():
         if config.is_file():

@@ -1,0 +1,116 @@
+"""The shape of a YAML inventory and of its variable files, checked before Ansible
+reads them.
+
+Ansible's YAML inventory plugin skips what it cannot use (a group that is not a mapping,
+a key other than hosts, children and vars, a section that is a list) with a warning on
+stderr and goes on: a typo then silently drops a host or a group, and its warning lands
+beside wmx's own error about what is missing. A site is untrusted input, so wmx refuses
+each of those with its file, line and key, the rules being the plugin's own. The files
+of group_vars/ and host_vars/ are read first too: Ansible would name the inventory for
+a broken one, or a type of its own for one that is not a mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ruamel.yaml.comments import CommentedMap
+
+from wmx.errors import InputError
+from wmx.site.inventory_cache import VARS_DIRS, tree_files
+from wmx.site.yamlfile import line_of, load_document
+
+_SECTIONS = ("hosts", "children", "vars")
+# Ansible's rule for group names (ansible.constants.INVALID_VARIABLE_NAMES): it warns
+# about any other name and keeps it, so refuse it here.
+_BAD_GROUP_NAME = re.compile(r"^[\d\W]|[^\w]")
+
+
+def check_shape(path: Path, document: CommentedMap) -> None:
+    """Raise InputError (file:line: key: cause) at the first part Ansible would skip."""
+    for name, group in document.items():
+        _check_group(path, document, (str(name),), group)
+
+
+def check_vars_files(inventory: Path) -> None:
+    """Every file Ansible's host_group_vars plugin may read beside `inventory` is YAML
+    (or JSON) holding a mapping; a vault-encrypted one is Ansible's to read."""
+    for name in VARS_DIRS:
+        root = inventory.parent / name
+        if not root.is_dir():
+            continue
+        for file in tree_files(root):
+            parts = file.relative_to(root).parts
+            if any(p.startswith(".") for p in parts) or file.name.endswith("~"):
+                continue  # Ansible skips hidden files and backups
+            if file.suffix not in ("", ".yml", ".yaml", ".json"):
+                continue
+            with file.open("rb") as handle:
+                if handle.read(14) == b"$ANSIBLE_VAULT":
+                    continue
+            document = load_document(file)
+            for key in document:
+                if not isinstance(key, str):
+                    line = line_of(document, (key,))
+                    where = f"{file}:{line}" if line else str(file)
+                    raise InputError(f"{where}: a variable's name is text, not {_kind(key)}")
+
+
+def _fail(path: Path, document: CommentedMap, loc: tuple[str, ...], cause: str) -> NoReturn:
+    line = line_of(document, loc)
+    where = f"{path}:{line}" if line else str(path)
+    key = ".".join(loc)
+    raise InputError(f"{where}: {key if key.isprintable() else repr(key)}: {cause}")
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, Mapping | list | tuple):  # ruamel's keys: CommentedKey{Map,Seq}
+        return "a mapping" if isinstance(value, Mapping) else "a list"
+    return f"{value!r}"[:40]
+
+
+def _check_group(path: Path, document: CommentedMap, loc: tuple[str, ...], group: Any) -> None:
+    if _BAD_GROUP_NAME.search(loc[-1]):
+        _fail(
+            path,
+            document,
+            loc,
+            "not a group name (letters, digits and _, not starting with a digit)",
+        )
+    if group is None:
+        return
+    if not isinstance(group, dict):
+        _fail(
+            path,
+            document,
+            loc,
+            f"a group is a mapping of hosts, children and vars (or empty), not {_kind(group)}",
+        )
+    for key in group:
+        if key not in _SECTIONS:
+            _fail(
+                path, document, (*loc, str(key)), "unknown key: a group holds hosts, children, vars"
+            )
+        section = group[key]
+        # A name alone stands for one entry with nothing under it (as Ansible reads it).
+        if key != "vars" and isinstance(section, str):
+            section = {section: None}
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            _fail(
+                path, document, (*loc, key), f"must be a mapping (or empty), not {_kind(section)}"
+            )
+        for entry, value in section.items():
+            if key == "children":
+                _check_group(path, document, (*loc, key, str(entry)), value)
+            elif key == "hosts" and not isinstance(value, dict | None):
+                _fail(
+                    path,
+                    document,
+                    (*loc, key, str(entry)),
+                    f"a host's variables are a mapping (or empty), not {_kind(value)}",
+                )
