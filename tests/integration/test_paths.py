@@ -176,3 +176,31 @@ def test_a_system_user_and_its_group_first_then_its_directories(tmp_path: Path) 
     finally:
         subprocess.run(["userdel", name], capture_output=True, check=False)
         subprocess.run(["groupdel", name], capture_output=True, check=False)
+
+
+def test_a_link_is_made_replaced_when_it_points_elsewhere_and_never_over_a_file(
+    tmp_path: Path,
+) -> None:
+    require_root("the paths role runs as root")
+    link = tmp_path / "conf.d" / "wmx.conf"
+    link.parent.mkdir()
+    entries = [{"path": str(link), "state": "link", "src": "/etc/wmx/a.conf"}]
+    code, output = _run(tmp_path, entries, "--check")
+    assert code == 0 and _changed(output) and not link.is_symlink(), output
+    code, output = _run(tmp_path, entries)
+    assert code == 0 and _changed(output), output
+    assert os.readlink(link) == "/etc/wmx/a.conf"
+    code, output = _run(tmp_path, entries)
+    assert code == 0 and not _changed(output), output
+
+    entries[0]["src"] = "/etc/wmx/b.conf"
+    code, output = _run(tmp_path, entries)
+    assert code == 0 and _changed(output) and os.readlink(link) == "/etc/wmx/b.conf", output
+    assert sorted(p.name for p in link.parent.iterdir()) == ["wmx.conf"]  # no temporary left
+
+    link.unlink()
+    link.write_text("a file\n")
+    code, output = _run(tmp_path, entries)
+    assert code != 0 and f"{link} exists and is not a symbolic link" in output
+    code, output = _run(tmp_path, [{"path": str(link), "state": "link"}])
+    assert code != 0 and "a link needs src" in output

@@ -13,7 +13,9 @@ parent with the entry's owner, group and mode (as ansible.builtin.file does; an 
 group not given is left as it is, root's on a new directory), or sets them on an
 existing directory where they differ (a symlink to a directory is followed,
 as the file module does by default); a path that exists and is no directory fails the
-run, naming it. ``state: absent`` removes the path (a directory with its contents) if
+run, naming it. ``state: link`` makes the path a symbolic link to ``src`` (replacing
+one that points elsewhere, atomically; a path there that is no link fails the run).
+``state: absent`` removes the path (a directory with its contents) if
 it exists. Check mode reports what would change and changes nothing.
 """
 
@@ -138,6 +140,23 @@ def _user(module: AnsibleModule, entry: dict[str, Any]) -> list[str]:
     return changed
 
 
+def _link(module: AnsibleModule, path: str, target: object) -> bool:
+    """A symbolic link to ``target`` (replaced with rename(2) when it points elsewhere); a
+    path there that is no link fails the run, naming it."""
+    src = target if isinstance(target, str) else ""
+    if not src:
+        module.fail_json(msg=f"{path}: a link needs src")
+    if os.path.islink(path) and os.readlink(path) == src:
+        return False
+    if os.path.lexists(path) and not os.path.islink(path):
+        module.fail_json(msg=f"{path} exists and is not a symbolic link")
+    if not module.check_mode:
+        temporary = f"{path}.wmx-{os.getpid()}"
+        os.symlink(src, temporary)
+        os.replace(temporary, path)
+    return True
+
+
 def _absent(module: AnsibleModule, path: str) -> bool:
     if not os.path.lexists(path):
         return False
@@ -169,8 +188,10 @@ def main() -> None:
             done = _directory(module, entry)
         elif state == "absent":
             done = _absent(module, path)
+        elif state == "link":
+            done = _link(module, path, entry.get("src"))
         else:
-            module.fail_json(msg=f"{path}: state {state!r} is neither directory nor absent")
+            module.fail_json(msg=f"{path}: state {state!r} is not directory, link or absent")
         if done:
             changed.append(path)
     module.exit_json(changed=bool(changed), changed_paths=changed)
