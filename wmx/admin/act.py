@@ -64,6 +64,14 @@ class Shown(Protocol):
     def show(self, output: OutputFormat) -> None: ...
 
 
+def _note_then_check(output: OutputFormat, note: str, check: Check | None) -> None:
+    """What Done and Rows show after their answer: the note for people, then the check."""
+    if note and output is OutputFormat.table:
+        console.print(note)
+    if check is not None:
+        check()
+
+
 @dataclass(frozen=True)
 class Done:
     """A change: `message` for people (Rich markup, values quoted with `esc`) and `note`
@@ -76,10 +84,7 @@ class Done:
 
     def show(self, output: OutputFormat) -> None:
         emit_done(output, self.message, self.data)
-        if self.note and output is OutputFormat.table:
-            console.print(self.note)
-        if self.check is not None:
-            self.check()
+        _note_then_check(output, self.note, self.check)
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,7 @@ class Rows:
 
     def show(self, output: OutputFormat) -> None:
         emit_rows(self.rows, output, self.columns, empty=self.empty, data=self.data)
-        if self.note and output is OutputFormat.table:
-            console.print(self.note)
-        if self.check is not None:
-            self.check()
+        _note_then_check(output, self.note, self.check)
 
 
 @dataclass(frozen=True)
