@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import answers, require
 from tests.unit.test_chat_render import _config, _files, _refused, _site
 from wmx.errors import InputError
-from wmx.lab.cinny import cinny_archive, clients_dir
+from wmx.lab.cinny import LAB_CINNY_VERSION, cinny_archive, clients_dir
+from wmx.lab.errors import LabError
 from wmx.site import Site, load_site
 from wmx.site.element_release import element_release
 from wmx.site.init import init_site
@@ -89,6 +90,21 @@ def test_the_shared_cinny_archive_is_what_wmx_pins_its_inline_script_for() -> No
     assert (release.version, release.sha256) == (DEFAULT_CINNY_VERSION, shared.sha256)
     # A downloaded release gets the same CSP as the archive says it needs.
     assert release.inline_scripts == CINNY_INLINE_SCRIPT_HASHES[DEFAULT_CINNY_VERSION]
+
+
+def test_a_shared_archive_that_reads_otherwise_than_listed_is_refused_with_what_was_read(
+    tmp_path: Path,
+) -> None:
+    name = f"cinny-v{LAB_CINNY_VERSION}.tar.gz"
+    (tmp_path / name).write_bytes(b"not the release" * 100)
+    (tmp_path / "SHA256SUMS").write_text(f"{hashlib.sha256(b'the release').hexdigest()}  {name}\n")
+    with pytest.raises(LabError) as refused:
+        cinny_archive(tmp_path)
+    # One line that tells a file read while it changed (bytes read differ from its size)
+    # from a damaged one (the same count, another digest).
+    assert str(refused.value).startswith(f"{tmp_path / name}: its SHA-256 is ")
+    assert "(1500 bytes read; the file has 1500, changed 20" in str(refused.value)
+    assert "\n" not in str(refused.value)
 
 
 # --- config.json, CSP and nginx --------------------------------------------------------------

@@ -19,6 +19,7 @@ import io
 import os
 import tarfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from wmx.lab.errors import LabError
@@ -57,12 +58,14 @@ def clients_dir() -> Path:
     return candidates[0]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256(path: Path) -> tuple[str, int]:
+    """The SHA-256 of what reading `path` gave, and how many bytes that was."""
+    digest, read = hashlib.sha256(), 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            read += len(block)
+    return digest.hexdigest(), read
 
 
 def listed_sha256(directory: Path, name: str) -> str:
@@ -92,9 +95,16 @@ def cinny_archive(directory: Path | None = None) -> ClientArchive:
             f"{name} and SHA256SUMS)"
         )
     expected = listed_sha256(directory, name)
-    actual = _sha256(path)
+    actual, read = _sha256(path)
     if actual != expected:
-        raise LabError(f"{path}: its SHA-256 is {actual}, but SHA256SUMS says {expected}")
+        # Size and time tell a file changed while it was read from one damaged or replaced
+        # (a CI run once read this archive with another digest, and the next read was right).
+        now = path.stat()
+        changed = datetime.fromtimestamp(now.st_ctime, UTC).isoformat(timespec="seconds")
+        raise LabError(
+            f"{path}: its SHA-256 is {actual} ({read} bytes read; the file has "
+            f"{now.st_size}, changed {changed}), but SHA256SUMS says {expected}"
+        )
     return ClientArchive(path=path.resolve(), version=LAB_CINNY_VERSION, sha256=actual)
 
 
