@@ -8,8 +8,10 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from tests.conftest import answers, require
 from tests.unit.test_chat_render import _config, _files, _refused, _site
 from wmx.errors import InputError
+from wmx.lab import cinny
 from wmx.lab.cinny import LAB_CINNY_VERSION, cinny_archive, clients_dir
 from wmx.lab.errors import LabError
 from wmx.site import Site, load_site
@@ -208,3 +211,28 @@ def test_schema_1_with_the_release_in_both_places_is_refused(tmp_path: Path) -> 
     (root / "wmx.yaml").write_text(text)
     with pytest.raises(InputError, match=r"element\.archive and web_client\.archive are both set"):
         load_site(root)
+
+
+def test_a_read_of_the_shared_archive_that_ends_early_is_taken_up_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "archive.tar.gz"
+    archive.write_bytes(b"x" * 100)
+    real_fstat = os.fstat
+
+    def size_of_150(fd: int) -> os.stat_result:
+        # The file says 150 bytes; its first read gives 100 (a read that ends early).
+        real = real_fstat(fd)
+        return os.stat_result((*real[:6], 150, *real[7:]))
+
+    def the_rest_arrives(_: float) -> None:
+        with archive.open("ab") as more:
+            more.write(b"y" * 50)
+
+    monkeypatch.setattr(os, "fstat", size_of_150)
+    monkeypatch.setattr(time, "sleep", the_rest_arrives)
+    assert cinny._whole(archive) == b"x" * 100 + b"y" * 50
+    # Still short after every try: what was read comes back (and its digest refuses it).
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    archive.write_bytes(b"z" * 10)
+    assert cinny._whole(archive) == b"z" * 10
