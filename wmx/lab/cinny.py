@@ -113,8 +113,8 @@ def cinny_archive(directory: Path | None = None) -> ClientArchive:
     expected = listed_sha256(directory, name)
     actual, read = _sha256(path)
     if actual != expected:
-        # Size and time tell a file changed while it was read from one damaged or replaced
-        # (a CI run once read this archive with another digest, and the next read was right).
+        # Bytes read beside size and change time tell a read that ended early or a file
+        # changed while it was read from one damaged or replaced (see _whole).
         now = path.stat()
         changed = datetime.fromtimestamp(now.st_ctime, UTC).isoformat(timespec="seconds")
         raise LabError(
