@@ -5,6 +5,7 @@ key the login switched on, its secret asked without echo or left to
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,9 +31,9 @@ def create_site(
     def answer(label: str, default: str | None, check: Callable[[str], str]) -> str:
         return ask(label, given[label.replace(" ", "_")], default, check, interactive)
 
-    name = answer("server name", None, check_hostname)
-    hs = answer("homeserver host", f"matrix.{name}", check_hostname)
-    web = answer("web client host", f"element.{name}", check_hostname)
+    name = answer("server name", None, with_hint(check_hostname))
+    hs = answer("homeserver host", f"matrix.{name}", with_hint(check_hostname))
+    web = answer("web client host", f"element.{name}", with_hint(check_hostname))
     admin = answer("admin email", f"admin@{name}", check_email)
     acme = answer("acme email", admin, check_email)
     key = answer("wikimedia consumer key", "", check_consumer_key)
@@ -49,9 +50,81 @@ def create_site(
     if key:
         wikimedia_login(paths, key, interactive)
     console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
-    console.print(
-        "Next: review wmx.yaml and inventory.yml, then `wmx deploy` (or `wmx lab up` to try it)."
+    console.print(next_steps(paths, host_address), soft_wrap=True)
+
+
+# The address ranges kept for documentation (RFC 5737, RFC 3849): `--host-address`'s
+# default is one, so that a site nobody pointed at a server reaches none.
+_DOCUMENTATION = [
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+
+
+def is_placeholder(address: str) -> bool:
+    """Whether `address` is a documentation address (no real server has one)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in _DOCUMENTATION)
+
+
+def next_steps(paths: SitePaths, host_address: str) -> str:
+    """What to do after `wmx init`: with the placeholder address, set the server's first."""
+    first = ""
+    if is_placeholder(host_address):
+        first = (
+            f"put your server's address in inventory.yml (ansible_host: {host_address} is a "
+            "placeholder; or `wmx init --host-address`), "
+        )
+    where = "" if paths.root == Path.cwd().resolve() else f"`cd {esc(paths.root)}`, "
+    return (
+        f"Next: {where}{first}review wmx.yaml and inventory.yml, then `wmx deploy` "
+        "(or `wmx lab up` to try it on this machine)."
     )
+
+
+def with_hint(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A host-name grammar whose refusal also says what to type instead, for the usual
+    slips: a URL, a port, an internationalised name, an address, a name without a dot."""
+
+    def hinted(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as exc:
+            hint = name_hint(value.strip())
+            raise ValueError(f"{exc}; {hint}" if hint else str(exc)) from None
+
+    return hinted
+
+
+def name_hint(value: str) -> str:
+    """What to type instead of `value`, a refused host name (empty: no advice)."""
+    bare = value.split("://", 1)[-1].split("/", 1)[0]
+    host, _, port = bare.rpartition(":") if bare.count(":") == 1 else (bare, "", "")
+    if "://" in value or "/" in value:
+        return f"give the name alone: {bare[:80]!r}"
+    if port.isdigit():
+        return (
+            f"give the name alone ({host[:80]!r}); a federation port other than 443 is "
+            "wmx.yaml's homeserver.federation_port"
+        )
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        return "a server name is the DNS name user ids end in (@alice:example.org), not an address"
+    if not value.isascii():
+        try:
+            ascii_form = value.encode("idna").decode()
+            return f"write an internationalised name in its ASCII form: {ascii_form!r}"
+        except UnicodeError:
+            return "write an internationalised name in its ASCII (xn--) form"
+    if value and "." not in value:
+        return "it needs a domain people can reach, such as example.org (a name in public DNS)"
+    return ""
 
 
 def wikimedia_login(paths: SitePaths, key: str, interactive: bool) -> None:

@@ -106,7 +106,18 @@ def find_site_root(start: Path) -> Path:
     )
 
 
+def require_site(paths: SitePaths) -> None:
+    """Refuse a directory without wmx.yaml (--site or $WMX_SITE naming no site yet),
+    saying how to make one, before anything (a lock file) is written there."""
+    if not paths.config.exists():
+        raise InputError(
+            f"{paths.root}: no {CONFIG_FILE} here, so no site; create one with "
+            f"`wmx init {paths.root}` or point --site at the directory that holds {CONFIG_FILE}"
+        )
+
+
 def load_config(paths: SitePaths) -> SiteConfig:
+    require_site(paths)
     document = migrate_document(load_document(paths.config), paths.config)
     config = validate_document(SiteConfig, document, paths.config)
     # server_name is fixed by the first deploy, whoever edits wmx.yaml afterwards.

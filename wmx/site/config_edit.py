@@ -10,7 +10,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from wmx.errors import InputError
-from wmx.site import SitePaths
+from wmx.site import SitePaths, require_site
 from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -116,6 +116,7 @@ def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteC
         value = parse_value(text)
     except InputError as exc:
         raise InputError(f"{key}: {exc}") from None
+    require_site(paths)
     with locked(paths.config):
         original = migrate_document(load_document(paths.config), paths.config, quiet=True)
         current = validate_document(SiteConfig, original, paths.config)

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from wmx.errors import InputError
-from wmx.site import CONFIG_FILE, SitePaths
+from wmx.site import SitePaths
 from wmx.site.hostnames import check_address, check_host_name
 from wmx.site.inventory import inventory_document
 from wmx.site.model import DEFAULT_SYNAPSE_VERSION, LETS_ENCRYPT_DIRECTORY, SiteConfig
@@ -70,8 +70,14 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
     paths = SitePaths(root.resolve())
     if paths.root.exists() and not paths.root.is_dir():
         raise InputError(f"{paths.root}: is a file; `wmx init` needs a new or empty directory")
-    if paths.config.exists() or paths.secrets.exists():
-        raise InputError(f"{paths.root} already holds a site ({CONFIG_FILE} or secrets.yml)")
+    existing = [p.name for p in (paths.config, paths.inventory, paths.secrets) if p.exists()]
+    if existing:
+        # wmx init never overwrites: an inventory or secrets lost here is lost for good.
+        raise InputError(
+            f"{paths.root} already holds a site ({', '.join(existing)}); wmx init never "
+            f"overwrites: change settings with `wmx --site {paths.root} config set KEY VALUE`, "
+            "or give wmx init a new directory"
+        )
     try:
         check_address(answers.host_address)
         check_host_name(answers.host_name)
@@ -97,5 +103,15 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         "# backups go there too (wmx.yaml: backup).\n" + dump_document(default_inventory(answers)),
     )
     write_secrets(paths.secrets, Secrets.generate())
-    write_atomically(paths.root / ".gitignore", GITIGNORE)
+    _add_gitignore(paths.root / ".gitignore")
     return paths
+
+
+def _add_gitignore(path: Path) -> None:
+    """wmx's .gitignore lines, after those of an existing file (kept as they are)."""
+    before = path.read_text() if path.exists() else ""
+    have = set(before.splitlines())
+    missing = [line for line in GITIGNORE.splitlines() if line not in have]
+    if before and not before.endswith("\n"):
+        before += "\n"
+    write_atomically(path, before + "".join(f"{line}\n" for line in missing))
