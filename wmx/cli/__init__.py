@@ -8,6 +8,7 @@ command module; `wmx render` imports wmx.cli.deploy alone.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 from collections.abc import Iterator, Mapping
@@ -190,6 +191,18 @@ class WmxGroup(TyperGroup):
             for line in str(exc).splitlines():
                 err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # A disk that refuses a write (full, read-only, over quota) is the operator's to
+            # fix, not wmx's bug: one line naming the file, no traceback.
+            if exc.errno not in _DISK_REFUSED:
+                raise
+            what = f"{exc.filename}: cannot be written" if exc.filename else "a write failed"
+            line = f"{what} ({exc.strerror})"
+            err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+_DISK_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 app = typer.Typer(

@@ -121,13 +121,21 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: boo
     A unique temporary file in the target's directory is written, flushed to disk and
     renamed over the target. A symlink stays a symlink: its target is written. An existing
     file keeps its permission bits (`keep_mode`), a new one gets `mode`.
+
+    A write the disk refuses (full, read-only, over quota) is an InputError naming the
+    file, the old file untouched. The temporary file is named after this process: one left
+    by a writer that was killed (it may hold a copy of secrets.yml) is removed by the next
+    write of the same file.
     """
     target = path.resolve() if path.is_symlink() else path
     if keep_mode:
         with contextlib.suppress(FileNotFoundError):
             mode = target.stat().st_mode & 0o7777
+    _remove_orphans(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=target.parent, prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp"
+        )
     except OSError as exc:
         raise InputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
     try:
@@ -137,11 +145,45 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: boo
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"{target}: cannot be written ({exc.strerror or exc}); it was left as it was"
+            ) from None
         raise
     _sync_directory(target.parent)
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove temporary files of `target` whose writer is gone (killed mid-write)."""
+    prefix = _temp_prefix(target)
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for candidate in candidates:
+        pid_text, _, rest = candidate.name[len(prefix) :].partition(".")
+        if not pid_text.isdigit() or not rest.endswith(".tmp") or pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (one of another user's counts: it cannot be checked)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _sync_directory(directory: Path) -> None:

@@ -13,17 +13,24 @@ It never travels on a command line and never reaches a log:
 
 The file lives, mode 0600, in a private directory made for this wmx process when a
 command first needs it (a command that reaches no host makes none) and removed when the
-process exits.
+process exits, also on SIGTERM or SIGHUP. One left by a wmx that was killed outright
+(SIGKILL) is removed by the next wmx that makes one: the directory is named after its
+process.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
+
+from wmx.site.yamlfile import pid_alive
 
 # Runs on the host as `sh -c SCRIPT wmx-become USER COMMAND…`, with the password as the
 # first line of its standard input. (`exit $?` keeps the shell, the parent both sudo calls
@@ -60,14 +67,53 @@ def use_password(password: str) -> None:
 def password_file() -> Path | None:
     """The file holding the sudo password, if one is in use (made on the first call)."""
     if "file" not in _state and "value" in _password:
-        directory = Path(tempfile.mkdtemp(prefix="wmx-become-"))
+        _remove_orphans()
+        directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         path = directory / "password"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(_password["value"] + "\n")
         _state["file"] = path
         atexit.register(_remove_file)
+        _remove_on_termination()
     return _state.get("file")
+
+
+_PREFIX = "wmx-become-"
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _remove_on_termination() -> None:
+    """SIGTERM and SIGHUP end a process without running atexit: where they would (their
+    default action), remove the file first, then end as the signal would have."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        _remove_file()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for signum in _TERMINATING:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, on_signal)
+
+
+def _remove_orphans() -> None:
+    """Remove the password directories of this user's wmx processes that are gone."""
+    base = Path(tempfile.gettempdir())
+    try:
+        candidates = [p for p in base.iterdir() if p.name.startswith(_PREFIX)]
+    except OSError:
+        return
+    for candidate in candidates:
+        pid_text = candidate.name[len(_PREFIX) :].partition("-")[0]
+        try:
+            info = candidate.lstat()
+        except OSError:
+            continue
+        if not pid_text.isdigit() or info.st_uid != os.getuid() or pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(candidate, ignore_errors=True)
 
 
 def _remove_file() -> None:
