@@ -28,6 +28,7 @@ from typing import Any
 from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
 from wmx.resources import data_dir
+from wmx.site.yamlfile import write_atomically
 
 STATE_DIR = ".wmx"
 CONVERGED_FILE = "converged.json"
@@ -355,4 +356,4 @@ def record_converged(deployed_host: Path, plan: HostPlan) -> None:
     path = deployed_host / STATE_DIR / CONVERGED_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     record = {"steps": steps, "files": files}
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_atomically(path, json.dumps(record, indent=2, sort_keys=True) + "\n", 0o600)

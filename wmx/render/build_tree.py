@@ -13,7 +13,7 @@ from wmx.errors import WmxError
 from wmx.render.engine import RenderedFile
 from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
-from wmx.site.deployed import record_deployment
+from wmx.site.deployed import record_deployment, replace_tree
 
 STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
 
@@ -112,8 +112,10 @@ def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileCha
 def record_deployed(site: Site, hosts: list[str]) -> None:
     """After a successful deploy: build/<host> becomes the baseline of `wmx diff`."""
     for host in hosts:
-        target = site.paths.deployed / host
-        shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copytree(site.paths.build / host, target)
+        # Whole or not at all; the converged record (wmx.ops.deploy_plan) is rewritten next.
+        replace_tree(
+            site.paths.build / host,
+            site.paths.deployed / host,
+            carry=[f"{STATE_DIR}/converged.json"],
+        )
     record_deployment(site.paths, site.config.server_name)

@@ -7,13 +7,17 @@ compares wmx.yaml with the record.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
-from wmx.site.yamlfile import write_atomically
+from wmx.site.yamlfile import pid_alive, write_atomically
 
 if TYPE_CHECKING:
     from wmx.site import SitePaths
@@ -69,3 +73,45 @@ def check_server_name(paths: SitePaths, server_name: str, line: int | None = Non
             f"{deployed!r}, now {server_name!r}): it is part of every user id, room id and "
             f"signature; put back `server_name: {deployed}`"
         )
+
+
+def replace_tree(source: Path, target: Path, *, carry: Sequence[str] = ()) -> None:
+    """Make directory `target` a copy of `source`, so that a reader (or a run killed at any
+    point) finds the old tree or the new one, whole, never a half-copied one.
+
+    The copy is made beside `target` and swapped in by two renames. Files named in `carry`
+    (relative paths) that the new tree lacks are taken over from the old one: a record
+    that is rewritten right after the swap is never missing in between. Copies left by a
+    killed run are removed by the next; an old tree that had been renamed away but not yet
+    replaced is put back first.
+    """
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _recover(target)
+    stem = f".{target.name}.{os.getpid()}"
+    staging, old = parent / f"{stem}.new", parent / f"{stem}.old"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    for relative in carry:
+        kept, fresh = target / relative, staging / relative
+        if kept.is_file() and not fresh.exists():
+            fresh.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copy2(kept, fresh)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(target: Path) -> None:
+    """Put back an old tree a killed run renamed away; drop the copies of dead runs."""
+    prefix = f".{target.name}."
+    for candidate in sorted(target.parent.glob(f"{prefix}*")):
+        pid_text, _, kind = candidate.name[len(prefix) :].partition(".")
+        if not pid_text.isdigit() or kind not in {"new", "old"} or pid_alive(int(pid_text)):
+            continue
+        if kind == "old" and not target.exists():
+            with contextlib.suppress(OSError):  # never removed while it is the only copy
+                os.rename(candidate, target)
+            continue
+        shutil.rmtree(candidate, ignore_errors=True)
