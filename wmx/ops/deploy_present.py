@@ -14,6 +14,7 @@ from wmx.present import answer, console
 if TYPE_CHECKING:
     from wmx.ops.deploy import Deployment
     from wmx.render import FileChange
+    from wmx.run.results import RunResult, TaskFailure
     from wmx.site import Site
 
 
@@ -79,8 +80,9 @@ def deploy_command(
     show_plan(deployment)
     result = run_deploy(deployment, check=check, verbose=verbose, console=console)
     if not result.ok:
-        # run_playbook has shown each failure and where the run is kept.
-        raise WmxError("deploy failed")
+        # run_playbook has shown each failure and where the run is kept; the last line
+        # says the cause and what to do about it.
+        raise WmxError(why_failed(site, result))
     if check:
         console.print(f"Dry run: {result.changed_total} task(s) would change.")
         return
@@ -93,3 +95,96 @@ def deploy_command(
         changes = sync_irc_bridge(site, only, set(result.stats))
     if changes:
         console.print(f"IRC bridge: {'; '.join(changes)}.")
+
+
+# What an SSH failure's text means, and what to do: (words in Ansible's message, advice).
+# {login} is `ssh USER@ADDRESS` as wmx logs in (`-p PORT` when not 22).
+_SSH_ADVICE = (
+    (
+        ("Permission denied",),
+        "ssh refused the login: check ansible_user and the key (ansible_ssh_private_key_file "
+        "or your ssh-agent); `{login}` must log in without a password",
+    ),
+    (
+        ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "the host's SSH key is not the one known_hosts holds: make sure it is your server, "
+        "then `ssh-keygen -R {address}` and `{login}` once",
+    ),
+    (
+        ("Could not resolve hostname", "Name or service not known"),
+        "the name does not resolve: check ansible_host in inventory.yml",
+    ),
+)
+_SSH_DEFAULT = (
+    "check ansible_host in inventory.yml, that the server is up and that SSH is open to "
+    "this machine: `{login}` must log in"
+)
+_NEEDS_ROOT = ("Missing sudo password", "a password is required", "incorrect sudo password")
+_NOT_ROOT = ("Permission denied", "must be run as root", "are you root", "has to be run under")
+
+
+def _connection(site: Site, host: str) -> tuple[str, str, str]:
+    """(address, user, `ssh …` as wmx logs in) of an inventory host."""
+    view = next((h for h in site.topology.hosts if h.name == host), None)
+    address = view.address if view else host
+    variables = view.vars if view else {}
+    user = str(variables.get("ansible_user") or variables.get("ansible_ssh_user") or "root")
+    port = variables.get("ansible_port") or variables.get("ansible_ssh_port")
+    login = f"ssh {f'-p {port} ' if port and str(port) != '22' else ''}{user}@{address}"
+    return address, user, login
+
+
+def _unreachable(site: Site, failure: TaskFailure) -> str:
+    from wmx.ops.init_site import is_placeholder
+
+    address, _, login = _connection(site, failure.host)
+    cause = failure.message.splitlines()[0] if failure.message else "no answer"
+    for prefix in ("Task failed: ", "Failed to connect to the host via ssh: "):
+        cause = cause.removeprefix(prefix)
+    if is_placeholder(address):
+        advice = (
+            f"{address} is a documentation address (wmx init's placeholder): put your "
+            "server's address in inventory.yml (ansible_host)"
+        )
+    else:
+        advice = next(
+            (text for words, text in _SSH_ADVICE if any(w in cause for w in words)), _SSH_DEFAULT
+        ).format(login=login, address=address)
+    return f"{failure.host} ({address}) cannot be reached over SSH: {cause.strip()[:200]}; {advice}"
+
+
+def _task_advice(site: Site, failure: TaskFailure) -> str:
+    """What to do about a failed task whose cause is the login's rights, else ''."""
+    _, user, _ = _connection(site, failure.host)
+    view = next((h for h in site.topology.hosts if h.name == failure.host), None)
+    become = str((view.vars if view else {}).get("ansible_become", "")).lower()
+    if any(w in failure.message for w in _NEEDS_ROOT):
+        return "; sudo asks for a password: store it with `wmx secrets sudo-password`"
+    if (
+        user != "root"
+        and become not in ("true", "yes", "1")
+        and any(w in failure.message for w in _NOT_ROOT)
+    ):
+        return (
+            f"; {failure.host} logs in as {user}, not root: set `ansible_become: true` for it "
+            "in inventory.yml (wmx's roles need root, through sudo)"
+        )
+    return ""
+
+
+def why_failed(site: Site, result: RunResult) -> str:
+    """The one line a failed `wmx deploy` ends with: which hosts, the cause, what to do
+    (each failure is shown above it; the run's record keeps the rest)."""
+    unreachable = [f for f in result.failures if f.unreachable]
+    if unreachable:
+        return "deploy failed: " + "; ".join(_unreachable(site, f) for f in unreachable)
+    if not result.failures:
+        return f"deploy failed (ansible-playbook rc {result.rc}); its record: {result.run_dir}"
+    first = result.failures[0]
+    hosts = sorted({f.host for f in result.failures})
+    count = len(result.failures)
+    return (
+        f"deploy failed: {count} task{'s' if count > 1 else ''} failed on {', '.join(hosts)} "
+        f"(first: {first.host}: {first.task}){_task_advice(site, first)}; "
+        f"the run's record: {result.run_dir}"
+    )
