@@ -53,6 +53,7 @@ from wmx.ops.upgrade_workers import (
 )
 from wmx.site import Site
 from wmx.site.config_edit import set_value
+from wmx.site.yamlfile import write_atomically
 
 UNIT = "matrix-synapse.service"
 DUMP_DIR = "/var/backups/wmx-upgrade"
@@ -101,8 +102,8 @@ class UpgradeRecord:
         folder = state_dir(site)
         text = json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
         stamp = self.started.replace(":", "")
-        (folder / f"{stamp}-{self.component}-{self.kind}.json").write_text(text)
-        (folder / "last.json").write_text(text)
+        write_atomically(folder / f"{stamp}-{self.component}-{self.kind}.json", text)
+        write_atomically(folder / "last.json", text)
 
 
 def last_record(state: Path) -> dict[str, Any] | None:
@@ -199,7 +200,7 @@ def ready_canary(site: Site) -> Canary:
                 room_id = _create_canary_room(base_url, password)
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 raise WmxError(f"the canary's room could not be made: {exc}") from None
-            room_file.write_text(json.dumps({"room_id": room_id}) + "\n")
+            write_atomically(room_file, json.dumps({"room_id": room_id}) + "\n")
     return Canary(CANARY_LOCALPART, password, room_id)
 
 

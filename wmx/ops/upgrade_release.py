@@ -26,6 +26,7 @@ import httpx
 from packaging.version import InvalidVersion, Version
 
 from wmx.errors import WmxError
+from wmx.site.yamlfile import write_atomically
 
 PROJECT = "matrix-synapse"
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
@@ -192,7 +193,7 @@ class PyPI:
         if SCHEMA_FILE not in files:
             raise ReleaseError(f"{wheel.get('filename')}: no {SCHEMA_FILE}")
         folder.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(files))
+        write_atomically(cached, json.dumps(files))
         return files
 
     def facts(self, version: str) -> ReleaseFacts:
