@@ -128,7 +128,7 @@ CASES = [
         ("render",),
         ("wmx.yaml", "is a directory"),
     ),
-    Case("config-missing", _remove("wmx.yaml"), ("diff",), ("wmx.yaml", "not found")),
+    Case("config-missing", _remove("wmx.yaml"), ("diff",), ("no wmx.yaml here", "so no site")),
     Case(
         "config-broken-yaml",
         _write("wmx.yaml", "server_name: [\n"),

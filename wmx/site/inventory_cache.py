@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import wmx
+from wmx.site.yamlfile import read_site_bytes
 
 CACHE_FORMAT = 1
 # What one host is in a read: its groups, and its variables as plain values.
@@ -87,14 +88,17 @@ def inputs_digest(inventory: Path) -> str:
         add(f"code {code.name}", code.read_bytes())
     add("ansible", _ansible_release())
     add("path", str(inventory.resolve()).encode())
-    add("inventory", inventory.read_bytes())
+    add("inventory", read_site_bytes(inventory))
     for name in VARS_DIRS:
         root = inventory.parent / name
         if not root.exists():
             continue
         add(f"dir {name}", b"")
         for file in tree_files(root):
-            add(f"file {file.relative_to(root).as_posix()}", file.read_bytes())
+            name = file.relative_to(root).as_posix()
+            # A FIFO or device is never read (it could block or never end): Ansible
+            # skips it if hidden, and inventory_shape refuses it otherwise.
+            add(f"file {name}", read_site_bytes(file) if file.is_file() else b"not a file")
     for config in _ansible_config_files():
         if config.is_file():
             add(f"config {config.resolve()}", config.read_bytes())

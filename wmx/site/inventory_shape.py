@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from wmx.errors import InputError
 from wmx.site.inventory_cache import VARS_DIRS, tree_files
-from wmx.site.yamlfile import line_of, load_document
+from wmx.site.yamlfile import line_of, load_document, read_site_bytes
 
 _SECTIONS = ("hosts", "children", "vars")
 # Ansible's rule for group names (ansible.constants.INVALID_VARIABLE_NAMES): it warns
@@ -35,9 +35,10 @@ def check_shape(path: Path, document: CommentedMap) -> None:
         _check_group(path, document, (str(name),), group)
 
 
-def check_vars_files(inventory: Path) -> None:
-    """Every file Ansible's host_group_vars plugin may read beside `inventory` is YAML
-    (or JSON) holding a mapping; a vault-encrypted one is Ansible's to read."""
+def vars_files(inventory: Path) -> list[Path]:
+    """The files of group_vars/ and host_vars/ beside `inventory` that Ansible's
+    host_group_vars plugin may read: not hidden, no `~` backup, a YAML or JSON name."""
+    found = []
     for name in VARS_DIRS:
         root = inventory.parent / name
         if not root.is_dir():
@@ -46,17 +47,23 @@ def check_vars_files(inventory: Path) -> None:
             parts = file.relative_to(root).parts
             if any(p.startswith(".") for p in parts) or file.name.endswith("~"):
                 continue  # Ansible skips hidden files and backups
-            if file.suffix not in ("", ".yml", ".yaml", ".json"):
-                continue
-            with file.open("rb") as handle:
-                if handle.read(14) == b"$ANSIBLE_VAULT":
-                    continue
-            document = load_document(file)
-            for key in document:
-                if not isinstance(key, str):
-                    line = line_of(document, (key,))
-                    where = f"{file}:{line}" if line else str(file)
-                    raise InputError(f"{where}: a variable's name is text, not {_kind(key)}")
+            if file.suffix in ("", ".yml", ".yaml", ".json"):
+                found.append(file)
+    return found
+
+
+def check_vars_files(inventory: Path) -> None:
+    """Every file Ansible's host_group_vars plugin may read beside `inventory` is YAML
+    (or JSON) holding a mapping; a vault-encrypted one is Ansible's to read."""
+    for file in vars_files(inventory):
+        if read_site_bytes(file).startswith(b"$ANSIBLE_VAULT"):
+            continue
+        document = load_document(file)
+        for key in document:
+            if not isinstance(key, str):
+                line = line_of(document, (key,))
+                where = f"{file}:{line}" if line else str(file)
+                raise InputError(f"{where}: a variable's name is text, not {_kind(key)}")
 
 
 def _fail(path: Path, document: CommentedMap, loc: tuple[str, ...], cause: str) -> NoReturn:

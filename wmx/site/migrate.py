@@ -9,6 +9,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from wmx.errors import InputError
 from wmx.site.model import SCHEMA_VERSION
+from wmx.site.yamlfile import line_of
 
 # Version 2 moved the web client's release out of `element:` into `web_client:`, beside
 # `web_client.kind` (Element or Cinny): which client and which release of it are one choice.
@@ -41,11 +42,14 @@ def migrate_document(document: CommentedMap, path: Path, *, quiet: bool = False)
     step changed is said once on stderr (unless `quiet`) until the file is saved.
     """
     version = document.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or version < 1:
-        raise InputError(f"{path}: schema_version: must be a whole number ≥ 1")
+    line = line_of(document, ("schema_version",))
+    where = f"{path}:{line}" if line else str(path)
+    # `true` is not the schema 1: a bool is an int to Python, never to wmx.
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InputError(f"{where}: schema_version: must be a whole number ≥ 1")
     if version > SCHEMA_VERSION:
         raise InputError(
-            f"{path}: schema_version {version} is newer than this wmx understands "
+            f"{where}: schema_version {version} is newer than this wmx understands "
             f"({SCHEMA_VERSION}); upgrade wmx"
         )
     changes: list[str] = []

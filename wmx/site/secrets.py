@@ -210,8 +210,20 @@ def _read(path: Path) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SecretsError(f"{path}: expected a mapping of secret names to values")
+        raise SecretsError(f"{path}:1: expected a mapping of secret names to values")
     return data
+
+
+def _where(path: Path, key: object) -> str:
+    """`path:line` of the line where `key` is written (the file was read just before),
+    or `path` alone; found by its name only, so that no value is parsed or quoted."""
+    try:
+        text = read_text(path)
+    except InputError:
+        return str(path)
+    name = re.escape(str(key))
+    found = re.search(rf"^(?:{name}|'{name}'|\"{name}\")[ \t]*:", text, re.MULTILINE)
+    return f"{path}:{text[: found.start()].count(chr(10)) + 1}" if found else str(path)
 
 
 def _checked(
@@ -220,17 +232,20 @@ def _checked(
     """Each known secret's value (None where missing and a newer wmx introduced it)."""
     version = data.pop(VERSION_KEY, 1)
     if type(version) is not int or version < 1:
-        raise SecretsError(f"{path}: {VERSION_KEY}: must be a whole number ≥ 1")
+        raise SecretsError(
+            f"{_where(path, VERSION_KEY)}: {VERSION_KEY}: must be a whole number ≥ 1"
+        )
     if version > SECRETS_VERSION:
         raise SecretsError(
-            f"{path}: written by a newer wmx ({VERSION_KEY} {version}, this one knows "
-            f"{SECRETS_VERSION}); upgrade wmx"
+            f"{_where(path, VERSION_KEY)}: written by a newer wmx ({VERSION_KEY} {version}, "
+            f"this one knows {SECRETS_VERSION}); upgrade wmx"
         )
     for key in data:
         if key not in INTRODUCED_IN:
             close = difflib.get_close_matches(str(key), SECRET_NAMES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SecretsError(f"{path}: unknown secret {str(key)[:64]!r}{hint}")
+            where = _where(path, key)
+            raise SecretsError(f"{where}: unknown secret {str(key)[:64]!r}{hint}")
     values: dict[str, str | None] = {}
     for name in SECRET_NAMES:
         value = data.get(name)
@@ -250,8 +265,8 @@ def _supplied(path: Path, name: str, value: object) -> str:
         return ""
     if not isinstance(value, str) or _CONTROL.search(value) or len(value) > _MAX_SUPPLIED:
         raise SecretsError(
-            f"{path}: {name}: must be one line of text without control characters (value "
-            f"not shown); set it again with `{SUPPLIED_SECRETS[name]}`"
+            f"{_where(path, name)}: {name}: must be one line of text without control "
+            f"characters (value not shown); set it again with `{SUPPLIED_SECRETS[name]}`"
         )
     return value
 
@@ -260,11 +275,11 @@ def _generated(path: Path, name: str, data: dict[str, Any], value: object) -> st
     if name not in data:
         raise SecretsError(f"{path}: {name} is missing; {_restore_advice(name)}")
     if value is None or value == "":
-        raise SecretsError(f"{path}: {name} is empty; {_restore_advice(name)}")
+        raise SecretsError(f"{_where(path, name)}: {name} is empty; {_restore_advice(name)}")
     if not isinstance(value, str) or not _GENERATED.fullmatch(value):
         raise SecretsError(
-            f"{path}: {name}: not a secret as wmx writes it (16 to 512 letters, digits, "
-            f"'-' or '_'; value not shown); {_restore_advice(name)}"
+            f"{_where(path, name)}: {name}: not a secret as wmx writes it (16 to 512 "
+            f"letters, digits, '-' or '_'; value not shown); {_restore_advice(name)}"
         )
     return value
 
