@@ -39,10 +39,12 @@ from wmx.ops.deploy_plan import (
 )
 from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
+from wmx.render.build_tree import build_busy
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
 from wmx.site.topology import HostView
+from wmx.site.yamlfile import locked
 
 # -- the workflow -----------------------------------------------------------------------
 
@@ -160,25 +162,26 @@ def run_deploy(
     site = deployment.site
     if not check:
         preflight(site, certificate_hosts(deployment))
-    with _database_password(deployment) as secret_files:
-        result = run_playbook(
-            runs_dir=site.paths.runs,
-            playbook=playbooks / "site.yml",
-            inventory=site.paths.inventory,
-            extravars={"wmx_build_dir": str(deployment.build)},
-            host_vars={h: play_vars(p, deployment.order) for h, p in deployment.plans.items()},
-            secret_files=secret_files,
-            limit=deployment.limit,
-            check=check,
-            diff=check,
-            verbose=verbose,
-            console=console,
-        )
-    if result.ok and not check and record:
-        ran = [h for h in deployment.hosts if h in result.stats] or deployment.hosts
-        record_deployed(site, ran)
-        for host in ran:
-            record_converged(site.paths.deployed / host, deployment.plans[host])
+    with locked(site.paths.build, busy=build_busy(site.paths.build)):
+        with _database_password(deployment) as secret_files:
+            result = run_playbook(
+                runs_dir=site.paths.runs,
+                playbook=playbooks / "site.yml",
+                inventory=site.paths.inventory,
+                extravars={"wmx_build_dir": str(deployment.build)},
+                host_vars={h: play_vars(p, deployment.order) for h, p in deployment.plans.items()},
+                secret_files=secret_files,
+                limit=deployment.limit,
+                check=check,
+                diff=check,
+                verbose=verbose,
+                console=console,
+            )
+        if result.ok and not check and record:
+            ran = [h for h in deployment.hosts if h in result.stats] or deployment.hosts
+            record_deployed(site, ran)
+            for host in ran:
+                record_converged(site.paths.deployed / host, deployment.plans[host])
     return result
 
 

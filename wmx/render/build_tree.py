@@ -14,6 +14,7 @@ from wmx.render.engine import RenderedFile
 from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
 from wmx.site.deployed import record_deployment, replace_tree
+from wmx.site.yamlfile import locked
 
 STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
 
@@ -33,6 +34,14 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def build_busy(build: Path) -> str:
+    """Why a render or deploy refuses while another holds build/'s lock."""
+    return (
+        f"{build}: another wmx run (render, diff or deploy) of this site is using it; "
+        "run this again when it is done"
+    )
+
+
 def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) -> Path:
     """Replace build/ as a whole, so files of a removed component don't linger.
 
@@ -43,33 +52,34 @@ def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) 
     modes from the manifest, not from here.
     """
     build = site.paths.build
-    staging = build.with_name(".build.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(mode=0o700)
-    if isinstance(rendered, SitePlan):
-        hosts = {name: (list(p.files), p.vars_json) for name, p in rendered.hosts.items()}
-    else:
-        views = site_views(site)
-        by_name = {h.name: h for h in site.topology.hosts}
-        hosts = {
-            name: (files, vars_text(host_role_vars(views, by_name[name])))
-            for name, files in rendered.items()
-        }
-    for host_name, (files, variables) in hosts.items():
-        host_dir = _confined(staging / host_name, staging)
-        for item in files:
-            _write_private(_confined(host_dir / item.src, host_dir), item.content)
-        manifest = [f.manifest_entry() for f in files]
-        _write_private(
-            host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
-        )
-        _write_private(host_dir / STATE_DIR / "vars.json", variables)
-    old = build.with_name(".build.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if build.exists():
-        build.rename(old)
-    staging.rename(build)
-    shutil.rmtree(old, ignore_errors=True)
+    with locked(build, busy=build_busy(build)):
+        staging = build.with_name(".build.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        if isinstance(rendered, SitePlan):
+            hosts = {name: (list(p.files), p.vars_json) for name, p in rendered.hosts.items()}
+        else:
+            views = site_views(site)
+            by_name = {h.name: h for h in site.topology.hosts}
+            hosts = {
+                name: (files, vars_text(host_role_vars(views, by_name[name])))
+                for name, files in rendered.items()
+            }
+        for host_name, (files, variables) in hosts.items():
+            host_dir = _confined(staging / host_name, staging)
+            for item in files:
+                _write_private(_confined(host_dir / item.src, host_dir), item.content)
+            manifest = [f.manifest_entry() for f in files]
+            _write_private(
+                host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
+            )
+            _write_private(host_dir / STATE_DIR / "vars.json", variables)
+        old = build.with_name(".build.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if build.exists():
+            build.rename(old)
+        staging.rename(build)
+        shutil.rmtree(old, ignore_errors=True)
     return build
 
 
