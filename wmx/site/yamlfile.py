@@ -8,9 +8,11 @@ symlink, and the lock that serialises read-modify-write cycles.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,19 +48,64 @@ _ExplicitNullRepresenter.add_representer(
 )
 
 
-def read_text(path: Path) -> str:
-    """A site file's text, or an InputError naming the file (and line) for every way the
-    file can be wrong: missing, a directory, unreadable, too big, not UTF-8, a NUL byte."""
+def read_site_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Up to `limit` + 1 bytes of a site file that is a regular file (a symlink's target),
+    or an InputError naming it. Never waits: a FIFO, a device such as /dev/zero, a socket
+    or a directory (a symlink to one, too) is refused before a byte is read from it."""
     try:
-        if path.is_dir():
-            raise InputError(f"{path}: is a directory, not a file")
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InputError(f"{path}: not found") from None
     except PermissionError:
         raise InputError(f"{path}: cannot be read (permission denied)") from None
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO with no writer, a socket
+            raise InputError(f"{path}: {_kind_of_file(path)}, not a regular file") from None
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{path}: is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path}: {_kind_of_file(path)}, not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def _kind_of_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "not a file"
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return f"is {kind}"
+    return "not a file"
+
+
+def read_text(path: Path) -> str:
+    """A site file's text, or an InputError naming the file (and line) for every way the
+    file can be wrong: missing, a directory, a FIFO or device, unreadable, too big, not
+    UTF-8, a NUL byte."""
+    data = read_site_bytes(path)
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; not a site file")
     try:
