@@ -380,3 +380,29 @@ def test_ctrl_c_stops_ansible_and_its_workers(tmp_path: Path) -> None:
     assert "HANDLER RESTORED True" in output
     assert processes_mentioning(marker) == []
     assert processes_mentioning(str(runs_dir)) == []
+
+
+def test_an_operators_ansible_log_gets_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`log_path` in the operator's ansible.cfg or environment would get Ansible's raw
+    text, which quotes the secret of a failing no_log task: wmx runs Ansible without it."""
+    by_env, by_config = tmp_path / "env.log", tmp_path / "cfg.log"
+    config = tmp_path / "ansible.cfg"
+    config.write_text(f"[defaults]\nlog_path = {by_config}\n")
+    monkeypatch.setenv("ANSIBLE_CONFIG", str(config))
+    monkeypatch.setenv("ANSIBLE_LOG_PATH", str(by_env))
+    secret_file = write_secret_file(tmp_path / "secret.txt", SECRET + "\n")
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    result = run(
+        tmp_path / "runs",
+        "secret.yml",
+        Captured(),
+        extravars={"demo_output_dir": output_dir},
+        secret_files={"demo_secret_file": secret_file},
+        verbose=True,
+    )
+    assert not result.ok  # it failed on the secret, as in test_no_log_secret_appears_nowhere
+    assert set(files_containing(tmp_path, SECRET)) == {secret_file, output_dir / "secret.conf"}
+    assert not by_env.exists() and not by_config.exists()
