@@ -69,6 +69,8 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     - no log file of Ansible's own, whatever an ansible.cfg or the environment says
       (``log_path``): it would get Ansible's raw text, which quotes what ``no_log`` hid
       when such a task fails (wmx.run.no_log scrubs only what wmx shows and keeps);
+    - no module files kept on the hosts (``ANSIBLE_KEEP_REMOTE_FILES`` in an operator's
+      environment): they hold the arguments of ``no_log`` tasks, secrets among them;
     - SSH multiplexing with a short, per-user ControlPath — unless the operator set
       ``ANSIBLE_SSH_ARGS``, which then wins (a jump host, say);
     - host key checking on unless the operator's environment says otherwise:
@@ -83,6 +85,7 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "False",
         "ANSIBLE_LOG_PATH": os.devnull,
+        "ANSIBLE_KEEP_REMOTE_FILES": "False",
         # Debian 12 and 13 have one system python3; the discovery warning is noise.
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
     }
