@@ -434,3 +434,41 @@ def trust(ca_file: Path | None) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     except (ssl.SSLError, ValueError) as exc:
         raise InputError(f"--ca-file {ca_file}: not a PEM CA bundle ({exc})") from None
+
+
+def plain_help() -> None:
+    """`--help` written the way the docs write commands: a flag shows no type (Typer
+    0.29 wrote `--check <bool>`, which reads as if it took a value: `--check true` is
+    then refused), a repeatable option or argument its item's type (`<str>`, not
+    `<list[str]>`), and an argument in capitals (`wmx user show USER`, not `{user}`).
+    Called once by wmx.cli."""
+    from typer.core import TyperArgument, TyperOption
+
+    option_type = TyperOption.display_type_rich
+    argument_type = TyperArgument.display_type_rich
+    if getattr(option_type, "_wmx", False):
+        return
+
+    def item_type(shown: str | None) -> str | None:
+        if shown and shown.startswith("<list[") and shown.endswith("]>"):
+            return f"<{shown[6:-2]}>"
+        return shown
+
+    def option_display_type(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else item_type(option_type(self, ctx))
+
+    def argument_display_type(self: TyperArgument, ctx: Any) -> str | None:
+        return item_type(argument_type(self, ctx))
+
+    def name_of(self: TyperArgument) -> str:
+        return self.metavar if self.metavar is not None else (self.name or "").upper()
+
+    def usage_name(self: TyperArgument) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("…" if self.nargs != 1 else "")
+
+    option_display_type._wmx = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = option_display_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_display_type  # type: ignore[method-assign,assignment]
+    TyperArgument.display_name_raw = property(name_of)  # type: ignore[assignment]
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]

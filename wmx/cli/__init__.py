@@ -27,6 +27,7 @@ from typer.core import TyperCommand, TyperGroup
 from wmx import __version__
 from wmx.cli.common import err_console
 from wmx.errors import WmxError
+from wmx.present import plain_help
 
 # wmx uses no pydantic plugin; pydantic's search for them (reading every installed
 # package's entry points) costs each command a few hundredths of a second. An explicit
@@ -204,6 +205,8 @@ class WmxGroup(TyperGroup):
 
 _DISK_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
+
+plain_help()  # --help writes flags, lists and arguments as the docs do
 
 app = typer.Typer(
     name="wmx",
