@@ -20,12 +20,16 @@ from wmx.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
+def new_site(tmp_path: Path) -> Path:
     root = tmp_path / "site"
     result = runner.invoke(app, ["init", str(root), "--defaults", "--server-name", "example.test"])
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return new_site(tmp_path)
 
 
 def _snapshot(root: Path) -> dict[str, object]:

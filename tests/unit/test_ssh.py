@@ -24,7 +24,7 @@ all:
       ansible_host: 10.0.0.5
       memory_mb: 4096
     web[01:02]:
-      memo: "{{ inventory_hostname }}, never templated by wmx"
+      memo: "a plain value, kept as written"
   children:
     database: {hosts: {hs1: }}
     homeserver: {hosts: {hs1: }}
@@ -59,7 +59,7 @@ def test_inventory_is_read_as_ansible_reads_it(inventory: Path) -> None:
     assert hs1.vars["ansible_port"] == 2222  # group_vars/
     web01 = topology.the("proxy")
     assert web01.address == "web01.example.org"
-    assert web01.vars["memo"] == "{{ inventory_hostname }}, never templated by wmx"
+    assert web01.vars["memo"] == "a plain value, kept as written"
     assert web01.vars["ansible_user"] == "root"  # host_vars/ over all.vars
     assert topology.hosts[2].groups == ()  # ungrouped
     assert "inventory_hostname" not in hs1.vars and "groups" not in hs1.vars

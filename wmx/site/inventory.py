@@ -10,21 +10,26 @@ still holds (wmx.site.inventory_cache; the cached read passes the same checks).
 
 Variables are never templated here: a template may run anything (`lookup('pipe', …)`),
 and a site is untrusted data that `wmx render` or `wmx diff` must be able to read
-safely. The variables wmx itself reads must therefore be plain values; a template in one
-of them is refused with its host and name. Vault-encrypted values are left out (wmx
-never reads them; Ansible decrypts them in the playbook).
+safely. Nor may Ansible template them in the playbook: it reads the inventory itself, and
+templates every connection variable it uses (`ansible_python_interpreter`, …) on the
+machine that deploys. So no variable of the inventory, `group_vars/` or `host_vars/` may
+hold template syntax (`{{`, `{%`, `{#`), in its value or in a name nested in it; it is
+refused with the file, line and name. Vault-encrypted values are left out (wmx never
+reads them; Ansible decrypts them in the playbook): they are the way to keep a secret
+there.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
-from wmx.site.inventory_shape import check_shape, check_vars_files
+from wmx.site.inventory_shape import check_shape, check_vars_files, vars_files
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
@@ -33,7 +38,7 @@ from wmx.site.topology import (
     HostView,
     Topology,
 )
-from wmx.site.yamlfile import load_document
+from wmx.site.yamlfile import load_document, read_text
 
 INVENTORY_FILE = "inventory.yml"
 # Ansible's own groups: every host is in `all`, hosts of no group in `ungrouped`.
@@ -89,8 +94,30 @@ _READ_BY_WMX = frozenset(
 )  # fmt: skip
 
 
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+# The playbooks' own variables: wmx gives them (build/<host>/.wmx/vars.json) or the
+# roles set them. An inventory variable of such a name would be read where the role's is
+# not set (`hostvars[h].backup_ssh_public_key is defined` lands in a backup host's
+# authorized_keys), so the inventory may not set one: a role's name and `_`, or `wmx_`,
+# `acme_` (tests/unit/test_hostile_inventory.py checks that every role is here).
+PLAYBOOK_PREFIXES = (
+    "wmx_", "acme_", "backup_", "base_", "element_", "exporters_", "irc_bridge_",
+    "monitoring_", "nginx_", "packages_", "paths_", "postgresql_", "redis_",
+    "rendered_files_", "synapse_", "turn_", "units_",
+)  # fmt: skip
+
+
 def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
+    """Template syntax anywhere in `value`: a text, or a list or mapping holding one (in a
+    value or a key)."""
+    if isinstance(value, str):
+        return any(mark in value for mark in _TEMPLATE_MARKS)
+    if isinstance(value, dict):
+        return any(_is_template(k) or _is_template(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_is_template(v) for v in value)
+    return False
 
 
 def _one_line(message: object) -> str:
@@ -155,12 +182,56 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
 
 def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:
     for name, (_, values) in sorted(hosts.items()):
-        for key in sorted(_READ_BY_WMX & values.keys()):
-            if _is_template(values[key]):
+        for key in sorted(values):
+            if key.startswith(PLAYBOOK_PREFIXES):
+                shown = key if key.isprintable() and len(key) <= 64 else repr(key[:64])
+                prefix = next(p for p in PLAYBOOK_PREFIXES if key.startswith(p))
                 raise InputError(
-                    f"{path}: {name}.{key}: a template ({values[key]!r}); wmx reads this "
-                    "variable itself and never runs templates of a site: write the value"
+                    f"{_variable_source(path, key)}: {name}.{shown}: a name of wmx's "
+                    f"playbooks ({prefix}…), which would read it where wmx sets none: "
+                    "remove or rename it (settings belong in wmx.yaml)"
                 )
+        for key in sorted(values, key=lambda k: (k not in _READ_BY_WMX, k)):
+            if not (_is_template(key) or _is_template(values[key])):
+                continue
+            where = _variable_source(path, key, template=True)
+            shown = key if key.isprintable() and len(key) <= 64 else repr(key[:64])
+            if key in _READ_BY_WMX:  # no secret: quoted as written
+                raise InputError(
+                    f"{where}: {name}.{shown}: a template ({str(values[key])[:80]!r}); wmx "
+                    "reads this variable itself and never runs templates of a site: write "
+                    "the value"
+                )
+            # The value is not quoted: it may hold a password.
+            raise InputError(
+                f"{where}: {name}.{shown}: holds template syntax ({{{{, {{% or {{#; value "
+                "not shown); Ansible would run it on this machine, and wmx never lets a "
+                "site's template run: write the value (a secret: encrypted with ansible-vault)"
+            )
+
+
+def _variable_source(path: Path, key: str, *, template: bool = False) -> str:
+    """`file:line` of the first line that sets `key` (to a template, with `template`), in
+    the inventory or a file of group_vars/ or host_vars/ beside it; the inventory alone
+    if none is found."""
+    pattern = re.compile(rf"^\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
+    texts = []
+    for file in [path, *vars_files(path)]:
+        try:
+            texts.append((file, read_text(file).splitlines()))
+        except InputError:
+            continue
+    # The line setting `key` to a template; else (a template nested in its value) the
+    # first template of a file that sets `key`.
+    for own_line in (True, False):
+        for file, lines in texts:
+            if not any(pattern.match(line) for line in lines):
+                continue
+            for number, line in enumerate(lines, 1):
+                marked = not template or any(mark in line for mark in _TEMPLATE_MARKS)
+                if (not own_line or pattern.match(line)) and marked:
+                    return f"{file}:{number}"
+    return str(path)
 
 
 def _check_public_address(path: Path, host: str, key: str, version: int, value: object) -> None:
