@@ -47,14 +47,26 @@ def _known_keys(model: type[Any] = SiteConfig, prefix: str = "") -> list[str]:
     return keys
 
 
+def _unknown_hint(key: str) -> str:
+    """The near name, else the settings of the section named, else the sections: a
+    line to read, not every one of the hundred-odd names."""
+    known = _known_keys()
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    section = key.split(".", 1)[0]
+    under = [k for k in known if k.startswith(f"{section}.")]
+    if under:
+        return f"{section}'s settings: {', '.join(under)}"
+    sections = list(SiteConfig.model_fields)
+    return f"wmx.yaml's top-level names: {', '.join(sections)} (`wmx config get NAME` prints one)"
+
+
 def get_value(config: SiteConfig, key: str) -> Any:
     node: Any = config
     for part in _split(key):
         if not isinstance(node, BaseModel) or part not in type(node).model_fields:
-            known = _known_keys()
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-            raise InputError(f"unknown setting {key[:80]!r}; {hint}")
+            raise InputError(f"unknown setting {key[:80]!r}; {_unknown_hint(key)}")
         node = getattr(node, part)
     if hasattr(node, "model_dump"):
         return node.model_dump(mode="json")
