@@ -235,7 +235,8 @@ def main_options(
         typer.Option(
             "--site",
             "-s",
-            help="Site directory (default: $WMX_SITE, or the current directory).",
+            help="Site directory (default: $WMX_SITE, else the current directory or the "
+            "nearest parent holding wmx.yaml).",
             file_okay=False,
         ),
     ] = None,
