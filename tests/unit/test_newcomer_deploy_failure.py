@@ -108,3 +108,12 @@ def test_other_failures_name_hosts_first_task_and_the_record(one_host: Site) -> 
     assert why_failed(one_host, _result()) == (
         "deploy failed (ansible-playbook rc 2); its record: /r"
     )
+
+
+def test_a_missing_ssh_key_file_is_named(one_host: Site, tmp_path: Path) -> None:
+    missing = tmp_path / "id_ed25519"
+    site = _with_host(one_host, "10.0.0.5", ansible_ssh_private_key_file=str(missing))
+    line = why_failed(site, _result(_unreachable("Connection timed out")))
+    assert f"its SSH key {missing} (ansible_ssh_private_key_file) is not on this machine" in line
+    missing.write_text("key\n")
+    assert "is not on this machine" not in why_failed(site, _result(_unreachable("x")))

@@ -134,6 +134,19 @@ def _connection(site: Site, host: str) -> tuple[str, str, str]:
     return address, user, login
 
 
+def _missing_key(site: Site, host: str) -> str | None:
+    """The host's ansible_ssh_private_key_file when that file does not exist here."""
+    from pathlib import Path
+
+    view = next((h for h in site.topology.hosts if h.name == host), None)
+    variables = view.vars if view else {}
+    for name in ("ansible_ssh_private_key_file", "ansible_private_key_file"):
+        key = variables.get(name)
+        if isinstance(key, str) and key and not Path(key).expanduser().exists():
+            return f"{key} ({name})"
+    return None
+
+
 def _unreachable(site: Site, failure: TaskFailure) -> str:
     from wmx.ops.init_site import is_placeholder
 
@@ -141,11 +154,14 @@ def _unreachable(site: Site, failure: TaskFailure) -> str:
     cause = failure.message.splitlines()[0] if failure.message else "no answer"
     for prefix in ("Task failed: ", "Failed to connect to the host via ssh: "):
         cause = cause.removeprefix(prefix)
+    key = _missing_key(site, failure.host)
     if is_placeholder(address):
         advice = (
             f"{address} is a documentation address (wmx init's placeholder): put your "
             "server's address in inventory.yml (ansible_host)"
         )
+    elif key:
+        advice = f"its SSH key {key} is not on this machine: fix the path in inventory.yml"
     else:
         advice = next(
             (text for words, text in _SSH_ADVICE if any(w in cause for w in words)), _SSH_DEFAULT
