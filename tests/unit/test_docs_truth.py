@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from pydantic import BaseModel
 from typer._click.core import Command  # typer vendors click
 from typer.core import TyperArgument as Argument
@@ -427,3 +428,46 @@ def test_every_command_line_in_help_parses() -> None:
             wrong += [f"{where}: {command}\n    {p}" for p in problems_of(command)]
     assert found > 20
     assert not wrong, "\n".join(wrong)
+
+
+def _paths_of(node: object, prefix: str = "") -> Iterator[str]:
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _paths_of(value, f"{prefix}{key}.")
+    elif prefix:
+        yield prefix[:-1]
+
+
+def _yaml_or_none(text: str) -> object:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:  # an unlabelled block of something else
+        return None
+
+
+def test_every_wmx_yaml_snippet_names_settings_that_exist() -> None:
+    """A YAML block of the docs that starts with a section of wmx.yaml (`synapse:`) is
+    a piece of wmx.yaml: each of its keys is a setting."""
+    sections, found, wrong = set(SiteConfig.model_fields), 0, []
+    for path in DOCS:
+        language: str | None = None
+        block: list[str] = []
+        start = 0
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            fence = FENCE.match(line)
+            if fence and language is None:
+                language, block, start = fence.group(2), [], no
+            elif fence:
+                document = _yaml_or_none("\n".join(block)) if language in ("yaml", "") else None
+                if isinstance(document, dict) and document and set(document) <= sections:
+                    found += 1
+                    wrong += [
+                        f"{path.relative_to(ROOT)}:{start}: {key}"
+                        for key in _paths_of(document)
+                        if not setting_exists(key)
+                    ]
+                language = None
+            elif language is not None:
+                block.append(line)
+    assert found >= 1
+    assert not wrong, "no such setting in wmx.yaml's model:\n" + "\n".join(wrong)
