@@ -76,7 +76,7 @@ def next_steps(paths: SitePaths, host_address: str) -> str:
     if is_placeholder(host_address):
         first = (
             f"put your server's address in inventory.yml (ansible_host: {host_address} is a "
-            "placeholder; or `wmx init --host-address`), "
+            "placeholder), "
         )
     where = "" if paths.root == Path.cwd().resolve() else f"`cd {esc(paths.root)}`, "
     return (
