@@ -6,6 +6,7 @@ from pathlib import Path
 
 from wmx.admin.http import V1, ApiGroup
 from wmx.errors import InputError, WmxError
+from wmx.site.yamlfile import read_given_file
 
 
 def notice_body(text: str | None, file: Path | None) -> str:
@@ -15,7 +16,7 @@ def notice_body(text: str | None, file: Path | None) -> str:
         raise InputError("give the message as an argument or with --file")
     if file is not None:
         try:
-            text = file.read_text()
+            text = read_given_file(file, "a message", 64 << 10).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{file}: cannot read the message ({exc})") from None
     if not text or not text.strip():

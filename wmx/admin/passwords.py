@@ -12,6 +12,7 @@ import typer
 from wmx.admin.users import generate_password
 from wmx.errors import InputError
 from wmx.present import esc
+from wmx.site.yamlfile import read_given_file
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,18 @@ class NewPassword:
         return {"password": self.value}, line + "(shown once; pass it on now)"
 
 
+_MAX_PASSWORD_FILE = 64 << 10
+
+
 def read_password_file(path: Path) -> str:
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+        if str(path) == "-":
+            text = sys.stdin.read(_MAX_PASSWORD_FILE + 1)
+        else:  # never read without end (/dev/zero)
+            data = read_given_file(path, "a password file", _MAX_PASSWORD_FILE)
+            text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the password file is not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the password file ({exc.strerror})") from None
     lines = text.splitlines()

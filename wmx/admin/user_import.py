@@ -18,6 +18,7 @@ from wmx.admin.ids import check_new_user_id
 from wmx.admin.users import generate_password
 from wmx.errors import InputError, WmxError
 from wmx.site.model import check_email
+from wmx.site.yamlfile import read_given_file
 
 COLUMNS = ("localpart", "user_id", "display_name", "email", "admin", "password")
 _TRUE = {"yes", "y", "true", "1", "on"}
@@ -65,7 +66,7 @@ def tally(results: Iterable[ImportResult]) -> dict[str, int]:
 def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:
     """Read and check every row; all problems are reported at once (exit code 2)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_given_file(path, "a CSV file", 64 << 20).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     reader = csv.DictReader(text.splitlines())

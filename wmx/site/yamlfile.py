@@ -85,6 +85,21 @@ def read_site_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
+def read_given_file(path: Path, what: str, limit: int) -> bytes:
+    """A file named on the command line (`--password-file`, a CSV to import, …), read to
+    at most `limit` bytes, or an InputError naming it. A pipe is read (`<(pass show x)`
+    is one), a directory refused, and a device or a file that never ends (/dev/zero) is
+    refused once `limit` bytes have come, not read without end. OSError is the caller's
+    to word."""
+    with open(path, "rb") as handle:
+        if stat.S_ISDIR(os.fstat(handle.fileno()).st_mode):
+            raise InputError(f"{path}: is a directory, not {what}")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{path}: larger than {limit:,} bytes; not {what}")
+    return data
+
+
 def _kind_of_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
