@@ -138,7 +138,9 @@ class FrontEnd(BaseHTTPRequestHandler):
         if not self.path.startswith(("/_matrix", "/_synapse")) or (
             hidden and not rule.expose_admin
         ):
-            return self._send(404, b"<html>404 Not Found</html>", "text/html")
+            # As wmx's nginx answers there (templates/nginx: the Matrix error JSON).
+            unrecognized = b'{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}'
+            return self._send(404, unrecognized, "application/json")
         answer = httpx.request(
             method, rule.upstream + self.path, content=body, timeout=15,
             headers={"Content-Type": self.headers.get("Content-Type", "application/json")},

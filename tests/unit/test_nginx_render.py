@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import pytest
+
+from tests.unit.render_sites import BASE_CONFIG, make_site
 from tests.unit.render_sites import files_by_dest as _files
+from wmx.components.nginx import MatrixError
 from wmx.render import RenderedFile
 from wmx.site import Site
+from wmx.site.topology import HostView
 
 # --- nginx --------------------------------------------------------------------------------
 
@@ -98,3 +104,80 @@ def test_renewal_hook_reloads_nginx(one_host: Site) -> None:
     assert hook.mode == "0755"
     assert hook.content.startswith("#!/bin/sh\n")
     assert "systemctl reload nginx" in hook.content
+
+
+# --- what nginx answers itself on the homeserver's name -----------------------------------
+
+_MATRIX_ERRORS = {400, 404, 413, 414, 500, 502, 503, 504}
+
+
+def _error_pages(block: str) -> dict[int, dict[str, str]]:
+    """Each status nginx itself answers with, as the named location's JSON body."""
+    bodies = {}
+    for status in _MATRIX_ERRORS:
+        assert f"    error_page {status} @wmx_error_{status};" in block, status
+        match = re.search(rf"location @wmx_error_{status} \{{(.*?)\n    \}}", block, flags=re.S)
+        assert match, status
+        location = match.group(1)
+        assert "default_type application/json;" in location
+        # A browser client reads the error only with CORS; the location's add_header drops
+        # the server's HSTS, so it repeats it.
+        assert 'add_header Access-Control-Allow-Origin "*" always;' in location
+        assert "Strict-Transport-Security" in location
+        (body,) = re.findall(rf"return {status} '([^'$\\]*)';", location)
+        bodies[status] = json.loads(body)
+    return bodies
+
+
+def test_nginx_answers_its_own_errors_as_matrix_json(one_host: Site) -> None:
+    """An upload over the limit, the Admin API, an unknown path, Synapse down: the Matrix
+    error JSON with an errcode (413 M_TOO_LARGE, as the spec says), never nginx's HTML."""
+    files = _files(one_host, "hs1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    bodies = _error_pages(blocks["matrix.example.test"])
+    assert bodies[413]["errcode"] == "M_TOO_LARGE" and "50 MiB" in bodies[413]["error"]
+    assert bodies[404] == {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
+    assert all(set(body) == {"errcode", "error"} for body in bodies.values())
+    assert {bodies[s]["errcode"] for s in (400, 414, 500, 502, 503, 504)} == {"M_UNKNOWN"}
+    # The proxied location has no error_page of its own: it takes the server's, and
+    # Synapse's own errors pass through (no proxy_intercept_errors).
+    proxied = re.search(r"location ~ \^\(/_matrix\|/_synapse/client\) \{(.*?)\}", blocks[
+        "matrix.example.test"], flags=re.S)  # fmt: skip
+    assert proxied and "error_page" not in proxied.group(1)
+    assert "proxy_intercept_errors" not in files["/etc/nginx/sites-available/wmx-tls.conf"].content
+
+
+def test_worker_locations_keep_the_matrix_errors(tmp_path: Path) -> None:
+    """A location with an error_page of its own (a worker's route, which falls back to the
+    main process on 502 and 504) inherits none of the server's: it repeats the others."""
+    config = {**BASE_CONFIG, "synapse": {"workers": {"preset": "small"}}}
+    host = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 4096)
+    site = make_site(tmp_path, config, [host])
+    conf = _files(site, "hs1")["/etc/nginx/sites-available/wmx-tls.conf"].content
+    routes = re.findall(r"\n    location ~ (\S+) \{\n(.*?)\n    \}", conf, flags=re.S)
+    workers = [body for _, body in routes if "@synapse_main" in body]
+    assert workers
+    for body in workers:
+        for status in _MATRIX_ERRORS - {502, 504}:
+            assert f"error_page {status} @wmx_error_{status};" in body
+    main = re.search(r"location @synapse_main \{(.*?)\}", conf, flags=re.S)
+    assert main and "recursive_error_pages on;" in main.group(1)
+    _error_pages(_server_blocks(conf)["matrix.example.test"])
+
+
+def test_error_bodies_are_literal_nginx_strings() -> None:
+    assert MatrixError(404, "M_UNRECOGNIZED", "plain").body.startswith('{"errcode"')
+    for bad in ("it's", "$host", "back\\slash"):
+        with pytest.raises(ValueError, match="not a literal nginx string"):
+            _ = MatrixError(400, "M_UNKNOWN", bad).body
+
+
+def test_support_well_known_names_the_operators(one_host: Site) -> None:
+    """`/.well-known/matrix/support` (server support information, spec v1.10): the
+    operators' contacts.admin_email, with CORS like the other well-known documents."""
+    files = _files(one_host, "hs1")
+    blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
+    support = _well_known(blocks["example.test"], "/.well-known/matrix/support", files)
+    email = one_host.config.contacts.admin_email
+    assert support == {"contacts": [{"email_address": email, "role": "m.role.admin"}]}
+    assert "/.well-known/matrix/support" not in blocks["matrix.example.test"]

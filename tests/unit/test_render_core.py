@@ -110,6 +110,7 @@ def test_one_host_receives_every_core_file(one_host: Site) -> None:
         "/etc/letsencrypt/renewal-hooks/deploy/wmx-reload-nginx",
         "/etc/wmx/nginx/well-known/matrix-server.json",
         "/etc/wmx/nginx/well-known/matrix-client.json",
+        "/etc/wmx/nginx/well-known/matrix-support.json",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,52 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class MatrixError:
+    """An answer nginx gives itself on the homeserver's name, as the Matrix error JSON
+    (`errcode`, `error`) clients parse, instead of nginx's HTML page."""
+
+    status: int
+    errcode: str
+    error: str
+
+    @property
+    def body(self) -> str:
+        """The JSON, for a single-quoted nginx string: nothing in it that nginx would
+        read as a variable, an escape or the string's end."""
+        body = json.dumps({"errcode": self.errcode, "error": self.error}, ensure_ascii=True)
+        if any(c in body for c in "'\\$"):
+            raise ValueError(f"not a literal nginx string: {body}")
+        return body
+
+
+def matrix_errors(config: SiteConfig) -> list[MatrixError]:
+    """What nginx itself answers on the homeserver's name: a body over the upload limit
+    (the spec's 413 M_TOO_LARGE, which Synapse gives too), the Admin API and unknown paths
+    (404 M_UNRECOGNIZED, as Synapse answers an unknown endpoint), a request nginx cannot
+    take, and Synapse down or restarting."""
+    limit = config.synapse.max_upload_size_mb
+    return [
+        MatrixError(400, "M_UNKNOWN", "Bad request"),
+        MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"),
+        MatrixError(
+            413, "M_TOO_LARGE", f"Request too large: this server accepts at most {limit} MiB"
+        ),
+        MatrixError(414, "M_UNKNOWN", "Request URI too long"),
+        MatrixError(500, "M_UNKNOWN", "Internal server error"),
+        MatrixError(502, "M_UNKNOWN", "The homeserver is not answering; try again shortly"),
+        MatrixError(503, "M_UNKNOWN", "The homeserver is not answering; try again shortly"),
+        MatrixError(504, "M_UNKNOWN", "The homeserver did not answer in time; try again shortly"),
+    ]
+
+
+@dataclass(frozen=True)
 class NginxView:
     """What the proxy serves, the same for every host that asks."""
 
     tls_names: list[str]
     well_known_client: dict[str, Any]
+    well_known_support: dict[str, Any]
+    matrix_errors: list[MatrixError]
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,12 @@ def client_well_known(config: SiteConfig) -> dict[str, Any]:
     return document
 
 
+def support_well_known(config: SiteConfig) -> dict[str, Any]:
+    """`/.well-known/matrix/support` (the spec's server support information): whom people
+    and other servers' operators contact about this one: `contacts.admin_email`."""
+    return {"contacts": [{"email_address": config.contacts.admin_email, "role": "m.role.admin"}]}
+
+
 class Nginx(Component):
     name = "nginx"
     settings_sections = ("tls", "acme")
@@ -74,7 +122,10 @@ class Nginx(Component):
 
     def view(self, site: Site) -> NginxView:
         return NginxView(
-            tls_names=public_names(site), well_known_client=client_well_known(site.config)
+            tls_names=public_names(site),
+            well_known_client=client_well_known(site.config),
+            well_known_support=support_well_known(site.config),
+            matrix_errors=matrix_errors(site.config),
         )
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
@@ -83,6 +134,8 @@ class Nginx(Component):
             "proxy": proxy_for(views.site.topology, host),
             "tls_names": view.tls_names,
             "well_known_client": view.well_known_client,
+            "well_known_support": view.well_known_support,
+            "matrix_errors": view.matrix_errors,
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:

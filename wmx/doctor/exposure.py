@@ -70,12 +70,27 @@ def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
             )
         except FetchError:
             continue
-        # nginx answers 404 itself; Synapse's own answers (200, or 401 M_MISSING_TOKEN
-        # from the Admin API) mean the path reaches it.
-        if response.status in (200, 401) or b"errcode" in response.body:
-            by = ", answered by Synapse" if b"errcode" in response.body else ""
+        # nginx answers 404 itself, as the Matrix error M_UNRECOGNIZED (templates/nginx),
+        # which is also what Synapse says of a path it does not serve: nothing there either
+        # way. Any other answer of Synapse's (200, 401 M_MISSING_TOKEN from the Admin API,
+        # another errcode) means the path reaches a Synapse that serves it.
+        errcode = _errcode(response.body)
+        if response.status == 404 and errcode in (None, "M_UNRECOGNIZED"):
+            continue
+        if response.status in (200, 401) or errcode is not None:
+            by = ", answered by Synapse" if errcode is not None else ""
             exposed.append(f"{base}{path} (status {response.status}{by})")
     return exposed
+
+
+def _errcode(body: bytes) -> str | None:
+    """The Matrix errcode of a JSON error body, None for anything else."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    errcode = document.get("errcode") if isinstance(document, dict) else None
+    return errcode if isinstance(errcode, str) else None
 
 
 # What each kind of private port answers when its service is really there: a connection
