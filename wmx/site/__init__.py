@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,7 @@ from wmx.site.pki import DatabaseTls, database_names, database_tls
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
-from wmx.site.yamlfile import line_of, load_document
+from wmx.site.yamlfile import line_of, load_document, read_text
 
 CONFIG_FILE = "wmx.yaml"
 
@@ -72,11 +73,14 @@ class Site:
 
     def __post_init__(self) -> None:
         check_site(self.config, self.topology, self.paths.inventory)
-        release = (
-            element_release(self.config, self.paths.root)
-            if self.topology.in_group("element")
-            else None
-        )
+        try:
+            release = (
+                element_release(self.config, self.paths.root)
+                if self.topology.in_group("element")
+                else None
+            )
+        except InputError as error:
+            raise InputError(f"{_archive_line(self.paths.config)}: {error}") from None
         object.__setattr__(self, "element_release", release)
 
     @cached_property
@@ -92,6 +96,18 @@ class Site:
         if not names:
             return None
         return database_tls(self.paths.root, names, self.config.server_name)
+
+
+def _archive_line(config: Path) -> str:
+    """`wmx.yaml:line` of `web_client.archive` (what a refused archive comes from)."""
+    try:
+        text = read_text(config)
+    except InputError:
+        return str(config)
+    found = re.search(
+        r"^web_client:\n(?:(?:[ \t]+.*|[ \t]*#.*|)\n)*?[ \t]+archive[ \t]*:", text, re.M
+    )
+    return f"{config}:{text[: found.end()].count(chr(10)) + 1}" if found else str(config)
 
 
 def find_site_root(start: Path) -> Path:

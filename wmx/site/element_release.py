@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import posixpath
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from wmx.errors import InputError
 from wmx.site.model import SiteConfig
@@ -68,6 +70,40 @@ def _script_hashes(index: bytes) -> tuple[str, ...]:
     )
 
 
+# Official releases hold some hundreds of files and tens of MB (Cinny 4.2: 59, 31 MB).
+_MAX_MEMBERS = 100_000
+_MAX_UNPACKED = 2 << 30
+
+
+def _escapes(name: str) -> bool:
+    """An absolute name, or one with a `..` part: it could leave the directory unpacked."""
+    return name.startswith("/") or ".." in PurePosixPath(name).parts
+
+
+def _member_problem(member: tarfile.TarInfo, count: int, total: int) -> str | None:
+    """Why the hosts must not unpack `member` (the `count`th, `total` bytes so far)."""
+    name = member.name
+    shown = repr(name[:80])
+    if count > _MAX_MEMBERS or total > _MAX_UNPACKED:
+        return f"more than {_MAX_MEMBERS:,} files or {_MAX_UNPACKED >> 30} GiB unpacked"
+    if _escapes(name):
+        return f"member {shown} lies outside the directory it is unpacked into"
+    # A link stays in the release's directory: the hosts unpack its content alone
+    # (--strip-components=1), so the directory above it is outside too.
+    top = PurePosixPath(name).parts[0] + "/" if PurePosixPath(name).parts else "/"
+    if member.issym():
+        target = posixpath.normpath(str(PurePosixPath(name).parent / member.linkname))
+        if member.linkname.startswith("/") or _escapes(target) or not target.startswith(top):
+            return f"symbolic link {shown} points outside the release's directory"
+    elif member.islnk():
+        target = member.linkname
+        if _escapes(target) or not posixpath.normpath(target).startswith(top):
+            return f"hard link {shown} points outside the release's directory"
+    elif not (member.isfile() or member.isdir()):
+        return f"member {shown} is a device or FIFO"
+    return None
+
+
 @lru_cache(maxsize=8)
 def _archive_facts(path: str, size: int, mtime_ns: int) -> ArchiveFacts:
     """The client, version, SHA-256 and inline scripts of a web client release archive
@@ -78,16 +114,24 @@ def _archive_facts(path: str, size: int, mtime_ns: int) -> ArchiveFacts:
             digest.update(block)
     tops: set[str] = set()
     index: bytes | None = None
+    total = count = 0
     try:
         with tarfile.open(path, "r:gz") as archive:
             for member in archive:
+                count, total = count + 1, total + max(member.size, 0)
+                problem = _member_problem(member, count, total)
+                if problem:
+                    raise InputError(
+                        f"web_client.archive {path}: {problem}; not a web client release "
+                        "archive (the hosts would unpack it as root)"
+                    )
                 parts = Path(member.name).parts
                 if parts and parts[0] != ".":
                     tops.add(parts[0])
                 if len(parts) == 2 and parts[1] == "index.html" and member.isfile():
                     content = archive.extractfile(member)
                     index = content.read(_INDEX_MAX) if content is not None else b""
-    except (tarfile.TarError, OSError, EOFError) as error:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise InputError(f"web_client.archive {path}: not a .tar.gz archive ({error})") from None
     match = _ARCHIVE_DIR.fullmatch(next(iter(tops))) if len(tops) == 1 else None
     if match is None or index is None:
