@@ -55,8 +55,21 @@ def _labelled(label: str, lines: list[str]) -> list[str]:
     return [f"{label} (last {len(lines)} lines):", *(f"  {line}" for line in lines)]
 
 
+# ansible-core 2.19 puts these before a task's own message; they tell nothing the panel's
+# title (host, task, "failed" or "unreachable") does not.
+_PREFIXES = ("Task failed: ", "Action failed: ")
+
+
+def _without_prefixes(line: str) -> str:
+    while line.startswith(_PREFIXES):
+        line = next(line.removeprefix(p) for p in _PREFIXES if line.startswith(p))
+    return line
+
+
 def _single_result_message(res: Mapping[str, object]) -> list[str]:
     msg_lines = [_clip(line) for line in _text_lines(res.get("msg"))]
+    if msg_lines:
+        msg_lines[0] = _without_prefixes(msg_lines[0])
     generic = "\n".join(msg_lines) in _GENERIC_MESSAGES
     lines = msg_lines[:MSG_LINES]
     if len(msg_lines) > MSG_LINES:
