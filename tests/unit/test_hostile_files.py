@@ -36,8 +36,8 @@ def _snapshot(root: Path) -> dict[str, object]:
     found: dict[str, object] = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
-        if rel == ".wmx" or rel.startswith(".wmx/cache"):
-            continue  # the inventory's cache: derived from a checked inventory
+        if rel in (".wmx", ".wmx.yaml.lock") or rel.startswith(".wmx/cache"):
+            continue  # the inventory's cache, config set's lock: not the site's data
         if path.is_symlink():
             found[rel] = ("link", os.readlink(path))
         elif path.is_file():
@@ -162,3 +162,9 @@ def test_a_wrong_secret_is_refused_with_its_line(site: Path, key: str, new: str,
     line = _secrets_line(site, key, new)
     message = _refused(site, ["render"], f"{site / 'secrets.yml'}:{line}: {says}")
     assert "aaaaaaaaaaaaaaa" not in message and "abcdefghij" not in message
+
+
+@pytest.mark.parametrize("value", ["1", "3", "0", "true"])
+def test_config_set_never_writes_another_schema_version(site: Path, value: str) -> None:
+    # schema_version: 1 or 3 had been written; wmx then misread or refused the file.
+    _refused(site, ["config", "set", "schema_version", value], "wmx.yaml:", "schema_version")

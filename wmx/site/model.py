@@ -119,10 +119,22 @@ class ContactSettings(Strict):
     _email = field_validator("admin_email")(classmethod(lambda cls, v: check_email(v)))
 
 
+def _current_schema(value: int) -> int:
+    # Read files are migrated to it first (wmx.site.migrate); only `wmx config set
+    # schema_version` could bring another, and would write a file wmx then misreads.
+    if value != SCHEMA_VERSION:
+        raise ValueError(
+            f"wmx's own: the form this file is written in ({SCHEMA_VERSION}), kept by "
+            "wmx; not a setting to change"
+        )
+    return value
+
+
 class SiteConfig(Strict):
     """The whole of `wmx.yaml`."""
 
     schema_version: int = SCHEMA_VERSION
+    _schema = field_validator("schema_version")(classmethod(lambda cls, v: _current_schema(v)))
     server_name: str
     homeserver: HomeserverSettings
     web_client: WebClientSettings
