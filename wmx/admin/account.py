@@ -44,13 +44,21 @@ def check_admin_url(value: str) -> str:
     host is loopback or a private address (where a tunnel or private network carries it).
     """
     text = value.strip()
+    # Never echo a password given in the URL (user:password@host).
+    shown = re.sub(r"//[^/]*@", "//…@", value)[:200]
+    refused = InputError(
+        f"{shown!r} is not a base URL such as http://10.0.0.5:8008 "
+        "(scheme, host and port only; no user name or password)"
+    )
     if not _URL.match(text):
-        raise InputError(
-            f"{value!r} is not a base URL such as http://10.0.0.5:8008 "
-            "(scheme, host and port only; no user name or password)"
-        )
+        raise refused
     url = text.rstrip("/")
-    if url.startswith("http://") and not private_host(urlsplit(url).hostname or ""):
+    try:  # `http://[::1` and a port over 65535 pass the pattern
+        parts = urlsplit(url)
+        host, _ = parts.hostname or "", parts.port
+    except ValueError:
+        raise refused from None
+    if url.startswith("http://") and not private_host(host):
         raise InputError(
             f"--url {url}: wmx sends wmx-admin's password to this URL, and plain http:// "
             "goes only to loopback or a private address; use https:// (or no --url: an SSH "
