@@ -36,11 +36,16 @@ def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
     with https(deployed.trust) as http:
         server = http.get(f"https://{SERVER_NAME}/.well-known/matrix/server")
         client = http.get(f"https://{SERVER_NAME}/.well-known/matrix/client")
+        support = http.get(f"https://{SERVER_NAME}/.well-known/matrix/support")
         versions = http.get(f"{deployed.homeserver_url}/_matrix/client/versions")
     assert server.status_code == 200 and server.json() == {"m.server": f"matrix.{SERVER_NAME}:443"}
     assert client.json()["m.homeserver"]["base_url"].rstrip("/") == deployed.homeserver_url
     assert client.headers["access-control-allow-origin"] == "*"
     assert client.headers["content-type"].startswith("application/json")
+    # The spec's server support information: the operators' contact, readable cross-origin.
+    contact = {"email_address": deployed.site.config.contacts.admin_email, "role": "m.role.admin"}
+    assert support.json() == {"contacts": [contact]}
+    assert support.headers["access-control-allow-origin"] == "*"
     assert "max-age=" in versions.headers["strict-transport-security"]
     assert "v1.11" in versions.json()["versions"]
 
@@ -103,14 +108,34 @@ def test_upload_over_the_limit_is_refused(deployed: Deployed) -> None:
                 "Content-Type": "application/octet-stream",
             },
         )
+    # Refused in the spec's words and readable by a web client (CORS), whether Synapse
+    # refuses it or nginx (over Synapse's own request limit), never as nginx's HTML page.
     assert response.status_code == 413
+    assert response.json()["errcode"] == "M_TOO_LARGE"
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed) -> None:
     with https(deployed.trust) as http:
         admin = http.get(f"{deployed.homeserver_url}/_synapse/admin/v1/server_version")
         register = http.get(f"{deployed.homeserver_url}/_synapse/admin/v1/register")
+        # Spellings nginx normalizes before it picks a location (Synapse would take the
+        # first two as the Admin API if they reached it).
+        tricks = [
+            http.get(f"{deployed.homeserver_url}{path}/v1/server_version")
+            for path in (
+                "/_synapse//admin",
+                "/_matrix/%2E%2E/_synapse/admin",
+                "/_synapse%2Fadmin",
+                "/_synapse/client/%2e%2e/admin",
+                "/_Synapse/admin",
+            )
+        ]
     assert admin.status_code in (403, 404) and register.status_code in (403, 404)
+    assert admin.json()["errcode"] == "M_UNRECOGNIZED"
+    assert admin.headers["access-control-allow-origin"] == "*"
+    assert [r.status_code for r in tricks] == [404] * len(tricks)
+    assert not any("server_version" in r.text for r in tricks)
     for port in (8008, 9000, 5432):
         with socket.socket() as sock:
             sock.settimeout(3)
