@@ -168,3 +168,23 @@ def test_a_wrong_secret_is_refused_with_its_line(site: Path, key: str, new: str,
 def test_config_set_never_writes_another_schema_version(site: Path, value: str) -> None:
     # schema_version: 1 or 3 had been written; wmx then misread or refused the file.
     _refused(site, ["config", "set", "schema_version", value], "wmx.yaml:", "schema_version")
+
+
+@pytest.mark.parametrize(
+    ("name", "added", "says"),
+    [
+        # ruamel's cause quotes the value, line break and all
+        ("wmx.yaml", 'server_name: "a\\nb"\n', 'duplicate key "server_name" with value "a\\nb"'),
+        ("inventory.yml", 'all: "x\\ny"\n', "broken YAML"),
+        # a key is shown on one line, escaped and cut
+        ("wmx.yaml", '"x\\ny\\u202e": 1\n', "'x\\ny\\u202e': unknown key"),
+        ("wmx.yaml", f'"{"k" * 500}": 1\n', f"'{'k' * 64}…': unknown key"),
+    ],
+)
+def test_an_error_quoting_a_line_break_or_a_long_key_stays_one_line(
+    site: Path, name: str, added: str, says: str
+) -> None:
+    path = site / name
+    lines = path.read_text().count("\n")
+    path.write_text(path.read_text() + added)
+    _refused(site, ["config", "validate"], f"{path}:{lines + 1}: ", says)

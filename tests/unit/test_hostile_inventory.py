@@ -120,3 +120,35 @@ def test_every_role_is_a_reserved_prefix() -> None:
     roles = {role.name for role in ROLES.iterdir() if role.is_dir()}
     assert roles, ROLES
     assert all(f"{role}_".startswith(PLAYBOOK_PREFIXES) for role in roles)
+
+
+@pytest.mark.timeout(60)
+def test_a_host_range_of_a_million_hosts_is_refused_before_ansible_makes_them(
+    site: Path,
+) -> None:
+    path = site / "inventory.yml"
+    old = path.read_text()
+    path.write_text(old.replace("  hosts:\n", "  hosts:\n    web[000000:999999]:\n", 1))
+    line = old[: old.index("  hosts:\n")].count("\n") + 2
+    _refused(site, f"{path}:{line}: all.hosts.web[000000:999999]: a host range of 1,000,000")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("public_ipv4: garbage", "matrix.public_ipv4: 'garbage' is not an IPv4 address"),
+        ("public_ipv6: [2001:db8::1, 127.0.0.1]", "matrix.public_ipv6: '127.0.0.1' is not"),
+        ("public_ipv4: 127.0.0.1", "matrix.public_ipv4: '127.0.0.1' is a loopback"),
+    ],
+)
+def test_a_wrong_public_address_is_refused_with_its_line(site: Path, text: str, says: str) -> None:
+    line = _host_var(site, text + "\n")
+    _refused(site, f"{site / 'inventory.yml'}:{line}: {says}")
+
+
+def test_a_wrong_memory_size_is_refused_with_its_line(site: Path) -> None:
+    path = site / "inventory.yml"
+    text = path.read_text()
+    line = text[: text.index("memory_mb: 2048")].count("\n") + 1
+    path.write_text(text.replace("memory_mb: 2048", "memory_mb: '2048'", 1))
+    _refused(site, f"{path}:{line}: matrix.memory_mb: must be a whole number")

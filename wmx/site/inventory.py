@@ -243,7 +243,10 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
         except ValueError:
             address = None
         if address is None or address.version != version:
-            raise InputError(f"{path}: {host}.{key}: {item!r} is not an IPv{version} address")
+            raise InputError(
+                f"{_variable_source(path, key)}: {host}.{key}: {str(item)[:80]!r} is not an "
+                f"IPv{version} address"
+            )
         if (
             address.is_loopback
             or address.is_unspecified
@@ -251,8 +254,9 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
             or address.is_link_local
         ):
             raise InputError(
-                f"{path}: {host}.{key}: {item!r} is a loopback, unspecified, multicast or "
-                "link-local address: DNS records for the host never point there"
+                f"{_variable_source(path, key)}: {host}.{key}: {item!r} is a loopback, "
+                "unspecified, multicast or link-local address: DNS records for the host never "
+                "point there"
             )
 
 
@@ -277,7 +281,8 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
         # Up to 4 TiB: a quarter of it as shared_buffers stays within what PostgreSQL takes.
         if not isinstance(memory, int) or isinstance(memory, bool) or not 512 <= memory <= 1 << 22:
             raise InputError(
-                f"{path}: {name}.memory_mb: must be a whole number of MiB from 512 to 4194304"
+                f"{_variable_source(path, 'memory_mb')}: {name}.memory_mb: must be a whole "
+                "number of MiB from 512 to 4194304"
             )
         for key, version in (("public_ipv4", 4), ("public_ipv6", 6)):
             _check_public_address(path, name, key, version, values.get(key))

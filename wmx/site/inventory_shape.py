@@ -79,6 +79,32 @@ def _kind(value: object) -> str:
     return f"{value!r}"[:40]
 
 
+# A site's hosts; `web[0:999999]` would have Ansible make a million before anything else.
+MAX_HOSTS = 1000
+_RANGE = re.compile(r"\[([^\]:]*):([^\]:]*)(?::([^\]]*))?\]")
+
+
+def _range_size(pattern: str) -> int:
+    """How many hosts Ansible's range syntax (`web[01:50]`, `db-[a:f]`, `[1:9:2]`) makes
+    of a host name; 1 for a plain name. An unreadable range counts as one: Ansible's own
+    error says what is wrong with it."""
+    size = 1
+    for start, end, step in _RANGE.findall(pattern):
+        try:
+            if start.isdigit() and end.isdigit():
+                first, last = int(start), int(end)
+            elif len(start) == len(end) == 1:
+                first, last = ord(start), ord(end)
+            else:
+                continue
+            stride = int(step) if step else 1
+        except ValueError:
+            continue
+        if stride > 0 and last >= first:
+            size *= (last - first) // stride + 1
+    return size
+
+
 def _check_group(path: Path, document: CommentedMap, loc: tuple[str, ...], group: Any) -> None:
     if _BAD_GROUP_NAME.search(loc[-1]):
         _fail(
@@ -112,6 +138,14 @@ def _check_group(path: Path, document: CommentedMap, loc: tuple[str, ...], group
                 path, document, (*loc, key), f"must be a mapping (or empty), not {_kind(section)}"
             )
         for entry, value in section.items():
+            if key == "hosts" and _range_size(str(entry)) > MAX_HOSTS:
+                _fail(
+                    path,
+                    document,
+                    (*loc, key, str(entry)),
+                    f"a host range of {_range_size(str(entry)):,} hosts; wmx takes at most "
+                    f"{MAX_HOSTS} (Ansible would make every one before reading on)",
+                )
             if key == "children":
                 _check_group(path, document, (*loc, key, str(entry)), value)
             elif key == "hosts" and not isinstance(value, dict | None):

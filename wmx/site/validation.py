@@ -84,6 +84,16 @@ def _describe(error: Any, model: type[BaseModel]) -> str:
     return message
 
 
+def _shown_key(part: object) -> str:
+    """A key as an error shows it: on one line (a line break or a control or bidi
+    character escaped) and at most 64 characters."""
+    text = str(part)
+    if text.isprintable() and len(text) <= 64:
+        return text
+    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:64])
+    return "'" + escaped + ("…" if len(text) > 64 else "") + "'"
+
+
 def validate_document(model: type[M], data: Any, path: Path) -> M:
     """Validate `data` (a round-trip YAML mapping read from `path`) as `model`."""
     try:
@@ -92,7 +102,7 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
         lines = []
         for error in exc.errors():
             loc = _located(error)
-            key = ".".join(str(p) for p in loc) or "(top level)"
+            key = ".".join(_shown_key(p) for p in loc) or "(top level)"
             line = line_of(data, loc)
             where = f"{path}:{line}" if line else str(path)
             message = _describe(error, model)

@@ -143,7 +143,7 @@ def parse_yaml(text: str, where: str) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"{where}:{mark.line + 1}" if mark else where
-        raise InputError(f"{at}: broken YAML: {exc.problem or exc.context}") from None
+        raise InputError(f"{at}: broken YAML: {_one_line(exc.problem or exc.context)}") from None
     except ReaderError as exc:
         line = text[: max(exc.position, 0)].count("\n") + 1
         raise InputError(
@@ -155,6 +155,13 @@ def parse_yaml(text: str, where: str) -> Any:
         raise InputError(f"{where}: broken YAML: {first}") from None
     except RecursionError:
         raise InputError(f"{where}: broken YAML: nested too deeply") from None
+
+
+def _one_line(cause: object) -> str:
+    """ruamel's cause on one line, at most a line's worth: it quotes values, which may
+    hold a line break or anything else (`duplicate key "k" with value "a\nb"`)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(cause))
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def load_document(path: Path) -> CommentedMap:
