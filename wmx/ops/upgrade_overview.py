@@ -57,7 +57,11 @@ def unreadable(site: Site, component: str, error: WmxError) -> PartPlan:
     """A part whose facts could not be read: one failed check saying why."""
     host = site.topology.first_in("irc_bridge" if component == "irc-bridge" else "element")
     name = host.name if host is not None else "-"
-    plan = PartPlan(component, name, "?", None, "?")
+    if component == "irc-bridge":
+        configured = site.config.irc_bridge.version
+    else:
+        configured = site.element_release.version if site.element_release else "?"
+    plan = PartPlan(component, name, configured, None, "?")
     plan.checks.append(Check(name, "reach", False, str(error)))
     return plan
 

@@ -36,15 +36,34 @@ def say(text: str) -> None:
     err_console.print(f"[dim]·[/dim] {escape(text)}")
 
 
+def known(value: str | None, words: str) -> str:
+    """`value`, or `words` saying why it is not known (never None or ?)."""
+    return words if value in (None, "", "?", "None") else str(value)
+
+
+def running_words(running: str | None, checks: Iterable[Check]) -> str:
+    """What runs: the release, or why none is named (the host was not reached, or wmx
+    installed nothing there yet)."""
+    if any(c.what == "reach" and not c.ok for c in checks):
+        return known(running, "unknown (the host was not reached)")
+    return known(running, "nothing yet (not deployed)")
+
+
 def show_checks(checks: Iterable[Check], warnings: Sequence[str] = ()) -> None:
     """✓ or ✗ per check with its host and detail (= when a part is at its target already),
-    then the warnings."""
+    then the warnings. A detail that starts with its host's name has it once; the same
+    line twice (two checks of one host that failed alike) is shown once."""
+    shown: set[str] = set()
     for check in checks:
+        detail = check.detail.removeprefix(f"{check.host}: ")
         if check.what == "target":  # already at the target: nothing to do
-            console.print(f"= {escape(check.host)}: {escape(check.detail)}: nothing to do")
-            continue
-        mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
-        console.print(f"{mark} {escape(check.host)}: {escape(check.detail)}")
+            line = f"= {escape(check.host)}: {escape(detail)}: nothing to do"
+        else:
+            mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
+            line = f"{mark} {escape(check.host)}: {escape(detail)}"
+        if line not in shown:
+            shown.add(line)
+            console.print(line)
     for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
@@ -53,11 +72,12 @@ def show_plan(plan: UpgradePlan) -> None:
     """Synapse: the release that runs and the target, the schema change and whether going
     back keeps the database, what the target needs, then the checks."""
     old = plan.schema_from
+    running = running_words(plan.running, plan.checks)
     console.print(
-        f"Synapse: runs {escape(str(plan.running))} (wmx.yaml: {escape(plan.configured)}) "
+        f"Synapse: runs {escape(running)} (wmx.yaml: {escape(plan.configured)}) "
         f"→ {escape(plan.target)}"
     )
-    schema = f"{old.version}/{old.compat}" if old else "unknown"
+    schema = f"{old.version}/{old.compat}" if old else "unknown (no running release known)"
     console.print(
         f"schema (version/compat): {schema} → {plan.schema_to.version}/{plan.schema_to.compat}: "
         f"{DATABASE_RULES[plan.database_rule]}"
@@ -79,9 +99,12 @@ def show_plan(plan: UpgradePlan) -> None:
 def show_part_plan(plan: PartPlan) -> None:
     """The IRC bridge or the web client: the release that runs and the target, the checks."""
     latest = f"; newest on PyPI {escape(plan.latest)}" if plan.latest else ""
+    running = running_words(plan.running, plan.checks)
+    configured = known(plan.configured, "not set")
+    target = known(plan.target, "unknown (the host was not reached)")
     console.print(
-        f"{plan.component} on {escape(plan.host)}: runs {escape(str(plan.running))} "
-        f"(wmx.yaml: {escape(plan.configured)}) → {escape(plan.target)}{latest}"
+        f"{plan.component} on {escape(plan.host)}: runs {escape(running)} "
+        f"(wmx.yaml: {escape(configured)}) → {escape(target)}{latest}"
     )
     show_checks(plan.checks, plan.warnings)
 
@@ -167,16 +190,17 @@ def apply_command(
         done = apply_part(
             site, plan, sha256, say, console=err_console, gate_timeout=gate_timeout, archive=path
         )
+        was = known(done.from_version, "none before")
         console.print(
-            f"{component} {escape(done.to_version)} runs (was {escape(done.from_version)}); "
-            f"{escape(done.detail)}"
+            f"{component} {escape(done.to_version)} runs (was {escape(was)}); {escape(done.detail)}"
         )
         return
     from wmx.ops.upgrade import apply_upgrade
 
     record = apply_upgrade(site, to, say, gate_timeout=gate_timeout)
+    was = known(record.from_version, "none before")
     console.print(
-        f"Synapse {escape(record.to_version)} runs (was {escape(record.from_version)}); "
+        f"Synapse {escape(record.to_version)} runs (was {escape(was)}); "
         f"outage {record.outage_s} s; dump {escape(str(record.dump))}"
     )
 
@@ -188,8 +212,9 @@ def rollback_command(site: Site, component: str, yes: bool) -> None:
 
         applied = plan_part_rollback(site, component)
         console.print(
-            f"Back from {component} {escape(str(applied['to_version']))} to "
-            f"{escape(str(applied['from_version']))}; lost: nothing (it keeps no data of its own)"
+            f"Back from {component} {escape(known(applied['to_version'], 'unknown'))} to "
+            f"{escape(known(applied['from_version'], 'none (nothing ran before)'))}; "
+            "lost: nothing (it keeps no data of its own)"
         )
         confirm("Go on?", yes=yes)
         done = rollback_part(site, component, applied, say)
