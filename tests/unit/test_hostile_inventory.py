@@ -152,3 +152,29 @@ def test_a_wrong_memory_size_is_refused_with_its_line(site: Path) -> None:
     line = text[: text.index("memory_mb: 2048")].count("\n") + 1
     path.write_text(text.replace("memory_mb: 2048", "memory_mb: '2048'", 1))
     _refused(site, f"{path}:{line}: matrix.memory_mb: must be a whole number")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x: !!python/object/apply:os.system ['id']\n", "x: [1, !foo bar]\n"],
+    ids=["python", "custom"],
+)
+def test_a_tag_ansible_cannot_read_is_refused_naming_the_vars_file(site: Path, text: str) -> None:
+    line = _vars_file(site, "group_vars/all.yml", text)
+    _refused(site, f"{site / 'group_vars/all.yml'}:{line}: the YAML tag")
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
+)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("where", ["group_vars/all.yml", "wmx.yaml", "inventory.yml"])
+def test_a_billion_laughs_is_refused_before_anything_walks_it(site: Path, where: str) -> None:
+    path = site / where
+    if path.exists():
+        path.write_text(LAUGHS + path.read_text())
+    else:
+        _vars_file(site, where, LAUGHS)
+    _refused(site, f"{path}: more than 100,000 values once its aliases")

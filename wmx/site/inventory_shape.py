@@ -29,8 +29,37 @@ _SECTIONS = ("hosts", "children", "vars")
 _BAD_GROUP_NAME = re.compile(r"^[\d\W]|[^\w]")
 
 
+# The tags Ansible's YAML loader reads besides YAML's own; `!!python/…` and any other
+# would be Ansible's error naming the inventory rather than the file and line.
+_ANSIBLE_TAGS = ("!vault", "!unsafe")
+
+
+def check_tags(path: Path, document: Any) -> None:
+    """Refuse a tag Ansible cannot read, with the file and the line of its key (the
+    document's size with its aliases expanded is bounded by load_document)."""
+    stack: list[tuple[Any, int | None]] = [(document, None)]
+    while stack:
+        node, line = stack.pop()
+        tag = getattr(getattr(node, "tag", None), "value", None) or ""
+        python = tag.startswith("tag:yaml.org,2002:python/")
+        if (
+            tag
+            and (python or not tag.startswith("tag:yaml.org,2002:"))
+            and tag not in _ANSIBLE_TAGS
+        ):
+            where = f"{path}:{line}" if line else str(path)
+            raise InputError(
+                f"{where}: the YAML tag {tag[:60]!r} is not one Ansible reads (!vault, !unsafe)"
+            )
+        if isinstance(node, CommentedMap):
+            stack += [(v, line_of(node, (k,)) or line) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, line_of(node, (i,)) or line) for i, v in enumerate(node)]
+
+
 def check_shape(path: Path, document: CommentedMap) -> None:
     """Raise InputError (file:line: key: cause) at the first part Ansible would skip."""
+    check_tags(path, document)
     for name, group in document.items():
         _check_group(path, document, (str(name),), group)
 
@@ -59,6 +88,7 @@ def check_vars_files(inventory: Path) -> None:
         if read_site_bytes(file).startswith(b"$ANSIBLE_VAULT"):
             continue
         document = load_document(file)
+        check_tags(file, document)
         for key in document:
             if not isinstance(key, str):
                 line = line_of(document, (key,))

@@ -164,9 +164,34 @@ def _one_line(cause: object) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
+# No site file holds more values; aliases (`*a`) could make billions of a few lines,
+# which every later walk (validation, Ansible, a template check) would go through.
+MAX_VALUES = 100_000
+
+
+def _check_expanded_size(data: Any, where: str) -> None:
+    """Refuse a document of more than MAX_VALUES values with its aliases expanded."""
+    count = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise InputError(
+                f"{where}: more than {MAX_VALUES:,} values once its aliases (*name) are "
+                "expanded; not a site file"
+            )
+        if isinstance(node, dict):
+            stack += node.keys()
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+
+
 def load_document(path: Path) -> CommentedMap:
     """Load a YAML mapping, turning every kind of bad file into `file:line: cause`."""
     data = parse_yaml(read_text(path), str(path))
+    _check_expanded_size(data, str(path))
     if data is None:
         data = CommentedMap()
     if not isinstance(data, CommentedMap):
