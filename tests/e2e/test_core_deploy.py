@@ -108,11 +108,19 @@ def test_upload_over_the_limit_is_refused(deployed: Deployed) -> None:
                 "Content-Type": "application/octet-stream",
             },
         )
+        # A body above the upload limit that Synapse takes elsewhere (a remote server's
+        # transaction may reach 12.5 MiB): nginx passes it, Synapse answers (unsigned: 401).
+        transaction = http.put(
+            f"{deployed.homeserver_url}/_matrix/federation/v1/send/e2e-big",
+            content=b'{"pdus": [], "x": "' + big + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
     # Refused in the spec's words and readable by a web client (CORS), whether Synapse
     # refuses it or nginx (over Synapse's own request limit), never as nginx's HTML page.
     assert response.status_code == 413
     assert response.json()["errcode"] == "M_TOO_LARGE"
     assert response.headers["access-control-allow-origin"] == "*"
+    assert transaction.status_code == 401, transaction.text
 
 
 def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed) -> None:

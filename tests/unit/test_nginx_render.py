@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.render_sites import BASE_CONFIG, make_site
+from tests.unit.render_sites import BASE_CONFIG, make_site, synapse_config
 from tests.unit.render_sites import files_by_dest as _files
 from wmx.components.nginx import MatrixError
 from wmx.render import RenderedFile
@@ -60,7 +60,7 @@ def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
     for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme", "Host $host"):
         assert f"proxy_set_header {header};" in homeserver
     assert re.search(r"location \^~ /_synapse/admin \{\s*return 404;", homeserver)
-    assert "client_max_body_size 50M;" in homeserver
+    assert "client_max_body_size 51200k;" in homeserver
     assert "proxy_pass" not in apex
 
 
@@ -70,7 +70,7 @@ def test_nginx_of_three_hosts(three_hosts: Site) -> None:
     homeserver = blocks["matrix.example.test"]
     assert "proxy_pass http://10.0.0.12:8008;" in homeserver
     assert "include /etc/nginx/snippets/wmx-listen-8448.conf;" in homeserver
-    assert "client_max_body_size 100M;" in homeserver
+    assert "client_max_body_size 102400k;" in homeserver
     assert "wmx-listen-8448" not in blocks["example.test"]
     server = _well_known(blocks["example.test"], "/.well-known/matrix/server", files)
     assert server == {"m.server": "matrix.example.test:8448"}
@@ -181,3 +181,20 @@ def test_support_well_known_names_the_operators(one_host: Site) -> None:
     email = one_host.config.contacts.admin_email
     assert support == {"contacts": [{"email_address": email, "role": "m.role.admin"}]}
     assert "/.well-known/matrix/support" not in blocks["matrix.example.test"]
+
+
+def test_nginx_takes_what_synapse_takes(tmp_path: Path) -> None:
+    """A site whose upload limit is below Synapse's own request limit (a full federation
+    transaction, 200 events of 64 KiB): nginx's limit is Synapse's, so a remote server's
+    large transaction is not refused with 413; Synapse refuses a larger upload itself."""
+    config = {**BASE_CONFIG, "synapse": {"max_upload_size_mb": 2}}
+    host = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 4096)
+    site = make_site(tmp_path, config, [host])
+    files = _files(site, "hs1")
+    homeserver = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)[
+        "matrix.example.test"
+    ]
+    assert re.findall(r"client_max_body_size (\S+);", homeserver) == ["12800k"]
+    assert "12.5 MiB" in _error_pages(homeserver)[413]["error"]
+    synapse = synapse_config(files)
+    assert synapse["max_upload_size"] == "2M"

@@ -16,6 +16,20 @@ if TYPE_CHECKING:
     from wmx.site.topology import HostView, Topology
 
 
+# The largest request body Synapse itself takes besides media uploads: a full federation
+# transaction, 200 events of 64 KiB (synapse.api.constants.MAX_REQUEST_SIZE, which
+# synapse.app._base.max_request_body_size raises to max_upload_size, never lowers).
+SYNAPSE_REQUEST_LIMIT_KIB = 200 * 64
+
+
+def body_limit_kib(config: SiteConfig) -> int:
+    """nginx's client_max_body_size on the homeserver's name, in KiB: Synapse's own limit,
+    so that nginx refuses nothing Synapse would take (a remote server's full transaction
+    on a site whose upload limit is lower); Synapse refuses a larger upload itself, with
+    the same 413 M_TOO_LARGE."""
+    return max(config.synapse.max_upload_size_mb * 1024, SYNAPSE_REQUEST_LIMIT_KIB)
+
+
 @dataclass(frozen=True)
 class MatrixError:
     """An answer nginx gives itself on the homeserver's name, as the Matrix error JSON
@@ -40,12 +54,12 @@ def matrix_errors(config: SiteConfig) -> list[MatrixError]:
     (the spec's 413 M_TOO_LARGE, which Synapse gives too), the Admin API and unknown paths
     (404 M_UNRECOGNIZED, as Synapse answers an unknown endpoint), a request nginx cannot
     take, and Synapse down or restarting."""
-    limit = config.synapse.max_upload_size_mb
+    limit = body_limit_kib(config) / 1024
     return [
         MatrixError(400, "M_UNKNOWN", "Bad request"),
         MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"),
         MatrixError(
-            413, "M_TOO_LARGE", f"Request too large: this server accepts at most {limit} MiB"
+            413, "M_TOO_LARGE", f"Request too large: this server accepts at most {limit:g} MiB"
         ),
         MatrixError(414, "M_UNKNOWN", "Request URI too long"),
         MatrixError(500, "M_UNKNOWN", "Internal server error"),
@@ -63,6 +77,7 @@ class NginxView:
     well_known_client: dict[str, Any]
     well_known_support: dict[str, Any]
     matrix_errors: list[MatrixError]
+    body_limit_kib: int
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,7 @@ class Nginx(Component):
             well_known_client=client_well_known(site.config),
             well_known_support=support_well_known(site.config),
             matrix_errors=matrix_errors(site.config),
+            body_limit_kib=body_limit_kib(site.config),
         )
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
@@ -136,6 +152,7 @@ class Nginx(Component):
             "well_known_client": view.well_known_client,
             "well_known_support": view.well_known_support,
             "matrix_errors": view.matrix_errors,
+            "body_limit_kib": view.body_limit_kib,
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
