@@ -188,3 +188,21 @@ def test_an_error_quoting_a_line_break_or_a_long_key_stays_one_line(
     lines = path.read_text().count("\n")
     path.write_text(path.read_text() + added)
     _refused(site, ["config", "validate"], f"{path}:{lines + 1}: ", says)
+
+
+@pytest.mark.parametrize(
+    ("added", "says"),
+    [("? [a, b]\n: 1\n", "('a', 'b'): Keys should be strings"), ("~: 1\n", "None: Keys")],
+)
+def test_a_key_that_is_not_text_is_refused_with_its_line(site: Path, added: str, says: str) -> None:
+    path = site / "wmx.yaml"
+    lines = path.read_text().count("\n")
+    path.write_text(path.read_text() + added)
+    _refused(site, ["config", "validate"], f"{path}:{lines + 1}: {says}")
+
+
+def test_a_control_character_in_secrets_is_refused_with_its_line(site: Path) -> None:
+    path = site / "secrets.yml"
+    lines = path.read_text().count("\n")
+    path.write_text(path.read_text() + 'note: "\x1b[31m"\n')
+    _refused(site, ["render"], f"{path}:{lines + 1}: broken YAML (cause not shown")

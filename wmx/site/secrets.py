@@ -22,6 +22,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from wmx.errors import InputError
 from wmx.site.yamlfile import locked, read_text, write_atomically
@@ -204,6 +205,9 @@ def _read(path: Path) -> dict[str, Any]:
         # The cause is not shown: ruamel quotes the text near the error, a secret maybe.
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
+        raise SecretsError(f"{path}{line}: broken YAML (cause not shown: secrets)") from None
+    except ReaderError as exc:  # a control character: its line, from its position
+        line = f":{text[: max(exc.position, 0)].count(chr(10)) + 1}"
         raise SecretsError(f"{path}{line}: broken YAML (cause not shown: secrets)") from None
     except YAMLError:
         raise SecretsError(f"{path}: broken YAML (cause not shown: secrets)") from None

@@ -324,6 +324,9 @@ def line_of(data: Any, loc: tuple[str | int, ...]) -> int | None:
     node = data
     for part in loc:
         try:
+            if isinstance(node, CommentedMap) and part not in node:
+                # pydantic names a key that is not text (`? [a, b]`, `~`) by its str()
+                part = next((k for k in node if not isinstance(k, str) and str(k) == part), part)
             if isinstance(node, CommentedMap) and part in node:
                 line = node.lc.key(part)[0] + 1
                 node = node[part]
