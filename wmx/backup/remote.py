@@ -19,6 +19,7 @@ from wmx.components.backup import TOOL
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.ssh.unreachable import SSH_FAILED, unreachable
 
 NOT_FOUND = 127  # the remote shell's status for a command that does not exist
 CHUNK = 1 << 20
@@ -56,8 +57,8 @@ class HostTool:
         # Through sudo, a missing program is sudo's own error (status 1).
         if missing or f"{TOOL}: command not found" in stderr:
             raise NotDeployed(self.host)
-        if rc == 255:
-            raise WmxError(f"cannot reach {self.host.name} over SSH: {_cause(stderr)}")
+        if rc == SSH_FAILED:
+            raise unreachable(self.host, stderr)
         if rc != 0:
             raise WmxError(f"{what} on {self.host.name} failed: {_cause(stderr)}")
 

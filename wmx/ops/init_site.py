@@ -14,6 +14,7 @@ from wmx.site import SitePaths
 from wmx.site.config_edit import set_value
 from wmx.site.init import InitAnswers, init_site
 from wmx.site.model import check_email, check_hostname
+from wmx.site.placeholder import is_placeholder as is_placeholder
 from wmx.site.secrets import store_secret
 from wmx.site.settings.login import check_consumer_key
 
@@ -51,23 +52,6 @@ def create_site(
         wikimedia_login(paths, key, interactive)
     console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
     console.print(next_steps(paths, host_address), soft_wrap=True)
-
-
-# The address ranges kept for documentation (RFC 5737, RFC 3849): `--host-address`'s
-# default is one, so that a site nobody pointed at a server reaches none.
-_DOCUMENTATION = [
-    ipaddress.ip_network(n)
-    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-]
-
-
-def is_placeholder(address: str) -> bool:
-    """Whether `address` is a documentation address (no real server has one)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip.version == n.version and ip in n for n in _DOCUMENTATION)
 
 
 def next_steps(paths: SitePaths, host_address: str) -> str:

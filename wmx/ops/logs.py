@@ -4,11 +4,13 @@ prints its journal there."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from wmx.errors import InputError
 from wmx.site import Site
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.ssh.unreachable import SSH_FAILED, unreachable
 from wmx.status.services import Service, known_service_names, services_of
 
 
@@ -50,9 +52,19 @@ def journal_argv(
 def print_journal(
     host: HostView, service: Service, since: str | None, follow: bool, lines: int
 ) -> int:
-    """Print the journal on this terminal; the exit status of journalctl (0 on Ctrl-C)."""
+    """Print the journal on this terminal; the exit status of journalctl (0 on Ctrl-C).
+
+    journalctl's (and sudo's) messages on stderr come after the journal; when ssh itself
+    fails (status 255) they are its reason, said in one line with the host and address
+    (a WmxError, exit status 1) instead of ssh's raw text and its 255."""
     argv = journal_argv(host, service, since, follow, lines)
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode
+        done = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
+        )
     except KeyboardInterrupt:  # --follow ends with Ctrl-C: that is how it is meant to end
         return 0
+    if done.returncode == SSH_FAILED:
+        raise unreachable(host, done.stderr)
+    sys.stderr.write(done.stderr)
+    return done.returncode

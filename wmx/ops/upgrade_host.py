@@ -14,6 +14,7 @@ from wmx.components.synapse import SYNAPSE_VENVS_DIR
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.ssh.unreachable import SSH_FAILED, unreachable
 
 PIP_EXTRAS = "postgres,url-preview,oidc"  # the synapse role's synapse_pip_extras
 # With workers (Synapse's `redis` extra): the synapse role's bound on txredisapi, whose
@@ -27,6 +28,8 @@ def remote(host: HostView, script: str, timeout: float = 600) -> str:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise WmxError(f"{host.name}: no end within {int(timeout)} s: {script[:60]}") from None
+    if done.returncode == SSH_FAILED:
+        raise unreachable(host, done.stderr)
     if done.returncode != 0:
         cause = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise WmxError(f"{host.name}: {cause[-300:]}")

@@ -27,6 +27,7 @@ from wmx.site import Site
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.ssh.unreachable import SSH_FAILED, unreachable
 
 # The Synapse releases this wmx version was tested with (deploy, and upgrade between them).
 TESTED_SYNAPSE = ("1.160.0", DEFAULT_SYNAPSE_VERSION)
@@ -137,6 +138,8 @@ def _run(host: HostView, script: str) -> str:
         )
     except subprocess.TimeoutExpired:
         raise WmxError(f"{host.name}: no answer over SSH within {SSH_TIMEOUT} s") from None
+    if done.returncode == SSH_FAILED:
+        raise unreachable(host, done.stderr)
     if done.returncode != 0:
         cause = (done.stderr.strip().splitlines() or ["exit status " + str(done.returncode)])[-1]
         raise WmxError(f"{host.name}: {cause}")

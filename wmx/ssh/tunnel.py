@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 from wmx.ssh.connection import connection
+from wmx.ssh.unreachable import unreachable
 
 
 def _free_port() -> int:
@@ -42,17 +43,15 @@ def port_tunnel(
         while True:
             if process.poll() is not None:
                 stderr = process.stderr.read() if process.stderr else b""
-                cause = stderr.decode(errors="replace").strip()
-                raise WmxError(
-                    f"SSH tunnel to {host.name} ({host.address}) failed: {cause or 'ssh exited'}"
-                )
+                raise unreachable(host, stderr.decode(errors="replace"))
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
                     raise WmxError(
-                        f"SSH tunnel to {host.name} did not open within {timeout:.0f} s"
+                        f"SSH tunnel to {host.name} ({host.address}) did not open within "
+                        f"{timeout:.0f} s"
                     ) from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"

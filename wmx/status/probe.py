@@ -21,6 +21,7 @@ from wmx.agent import probe as agent_probe
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.ssh.unreachable import SSH_FAILED, unreachable
 from wmx.status.services import Service
 
 CERT_PATH = "/etc/letsencrypt/live/wmx/cert.pem"
@@ -68,6 +69,8 @@ def probe_host(host: HostView, services: list[Service], timeout: float = 60) -> 
         )
     except subprocess.TimeoutExpired:
         raise WmxError(f"{host.name}: no answer over SSH within {timeout:.0f} s") from None
+    if result.returncode == SSH_FAILED:
+        raise unreachable(host, result.stderr)
     if result.returncode != 0:
         cause = (result.stderr.strip().splitlines() or ["ssh failed"])[-1]
         raise WmxError(f"{host.name} ({host.address}): {cause}")

@@ -1,0 +1,52 @@
+"""One line for a host that SSH did not reach (or log in to): its name, its address, ssh's
+reason, and what to do when the cause is plain from the inventory (wmx init's placeholder
+address, a key file that is not there). The same line from every command that goes over
+SSH (logs, status, backup, the admin tunnel, upgrade); exit status 1, as a failure that is
+not a usage error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wmx.errors import WmxError
+from wmx.site.placeholder import is_placeholder, placeholder_advice
+from wmx.site.topology import HostView
+
+# ssh's own exit status when it fails (a remote command's status is passed on otherwise).
+SSH_FAILED = 255
+KEY_FILE_VARIABLES = ("ansible_ssh_private_key_file", "ansible_private_key_file")
+
+
+def ssh_cause(stderr: str) -> str:
+    """ssh's reason in one line: the last line that says something (ssh ends with the
+    one that names the address and port), without its `ssh: ` prefix."""
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("Warning: Permanently added")
+    ]
+    return lines[-1].removeprefix("ssh: ")[:300] if lines else "ssh exited without a message"
+
+
+def missing_key(host: HostView) -> str | None:
+    """The host's SSH key file setting when that file is not on this machine."""
+    for name in KEY_FILE_VARIABLES:
+        key = host.vars.get(name)
+        if isinstance(key, str) and key and not Path(key).expanduser().exists():
+            return f"{key} ({name})"
+    return None
+
+
+def unreachable_message(host: HostView, stderr: str) -> str:
+    message = f"{host.name} ({host.address}) cannot be reached over SSH: {ssh_cause(stderr)}"
+    if is_placeholder(host.address):
+        return f"{message}; {placeholder_advice(host.name, host.address)}"
+    key = missing_key(host)
+    if key:
+        return f"{message}; its SSH key {key} is not on this machine: fix the path in inventory.yml"
+    return message
+
+
+def unreachable(host: HostView, stderr: str) -> WmxError:
+    """The error for `host` when ssh failed with `stderr` (exit status 1)."""
+    return WmxError(unreachable_message(host, stderr))
