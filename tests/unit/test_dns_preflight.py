@@ -161,8 +161,8 @@ def test_dns_command_prints_the_table_the_zone_lines_and_json(site_dir: Path) ->
     assert "As zone-file lines:" in shown.output
     zone = runner.invoke(app, ["--site", str(site_dir), "dns", "-o", "zone"])
     assert zone.exit_code == 0
-    assert all(" 3600 IN " in line for line in zone.output.splitlines()), zone.output
-    assert zone.output.splitlines()[0].startswith("example.test. 3600 IN A ")
+    assert all(" 3600 IN " in line for line in zone.stdout.splitlines()), zone.output
+    assert zone.stdout.splitlines()[0].startswith("example.test. 3600 IN A ")
     checked = runner.invoke(app, ["--site", str(site_dir), "dns", "--check", "-o", "json"])
     # example.test's names resolve nowhere here: a mismatch, exit 1.
     assert checked.exit_code == 1, checked.output

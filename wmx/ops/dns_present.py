@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from wmx.ops.dns import Finding, Record, check_records, needed_records, stray_ipv6
-from wmx.present import answer, cell, console
+from wmx.ops.site_warnings import placeholder_warnings
+from wmx.present import answer, cell, console, err_console, esc
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -61,6 +62,11 @@ def dns_command(site: Site, check: bool, output: str) -> None:
     """`wmx dns`: the records (a table, zone-file lines or JSON), or with `check` what
     resolves today, exit status 1 when a required record is missing or points elsewhere."""
     records = needed_records(site)
+    for warning in placeholder_warnings(site):  # on stderr: stdout keeps the records
+        err_console.print(
+            f"[yellow]warning:[/] {esc(warning)} (until then these records point nowhere)",
+            soft_wrap=True,
+        )
     if not check:
         if output == "zone":
             print_zone(records)

@@ -10,7 +10,8 @@ from pathlib import Path
 import typer
 
 from wmx.components import components_of
-from wmx.present import console, esc
+from wmx.ops.site_warnings import key_file_warnings, placeholder_warnings
+from wmx.present import console, err_console, esc
 from wmx.site import Site, SitePaths
 from wmx.site.config_edit import get_value, set_value
 
@@ -19,6 +20,8 @@ def validate_command(site: Site) -> None:
     """The site loaded (so checked): its name and hosts."""
     hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
     console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
+    for warning in [*placeholder_warnings(site), *key_file_warnings(site)]:
+        err_console.print(f"[yellow]warning:[/] {esc(warning)}", soft_wrap=True)
 
 
 def get_command(site: Site, key: str) -> None:

@@ -28,12 +28,13 @@ def ssh_cause(stderr: str) -> str:
     return lines[-1].removeprefix("ssh: ")[:300] if lines else "ssh exited without a message"
 
 
-def missing_key(host: HostView) -> str | None:
-    """The host's SSH key file setting when that file is not on this machine."""
+def missing_key(host: HostView) -> tuple[str, str] | None:
+    """(variable, path) of the host's SSH key file setting when that file is not on this
+    machine (a relative path is taken from where wmx runs, as ssh and Ansible do)."""
     for name in KEY_FILE_VARIABLES:
         key = host.vars.get(name)
         if isinstance(key, str) and key and not Path(key).expanduser().exists():
-            return f"{key} ({name})"
+            return name, key
     return None
 
 
@@ -43,7 +44,11 @@ def unreachable_message(host: HostView, stderr: str) -> str:
         return f"{message}; {placeholder_advice(host.name, host.address)}"
     key = missing_key(host)
     if key:
-        return f"{message}; its SSH key {key} is not on this machine: fix the path in inventory.yml"
+        name, path = key
+        return (
+            f"{message}; its SSH key {path} ({name}) is not on this machine: fix the path in "
+            "inventory.yml"
+        )
     return message
 
 
