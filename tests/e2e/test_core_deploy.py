@@ -37,6 +37,14 @@ def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
         server = http.get(f"https://{SERVER_NAME}/.well-known/matrix/server")
         client = http.get(f"https://{SERVER_NAME}/.well-known/matrix/client")
         support = http.get(f"https://{SERVER_NAME}/.well-known/matrix/support")
+        preflight = http.options(
+            f"https://{SERVER_NAME}/.well-known/matrix/client",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         versions = http.get(f"{deployed.homeserver_url}/_matrix/client/versions")
     assert server.status_code == 200 and server.json() == {"m.server": f"matrix.{SERVER_NAME}:443"}
     assert client.json()["m.homeserver"]["base_url"].rstrip("/") == deployed.homeserver_url
@@ -46,6 +54,10 @@ def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
     contact = {"email_address": deployed.site.config.contacts.admin_email, "role": "m.role.admin"}
     assert support.json() == {"contacts": [contact]}
     assert support.headers["access-control-allow-origin"] == "*"
+    # A browser's CORS preflight succeeds (2xx) before a cross-origin read with headers.
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
     assert "max-age=" in versions.headers["strict-transport-security"]
     assert "v1.11" in versions.json()["versions"]
 

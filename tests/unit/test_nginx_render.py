@@ -33,6 +33,11 @@ def _well_known(block: str, path: str, files: dict[str, RenderedFile]) -> object
     assert "default_type application/json;" in match.group(1)
     assert 'add_header Access-Control-Allow-Origin "*" always;' in match.group(1)
     assert "Strict-Transport-Security" in match.group(1), "a location's add_header drops HSTS"
+    # A browser's CORS preflight needs a 2xx answer with the methods and headers allowed
+    # (the spec: every endpoint supports OPTIONS); nginx's static files answer 405.
+    assert 'add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;' in match.group(1)
+    assert "add_header Access-Control-Allow-Headers " in match.group(1)
+    assert re.search(r"if \(\$request_method = OPTIONS\) \{\s*return 204;\s*\}", match.group(1))
     return json.loads(files[match.group(2)].content)
 
 
