@@ -17,6 +17,7 @@ PACKAGE_ROOT = Path(wmx.__file__).parent
 # (status and backup reach hosts through ssh) as long as no loop forms.
 LIBRARY = 3
 RANKS: dict[str, int] = {
+    "entry": 7,  # the `wmx` command's entry point (wmx/entry.py): catches Ctrl-C, runs cli
     "cli": 6,
     "ops": 5,
     "render": 4,

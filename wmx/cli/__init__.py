@@ -188,6 +188,9 @@ class WmxGroup(TyperGroup):
     def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: exit status 130 as shells say (not "Aborted!")
+            err_console.print()
+            raise typer.Exit(130) from None
         except WmxError as exc:
             for line in str(exc).splitlines():
                 err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
