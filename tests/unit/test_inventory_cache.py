@@ -233,3 +233,32 @@ def test_a_refused_inventory_leaves_no_cache(site: Path, edit: tuple[str, str]) 
         load_topology(site, _cache(site))
     assert not _cache(site).exists()
     assert not (site.parent / ".wmx").exists()
+
+
+def test_a_site_refused_for_its_secrets_leaves_no_cache(tmp_path: Path) -> None:
+    """A command refused for a site error writes nothing in the site: the inventory's
+    read is kept only when secrets.yml passes too (it had been kept before the command
+    read secrets.yml and refused it)."""
+    root = _init(tmp_path)
+    secrets = root / "secrets.yml"
+    kept = secrets.read_text()
+    secrets.write_text(kept + "bogus_secret: 1\n")
+    load_site(root)  # wmx.yaml and the inventory pass; commands read secrets.yml after
+    assert not (root / ".wmx").exists()
+    secrets.write_text(kept)
+    load_site(root)
+    assert (root / ".wmx" / "cache" / "inventory.json").is_file()
+
+
+def test_a_site_refused_across_its_files_leaves_no_cache(tmp_path: Path) -> None:
+    """The inventory passes alone, but not with wmx.yaml (a workers group holding the
+    homeserver's host): refused, and nothing kept."""
+    root = _init(tmp_path)
+    inventory_path = root / "inventory.yml"
+    workers = "    synapse_workers:\n      hosts:\n        matrix:\n"
+    inventory_path.write_text(
+        inventory_path.read_text().replace("    turn:\n", workers + "    turn:\n")
+    )
+    with pytest.raises(InputError, match="synapse_workers"):
+        load_site(root)
+    assert not (root / ".wmx").exists()

@@ -11,11 +11,11 @@ from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
 from wmx.site.element_release import WebClientRelease, element_release
-from wmx.site.inventory import INVENTORY_FILE, load_topology
+from wmx.site.inventory import INVENTORY_FILE, load_topology, remember_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.pki import DatabaseTls, database_names, database_tls
-from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets
+from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets, secrets_pass
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
 from wmx.site.yamlfile import line_of, load_document, read_text
@@ -146,5 +146,12 @@ def load_site(root: Path) -> Site:
     config = load_config(paths)
     if not paths.inventory.exists():
         raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
-    topology = load_topology(paths.inventory, paths.state / "cache" / "inventory.json")
-    return Site(paths=paths, config=config, topology=topology)
+    cache = paths.state / "cache" / "inventory.json"
+    topology = load_topology(paths.inventory, cache, remember=False)
+    site = Site(paths=paths, config=config, topology=topology)
+    # The inventory's read is kept for the next load only when the whole site passes
+    # (secrets.yml included, though only the commands that use it load it): a command
+    # refused for a site error leaves nothing behind in the site.
+    if secrets_pass(paths.secrets):
+        remember_topology(paths.inventory, cache, topology)
+    return site

@@ -260,11 +260,12 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
             )
 
 
-def load_topology(path: Path, cache: Path | None = None) -> Topology:
+def load_topology(path: Path, cache: Path | None = None, *, remember: bool = True) -> Topology:
     """The site's hosts and groups from `path`, checked; `cache`: see read_inventory.
 
     The cache is written only once every check of the inventory has passed: a refused
-    inventory leaves nothing behind."""
+    inventory leaves nothing behind. With `remember=False` it is not written here: the
+    caller does it with remember_topology once the rest of the site has passed too."""
     found = read_inventory(path, cache)
     if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
@@ -312,13 +313,15 @@ def load_topology(path: Path, cache: Path | None = None) -> Topology:
             )
     check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
     check_groups(path, topology)
-    if cache is not None:
-        _remember(path, cache, found)
+    if cache is not None and remember:
+        remember_topology(path, cache, topology)
     return topology
 
 
-def _remember(path: Path, cache: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:
-    """Store a fresh read for the next load (a cached read is not stored again)."""
+def remember_topology(path: Path, cache: Path, topology: Topology) -> None:
+    """Store a fresh read of `path` for the next load (a cached read is not stored
+    again): the hosts' groups and variables as read_inventory gave them."""
+    hosts = {h.name: (set(h.groups), dict(h.vars)) for h in topology.hosts}
     try:
         key = inputs_digest(path)
     except OSError:

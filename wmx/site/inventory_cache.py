@@ -10,7 +10,8 @@ own version and reading code. Any change gives another digest, and so a full rea
 The cache is never trusted more than the inventory: what it holds goes through the same
 checks as a fresh read (wmx.site.inventory: no template in a variable wmx reads, the
 memory size; wmx.site.hostnames: host names and addresses; the groups). A cache that
-cannot be read, or is not of the expected shape, is ignored.
+cannot be read, or is not of the expected shape, is ignored. It is written only once
+the whole site has passed (wmx.site.load_site), so that a refused site is left as it was.
 """
 
 from __future__ import annotations

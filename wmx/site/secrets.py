@@ -15,6 +15,7 @@ import difflib
 import io
 import re
 import secrets as csprng
+import stat
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -194,7 +195,9 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise SecretsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if mode & 0o077:
+    # Only a regular file is told to chmod (a link to /dev/zero is 0666 too): anything
+    # else is refused by read_text, saying what it is.
+    if stat.S_ISREG(mode) and mode & 0o077:
         raise SecretsError(
             f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"
         )
@@ -286,6 +289,15 @@ def _generated(path: Path, name: str, data: dict[str, Any], value: object) -> st
             f"letters, digits, '-' or '_'; value not shown); {_restore_advice(name)}"
         )
     return value
+
+
+def secrets_pass(path: Path) -> bool:
+    """Whether secrets.yml at `path` would load (nothing written, nothing said)."""
+    try:
+        _checked(path, _read(path))
+    except InputError:
+        return False
+    return True
 
 
 def load_secrets(path: Path) -> Secrets:
