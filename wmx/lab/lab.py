@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from wmx.lab import (
 )
 from wmx.lab.addressing import LabHost
 from wmx.lab.containers import BOOT_TIMEOUT
-from wmx.lab.errors import NOT_ROOT_MESSAGE, LabError
+from wmx.lab.errors import LabError, not_root_message
 from wmx.lab.paths import DEFAULT_CACHE_DIR, DEFAULT_STATE_DIR, LabPaths
 from wmx.lab.snapshots import Snapshot
 from wmx.lab.state import HostRecord, LabState, load_state, save_state
@@ -121,7 +122,7 @@ class Lab:
     @staticmethod
     def require_root() -> None:
         if os.geteuid() != 0:
-            raise LabError(NOT_ROOT_MESSAGE)
+            raise LabError(not_root_message(sys.argv))
 
     # --- lifecycle --------------------------------------------------------------------
 
