@@ -9,6 +9,9 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
+import typer
+
+from wmx.errors import InputError
 from wmx.present import ask, console, esc, read_secret
 from wmx.site import SitePaths
 from wmx.site.config_edit import set_value
@@ -17,6 +20,12 @@ from wmx.site.model import check_email, check_hostname
 from wmx.site.placeholder import is_placeholder as is_placeholder
 from wmx.site.secrets import store_secret
 from wmx.site.settings.login import check_consumer_key
+
+NO_ANSWERS = (
+    "wmx init asks questions, and its standard input ended before an answer: for a run "
+    "without questions, `wmx init SITE --defaults --server-name NAME` (the other answers "
+    "are options too: `wmx init --help`)"
+)
 
 
 def create_site(
@@ -30,7 +39,15 @@ def create_site(
     written, the login switched on when a consumer key is given, then what comes next."""
 
     def answer(label: str, default: str | None, check: Callable[[str], str]) -> str:
-        return ask(label, given[label.replace(" ", "_")], default, check, interactive)
+        try:
+            return ask(label, given[label.replace(" ", "_")], default, check, interactive)
+        except typer.Abort as exc:  # a question not answered: why, in wmx's words
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise KeyboardInterrupt from None  # Ctrl-C: exit status 130, as anywhere
+            if isinstance(exc.__context__, EOFError):
+                console.print()  # end the question's line
+                raise InputError(NO_ANSWERS) from None
+            raise
 
     name = answer("server name", None, with_hint(check_hostname))
     hs = answer("homeserver host", f"matrix.{name}", with_hint(check_hostname))
