@@ -88,11 +88,7 @@ NOT_FILES = {
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("kind", "name"),
-    [
-        (kind, name)
-        for kind in NOT_FILES
-        for name in ("wmx.yaml", "inventory.yml", "secrets.yml")
-    ],
+    [(kind, name) for kind in NOT_FILES for name in ("wmx.yaml", "inventory.yml", "secrets.yml")],
 )
 def test_a_site_file_that_is_no_file_is_refused_without_reading_it(
     site: Path, name: str, kind: str

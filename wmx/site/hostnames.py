@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.ssh_options import REFUSED_VARIABLES, SSH_ARG_VARIABLES, connection_problem
 from wmx.site.topology import GROUPS, Topology
 
 # One RFC 1123 label: starts and ends with a letter or digit, hyphens inside, ≤ 63.
@@ -184,16 +185,17 @@ def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, An
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
-    keys = (
+    base = (
         "ansible_user", "ansible_ssh_user", "ansible_become_user", "ansible_ssh_host",
         "ansible_become", "ansible_become_method", "ansible_port", "ansible_ssh_port",
     )  # fmt: skip
+    keys: tuple[str, ...] = (*base, *SSH_ARG_VARIABLES, *REFUSED_VARIABLES, "ansible_connection")
     for name, values in hosts:
         for key in keys:
             value = values.get(key)
             if value is None or value == "":
                 continue
-            problem = _connection_problem(key, value)
+            problem = _connection_problem(key, value) or connection_problem(key, value)
             if problem is not None:
                 line = _line_of(text, f"{key}:")
                 where = f"{path}:{line}" if line else str(path)

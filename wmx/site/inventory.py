@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.ansible_config import importing_ansible
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.inventory_shape import check_shape, check_vars_files, vars_files
@@ -153,12 +154,13 @@ def read_inventory(
 
 
 def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
-    from ansible.errors import AnsibleError
-    from ansible.inventory.data import InventoryData
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import inventory_loader
-    from ansible.vars.manager import VariableManager
+    with importing_ansible():  # never an ansible.cfg of the current directory (the site)
+        from ansible.errors import AnsibleError
+        from ansible.inventory.data import InventoryData
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.plugins.loader import inventory_loader
+        from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
     hosts: dict[str, tuple[set[str], dict[str, Any]]] = {}

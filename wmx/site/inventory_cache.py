@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import wmx
+from wmx.site.ansible_config import config_files
 from wmx.site.yamlfile import read_site_bytes
 
 CACHE_FORMAT = 1
@@ -67,14 +68,6 @@ def _ansible_release() -> bytes:
     return b"no ansible release"
 
 
-def _ansible_config_files() -> list[Path]:
-    """Where ansible-core looks for its configuration (the first one found wins)."""
-    found = [Path("ansible.cfg"), Path.home() / ".ansible.cfg", Path("/etc/ansible/ansible.cfg")]
-    if "ANSIBLE_CONFIG" in os.environ:
-        found.insert(0, Path(os.environ["ANSIBLE_CONFIG"]))
-    return found
-
-
 def inputs_digest(inventory: Path) -> str:
     """The digest of everything the read of `inventory` depends on."""
     digest = hashlib.sha256()
@@ -100,7 +93,7 @@ def inputs_digest(inventory: Path) -> str:
             # A FIFO or device is never read (it could block or never end): Ansible
             # skips it if hidden, and inventory_shape refuses it otherwise.
             add(f"file {name}", read_site_bytes(file) if file.is_file() else b"not a file")
-    for config in _ansible_config_files():
+    for config in config_files():
         if config.is_file():
             add(f"config {config.resolve()}", config.read_bytes())
     settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("ANSIBLE_"))
