@@ -240,7 +240,6 @@ def main_options(
             "-s",
             help="Site directory (default: $WMX_SITE, else the current directory or the "
             "nearest parent holding wmx.yaml).",
-            file_okay=False,
         ),
     ] = None,
     version: Annotated[

@@ -1,0 +1,44 @@
+"""`--site SITE/wmx.yaml` (or $WMX_SITE) stands for the site's directory; another file
+is refused in one line saying to give the directory (exit 2). It was click's
+"Directory 'SITE/wmx.yaml' is a file." for --site, and for $WMX_SITE "no wmx.yaml here"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wmx.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    made = runner.invoke(app, ["init", f"{tmp_path}/s", "--defaults", "--server-name", "a.org"])
+    assert made.exit_code == 0, made.output
+    return tmp_path / "s"
+
+
+def test_the_config_file_names_its_site(site: Path) -> None:
+    by_option = runner.invoke(
+        app, ["--site", str(site / "wmx.yaml"), "config", "get", "server_name"]
+    )
+    assert (by_option.exit_code, by_option.stdout) == (0, "a.org\n"), by_option.output
+    by_env = runner.invoke(
+        app, ["config", "get", "server_name"], env={"WMX_SITE": str(site / "wmx.yaml")}
+    )
+    assert (by_env.exit_code, by_env.stdout) == (0, "a.org\n"), by_env.output
+
+
+def test_another_file_is_refused_saying_what_to_give(site: Path) -> None:
+    other = site / "inventory.yml"
+    result = runner.invoke(app, ["--site", str(other), "config", "validate"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --site {other}: a file, not a site's directory: give the directory that "
+        "holds wmx.yaml (SITE, or SITE/wmx.yaml)\n"
+    )
+    by_env = runner.invoke(app, ["config", "validate"], env={"WMX_SITE": str(other)})
+    assert by_env.exit_code == 2 and by_env.stderr.startswith(f"error: $WMX_SITE {other}: a file")
