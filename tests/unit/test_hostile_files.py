@@ -206,3 +206,10 @@ def test_a_control_character_in_secrets_is_refused_with_its_line(site: Path) -> 
     lines = path.read_text().count("\n")
     path.write_text(path.read_text() + 'note: "\x1b[31m"\n')
     _refused(site, ["render"], f"{path}:{lines + 1}: broken YAML (cause not shown")
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "{}\n"])
+def test_a_wmx_yaml_without_settings_is_one_line(site: Path, text: str) -> None:
+    """Not one line per setting it lacks (an empty file had given five)."""
+    (site / "wmx.yaml").write_text(text)
+    _refused(site, ["config", "validate"], "wmx.yaml: holds no settings", "wmx init")

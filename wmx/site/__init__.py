@@ -134,7 +134,13 @@ def require_site(paths: SitePaths) -> None:
 
 def load_config(paths: SitePaths) -> SiteConfig:
     require_site(paths)
-    document = migrate_document(load_document(paths.config), paths.config)
+    loaded = load_document(paths.config)
+    if not loaded:  # one line, not one per setting it lacks
+        raise InputError(
+            f"{paths.config}: holds no settings (empty, or only comments); `wmx init DIR` "
+            "writes a complete one to start from"
+        )
+    document = migrate_document(loaded, paths.config)
     config = validate_document(SiteConfig, document, paths.config)
     # server_name is fixed by the first deploy, whoever edits wmx.yaml afterwards.
     check_server_name(paths, config.server_name, line_of(document, ("server_name",)))
