@@ -53,6 +53,9 @@ def _load(tmp_path: Path, key: str, value: str) -> None:
         ("ansible_ssh_executable", "/tmp/evil", "program run as ssh"),
         ("ansible_control_path_dir", "/tmp", "directory on this machine"),
         ("ansible_connection", "local", "over ssh only"),
+        ("ansible_become_password", "touch /tmp/x", "wmx secrets sudo-password"),
+        ("ansible_password", "touch /tmp/x", "value not shown"),
+        ("ansible_ssh_pass", "touch /tmp/x", "value not shown"),
         ("ansible_connection", "paramiko", "over ssh only"),
     ],
 )

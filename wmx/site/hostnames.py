@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
-from wmx.site.ssh_options import REFUSED_VARIABLES, SSH_ARG_VARIABLES, connection_problem
+from wmx.site.ssh_options import (
+    PASSWORD_VARIABLES,
+    REFUSED_VARIABLES,
+    SSH_ARG_VARIABLES,
+    connection_problem,
+)
 from wmx.site.topology import GROUPS, Topology
 
 # One RFC 1123 label: starts and ends with a letter or digit, hyphens inside, ≤ 63.
@@ -189,7 +194,8 @@ def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, An
         "ansible_user", "ansible_ssh_user", "ansible_become_user", "ansible_ssh_host",
         "ansible_become", "ansible_become_method", "ansible_port", "ansible_ssh_port",
     )  # fmt: skip
-    keys: tuple[str, ...] = (*base, *SSH_ARG_VARIABLES, *REFUSED_VARIABLES, "ansible_connection")
+    keys: tuple[str, ...] = (*base, *SSH_ARG_VARIABLES, *REFUSED_VARIABLES, *PASSWORD_VARIABLES)
+    keys += ("ansible_connection",)
     for name, values in hosts:
         for key in keys:
             value = values.get(key)

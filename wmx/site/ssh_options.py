@@ -52,6 +52,18 @@ REFUSED_VARIABLES = {
     "ansible_control_path_dir": "it names a directory on this machine",
     "ansible_ssh_pkcs11_provider": "it loads a library into ssh on this machine",
 }
+# Passwords: a site's inventory is shared (often in git) and wmx's own ssh logs in with
+# keys only (BatchMode); the sudo password has its place in secrets.yml. An
+# ansible-vault encrypted value is not read by wmx and stays Ansible's.
+PASSWORD_VARIABLES = (
+    "ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_password",
+    "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password",
+)  # fmt: skip
+_PASSWORD_WAY_OUT = (
+    "a password in plain text in the inventory (value not shown); keep the login user's "
+    "sudo password in secrets.yml with `wmx secrets sudo-password`, log in with an SSH "
+    "key, or encrypt the value with ansible-vault"
+)
 _WAY_OUT = (
     "a site may not set it: put it in your own ~/.ssh/config, which Ansible's ssh and "
     "wmx's read (ProxyJump, allowed here, reaches a host through a bastion)"
@@ -90,6 +102,8 @@ def connection_problem(key: str, value: object) -> str | None:
     """Why the connection variable `key` may not hold `value` in a site (None: it may)."""
     if key in SSH_ARG_VARIABLES:
         return ssh_args_problem(value)
+    if key in PASSWORD_VARIABLES:
+        return _PASSWORD_WAY_OUT
     if key in REFUSED_VARIABLES:
         return f"{REFUSED_VARIABLES[key]}; {_WAY_OUT}"
     if key == "ansible_connection" and value != "ssh":
