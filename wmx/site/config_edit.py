@@ -11,6 +11,7 @@ from ruamel.yaml.error import YAMLError
 
 from wmx.errors import InputError
 from wmx.site import SitePaths, require_site
+from wmx.site.config_given import given_value_error
 from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -161,6 +162,9 @@ def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteC
             _merge(existing, value)
         else:
             node[parts[-1]] = value
-        config = validate_document(SiteConfig, document, paths.config)
+        try:
+            config = validate_document(SiteConfig, document, paths.config)
+        except InputError as exc:  # about the command line's value: no line of the file
+            raise given_value_error(exc, paths.config, key) from None
         write_atomically(paths.config, dump_document(document, explicit_null=True))
     return config

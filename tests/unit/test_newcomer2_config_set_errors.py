@@ -1,0 +1,66 @@
+"""A refused `wmx config set KEY VALUE` names the value as given on the command line, not
+a line of wmx.yaml (the value is not in the file: nothing was written); an error about
+another key of the file keeps its file and line. It cited `wmx.yaml:LINE` for the
+command line's value."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wmx.cli import app
+from wmx.errors import InputError
+from wmx.site.config_given import given_value_error
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A site as `wmx init --defaults` makes it."""
+    assert (
+        runner.invoke(
+            app, ["init", f"{tmp_path}/s", "--defaults", "--server-name", "a.org"]
+        ).exit_code
+        == 0
+    )
+    return tmp_path / "s"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("synapse.max_upload_size_mb", "abc", "synapse.max_upload_size_mb"),
+        ("synapse", "{max_upload_size_mb: -5}", "synapse.max_upload_size_mb"),
+        ("synapse.log_level", "LOUD", "synapse.log_level"),
+        ("server_name", "a b", "server_name"),
+    ],
+)
+def test_the_command_lines_value(site: Path, key: str, value: str, shown: str) -> None:
+    before = (site / "wmx.yaml").read_text()
+    result = runner.invoke(app, ["--site", str(site), "config", "set", key, value])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: given on the command line: {shown}: ")
+    assert result.stderr.endswith("; wmx.yaml: unchanged\n")
+    assert result.stderr.count("\n") == 1
+    assert not re.search(r"wmx\.yaml:\d", result.stderr)
+    assert (site / "wmx.yaml").read_text() == before
+
+
+def test_an_error_about_another_key_keeps_its_line() -> None:
+    path = Path("/s/wmx.yaml")
+    error = InputError(
+        f"{path}:12: synapse.log_level: must be one of …\n"
+        f"{path}:30: synapse.max_upload_size_mb: too big\n"
+        f"{path}: (top level): two hosts alike"
+    )
+    said = str(given_value_error(error, path, "synapse.log"))
+    assert said == str(error)  # synapse.log is no prefix of synapse.log_level's name
+    lines = str(given_value_error(error, path, "synapse.max_upload_size_mb")).splitlines()
+    assert lines[0].startswith(f"{path}:12: ") and lines[2].startswith(f"{path}: ")
+    assert lines[1] == (
+        "given on the command line: synapse.max_upload_size_mb: too big; wmx.yaml: unchanged"
+    )
