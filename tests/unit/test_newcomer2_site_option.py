@@ -42,3 +42,11 @@ def test_another_file_is_refused_saying_what_to_give(site: Path) -> None:
     )
     by_env = runner.invoke(app, ["config", "validate"], env={"WMX_SITE": str(other)})
     assert by_env.exit_code == 2 and by_env.stderr.startswith(f"error: $WMX_SITE {other}: a file")
+
+
+def test_lab_up_takes_the_same_site(site: Path) -> None:
+    from wmx.ops.lab_glue import lab_site
+
+    assert lab_site(site / "wmx.yaml", None) == site  # `wmx lab up --site SITE/wmx.yaml`
+    assert lab_site(None, str(site / "wmx.yaml")) == site  # `wmx --site SITE/wmx.yaml lab up`
+    assert lab_site(site, None) == site

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.errors import InputError
 from wmx.present import OutputFormat, checked, console, err_console, print_json, read_secret, trust
 
 if TYPE_CHECKING:
@@ -51,28 +50,13 @@ def global_site(ctx: typer.Context) -> str | None:
 def site_root(ctx: typer.Context) -> Path:
     """The site directory: --site, $WMX_SITE, or the current directory and its parents."""
     from wmx.site import find_site_root
+    from wmx.site.directory import site_directory
 
     option = global_site(ctx)
     given = option or os.environ.get("WMX_SITE")
     if not given:
         return find_site_root(Path.cwd())
     return site_directory(given, "--site" if option else "$WMX_SITE")
-
-
-def site_directory(given: str, where: str) -> Path:
-    """The site directory that --site or $WMX_SITE (`where`) names: the site's
-    wmx.yaml stands for its directory; another file is refused, saying what to give."""
-    from wmx.site import CONFIG_FILE
-
-    path = Path(given).resolve()
-    if path.is_file() and path.name == CONFIG_FILE:
-        return path.parent
-    if path.exists() and not path.is_dir():
-        raise InputError(
-            f"{where} {given}: a file, not a site's directory: give the directory that "
-            f"holds {CONFIG_FILE} (SITE, or SITE/{CONFIG_FILE})"
-        )
-    return path
 
 
 def open_site(ctx: typer.Context) -> Site:

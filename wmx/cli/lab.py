@@ -31,7 +31,6 @@ def up(
         Path | None,
         typer.Option(
             "--site",
-            file_okay=False,
             exists=True,
             help="Point this site at the lab (inventory, ACME directory, names). "
             "Default: the current directory if it holds wmx.yaml.",

@@ -99,10 +99,12 @@ class LabUp:
 def lab_site(given: Path | None, global_site: str | None) -> Path | None:
     """The site `wmx lab up` points at the lab: its --site, else wmx's own --site, else
     the current directory if it is a site."""
+    from wmx.site.directory import site_directory
+
     if given is not None:
-        return given
+        return site_directory(str(given), "--site")
     if global_site:
-        return Path(global_site)
+        return site_directory(global_site, "--site")
     cwd = Path.cwd()
     return cwd if (cwd / "wmx.yaml").is_file() else None
 
