@@ -67,3 +67,27 @@ def test_unreadable_part_names_the_configured_release(site_dir: Path) -> None:
     client = unreadable(site, "web-client", WmxError(UNREACHABLE))
     assert site.element_release is not None
     assert client.configured == site.element_release.version
+
+
+def test_a_host_not_reached_is_tried_once(site_dir: Path, out: Console) -> None:
+    from wmx.ops.upgrade_overview import plan_overview
+
+    site = load_site(site_dir)
+    host = site.topology.first_in("homeserver")
+    assert host is not None
+    said = f"{host.name} ({host.address}) cannot be reached over SSH: Connection timed out"
+    down = HostFacts(host.name, error=said, reached=False)
+    plan = _plan(down, HostFacts(host.name, error=said))
+
+    def synapse(site: object) -> object:
+        plan.unreached = {host.name: said}  # type: ignore[attr-defined]
+        return plan
+
+    def part(site: object, component: str) -> PartPlan:
+        raise AssertionError(f"{component}: its host was tried again")
+
+    overview = plan_overview(site, synapse, part)  # type: ignore[arg-type]
+    assert list(overview.plans) == ["synapse", "irc-bridge", "web-client"]
+    upgrade_present.show_overview(overview)
+    text = out.export_text()
+    assert text.count(f"✗ {said}\n") == 3 and f"{host.name}: {host.name}" not in text

@@ -21,6 +21,7 @@ from wmx.ops.upgrade_plan import Check, UpgradePlan, plan_upgrade
 from wmx.site import Site
 
 SYNAPSE = "synapse"
+GROUPS = {"irc-bridge": "irc_bridge", "web-client": "element"}  # the group of a part's host
 
 
 def parts_of(site: Site) -> list[str]:
@@ -55,7 +56,7 @@ class Overview:
 
 def unreadable(site: Site, component: str, error: WmxError) -> PartPlan:
     """A part whose facts could not be read: one failed check saying why."""
-    host = site.topology.first_in("irc_bridge" if component == "irc-bridge" else "element")
+    host = site.topology.first_in(GROUPS[component])
     name = host.name if host is not None else "-"
     if component == "irc-bridge":
         configured = site.config.irc_bridge.version
@@ -75,9 +76,15 @@ def plan_overview(
     """The plan of `only`, or of every part the site runs. `synapse` and `part` plan one
     part each (plan_all passes the real ones, which read the hosts and PyPI)."""
     overview = Overview()
+    unreached: dict[str, str] = {}  # host → why SSH did not reach it: not tried again
     for component in [only] if only else parts_of(site):
         if component == SYNAPSE:
-            overview.plans[component] = synapse(site)
+            overview.plans[component] = plan = synapse(site)
+            unreached = plan.unreached
+            continue
+        host = site.topology.first_in(GROUPS[component])
+        if host is not None and host.name in unreached:
+            overview.plans[component] = unreadable(site, component, WmxError(unreached[host.name]))
             continue
         try:
             overview.plans[component] = part(site, component)

@@ -27,7 +27,7 @@ from wmx.site import Site
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
 from wmx.site.topology import HostView
 from wmx.ssh import connection
-from wmx.ssh.unreachable import SSH_FAILED, unreachable
+from wmx.ssh.unreachable import SSH_FAILED, Unreachable, unreachable
 
 # The Synapse releases this wmx version was tested with (deploy, and upgrade between them).
 TESTED_SYNAPSE = ("1.160.0", DEFAULT_SYNAPSE_VERSION)
@@ -50,6 +50,7 @@ class HostFacts:
     installed: tuple[str, ...] = ()  # releases with a venv
     postgres: int | None = None  # the database server's major version
     error: str | None = None
+    reached: bool = True  # False: SSH did not reach the host (error says why)
 
 
 @dataclass
@@ -69,6 +70,8 @@ class UpgradePlan:
     # Host → the Synapse workers it runs (docs/workers.md): each gets the release and
     # the switch with the main process.
     worker_hosts: dict[str, list[str]] = field(default_factory=dict)
+    # Host → why SSH did not reach it: the other parts' plans do not try it again.
+    unreached: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -169,6 +172,8 @@ def parse_homeserver_facts(host: str, text: str) -> HostFacts:
 def homeserver_facts(host: HostView) -> HostFacts:
     try:
         return parse_homeserver_facts(host.name, _run(host, HOMESERVER_FACTS))
+    except Unreachable as exc:
+        return HostFacts(host=host.name, error=str(exc), reached=False)
     except WmxError as exc:
         return HostFacts(host=host.name, error=str(exc))
 
@@ -249,12 +254,18 @@ def plan_upgrade(site: Site, pypi: PyPI, to: str | None = None) -> UpgradePlan:
     # The hosts of the worker plan but the homeserver host: each runs Synapse too.
     others = [h for h in site.topology.hosts if h not in main and workers.on(h.name)]
     homeservers = [homeserver_facts(h) for h in [*main, *others]]
-    database = database_facts(site.topology.the("database"))
+    unreached = {f.host: f.error or "" for f in homeservers if not f.reached}
+    database_host = site.topology.the("database")
+    if database_host.name in unreached:  # not tried again (ssh's timeout each time)
+        database = HostFacts(database_host.name, error=unreached[database_host.name])
+    else:
+        database = database_facts(database_host)
     running = homeservers[0].running if homeservers else None
     new = pypi.facts(target)
     source = running or configured
     old = pypi.facts(source) if source in pypi.releases() else None
     plan = make_plan(configured, target, latest, new, old, homeservers, database)
+    plan.unreached = unreached
     plan.worker_hosts = {
         h.name: [w.name for w in workers.on(h.name)] for h in [*main, *others] if workers.on(h.name)
     }

@@ -56,11 +56,13 @@ def show_checks(checks: Iterable[Check], warnings: Sequence[str] = ()) -> None:
     shown: set[str] = set()
     for check in checks:
         detail = check.detail.removeprefix(f"{check.host}: ")
+        # A detail that starts "HOST (ADDRESS) …" names its host already.
+        said = detail if detail.startswith(f"{check.host} (") else f"{check.host}: {detail}"
         if check.what == "target":  # already at the target: nothing to do
-            line = f"= {escape(check.host)}: {escape(detail)}: nothing to do"
+            line = f"= {escape(said)}: nothing to do"
         else:
             mark = "[green]✓[/green]" if check.ok else "[bold red]✗[/bold red]"
-            line = f"{mark} {escape(check.host)}: {escape(detail)}"
+            line = f"{mark} {escape(said)}"
         if line not in shown:
             shown.add(line)
             console.print(line)

@@ -52,6 +52,14 @@ def unreachable_message(host: HostView, stderr: str) -> str:
     return message
 
 
-def unreachable(host: HostView, stderr: str) -> WmxError:
+class Unreachable(WmxError):
+    """SSH did not reach (or log in to) `host`: another command to it would fail alike."""
+
+    def __init__(self, host: str, message: str) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+def unreachable(host: HostView, stderr: str) -> Unreachable:
     """The error for `host` when ssh failed with `stderr` (exit status 1)."""
-    return WmxError(unreachable_message(host, stderr))
+    return Unreachable(host.name, unreachable_message(host, stderr))
