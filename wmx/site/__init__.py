@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +17,7 @@ from wmx.site.pki import DatabaseTls, database_names, database_tls
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets, secrets_pass
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
-from wmx.site.yamlfile import line_of, load_document, read_text
+from wmx.site.yamlfile import line_of, load_document
 
 CONFIG_FILE = "wmx.yaml"
 
@@ -101,13 +100,10 @@ class Site:
 def _archive_line(config: Path) -> str:
     """`wmx.yaml:line` of `web_client.archive` (what a refused archive comes from)."""
     try:
-        text = read_text(config)
+        line = line_of(load_document(config), ("web_client", "archive"))
     except InputError:
-        return str(config)
-    found = re.search(
-        r"^web_client:\n(?:(?:[ \t]+.*|[ \t]*#.*|)\n)*?[ \t]+archive[ \t]*:", text, re.M
-    )
-    return f"{config}:{text[: found.end()].count(chr(10)) + 1}" if found else str(config)
+        line = None
+    return f"{config}:{line}" if line else str(config)
 
 
 def find_site_root(start: Path) -> Path:
