@@ -22,6 +22,10 @@ runner = CliRunner()
     [
         "http://admin:hunter2secret@10.0.0.5:8008",
         "https://admin:hunter2secret@[::1",
+        "http://admin:hun/ter2secret@10.0.0.5:8008",
+        "http://admin:hunter2secret/@10.0.0.5:8008",
+        "admin:hunter2secret@10.0.0.5:8008",
+        "admin:hunter2secret://x@10.0.0.5",
         "http://[::1",
         "http://127.0.0.1:99999",
         "file:///etc/passwd",
@@ -33,6 +37,7 @@ def test_a_bad_admin_url_is_refused_without_its_password(url: str) -> None:
     with pytest.raises(InputError, match="is not a base URL") as refused:
         check_admin_url(url)
     assert "hunter2secret" not in str(refused.value)
+    assert "ter2secret" not in str(refused.value)
 
 
 def test_the_cli_refuses_a_malformed_url_in_one_line(tmp_path: Path) -> None:

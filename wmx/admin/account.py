@@ -44,10 +44,11 @@ def check_admin_url(value: str) -> str:
     host is loopback or a private address (where a tunnel or private network carries it).
     """
     text = value.strip()
-    # Never echo a password given in the URL (user:password@host).
-    shown = re.sub(r"//[^/]*@", "//…@", value)[:200]
+    # Never echo a password given in the URL (user:password@host): it may hold any
+    # character, `/` and `://` too, so a value with an `@` is not quoted at all.
+    shown = repr(value[:200]) if "@" not in value else "the URL (not shown: it has an @)"
     refused = InputError(
-        f"{shown!r} is not a base URL such as http://10.0.0.5:8008 "
+        f"{shown} is not a base URL such as http://10.0.0.5:8008 "
         "(scheme, host and port only; no user name or password)"
     )
     if not _URL.match(text):
