@@ -44,7 +44,7 @@ def test_dns_warns_of_the_placeholder(placeholder_site: Path) -> None:
     assert result.exit_code == 0, result.output
     line = _line_of(placeholder_site, "ansible_host: 203.0.113.10")
     assert result.stderr.startswith(
-        f"warning: {placeholder_site / 'inventory.yml'}:{line}: matrix: ansible_host "
+        f"warning: {placeholder_site / 'inventory.yml'}:{line}: matrix: "
         "203.0.113.10 is a documentation address (wmx init's placeholder)"
     )
     assert "warning" not in result.stdout and "IN A 203.0.113.10" in result.stdout

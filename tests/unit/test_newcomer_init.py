@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from wmx.cli import app
-from wmx.ops.init_site import is_placeholder, name_hint
+from wmx.ops.init_site import name_hint
+from wmx.site.placeholder import is_placeholder
 
 runner = CliRunner()
 

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from wmx.errors import WmxError
 from wmx.present import answer, console
+from wmx.site.topology import HostView
+from wmx.ssh.connection import Connection, connection
+from wmx.ssh.unreachable import unreachable_message
 
 if TYPE_CHECKING:
     from wmx.ops.deploy import Deployment
@@ -123,67 +126,39 @@ _NEEDS_ROOT = ("Missing sudo password", "a password is required", "incorrect sud
 _NOT_ROOT = ("Permission denied", "must be run as root", "are you root", "has to be run under")
 
 
-def _connection(site: Site, host: str) -> tuple[str, str, str]:
-    """(address, user, `ssh …` as wmx logs in) of an inventory host."""
-    view = next((h for h in site.topology.hosts if h.name == host), None)
-    address = view.address if view else host
-    variables = view.vars if view else {}
-    user = str(variables.get("ansible_user") or variables.get("ansible_ssh_user") or "root")
-    port = variables.get("ansible_port") or variables.get("ansible_ssh_port")
-    login = f"ssh {f'-p {port} ' if port and str(port) != '22' else ''}{user}@{address}"
-    return address, user, login
+def _host(site: Site, name: str) -> HostView:
+    view = next((h for h in site.topology.hosts if h.name == name), None)
+    return view if view is not None else HostView(name, name, ())
 
 
-def _missing_key(site: Site, host: str) -> str | None:
-    """The host's ansible_ssh_private_key_file when that file does not exist here."""
-    from pathlib import Path
-
-    view = next((h for h in site.topology.hosts if h.name == host), None)
-    variables = view.vars if view else {}
-    for name in ("ansible_ssh_private_key_file", "ansible_private_key_file"):
-        key = variables.get(name)
-        if isinstance(key, str) and key and not Path(key).expanduser().exists():
-            return f"{key} ({name})"
-    return None
+def _login(connection: Connection) -> str:
+    """`ssh …` as wmx and Ansible log in (ssh's own user when the inventory names none)."""
+    port = f"-p {connection.port} " if connection.port and connection.port != 22 else ""
+    return f"ssh {port}{connection.destination}"
 
 
 def _unreachable(site: Site, failure: TaskFailure) -> str:
-    from wmx.ops.init_site import is_placeholder
-
-    address, _, login = _connection(site, failure.host)
+    host = _host(site, failure.host)
+    # wmx.run.failures has taken off ansible-core's "Task failed: "; this one is Ansible's
+    # ssh plugin's, before ssh's own words.
     cause = failure.message.splitlines()[0] if failure.message else "no answer"
-    for prefix in ("Task failed: ", "Failed to connect to the host via ssh: "):
-        cause = cause.removeprefix(prefix)
-    key = _missing_key(site, failure.host)
-    if is_placeholder(address):
-        advice = (
-            f"{address} is a documentation address (wmx init's placeholder): put your "
-            "server's address in inventory.yml (ansible_host)"
-        )
-    elif key:
-        advice = f"its SSH key {key} is not on this machine: fix the path in inventory.yml"
-    else:
-        advice = next(
-            (text for words, text in _SSH_ADVICE if any(w in cause for w in words)), _SSH_DEFAULT
-        ).format(login=login, address=address)
-    return f"{failure.host} ({address}) cannot be reached over SSH: {cause.strip()[:200]}; {advice}"
+    cause = cause.removeprefix("Failed to connect to the host via ssh: ")
+    advice = next(
+        (text for words, text in _SSH_ADVICE if any(w in cause for w in words)), _SSH_DEFAULT
+    ).format(login=_login(connection(host)), address=host.address)
+    return unreachable_message(host, cause, otherwise=advice)
 
 
 def _task_advice(site: Site, failure: TaskFailure) -> str:
     """What to do about a failed task whose cause is the login's rights, else ''."""
-    _, user, _ = _connection(site, failure.host)
-    view = next((h for h in site.topology.hosts if h.name == failure.host), None)
-    become = str((view.vars if view else {}).get("ansible_become", "")).lower()
+    login = connection(_host(site, failure.host))
     if any(w in failure.message for w in _NEEDS_ROOT):
         return "; sudo asks for a password: store it with `wmx secrets sudo-password`"
-    if (
-        user != "root"
-        and become not in ("true", "yes", "1")
-        and any(w in failure.message for w in _NOT_ROOT)
-    ):
+    not_root = login.user not in (None, "root") and not login.become
+    if not_root and any(w in failure.message for w in _NOT_ROOT):
         return (
-            f"; {failure.host} logs in as {user}, not root: set `ansible_become: true` for it "
-            "in inventory.yml (wmx's roles need root, through sudo)"
+            f"; {failure.host} logs in as {login.user}, not root: set `ansible_become: "
+            "true` for it in inventory.yml (wmx's roles need root, through sudo)"
         )
     return ""
 

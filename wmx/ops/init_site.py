@@ -17,7 +17,7 @@ from wmx.site import SitePaths
 from wmx.site.config_edit import set_value
 from wmx.site.init import InitAnswers, init_site
 from wmx.site.model import check_email, check_hostname
-from wmx.site.placeholder import is_placeholder as is_placeholder
+from wmx.site.placeholder import is_placeholder
 from wmx.site.secrets import store_secret
 from wmx.site.settings.login import check_consumer_key
 

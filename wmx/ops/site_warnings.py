@@ -11,7 +11,7 @@ from pathlib import Path
 
 from wmx.errors import InputError
 from wmx.site import Site
-from wmx.site.placeholder import is_placeholder
+from wmx.site.placeholder import is_placeholder, placeholder_advice
 from wmx.site.yamlfile import read_text
 from wmx.ssh.unreachable import missing_key
 
@@ -36,8 +36,7 @@ def placeholder_warnings(site: Site) -> list[str]:
     """A line for each host whose address is a documentation address."""
     return [
         f"{_where(site.paths.inventory, h.name, 'ansible_host', h.address)}: {h.name}: "
-        f"ansible_host {h.address} is a documentation address (wmx init's placeholder): "
-        "put your server's address there"
+        f"{placeholder_advice(h.name, h.address)}"
         for h in site.topology.hosts
         if is_placeholder(h.address)
     ]

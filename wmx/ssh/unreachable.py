@@ -38,18 +38,24 @@ def missing_key(host: HostView) -> tuple[str, str] | None:
     return None
 
 
-def unreachable_message(host: HostView, stderr: str) -> str:
-    message = f"{host.name} ({host.address}) cannot be reached over SSH: {ssh_cause(stderr)}"
+def inventory_advice(host: HostView) -> str | None:
+    """What to do when the cause is plain from the inventory: wmx init's placeholder
+    address, or a key file that is not on this machine; None otherwise."""
     if is_placeholder(host.address):
-        return f"{message}; {placeholder_advice(host.name, host.address)}"
+        return placeholder_advice(host.name, host.address)
     key = missing_key(host)
     if key:
         name, path = key
-        return (
-            f"{message}; its SSH key {path} ({name}) is not on this machine: fix the path in "
-            "inventory.yml"
-        )
-    return message
+        return f"its SSH key {path} ({name}) is not on this machine: fix the path in inventory.yml"
+    return None
+
+
+def unreachable_message(host: HostView, stderr: str, otherwise: str | None = None) -> str:
+    """The line for `host` that ssh failed to reach with `stderr`, with the inventory's
+    advice, else `otherwise` (a caller's own, from the cause)."""
+    message = f"{host.name} ({host.address}) cannot be reached over SSH: {ssh_cause(stderr)}"
+    advice = inventory_advice(host) or otherwise
+    return f"{message}; {advice}" if advice else message
 
 
 class Unreachable(WmxError):
