@@ -84,3 +84,11 @@ def test_the_tunnel_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert str(caught.value) == (
         "matrix (10.0.0.7) cannot be reached over SSH: Connection to 203.0.113.10 port 22 timed out"
     )
+
+
+def test_a_message_that_is_not_utf8_is_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh's (or sudo's) stderr with a byte that is not UTF-8, from a real process."""
+    script = "printf 'ssh: connect to host 10.0.0.7 port 22: \\377 No route\\n' >&2; exit 255"
+    monkeypatch.setattr(logs, "journal_argv", lambda *_: ["sh", "-c", script])
+    with pytest.raises(WmxError, match=r"cannot be reached over SSH: connect to host 10\.0\.0\.7"):
+        logs.print_journal(_host(), SYNAPSE, None, False, 10)

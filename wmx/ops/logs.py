@@ -59,8 +59,14 @@ def print_journal(
     (a WmxError, exit status 1) instead of ssh's raw text and its 255."""
     argv = journal_argv(host, service, since, follow, lines)
     try:
+        # errors="replace": a byte that is not UTF-8 in a host's message is no traceback.
         done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            check=False,
         )
     except KeyboardInterrupt:  # --follow ends with Ctrl-C: that is how it is meant to end
         return 0
