@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,17 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     path = Path(child.stdout.readline().strip())
     assert path.read_text() == "the sudo password\n"
     return child, path
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """A password file made in this process puts become's handlers on SIGTERM and SIGHUP,
+    and forget() leaves them: put back the ones each test found, so that no later test
+    (in any order) runs with them."""
+    saved = {signum: signal.getsignal(signum) for signum in become._TERMINATING}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
@@ -70,11 +82,10 @@ def test_the_handlers_are_not_put_over_someone_elses(monkeypatch: pytest.MonkeyP
     def mine(_signum: int, _frame: object) -> None:
         pass
 
-    previous = signal.signal(signal.SIGTERM, mine)
+    signal.signal(signal.SIGTERM, mine)  # the fixture puts back the one before
     try:
         become.use_password("x")
         assert become.password_file() is not None
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         become.forget()
-        signal.signal(signal.SIGTERM, previous)

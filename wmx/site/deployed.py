@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
-from wmx.site.yamlfile import pid_alive, write_atomically
+from wmx.site.yamlfile import dead_leftovers, write_atomically
 
 if TYPE_CHECKING:
     from wmx.site import SitePaths
@@ -105,10 +105,8 @@ def replace_tree(source: Path, target: Path, *, carry: Sequence[str] = ()) -> No
 
 def _recover(target: Path) -> None:
     """Put back an old tree a killed run renamed away; drop the copies of dead runs."""
-    prefix = f".{target.name}."
-    for candidate in sorted(target.parent.glob(f"{prefix}*")):
-        pid_text, _, kind = candidate.name[len(prefix) :].partition(".")
-        if not pid_text.isdigit() or kind not in {"new", "old"} or pid_alive(int(pid_text)):
+    for candidate, kind in dead_leftovers(target.parent, f".{target.name}."):
+        if kind not in {"new", "old"}:
             continue
         if kind == "old" and not target.exists():
             with contextlib.suppress(OSError):  # never removed while it is the only copy

@@ -256,26 +256,47 @@ def _temp_prefix(target: Path) -> str:
 
 def _remove_orphans(target: Path) -> None:
     """Remove temporary files of `target` whose writer is gone (killed mid-write)."""
-    prefix = _temp_prefix(target)
+    for candidate, rest in dead_leftovers(target.parent, _temp_prefix(target)):
+        if rest.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+
+
+def dead_leftovers(
+    directory: Path, prefix: str, separator: str = ".", *, own_only: bool = False
+) -> list[tuple[Path, str]]:
+    """What a dead process left in `directory`: each entry named
+    `{prefix}{PID}{separator}{rest}` whose process PID is gone (a run killed before it
+    could clean up), with its `rest`, in name order; the caller removes what it
+    recognises. `own_only` leaves out other users' entries. An unreadable directory has
+    none."""
     try:
-        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+        names = sorted(p.name for p in directory.iterdir() if p.name.startswith(prefix))
     except OSError:
-        return
-    for candidate in candidates:
-        pid_text, _, rest = candidate.name[len(prefix) :].partition(".")
-        if not pid_text.isdigit() or not rest.endswith(".tmp") or pid_alive(int(pid_text)):
+        return []
+    found = []
+    for name in names:
+        pid_text, _, rest = name[len(prefix) :].partition(separator)
+        if not (pid_text.isascii() and pid_text.isdigit()) or pid_alive(int(pid_text)):
             continue
-        with contextlib.suppress(OSError):
-            candidate.unlink()
+        if own_only:
+            try:
+                if (directory / name).lstat().st_uid != os.getuid():
+                    continue
+            except OSError:
+                continue
+        found.append((directory / name, rest))
+    return found
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists (one of another user's counts: it cannot be checked)."""
+    """Whether process `pid` exists. One that cannot be checked counts: another user's,
+    or a number too big for a pid (no wmx named a file after it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:
+    except (OSError, OverflowError):
         return True
     return True
 

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from wmx.site.yamlfile import pid_alive
+from wmx.site.yamlfile import dead_leftovers
 
 # Runs on the host as `sh -c SCRIPT wmx-become USER COMMAND…`, with the password as the
 # first line of its standard input. (`exit $?` keeps the shell, the parent both sudo calls
@@ -101,18 +101,7 @@ def _remove_on_termination() -> None:
 def _remove_orphans() -> None:
     """Remove the password directories of this user's wmx processes that are gone."""
     base = Path(tempfile.gettempdir())
-    try:
-        candidates = [p for p in base.iterdir() if p.name.startswith(_PREFIX)]
-    except OSError:
-        return
-    for candidate in candidates:
-        pid_text = candidate.name[len(_PREFIX) :].partition("-")[0]
-        try:
-            info = candidate.lstat()
-        except OSError:
-            continue
-        if not pid_text.isdigit() or info.st_uid != os.getuid() or pid_alive(int(pid_text)):
-            continue
+    for candidate, _ in dead_leftovers(base, _PREFIX, "-", own_only=True):
         shutil.rmtree(candidate, ignore_errors=True)
 
 
