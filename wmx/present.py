@@ -68,6 +68,13 @@ def esc(value: Any) -> str:
     return escape(str(value))
 
 
+def known(value: Any, unknown: str) -> str:
+    """A value that may not be known, for people: its text, or `unknown` (words saying
+    why) for None. Plans, records and JSON keep None (null); only the words people read
+    are made here, never "None" or "?"."""
+    return unknown if value is None else str(value)
+
+
 def when(ms: Any) -> str:
     """A Matrix millisecond timestamp in local time, to the minute."""
     if not isinstance(ms, int | float) or ms <= 0:

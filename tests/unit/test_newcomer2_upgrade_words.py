@@ -51,7 +51,7 @@ def test_synapse_never_deployed(out: Console) -> None:
 
 @pytest.mark.parametrize("component", ["irc-bridge", "web-client"])
 def test_part_not_reached(out: Console, component: str) -> None:
-    plan = PartPlan(component, "matrix", "?", None, "?")
+    plan = PartPlan(component, "matrix", None, None, None)
     plan.checks.append(Check("matrix", "reach", False, UNREACHABLE))
     upgrade_present.show_part_plan(plan)
     text = out.export_text()

@@ -82,7 +82,7 @@ def pypi_for(site: Site) -> PyPI:
 class UpgradeRecord:
     kind: str  # "apply" or "rollback"
     component: str
-    from_version: str
+    from_version: str | None  # None: no release ran before (the web client's first)
     to_version: str
     started: str
     database_rule: str
@@ -113,7 +113,19 @@ def last_record(state: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return read_record(data)
+
+
+def read_record(data: Any) -> dict[str, Any] | None:
+    """A record as read from .wmx/upgrades/ (None: not a record). A version not known is
+    null; a record written by an earlier wmx holds the text "None" there (it wrote
+    str(None) for a web client that had no release before), read as not known too."""
+    if not isinstance(data, dict):
+        return None
+    for key in ("from_version", "to_version"):
+        if data.get(key) == "None":
+            data[key] = None
+    return data
 
 
 def last_of(site: Site, component: str) -> dict[str, Any] | None:
@@ -123,10 +135,10 @@ def last_of(site: Site, component: str) -> dict[str, Any] | None:
         if path.name in ("last.json", "canary.json"):
             continue
         try:
-            data = json.loads(path.read_text())
+            data = read_record(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-        if isinstance(data, dict) and data.get("component") == component:
+        if data is not None and data.get("component") == component:
             return data
     return None
 
@@ -433,6 +445,8 @@ def plan_rollback(site: Site) -> RollbackPlan:
     record = last_of(site, "synapse")
     if record is None or record.get("kind") != "apply" or record.get("status") != "applied":
         raise InputError("no applied upgrade of Synapse to roll back (see .wmx/upgrades/)")
+    if record.get("from_version") is None:
+        raise InputError("the last upgrade of Synapse names no release it started from")
     return RollbackPlan(
         record,
         to_version=str(record["from_version"]),

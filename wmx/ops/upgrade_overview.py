@@ -55,14 +55,16 @@ class Overview:
 
 
 def unreadable(site: Site, component: str, error: WmxError) -> PartPlan:
-    """A part whose facts could not be read: one failed check saying why."""
+    """A part whose facts could not be read: one failed check saying why. What is not
+    known (what runs, the target) is None: words for it are upgrade_present's."""
     host = site.topology.first_in(GROUPS[component])
     name = host.name if host is not None else "-"
+    configured: str | None
     if component == "irc-bridge":
         configured = site.config.irc_bridge.version
     else:
-        configured = site.element_release.version if site.element_release else "?"
-    plan = PartPlan(component, name, configured, None, "?")
+        configured = site.element_release.version if site.element_release else None
+    plan = PartPlan(component, name, configured, None, None)
     plan.checks.append(Check(name, "reach", False, str(error)))
     return plan
 

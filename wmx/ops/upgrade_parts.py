@@ -61,9 +61,10 @@ CLIENT_GATE_TIMEOUT = 30.0
 class PartPlan:
     component: str  # "irc-bridge" or "web-client"
     host: str
-    configured: str  # what wmx.yaml says
+    # None: not known (no release in wmx.yaml; the host or index unread). null in JSON.
+    configured: str | None  # what wmx.yaml says
     running: str | None  # what the host's current link points at
-    target: str
+    target: str | None
     latest: str | None = None  # newest on PyPI (the bridge)
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -190,14 +191,15 @@ def poll_bridge(
 
 
 def apply_bridge(site: Site, plan: PartPlan, say: Say, *, gate_timeout: float) -> UpgradeRecord:
-    refuse_failed(plan.checks)
+    refuse_failed(plan.checks)  # a plan naming no target or no running release fails one
     host = bridge_host(site)
-    old = str(plan.running)
-    record = UpgradeRecord("apply", "irc-bridge", old, plan.target, _now(), "keeps")
-    say(f"installing Heisenbridge {plan.target} beside {old} (the bridge keeps running)")
-    remote(host, bridge_install_script(plan.target), timeout=1800)
-    say(f"switching to Heisenbridge {plan.target} and running the gate")
-    return _bridge_switch(site, record, old, plan.target, gate_timeout, say)
+    old, target = plan.running, plan.target
+    assert old is not None and target is not None
+    record = UpgradeRecord("apply", "irc-bridge", old, target, _now(), "keeps")
+    say(f"installing Heisenbridge {target} beside {old} (the bridge keeps running)")
+    remote(host, bridge_install_script(target), timeout=1800)
+    say(f"switching to Heisenbridge {target} and running the gate")
+    return _bridge_switch(site, record, old, target, gate_timeout, say)
 
 
 def _bridge_switch(
@@ -374,19 +376,22 @@ def apply_client(
     gate_timeout: float,
     archive: str | None = None,
 ) -> UpgradeRecord:
-    from wmx.ops.deploy import plan_deploy, run_deploy
+    from wmx.ops.deploy import deploy_site
 
-    refuse_failed(plan.checks)
+    refuse_failed(plan.checks)  # a plan naming no target fails a check
+    target = plan.target
+    assert target is not None
     before = site.paths.config.read_text()
-    record = UpgradeRecord("apply", "web-client", str(plan.running), plan.target, _now(), "keeps")
+    # No release served before (a site that never deployed one): from_version is null.
+    record = UpgradeRecord("apply", "web-client", plan.running, target, _now(), "keeps")
     settings = site.config.web_client
     record.settings_before = {
         "archive": settings.archive,
         "version": settings.version,
         "sha256": settings.sha256,
     }
-    if plan.target != plan.configured or sha256 or archive:
-        wanted = client_settings(site, plan.target, sha256, archive)
+    if target != plan.configured or sha256 or archive:
+        wanted = client_settings(site, target, sha256, archive)
         set_value(site.paths, "web_client", json.dumps(wanted), deployed=True)
     try:
         site = load_site(site.paths.root)
@@ -396,8 +401,7 @@ def apply_client(
         say(f"unpacking {release.client_name} {release.version} beside the served release")
         # nginx too: its CSP allows the release's own inline scripts (Cinny's hashes).
         host = client_host(site).name
-        deployment = plan_deploy(site, limit=host, only=["element", "nginx"])
-        if not run_deploy(deployment, console=console).ok:
+        if not deploy_site(site, limit=host, only=["element", "nginx"], console=console).ok:
             raise WmxError("the element role failed (the served release is unchanged)")
     except WmxError:
         _restore_config(site.paths.config, before)
@@ -465,6 +469,8 @@ def plan_part_rollback(site: Site, component: str) -> dict[str, Any]:
     record = last_of(site, component)
     if record is None or record.get("kind") != "apply" or record.get("status") != "applied":
         raise InputError(f"no applied {component} upgrade to roll back (see .wmx/upgrades/)")
+    if record.get("from_version") is None:
+        raise InputError(f"the last {component} upgrade started from no release: none to go to")
     return record
 
 

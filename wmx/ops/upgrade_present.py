@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from wmx.errors import InputError
-from wmx.present import answer, confirm, console, err_console
+from wmx.present import answer, confirm, console, err_console, known
 
 if TYPE_CHECKING:
     from wmx.ops.upgrade_overview import Overview
@@ -34,11 +34,6 @@ DATABASE_RULES = {
 def say(text: str) -> None:
     """A step of a running upgrade, as a dim line on stderr."""
     err_console.print(f"[dim]·[/dim] {escape(text)}")
-
-
-def known(value: str | None, words: str) -> str:
-    """`value`, or `words` saying why it is not known (never None or ?)."""
-    return words if value in (None, "", "?", "None") else str(value)
 
 
 def running_words(running: str | None, checks: Iterable[Check]) -> str:
@@ -137,7 +132,8 @@ def show_rehearsal(result: Rehearsal) -> None:
         verdict = "passed" if result.ok else f"failed: {result.failure}"
         console.print(
             f"rehearsal on {escape(result.host)} ({escape(result.archive)}): Synapse "
-            f"{escape(record.from_version)} → {escape(record.to_version)} {escape(verdict)}; "
+            f"{escape(known(record.from_version, 'none before'))} → "
+            f"{escape(record.to_version)} {escape(verdict)}; "
             f"migrations {record.migration_s} s, outage {record.outage_s} s"
         )
     else:

@@ -22,6 +22,7 @@ from wmx.backup.progress import Steps
 from wmx.errors import WmxError
 from wmx.ops.upgrade import GATE_TIMEOUT, UpgradeFailed, UpgradeRecord, apply_plan, pypi_for
 from wmx.ops.upgrade_plan import plan_upgrade
+from wmx.present import known
 from wmx.site import Site
 
 Say = Callable[[str], None]
@@ -75,7 +76,8 @@ def rehearse_upgrade(
         return result
     with pypi_for(copy) as pypi:
         plan = plan_upgrade(copy, pypi, to)
-    say(f"upgrading the copy on {target.name}: {plan.running} → {plan.target}")
+    was = known(plan.running, "nothing (not deployed)")
+    say(f"upgrading the copy on {target.name}: {was} → {plan.target}")
     try:
         result.record = apply_plan(copy, plan, say, gate_timeout=gate_timeout, backup=False)
     except UpgradeFailed as exc:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from wmx.present import answer, console
+from wmx.present import answer, console, known
 from wmx.status.collect import SiteStatus
 
 if TYPE_CHECKING:
@@ -189,10 +189,13 @@ def render_status(status: SiteStatus) -> RenderableType:
 def show_last_upgrade(record: Mapping[str, Any] | None) -> None:
     """Under the status: one line on the last `wmx upgrade` run, when there was one."""
     if record:
+        finished = record.get("finished")
+        when = f" at {esc(finished)}" if finished is not None else " (not finished)"
         console.print(
-            f"last upgrade: {esc(str(record.get('component')))} "
-            f"{esc(str(record.get('from_version')))} → {esc(str(record.get('to_version')))}"
-            f" {esc(str(record.get('status')))} at {esc(str(record.get('finished')))}"
+            f"last upgrade: {esc(known(record.get('component'), 'a part'))} "
+            f"{esc(known(record.get('from_version'), 'none before'))} → "
+            f"{esc(known(record.get('to_version'), 'unknown'))} "
+            f"{esc(known(record.get('status'), 'unknown'))}{when}"
         )
 
 
