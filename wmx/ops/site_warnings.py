@@ -6,36 +6,37 @@ nowhere. Each names the file, line, host and setting."""
 
 from __future__ import annotations
 
-import re
+import ipaddress
 from pathlib import Path
+from typing import Any
 
-from wmx.errors import InputError
 from wmx.site import Site
+from wmx.site.inventory_lines import variable_line
 from wmx.site.placeholder import is_placeholder, placeholder_advice
-from wmx.site.yamlfile import read_text
+from wmx.site.topology import HostView
 from wmx.ssh.unreachable import missing_key
 
 
-def _where(inventory: Path, host: str, key: str, value: str) -> str:
-    """`file:line` of the line setting `key` to `value` (the first after the host's name,
-    else any), else the file."""
-    try:
-        lines = read_text(inventory).splitlines()
-    except InputError:
-        return str(inventory)
-    setting = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*:.*{re.escape(value)}")
-    name = re.compile(rf"^\s*[\"']?{re.escape(host)}[\"']?\s*:")
-    start = next((n for n, line in enumerate(lines) if name.match(line)), 0)
-    for number in [*range(start, len(lines)), *range(start)]:
-        if setting.match(lines[number]):
-            return f"{inventory}:{number + 1}"
-    return str(inventory)
+def _where(inventory: Path, host: HostView, key: str, value: str) -> str:
+    """`file:line` of the node that sets the host's `key` to `value` (the inventory,
+    group_vars/ or host_vars/: wmx.site.inventory_lines), else the file."""
+
+    def same(found: Any) -> bool:
+        if not isinstance(found, str | int):
+            return False
+        text = str(found).strip()
+        try:
+            return ipaddress.ip_address(text) == ipaddress.ip_address(value)
+        except ValueError:
+            return text.lower() == value.lower() if key.endswith("host") else text == value
+
+    return variable_line(inventory, host.name, host.groups, key, same)
 
 
 def placeholder_warnings(site: Site) -> list[str]:
     """A line for each host whose address is a documentation address."""
     return [
-        f"{_where(site.paths.inventory, h.name, 'ansible_host', h.address)}: {h.name}: "
+        f"{_where(site.paths.inventory, h, 'ansible_host', h.address)}: {h.name}: "
         f"{placeholder_advice(h.name, h.address)}"
         for h in site.topology.hosts
         if is_placeholder(h.address)
@@ -50,7 +51,7 @@ def key_file_warnings(site: Site) -> list[str]:
         if missing:
             name, path = missing
             warnings.append(
-                f"{_where(site.paths.inventory, host.name, name, path)}: {host.name}: {name} "
+                f"{_where(site.paths.inventory, host, name, path)}: {host.name}: {name} "
                 f"{path}: no such file on this machine (ssh to {host.name} would fail)"
             )
     return warnings

@@ -22,7 +22,6 @@ there.
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from wmx.errors import InputError
 from wmx.site.ansible_config import importing_ansible
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
-from wmx.site.inventory_shape import check_shape, check_vars_files, vars_files
+from wmx.site.inventory_lines import variable_line
+from wmx.site.inventory_shape import check_shape, check_vars_files
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
@@ -39,7 +39,7 @@ from wmx.site.topology import (
     HostView,
     Topology,
 )
-from wmx.site.yamlfile import load_document, read_text
+from wmx.site.yamlfile import load_document
 
 INVENTORY_FILE = "inventory.yml"
 # Ansible's own groups: every host is in `all`, hosts of no group in `ungrouped`.
@@ -183,20 +183,20 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
 
 
 def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:
-    for name, (_, values) in sorted(hosts.items()):
+    for name, (groups, values) in sorted(hosts.items()):
         for key in sorted(values):
             if key.startswith(PLAYBOOK_PREFIXES):
                 shown = key if key.isprintable() and len(key) <= 64 else repr(key[:64])
                 prefix = next(p for p in PLAYBOOK_PREFIXES if key.startswith(p))
                 raise InputError(
-                    f"{_variable_source(path, key)}: {name}.{shown}: a name of wmx's "
+                    f"{variable_line(path, name, groups, key)}: {name}.{shown}: a name of wmx's "
                     f"playbooks ({prefix}…), which would read it where wmx sets none: "
                     "remove or rename it (settings belong in wmx.yaml)"
                 )
         for key in sorted(values, key=lambda k: (k not in _READ_BY_WMX, k)):
             if not (_is_template(key) or _is_template(values[key])):
                 continue
-            where = _variable_source(path, key, template=True)
+            where = variable_line(path, name, groups, key, _is_template)
             shown = key if key.isprintable() and len(key) <= 64 else repr(key[:64])
             if key in _READ_BY_WMX:  # no secret: quoted as written
                 raise InputError(
@@ -212,31 +212,9 @@ def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]
             )
 
 
-def _variable_source(path: Path, key: str, *, template: bool = False) -> str:
-    """`file:line` of the first line that sets `key` (to a template, with `template`), in
-    the inventory or a file of group_vars/ or host_vars/ beside it; the inventory alone
-    if none is found."""
-    pattern = re.compile(rf"^\s*(?:-\s+)?[\"']?{re.escape(key)}[\"']?\s*:")
-    texts = []
-    for file in [path, *vars_files(path)]:
-        try:
-            texts.append((file, read_text(file).splitlines()))
-        except InputError:
-            continue
-    # The line setting `key` to a template; else (a template nested in its value) the
-    # first template of a file that sets `key`.
-    for own_line in (True, False):
-        for file, lines in texts:
-            if not any(pattern.match(line) for line in lines):
-                continue
-            for number, line in enumerate(lines, 1):
-                marked = not template or any(mark in line for mark in _TEMPLATE_MARKS)
-                if (not own_line or pattern.match(line)) and marked:
-                    return f"{file}:{number}"
-    return str(path)
-
-
-def _check_public_address(path: Path, host: str, key: str, version: int, value: object) -> None:
+def _check_public_address(
+    path: Path, host: str, groups: set[str], key: str, version: int, value: object
+) -> None:
     """public_ipv4 / public_ipv6 (`wmx dns`, the preflight): the address the host's names
     point at when it is reached over another one; an address or a list of them."""
     for item in value if isinstance(value, list) else [] if value is None else [value]:
@@ -246,8 +224,8 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
             address = None
         if address is None or address.version != version:
             raise InputError(
-                f"{_variable_source(path, key)}: {host}.{key}: {str(item)[:80]!r} is not an "
-                f"IPv{version} address"
+                f"{variable_line(path, host, groups, key)}: {host}.{key}: {str(item)[:80]!r} "
+                f"is not an IPv{version} address"
             )
         if (
             address.is_loopback
@@ -256,7 +234,7 @@ def _check_public_address(path: Path, host: str, key: str, version: int, value: 
             or address.is_link_local
         ):
             raise InputError(
-                f"{_variable_source(path, key)}: {host}.{key}: {item!r} is a loopback, "
+                f"{variable_line(path, host, groups, key)}: {host}.{key}: {item!r} is a loopback, "
                 "unspecified, multicast or link-local address: DNS records for the host never "
                 "point there"
             )
@@ -284,11 +262,11 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
         # Up to 4 TiB: a quarter of it as shared_buffers stays within what PostgreSQL takes.
         if not isinstance(memory, int) or isinstance(memory, bool) or not 512 <= memory <= 1 << 22:
             raise InputError(
-                f"{_variable_source(path, 'memory_mb')}: {name}.memory_mb: must be a whole "
-                "number of MiB from 512 to 4194304"
+                f"{variable_line(path, name, groups, 'memory_mb')}: {name}.memory_mb: must be "
+                "a whole number of MiB from 512 to 4194304"
             )
         for key, version in (("public_ipv4", 4), ("public_ipv6", 6)):
-            _check_public_address(path, name, key, version, values.get(key))
+            _check_public_address(path, name, groups, key, version, values.get(key))
         hosts.append(
             HostView(
                 name=name,

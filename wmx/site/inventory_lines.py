@@ -1,0 +1,143 @@
+"""Where a host's variable is set: the file and line of the YAML node Ansible reads it from.
+
+A message about a host's variable (a template, a placeholder address, a key file that is
+not on this machine) names `file:line`. The line is found in the loaded documents (their
+nodes keep their lines: wmx.site.yamlfile.line_of), never by searching the text: a text
+search finds the same key of another host, a commented-out line, or misses a key in a
+flow mapping (`matrix: {ansible_host: …}`).
+
+The places are tried in Ansible's order of precedence, the strongest first: the host's
+file(s) under host_vars/, the host's entries in the inventory, the files under
+group_vars/ of its groups, its groups' `vars` in the inventory, group_vars/all, `all.vars`
+(within one of those, the later node). With `wanted`, the strongest node whose value it
+accepts is named (the value Ansible gave may be checked that way), else the strongest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from wmx.errors import InputError
+from wmx.site.inventory_shape import vars_files
+from wmx.site.yamlfile import line_of, load_document, read_site_bytes
+
+Loc = tuple[Any, ...]
+# A place: (precedence tier, the file, its document, the path to the variable's key).
+Place = tuple[int, Path, CommentedMap, Loc]
+HOST_FILE, INVENTORY_HOST, GROUP_FILE, INVENTORY_GROUP, ALL_FILE, INVENTORY_ALL = range(6)
+_RANGE = re.compile(r"\[[^\]]*\]")
+
+
+def variable_line(
+    inventory: Path,
+    host: str,
+    groups: Iterable[str],
+    key: str,
+    wanted: Callable[[Any], bool] | None = None,
+) -> str:
+    """`file:line` where `host`'s variable `key` is set (see the module's text), or the
+    inventory when no place sets it."""
+    places = _places(inventory, host, set(groups), key)
+    if not places:
+        return str(inventory)
+    chosen = places[0]
+    if wanted is not None:
+        chosen = next((p for p in places if wanted(_value(p))), chosen)
+    _, file, document, loc = chosen
+    if wanted is not None:
+        loc = _inside(document, loc, wanted)
+    line = line_of(document, loc)
+    return f"{file}:{line}" if line else str(file)
+
+
+def _value(place: Place) -> Any:
+    node: Any = place[2]
+    for part in place[3]:
+        node = node[part]
+    return node
+
+
+def _inside(document: CommentedMap, loc: Loc, wanted: Callable[[Any], bool]) -> Loc:
+    """The path to the first key or item inside the value at `loc` that `wanted` accepts
+    by itself (a template nested in a mapping: its own line), else `loc`."""
+    node: Any = document
+    for part in loc:
+        node = node[part]
+    while isinstance(node, CommentedMap | CommentedSeq):
+        items = node.items() if isinstance(node, CommentedMap) else enumerate(node)
+        step = next(((k, v) for k, v in items if wanted(k) or wanted(v)), None)
+        if step is None:
+            break
+        loc, node = (*loc, step[0]), step[1]
+        if isinstance(node, CommentedMap | CommentedSeq) and wanted(step[0]):
+            break  # the key itself is what `wanted` is about
+    return loc
+
+
+def _names(entry: str, host: str) -> bool:
+    """Whether an inventory host entry is `host`: its name, or a range (`web[01:03]`)
+    of that shape."""
+    if entry == host:
+        return True
+    if "[" not in entry:
+        return False
+    parts = _RANGE.split(entry)
+    return re.fullmatch(".+?".join(re.escape(p) for p in parts), host) is not None
+
+
+def _places(inventory: Path, host: str, groups: set[str], key: str) -> list[Place]:
+    places: list[Place] = []
+    try:
+        document = load_document(inventory)
+    except InputError:
+        document = CommentedMap()
+
+    def walk(name: str, group: Any, loc: Loc) -> None:
+        if not isinstance(group, dict):
+            return
+        hosts = group.get("hosts")
+        if isinstance(hosts, dict):
+            for entry, values in hosts.items():
+                if _names(str(entry), host) and isinstance(values, dict) and key in values:
+                    places.append(
+                        (INVENTORY_HOST, inventory, document, (*loc, "hosts", entry, key))
+                    )
+        values = group.get("vars")
+        if isinstance(values, dict) and key in values:
+            tier = INVENTORY_ALL if name == "all" else INVENTORY_GROUP
+            if name == "all" or name in groups:
+                places.append((tier, inventory, document, (*loc, "vars", key)))
+        children = group.get("children")
+        if isinstance(children, dict):
+            for child, sub in children.items():
+                walk(str(child), sub, (*loc, "children", child))
+
+    for name, group in document.items():
+        walk(str(name), group, (name,))
+    for file in vars_files(inventory):
+        root = next(p for p in file.parents if p.parent == inventory.parent)
+        first = file.relative_to(root).parts[0]
+        owner = first.rsplit(".", 1)[0] if first.endswith((".yml", ".yaml", ".json")) else first
+        if root.name == "host_vars":
+            tier = HOST_FILE if owner == host else None
+        else:
+            tier = ALL_FILE if owner == "all" else GROUP_FILE if owner in groups else None
+        if tier is None:
+            continue
+        try:
+            if read_site_bytes(file).startswith(b"$ANSIBLE_VAULT"):
+                continue
+            data = load_document(file)
+        except InputError:
+            continue
+        if key in data:
+            places.append((tier, file, data, (key,)))
+    # Within one tier the later node wins (Ansible reads the documents in order).
+    ranked = list(enumerate(places))
+    ranked.sort(key=lambda item: (item[1][0], -item[0]))
+    return [place for _, place in ranked]
