@@ -62,6 +62,51 @@ def check_shape(path: Path, document: CommentedMap) -> None:
     check_tags(path, document)
     for name, group in document.items():
         _check_group(path, document, (str(name),), group)
+    check_group_loops(path, document)
+
+
+def check_group_loops(path: Path, document: CommentedMap) -> None:
+    """A group among its own children (a's children hold b, b's hold a): Ansible's error
+    names neither file nor line. Said at the children entry that closes the loop."""
+    edges: dict[str, list[tuple[str, tuple[str, ...]]]] = {"all": []}
+    walk: list[tuple[str, Any, tuple[str, ...]]] = [
+        (str(name), group, (str(name),)) for name, group in document.items()
+    ]
+    edges["all"] += [(name, loc) for name, _, loc in walk if name != "all"]  # implicit
+    while walk:
+        name, group, loc = walk.pop()
+        children = group.get("children") if isinstance(group, dict) else None
+        for child, sub in children.items() if isinstance(children, dict) else ():
+            where = (*loc, "children", str(child))
+            edges.setdefault(name, []).append((str(child), where))
+            walk.append((str(child), sub, where))
+    done: set[str] = set()
+    for start in list(edges):
+        if start in done:
+            continue
+        path_to = [start]  # the groups from `start` down to the one being read
+        stack = [(start, iter(edges.get(start, ())))]
+        while stack:
+            node, ahead = stack[-1]
+            step = next(ahead, None)
+            if step is None:
+                done.add(node)
+                stack.pop()
+                path_to.pop()
+                continue
+            child, at = step
+            if child in path_to:
+                loop = " → ".join([*path_to[path_to.index(child) :], child])
+                _fail(
+                    path,
+                    document,
+                    at,
+                    f"group {child!r} is among its own children ({loop}): Ansible refuses a "
+                    "loop of groups; remove one of these children entries",
+                )
+            if child not in done:
+                stack.append((child, iter(edges.get(child, ()))))
+                path_to.append(child)
 
 
 def vars_files(inventory: Path) -> list[Path]:

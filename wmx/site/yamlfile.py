@@ -154,7 +154,9 @@ def parse_yaml(text: str, where: str) -> Any:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{where}: broken YAML: {first}") from None
     except RecursionError:
-        raise InputError(f"{where}: broken YAML: nested too deeply") from None
+        from wmx.site.yaml_depth import too_deep  # its line: the events, read again
+
+        raise InputError(too_deep(text, where)) from None
 
 
 def _one_line(cause: object) -> str:

@@ -1,0 +1,59 @@
+"""Where a YAML document nests too deeply: its line and key, for the one-line error.
+
+ruamel builds a document's nodes recursively: a document nested a few hundred levels
+deep (an inventory's chain of groups, `[[[[…]]]]`) exhausts Python's stack, and the
+RecursionError carries no position. Its events are made without recursion, so they are
+read again to find where the nesting first passes MAX_DEPTH levels (no site file comes
+near that), and under which keys.
+"""
+
+from __future__ import annotations
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import (
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    ScalarEvent,
+)
+
+MAX_DEPTH = 64
+
+
+def too_deep(text: str, where: str) -> str:
+    """`where:line: broken YAML: nested too deeply …` naming the key (its parent's too)
+    whose value passes MAX_DEPTH levels; `where` alone when it cannot be found."""
+    # One entry per open collection: [is a mapping, the key being read or None, next is
+    # a key]; a mapping's events alternate key, value.
+    stack: list[list[object]] = []
+    try:
+        for event in YAML().parse(text):
+            if isinstance(event, CollectionStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    keys = [str(k) for _, k, _ in stack if k is not None][-2:]
+                    at = f" under {'.'.join(keys)!r}"[:90] if keys else ""
+                    line = event.start_mark.line + 1
+                    return (
+                        f"{where}:{line}: broken YAML: nested too deeply (more than "
+                        f"{MAX_DEPTH} levels){at}"
+                    )
+                _value_read(stack)
+                stack.append([isinstance(event, MappingStartEvent), None, True])
+            elif isinstance(event, CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, ScalarEvent) and stack:
+                mapping, _, key_next = stack[-1]
+                if mapping and key_next:
+                    stack[-1][1:] = [event.value, False]
+                else:
+                    _value_read(stack)
+    except (YAMLError, IndexError):
+        pass
+    return f"{where}: broken YAML: nested too deeply"
+
+
+def _value_read(stack: list[list[object]]) -> None:
+    """A value of the innermost mapping was read: a key comes next."""
+    if stack and stack[-1][0]:
+        stack[-1][2] = True
