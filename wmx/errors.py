@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class WmxError(Exception):
     """An error the operator can act on; its message is the whole story (no traceback).
@@ -17,3 +19,18 @@ class WmxError(Exception):
 class InputError(WmxError):
     def __init__(self, message: str) -> None:
         super().__init__(message, exit_code=2)
+
+
+# What a disk says when it refuses a write: full, over quota, read-only, the file too big.
+DISK_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+class WriteRefused(WmxError):
+    """A file wmx writes could not be written (the disk refused it, or the system did):
+    the operator's to fix, but not bad input, so exit 1. One line naming the file; `kept`
+    says the file is as it was."""
+
+    def __init__(self, path: object, cause: OSError, *, kept: bool = False) -> None:
+        where = f"{path}: cannot be written" if path else "a write failed"
+        tail = "; it was left as it was" if kept else ""
+        super().__init__(f"{where} ({cause.strerror or cause}){tail}", exit_code=1)

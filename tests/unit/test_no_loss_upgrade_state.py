@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wmx.errors import InputError
+from wmx.errors import WriteRefused
 from wmx.ops.upgrade import UpgradeRecord, last_record
 from wmx.site import Site
 
@@ -39,7 +39,7 @@ def test_a_failed_write_leaves_the_last_record_whole(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(InputError, match="No space left on device"):
+    with pytest.raises(WriteRefused, match="No space left on device"):
         _record("running").save(one_host)
     record = last_record(state)
     assert record is not None and record["status"] == "applied"

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wmx.cli import app
-from wmx.errors import InputError
+from wmx.errors import WriteRefused
 from wmx.site.secrets import load_secrets, store_secret
 from wmx.site.yamlfile import write_atomically
 
@@ -35,7 +35,7 @@ def test_a_refused_write_is_one_line_and_leaves_the_old_file(
     target = tmp_path / "wmx.yaml"
     target.write_text("old: 1\n")
     monkeypatch.setattr(os, "fsync", _refuse(code))
-    with pytest.raises(InputError, match=rf"wmx.yaml: cannot be written \({os.strerror(code)}\)"):
+    with pytest.raises(WriteRefused, match=rf"wmx.yaml: cannot be written \({os.strerror(code)}\)"):
         write_atomically(target, "new: 2\n")
     assert target.read_text() == "old: 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wmx.yaml"]
@@ -49,7 +49,7 @@ def test_config_set_on_a_full_disk_says_so_in_one_line(
     result = CliRunner().invoke(
         app, ["--site", str(site_dir), "config", "set", "synapse.log_level", "WARNING"]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # the disk's refusal, not the operator's input
     assert "No space left on device" in result.output and "Traceback" not in result.output
     assert (site_dir / "wmx.yaml").read_bytes() == before
 
@@ -60,7 +60,7 @@ def test_storing_a_secret_on_a_full_disk_keeps_every_secret(
     path = site_dir / "secrets.yml"
     before = path.read_bytes()
     monkeypatch.setattr(os, "fsync", _refuse(errno.ENOSPC))
-    with pytest.raises(InputError, match="No space left on device") as caught:
+    with pytest.raises(WriteRefused, match="No space left on device") as caught:
         store_secret(path, "sudo_password", "a new one")
     assert "a new one" not in str(caught.value)
     assert path.read_bytes() == before

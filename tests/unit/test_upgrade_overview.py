@@ -155,9 +155,9 @@ class ClientHost:
         monkeypatch.setattr(upgrade_parts, "remote", self.remote)
         monkeypatch.setattr(upgrade_parts, "client_gate", self.gate)
         monkeypatch.setattr("wmx.ops.deploy.plan_deploy", self.plan_deploy)
-        monkeypatch.setattr("wmx.ops.deploy.run_deploy", lambda _d, console: Done())
+        monkeypatch.setattr("wmx.ops.deploy.run_deploy", lambda _d, console, **_: Done())
 
-    def plan_deploy(self, site: Any, limit: str, only: list[str]) -> None:
+    def plan_deploy(self, site: Any, limit: str, only: list[str], full: bool = False) -> None:
         assert only == ["element", "nginx"]
         release = site.element_release
         self.deployed.append(release.name if release else None)

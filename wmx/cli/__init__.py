@@ -8,7 +8,6 @@ command module; `wmx render` imports wmx.cli.deploy alone.
 
 from __future__ import annotations
 
-import errno
 import gc
 import os
 from collections.abc import Iterator, Mapping
@@ -26,7 +25,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from wmx import __version__
 from wmx.cli.common import err_console
-from wmx.errors import WmxError
+from wmx.errors import DISK_REFUSED, WmxError, WriteRefused
 from wmx.present import plain_help
 
 # wmx uses no pydantic plugin; pydantic's search for them (reading every installed
@@ -197,16 +196,13 @@ class WmxGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:
             # A disk that refuses a write (full, read-only, over quota) is the operator's to
-            # fix, not wmx's bug: one line naming the file, no traceback.
-            if exc.errno not in _DISK_REFUSED:
+            # fix, not wmx's bug: write_atomically's one line (WriteRefused), exit 1.
+            if exc.errno not in DISK_REFUSED:
                 raise
-            what = f"{exc.filename}: cannot be written" if exc.filename else "a write failed"
-            line = f"{what} ({exc.strerror})"
+            refused = WriteRefused(exc.filename, exc)
+            line = str(refused)
             err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
-            raise typer.Exit(1) from None
-
-
-_DISK_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+            raise typer.Exit(refused.exit_code) from None
 
 
 plain_help()  # --help writes flags, lists and arguments as the docs do

@@ -12,7 +12,7 @@ import contextlib
 import difflib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +39,12 @@ from wmx.ops.deploy_plan import (
 )
 from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
-from wmx.render.build_tree import build_busy
+from wmx.render.build_tree import build_locked
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
+from wmx.site.state_files import kept_lines
 from wmx.site.topology import HostView
-from wmx.site.yamlfile import locked
 
 # -- the workflow -----------------------------------------------------------------------
 
@@ -62,9 +62,9 @@ def vars_changes(old_root: Path, new_root: Path, hosts: Iterable[str]) -> list[F
     """
     changes: list[FileChange] = []
     for host in hosts:
-        old, new = (root / host / STATE_DIR / "vars.json" for root in (old_root, new_root))
-        before = old.read_text("utf-8").splitlines(True) if old.is_file() else []
-        after = new.read_text("utf-8").splitlines(True) if new.is_file() else []
+        vars_file = f"{STATE_DIR}/vars.json"
+        before = kept_lines(old_root / host, vars_file, missing_ok=True)
+        after = kept_lines(new_root / host, vars_file, missing_ok=True)
         if before == after:
             continue
         kind = "added" if not before else "removed" if not after else "changed"
@@ -79,12 +79,14 @@ def vars_changes(old_root: Path, new_root: Path, hosts: Iterable[str]) -> list[F
 
 
 def diff_site(site: Site) -> list[FileChange]:
-    """Render, then every file and role var that differs from the last deploy."""
-    build = render_build(site)
-    hosts = [h.name for h in site.topology.hosts]
-    return diff_trees(site.paths.deployed, build, hosts) + vars_changes(
-        site.paths.deployed, build, hosts
-    )
+    """Render, then every file and role var that differs from the last deploy (build/'s
+    lock held throughout: no other render replaces the tree while it is compared)."""
+    with build_locked(site.paths.build):
+        build = render_build(site)
+        hosts = [h.name for h in site.topology.hosts]
+        return diff_trees(site.paths.deployed, build, hosts) + vars_changes(
+            site.paths.deployed, build, hosts
+        )
 
 
 @dataclass
@@ -109,7 +111,10 @@ def plan_deploy(
     full: bool = False,
     playbooks: Path | None = None,
 ) -> Deployment:
-    """Check the options, render (unless ``build`` is given) and plan every host."""
+    """Check the options, render (unless ``build`` is given) and plan every host.
+
+    A caller that runs the plan holds build/'s lock (build_locked) from before this call
+    until run_deploy returns, or uses deploy_site, which does."""
     playbooks = playbooks or data_dir("playbooks")
     only = check_only(only, playbooks)
     hosts = [h.name for h in site.topology.hosts]
@@ -162,7 +167,7 @@ def run_deploy(
     site = deployment.site
     if not check:
         preflight(site, certificate_hosts(deployment))
-    with locked(site.paths.build, busy=build_busy(site.paths.build)):
+    with build_locked(site.paths.build):
         with _database_password(deployment) as secret_files:
             result = run_playbook(
                 runs_dir=site.paths.runs,
@@ -183,6 +188,27 @@ def run_deploy(
             for host in ran:
                 record_converged(site.paths.deployed / host, deployment.plans[host])
     return result
+
+
+def deploy_site(
+    site: Site,
+    *,
+    console: Console,
+    limit: str | None = None,
+    only: Sequence[str] = (),
+    full: bool = False,
+    check: bool = False,
+    verbose: bool = False,
+    planned: Callable[[Deployment], None] | None = None,
+) -> RunResult:
+    """Render, plan and run (`planned` is shown the plan before the run), with build/'s
+    lock held from the render through the record after the run: a `wmx render` started
+    meanwhile refuses (busy), where it had replaced the tree Ansible then copied."""
+    with build_locked(site.paths.build):
+        deployment = plan_deploy(site, limit=limit, only=only, full=full)
+        if planned is not None:
+            planned(deployment)
+        return run_deploy(deployment, check=check, verbose=verbose, console=console)
 
 
 def certificate_hosts(deployment: Deployment) -> list[str]:

@@ -77,11 +77,18 @@ def deploy_command(
 ) -> None:
     """`wmx deploy`: the plan, the run (its progress and failures shown by the runner),
     what changed and where the homeserver answers; then the IRC bridge made to match."""
-    from wmx.ops.deploy import plan_deploy, run_deploy, sync_irc_bridge
+    from wmx.ops.deploy import deploy_site, sync_irc_bridge
 
-    deployment = plan_deploy(site, limit=limit, only=only, full=full)
-    show_plan(deployment)
-    result = run_deploy(deployment, check=check, verbose=verbose, console=console)
+    result = deploy_site(
+        site,
+        console=console,
+        limit=limit,
+        only=only,
+        full=full,
+        check=check,
+        verbose=verbose,
+        planned=show_plan,
+    )
     if not result.ok:
         # run_playbook has shown each failure and where the run is kept; the last line
         # says the cause and what to do about it.

@@ -27,7 +27,7 @@ from wmx.backup.restore import (
     restore_onto,
 )
 from wmx.errors import InputError, WmxError
-from wmx.ops.deploy import plan_deploy, run_deploy
+from wmx.ops.deploy import deploy_site
 from wmx.ops.restore import managed_paths
 from wmx.site import Site, load_site
 from wmx.site.inventory import inventory_document
@@ -143,8 +143,10 @@ def deploy_drill_host(rehearsal: Site, target: HostView, *, console: Console) ->
     """Deploy the data side (PostgreSQL, Synapse, backup tools) onto the drill host, as
     `wmx deploy --only … --limit HOST` would for the rehearsal site; Ansible's progress
     goes to `console`."""
-    deployment = plan_deploy(rehearsal, limit=target.name, only=DRILL_COMPONENTS, full=True)
-    if not run_deploy(deployment, console=console).ok:
+    ran = deploy_site(
+        rehearsal, limit=target.name, only=DRILL_COMPONENTS, full=True, console=console
+    )
+    if not ran.ok:
         raise WmxError(f"could not deploy the drill host {target.name}")
 
 

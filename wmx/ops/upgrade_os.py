@@ -236,9 +236,9 @@ def apply_os(site: Site, plan: OsPlan, say: Say, console: Console) -> str:
 
 
 def _converge(site: Site, console: Console) -> None:
-    from wmx.ops.deploy import plan_deploy, run_deploy
+    from wmx.ops.deploy import deploy_site
 
-    result = run_deploy(plan_deploy(site, full=True), console=console)
+    result = deploy_site(site, full=True, console=console)
     if not result.ok:
         failed = "; ".join(f"{f.host}: {f.task}" for f in result.failures[:3])
         raise WmxError(f"the deploy failed ({failed or result.status}; run log: {result.run_dir})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -9,11 +10,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from wmx.errors import WmxError
+from wmx.errors import DISK_REFUSED, WmxError, WriteRefused
 from wmx.render.engine import RenderedFile
 from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
 from wmx.site.deployed import record_deployment, replace_tree
+from wmx.site.state_files import kept_lines, read_manifest
 from wmx.site.yamlfile import locked
 
 STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
@@ -42,6 +44,14 @@ def build_busy(build: Path) -> str:
     )
 
 
+def build_locked(build: Path) -> contextlib.AbstractContextManager[None]:
+    """build/'s lock, refusing at once (build_busy) while another run holds it. A workflow
+    holds it from its render through whatever reads the tree (diff, the Ansible run and
+    the record after it): write_build and run_deploy take it again inside (re-entrant),
+    and a render started meanwhile refuses instead of replacing the tree under it."""
+    return locked(build, busy=build_busy(build))
+
+
 def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) -> Path:
     """Replace build/ as a whole, so files of a removed component don't linger.
 
@@ -50,37 +60,58 @@ def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) 
     manifest (manifest.json) and the role vars (vars.json) that `wmx diff` compares.
     The tree is private (0700/0600): some files carry secrets and the deploy copies
     modes from the manifest, not from here.
+
+    The new tree is written beside build/ and swapped in: a write that fails (a full
+    disk) removes it and leaves build/ as it was; a disk's refusal is a WriteRefused.
     """
     build = site.paths.build
-    with locked(build, busy=build_busy(build)):
+    with build_locked(build):
         staging = build.with_name(".build.tmp")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(mode=0o700)
-        if isinstance(rendered, SitePlan):
-            hosts = {name: (list(p.files), p.vars_json) for name, p in rendered.hosts.items()}
-        else:
-            views = site_views(site)
-            by_name = {h.name: h for h in site.topology.hosts}
-            hosts = {
-                name: (files, vars_text(host_role_vars(views, by_name[name])))
-                for name, files in rendered.items()
-            }
-        for host_name, (files, variables) in hosts.items():
-            host_dir = _confined(staging / host_name, staging)
-            for item in files:
-                _write_private(_confined(host_dir / item.src, host_dir), item.content)
-            manifest = [f.manifest_entry() for f in files]
-            _write_private(
-                host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
-            )
-            _write_private(host_dir / STATE_DIR / "vars.json", variables)
+        try:
+            staging.mkdir(mode=0o700)
+            _write_tree(site, rendered, staging)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno in DISK_REFUSED:
+                raise WriteRefused(build, exc, kept=True) from None
+            raise
         old = build.with_name(".build.old")
         shutil.rmtree(old, ignore_errors=True)
         if build.exists():
             build.rename(old)
-        staging.rename(build)
+        try:
+            staging.rename(build)
+        except BaseException:
+            if old.exists() and not build.exists():
+                old.rename(build)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     return build
+
+
+def _write_tree(
+    site: Site, rendered: SitePlan | dict[str, list[RenderedFile]], staging: Path
+) -> None:
+    if isinstance(rendered, SitePlan):
+        hosts = {name: (list(p.files), p.vars_json) for name, p in rendered.hosts.items()}
+    else:
+        views = site_views(site)
+        by_name = {h.name: h for h in site.topology.hosts}
+        hosts = {
+            name: (files, vars_text(host_role_vars(views, by_name[name])))
+            for name, files in rendered.items()
+        }
+    for host_name, (files, variables) in hosts.items():
+        host_dir = _confined(staging / host_name, staging)
+        for item in files:
+            _write_private(_confined(host_dir / item.src, host_dir), item.content)
+        manifest = [f.manifest_entry() for f in files]
+        _write_private(
+            host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
+        )
+        _write_private(host_dir / STATE_DIR / "vars.json", variables)
 
 
 @dataclass(frozen=True)
@@ -92,10 +123,7 @@ class FileChange:
 
 
 def _manifest(host_dir: Path) -> dict[str, dict[str, object]]:
-    path = host_dir / STATE_DIR / "manifest.json"
-    if not path.exists():
-        return {}
-    return {str(e["src"]): e for e in json.loads(path.read_text())}
+    return read_manifest(host_dir)  # the last deploy's is hand-editable: checked
 
 
 def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileChange]:
@@ -110,8 +138,8 @@ def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileCha
             secret = bool((after or before or {}).get("secret"))
             text = ""
             if not secret:
-                a = (old_root / host / src).read_text().splitlines(True) if before else []
-                b = (new_root / host / src).read_text().splitlines(True) if after else []
+                a = kept_lines(old_root / host, src) if before else []
+                b = kept_lines(new_root / host, src) if after else []
                 text = "".join(
                     difflib.unified_diff(a, b, f"deployed/{host}/{src}", f"build/{host}/{src}")
                 )

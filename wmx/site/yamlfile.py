@@ -14,6 +14,7 @@ import io
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import RoundTripRepresenter
 
-from wmx.errors import InputError, WmxError
+from wmx.errors import InputError, WmxError, WriteRefused
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -218,10 +219,10 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: boo
     renamed over the target. A symlink stays a symlink: its target is written. An existing
     file keeps its permission bits (`keep_mode`), a new one gets `mode`.
 
-    A write the disk refuses (full, read-only, over quota) is an InputError naming the
-    file, the old file untouched. The temporary file is named after this process: one left
-    by a writer that was killed (it may hold a copy of secrets.yml) is removed by the next
-    write of the same file.
+    A write the disk refuses (full, read-only, over quota) is a WriteRefused naming the
+    file (exit 1: not the operator's input), the old file untouched. The temporary file
+    is named after this process: one left by a writer that was killed (it may hold a copy
+    of secrets.yml) is removed by the next write of the same file.
     """
     target = path.resolve() if path.is_symlink() else path
     if keep_mode:
@@ -233,7 +234,7 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: boo
             dir=target.parent, prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp"
         )
     except OSError as exc:
-        raise InputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+        raise WriteRefused(target, exc, kept=True) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), mode)
@@ -245,9 +246,7 @@ def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: boo
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise InputError(
-                f"{target}: cannot be written ({exc.strerror or exc}); it was left as it was"
-            ) from None
+            raise WriteRefused(target, exc, kept=True) from None
         raise
     _sync_directory(target.parent)
 
@@ -322,21 +321,42 @@ def lock_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
+# The locks this process holds, by lock file and thread: a workflow that holds one (a
+# deploy, from its render through its Ansible run) calls functions that take it again.
+_held: dict[tuple[Path, int], int] = {}
+
+
 @contextlib.contextmanager
 def locked(path: Path, *, busy: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock for a read-modify-write of `path`: wait for other wmx runs,
-    or, given `busy`, refuse at once with that message while another run holds it."""
+    or, given `busy`, refuse at once with that message while another run holds it.
+
+    Re-entrant within a thread: taken again where it is held, it is held on, and released
+    when the outermost hold ends. Another thread of this process waits or refuses as
+    another run would."""
     lock = lock_path(path)
+    key = (Path(os.path.abspath(lock)), threading.get_ident())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise InputError(f"{lock}: cannot create the lock file ({exc.strerror or exc})") from None
+        raise WriteRefused(lock, exc) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
         except BlockingIOError:
             raise WmxError(busy or "") from None
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
     finally:
         os.close(fd)  # closing releases the lock
 
