@@ -16,7 +16,9 @@ this goes on to what the documents say about them:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import json
 import re
 import typing
 from collections.abc import Iterator
@@ -28,12 +30,17 @@ import yaml
 from annotated_types import Ge, Le
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from typer.testing import CliRunner
 
+from tests.unit.render_sites import BASE_CONFIG, make_site, three_hosts_site
 from tests.unit.test_layers import RANKS
+from wmx.cli import app
 from wmx.doctor.run import INSIDE_KINDS, OUTSIDE_KINDS
 from wmx.ops.drill import SERVING_GROUPS
+from wmx.render import plan_site, render_site
 from wmx.site.model import SiteConfig
-from wmx.site.topology import GROUPS
+from wmx.site.secrets import Secrets
+from wmx.site.topology import GROUPS, HostView
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -363,3 +370,122 @@ def test_monitoring_md_lists_every_alert() -> None:
     documented = re.findall(r"^\| `(Wmx\w+)`", (ROOT / "docs/monitoring.md").read_text(), re.M)
     assert len(deployed) > 10
     assert set(documented) == deployed and len(documented) == len(deployed)
+
+
+FILE_CLAIM = re.compile(r"`(/[^`{}]+)` \((0[0-7]{3})( [a-z_-]+:[a-z_-]+)?[^)]*\)")
+
+
+def test_every_stated_file_mode_is_the_rendered_ones(tmp_path: Path) -> None:
+    """ "`/etc/turnserver.conf` (0640 root:turnserver, **secret**)": the mode, owner and
+    secrecy a document states for a file wmx renders are what the manifest gives it."""
+    config = {**BASE_CONFIG, "backup": {"enabled": True}}
+    every = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "element", "turn")
+    (tmp_path / "all").mkdir()
+    (tmp_path / "three").mkdir()
+    sites = [
+        make_site(tmp_path / "all", config, [HostView("hs1", "10.0.0.11", every, 2048)]),
+        three_hosts_site(tmp_path / "three"),
+    ]
+    rendered = {f.dest: f for site in sites for files in render_site(site).values() for f in files}
+    checked, wrong = 0, []
+    for path in DOCS:
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            for match in FILE_CLAIM.finditer(line):
+                dest, mode, owner = match.groups()
+                file = rendered.get(dest)
+                if file is None:
+                    continue
+                checked += 1
+                stated = (mode, owner.strip() if owner else f"{file.owner}:{file.group}")
+                secret = "secret" in match.group(0)
+                if stated != (file.mode, f"{file.owner}:{file.group}") or secret != file.secret:
+                    wrong.append(
+                        f"{path.relative_to(ROOT)}:{no}: {match.group(0)}; rendered "
+                        f"{file.mode} {file.owner}:{file.group}{', secret' * file.secret}"
+                    )
+    assert checked >= 8, checked
+    assert not wrong, "file modes the documents state wrongly:\n" + "\n".join(wrong)
+
+
+def _leaf_settings(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        sub = _model_of(field.annotation)
+        if sub is None:
+            yield prefix + name
+        else:
+            yield from _leaf_settings(sub, f"{prefix}{name}.")
+
+
+def test_init_writes_every_setting_into_wmx_yaml(tmp_path: Path) -> None:
+    """README: `wmx.yaml` holds "every setting, commented with its default": each
+    section and each key of the model is in the file `wmx init` writes (set, or named in
+    a comment where it is off by default, as `login:` is)."""
+    result = CliRunner().invoke(
+        app, ["init", str(tmp_path / "s"), "--defaults", "--server-name", "example.test"]
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "s" / "wmx.yaml").read_text()
+    missing = [s for s in SECTIONS if not re.search(rf"^(# .*`)?{s}:", text, re.M)]
+    missing += [
+        key
+        for key in _leaf_settings(SiteConfig)
+        if not re.search(rf"\b{key.rpartition('.')[2]}\b", text)
+    ]
+    assert not missing, "settings wmx init's wmx.yaml does not name: " + ", ".join(missing)
+
+
+def test_contracts_md_names_every_secret() -> None:
+    """docs/contracts.md's list of `Secrets` (the templates' `secrets`) is its fields."""
+    text = (ROOT / "docs/contracts.md").read_text()
+    listed = text.partition("- `secrets`: `Secrets` (")[2].partition(")\n")[0]
+    assert set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", listed)) == {
+        f.name for f in dataclasses.fields(Secrets)
+    }
+
+
+def test_contracts_md_wmx_roles_is_what_init_defaults_plans(tmp_path: Path) -> None:
+    """docs/contracts.md shows `wmx_roles` "for the one-host site of `wmx init
+    --defaults`": it is the vars.json `wmx render` writes for that site."""
+    site = tmp_path / "s"
+    runner = CliRunner()
+    init = ["init", str(site), "--defaults", "--server-name", "example.test"]
+    assert runner.invoke(app, init).exit_code == 0
+    assert runner.invoke(app, ["--site", str(site), "render"]).exit_code == 0
+    (vars_json,) = (site / "build").glob("*/.wmx/vars.json")
+    text = (ROOT / "docs/contracts.md").read_text()
+    block = text.partition('```json\n"wmx_roles": ')[2].partition("```")[0]
+    assert json.loads(block) == json.loads(vars_json.read_text())["wmx_roles"]
+
+
+def test_deploy_md_lists_every_role_var(tmp_path: Path) -> None:
+    """docs/deploy.md's table of vars.json names every key a plan writes, and no other:
+    sites with every group, workers, a backup host, the Wikimedia login, three hosts."""
+    (tmp_path / "all").mkdir()
+    (tmp_path / "three").mkdir()
+    config = {
+        **BASE_CONFIG,
+        "backup": {"enabled": True},
+        "synapse": {"workers": {"preset": "small"}},
+        "login": {"provider": "wikimedia", "consumer_key": "0123456789abcdef" * 2},
+    }
+    every = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "element", "turn")
+    hosts = [
+        HostView("hs1", "10.0.0.11", every, 4096),
+        HostView("bk1", "10.0.0.12", ("backup",), 2048),
+        HostView("w1", "10.0.0.13", ("synapse_workers",), 2048),
+    ]
+    sites = [make_site(tmp_path / "all", config, hosts), three_hosts_site(tmp_path / "three")]
+    keys = {
+        key
+        for site in sites
+        for host in plan_site(site).hosts.values()
+        for key in json.loads(host.vars_json)
+    }
+    table = (ROOT / "docs/deploy.md").read_text().partition("## vars.json")[2]
+    documented = {
+        key
+        for line in table.partition("\n## ")[0].splitlines()
+        if line.startswith("| `")
+        for key in re.findall(r"`([a-z_][a-z0-9_]*)`", _cells(line)[0])
+    }
+    assert keys == documented, f"undocumented: {keys - documented}, gone: {documented - keys}"
