@@ -27,6 +27,7 @@ from wmx.admin.registration import register_user
 from wmx.admin.tunnel import synapse_tunnel
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
+from wmx.site.state_files import read_state
 
 ADMIN_LOCALPART = "wmx-admin"
 ADMIN_DISPLAY_NAME = "wmx administration"
@@ -34,6 +35,8 @@ ADMIN_DISPLAY_NAME = "wmx administration"
 ADMIN_DEVICE_ID = "WMXADMIN"
 TOKEN_FILE = "admin-token"
 
+# What Synapse hands out as an access token (syt_…, or a macaroon): one word.
+_TOKEN = re.compile(r"[!-~]{1,2048}")
 _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#@]*)?$")
 
 
@@ -202,11 +205,14 @@ def _recover(admin: SynapseAdmin, site: Site, password: str) -> str:
 
 
 def read_token(path: Path) -> str | None:
+    """The cached access token; None when there is none or the file is not one (a FIFO,
+    a link out of .wmx/, text that is no token): wmx signs in again and replaces it."""
     try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
+        data = read_state(path, path.parent.parent, limit=4096)
+        text = (data or b"").decode("ascii").strip()
+    except (InputError, UnicodeDecodeError):
         return None
-    return text or None
+    return text if _TOKEN.fullmatch(text) else None
 
 
 def write_token(path: Path, token: str) -> None:

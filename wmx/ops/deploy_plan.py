@@ -28,6 +28,7 @@ from typing import Any
 from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
 from wmx.resources import data_dir
+from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import write_atomically
 
 STATE_DIR = ".wmx"
@@ -170,11 +171,8 @@ def step_digests(
 
 
 def _converged_record(deployed_host: Path, key: str) -> dict[str, Any]:
-    path = deployed_host / STATE_DIR / CONVERGED_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    # Not wmx's record (cut short, a FIFO, a link out): every step converges.
+    record = load_optional(deployed_host / STATE_DIR / CONVERGED_FILE, deployed_host.parent)
     part = record.get(key) if isinstance(record, dict) else None
     return part if isinstance(part, dict) else {}
 

@@ -53,6 +53,7 @@ from wmx.ops.upgrade_workers import (
 )
 from wmx.site import Site
 from wmx.site.config_edit import set_value
+from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import write_atomically
 
 UNIT = "matrix-synapse.service"
@@ -108,11 +109,7 @@ class UpgradeRecord:
 
 def last_record(state: Path) -> dict[str, Any] | None:
     """The last upgrade run of a site (`wmx status`), or None."""
-    path = state / "upgrades" / "last.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    data = load_optional(state / "upgrades" / "last.json", state.parent)
     return read_record(data)
 
 
@@ -134,10 +131,7 @@ def last_of(site: Site, component: str) -> dict[str, Any] | None:
     for path in sorted(state_dir(site).glob("*-*.json"), reverse=True):
         if path.name in ("last.json", "canary.json"):
             continue
-        try:
-            data = read_record(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
+        data = read_record(load_optional(path, site.paths.root))
         if data is not None and data.get("component") == component:
             return data
     return None
@@ -219,10 +213,7 @@ def ready_canary(site: Site) -> Canary:
 def _recorded_room(room_file: Path) -> str | None:
     """The canary's room id kept in .wmx/ (None: none, or a file that is not wmx's record,
     such as one cut short: a new room is made then)."""
-    try:
-        data = json.loads(room_file.read_text())
-    except (OSError, ValueError):
-        return None
+    data = load_optional(room_file, room_file.parent.parent.parent)
     room_id = data.get("room_id") if isinstance(data, dict) else None
     return room_id if isinstance(room_id, str) and room_id.startswith("!") else None
 

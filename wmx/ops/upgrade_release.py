@@ -26,6 +26,7 @@ import httpx
 from packaging.version import InvalidVersion, Version
 
 from wmx.errors import WmxError
+from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import write_atomically
 
 PROJECT = "matrix-synapse"
@@ -166,10 +167,9 @@ class PyPI:
         """The schema and PostgreSQL modules of `version`'s wheel (cached)."""
         folder = self.cache / "synapse" / version
         cached = folder / "files.json"
-        if cached.is_file():
-            data = json.loads(cached.read_text())
-            if isinstance(data, dict) and SCHEMA_FILE in data:
-                return {str(k): str(v) for k, v in data.items()}
+        data = load_optional(cached, self.cache.parent.parent)  # no FIFO, link out, cut file
+        if isinstance(data, dict) and SCHEMA_FILE in data:
+            return {str(k): str(v) for k, v in data.items()}
         wheel = self._wheel(version)
         url = urljoin(self.url, str(wheel["url"]))
         try:

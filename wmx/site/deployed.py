@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
+from wmx.site.state_files import load_record, read_state
 from wmx.site.yamlfile import dead_leftovers, write_atomically
 
 if TYPE_CHECKING:
@@ -28,11 +29,11 @@ _HOMESERVER_YAML = "etc/matrix-synapse/homeserver.yaml"
 _SERVER_NAME_LINE = re.compile(r'\Aserver_name: "([^"\\]+)"\Z')
 
 
-def _from_homeserver_yaml(deployed: Path) -> str | None:
-    for config in sorted(deployed.glob(f"*/{_HOMESERVER_YAML}")):
+def _from_homeserver_yaml(paths: SitePaths) -> str | None:
+    for config in sorted(paths.deployed.glob(f"*/{_HOMESERVER_YAML}")):
         try:
-            lines = config.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
+            lines = (read_state(config, paths.root) or b"").decode("utf-8").splitlines()
+        except (InputError, UnicodeDecodeError):
             continue
         for line in lines:
             match = _SERVER_NAME_LINE.fullmatch(line)
@@ -44,12 +45,9 @@ def _from_homeserver_yaml(deployed: Path) -> str | None:
 def deployed_server_name(paths: SitePaths) -> str | None:
     """The server name of the last successful deploy, or None if there was none."""
     record = paths.deployed / RECORD_FILE
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return _from_homeserver_yaml(paths.deployed) if paths.deployed.is_dir() else None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{record}: unreadable ({exc}); it records the deployed site") from None
+    data = load_record(record, paths.root, "it records the deployed site")
+    if data is None:
+        return _from_homeserver_yaml(paths) if paths.deployed.is_dir() else None
     name = data.get("server_name") if isinstance(data, dict) else None
     if not isinstance(name, str) or not name:
         raise InputError(f"{record}: no server_name in it; it records the deployed site")

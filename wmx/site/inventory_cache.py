@@ -27,6 +27,7 @@ from typing import Any
 
 import wmx
 from wmx.site.ansible_config import config_files
+from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import read_site_bytes
 
 CACHE_FORMAT = 1
@@ -122,10 +123,8 @@ def _hosts_from(raw: object) -> dict[str, HostRead] | None:
 def load_cached(cache: Path, key: str) -> dict[str, HostRead] | None:
     """The cached read if `cache` holds one for `key`; None otherwise (no cache, another
     key, a file that is not a cache)."""
-    try:
-        document = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    # .wmx/cache/inventory.json: never a FIFO, /dev/zero or a link out of the site.
+    document = load_optional(cache, cache.parent.parent.parent)
     if not isinstance(document, dict) or document.get("key") != key:
         return None
     return _hosts_from(document.get("hosts"))
