@@ -29,7 +29,7 @@ from wmx.errors import InputError
 from wmx.site.ansible_config import importing_ansible
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
-from wmx.site.inventory_lines import variable_line
+from wmx.site.inventory_lines import variable_line, variable_written
 from wmx.site.inventory_shape import check_shape, check_vars_files
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
@@ -39,6 +39,7 @@ from wmx.site.topology import (
     HostView,
     Topology,
 )
+from wmx.site.yaml_scalars import not_text, quote_advice
 from wmx.site.yamlfile import load_document
 
 INVENTORY_FILE = "inventory.yml"
@@ -96,6 +97,14 @@ _READ_BY_WMX = frozenset(
 
 
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+# The variables wmx reads as text. Ansible reads the inventory as YAML 1.1, which makes
+# unquoted `no`/`off` false, `017` 15, `1:20` 80, `1_00` 100, `2026-01-01` a date: it
+# would use that value, so such a value is refused, asking for quotes (yaml_scalars).
+_TEXT_VARIABLES = _READ_BY_WMX - {
+    "ansible_port", "ansible_ssh_port", "ansible_become", "memory_mb", "public_ipv4",
+    "public_ipv6",
+}  # fmt: skip
 
 # The playbooks' own variables: wmx gives them (build/<host>/.wmx/vars.json) or the
 # roles set them. An inventory variable of such a name would be read where the role's is
@@ -175,6 +184,11 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
             own = {str(k): _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
             # Names too as plain str: Ansible's are tagged, which YAML writers refuse.
             groups = {_plain(g.name) for g in host.get_groups()} - _IMPLICIT_GROUPS
+            for key in sorted(_TEXT_VARIABLES & set(found)):
+                if not_text(found[key]):
+                    where, text = variable_written(path, _plain(host.name), groups, key)
+                    advice = quote_advice(found[key], text, "Ansible (YAML 1.1)")
+                    raise InputError(f"{where}: {_plain(host.name)}.{key}: {advice}")
             readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
             hosts[_plain(host.name)] = (groups, readable)
     except AnsibleError as exc:

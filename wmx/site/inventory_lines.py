@@ -24,7 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from wmx.errors import InputError
 from wmx.site.inventory_shape import vars_files
-from wmx.site.yamlfile import line_of, load_document, read_site_bytes
+from wmx.site.yaml_scalars import written
+from wmx.site.yamlfile import line_of, load_document, read_site_bytes, read_text
 
 Loc = tuple[Any, ...]
 # A place: (precedence tier, the file, its document, the path to the variable's key).
@@ -42,9 +43,21 @@ def variable_line(
 ) -> str:
     """`file:line` where `host`'s variable `key` is set (see the module's text), or the
     inventory when no place sets it."""
+    return variable_written(inventory, host, groups, key, wanted)[0]
+
+
+def variable_written(
+    inventory: Path,
+    host: str,
+    groups: Iterable[str],
+    key: str,
+    wanted: Callable[[Any], bool] | None = None,
+) -> tuple[str, str | None]:
+    """variable_line's `file:line`, and the value there as it is written when it is a
+    plain scalar (wmx.site.yaml_scalars.written), else None."""
     places = _places(inventory, host, set(groups), key)
     if not places:
-        return str(inventory)
+        return str(inventory), None
     chosen = places[0]
     if wanted is not None:
         chosen = next((p for p in places if wanted(_value(p))), chosen)
@@ -52,7 +65,11 @@ def variable_line(
     if wanted is not None:
         loc = _inside(document, loc, wanted)
     line = line_of(document, loc)
-    return f"{file}:{line}" if line else str(file)
+    try:
+        text = written(read_text(file), document, loc, check=False)
+    except InputError:
+        text = None
+    return (f"{file}:{line}" if line else str(file)), text
 
 
 def _value(place: Place) -> Any:

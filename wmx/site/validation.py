@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from wmx.errors import InputError
-from wmx.site.yamlfile import line_of
+from wmx.site.yaml_scalars import not_text, quote_advice, written
+from wmx.site.yamlfile import line_of, read_text
 
 M = TypeVar("M", bound=BaseModel)
 _LONG_QUOTE = re.compile(r"(['\"])([^'\"\n]{60})[^'\"\n]{20,}\1")
@@ -106,6 +107,10 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
             line = line_of(data, loc)
             where = f"{path}:{line}" if line else str(path)
             message = _describe(error, model)
+            if error["type"] == "string_type" and not_text(error.get("input")):
+                # An unquoted number or date where text is meant (wmx.site.yaml_scalars).
+                as_written = written(read_text(path), data, loc)
+                message = quote_advice(error["input"], as_written)
             said = message if message.startswith(key) else f"{key}: {message}"
             lines.append(f"{where}: {said}")
         raise InputError("\n".join(lines)) from None
