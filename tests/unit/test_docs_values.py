@@ -1,13 +1,14 @@
-"""The documentation's values and lists are the code's, checked mechanically.
+"""The documentation's values are the code's, checked mechanically.
 
 test_docs_truth.py checks that documented command lines parse and setting names exist;
-this goes on to what the documents say about them:
+this goes on to what the documents say about them (test_docs_tables.py: the documents'
+lists of what the code has):
 - every default a document states for a setting of wmx.yaml (a `| key | default |` table
   under a heading naming its section, or "`KEY` (default `VALUE`)" in prose) is the
-  settings model's default;
-- docs/doctor.md's tables list exactly the check kinds `wmx doctor` runs (what `--skip`
-  accepts), and docs/design.md's table of layers gives every package the rank
-  tests/unit/test_layers.py gives it;
+  settings model's default, and every bound docs/site-input.md states is the model's;
+- `wmx init`'s wmx.yaml names every setting (README: "every setting, commented");
+- docs/design.md's table of layers gives every package the rank tests/unit/test_layers.py
+  gives it, and the inventory groups design.md and backup.md list are wmx's;
 - every path of this repository a document names (`wmx/site/model.py`,
   `tests/e2e/test_upgrade.py`, `scripts/test`) exists;
 - README's quick start is two commands, both scripts of this checkout, and `.ci/run`
@@ -16,9 +17,7 @@ this goes on to what the documents say about them:
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import json
 import re
 import typing
 from collections.abc import Iterator
@@ -32,15 +31,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
-from tests.unit.render_sites import BASE_CONFIG, make_site, three_hosts_site
 from tests.unit.test_layers import RANKS
 from wmx.cli import app
-from wmx.doctor.run import INSIDE_KINDS, OUTSIDE_KINDS
 from wmx.ops.drill import SERVING_GROUPS
-from wmx.render import plan_site, render_site
 from wmx.site.model import SiteConfig
-from wmx.site.secrets import Secrets
-from wmx.site.topology import GROUPS, HostView
+from wmx.site.topology import GROUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -270,24 +265,6 @@ def test_every_stated_bound_is_the_models() -> None:
     assert not wrong, "bounds the documents state wrongly:\n" + "\n".join(wrong)
 
 
-def _table_ids(text: str) -> set[str]:
-    ids: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("| `"):
-            for span in re.findall(r"`([^`]+)`", _cells(line)[0]):
-                ids.add(span.split(":")[0])
-    return ids
-
-
-def test_doctor_md_lists_every_check_kind() -> None:
-    """docs/doctor.md's two tables, "From outside" and "From inside", name each kind
-    `wmx doctor` runs and `--skip` accepts, and no other."""
-    text = (ROOT / "docs/doctor.md").read_text()
-    outside, _, inside = text.partition("## From inside")
-    assert _table_ids(outside) == set(OUTSIDE_KINDS)
-    assert _table_ids(inside.partition("\n## ")[0]) == set(INSIDE_KINDS)
-
-
 def test_design_md_ranks_every_package_as_test_layers_does() -> None:
     text = (ROOT / "docs/design.md").read_text()
     table = text.partition("### Layers")[2].partition("\n\n`tests/unit/test_layers.py`")[0]
@@ -363,50 +340,6 @@ def test_documents_list_every_inventory_group() -> None:
     assert {g.strip() for g in serving.split(",")} == set(SERVING_GROUPS)
 
 
-def test_monitoring_md_lists_every_alert() -> None:
-    """docs/monitoring.md's table of alerts ("what to do") names each rule wmx deploys."""
-    rules = (ROOT / "templates/monitoring/etc/prometheus/rules/wmx.yml.j2").read_text()
-    deployed = set(re.findall(r"- alert: (\w+)", rules))
-    documented = re.findall(r"^\| `(Wmx\w+)`", (ROOT / "docs/monitoring.md").read_text(), re.M)
-    assert len(deployed) > 10
-    assert set(documented) == deployed and len(documented) == len(deployed)
-
-
-FILE_CLAIM = re.compile(r"`(/[^`{}]+)` \((0[0-7]{3})( [a-z_-]+:[a-z_-]+)?[^)]*\)")
-
-
-def test_every_stated_file_mode_is_the_rendered_ones(tmp_path: Path) -> None:
-    """ "`/etc/turnserver.conf` (0640 root:turnserver, **secret**)": the mode, owner and
-    secrecy a document states for a file wmx renders are what the manifest gives it."""
-    config = {**BASE_CONFIG, "backup": {"enabled": True}}
-    every = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "element", "turn")
-    (tmp_path / "all").mkdir()
-    (tmp_path / "three").mkdir()
-    sites = [
-        make_site(tmp_path / "all", config, [HostView("hs1", "10.0.0.11", every, 2048)]),
-        three_hosts_site(tmp_path / "three"),
-    ]
-    rendered = {f.dest: f for site in sites for files in render_site(site).values() for f in files}
-    checked, wrong = 0, []
-    for path in DOCS:
-        for no, line in enumerate(path.read_text().splitlines(), 1):
-            for match in FILE_CLAIM.finditer(line):
-                dest, mode, owner = match.groups()
-                file = rendered.get(dest)
-                if file is None:
-                    continue
-                checked += 1
-                stated = (mode, owner.strip() if owner else f"{file.owner}:{file.group}")
-                secret = "secret" in match.group(0)
-                if stated != (file.mode, f"{file.owner}:{file.group}") or secret != file.secret:
-                    wrong.append(
-                        f"{path.relative_to(ROOT)}:{no}: {match.group(0)}; rendered "
-                        f"{file.mode} {file.owner}:{file.group}{', secret' * file.secret}"
-                    )
-    assert checked >= 8, checked
-    assert not wrong, "file modes the documents state wrongly:\n" + "\n".join(wrong)
-
-
 def _leaf_settings(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
     for name, field in model.model_fields.items():
         sub = _model_of(field.annotation)
@@ -432,60 +365,3 @@ def test_init_writes_every_setting_into_wmx_yaml(tmp_path: Path) -> None:
         if not re.search(rf"\b{key.rpartition('.')[2]}\b", text)
     ]
     assert not missing, "settings wmx init's wmx.yaml does not name: " + ", ".join(missing)
-
-
-def test_contracts_md_names_every_secret() -> None:
-    """docs/contracts.md's list of `Secrets` (the templates' `secrets`) is its fields."""
-    text = (ROOT / "docs/contracts.md").read_text()
-    listed = text.partition("- `secrets`: `Secrets` (")[2].partition(")\n")[0]
-    assert set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", listed)) == {
-        f.name for f in dataclasses.fields(Secrets)
-    }
-
-
-def test_contracts_md_wmx_roles_is_what_init_defaults_plans(tmp_path: Path) -> None:
-    """docs/contracts.md shows `wmx_roles` "for the one-host site of `wmx init
-    --defaults`": it is the vars.json `wmx render` writes for that site."""
-    site = tmp_path / "s"
-    runner = CliRunner()
-    init = ["init", str(site), "--defaults", "--server-name", "example.test"]
-    assert runner.invoke(app, init).exit_code == 0
-    assert runner.invoke(app, ["--site", str(site), "render"]).exit_code == 0
-    (vars_json,) = (site / "build").glob("*/.wmx/vars.json")
-    text = (ROOT / "docs/contracts.md").read_text()
-    block = text.partition('```json\n"wmx_roles": ')[2].partition("```")[0]
-    assert json.loads(block) == json.loads(vars_json.read_text())["wmx_roles"]
-
-
-def test_deploy_md_lists_every_role_var(tmp_path: Path) -> None:
-    """docs/deploy.md's table of vars.json names every key a plan writes, and no other:
-    sites with every group, workers, a backup host, the Wikimedia login, three hosts."""
-    (tmp_path / "all").mkdir()
-    (tmp_path / "three").mkdir()
-    config = {
-        **BASE_CONFIG,
-        "backup": {"enabled": True},
-        "synapse": {"workers": {"preset": "small"}},
-        "login": {"provider": "wikimedia", "consumer_key": "0123456789abcdef" * 2},
-    }
-    every = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "element", "turn")
-    hosts = [
-        HostView("hs1", "10.0.0.11", every, 4096),
-        HostView("bk1", "10.0.0.12", ("backup",), 2048),
-        HostView("w1", "10.0.0.13", ("synapse_workers",), 2048),
-    ]
-    sites = [make_site(tmp_path / "all", config, hosts), three_hosts_site(tmp_path / "three")]
-    keys = {
-        key
-        for site in sites
-        for host in plan_site(site).hosts.values()
-        for key in json.loads(host.vars_json)
-    }
-    table = (ROOT / "docs/deploy.md").read_text().partition("## vars.json")[2]
-    documented = {
-        key
-        for line in table.partition("\n## ")[0].splitlines()
-        if line.startswith("| `")
-        for key in re.findall(r"`([a-z_][a-z0-9_]*)`", _cells(line)[0])
-    }
-    assert keys == documented, f"undocumented: {keys - documented}, gone: {documented - keys}"
