@@ -135,3 +135,17 @@ def test_status_says_the_last_upgrade_in_words(
     assert "None" not in text and "?" not in text, text
     assert "web-client none before → element-v1.11.0 applied at 2026-01-01T00:01:00Z" in text
     assert "running (not finished)" in text
+
+
+def test_a_rehearsal_that_measured_nothing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wmx.ops import upgrade_present
+    from wmx.ops.upgrade import UpgradeRecord
+    from wmx.ops.upgrade_rehearse import Rehearsal
+
+    console = Console(record=True, width=200)
+    monkeypatch.setattr(upgrade_present, "console", console)
+    record = UpgradeRecord("apply", "synapse", "1.160.0", "1.163.2", "t", "keeps")
+    record.status = "failed"
+    upgrade_present.show_rehearsal(Rehearsal("spare", "a1", True, record=record, failure="x"))
+    text = console.export_text()
+    assert "None" not in text and "migrations not measured, outage not measured" in text, text

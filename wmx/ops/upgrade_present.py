@@ -134,10 +134,15 @@ def show_rehearsal(result: Rehearsal) -> None:
             f"rehearsal on {escape(result.host)} ({escape(result.archive)}): Synapse "
             f"{escape(known(record.from_version, 'none before'))} → "
             f"{escape(record.to_version)} {escape(verdict)}; "
-            f"migrations {record.migration_s} s, outage {record.outage_s} s"
+            f"migrations {_seconds(record.migration_s)}, outage {_seconds(record.outage_s)}"
         )
     else:
         console.print(f"[bold red]rehearsal failed:[/bold red] {escape(result.failure)}")
+
+
+def _seconds(value: float | None) -> str:
+    """A time a run measured, or words when it stopped before measuring it."""
+    return known(None if value is None else f"{value} s", "not measured")
 
 
 def absolute(archive: str | None) -> str | None:
