@@ -27,6 +27,7 @@ from wmx.render import plan_site, render_site
 from wmx.site.secrets import Secrets
 from wmx.site.settings.workers import PRESETS
 from wmx.site.topology import HostView
+from wmx.status.services import known_service_names
 
 
 def _table_ids(text: str) -> set[str]:
@@ -176,3 +177,9 @@ def test_debian_md_release_table_is_wmx_debian() -> None:
             assert cell.split(":")[0] == str(getattr(RELEASES[codename], field)), cells
         checked.add(field)
     assert checked == set(fields.values())
+
+
+def test_monitoring_md_lists_every_service_wmx_logs_takes() -> None:
+    text = (ROOT / "docs/monitoring.md").read_text()
+    listed = text.partition("the journal of a service (")[2].partition(", or one of")[0]
+    assert set(re.findall(r"`([a-z-]+)`", listed)) == set(known_service_names())
