@@ -121,6 +121,12 @@ REFUSED = [
         "two }}",
         "ansible_user",
     ),
+    (
+        "      ansible_port: 22\n",
+        "      ansible_port: 70000\n",
+        "ansible_port: 70000",
+        "ansible_port",
+    ),
 ]
 
 
@@ -145,3 +151,47 @@ def test_host_vars_beats_group_vars_all(site: Path) -> None:
     (site / "host_vars" / "matrix.yml").write_text("# the small one\nmemory_mb: 64\n")
     line = _refused(site)
     assert line.startswith(f"{site / 'host_vars' / 'matrix.yml'}:2: matrix.memory_mb"), line
+
+
+def test_a_connection_variable_of_host_vars_is_named_there(site: Path) -> None:
+    _inventory(
+        site,
+        "    store:\n      ansible_host: 10.0.0.20\n      ansible_become_method: sudo\n"
+        "    matrix:\n      ansible_host: 10.0.0.7\n",
+    )
+    (site / "host_vars").mkdir()
+    (site / "host_vars" / "matrix.yml").write_text("ansible_become_method: su\n")
+    line = _refused(site)
+    assert line.startswith(f"{site / 'host_vars' / 'matrix.yml'}:1: matrix.ansible_become_"), line
+
+
+def test_an_unknown_group_is_named_at_its_own_line(site: Path) -> None:
+    # `xy:` is also the end of `proxy:`, which comes first.
+    path = _inventory(site, "    store:\n      ansible_host: 10.0.0.20\n    matrix:\n")
+    path.write_text(
+        path.read_text().replace(
+            "\n  hosts:\n", "\n    xy:\n      hosts:\n        store:\n  hosts:\n"
+        )
+    )
+    line = _refused(site)
+    assert line.startswith(f"{path}:{_line(path, '    xy:')}: unknown group 'xy'"), line
+
+
+def test_a_bad_address_is_named_at_its_line_not_where_its_text_is(site: Path) -> None:
+    path = _inventory(
+        site,
+        "    store:\n      ansible_host: 10.0.0.20\n      note: bad_host.example is wrong\n"
+        "    matrix:\n      ansible_host: bad_host.example\n",
+    )
+    line = _refused(site)
+    where = f"{path}:{_line(path, 'ansible_host: bad_host')}: matrix.ansible_host: "
+    assert line.startswith(where), line
+
+
+def test_the_worker_group_is_named_at_its_line_not_a_comments(site: Path) -> None:
+    path = site / "inventory.yml"
+    text = path.read_text().replace("all:\n", "# synapse_workers: hosts for workers\nall:\n", 1)
+    path.write_text(text + "    synapse_workers:\n      hosts:\n        matrix:\n")
+    line = _refused(site)
+    where = f"{path}:{_line(path, '    synapse_workers:')}: group synapse_workers: matrix"
+    assert line.startswith(where), line

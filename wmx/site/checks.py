@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wmx.errors import InputError
+from wmx.site.inventory_lines import entry_line
 from wmx.site.model import SiteConfig
 from wmx.site.settings.workers import HOMESERVER_ONLY
 from wmx.site.topology import WORKER_GROUP, Topology
@@ -27,14 +28,7 @@ def _check_workers(config: SiteConfig, topology: Topology, inventory: Path | Non
     hosts = topology.in_group(WORKER_GROUP)
     if not hosts:
         return
-    where = str(inventory) if inventory else "inventory"
-    if inventory is not None:
-        try:
-            lines = inventory.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            lines = []
-        found = [n for n, line in enumerate(lines, 1) if f"{WORKER_GROUP}:" in line]
-        where = f"{inventory}:{found[0]}" if found else where
+    where = entry_line(inventory, WORKER_GROUP, "children") if inventory else "inventory"
     prefix = f"{where}: group {WORKER_GROUP}"
     for host in hosts:
         if "homeserver" in host.groups:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.inventory_lines import entry_line, variable_line
 from wmx.site.ssh_options import (
     PASSWORD_VARIABLES,
     REFUSED_VARIABLES,
@@ -73,15 +74,6 @@ def check_address(value: object) -> str:
     )
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    """The first line that mentions `needle` (hosts are found by name, not position:
-    ansible-core reads the inventory, and it keeps no line numbers)."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line and not line.lstrip().startswith("#"):
-            return number
-    return None
-
-
 def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> dict[str, str]:
     """Refuse the first bad host name or address: `inventory.yml:LINE: HOST: cause`.
 
@@ -89,24 +81,18 @@ def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> di
     check_address gives it back (an IP address normalised), by host name.
     """
     addresses: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
     for name, address in hosts:
         try:
             check_host_name(name)
         except ValueError as exc:
-            line = _line_of(text, str(name))
-            where = f"{path}:{line}" if line else str(path)
+            where = entry_line(path, name, "hosts")
             raise InputError(f"{where}: host {exc}; it names a directory under build/") from None
         if address is None:
             continue
         try:
             addresses[name] = check_address(address)
         except ValueError as exc:
-            line = _line_of(text, str(address)) if isinstance(address, str) else None
-            where = f"{path}:{line}" if line else str(path)
+            where = variable_line(path, name, None, "ansible_host", _same(address))
             raise InputError(f"{where}: {name}.ansible_host: {exc}") from None
     return addresses
 
@@ -115,17 +101,12 @@ def check_groups(path: Path, topology: Topology) -> None:
     """Refuse a group wmx does not know (a typo such as `monitorng` would switch its
     component off without a word), and a host that exists only by a misspelling: no
     variables, and a name close to a host with an address (`matrx` beside `matrix`)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
     for host in topology.hosts:
         for group in host.groups:
             if group not in GROUPS:
                 close = difflib.get_close_matches(group, GROUPS, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(GROUPS)}"
-                line = _line_of(text, f"{group}:")
-                where = f"{path}:{line}" if line else str(path)
+                where = entry_line(path, group, "children")
                 raise InputError(
                     f"{where}: unknown group {group[:64]!r} ({hint}); groups name the "
                     "components a host runs"
@@ -138,8 +119,7 @@ def check_groups(path: Path, topology: Topology) -> None:
         others = [n for n in defined if n != host.name]
         close = difflib.get_close_matches(host.name, others, n=1, cutoff=0.75)
         if close:
-            line = _line_of(text, f"{host.name}:")
-            where = f"{path}:{line}" if line else str(path)
+            where = entry_line(path, host.name, "hosts")
             raise InputError(
                 f"{where}: host {host.name!r} has no ansible_host and looks like a "
                 f"misspelling of {close[0]!r}; fix the name, or give it an ansible_host"
@@ -186,10 +166,6 @@ def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, An
     not what it claims to be (`inventory.yml:LINE: HOST.KEY: cause`): a login name, an
     address, a port, become's true or false, become's method sudo (the only one wmx's
     own commands use). `hosts` are (name, variables) pairs."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
     base = (
         "ansible_user", "ansible_ssh_user", "ansible_become_user", "ansible_ssh_host",
         "ansible_become", "ansible_become_method", "ansible_port", "ansible_ssh_port",
@@ -203,6 +179,10 @@ def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, An
                 continue
             problem = _connection_problem(key, value) or connection_problem(key, value)
             if problem is not None:
-                line = _line_of(text, f"{key}:")
-                where = f"{path}:{line}" if line else str(path)
+                where = variable_line(path, name, None, key, _same(value))
                 raise InputError(f"{where}: {name}.{key}: {problem}")
+
+
+def _same(value: object) -> Callable[[Any], bool]:
+    """Whether a node holds `value` as Ansible gave it (the line of the host's own)."""
+    return lambda found: found == value or str(found) == str(value)

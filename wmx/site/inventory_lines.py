@@ -37,25 +37,26 @@ _RANGE = re.compile(r"\[[^\]]*\]")
 def variable_line(
     inventory: Path,
     host: str,
-    groups: Iterable[str],
+    groups: Iterable[str] | None,
     key: str,
     wanted: Callable[[Any], bool] | None = None,
 ) -> str:
     """`file:line` where `host`'s variable `key` is set (see the module's text), or the
-    inventory when no place sets it."""
+    inventory when no place sets it. `groups`: the host's; None: every group's `vars`
+    count (with `wanted` matching the value Ansible gave)."""
     return variable_written(inventory, host, groups, key, wanted)[0]
 
 
 def variable_written(
     inventory: Path,
     host: str,
-    groups: Iterable[str],
+    groups: Iterable[str] | None,
     key: str,
     wanted: Callable[[Any], bool] | None = None,
 ) -> tuple[str, str | None]:
     """variable_line's `file:line`, and the value there as it is written when it is a
     plain scalar (wmx.site.yaml_scalars.written), else None."""
-    places = _places(inventory, host, set(groups), key)
+    places = _places(inventory, host, None if groups is None else set(groups), key)
     if not places:
         return str(inventory), None
     chosen = places[0]
@@ -107,7 +108,11 @@ def _names(entry: str, host: str) -> bool:
     return re.fullmatch(".+?".join(re.escape(p) for p in parts), host) is not None
 
 
-def _places(inventory: Path, host: str, groups: set[str], key: str) -> list[Place]:
+def _member(group: str, groups: set[str] | None) -> bool:
+    return groups is None or group in groups
+
+
+def _places(inventory: Path, host: str, groups: set[str] | None, key: str) -> list[Place]:
     places: list[Place] = []
     try:
         document = load_document(inventory)
@@ -127,7 +132,7 @@ def _places(inventory: Path, host: str, groups: set[str], key: str) -> list[Plac
         values = group.get("vars")
         if isinstance(values, dict) and key in values:
             tier = INVENTORY_ALL if name == "all" else INVENTORY_GROUP
-            if name == "all" or name in groups:
+            if name == "all" or _member(name, groups):
                 places.append((tier, inventory, document, (*loc, "vars", key)))
         children = group.get("children")
         if isinstance(children, dict):
@@ -143,7 +148,7 @@ def _places(inventory: Path, host: str, groups: set[str], key: str) -> list[Plac
         if root.name == "host_vars":
             tier = HOST_FILE if owner == host else None
         else:
-            tier = ALL_FILE if owner == "all" else GROUP_FILE if owner in groups else None
+            tier = ALL_FILE if owner == "all" else GROUP_FILE if _member(owner, groups) else None
         if tier is None:
             continue
         try:
@@ -158,3 +163,30 @@ def _places(inventory: Path, host: str, groups: set[str], key: str) -> list[Plac
     ranked = list(enumerate(places))
     ranked.sort(key=lambda item: (item[1][0], -item[0]))
     return [place for _, place in ranked]
+
+
+def entry_line(inventory: Path, name: str, section: str) -> str:
+    """`file:line` of the first entry `name` in a group's `section` of the inventory:
+    "hosts" (a host; a range of its shape too), "children" (a group, or a group at the top
+    level), else the inventory."""
+    try:
+        document = load_document(inventory)
+    except InputError:
+        return str(inventory)
+    if section == "children" and name in document:
+        line = line_of(document, (name,))
+        return f"{inventory}:{line}" if line else str(inventory)
+    walk: list[tuple[Any, Loc]] = [(document, ())]  # breadth first: the outer groups first
+    while walk:
+        node, loc = walk.pop(0)
+        for group, body in node.items() if isinstance(node, dict) else ():
+            here = (*loc, group)
+            entries = body.get(section) if isinstance(body, dict) else None
+            for entry in entries if isinstance(entries, dict) else ():
+                if _names(str(entry), name) if section == "hosts" else str(entry) == name:
+                    line = line_of(document, (*here, section, entry))
+                    return f"{inventory}:{line}" if line else str(inventory)
+            children = body.get("children") if isinstance(body, dict) else None
+            if isinstance(children, dict):
+                walk.append((children, (*here, "children")))
+    return str(inventory)
