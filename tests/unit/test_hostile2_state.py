@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.unit.hostile2_support import one_line_refusal
 from wmx.admin.account import read_token
 from wmx.cli import app
 from wmx.errors import InputError
@@ -50,12 +51,7 @@ def _host(site: Path) -> Path:
 def _one_line(site: Path, args: list[str], *says: str) -> str:
     result = runner.invoke(app, ["--site", str(site), *args])
     assert PASSWD_LINE not in result.output
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for part in says:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
+    return one_line_refusal(result, *says)
 
 
 def _add_to_manifest(site: Path, src: object) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from wmx.errors import InputError
 from wmx.resources import data_dir
 
 
@@ -49,6 +50,17 @@ def importing_ansible() -> Iterator[None]:
     os.chdir(ansible_directory())
     try:
         yield
+    except Exception as exc:
+        # ansible-core reads its configuration on import: $ANSIBLE_CONFIG naming
+        # /etc/passwd or a directory, a .cfg it cannot parse. The operator's, not the
+        # site's: one line saying so, not a traceback.
+        if not type(exc).__module__.startswith("ansible."):
+            raise
+        given = os.environ.get("ANSIBLE_CONFIG")
+        source = f"$ANSIBLE_CONFIG ({given[:200]!r})" if given is not None else "its configuration"
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        cause = lines[0][:300] if lines else type(exc).__name__
+        raise InputError(f"ansible-core refuses {source}: {cause}") from None
     finally:
         if previous is not None:
             os.chdir(previous)
