@@ -41,6 +41,11 @@ err_console = Console(stderr=True)
 T = TypeVar("T")
 
 
+def print_error(line: str) -> None:
+    """`error: LINE` on stderr: how wmx reports every error (plain text, never markup)."""
+    err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"

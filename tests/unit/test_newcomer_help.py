@@ -55,4 +55,4 @@ def test_flags_stand_alone_and_arguments_are_in_capitals() -> None:
 def test_a_missing_argument_is_named_in_capitals() -> None:
     result = runner.invoke(app, ["user", "show"])
     assert result.exit_code == 2
-    assert "Missing argument 'USER'" in result.output
+    assert "missing argument USER" in result.output

@@ -27,6 +27,7 @@ from wmx import __version__
 from wmx.cli.common import err_console
 from wmx.errors import DISK_REFUSED, WmxError, WriteRefused
 from wmx.present import plain_help
+from wmx.present_usage import usage_errors
 
 # wmx uses no pydantic plugin; pydantic's search for them (reading every installed
 # package's entry points) costs each command a few hundredths of a second. An explicit
@@ -184,9 +185,14 @@ class WmxGroup(TyperGroup):
         with self._listing_only():
             return super().shell_complete(ctx, incomplete)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> ClickContext:
+        with usage_errors():  # the root's own options (`wmx --site`): one line, exit 2
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx: ClickContext) -> Any:
         try:
-            return super().invoke(ctx)
+            with usage_errors():  # every subcommand's words, at any depth: the same
+                return super().invoke(ctx)
         except KeyboardInterrupt:  # Ctrl-C: exit status 130 as shells say (not "Aborted!")
             err_console.print()
             raise typer.Exit(130) from None
