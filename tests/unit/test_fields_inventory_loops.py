@@ -68,7 +68,9 @@ def test_groups_nested_too_deeply_name_the_line_and_group(site: Path) -> None:
     chain = "".join(f"{'    ' * (i + 1)}g{i}:\n{'    ' * (i + 1)}  children:\n" for i in range(150))
     path.write_text(path.read_text() + chain)
     line = _refused(site)
-    assert line.startswith(f"{path}:{_line(path, 'g31:')}: broken YAML: nested too deeply"), line
+    assert line.startswith(
+        f"{path}:{_line(path, 'g31:')}: broken YAML: nested too deeply (level 65 here)"
+    ), line
     assert "under 'g30.children'" in line, line
 
 
@@ -78,3 +80,14 @@ def test_a_settings_file_nested_too_deeply_has_its_line(site: Path) -> None:
     line = _refused(site)
     where = f"{path}:{_line(path, 'deep:')}: broken YAML: nested too deeply"
     assert line.startswith(where) and "under 'extra.deep'" in line, line
+
+
+def test_a_stack_that_ran_out_sooner_names_the_deepest_line() -> None:
+    from wmx.site.yaml_depth import too_deep
+
+    text = "a:\n  b:\n    c: [[1]]\n  d: 2\n"
+    assert (
+        too_deep(text, "f.yml")
+        == "f.yml:3: broken YAML: nested too deeply (level 5 here) under 'b.c'"
+    )
+    assert too_deep("- [", "f.yml").startswith("f.yml")

@@ -4,7 +4,7 @@ ruamel builds a document's nodes recursively: a document nested a few hundred le
 deep (an inventory's chain of groups, `[[[[…]]]]`) exhausts Python's stack, and the
 RecursionError carries no position. Its events are made without recursion, so they are
 read again to find where the nesting first passes MAX_DEPTH levels (no site file comes
-near that), and under which keys.
+near that; a document that does but still loads is not refused), and under which keys.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ MAX_DEPTH = 64
 
 def too_deep(text: str, where: str) -> str:
     """`where:line: broken YAML: nested too deeply …` naming the key (its parent's too)
-    whose value passes MAX_DEPTH levels; `where` alone when it cannot be found."""
+    whose value passes MAX_DEPTH levels (or, when the stack ran out sooner, the deepest
+    one); `where` alone when the events cannot be read either."""
     # One entry per open collection: [is a mapping, the key being read or None, next is
     # a key]; a mapping's events alternate key, value.
     stack: list[list[object]] = []
+    deepest: tuple[int, int, list[str]] = (0, 0, [])  # depth, line, keys
     try:
         for event in YAML().parse(text):
             if isinstance(event, CollectionStartEvent):
-                if len(stack) >= MAX_DEPTH:
-                    keys = [str(k) for _, k, _ in stack if k is not None][-2:]
-                    at = f" under {'.'.join(keys)!r}"[:90] if keys else ""
-                    line = event.start_mark.line + 1
-                    return (
-                        f"{where}:{line}: broken YAML: nested too deeply (more than "
-                        f"{MAX_DEPTH} levels){at}"
-                    )
+                if len(stack) >= deepest[0]:
+                    keys = [str(k)[:40] for _, k, _ in stack if k is not None][-2:]
+                    if len(stack) > deepest[0]:
+                        deepest = (len(stack), event.start_mark.line + 1, keys)
+                    if len(stack) >= MAX_DEPTH:
+                        break
                 _value_read(stack)
                 stack.append([isinstance(event, MappingStartEvent), None, True])
             elif isinstance(event, CollectionEndEvent):
@@ -50,7 +50,11 @@ def too_deep(text: str, where: str) -> str:
                     _value_read(stack)
     except (YAMLError, IndexError):
         pass
-    return f"{where}: broken YAML: nested too deeply"
+    depth, line, keys = deepest
+    if not line:
+        return f"{where}: broken YAML: nested too deeply"
+    at = f" under {'.'.join(keys)!r}" if keys else ""
+    return f"{where}:{line}: broken YAML: nested too deeply (level {depth + 1} here){at}"
 
 
 def _value_read(stack: list[list[object]]) -> None:
