@@ -107,8 +107,8 @@ def _value(text: str) -> Any:
 
 
 def _same(stated: Any, default: Any) -> bool:
-    if stated is None:  # "none" for an empty string or null
-        return default in (None, "")
+    if stated is None:  # "none" for null, an empty string or an empty list
+        return default in (None, "", [])
     return bool(type(stated) is type(default) and stated == default) or (
         isinstance(stated, float | int)
         and not isinstance(stated, bool)
@@ -152,7 +152,7 @@ def stated_defaults() -> Iterator[tuple[str, str, str]]:
     for path in DOCS:
         name = path.relative_to(ROOT)
         section: str | None = None
-        default_column: int | None = None
+        key_column, default_column = 0, None
         fenced = False
         for no, line in enumerate(path.read_text().splitlines(), 1):
             if FENCE.match(line):
@@ -166,10 +166,18 @@ def stated_defaults() -> Iterator[tuple[str, str, str]]:
             if line.startswith("|"):
                 cells = _cells(line)
                 if len(cells) > 1 and cells[0] in ("key", "setting"):
+                    key_column = 0
                     default_column = 1 if cells[1] == "default" else None
+                elif len(cells) > 2 and cells[1] == "setting":
+                    # | control | setting | default, and why |: a leading `VALUE` only
+                    key_column = 1
+                    default_column = 2 if cells[2].startswith("default") else None
                 elif default_column is not None and not set(cells[0]) <= set("-: "):
-                    keys = re.findall(r"`([a-z_.][a-z0-9_.]*)`", cells[0])
+                    keys = re.findall(r"`([a-z_.][a-z0-9_.]*)`", cells[key_column])
                     values = _split_values(cells[default_column])
+                    if key_column:  # the first setting named, and its leading value
+                        keys = keys[:1]
+                        values = re.findall(r"^`[^`]+`(?=[:;, ]|$)", cells[default_column])
                     if len(keys) == len(values):
                         previous = None
                         for key, value in zip(keys, values, strict=True):
@@ -225,6 +233,7 @@ def test_the_default_check_reads_tables_and_prose(tmp_path: Path) -> None:
     assert ("monitoring.scrape_interval", "15") in stated  # a section named in the heading
     assert ("synapse.email.smtp_port", "`587`") in stated  # beside the key before it
     assert ("backup.schedule", "`daily`") in stated  # prose: `backup.schedule`, default `daily`
+    assert ("synapse.privacy.user_ips_max_age", "`28d`") in stated  # | control | setting |
     assert default_of("synapse.max_upload_size_mb") == 50
     assert default_of("synapse.no_such_thing") is _MISSING
 
@@ -365,3 +374,32 @@ def test_init_writes_every_setting_into_wmx_yaml(tmp_path: Path) -> None:
         if not re.search(rf"\b{key.rpartition('.')[2]}\b", text)
     ]
     assert not missing, "settings wmx init's wmx.yaml does not name: " + ", ".join(missing)
+
+
+def test_wmx_yaml_comments_state_the_models_defaults(tmp_path: Path) -> None:
+    """Each "Default: VALUE." in the comment above a key of `wmx init`'s wmx.yaml is the
+    model's default of that key (a default said in words is left to the reader)."""
+    site = tmp_path / "s"
+    init = ["init", str(site), "--defaults", "--server-name", "example.test"]
+    assert CliRunner().invoke(app, init).exit_code == 0
+    path: list[str] = []
+    comments: list[str] = []
+    checked, wrong = 0, []
+    for no, line in enumerate((site / "wmx.yaml").read_text().splitlines(), 1):
+        key = re.match(r"^( *)([a-z_0-9]+):", line)
+        if line.strip().startswith("#"):
+            comments.append(line.strip().lstrip("# "))
+            continue
+        block, comments = " ".join(comments), []
+        if key is None:
+            continue
+        path = [*path[: len(key.group(1)) // 2], key.group(2)]
+        stated = re.search(r"Default: (\"\"|\[\]|[^\s.,;]+)(?:\.\s|\.$| \(|$)", block)
+        if stated and default_of(".".join(path)) is not _MISSING:
+            checked += 1
+            value = _value(stated.group(1))
+            value = yaml.safe_load(stated.group(1)) if value is _MISSING else value
+            if not _same(value, default_of(".".join(path))):
+                wrong.append(f"wmx.yaml:{no}: {'.'.join(path)}: Default: {stated.group(1)}")
+    assert checked > 60, checked
+    assert not wrong, "wmx init's comments state other defaults:\n" + "\n".join(wrong)
