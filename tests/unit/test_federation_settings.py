@@ -10,13 +10,16 @@ import pytest
 
 from tests.unit.test_chat_render import _files, _refused, _site, _synapse
 from wmx.lab.addressing import SUBNET
+from wmx.site.grammars import NON_PUBLIC_RANGES
 
 
-def test_no_ranges_keep_synapses_default_blacklist(tmp_path: Path) -> None:
+def test_no_ranges_block_every_non_public_range(tmp_path: Path) -> None:
     config = _synapse(_files(_site(tmp_path)))
     assert "ip_range_whitelist" not in config
-    # wmx never writes a blacklist of its own: Synapse's default covers every private range.
-    assert "ip_range_blacklist" not in config
+    # wmx writes the blacklist itself: Synapse's default misses some non-public ranges
+    # (NAT64's among them), and the site's own hosts (here covered by 10.0.0.0/8) are
+    # added (tests/unit/test_network_exposure.py).
+    assert config["ip_range_blacklist"] == list(NON_PUBLIC_RANGES)
 
 
 def test_allowed_ranges_render_as_ip_range_whitelist(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from wmx.components.component import (
 from wmx.components.synapse import SYNAPSE_PORT
 from wmx.site.model import SiteConfig
 from wmx.site.settings.irc_bridge import IrcBridgeSettings, IrcNetwork
+from wmx.site.topology import WORKER_GROUP
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -153,14 +154,23 @@ class IrcBridgeView:
         return list(self.settings.networks)
 
 
+def bridge_callers(topology: Topology, host: HostView) -> list[HostView]:
+    """The other hosts that call the bridge on `host`: a remote proxy (the media links it
+    gives IRC users) and the hosts of group synapse_workers, whose Synapse processes push
+    the bridge its events (notify_appservices_from_worker) and ask it about its users."""
+    callers: dict[str, HostView] = {}
+    for other in (*topology.in_group("proxy"), *topology.in_group(WORKER_GROUP)):
+        if other.name != host.name:
+            callers.setdefault(other.name, other)
+    return list(callers.values())
+
+
 def bridge_bind_for(topology: Topology, host: HostView) -> str | None:
-    """Where Heisenbridge listens on `host`: loopback (Synapse is local), or the
-    host's address when the proxy, which serves its media links, runs elsewhere."""
+    """Where Heisenbridge listens on `host`: loopback when nothing on another host calls
+    it, else the host's address (firewalled to those callers: bridge_callers)."""
     if "irc_bridge" not in host.groups:
         return None
-    if any(p.name == host.name for p in topology.in_group("proxy")):
-        return "127.0.0.1"
-    return host.address
+    return host.address if bridge_callers(topology, host) else "127.0.0.1"
 
 
 def irc_bridge_view(config: SiteConfig, topology: Topology) -> IrcBridgeView | None:
@@ -205,11 +215,12 @@ class IrcBridge(Component):
         bind = bridge_bind_for(views.site.topology, host)
         if bind is None:
             return FirewallRules()
-        # A remote proxy reaches the bridge for the media links it gives IRC users.
-        proxies = views.site.topology.in_group("proxy") if bind != "127.0.0.1" else []
+        # A remote proxy reaches the bridge for its media links, the worker hosts'
+        # Synapse processes for its appservice API; nobody else.
+        callers = bridge_callers(views.site.topology, host)
         return FirewallRules(
             tcp_ports=(IDENTD_PORT,),
-            restricted=tuple(FirewallSource(HEISENBRIDGE_PORT, p.address) for p in proxies),
+            restricted=tuple(FirewallSource(HEISENBRIDGE_PORT, c.address) for c in callers),
         )
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
 from wmx.errors import WmxError
+from wmx.site.grammars import NON_PUBLIC_RANGES, covered
 from wmx.site.settings.workers import pool_sizes
 
 if TYPE_CHECKING:
@@ -33,6 +35,35 @@ def synapse_bind_for(topology: Topology, host: HostView) -> list[str]:
     return ["127.0.0.1", host.address]
 
 
+def own_networks(topology: Topology) -> list[str]:
+    """The site's own hosts as /32 and /128 networks, in inventory order: each host's
+    address when it is an IP address (a host name is skipped: give its addresses as
+    public_ipv4 / public_ipv6), and its public_ipv4 / public_ipv6. Their firewalls admit
+    the homeserver host (PostgreSQL, the workers' replication), and a host reaches every
+    port it listens on through its own address: Synapse must never fetch from them on a
+    user's behalf (link previews, push gateways, federation)."""
+    found: dict[str, None] = {}
+    for host in topology.hosts:
+        values: list[object] = [host.address]
+        for key in ("public_ipv4", "public_ipv6"):
+            value = host.vars.get(key)
+            values.extend(value if isinstance(value, list) else [value] if value else [])
+        for value in values:
+            try:
+                found.setdefault(str(ipaddress.ip_network(str(value))), None)
+            except ValueError:
+                continue
+    return list(found)
+
+
+def blocked_ranges(ranges: list[str] | tuple[str, ...], topology: Topology) -> list[str]:
+    """`ranges` and the site's own hosts they do not cover already (own_networks)."""
+    blocked = list(ranges)
+    return blocked + [
+        n for n in own_networks(topology) if not covered(ipaddress.ip_network(n), blocked)
+    ]
+
+
 class Synapse(Component):
     name = "synapse"
     settings_sections = ("synapse",)
@@ -48,6 +79,12 @@ class Synapse(Component):
         )
         return {
             "synapse_bind": synapse_bind_for(views.site.topology, host),
+            # What Synapse's requests on users' behalf never reach: every non-public range
+            # (Synapse's own default misses some, e.g. NAT64's) and the site's own hosts.
+            "federation_blacklist": blocked_ranges(NON_PUBLIC_RANGES, views.site.topology),
+            "preview_blacklist": blocked_ranges(
+                config.synapse.url_previews.blacklist, views.site.topology
+            ),
             "login": login_view(views.site),
             # Each process's pool: all of them and a reserve fit in max_connections.
             "db_pool": {"cp_min": cp_min, "cp_max": cp_max},

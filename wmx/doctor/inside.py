@@ -240,8 +240,9 @@ def federation_ranges_check(
     the ranges wmx.yaml allows (synapse.federation_allow_ranges, the lab's network)."""
     kind, title = "federation-ranges", "Federation cannot reach private addresses"
     fix = (
-        "ip_range_blacklist and ip_range_whitelist in /etc/matrix-synapse: wmx keeps "
-        f"Synapse's blacklist and whitelists only synapse.federation_allow_ranges ({DEPLOY})"
+        "ip_range_blacklist and ip_range_whitelist in /etc/matrix-synapse: wmx blocks every "
+        "non-public range and the site's own hosts, and allows only "
+        f"synapse.federation_allow_ranges ({DEPLOY})"
     )
     blacklist = config.get("ip_range_blacklist")
     whitelist = config.get("ip_range_whitelist") or []

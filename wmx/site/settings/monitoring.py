@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +19,9 @@ from wmx.site.grammars import (
 from wmx.site.validation import cross_field
 
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
+# monitoring.remote_scrape.allow: no network wider than these prefix lengths (IPv4's /8
+# is a private network such as 10.0.0.0/8, IPv6's /32 a provider's allocation).
+WIDEST_ALLOWED = {4: 8, 6: 32}
 
 
 class SmtpSettings(Strict):
@@ -44,7 +48,18 @@ class RemoteScrapeSettings(Strict):
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # An address stays as written; a network loses its host bits (nft refuses them).
-        return [v if "/" not in v else n for v, n in zip(value, check_networks(value), strict=True)]
+        networks = check_networks(value)
+        for network in map(ipaddress.ip_network, networks):
+            # Prometheus answers over plain HTTP with basic auth: the allow list names the
+            # remote servers' networks, never a good part of the internet.
+            widest = WIDEST_ALLOWED[network.version]
+            if network.prefixlen < widest:
+                raise ValueError(
+                    f"{network} is wider than a /{widest}: Prometheus would answer most of "
+                    "the internet (over plain HTTP); name your Prometheus servers' "
+                    "addresses or networks"
+                )
+        return [v if "/" not in v else n for v, n in zip(value, networks, strict=True)]
 
     @field_validator("user")
     @classmethod
