@@ -100,9 +100,9 @@ def _what(exc: UsageError, ctx: Context | None) -> str:
         close = difflib.get_close_matches(name, known, n=3, cutoff=CLOSE)
         return f"no such command {_value(name)}{_did_you_mean(close, quote=True)}"
     if found := re.fullmatch(_EXTRA, message):
-        words = found["words"].split(" ")
-        plural = "s" if len(words) > 1 else ""
-        return f"unexpected argument{plural} {' '.join(_value(w) for w in words)}"
+        # Not echoed: a word in the wrong place may be a password (`user create zed hunter2`).
+        extra = len(found["words"].split(" "))
+        return f"{extra} unexpected argument{'s' if extra > 1 else ''} (not repeated here)"
     if isinstance(exc, BadOptionUsage) and (found := re.fullmatch(_OPTION_USE, message)):
         count = found["count"]
         wanted = "no value" if count is None else "a value" if count == "an" else f"{count} values"

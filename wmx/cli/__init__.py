@@ -14,10 +14,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.text import Text
 from typer._click.core import Command as ClickCommand  # typer vendors click
 from typer._click.core import Context as ClickContext
 from typer._click.shell_completion import CompletionItem
@@ -26,7 +25,7 @@ from typer.core import TyperCommand, TyperGroup
 from wmx import __version__
 from wmx.cli.common import err_console
 from wmx.errors import DISK_REFUSED, WmxError, WriteRefused
-from wmx.present import plain_help
+from wmx.present import plain_help, print_error
 from wmx.present_usage import usage_errors
 
 # wmx uses no pydantic plugin; pydantic's search for them (reading every installed
@@ -196,19 +195,20 @@ class WmxGroup(TyperGroup):
         except KeyboardInterrupt:  # Ctrl-C: exit status 130 as shells say (not "Aborted!")
             err_console.print()
             raise typer.Exit(130) from None
-        except WmxError as exc:
-            for line in str(exc).splitlines():
-                err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
         except OSError as exc:
             # A disk that refuses a write (full, read-only, over quota) is the operator's to
             # fix, not wmx's bug: write_atomically's one line (WriteRefused), exit 1.
             if exc.errno not in DISK_REFUSED:
                 raise
-            refused = WriteRefused(exc.filename, exc)
-            line = str(refused)
-            err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
-            raise typer.Exit(refused.exit_code) from None
+            return _fail(WriteRefused(exc.filename, exc))
+        except WmxError as exc:
+            return _fail(exc)
+
+
+def _fail(exc: WmxError) -> NoReturn:
+    for line in str(exc).splitlines():
+        print_error(line)
+    raise typer.Exit(exc.exit_code) from None
 
 
 plain_help()  # --help writes flags, lists and arguments as the docs do
