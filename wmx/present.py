@@ -74,9 +74,8 @@ def esc(value: Any) -> str:
 
 
 def known(value: Any, unknown: str) -> str:
-    """A value that may not be known, for people: its text, or `unknown` (words saying
-    why) for None. Plans, records and JSON keep None (null); only the words people read
-    are made here, never "None" or "?"."""
+    """For people: `value`'s text, or `unknown` (words saying why) for None. Plans, records
+    and JSON keep None (null): words are made here, never "None" or "?"."""
     return unknown if value is None else str(value)
 
 
