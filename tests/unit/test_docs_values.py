@@ -18,6 +18,7 @@ lists of what the code has):
 from __future__ import annotations
 
 import enum
+import importlib
 import re
 import typing
 from collections.abc import Iterator
@@ -272,6 +273,15 @@ def test_every_stated_bound_is_the_models() -> None:
             )
     assert checked >= 20, checked
     assert not wrong, "bounds the documents state wrongly:\n" + "\n".join(wrong)
+    # Every bounded number is in the table (workers' counts and IRC ports by their rows).
+    stated_keys = {key for _, key, _, _ in stated_bounds()}
+    unstated = [
+        key
+        for key in _leaf_settings(SiteConfig)
+        if bounds_of(key) != (None, None) and key not in stated_keys
+        if not key.startswith(("synapse.workers.", "irc_bridge.networks.servers."))
+    ]
+    assert not unstated, f"docs/site-input.md gives no bounds of {unstated}"
 
 
 def test_design_md_ranks_every_package_as_test_layers_does() -> None:
@@ -339,11 +349,15 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_tests() -> None:
 
 
 def test_documents_list_every_inventory_group() -> None:
-    """docs/design.md's vocabulary of the inventory and docs/backup.md's groups a drill
-    never overwrites are the groups wmx knows (`wmx.site.topology.GROUPS`)."""
+    """docs/design.md's vocabulary of the inventory, docs/site-input.md's groups and
+    docs/backup.md's groups a drill never overwrites are the groups wmx knows
+    (`wmx.site.topology.GROUPS`)."""
     design = (ROOT / "docs/design.md").read_text()
     vocabulary = design.partition("`wmx/site/topology.py` holds")[2].partition("\n- ")[0]
     assert set(re.findall(r"`([a-z_]+)`", vocabulary)) == set(GROUPS)
+    site_input = (ROOT / "docs/site-input.md").read_text()
+    known = site_input.partition("| groups | the groups wmx knows (")[2].partition(")")[0]
+    assert set(re.findall(r"`([a-z_]+)`", known)) == set(GROUPS)
     backup = (ROOT / "docs/backup.md").read_text()
     serving = backup.partition("any group but `backup`:")[2].partition(")")[0]
     assert {g.strip() for g in serving.split(",")} == set(SERVING_GROUPS)
@@ -403,3 +417,57 @@ def test_wmx_yaml_comments_state_the_models_defaults(tmp_path: Path) -> None:
                 wrong.append(f"wmx.yaml:{no}: {'.'.join(path)}: Default: {stated.group(1)}")
     assert checked > 60, checked
     assert not wrong, "wmx init's comments state other defaults:\n" + "\n".join(wrong)
+
+
+PYTHON_NAME = re.compile(r"`(wmx(?:\.[A-Za-z_]\w*)+)(?:\(\))?`|`(wmx/[\w/]+)\.py: (\w+)`")
+NOT_PYTHON = {"wmx.yaml", "wmx.test"}  # a file and a domain, written like a module
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for attr in parts[end:]:
+            if not hasattr(found, attr):
+                return False
+            found = getattr(found, attr)
+        return True
+    return False
+
+
+def test_every_python_name_a_document_gives_exists() -> None:
+    """`wmx.components.nginx.public_names`, `wmx/site/grammars.py: Strict`: each module,
+    class, function or constant a document names by its dotted name is there."""
+    found, missing = 0, []
+    for path in DOCS:
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            for dotted, module, name in PYTHON_NAME.findall(line):
+                dotted = dotted or f"{module.replace('/', '.')}.{name}"
+                if dotted not in NOT_PYTHON:
+                    found += 1
+                    missing += [] if _resolves(dotted) else [f"{path.name}:{no}: {dotted}"]
+    assert found > 20, found
+    assert not missing, "names of wmx's code that do not exist:\n" + "\n".join(missing)
+
+
+def _is_choice(key: str) -> bool:
+    field = field_of(key)
+    assert field is not None
+    kinds = typing.get_args(field.annotation) or (field.annotation,)
+    return typing.get_origin(field.annotation) is typing.Literal or any(
+        typing.get_origin(k) is typing.Literal or (isinstance(k, type) and issubclass(k, enum.Enum))
+        for k in kinds
+    )
+
+
+def test_site_input_md_names_every_choice() -> None:
+    """docs/site-input.md's list of settings that take one of listed values is every
+    setting whose type is a choice (a Literal or an Enum)."""
+    text = (ROOT / "docs/site-input.md").read_text()
+    listed = text.partition("Choices\n(")[2].partition(")")[0]
+    choices = {k for k in _leaf_settings(SiteConfig) if _is_choice(k)}
+    assert len(choices) > 5
+    assert set(re.findall(r"`([a-z_.]+)`", listed)) == choices
