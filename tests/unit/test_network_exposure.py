@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from tests.conftest import answers
 from tests.unit.render_sites import BASE_CONFIG, files_by_dest, make_site, synapse_config
+from wmx.cli import app
 from wmx.site import Site
 from wmx.site.grammars import NON_PUBLIC_RANGES
+from wmx.site.init import init_site
 from wmx.site.model import SiteConfig
 from wmx.site.topology import HostView
 
@@ -28,6 +32,7 @@ DB, HS, PROXY, WK, MON, TURN = (
 
 
 def _site(tmp_path: Path, *hosts: HostView, **synapse: Any) -> Site:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = {
         **BASE_CONFIG,
         "synapse": {"workers": {"preset": "small"}, **synapse},
@@ -47,7 +52,6 @@ def test_worker_hosts_reach_the_irc_bridge(tmp_path: Path) -> None:
     for proxy_on_hs in (True, False):
         hs = HostView("hs1", "10.0.0.12", ("homeserver", "irc_bridge", "proxy"), 4096)
         hosts = (DB, hs, WK) if proxy_on_hs else (DB, HS, PROXY, WK)
-        (tmp_path / str(proxy_on_hs)).mkdir()
         site = _site(tmp_path / str(proxy_on_hs), *hosts)
         files = files_by_dest(site, "hs1")
         config = synapse_config(files)
@@ -105,3 +109,31 @@ def test_remote_scrape_admits_a_private_network_and_addresses(tmp_path: Path) ->
     site = make_site(tmp_path, config, [HostView("hs1", "10.0.0.12", groups)])
     nft = files_by_dest(site, "hs1")["/etc/nftables.conf"].content
     assert _admitted(nft, 9090) == set(allow)
+
+
+def test_an_ipv6_host_address_on_a_site_of_several_hosts_is_refused_at_load(
+    tmp_path: Path,
+) -> None:
+    # Other hosts' files name it as address:port or in URLs (nginx's upstreams,
+    # Prometheus's targets, the exporters' listen addresses, instance_map, pgpass), which
+    # came out as "fd00::11:9100": services that could not start.
+    root = init_site(tmp_path / "site", answers("example.test")).root
+    inventory = root / "inventory.yml"
+    text = inventory.read_text().replace("203.0.113.10", '"fd00::12"')
+    text = text.replace("  hosts:\n", '  hosts:\n    db1:\n      ansible_host: "fd00::11"\n', 1)
+    database = "    database:\n      hosts:\n        "
+    inventory.write_text(text.replace(database + "matrix:", database + "db1:"))
+    line = inventory.read_text().splitlines().index('      ansible_host: "fd00::11"') + 1
+    result = CliRunner().invoke(app, ["--site", str(root), "render"])
+    assert result.exit_code == 2, result.output
+    expected = f"error: {inventory}:{line}: db1: ansible_host fd00::11 is an IPv6 address"
+    assert result.stderr.startswith(expected)
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+    assert not (root / "build").exists()
+
+
+def test_one_host_or_ipv4_and_host_names_still_load(tmp_path: Path) -> None:
+    one = HostView("hs1", "fd00::12", ("database", "homeserver", "proxy"), 4096)
+    assert _site(tmp_path / "a", one, workers={"preset": "none"})
+    named = HostView("db1", "db1.example.net", ("database",), 4096)
+    assert _site(tmp_path / "b", named, HS, PROXY, WK)
