@@ -9,7 +9,7 @@ lists of what the code has):
 - `wmx init`'s wmx.yaml names every setting (README: "every setting, commented");
 - docs/design.md's table of layers gives every package the rank tests/unit/test_layers.py
   gives it, and the inventory groups design.md and backup.md list are wmx's;
-- every path of this repository a document names (`wmx/site/model.py`,
+- every path of this repository a document or a --help text names (`wmx/site/model.py`,
   `tests/e2e/test_upgrade.py`, `scripts/test`) exists;
 - README's quick start is two commands, both scripts of this checkout, and `.ci/run`
   runs the second (the whole test suite) as README tells a newcomer.
@@ -309,6 +309,8 @@ def _unreleased(text: str) -> str:
 def repo_paths() -> Iterator[tuple[str, str]]:
     texts = [(p, p.read_text()) for p in DOCS]
     texts.append((ROOT / "CHANGELOG.md", _unreleased((ROOT / "CHANGELOG.md").read_text())))
+    golden = ROOT / "tests/unit/golden/cli_tree.txt"  # every --help text
+    texts.append((golden, golden.read_text()))
     for path, text in texts:
         for no, line in enumerate(text.splitlines(), 1):
             for match in REPO_PATH.finditer(line):
@@ -419,8 +421,13 @@ def test_wmx_yaml_comments_state_the_models_defaults(tmp_path: Path) -> None:
     assert not wrong, "wmx init's comments state other defaults:\n" + "\n".join(wrong)
 
 
-PYTHON_NAME = re.compile(r"`(wmx(?:\.[A-Za-z_]\w*)+)(?:\(\))?`|`(wmx/[\w/]+)\.py: (\w+)`")
-NOT_PYTHON = {"wmx.yaml", "wmx.test"}  # a file and a domain, written like a module
+# `wmx.site` or `wmx.components.nginx.public_names()` in code, wmx.lab.cinny.repack in prose
+# (two dots at least), and `wmx/site/grammars.py: Strict`.
+PYTHON_NAME = re.compile(
+    r"`(wmx(?:\.[A-Za-z_]\w*)+)(?:\(\))?`|`(wmx/[\w/]+)\.py: (\w+)`"
+    r"|(?<![\w./`-])(wmx(?:\.[A-Za-z_]\w*){2,})(?![\w`])"
+)
+NOT_PYTHON = {"wmx.yaml", "wmx.test", "wmx.yaml.lock"}  # files and a domain
 
 
 def _resolves(dotted: str) -> bool:
@@ -444,8 +451,8 @@ def test_every_python_name_a_document_gives_exists() -> None:
     found, missing = 0, []
     for path in DOCS:
         for no, line in enumerate(path.read_text().splitlines(), 1):
-            for dotted, module, name in PYTHON_NAME.findall(line):
-                dotted = dotted or f"{module.replace('/', '.')}.{name}"
+            for dotted, module, name, bare in PYTHON_NAME.findall(line):
+                dotted = dotted or bare or f"{module.replace('/', '.')}.{name}"
                 if dotted not in NOT_PYTHON:
                     found += 1
                     missing += [] if _resolves(dotted) else [f"{path.name}:{no}: {dotted}"]
