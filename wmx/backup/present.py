@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from wmx.backup.hints import hint
 from wmx.backup.progress import size, steps_display
 from wmx.errors import WmxError
 from wmx.present import answer, cell, console, err_console, esc
@@ -33,6 +34,13 @@ FILE_OUTCOMES = {
 }
 
 
+def show_hint(error: object) -> None:
+    """Under a repository's error, what to do about it (wmx.backup.hints), when known."""
+    advice = hint(error)
+    if advice:
+        console.print(f"  [yellow]fix:[/] {esc(advice)}")
+
+
 def show_run(record: Mapping[str, Any]) -> None:
     """One line per repository of a backup run: the archive and its sizes, or the error."""
     for label, result in record.get("repositories", {}).items():
@@ -45,6 +53,7 @@ def show_run(record: Mapping[str, Any]) -> None:
             )
         else:
             console.print(f"[red]✗[/] {esc(label)}: {esc(result.get('error', 'failed'))}")
+            show_hint(result.get("error"))
 
 
 def moment(value: Any) -> str:
@@ -66,6 +75,7 @@ def show_listing(data: Mapping[str, Any]) -> None:
         title = f"{repo['label']} ({repo['url']})"
         if not repo.get("ok"):
             console.print(f"[red]✗ {esc(title)}: {esc(repo.get('error'))}[/]")
+            show_hint(repo.get("error"))
             continue
         table = Table(title=esc(title))
         table.add_column("archive", no_wrap=True)

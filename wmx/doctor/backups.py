@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+from wmx.backup.hints import hint
 from wmx.doctor.checks import Check, failed, passed
 from wmx.doctor.inside import HostRunner
 from wmx.site.topology import HostView
@@ -138,7 +139,13 @@ def signing_key_check(facts: dict[str, Any]) -> Check:
         else:
             good.append(f"{label} ({repo['archive']})")
     if problems or not good:
+        errors = [repo.get("error") for repo in (facts.get("repositories") or {}).values()]
+        fixes = list(dict.fromkeys(h for h in map(hint, errors) if h))
         return failed(
-            "backup-signing-key", title, "; ".join(problems) or "no repository", FIX_KEY, "inside"
+            "backup-signing-key",
+            title,
+            "; ".join(problems) or "no repository",
+            "; ".join(fixes) or FIX_KEY,
+            "inside",
         )
     return passed("backup-signing-key", title, f"{live['key_id']} in {', '.join(good)}", "inside")

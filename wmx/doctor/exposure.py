@@ -7,9 +7,9 @@ import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
-from wmx.doctor.checks import Check, failed, passed
+from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.doctor.fetch import FetchError, request
-from wmx.doctor.outside import DEPLOY, Outside
+from wmx.doctor.outside import Outside
 
 # Stages that verify nothing about who registers.
 UNVERIFIED_STAGES = {"m.login.dummy", "m.login.terms", "m.login.recaptcha"}

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from wmx.doctor.checks import Check, failed, passed
+from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.site.grammars import NON_PUBLIC_RANGES, covered
 from wmx.site.topology import HostView
+from wmx.status.probe import stderr_cause
 
 HostRunner = Callable[[HostView, list[str]], "subprocess.CompletedProcess[str]"]
 
@@ -39,7 +40,6 @@ CONFIG_SCRIPT = (
     'case "$f" in */secrets.yaml) continue;; esac; '
     '[ -f "$f" ] && { echo "### $f"; cat "$f"; }; done'
 )
-DEPLOY = "run `wmx deploy` (`wmx diff` first shows what differs on the hosts)"
 
 
 def ssh_runner(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -98,7 +98,7 @@ def host_facts(host: HostView, run: HostRunner) -> HostFacts:
     proc = run(host, ["sh", "-c", FACTS_SCRIPT])
     after = time.time()
     if proc.returncode != 0:
-        raise ValueError((proc.stderr.strip().splitlines() or ["no answer"])[-1])
+        raise ValueError(stderr_cause(proc.stderr, "no answer"))
     return parse_facts(proc.stdout, before, after)
 
 
@@ -136,7 +136,8 @@ def disk_check(host: str, facts: HostFacts) -> Check:
             f"disk:{host}",
             title,
             "; ".join(worst),
-            "free space (old media: `wmx media purge`, journal: journalctl --vacuum-size) "
+            "free space (old media: `wmx media delete --before 90d`, cached remote media: "
+            "`wmx media purge-remote --older-than 30`, the journal: journalctl --vacuum-size) "
             "or grow the disk; PostgreSQL and Synapse stop when it is full",
             side="inside",
         )
@@ -187,7 +188,7 @@ def read_synapse_config(host: HostView, run: HostRunner) -> dict[str, object]:
     them), without the secrets fragment, which is never read."""
     proc = run(host, ["sh", "-c", CONFIG_SCRIPT])
     if proc.returncode != 0 or "### " not in proc.stdout:
-        cause = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        cause = stderr_cause(proc.stderr, "no output")
         raise ValueError(f"cannot read {SYNAPSE_CONFIG} on {host.name}: {cause}")
     merged: dict[str, object] = {}
     for chunk in proc.stdout.split("### ")[1:]:
@@ -281,9 +282,18 @@ def collation_check(host: HostView, database: str, run: HostRunner) -> Check:
         "template0 with LC_COLLATE and LC_CTYPE 'C' and restore a backup into it "
         "(`wmx backup restore`)"
     )
-    if proc.returncode != 0 or not answer:
-        cause = proc.stderr.strip().splitlines()[-1:] or ["no such database"]
-        return failed("postgres-collation", title, cause[0], fix, "inside")
+    if proc.returncode != 0:
+        # psql did not get an answer: PostgreSQL is down or refuses; the collation is unknown.
+        return failed(
+            "postgres-collation",
+            title,
+            stderr_cause(proc.stderr, f"psql status {proc.returncode}"),
+            f"PostgreSQL on {host.name} does not answer: `wmx logs postgresql` says why; "
+            "`wmx deploy` starts it",
+            "inside",
+        )
+    if not answer:
+        return failed("postgres-collation", title, f"no database {database}", fix, "inside")
     if answer != "C C":
         return failed("postgres-collation", title, f"collate/ctype {answer}", fix, "inside")
     return passed("postgres-collation", title, "C (collate and ctype)", "inside")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wmx.doctor.checks import Check, failed, passed
+from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.doctor.discovery import (
     Endpoint,
     SrvLookup,
@@ -24,7 +24,6 @@ from wmx.doctor.fetch import FetchError, Resolve, Response, old_tls_accepted, re
 from wmx.doctor.keys import verify_server_keys
 
 MIN_CERT_DAYS = 14  # certbot renews at 30 days left: under 14, renewal is failing
-DEPLOY = "run `wmx deploy` (`wmx diff` first shows what differs on the hosts)"
 
 
 def lookup_srv(name: str) -> list[SrvRecord]:

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from wmx.components import services_of
 from wmx.components.backup import backs_up
 from wmx.components.exporters import METRICS_PORTS
 from wmx.components.synapse import SYNAPSE_PORT
@@ -25,6 +26,7 @@ from wmx.doctor.inside import (
 )
 from wmx.doctor.outside import Outside, outside_checks
 from wmx.doctor.release import PYPI_SIMPLE, pypi_versions, release_check
+from wmx.doctor.services import services_check
 from wmx.site import Site
 
 POSTGRES_PORT = 5432
@@ -47,6 +49,7 @@ INSIDE_KINDS = (
     "clock",
     "disk",
     "memory",
+    "services",
     "registration",
     "previews-blacklist",
     "federation-ranges",
@@ -128,6 +131,12 @@ def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str])
         with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
             for found in pool.map(lambda h: host_checks(h, run), topology.hosts):
                 checks += found
+    if "services" not in skip:
+        several = len(topology.hosts) > 1
+        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
+            checks += pool.map(
+                lambda h: services_check(h, services_of(site, h), run, several), topology.hosts
+            )
     base = f"https://{config.homeserver.host}"
     if "registration" not in skip:
         checks.append(registration_check(target, base))

@@ -25,7 +25,7 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
         (h, s)
         for h in hosts
         for s in services_of(site, h)
-        if name in (s.name, s.unit.removesuffix(".service"))
+        if name in (s.name, s.unit.removesuffix(".service"), s.unit.removesuffix(".timer"))
     ]
     if not matches:
         where = f" on {host_name}" if host_name else ""
@@ -42,6 +42,10 @@ def journal_argv(
     host: HostView, service: Service, since: str | None, follow: bool, lines: int
 ) -> list[str]:
     command = ["journalctl", "--no-pager", "--output=short-iso", "--unit", service.unit]
+    if service.unit.endswith(".timer"):
+        # A timer's journal only says when it fired; what the job did (a backup's or a
+        # certificate renewal's errors) is in the journal of the service it starts.
+        command += ["--unit", service.unit.removesuffix(".timer") + ".service"]
     command += ["--since", since] if since else ["--lines", str(lines)]
     if follow:
         command.append("--follow")

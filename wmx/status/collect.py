@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -78,7 +78,8 @@ class HostStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.reachable and all(s.state == "active" for s in self.services)
+        """Reachable, every service active, no disk nearly full, memory to spare."""
+        return not host_problems(self, several_hosts=False)
 
 
 @dataclass
@@ -120,13 +121,13 @@ class SiteStatus:
         return (self.cert_expires_at - self.collected_at) / 86400
 
     @property
+    def problems(self) -> list[str]:
+        """What needs attention, one line each naming what to do (wmx.status.problems)."""
+        return site_problems(self)
+
+    @property
     def healthy(self) -> bool:
-        return (
-            all(h.healthy for h in self.hosts)
-            and not self.alerts
-            and all(t.up for t in self.targets)
-            and not self.backup_failed_on
-        )
+        return not self.problems
 
     @property
     def backup_failed_on(self) -> list[str]:
@@ -136,12 +137,105 @@ class SiteStatus:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["healthy"] = self.healthy
+        data["problems"] = self.problems
         data["cert_days_left"] = (
             None if self.cert_days_left is None else round(self.cert_days_left, 2)
         )
         for host, raw in zip(self.hosts, data["hosts"], strict=True):
             raw["healthy"] = host.healthy
         return data
+
+
+# What needs attention, one line per problem, each naming what to do next: the lines
+# `wmx status` shows under its verdict (`problems` in JSON). A stopped or crashing service
+# names `wmx logs` with the name status shows for it and the way back (`wmx deploy` starts
+# what is stopped; `wmx deploy --full` also puts back configuration edited by hand on the
+# host, which a plain deploy does not look at), and the host when the site has several.
+
+DISK_FULL = 0.90  # used share of a filesystem that needs attention (wmx doctor's too)
+MEMORY_LOW = 0.10  # available share of memory that needs attention (wmx doctor's too)
+CERT_DAYS = 14  # a certificate closer than this to its expiry needs attention
+
+
+def _gib(value: float) -> str:
+    return f"{value / (1 << 30):.1f} GiB"
+
+
+def crashing(service: ServiceStatus) -> bool:
+    """Failed, or systemd waiting to start it again after it exited (a crash loop)."""
+    return service.state == "failed" or service.sub_state == "auto-restart"
+
+
+def service_problem(host: HostStatus, service: ServiceStatus, several_hosts: bool) -> str:
+    where = f" --host {host.name}" if several_hosts else ""
+    logs = f"`wmx logs {service.name}{where}`"
+    what = f"{service.name} ({service.unit}) on {host.name}"
+    if service.state == "not-installed":
+        return f"{what} is not installed: `wmx deploy --full` installs and starts it"
+    if crashing(service):
+        state = "keeps crashing" if service.sub_state == "auto-restart" else "has failed"
+        return (
+            f"{what} {state}: {logs} says why; `wmx deploy --full` puts back the "
+            "configuration wmx manages, undoing hand edits, and starts it"
+        )
+    if service.state in ("activating", "reloading", "deactivating"):
+        return f"{what} is {service.state} ({service.sub_state}): look again soon, or {logs}"
+    return (
+        f"{what} is {service.state} ({service.sub_state}): `wmx deploy` starts it; "
+        f"{logs} says why it stopped"
+    )
+
+
+def host_problems(host: HostStatus, several_hosts: bool) -> list[str]:
+    if not host.reachable:
+        return [host.error or f"{host.name}: not reachable over SSH"]
+    found = [service_problem(host, s, several_hosts) for s in host.services if s.state != "active"]
+    for disk in host.disks:
+        if disk.used_ratio >= DISK_FULL:
+            found.append(
+                f"disk {disk.path} on {host.name} is {disk.used_ratio:.0%} full "
+                f"({_gib(disk.size_bytes - disk.used_bytes)} free): free space "
+                "(`wmx media delete --before 90d`, `journalctl --vacuum-size=200M` on the host) "
+                "or grow it; PostgreSQL and Synapse stop when it is full"
+            )
+    ratio = host.memory_available_ratio
+    if ratio is not None and ratio < MEMORY_LOW:
+        found.append(
+            f"memory on {host.name}: {ratio:.0%} available: `wmx status` shows what runs "
+            "there; give the host more memory, or lower memory_mb in the inventory and deploy"
+        )
+    return found
+
+
+def site_problems(status: SiteStatus) -> list[str]:
+    """Every problem of `status`, hosts first, one line each with what to do."""
+    several = len(status.hosts) > 1
+    found = [line for host in status.hosts for line in host_problems(host, several)]
+    days = status.cert_days_left
+    if days is not None and days < CERT_DAYS:
+        found.append(
+            f"the certificate expires in {days:.0f} days: `wmx logs certbot` says why it is "
+            "not renewed; `wmx doctor` checks the names it needs"
+        )
+    for name in status.backup_failed_on:
+        found.append(f"the last backup run failed on {name}: `wmx backup list` says why")
+    if status.monitoring_error:
+        found.append(status.monitoring_error)
+    for target in status.targets:
+        if not target.up:
+            found.append(
+                f"Prometheus cannot scrape {target.job} on {target.instance}: "
+                "`wmx status` above shows whether its service runs"
+            )
+    for alert in status.alerts:
+        summary = f": {alert.summary}" if alert.summary else ""
+        found.append(
+            f"alert {alert.name} ({alert.severity or 'no severity'}) on {alert.instance}"
+            f"{summary} (docs/monitoring.md: what to do)"
+        )
+    if status.federation_error:
+        found.append(status.federation_error)
+    return found
 
 
 def host_status(site: Site, host: HostView) -> HostStatus:
@@ -198,44 +292,74 @@ def _scalar(client: httpx.Client, base: str, query: str) -> float | None:
     return None if value != value else value  # NaN: no data (no traffic yet)
 
 
+class _Unanswered(WmxError):
+    """Prometheus or Alertmanager did not answer through its tunnel: the line says which."""
+
+
+def _asking(what: str, service: str, host: HostView, ask: Callable[[], None]) -> None:
+    """Run `ask`; an HTTP failure or an answer of the wrong shape becomes one line naming
+    the service that did not answer and where its journal is."""
+    try:
+        ask()
+    except (httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
+        cause = str(exc) or exc.__class__.__name__
+        raise _Unanswered(
+            f"{what} on {host.name} did not answer ({cause}): `wmx logs {service}` says why; "
+            "`wmx deploy` starts it"
+        ) from None
+
+
+def _prometheus(client: httpx.Client, base: str, status: SiteStatus) -> None:
+    response = client.get(f"{base}/api/v1/query", params={"query": "up"})
+    response.raise_for_status()
+    for item in response.json()["data"]["result"]:
+        labels = item["metric"]
+        status.targets.append(
+            Target(
+                job=labels.get("job", ""),
+                instance=labels.get("instance", ""),
+                up=item["value"][1] == "1",
+            )
+        )
+    status.targets.sort(key=lambda t: (t.job, t.instance))
+    status.synapse = {k: _scalar(client, base, q) for k, q in SYNAPSE_QUERIES.items()}
+    if status.cert_expires_at is None:
+        status.cert_expires_at = _scalar(client, base, CERT_QUERY)
+
+
+def _alertmanager(client: httpx.Client, base: str, status: SiteStatus) -> None:
+    alerts = client.get(
+        f"{base}/api/v2/alerts",
+        params={"active": "true", "silenced": "false", "inhibited": "false"},
+        auth=None,
+    )
+    alerts.raise_for_status()
+    for alert in alerts.json():
+        labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
+        status.alerts.append(
+            Alert(
+                name=labels.get("alertname", ""),
+                severity=labels.get("severity", ""),
+                instance=labels.get("instance", ""),
+                summary=annotations.get("summary", ""),
+                since=alert.get("startsAt", ""),
+            )
+        )
+    status.alerts.sort(key=lambda a: (a.severity != "critical", a.name, a.instance))
+
+
 def _monitoring(site: Site, status: SiteStatus, host: HostView) -> None:
     with (
         _monitoring_urls(site, host) as (prometheus, alertmanager, auth),
         httpx.Client(timeout=15, auth=auth) as client,
     ):
-        response = client.get(f"{prometheus}/api/v1/query", params={"query": "up"})
-        response.raise_for_status()
-        for item in response.json()["data"]["result"]:
-            labels = item["metric"]
-            status.targets.append(
-                Target(
-                    job=labels.get("job", ""),
-                    instance=labels.get("instance", ""),
-                    up=item["value"][1] == "1",
-                )
-            )
-        status.targets.sort(key=lambda t: (t.job, t.instance))
-        status.synapse = {k: _scalar(client, prometheus, q) for k, q in SYNAPSE_QUERIES.items()}
-        if status.cert_expires_at is None:
-            status.cert_expires_at = _scalar(client, prometheus, CERT_QUERY)
-        alerts = client.get(
-            f"{alertmanager}/api/v2/alerts",
-            params={"active": "true", "silenced": "false", "inhibited": "false"},
-            auth=None,
+        _asking("Prometheus", "prometheus", host, lambda: _prometheus(client, prometheus, status))
+        _asking(
+            "Alertmanager",
+            "alertmanager",
+            host,
+            lambda: _alertmanager(client, alertmanager, status),
         )
-        alerts.raise_for_status()
-        for alert in alerts.json():
-            labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
-            status.alerts.append(
-                Alert(
-                    name=labels.get("alertname", ""),
-                    severity=labels.get("severity", ""),
-                    instance=labels.get("instance", ""),
-                    summary=annotations.get("summary", ""),
-                    since=alert.get("startsAt", ""),
-                )
-            )
-        status.alerts.sort(key=lambda a: (a.severity != "critical", a.name, a.instance))
 
 
 def collect_status(site: Site) -> SiteStatus:
@@ -267,6 +391,8 @@ def collect_status(site: Site) -> SiteStatus:
     if monitor is not None:
         try:
             _monitoring(site, status, monitor)
-        except (WmxError, httpx.HTTPError, KeyError, ValueError) as exc:
+        except _Unanswered as exc:
+            status.monitoring_error = str(exc)
+        except WmxError as exc:  # the SSH tunnels
             status.monitoring_error = f"Prometheus/Alertmanager on {monitor.name}: {exc}"
     return status

@@ -22,6 +22,7 @@ from typing import Any
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 from wmx.ssh import connection
+from wmx.status.probe import stderr_cause
 
 DATABASE = "synapse"
 QUERY = """
@@ -89,7 +90,7 @@ def federation_remotes(database_host: HostView, timeout: float = 60) -> list[Rem
         check=False,
     )
     if proc.returncode != 0:
-        cause = (proc.stderr.strip().splitlines() or [f"status {proc.returncode}"])[-1]
+        cause = stderr_cause(proc.stderr, f"status {proc.returncode}")
         raise WmxError(f"federation state from {database_host.name}: {cause}")
     try:
         return parse_remotes(proc.stdout.strip())

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wmx.present import answer, console, known
-from wmx.status.collect import SiteStatus
+from wmx.status.collect import SiteStatus, crashing
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -87,9 +87,13 @@ def render_status(status: SiteStatus) -> RenderableType:
         if not host.reachable:
             parts.append(Panel(Text(host.error, style="red"), title=title, border_style="red"))
             continue
-        table = Table("service", "unit", "state", "version", "up for", box=None)
+        table = Table(box=None)
+        # The service's name is what `wmx logs` takes: never cut short, however narrow.
+        table.add_column("service", no_wrap=True, overflow="fold")
+        for heading in ("unit", "state", "version", "up for"):
+            table.add_column(heading)
         for s in host.services:
-            style = _STATE_STYLE.get(s.state, "yellow")
+            style = "bold red" if crashing(s) else _STATE_STYLE.get(s.state, "yellow")
             state = f"{s.state} ({s.sub_state})" if s.sub_state else s.state
             table.add_row(
                 Text(s.name),
@@ -183,7 +187,9 @@ def render_status(status: SiteStatus) -> RenderableType:
             parts.append(Text.from_markup("[green]No alert is firing.[/]"))
     verdict = "[green]healthy[/]" if status.healthy else "[red]needs attention[/]"
     header = Text.from_markup(f"[bold]{esc(status.server_name)}[/]: {verdict}")
-    return Group(header, *parts)
+    # What to do comes first: on a short terminal (`--watch`) the end of the screen is cut.
+    todo = [Text.assemble(("• ", "red"), line) for line in status.problems]
+    return Group(header, *todo, *parts)
 
 
 def show_last_upgrade(record: Mapping[str, Any] | None) -> None:

@@ -55,6 +55,15 @@ def probe_params(services: list[Service]) -> str:
     )
 
 
+def stderr_cause(stderr: str, fallback: str) -> str:
+    """The line of a command's stderr that says what went wrong: the last one that is not
+    indented (psql indents its hint under its error; a Python traceback ends with the
+    exception), else the last line, else `fallback`."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    flush = [line for line in lines if not line[0].isspace()]
+    return (flush or lines or [fallback])[-1].strip()
+
+
 def probe_host(host: HostView, services: list[Service], timeout: float = 60) -> HostProbe:
     """Run the probe on `host` over SSH (the inventory's connection settings)."""
     try:
@@ -72,7 +81,7 @@ def probe_host(host: HostView, services: list[Service], timeout: float = 60) -> 
     if result.returncode == SSH_FAILED:
         raise unreachable(host, result.stderr)
     if result.returncode != 0:
-        cause = (result.stderr.strip().splitlines() or ["ssh failed"])[-1]
+        cause = stderr_cause(result.stderr, "ssh failed")
         raise WmxError(f"{host.name} ({host.address}): {cause}")
     try:
         return HostProbe(json.loads(result.stdout))

@@ -1,0 +1,169 @@
+"""`wmx doctor`, `wmx logs` and `wmx backup` for the operator of a deployed site, with
+host answers recorded on a lab site while things were broken by hand: a stopped service
+is a failed check of its own, a check that could not look does not advise changing what
+it looked for, every fix names commands that exist and says true things about them, a
+timer's logs include its job's, and a repository error comes with what to do."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from wmx.backup.hints import hint
+from wmx.backup.present import show_listing, show_run
+from wmx.components.component import Service
+from wmx.doctor.backups import signing_key_check
+from wmx.doctor.checks import DEPLOY
+from wmx.doctor.inside import HostFacts, collation_check, disk_check
+from wmx.doctor.run import INSIDE_KINDS
+from wmx.doctor.services import services_check
+from wmx.ops.logs import journal_argv
+from wmx.present import console
+from wmx.site.topology import HostView
+
+LAB1 = HostView("lab1", "10.213.0.11", ("database", "homeserver", "proxy"))
+GOLDEN = Path(__file__).parent / "golden" / "cli_tree.txt"
+SERVICES = [
+    Service("firewall", "nftables.service"),
+    Service("postgresql", "postgresql@*-main.service"),
+    Service("synapse", "matrix-synapse.service"),
+    Service("heisenbridge", "heisenbridge.service"),
+    Service("backup", "wmx-backup.timer"),
+]
+# `systemctl list-units --all --plain --no-legend --full UNITS…` on the lab host with
+# PostgreSQL stopped, Synapse crash-looping on a broken homeserver.yaml, the bridge gone.
+LIST_UNITS = (
+    "heisenbridge.service       loaded inactive dead    Heisenbridge\n"
+    "matrix-synapse.service     loaded activating auto-restart Synapse Matrix homeserver\n"
+    "nftables.service           loaded active exited  nftables\n"
+    "postgresql@17-main.service loaded inactive dead PostgreSQL Cluster 17-main\n"
+    "wmx-backup.timer           loaded active waiting wmx backup of the homeserver\n"
+)
+PSQL_DOWN = (
+    'psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" '
+    "failed: No such file or directory\n"
+    "\tIs the server running locally and accepting connections on that socket?\n"
+)
+BORG_PASSPHRASE = (
+    "passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD "
+    "is incorrect."
+)
+
+
+def answering(stdout: str = "", stderr: str = "", rc: int = 0):  # type: ignore[no-untyped-def]
+    def run(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, rc, stdout, stderr)
+
+    return run
+
+
+def test_stopped_and_crashing_services_fail_a_check_of_their_own() -> None:
+    assert "services" in INSIDE_KINDS
+    check = services_check(LAB1, SERVICES, answering(LIST_UNITS), several_hosts=False)
+    assert not check.ok and check.id == "services:lab1" and check.side == "inside"
+    assert check.detail == (
+        "postgresql (postgresql@17-main.service) is inactive (dead); synapse "
+        "(matrix-synapse.service) is activating (auto-restart); heisenbridge "
+        "(heisenbridge.service) is inactive (dead)"
+    )
+    for name in ("postgresql", "synapse", "heisenbridge"):
+        assert f"`wmx logs {name}`" in check.fix
+    assert "`wmx deploy --full`" in check.fix
+
+
+def test_running_services_pass_and_a_missing_unit_is_not_installed() -> None:
+    running = re.sub(r"inactive dead|activating auto-restart", "active running", LIST_UNITS)
+    check = services_check(LAB1, SERVICES, answering(running), several_hosts=True)
+    assert check.ok and check.detail == "5 units active"
+    without = "\n".join(line for line in running.splitlines() if "heisenbridge" not in line)
+    missing = services_check(LAB1, SERVICES, answering(without), several_hosts=True)
+    assert missing.detail == "heisenbridge (heisenbridge.service) is not installed"
+    assert "`wmx logs heisenbridge --host lab1`" in missing.fix
+
+
+def test_a_database_that_does_not_answer_is_not_a_wrong_collation() -> None:
+    check = collation_check(LAB1, "synapse", answering(stderr=PSQL_DOWN, rc=2))
+    assert not check.ok
+    assert check.detail.startswith("psql: error: connection to server on socket")
+    assert "`wmx logs postgresql`" in check.fix and "collation" not in check.fix
+    missing = collation_check(LAB1, "synapse", answering(stdout=""))
+    assert missing.detail == "no database synapse" and "C collation" in missing.fix
+    assert collation_check(LAB1, "synapse", answering(stdout="C C\n")).ok
+
+
+def _commands(text: str) -> list[str]:
+    """Every `wmx …` command a text names, as far as its words go (no options)."""
+    found = []
+    for quoted in re.findall(r"`(wmx [^`]*)`", text):
+        words = [w for w in quoted.split() if re.fullmatch(r"[a-z][a-z-]*", w)]
+        found.append(" ".join(words))
+    return found
+
+
+def test_fix_texts_name_commands_that_exist_and_do_not_misdescribe_wmx_diff() -> None:
+    tree = GOLDEN.read_text()
+    full = HostFacts(0, 0, 0, [("/", 100 << 30, 1 << 29)], 1, 1)
+    texts = [
+        disk_check("lab1", full).fix,
+        DEPLOY,
+        services_check(LAB1, SERVICES, answering(LIST_UNITS), several_hosts=False).fix,
+        *(advice for _, advice in __import__("wmx.backup.hints").backup.hints.HINTS),
+    ]
+    lines = ["\n" + line for line in tree.splitlines()]
+    for text in texts:
+        for command in _commands(text):
+            # the longest prefix of its words that the CLI tree knows must be a command,
+            # not a group (`wmx media purge` would stop at the group `wmx media`)
+            words = command.split()
+            while words and not any(x.startswith(f"\n{' '.join(words)}:") for x in lines):
+                words.pop()
+            prefix = "\n" + " ".join(words) + " "
+            assert len(words) >= 2, (command, text)
+            assert not any(x.startswith(prefix) for x in lines), (command, text)
+    assert "wmx diff` first shows what differs on the hosts" not in DEPLOY
+    assert "`wmx deploy --full`" in DEPLOY
+
+
+def test_a_timers_logs_include_the_job_it_starts() -> None:
+    argv = journal_argv(LAB1, Service("backup", "wmx-backup.timer"), None, False, 50)
+    assert "--unit wmx-backup.timer --unit wmx-backup.service" in argv[-1]
+    plain = journal_argv(LAB1, Service("nginx", "nginx.service"), None, False, 50)
+    assert plain[-1].count("--unit") == 1
+
+
+def test_repository_errors_come_with_what_to_do() -> None:
+    assert "backup_passphrase" in hint(BORG_PASSPHRASE)
+    assert "mount" in hint("Repository /var/backups/wmx/borg does not exist.")
+    assert hint("something new") == ""
+    with console.capture() as out:
+        show_run({"repositories": {"local": {"ok": False, "error": BORG_PASSPHRASE}}})
+        show_listing(
+            {
+                "repositories": [
+                    {"label": "local", "url": "/b", "ok": False, "error": BORG_PASSPHRASE}
+                ],
+                "status": {},
+            }
+        )
+    assert out.get().count("fix: the passphrase on the host is not the one") == 2
+    key = {"key_id": "ed25519:a_x", "sha256": "1"}
+    check = signing_key_check({"live": key, "repositories": {"local": {"error": BORG_PASSPHRASE}}})
+    assert not check.ok and "backup_passphrase" in check.fix and "wmx backup run" not in check.fix
+
+
+def test_logs_takes_a_timers_unit_name_without_its_suffix(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wmx.cli import app
+    from wmx.ops.logs import find_service
+    from wmx.site import load_site
+
+    root = tmp_path / "site"
+    result = CliRunner().invoke(
+        app, ["init", str(root), "--defaults", "--server-name", "example.test"]
+    )
+    assert result.exit_code == 0, result.output
+    site = load_site(root)
+    for name in ("backup", "wmx-backup", "wmx-backup.service", "wmx-backup.timer"):
+        assert find_service(site, name, None)[1].unit == "wmx-backup.timer", name
