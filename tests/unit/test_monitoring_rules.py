@@ -224,7 +224,7 @@ def test_remote_scraping_needs_basic_auth_from_allowed_addresses(tmp_path: Path)
     assert bcrypt.checkpw(SECRETS.prometheus_remote_password.encode(), hashed.encode())
     assert files["/etc/prometheus/web.yml"].secret
     args = files["/etc/default/prometheus"].content
-    assert "--web.listen-address=0.0.0.0:9090" in args
+    assert "--web.listen-address=:9090 " in args  # IPv4 and IPv6 (the allow-list has both)
     assert "--web.config.file=/etc/prometheus/web.yml" in args
     nft = files["/etc/nftables.conf"].content
     assert "ip saddr 192.0.2.7 tcp dport 9090 accept" in nft

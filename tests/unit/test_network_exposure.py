@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from tests.conftest import answers
 from tests.unit.render_sites import BASE_CONFIG, files_by_dest, make_site, synapse_config
 from wmx.cli import app
+from wmx.render.role_vars import role_vars
 from wmx.site import Site
 from wmx.site.grammars import NON_PUBLIC_RANGES
 from wmx.site.init import init_site
@@ -107,8 +108,10 @@ def test_remote_scrape_admits_a_private_network_and_addresses(tmp_path: Path) ->
     config = {**BASE_CONFIG, "monitoring": {"remote_scrape": {"allow": allow}}}
     groups = ("database", "homeserver", "proxy", "monitoring")
     site = make_site(tmp_path, config, [HostView("hs1", "10.0.0.12", groups)])
-    nft = files_by_dest(site, "hs1")["/etc/nftables.conf"].content
-    assert _admitted(nft, 9090) == set(allow)
+    files = files_by_dest(site, "hs1")
+    assert _admitted(files["/etc/nftables.conf"].content, 9090) == set(allow)
+    # Prometheus answers on IPv6 too (0.0.0.0:9090 left 2001:db8::/32 unanswered).
+    assert "--web.listen-address=:9090 " in files["/etc/default/prometheus"].content
 
 
 def test_an_ipv6_host_address_on_a_site_of_several_hosts_is_refused_at_load(
@@ -137,3 +140,38 @@ def test_one_host_or_ipv4_and_host_names_still_load(tmp_path: Path) -> None:
     assert _site(tmp_path / "a", one, workers={"preset": "none"})
     named = HostView("db1", "db1.example.net", ("database",), 4096)
     assert _site(tmp_path / "b", named, HS, PROXY, WK)
+
+
+def test_a_one_host_site_keeps_every_internal_listener_on_loopback(tmp_path: Path) -> None:
+    groups = ("database", "homeserver", "proxy", "monitoring", "irc_bridge", "turn")
+    site = make_site(
+        tmp_path,
+        {**BASE_CONFIG, "synapse": {"workers": {"preset": "small"}}},
+        [HostView("hs1", "203.0.113.10", groups, 4096)],
+    )
+    files = {dest: f.content for dest, f in files_by_dest(site, "hs1").items()}
+    config = synapse_config(files_by_dest(site, "hs1"))
+    assert {tuple(lst["bind_addresses"]) for lst in config["listeners"]} == {("127.0.0.1",)}
+    instances = role_vars(site, site.topology, site.topology.hosts[0])["synapse_workers_instances"]
+    listeners = [lst for i in instances for lst in i["config"]["worker_listeners"]]
+    binds = {tuple(lst["bind_addresses"]) for lst in listeners}
+    assert binds == {("127.0.0.1",)}
+    assert re.search(r"^bind 127\.0\.0\.1 -::1$", files["/etc/redis/redis.conf"], re.M)
+    assert "listen_addresses = 'localhost'\n" in files["/etc/wmx/postgresql/postgresql.conf"]
+    listens = [
+        address
+        for dest, text in files.items()
+        if dest.startswith("/etc/default/prometheus")
+        for address in re.findall(r"--web\.listen-address=(\S+?):\d+", text)
+    ]
+    assert len(listens) == 6 and set(listens) == {"127.0.0.1"}
+    assert " -l 127.0.0.1 " in files["/etc/systemd/system/heisenbridge.service"]
+    # The firewall opens the public services only, and admits no other host anywhere.
+    nft = files["/etc/nftables.conf"]
+    assert set(re.findall(r"^\t\ttcp dport (\S+) accept$", nft, re.M)) == {
+        "22", "80", "113", "443", "3478", "5349"
+    }  # fmt: skip
+    assert set(re.findall(r"^\t\tudp dport (\S+) accept$", nft, re.M)) == {
+        "3478", "5349", "49152-65535"
+    }  # fmt: skip
+    assert "saddr" not in nft

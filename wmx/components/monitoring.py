@@ -66,8 +66,9 @@ class MonitoringView:
     @property
     def prometheus_listen(self) -> str:
         # Loopback only, unless remote servers federate from it: then every address,
+        # IPv4 and IPv6 (":port"; 0.0.0.0 left an IPv6 allow-list entry unanswered),
         # behind basic auth and a firewall that admits only the allow-list.
-        return f"{'0.0.0.0' if self.remote_scrape else '127.0.0.1'}:{PROMETHEUS_PORT}"
+        return f"{'' if self.remote_scrape else '127.0.0.1'}:{PROMETHEUS_PORT}"
 
     @property
     def alertmanager_url(self) -> str:
