@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from tests.conftest import answers
 from tests.unit.render_sites import BASE_CONFIG, files_by_dest, make_site, synapse_config
 from wmx.cli import app
+from wmx.components.monitoring import prometheus_url
 from wmx.render.role_vars import role_vars
 from wmx.site import Site
 from wmx.site.grammars import NON_PUBLIC_RANGES
@@ -175,3 +176,13 @@ def test_a_one_host_site_keeps_every_internal_listener_on_loopback(tmp_path: Pat
         "3478", "5349", "49152-65535"
     }  # fmt: skip
     assert "saddr" not in nft
+
+
+def test_grafana_reaches_an_ipv6_monitoring_host_by_a_bracketed_url(tmp_path: Path) -> None:
+    groups = ("database", "homeserver", "proxy", "monitoring")
+    for n, (address, url) in enumerate(
+        (("fd00::12", "http://[fd00::12]:9090"), ("10.0.0.12", "http://10.0.0.12:9090"))
+    ):
+        (tmp_path / str(n)).mkdir()
+        site = make_site(tmp_path / str(n), BASE_CONFIG, [HostView("hs1", address, groups)])
+        assert prometheus_url(site) == url

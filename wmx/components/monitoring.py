@@ -138,7 +138,9 @@ def prometheus_url(site: Site) -> str:
     scraping on)."""
     monitor = site.topology.monitoring_host
     address = monitor.address if monitor else "127.0.0.1"
-    return f"http://{address}:{PROMETHEUS_PORT}"
+    # An IPv6 address (a one-host site may have one) is bracketed in a URL.
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{PROMETHEUS_PORT}"
 
 
 _BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
