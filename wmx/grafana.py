@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from wmx.components.monitoring import prometheus_url
+from wmx.errors import InputError
 from wmx.site import Site
+from wmx.site.given import given
 
 DATASOURCE_UID = "wmx-prometheus"
 PASSWORD_VARIABLE = "WMX_PROMETHEUS_PASSWORD"
@@ -358,7 +360,12 @@ def provision(site: Site, root: Path, url: str | None = None) -> None:
     reach the site's Prometheus (or why it cannot yet)."""
     from wmx.present import console, esc
 
-    for path in write_provisioning(site, root, url):
+    try:
+        written = write_provisioning(site, root, url)
+    except OSError as exc:  # DIR is a file, a device, a name too long, not writable
+        where = given(exc.filename or root)
+        raise InputError(f"{where}: cannot write Grafana's files ({exc.strerror or exc})") from None
+    for path in written:
         console.print(f"wrote {esc(path)}")
     if site.config.monitoring.remote_scrape.allow:
         console.print(

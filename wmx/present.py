@@ -385,13 +385,28 @@ def answer(
     Report(data, show, exit_if(not ok)).show(shown)
 
 
+def ask_hidden(what: str, instead: str) -> str:
+    """`what` asked twice without echo on a terminal. Standard input that is no terminal
+    (a script's pipe, a file, </dev/null) has nothing to hide from: its next two lines,
+    and an input error saying `instead` when it ends first (Python's GetPassWarning and
+    'Aborted.', exit 1, had been all a script got)."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(what, hide_input=True, confirmation_prompt=True))
+    first, again = sys.stdin.readline(), sys.stdin.readline()
+    if not first or not again:
+        raise InputError(f"standard input ended before the {what.lower()} was given: {instead}")
+    if first != again:
+        raise InputError(f"the two lines given for the {what.lower()} differ")
+    return first.rstrip("\r\n")
+
+
 def read_secret(what: str, *, stdin: bool) -> str:
     """A password or secret: one line of standard input (`--stdin`), or asked for twice
     without echo as `what`; never from the command line, never empty."""
     if stdin:
         value = sys.stdin.readline().rstrip("\r\n")
     else:
-        value = typer.prompt(what, hide_input=True, confirmation_prompt=True)
+        value = ask_hidden(what, "give it as one line with --stdin")
     if not value.strip() or "\n" in value:
         raise InputError(f"the {what.lower()} must be one non-empty line")
     return value

@@ -23,6 +23,7 @@ from wmx.cli import app
 from wmx.errors import InputError
 from wmx.ops.deploy_plan import read_converged, read_installed
 from wmx.ops.upgrade import last_record
+from wmx.run.rundirs import create_run_dir
 from wmx.site.state_files import confined_file, load_optional, load_record, read_state
 
 runner = CliRunner()
@@ -193,3 +194,12 @@ def test_read_state_refuses_links_below_its_root_and_big_files(tmp_path: Path) -
 def test_confined_file_refuses_what_leaves_its_root(tmp_path: Path, relative: object) -> None:
     with pytest.raises(InputError, match="not a file under it"):
         confined_file(tmp_path, relative)
+
+
+def test_runs_never_go_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir(mode=0o755)
+    (tmp_path / "runs").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InputError, match="runs: a symbolic link"):
+        create_run_dir(tmp_path / "runs")
+    assert (tmp_path / "elsewhere").stat().st_mode & 0o777 == 0o755
+    assert list((tmp_path / "elsewhere").iterdir()) == []

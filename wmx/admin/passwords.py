@@ -7,11 +7,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import typer
-
 from wmx.admin.users import generate_password
 from wmx.errors import InputError
-from wmx.present import esc
+from wmx.present import ask_hidden, esc
+from wmx.site.given import given
 from wmx.site.yamlfile import read_given_file
 
 
@@ -43,13 +42,13 @@ def read_password_file(path: Path) -> str:
             data = read_given_file(path, "a password file", _MAX_PASSWORD_FILE)
             text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise InputError(f"{path}: the password file is not UTF-8 text") from None
+        raise InputError(f"{given(path)}: the password file is not UTF-8 text") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the password file ({exc.strerror})") from None
+        raise InputError(f"{given(path)}: cannot read the password file ({exc.strerror})") from None
     lines = text.splitlines()
     password = lines[0] if lines else ""
     if not password:
-        raise InputError(f"{path}: the password file is empty")
+        raise InputError(f"{given(path)}: the password file is empty")
     return password
 
 
@@ -61,8 +60,9 @@ def new_password(password_file: Path | None, generate: bool, *, who: str) -> New
         return NewPassword(read_password_file(password_file), generated=False)
     if generate:
         return NewPassword(generate_password(), generated=True)
-    value = typer.prompt(
-        f"New password for {who}", hide_input=True, confirmation_prompt=True
+    value = ask_hidden(
+        f"New password for {who}",
+        "give --password-file FILE ('-': standard input) or --generate-password",
     ).strip()
     if not value:
         raise InputError("the password is empty")

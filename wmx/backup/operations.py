@@ -15,6 +15,7 @@ from wmx.backup.remote import HostTool
 from wmx.components.backup import backs_up
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
+from wmx.site.given import given
 from wmx.site.topology import HostView
 
 
@@ -29,7 +30,9 @@ def data_host(site: Site, name: str | None = None) -> HostView:
     if name is None:
         return site.topology.the("homeserver")
     if name not in hosts:
-        raise InputError(f"--host {name}: no such host in the inventory ({', '.join(hosts)})")
+        raise InputError(
+            f"--host {given(name)}: no such host in the inventory ({', '.join(hosts)})"
+        )
     host = hosts[name]
     if not backs_up(site.config, host):
         raise InputError(f"--host {name}: it does not run the backup job (the homeserver does)")

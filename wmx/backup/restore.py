@@ -22,6 +22,7 @@ from wmx.backup.remote import HostTool, stream_between
 from wmx.components.backup import RESTORE_DIR, repositories
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
+from wmx.site.given import given
 from wmx.site.topology import HostView
 
 KEY_PATH = "/_matrix/key/v2/server"
@@ -154,7 +155,7 @@ def published_keys(host: HostView) -> dict[str, str] | None:
 def data_host_of(site: Site, name: str) -> HostView:
     hosts = {h.name: h for h in site.topology.hosts}
     if name not in hosts:
-        raise InputError(f"{name}: no such host in the inventory ({', '.join(hosts)})")
+        raise InputError(f"{given(name)}: no such host in the inventory ({', '.join(hosts)})")
     host = hosts[name]
     if "homeserver" not in host.groups:
         raise InputError(
@@ -271,7 +272,9 @@ def repository_labels(site: Site, repo: str | None) -> list[str]:
     if repo is None:
         return known
     if repo not in known:
-        raise InputError(f"--repo {repo}: no such repository; this site has {', '.join(known)}")
+        raise InputError(
+            f"--repo {given(repo)}: no such repository; this site has {', '.join(known)}"
+        )
     return [repo]
 
 

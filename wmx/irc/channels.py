@@ -25,6 +25,8 @@ from wmx.admin.ids import check_room
 from wmx.errors import InputError
 from wmx.irc.names import check_channel, check_network
 from wmx.site import Site
+from wmx.site.given import given
+from wmx.site.yamlfile import read_given_file
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class ChannelEntry:
     channel: str
     network: str
     room: str | None = None
+
+
+# A channel list is a few kB; a file that never ends (/dev/zero) is refused at this size.
+MAX_CHANNEL_FILE = 1 << 20
 
 
 def _field(entry: dict[str, Any], key: str, where: str) -> str | None:
@@ -46,12 +52,15 @@ def _field(entry: dict[str, Any], key: str, where: str) -> str | None:
 def parse_channel_file(path: Path, site: Site) -> list[ChannelEntry]:
     """Every entry of the file, checked against the site (networks) and the grammar of
     channel names and room ids; the first problem found stops everything."""
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    try:  # never read without end (/dev/zero)
+        text = read_given_file(path, "a channel list", MAX_CHANNEL_FILE).decode("utf-8")
+        data = YAML(typ="safe").load(text)
+    except UnicodeDecodeError:
+        raise InputError(f"{given(path)}: not UTF-8 text") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+        raise InputError(f"{given(path)}: cannot read it ({exc.strerror})") from None
     except YAMLError as exc:
-        raise InputError(f"{path}: not YAML: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"{given(path)}: not YAML: {str(exc).splitlines()[0]}") from None
     default_network: str | None = None
     if isinstance(data, dict):
         unknown = set(data) - {"network", "channels"}

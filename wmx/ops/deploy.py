@@ -43,6 +43,7 @@ from wmx.render.build_tree import build_locked
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
+from wmx.site.given import given
 from wmx.site.state_files import kept_lines
 from wmx.site.topology import HostView
 
@@ -119,7 +120,8 @@ def plan_deploy(
     only = check_only(only, playbooks)
     hosts = [h.name for h in site.topology.hosts]
     if limit and limit not in hosts and not any(ch in limit for ch in ":*,!&"):
-        raise InputError(f"--limit {limit}: no such host in the inventory ({', '.join(hosts)})")
+        known = ", ".join(hosts)
+        raise InputError(f"--limit {given(limit)}: no such host in the inventory ({known})")
     build = build or render_build(site)
     digests = PlaybookDigests(playbooks)
     plans = {

@@ -30,6 +30,7 @@ from wmx.errors import InputError, WmxError
 from wmx.ops.deploy import deploy_site
 from wmx.ops.restore import managed_paths
 from wmx.site import Site, load_site
+from wmx.site.given import given
 from wmx.site.inventory import inventory_document
 from wmx.site.secrets import write_secrets
 from wmx.site.topology import GROUPS, HostView
@@ -54,7 +55,7 @@ def drill_target(site: Site, to: str | None) -> HostView:
             )
         return spares[0]
     if to not in hosts:
-        raise InputError(f"--to {to}: no such host in the inventory ({', '.join(hosts)})")
+        raise InputError(f"--to {given(to)}: no such host in the inventory ({', '.join(hosts)})")
     serving = sorted(set(hosts[to].groups) & set(SERVING_GROUPS))
     if serving:
         raise InputError(

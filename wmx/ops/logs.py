@@ -8,6 +8,7 @@ import sys
 
 from wmx.errors import InputError
 from wmx.site import Site
+from wmx.site.given import given
 from wmx.site.topology import HostView
 from wmx.ssh import connection
 from wmx.ssh.unreachable import SSH_FAILED, unreachable
@@ -20,7 +21,7 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
     hosts = [h for h in site.topology.hosts if host_name in (None, h.name)]
     if host_name and not hosts:
         known = ", ".join(h.name for h in site.topology.hosts)
-        raise InputError(f"--host {host_name}: no such host in the inventory ({known})")
+        raise InputError(f"--host {given(host_name)}: no such host in the inventory ({known})")
     matches = [
         (h, s)
         for h in hosts

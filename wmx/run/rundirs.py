@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wmx.errors import InputError
 from wmx.run.unsafe import unsafe_yaml
 
 KEEP_RUNS = 20
@@ -42,7 +43,11 @@ def is_run_dir(path: Path) -> bool:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it 0700 whatever the umask said."""
+    """Create ``path`` (and parents) and make it 0700 whatever the umask said. A symbolic
+    link there (``.wmx/runs -> /etc``, made by hand) is refused: its target would be made
+    0700 and the runs, which hold the hosts' variables, written there."""
+    if path.is_symlink():
+        raise InputError(f"{path}: a symbolic link; wmx keeps its runs in a directory there")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
