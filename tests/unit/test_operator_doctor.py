@@ -167,3 +167,49 @@ def test_logs_takes_a_timers_unit_name_without_its_suffix(tmp_path: Path) -> Non
     site = load_site(root)
     for name in ("backup", "wmx-backup", "wmx-backup.service", "wmx-backup.timer"):
         assert find_service(site, name, None)[1].unit == "wmx-backup.timer", name
+
+
+def _deployed(tmp_path: Path, files: dict[str, str]) -> Path:
+    import json
+
+    host_dir = tmp_path / "deployed" / "lab1"
+    (host_dir / ".wmx").mkdir(parents=True)
+    entries = [
+        {"component": "x", "src": f"f{n}", "dest": dest, "sha256": digest}
+        for n, (dest, digest) in enumerate(files.items())
+    ]
+    (host_dir / ".wmx" / "manifest.json").write_text(json.dumps(entries))
+    return host_dir
+
+
+def test_a_file_edited_by_hand_on_a_host_is_found_and_named(tmp_path: Path) -> None:
+    from wmx.doctor.drift import drift_check
+
+    hs, tls, gone = "/etc/matrix-synapse/homeserver.yaml", "/etc/nginx/wmx-tls.conf", "/etc/x"
+    deployed = _deployed(tmp_path, {hs: "a" * 64, tls: "b" * 64, gone: "c" * 64})
+    asked: list[list[str]] = []
+
+    def sha256sum(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        asked.append(argv)
+        # what sha256sum printed on the lab host after `echo … >> wmx-tls.conf`
+        out = f"{'a' * 64}  {hs}\n{'d' * 64}  {tls}\n"
+        err = f"sha256sum: {gone}: No such file or directory\n"
+        return subprocess.CompletedProcess(argv, 1, out, err)
+
+    check = drift_check(LAB1, deployed, sha256sum)
+    assert asked == [["sha256sum", "--", hs, tls, gone]]
+    assert not check.ok and check.id == "config-drift:lab1"
+    assert check.detail == f"edited since the last deploy: {tls}; missing: {gone}"
+    assert "`wmx deploy --full`" in check.fix
+    same = drift_check(LAB1, _deployed(tmp_path / "2", {hs: "a" * 64}), sha256sum)
+    assert same.ok and same.detail == "1 file as the last deploy left them"
+    assert drift_check(LAB1, tmp_path / "none", sha256sum).ok  # never deployed
+
+
+def test_a_manifest_path_that_wmx_never_writes_is_not_asked_for(tmp_path: Path) -> None:
+    from wmx.doctor.drift import deployed_hashes
+
+    deployed = _deployed(
+        tmp_path, {"/etc/ok": "a" * 64, "relative": "b" * 64, "/etc/../shadow": "c" * 64}
+    )
+    assert deployed_hashes(deployed) == {"/etc/ok": "a" * 64}

@@ -14,6 +14,7 @@ from wmx.components.exporters import METRICS_PORTS
 from wmx.components.synapse import SYNAPSE_PORT
 from wmx.doctor.backups import backup_checks
 from wmx.doctor.checks import Check, Report, failed
+from wmx.doctor.drift import drift_check
 from wmx.doctor.exposure import exposure_check, registration_check
 from wmx.doctor.inside import (
     HostRunner,
@@ -50,6 +51,7 @@ INSIDE_KINDS = (
     "disk",
     "memory",
     "services",
+    "config-drift",
     "registration",
     "previews-blacklist",
     "federation-ranges",
@@ -137,6 +139,10 @@ def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str])
             checks += pool.map(
                 lambda h: services_check(h, services_of(site, h), run, several), topology.hosts
             )
+    if "config-drift" not in skip:
+        record = site.paths.deployed
+        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
+            checks += pool.map(lambda h: drift_check(h, record / h.name, run), topology.hosts)
     base = f"https://{config.homeserver.host}"
     if "registration" not in skip:
         checks.append(registration_check(target, base))

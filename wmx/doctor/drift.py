@@ -1,0 +1,91 @@
+"""Files wmx manages that were edited by hand on a host since the last deploy.
+
+`wmx diff` compares the rendering with the last deploy's record, not with the hosts, and
+a plain `wmx deploy` skips the components whose rendered files did not change: a hand
+edit on a host (a homeserver.yaml "fixed" over SSH, a passphrase file replaced) is seen
+by neither and survives every deploy but `--full`. This check hashes, on each host, every
+file of the last deploy's manifest (`.wmx/deployed/HOST/.wmx/manifest.json`) and compares
+with the hashes the deploy recorded. Only hashes cross the wire, never a file's content.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path, PurePosixPath
+
+from wmx.doctor.checks import Check, failed, passed
+from wmx.doctor.inside import HostRunner
+from wmx.errors import InputError
+from wmx.site.state_files import read_manifest
+from wmx.site.topology import HostView
+from wmx.status.probe import stderr_cause
+
+SHOWN = 5  # paths named in the detail; the rest are counted
+FIX = (
+    "`wmx deploy --full` puts them back as wmx renders them (a plain `wmx deploy` and "
+    "`wmx diff` do not look at the hosts); to keep a change, make it in wmx.yaml"
+)
+
+
+def deployed_hashes(deployed: Path) -> dict[str, str]:
+    """Target path → SHA-256 of every file the last deploy to this host put there (a
+    path that is not absolute and normalised is left out: it is not one wmx writes)."""
+    hashes: dict[str, str] = {}
+    for entry in read_manifest(deployed).values():
+        dest, digest = entry.get("dest"), entry.get("sha256")
+        if not isinstance(dest, str) or not isinstance(digest, str):
+            continue
+        path = PurePosixPath(dest)
+        if (
+            path.is_absolute()
+            and str(path) == dest
+            and ".." not in path.parts
+            and dest.isprintable()
+        ):
+            hashes[dest] = digest
+    return hashes
+
+
+def parse_sums(stdout: str) -> dict[str, str]:
+    """`sha256sum` lines (`HASH  PATH`): path → hash."""
+    sums: dict[str, str] = {}
+    for line in stdout.splitlines():
+        digest, sep, path = line.partition("  ")
+        if sep and len(digest) == 64:
+            sums[path] = digest
+    return sums
+
+
+def _named(paths: list[str]) -> str:
+    more = f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else ""
+    return ", ".join(paths[:SHOWN]) + more
+
+
+def drift_check(host: HostView, deployed: Path, run: HostRunner) -> Check:
+    """✓ when every file of the last deploy to `host` is there with the content it had."""
+    id, title = f"config-drift:{host.name}", f"Files wmx manages on {host.name} as deployed"
+    try:
+        expected = deployed_hashes(deployed)
+    except InputError as exc:
+        return failed(id, title, str(exc), "`wmx deploy --full` records it again", "inside")
+    if not expected:
+        return passed(id, title, "no deploy from this site recorded yet", "inside")
+    try:
+        proc = run(host, ["sha256sum", "--", *sorted(expected)])
+    except (OSError, subprocess.SubprocessError) as exc:
+        return failed(id, title, str(exc), f"check that `wmx status` reaches {host.name}", "inside")
+    sums = parse_sums(proc.stdout)
+    if not sums and proc.returncode != 0:
+        cause = stderr_cause(proc.stderr, f"sha256sum status {proc.returncode}")
+        return failed(id, title, cause, f"check that `wmx status` reaches {host.name}", "inside")
+    changed = [p for p in sorted(expected) if p in sums and sums[p] != expected[p]]
+    missing = [p for p in sorted(expected) if p not in sums]
+    if not changed and not missing:
+        files = f"{len(expected)} file{'' if len(expected) == 1 else 's'}"
+        return passed(id, title, f"{files} as the last deploy left them", "inside")
+    detail = []
+    if changed:
+        detail.append(f"edited since the last deploy: {_named(changed)}")
+    if missing:
+        detail.append(f"missing: {_named(missing)}")
+    return failed(id, title, "; ".join(detail), FIX, "inside")
