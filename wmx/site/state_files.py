@@ -24,19 +24,23 @@ from wmx.errors import InputError
 
 # Records and caches are a few kB; a rendered file is a configuration file.
 MAX_STATE_BYTES = 16 << 20
+# The site's state directory. It may itself be a symbolic link, as the site may: where a
+# site keeps its state is the operator's choice (another disk, out of a shared checkout).
+# What wmx makes below it is never one.
+STATE_DIR = ".wmx"
 
 
 def _linked(path: Path, root: Path) -> Path | None:
-    """The first directory from `root` (not itself) down to `path`'s that is a symbolic
-    link; `path` itself when it is not under `root` at all."""
+    """The first directory from `root` (not itself, nor a site's .wmx right below it) down
+    to `path`'s that is a symbolic link; `path` itself when it is not under `root`."""
     try:
         parts = path.parent.relative_to(root).parts
     except ValueError:
         return path
     directory = root
-    for part in parts:
+    for index, part in enumerate(parts):
         directory = directory / part
-        if part == ".." or directory.is_symlink():
+        if part == ".." or (directory.is_symlink() and (index, part) != (0, STATE_DIR)):
             return directory
     return None
 
