@@ -100,3 +100,16 @@ def test_a_password_given_on_a_pipe_twice_is_taken(site: Path) -> None:
 @pytest.mark.parametrize("directory", ["/dev/zero", "A" * 300])
 def test_grafana_files_that_cannot_be_written_are_one_line(site: Path, directory: str) -> None:
     _refused(site, ["monitoring", "grafana", directory], "cannot write Grafana's files")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("../../../../../../etc/passwd", "not a .tar.gz archive"), ("/dev/zero", "web_client")],
+)
+def test_config_set_never_writes_what_a_load_refuses(site: Path, value: str, says: str) -> None:
+    before = (site / "wmx.yaml").read_bytes()
+    line = _refused(site, ["config", "set", "web_client.archive", value], says)
+    assert line.startswith("error: given on the command line: web_client.archive")
+    assert (site / "wmx.yaml").read_bytes() == before
+    validated = runner.invoke(app, ["--site", str(site), "config", "validate"])
+    assert validated.exit_code == 0, validated.stderr

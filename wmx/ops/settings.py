@@ -5,15 +5,19 @@ JSON), one setting changed (wmx.site.config_edit: written only when the result i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from wmx.components import components_of
+from wmx.errors import InputError
 from wmx.ops.site_warnings import key_file_warnings, placeholder_warnings
 from wmx.present import console, err_console, esc
 from wmx.site import Site, SitePaths
 from wmx.site.config_edit import get_value, set_value
+from wmx.site.inventory import load_topology
+from wmx.site.model import SiteConfig
 
 
 def validate_command(site: Site) -> None:
@@ -31,9 +35,27 @@ def get_command(site: Site, key: str) -> None:
     )
 
 
+def _with_inventory(paths: SitePaths) -> Callable[[SiteConfig], object]:
+    """What a load checks beyond wmx.yaml's own rules (the settings against the
+    inventory, a web client archive read and checked): `wmx config set` had written
+    values that `wmx config validate` then refused. An inventory that does not load is
+    left to `wmx config validate`: the settings are checked alone then."""
+
+    def check(config: SiteConfig) -> object:
+        try:
+            topology = load_topology(paths.inventory, paths.state / "cache" / "inventory.json")
+        except InputError:
+            return None
+        return Site(paths=paths, config=config, topology=topology)
+
+    return check
+
+
 def set_command(root: Path, key: str, value: str) -> None:
     paths = SitePaths(root)
-    result = get_value(set_value(paths, key, value, deployed=paths.deployed.exists()), key)
+    deployed = paths.deployed.exists()
+    config = set_value(paths, key, value, deployed=deployed, check=_with_inventory(paths))
+    result = get_value(config, key)
     # A mapping was merged: show the section as it is now, not only what was given.
     shown = json.dumps(result) if isinstance(result, dict) else value
     console.print(f"{esc(key)} = {esc(shown)}  (apply with `wmx deploy`)")

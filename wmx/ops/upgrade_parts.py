@@ -46,6 +46,7 @@ from wmx.ops.upgrade_release import PyPI, sort_key
 from wmx.site import Site, load_site
 from wmx.site.config_edit import set_value
 from wmx.site.element_release import WebClientRelease, element_release
+from wmx.site.given import given
 from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION, DEFAULT_RELEASES
 from wmx.site.topology import HostView
 from wmx.site.yamlfile import write_atomically
@@ -106,7 +107,7 @@ def plan_bridge(site: Site, pypi: PyPI, to: str | None) -> PartPlan:
     target = to or DEFAULT_HEISENBRIDGE_VERSION
     latest = pypi.latest()
     if target not in pypi.releases():
-        raise InputError(f"--to {target}: no such Heisenbridge release on PyPI (newest: {latest})")
+        raise InputError(f"--to {given(target)}: no such Heisenbridge release (newest: {latest})")
     lines = [*remote(host, BRIDGE_FACTS, timeout=60).splitlines(), "", "", ""]
     link = lines[1].strip()
     running = link.rsplit("/", 1)[-1] if link.startswith(HEISENBRIDGE_VENVS_DIR + "/") else None
@@ -265,7 +266,7 @@ def plan_client(
     new = archive_release(site, archive) if archive else None
     if new is not None:
         if to is not None and to != new.version:
-            raise InputError(f"--to {to}, but --archive {archive} holds {new.version}")
+            raise InputError(f"--to {given(to)}, but --archive {archive} holds {new.version}")
         if sha256 is not None and sha256 != new.sha256:
             raise InputError(f"--archive {archive}: its SHA-256 is {new.sha256}, not --sha256's")
     target = new.version if new else (to or release.version)

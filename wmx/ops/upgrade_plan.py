@@ -24,6 +24,7 @@ from wmx.components.synapse import SYNAPSE_CURRENT_LINK, SYNAPSE_VENVS_DIR
 from wmx.errors import InputError, WmxError
 from wmx.ops.upgrade_release import PyPI, ReleaseFacts, Schema, sort_key
 from wmx.site import Site
+from wmx.site.given import given
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
 from wmx.site.topology import HostView
 from wmx.ssh import connection
@@ -246,7 +247,9 @@ def plan_upgrade(site: Site, pypi: PyPI, to: str | None = None) -> UpgradePlan:
     target = to or DEFAULT_SYNAPSE_VERSION
     latest = pypi.latest()
     if target not in pypi.releases():
-        raise InputError(f"--to {target}: no such Synapse release on PyPI (newest: {latest})")
+        raise InputError(
+            f"--to {given(target)}: no such Synapse release on PyPI (newest: {latest})"
+        )
     from wmx.components.synapse_workers import plan_of
 
     workers = plan_of(site)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -118,8 +119,16 @@ def _merge(node: CommentedMap, values: dict[Any, Any]) -> None:
             node[key] = value
 
 
-def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteConfig:
-    """Set `key` to `text`, validate the whole file, and only then write it.
+def set_value(
+    paths: SitePaths,
+    key: str,
+    text: str,
+    *,
+    deployed: bool,
+    check: Callable[[SiteConfig], object] | None = None,
+) -> SiteConfig:
+    """Set `key` to `text`, validate the whole file (and, with `check`, what else the
+    new settings must pass), and only then write it.
 
     The read-modify-write holds the site's lock, so parallel runs each see the others'
     edits; the write is atomic and keeps the file's mode (and a symlink).
@@ -164,6 +173,8 @@ def set_value(paths: SitePaths, key: str, text: str, *, deployed: bool) -> SiteC
             node[parts[-1]] = value
         try:
             config = validate_document(SiteConfig, document, paths.config)
+            if check is not None:
+                check(config)
         except InputError as exc:  # about the command line's value: no line of the file
             raise given_value_error(exc, paths.config, key) from None
         write_atomically(paths.config, dump_document(document, explicit_null=True))
