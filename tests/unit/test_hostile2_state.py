@@ -203,3 +203,26 @@ def test_runs_never_go_through_a_link(tmp_path: Path) -> None:
         create_run_dir(tmp_path / "runs")
     assert (tmp_path / "elsewhere").stat().st_mode & 0o777 == 0o755
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["runs", "drill", "upgrades", "deployed"])
+def test_a_state_directory_linked_elsewhere_is_refused_at_load(
+    deployed: Path, tmp_path: Path, name: str
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    state = deployed / ".wmx" / name
+    if state.is_dir():
+        shutil.rmtree(state)
+    state.symlink_to(elsewhere)
+    _one_line(deployed, ["render"], f".wmx/{name}: a symbolic link")
+    assert elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_linked_wmx_directory_itself_is_a_site_like_any_other(
+    deployed: Path, tmp_path: Path
+) -> None:
+    (deployed / ".wmx").rename(tmp_path / "state")
+    (deployed / ".wmx").symlink_to(tmp_path / "state")
+    result = runner.invoke(app, ["--site", str(deployed), "diff"])
+    assert result.exit_code == 0, result.stderr

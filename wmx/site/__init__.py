@@ -15,6 +15,7 @@ from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.pki import DatabaseTls, database_names, database_tls
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets, secrets_pass
+from wmx.site.state_files import check_state_dirs
 from wmx.site.topology import Topology
 from wmx.site.validation import validate_document
 from wmx.site.yamlfile import line_of, load_document
@@ -146,6 +147,7 @@ def load_config(paths: SitePaths) -> SiteConfig:
 def load_site(root: Path) -> Site:
     paths = SitePaths(root.resolve())
     config = load_config(paths)
+    check_state_dirs(paths.state)
     if not paths.inventory.exists():
         raise InputError(f"{paths.inventory}: missing; `wmx init` writes one, `wmx lab up` too")
     cache = paths.state / "cache" / "inventory.json"

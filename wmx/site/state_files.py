@@ -156,3 +156,22 @@ def kept_lines(host_dir: Path, relative: str, *, missing_ok: bool = False) -> li
         return data.decode("utf-8").splitlines(True)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8; not a file wmx writes") from None
+
+
+# The directories wmx makes in `.wmx/`. Each is written through (records, runs holding
+# the hosts' variables, the admin token) and some are made 0700: never through a link
+# (`.wmx` itself may be one: see STATE_DIR).
+STATE_DIRS = ("deployed", "upgrades", "runs", "cache", "drill")
+
+
+def check_state_dirs(state: Path) -> None:
+    """Refuse a directory of `.wmx/` that is a symbolic link or no directory: what wmx
+    keeps there would be written, and made private (chmod 0700), wherever it points."""
+    for path in (state / name for name in STATE_DIRS):
+        if path.is_symlink():
+            raise InputError(
+                f"{path}: a symbolic link; wmx keeps the site's own state there (deploy "
+                "record, runs, upgrade records, caches): put the directory itself there"
+            )
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: not a directory; wmx keeps the site's own state there")
