@@ -113,3 +113,7 @@ def test_config_set_never_writes_what_a_load_refuses(site: Path, value: str, say
     assert (site / "wmx.yaml").read_bytes() == before
     validated = runner.invoke(app, ["--site", str(site), "config", "validate"])
     assert validated.exit_code == 0, validated.stderr
+
+
+def test_doctor_skip_quotes_an_unknown_kind(site: Path) -> None:
+    assert repr(HOSTILE) in _refused(site, ["doctor", "--skip", HOSTILE], "no such check")

@@ -14,6 +14,7 @@ from rich.text import Text
 from wmx.doctor import KINDS, DoctorOptions, Report, run_doctor
 from wmx.errors import InputError
 from wmx.present import console, print_json
+from wmx.site.given import given
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -53,7 +54,7 @@ def known_kinds(skip: Sequence[str]) -> Sequence[str]:
     """`--skip`'s kinds, each one wmx checks (else an input error naming the known ones)."""
     unknown = sorted(set(skip) - set(KINDS))
     if unknown:
-        raise InputError(f"--skip {unknown[0]}: no such check (known: {', '.join(KINDS)})")
+        raise InputError(f"--skip {given(unknown[0])}: no such check (known: {', '.join(KINDS)})")
     return skip
 
 
