@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from wmx.errors import InputError
 from wmx.site import SitePaths
+from wmx.site.grammars import check_url
 from wmx.site.hostnames import check_address, check_host_name
 from wmx.site.inventory import inventory_document
 from wmx.site.model import DEFAULT_SYNAPSE_VERSION, LETS_ENCRYPT_DIRECTORY, SiteConfig
@@ -105,6 +106,10 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         check_host_name(answers.host_name)
     except ValueError as exc:
         raise InputError(f"--host-address: {exc}") from None
+    try:  # written into wmx.yaml as it is: a line break or ` #` there would change it
+        check_url(answers.acme_directory)
+    except ValueError as exc:
+        raise InputError(f"--acme-directory: {exc}") from None
     text = render_config_text(answers)
     ignored = _gitignore_text(paths.root / ".gitignore")
     # Validate before writing anything, so a bad answer leaves no half-made site.

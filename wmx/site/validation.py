@@ -109,7 +109,11 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
             message = _describe(error, model)
             if error["type"] == "string_type" and not_text(error.get("input")):
                 # An unquoted number or date where text is meant (wmx.site.yaml_scalars).
-                as_written = written(read_text(path), data, loc)
+                try:
+                    source: str | None = read_text(path)
+                except InputError:  # not written yet: wmx init validates before it writes
+                    source = None
+                as_written = None if source is None else written(source, data, loc)
                 message = quote_advice(error["input"], as_written)
             said = message if message.startswith(key) else f"{key}: {message}"
             lines.append(f"{where}: {said}")
