@@ -213,3 +213,38 @@ def test_a_manifest_path_that_wmx_never_writes_is_not_asked_for(tmp_path: Path) 
         tmp_path, {"/etc/ok": "a" * 64, "relative": "b" * 64, "/etc/../shadow": "c" * 64}
     )
     assert deployed_hashes(deployed) == {"/etc/ok": "a" * 64}
+
+
+def test_a_host_ssh_does_not_reach_is_one_check_not_a_row_of_wrong_fixes(
+    tmp_path: Path,
+) -> None:
+    """Recorded with the lab host's sshd stopped: before, nine failed checks, the
+    collation one saying PostgreSQL does not answer and the backup ones to run a backup."""
+    from typer.testing import CliRunner
+
+    from wmx.cli import app
+    from wmx.doctor.run import DoctorOptions, run_doctor
+    from wmx.site import load_site
+
+    root = tmp_path / "site"
+    init = ["init", str(root), "--defaults", "--server-name", "example.test"]
+    assert CliRunner().invoke(app, init).exit_code == 0
+    refused = "ssh: connect to host 10.213.0.11 port 22: Connection refused\n"
+    asked: list[list[str]] = []
+
+    def ssh_refused(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        asked.append(argv)
+        return subprocess.CompletedProcess(argv, 255, "", refused)
+
+    skip = ("registration", "admin-api-hidden", "synapse-release")
+    options = DoctorOptions(outside=False, skip=skip, run=ssh_refused)
+    report = run_doctor(load_site(root), options)
+    (check,) = report.checks
+    assert check.id.startswith("ssh:") and not check.ok and len(asked) == 1
+    assert "cannot be reached over SSH: connect to host 10.213.0.11 port 22" in check.detail
+    assert "inventory.yml" in check.fix
+    # --skip clock does not hide it
+    skipping = DoctorOptions(
+        outside=False, skip=(*skip, "clock", "disk", "memory"), run=ssh_refused
+    )
+    assert [c.kind for c in run_doctor(load_site(root), skipping).checks] == ["ssh"]

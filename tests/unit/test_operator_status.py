@@ -144,3 +144,16 @@ def test_the_cause_of_a_failed_command_is_its_error_line_not_the_hint() -> None:
     )
     assert stderr_cause("", "no answer") == "no answer"
     assert stderr_cause("\tonly indented\n", "x") == "only indented"
+
+
+def test_an_unreachable_host_is_one_line_not_one_per_thing_living_there() -> None:
+    from wmx.status.collect import NOT_ASKED
+
+    down = HostStatus(
+        "lab1", "10.213.0.11", ["synapse"], reachable=False, error="lab1 (10.213.0.11) "
+        "cannot be reached over SSH: connect to host 10.213.0.11 port 22: Connection refused"
+    )  # fmt: skip
+    status = site(down, monitoring=True)
+    status.monitoring_error = f"{NOT_ASKED}lab1 cannot be reached over SSH"
+    status.federation_error = f"{NOT_ASKED}lab1 cannot be reached over SSH"
+    assert status.problems == [down.error] and not status.healthy

@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.site.grammars import NON_PUBLIC_RANGES, covered
 from wmx.site.topology import HostView
+from wmx.ssh.unreachable import SSH_FAILED, unreachable_message
 from wmx.status.probe import stderr_cause
 
 HostRunner = Callable[[HostView, list[str]], "subprocess.CompletedProcess[str]"]
@@ -93,10 +94,16 @@ def parse_facts(stdout: str, before: float, after: float) -> HostFacts:
     )
 
 
+class HostUnreached(ValueError):
+    """SSH itself failed: nothing on the host can be checked."""
+
+
 def host_facts(host: HostView, run: HostRunner) -> HostFacts:
     before = time.time()
     proc = run(host, ["sh", "-c", FACTS_SCRIPT])
     after = time.time()
+    if proc.returncode == SSH_FAILED:
+        raise HostUnreached(unreachable_message(host, proc.stderr))
     if proc.returncode != 0:
         raise ValueError(stderr_cause(proc.stderr, "no answer"))
     return parse_facts(proc.stdout, before, after)
@@ -164,8 +171,21 @@ def memory_check(host: str, facts: HostFacts) -> Check:
 
 
 def host_checks(host: HostView, run: HostRunner) -> list[Check]:
+    """Clock, disk and memory of `host`; when SSH does not reach it, one failed check
+    `ssh:HOST` instead (the doctor then leaves out every other check on that host)."""
     try:
         facts = host_facts(host, run)
+    except HostUnreached as exc:
+        return [
+            failed(
+                f"ssh:{host.name}",
+                f"Reaching {host.name} over SSH",
+                str(exc),
+                f"every check on {host.name} waits on this: start the host (or its SSH "
+                "server), or correct its ansible_host, ansible_user or key in inventory.yml",
+                side="inside",
+            )
+        ]
     except (ValueError, OSError, subprocess.SubprocessError) as exc:
         return [
             failed(

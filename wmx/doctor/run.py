@@ -13,7 +13,7 @@ from wmx.components.backup import backs_up
 from wmx.components.exporters import METRICS_PORTS
 from wmx.components.synapse import SYNAPSE_PORT
 from wmx.doctor.backups import backup_checks
-from wmx.doctor.checks import Check, Report, failed
+from wmx.doctor.checks import DEPLOY, Check, Report, failed
 from wmx.doctor.drift import drift_check
 from wmx.doctor.exposure import exposure_check, registration_check
 from wmx.doctor.inside import (
@@ -109,7 +109,7 @@ def _live_config_checks(site: Site, options: DoctorOptions, skip: set[str]) -> l
         live = read_synapse_config(site.topology.the("homeserver"), options.run)
     except ValueError as exc:
         return [
-            failed(kind, title, str(exc), "`wmx status`, then `wmx deploy`", "inside")
+            failed(kind, title, str(exc), f"`wmx logs synapse`; {DEPLOY}", "inside")
             for kind, title in (
                 ("previews-blacklist", "Link previews cannot reach private addresses"),
                 ("federation-ranges", "Federation cannot reach private addresses"),
@@ -129,32 +129,39 @@ def _live_config_checks(site: Site, options: DoctorOptions, skip: set[str]) -> l
 def _inside(site: Site, target: Outside, options: DoctorOptions, skip: set[str]) -> list[Check]:
     topology, config, run = site.topology, site.config, options.run
     checks: list[Check] = []
-    if not skip & {"clock", "disk", "memory"}:
-        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
-            for found in pool.map(lambda h: host_checks(h, run), topology.hosts):
-                checks += found
-    if "services" not in skip:
+    # One SSH command per host first (clock, disk, memory): a host SSH does not reach is
+    # one failed `ssh:HOST` check, and nothing else is asked of it (no row of failures
+    # each with a fix for what it could not look at).
+    with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
+        for found in pool.map(lambda h: host_checks(h, run), topology.hosts):
+            checks += found
+    unreached = {c.id.split(":", 1)[1] for c in checks if c.kind == "ssh"}
+    hosts = [h for h in topology.hosts if h.name not in unreached]
+    if "services" not in skip and hosts:
         several = len(topology.hosts) > 1
-        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
+        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
             checks += pool.map(
-                lambda h: services_check(h, services_of(site, h), run, several), topology.hosts
+                lambda h: services_check(h, services_of(site, h), run, several), hosts
             )
-    if "config-drift" not in skip:
+    if "config-drift" not in skip and hosts:
         record = site.paths.deployed
-        with ThreadPoolExecutor(max_workers=min(8, len(topology.hosts))) as pool:
-            checks += pool.map(lambda h: drift_check(h, record / h.name, run), topology.hosts)
+        with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
+            checks += pool.map(lambda h: drift_check(h, record / h.name, run), hosts)
     base = f"https://{config.homeserver.host}"
     if "registration" not in skip:
         checks.append(registration_check(target, base))
     homeserver = topology.the("homeserver")
-    if not skip >= {"previews-blacklist", "federation-ranges"}:
+    database = topology.the("database")
+    if not skip >= {"previews-blacklist", "federation-ranges"} and homeserver.name not in unreached:
         checks += _live_config_checks(site, options, skip)
     if "admin-api-hidden" not in skip:
         checks.append(exposure_check(target, base, internal_ports(site)))
-    if "postgres-collation" not in skip:
-        checks.append(collation_check(topology.the("database"), DATABASE, run))
+    if "postgres-collation" not in skip and database.name not in unreached:
+        checks.append(collation_check(database, DATABASE, run))
     if not skip >= {"backup-fresh", "backup-signing-key"}:
-        if config.backup.enabled and backs_up(config, homeserver):
+        if homeserver.name in unreached:
+            pass
+        elif config.backup.enabled and backs_up(config, homeserver):
             checks += backup_checks(homeserver, run)
         else:
             checks.append(

@@ -155,6 +155,9 @@ class SiteStatus:
 DISK_FULL = 0.90  # used share of a filesystem that needs attention (wmx doctor's too)
 MEMORY_LOW = 0.10  # available share of memory that needs attention (wmx doctor's too)
 CERT_DAYS = 14  # a certificate closer than this to its expiry needs attention
+# Monitoring or federation state not asked for: its host is unreachable, and that host's
+# own problem line already says so (one cause, one line).
+NOT_ASKED = "not asked: "
 
 
 def _gib(value: float) -> str:
@@ -219,7 +222,7 @@ def site_problems(status: SiteStatus) -> list[str]:
         )
     for name in status.backup_failed_on:
         found.append(f"the last backup run failed on {name}: `wmx backup list` says why")
-    if status.monitoring_error:
+    if status.monitoring_error and not status.monitoring_error.startswith(NOT_ASKED):
         found.append(status.monitoring_error)
     for target in status.targets:
         if not target.up:
@@ -233,7 +236,7 @@ def site_problems(status: SiteStatus) -> list[str]:
             f"alert {alert.name} ({alert.severity or 'no severity'}) on {alert.instance}"
             f"{summary} (docs/monitoring.md: what to do)"
         )
-    if status.federation_error:
+    if status.federation_error and not status.federation_error.startswith(NOT_ASKED):
         found.append(status.federation_error)
     return found
 
@@ -383,12 +386,19 @@ def collect_status(site: Site) -> SiteStatus:
         if "wmx_backup_last_success_timestamp_seconds" in h.backup
     ]
     status.last_backup_at = max(stamps) if stamps else None
-    if site.config.homeserver.federation:
+    # What lives on a host SSH does not reach is not asked for: its host's line says it.
+    unreached = {h.name for h in host_states if not h.reachable}
+    database = site.topology.the("database")
+    if site.config.homeserver.federation and database.name in unreached:
+        status.federation_error = f"{NOT_ASKED}{database.name} cannot be reached over SSH"
+    elif site.config.homeserver.federation:
         try:
-            status.federation = federation_remotes(site.topology.the("database"))
+            status.federation = federation_remotes(database)
         except (WmxError, OSError, subprocess.SubprocessError) as exc:
             status.federation_error = str(exc)
-    if monitor is not None:
+    if monitor is not None and monitor.name in unreached:
+        status.monitoring_error = f"{NOT_ASKED}{monitor.name} cannot be reached over SSH"
+    elif monitor is not None:
         try:
             _monitoring(site, status, monitor)
         except _Unanswered as exc:
