@@ -248,3 +248,32 @@ def test_a_host_ssh_does_not_reach_is_one_check_not_a_row_of_wrong_fixes(
         outside=False, skip=(*skip, "clock", "disk", "memory"), run=ssh_refused
     )
     assert [c.kind for c in run_doctor(load_site(root), skipping).checks] == ["ssh"]
+
+
+def test_an_untrusted_chain_is_said_once_with_the_ca_file_option() -> None:
+    """Recorded on the lab site without --ca-file: nine HTTPS checks failed, each with a
+    fix to deploy; none named the option that was missing."""
+    from rich.console import Console
+
+    from wmx.doctor.checks import Check, Report
+    from wmx.doctor.outside import _tls_fix
+    from wmx.doctor.present import render_report
+
+    untrusted = (
+        "the certificate chain on 10.213.0.11:443 is not trusted: unable to get local issuer "
+        "certificate"
+    )
+    report = Report(
+        "wmx.test",
+        [
+            Check("tls:wmx.test:443", "TLS", False, untrusted, _tls_fix("tls-untrusted", "x", 1)),
+            Check("client-versions", "Client API versions", False, untrusted, "x"),
+        ],
+    )
+    console = Console(width=300, record=True, color_system=None)
+    for line in render_report(report):
+        console.print(line)
+    text = console.export_text()
+    assert text.count("run again with --ca-file PEM") == 1
+    assert "`wmx doctor --ca-file PEM`" in report.checks[0].fix
+    assert "--ca-file" not in _tls_fix("tls-expired", "x", 1)

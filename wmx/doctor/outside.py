@@ -179,9 +179,15 @@ def _tls_fix(kind: str, host: str, port: int) -> str:
             "for every name of the site (its log: journalctl -u certbot on the proxy host)"
         )
     if kind in ("tls-untrusted", "tls-expired"):
+        private = (
+            "; a lab or private CA: `wmx doctor --ca-file PEM` trusts it (the lab's: "
+            "trust_bundle in `wmx lab status -o json`)"
+            if kind == "tls-untrusted"
+            else ""
+        )
         return (
             "serve a certificate from a public CA with its full chain (fullchain.pem); "
-            f"{DEPLOY} to renew it through ACME"
+            f"{DEPLOY} to renew it through ACME{private}"
         )
     if kind in ("connect", "timeout"):
         return (

@@ -19,6 +19,7 @@ from wmx.site.given import given
 if TYPE_CHECKING:
     from wmx.site import Site
 
+UNTRUSTED = "is not trusted:"  # wmx.doctor.fetch's words for an unverifiable chain
 SIDE_TITLES = {
     "outside": "From outside, as another homeserver sees {server}",
     "inside": "From inside, as a careful operator",
@@ -41,6 +42,17 @@ def render_report(report: Report) -> list[Text]:
             if not check.ok:
                 lines.append(Text.assemble(("    fix: ", "yellow"), check.fix, f"  [{check.id}]"))
     failures = len(report.failures)
+    if any(UNTRUSTED in c.detail for c in report.failures):
+        # One cause of many failures (every HTTPS check): say it once, where it is seen.
+        lines.append(Text())
+        lines.append(
+            Text(
+                "This machine does not trust the site's certificate chain: every HTTPS check "
+                "fails on it. A lab or private CA: run again with --ca-file PEM (the lab's: "
+                "trust_bundle in `wmx lab status -o json`).",
+                style="yellow",
+            )
+        )
     lines.append(Text())
     lines.append(
         Text(f"{failures} of {len(report.checks)} checks failed", style="bold red")
