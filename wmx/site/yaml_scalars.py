@@ -18,8 +18,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-# A plain scalar that is no text: up to a comment, a flow indicator or the line's end.
-_PLAIN = re.compile(r"[^\s#,\[\]{}]+(?: [^\s#,\[\]{}]+)*")
+# A plain scalar that is no text: up to a comment, a flow indicator or the line's end;
+# after its anchor (`&user no`: the quotes go around `no`, the anchor stays outside).
+_PLAIN = re.compile(r"(?:&[^\s,\[\]{}]+\s+)?([^\s#,\[\]{}]+(?: [^\s#,\[\]{}]+)*)")
 
 
 def not_text(value: Any) -> bool:
@@ -52,12 +53,12 @@ def written(text: str, document: Any, loc: tuple[Any, ...], *, check: bool = Tru
         from wmx.site.yamlfile import parse_yaml
 
         try:
-            again = parse_yaml(f"- {found[0]}\n", "")
+            again = parse_yaml(f"- {found[1]}\n", "")
         except InputError:
             return None
         if not isinstance(again, list) or again[0] != node or type(again[0]) is not type(node):
             return None
-    return found[0][:80]
+    return found[1][:80]
 
 
 def quote_advice(value: Any, as_written: str | None, reader: str = "YAML") -> str:
