@@ -226,3 +226,25 @@ def test_a_linked_wmx_directory_itself_is_a_site_like_any_other(
     (deployed / ".wmx").symlink_to(tmp_path / "state")
     result = runner.invoke(app, ["--site", str(deployed), "diff"])
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "command", "code"),
+    [
+        (".wmx/cache/inventory.json", "render", 0),
+        (".wmx/deployed/site.json", "render", 2),
+        (".wmx/deployed/HOST/.wmx/manifest.json", "diff", 2),
+        (".wmx/deployed/HOST/.wmx/vars.json", "diff", 2),
+    ],
+)
+def test_a_state_file_that_is_a_directory(
+    deployed: Path, record: str, command: str, code: int
+) -> None:
+    path = deployed / record.replace("HOST", _host(deployed).name)
+    path.unlink(missing_ok=True)
+    path.mkdir()
+    result = runner.invoke(app, ["--site", str(deployed), command])
+    if code == 0:
+        assert result.exit_code == 0, result.stderr
+    else:
+        one_line_refusal(result, "a directory")

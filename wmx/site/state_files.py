@@ -63,13 +63,14 @@ def read_state(path: Path, root: Path, *, limit: int = MAX_STATE_BYTES) -> bytes
         if exc.errno == errno.ENXIO:
             raise InputError(f"{path}: not a regular file") from None
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as handle:  # closes fd
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # a directory, a FIFO or device opened without waiting
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(f"{path}: {kind}; wmx keeps a file there")
+    with os.fdopen(fd, "rb") as handle:  # closes fd; a regular file ends
         try:
-            mode = os.fstat(fd).st_mode
-            if not stat.S_ISREG(mode):  # a directory, a FIFO or device opened without waiting
-                kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-                raise InputError(f"{path}: {kind}; wmx keeps a file there")
-            data = handle.read(limit + 1)  # a regular file: it ends
+            data = handle.read(limit + 1)
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > limit:
