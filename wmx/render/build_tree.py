@@ -67,17 +67,20 @@ def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) 
     build = site.paths.build
     with build_locked(build):
         staging = build.with_name(".build.tmp")
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         try:
             staging.mkdir(mode=0o700)
+        except OSError as exc:  # what is there could not be removed
+            raise WriteRefused(staging, exc) from None
+        try:
             _write_tree(site, rendered, staging)
         except BaseException as exc:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
             if isinstance(exc, OSError) and exc.errno in DISK_REFUSED:
                 raise WriteRefused(build, exc, kept=True) from None
             raise
         old = build.with_name(".build.old")
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
         if build.exists():
             build.rename(old)
         try:
@@ -85,10 +88,20 @@ def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) 
         except BaseException:
             if old.exists() and not build.exists():
                 old.rename(build)
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
             raise
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return build
+
+
+def _remove(path: Path) -> None:
+    """Remove what a run left at `path` (.build.tmp, .build.old): wmx's directory, or
+    whatever else is found there (a file, a symbolic link: removed, never followed)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_tree(
