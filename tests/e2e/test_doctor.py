@@ -164,7 +164,8 @@ def test_a_healthy_site_passes_every_check(backed_up: Deployed) -> None:
     assert code == 0
     kinds = {id.split(":")[0] for id in checks}
     assert {"tls", "server-keys", "well-known-server", "clock", "disk", "registration",
-            "previews-blacklist", "admin-api-hidden", "postgres-collation"} <= kinds  # fmt: skip
+            "previews-blacklist", "admin-api-hidden", "postgres-collation", "services",
+            "config-drift"} <= kinds  # fmt: skip
     if backed_up.site.config.backup.enabled:
         assert checks["backup-signing-key"]["ok"] and checks["backup-fresh"]["ok"]
 
