@@ -180,6 +180,29 @@ def test_second_deploy_changes_nothing(deployed: Deployed) -> None:
     assert _changed(full.stdout) == 0, full.stdout
 
 
+def test_a_hand_edit_on_the_host_is_put_back_by_a_plain_deploy(deployed: Deployed) -> None:
+    """A file wmx manages, edited over SSH, is seen by the next plain `wmx deploy`: its
+    component converges again and the rendering is back (wmx.ops.drift); the deploy
+    after that only verifies again."""
+    root = deployed.site.paths.root
+    manifest = json.loads(
+        (deployed.site.paths.build / deployed.host / ".wmx" / "manifest.json").read_text()
+    )
+    entry = next(e for e in manifest if e["component"] == "element" and not e["secret"])
+    dest, role = entry["dest"], entry["component"]
+    deployed.lab.run(deployed.host, ["sh", "-c", 'echo "/* by hand */" >> "$1"', "sh", dest])
+    again = wmx("deploy", site=root)
+    assert f"{role} converges again: edited or removed on the host" in again.stdout, again.stdout
+    assert dest in again.stdout, again.stdout
+    digest = deployed.lab.run(deployed.host, ["sha256sum", "--", dest]).stdout.split()[0]
+    assert digest == entry["sha256"]
+    third = wmx("deploy", site=root)
+    assert _changed(third.stdout) == 0, third.stdout
+    assert "converge" not in next(
+        line for line in third.stdout.splitlines() if line.startswith(f"  {deployed.host}:")
+    ), third.stdout
+
+
 def _versions_ok(deployed: Deployed) -> bool:
     with https(deployed.trust) as http:
         return http.get(f"{deployed.homeserver_url}/_matrix/client/versions").status_code == 200

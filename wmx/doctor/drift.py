@@ -18,6 +18,7 @@ from wmx.doctor.inside import HostRunner
 from wmx.errors import InputError
 from wmx.site.state_files import read_manifest
 from wmx.site.topology import HostView
+from wmx.ssh.sums import parse_sums
 from wmx.status.probe import stderr_cause
 
 SHOWN = 5  # paths named in the detail; the rest are counted
@@ -44,16 +45,6 @@ def deployed_hashes(deployed: Path) -> dict[str, str]:
         ):
             hashes[dest] = digest
     return hashes
-
-
-def parse_sums(stdout: str) -> dict[str, str]:
-    """`sha256sum` lines (`HASH  PATH`): path → hash."""
-    sums: dict[str, str] = {}
-    for line in stdout.splitlines():
-        digest, sep, path = line.partition("  ")
-        if sep and len(digest) == 64:
-            sums[path] = digest
-    return sums
 
 
 def _named(paths: list[str]) -> str:

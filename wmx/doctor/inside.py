@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.site.grammars import NON_PUBLIC_RANGES, covered
 from wmx.site.topology import HostView
+from wmx.ssh.connection import run_as_root
 from wmx.ssh.unreachable import SSH_FAILED, unreachable_message
 from wmx.status.probe import stderr_cause
 
@@ -43,17 +44,8 @@ CONFIG_SCRIPT = (
 )
 
 
-def ssh_runner(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
-    from wmx.ssh import connection
-
-    return subprocess.run(
-        connection(host).command(argv),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+# Runs an argv as root on a host over SSH (the seam's production side).
+ssh_runner = run_as_root
 
 
 def local_runner(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:

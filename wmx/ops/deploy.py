@@ -37,6 +37,7 @@ from wmx.ops.deploy_plan import (
     record_converged,
     shared_order,
 )
+from wmx.ops.drift import converge_drifted
 from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
 from wmx.render.build_tree import build_locked
@@ -46,6 +47,8 @@ from wmx.site import Site
 from wmx.site.given import given
 from wmx.site.state_files import kept_lines
 from wmx.site.topology import HostView
+from wmx.ssh.connection import run_as_root
+from wmx.ssh.sums import Runner
 
 # -- the workflow -----------------------------------------------------------------------
 
@@ -111,6 +114,7 @@ def plan_deploy(
     only: Sequence[str] = (),
     full: bool = False,
     playbooks: Path | None = None,
+    run: Runner = run_as_root,
 ) -> Deployment:
     """Check the options, render (unless ``build`` is given) and plan every host.
 
@@ -128,6 +132,9 @@ def plan_deploy(
         h: plan_host(h, build / h, site.paths.deployed / h, digests, only=only, full=full)
         for h in hosts
     }
+    if not full and not only:  # a file edited on a host: its component converges again
+        asked = [h for h in site.topology.hosts if limit not in hosts or h.name == limit]
+        converge_drifted(asked, plans, run)
     for host in site.topology.hosts:
         plan = plans[host.name]
         plan.verify_units = verify_units(host, plan)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,9 @@ class HostPlan:
     # role -> the later packages its steps wait for (None: all of them, its own apt
     # task runs), of the transactions apt installs during the walk
     packages_wait: dict[str, list[str] | None] = field(default_factory=dict)
+    # role -> its files edited or gone on the host since the last deploy (wmx.ops.drift):
+    # converged again although its rendering is unchanged
+    drifted: dict[str, list[str]] = field(default_factory=dict)
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
@@ -186,13 +189,14 @@ def read_installed(deployed_host: Path) -> dict[str, list[str]]:
     is deleted as root on the host, so a path that is not absolute and normalised (a
     hand-edited or corrupt record) is never sent; the host's module refuses it too."""
     return {
-        str(role): [path for path in paths if _host_path(path)]
+        str(role): [path for path in paths if host_path(path)]
         for role, paths in _converged_record(deployed_host, "files").items()
         if isinstance(paths, list)
     }
 
 
-def _host_path(path: object) -> bool:
+def host_path(path: object) -> bool:
+    """An absolute, normalised path: the only kind wmx installs, removes or hashes on a host."""
     return isinstance(path, str) and path.startswith("/") and posixpath.normpath(path) == path
 
 
@@ -214,14 +218,21 @@ def choose_actions(
     *,
     only: Sequence[str] = (),
     full: bool = False,
+    redo: Collection[str] = (),
 ) -> dict[str, str]:
-    """Step key -> task file to run. ``only`` keeps those components' steps, all run."""
+    """Step key -> task file to run. ``only`` keeps those components' steps, all run;
+    the roles in ``redo`` run all their steps, as if changed (a file edited on the host)."""
     actions: dict[str, str] = {}
     verified: set[str] = set()
     for step in steps:
         if only and step.role not in only:
             continue
-        unchanged = not full and not only and converged.get(step.key) == digests[step.key]
+        unchanged = (
+            not full
+            and not only
+            and step.role not in redo
+            and converged.get(step.key) == digests[step.key]
+        )
         if step.action == "converge" and unchanged:
             actions[step.key] = "verify"
             verified.add(step.role)

@@ -14,6 +14,8 @@ from wmx.site.topology import HostView
 from wmx.ssh.connection import Connection, connection
 from wmx.ssh.unreachable import unreachable_message
 
+SHOWN = 3  # paths named per component; the rest are counted
+
 if TYPE_CHECKING:
     from wmx.ops.deploy import Deployment
     from wmx.render import FileChange
@@ -37,6 +39,13 @@ def show_plan(deployment: Deployment) -> None:
         parts.append(f"remove {', '.join(remove)}" if remove else "")
         line = f"  {host}: {'; '.join(p for p in parts if p) or 'nothing to do'}"
         console.print(line, soft_wrap=True, markup=False, highlight=False)
+        for role, paths in plan.drifted.items():
+            more = f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else ""
+            line = (
+                f"    {role} converges again: edited or removed on the host since the last "
+                f"deploy: {', '.join(paths[:SHOWN])}{more}"
+            )
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def show_changes(changes: Sequence[FileChange]) -> None:

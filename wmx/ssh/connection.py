@@ -16,6 +16,7 @@ sudo that wants a password fails with sudo's own message.
 from __future__ import annotations
 
 import shlex
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -136,4 +137,16 @@ def connection(host: HostView) -> Connection:
         become=_flag(values.get("ansible_become", False)),
         become_user=str(values.get("ansible_become_user") or "root"),
         become_method=str(values.get("ansible_become_method") or "sudo"),
+    )
+
+
+def run_as_root(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `argv` as root on `host` over SSH, stdin closed, and wait (two minutes at most)."""
+    return subprocess.run(
+        connection(host).command(argv),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
