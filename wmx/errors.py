@@ -34,3 +34,10 @@ class WriteRefused(WmxError):
         where = f"{path}: cannot be written" if path else "a write failed"
         tail = "; it was left as it was" if kept else ""
         super().__init__(f"{where} ({cause.strerror or cause}){tail}", exit_code=1)
+
+
+def printable(text: str) -> str:
+    """`text` with each character a terminal would not show as text (a line break, ESC, a
+    bidi control) written as Python escapes it: an error line stays one line, and nothing
+    in it is run by the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -30,7 +30,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from wmx.errors import InputError, WmxError
+from wmx.errors import InputError, WmxError, printable
 
 if TYPE_CHECKING:
     import ssl
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 def print_error(line: str) -> None:
     """`error: LINE` on stderr: how wmx reports every error (plain text, never markup)."""
-    err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+    err_console.print(Text.assemble(("error: ", "bold red"), printable(line)), soft_wrap=True)
 
 
 class OutputFormat(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from wmx.errors import InputError
+from wmx.errors import InputError, printable
 from wmx.site.yaml_scalars import not_text, quote_advice, written
 from wmx.site.yamlfile import line_of, read_text
 
@@ -91,7 +91,7 @@ def _shown_key(part: object) -> str:
     text = str(part)
     if text.isprintable() and len(text) <= 64:
         return text
-    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:64])
+    escaped = printable(text[:64])
     return "'" + escaped + ("…" if len(text) > 64 else "") + "'"
 
 

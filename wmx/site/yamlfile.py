@@ -25,7 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import RoundTripRepresenter
 
-from wmx.errors import InputError, WmxError, WriteRefused
+from wmx.errors import InputError, WmxError, WriteRefused, printable
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -163,7 +163,7 @@ def parse_yaml(text: str, where: str) -> Any:
 def _one_line(cause: object) -> str:
     """ruamel's cause on one line, at most a line's worth: it quotes values, which may
     hold a line break or anything else (`duplicate key "k" with value "a\nb"`)."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(cause))
+    text = printable(str(cause))
     return text if len(text) <= 200 else text[:200] + "…"
 
 
