@@ -19,7 +19,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from typer._click.core import Context  # typer vendors click
@@ -33,6 +33,8 @@ from typer._click.exceptions import (
 )
 
 from wmx.present import print_error
+
+T = TypeVar("T")
 
 # How close a typed name must be to a real one to be suggested: `--verbos` → `--verbose`
 # (0.94), `usr` → `user` (0.86), but not `--bogus` → `--verbose` (0.63).
@@ -69,17 +71,22 @@ def usage_line(exc: UsageError) -> str:
     return f"{path}: {what}{see}"
 
 
-def _parsing(exc: BaseException) -> Context | None:
-    """The context of the innermost command being parsed when `exc` was raised (click's
-    parser raises some errors without one: `wmx lab up --hosts`)."""
+def _innermost(exc: BaseException, name: str, kind: type[T]) -> T | None:
+    """The local `name` of the innermost frame `exc` passed through that holds a `kind`."""
     found = None
     tb = exc.__traceback__
     while tb is not None:
-        ctx = tb.tb_frame.f_locals.get("ctx")
-        if isinstance(ctx, Context):
-            found = ctx
+        value = tb.tb_frame.f_locals.get(name)
+        if isinstance(value, kind):
+            found = value
         tb = tb.tb_next
     return found
+
+
+def _parsing(exc: BaseException) -> Context | None:
+    """The context of the innermost command being parsed when `exc` was raised (click's
+    parser raises some errors without one: `wmx lab up --hosts`)."""
+    return _innermost(exc, "ctx", Context)
 
 
 def _what(exc: UsageError, ctx: Context | None) -> str:
@@ -101,7 +108,9 @@ def _what(exc: UsageError, ctx: Context | None) -> str:
         return f"no such command {_value(name)}{_did_you_mean(close, quote=True)}"
     if found := re.fullmatch(_EXTRA, message):
         # Not echoed: a word in the wrong place may be a password (`user create zed hunter2`).
-        extra = len(found["words"].split(" "))
+        # Counted from the parser's list of them: a word holding a space is one.
+        left = _innermost(exc, "args", list)
+        extra = len(left) if left else len(found["words"].split(" "))
         return f"{extra} unexpected argument{'s' if extra > 1 else ''} (not repeated here)"
     if isinstance(exc, BadOptionUsage) and (found := re.fullmatch(_OPTION_USE, message)):
         count = found["count"]

@@ -136,6 +136,7 @@ def _one_line(args: list[str]) -> str:
             "wmx deploy: 1 unexpected argument (not repeated here) (see `wmx deploy --help`)",
         ),
         (["render", "a", "b"], "wmx render: 2 unexpected arguments (not repeated here)"),
+        (["render", "a password"], "wmx render: 1 unexpected argument (not repeated here)"),
         (["--site", "x"], "error: wmx: missing command (see `wmx --help`)"),
     ],
 )
