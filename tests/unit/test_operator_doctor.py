@@ -277,3 +277,19 @@ def test_an_untrusted_chain_is_said_once_with_the_ca_file_option() -> None:
     assert text.count("run again with --ca-file PEM") == 1
     assert "`wmx doctor --ca-file PEM`" in report.checks[0].fix
     assert "--ca-file" not in _tls_fix("tls-expired", "x", 1)
+
+
+def test_a_gateway_error_points_at_synapse_not_nginx() -> None:
+    """Recorded on the lab with Synapse crash-looping: /_matrix/client/versions and the
+    key and version endpoints answered 502, and the details said only "status 502"."""
+    import pytest
+
+    from wmx.doctor.fetch import Response
+    from wmx.doctor.outside import _json_of
+
+    for status in (502, 503, 504):
+        answer = Response("https://m/x", "10.213.0.11", status, {}, b"<html>", None)
+        with pytest.raises(ValueError, match=r"Synapse behind it does not \(`wmx logs synapse`\)"):
+            _json_of(answer)
+    with pytest.raises(ValueError, match=r"^status 404$"):
+        _json_of(Response("https://m/x", "10.213.0.11", 404, {}, b"", None))

@@ -269,7 +269,16 @@ def _federation_get(target: Outside, endpoint: Endpoint, path: str) -> Response:
     )
 
 
+# What nginx answers when the Synapse behind it does not: the cause is not nginx's.
+UPSTREAM_DOWN = {502, 503, 504}
+
+
 def _json_of(response: Response) -> object:
+    if response.status in UPSTREAM_DOWN:
+        raise ValueError(
+            f"status {response.status}: nginx answers, Synapse behind it does not "
+            "(`wmx logs synapse`)"
+        )
     if response.status != 200:
         raise ValueError(f"status {response.status}")
     try:
