@@ -157,3 +157,19 @@ def test_an_unreachable_host_is_one_line_not_one_per_thing_living_there() -> Non
     status.monitoring_error = f"{NOT_ASKED}lab1 cannot be reached over SSH"
     status.federation_error = f"{NOT_ASKED}lab1 cannot be reached over SSH"
     assert status.problems == [down.error] and not status.healthy
+
+
+def test_a_stopped_alertmanager_is_one_line_not_two() -> None:
+    """Recorded on the lab with prometheus-alertmanager stopped: its service's line and
+    "Alertmanager on lab1 did not answer" said the same thing twice."""
+    stopped = service("alertmanager", "prometheus-alertmanager.service", "inactive", "dead")
+    status = site(host(stopped), monitoring=True)
+    status.monitoring_error = (
+        "Alertmanager on lab1 did not answer ([Errno 104] Connection reset by peer): "
+        "`wmx logs alertmanager` says why; `wmx deploy` starts it"
+    )
+    (line,) = status.problems
+    assert line.startswith("alertmanager (prometheus-alertmanager.service) on lab1 is inactive")
+    running = site(host(service("alertmanager", "prometheus-alertmanager.service")))
+    running.monitoring_error = status.monitoring_error
+    assert running.problems == [status.monitoring_error]  # running, yet not answering

@@ -222,8 +222,16 @@ def site_problems(status: SiteStatus) -> list[str]:
         )
     for name in status.backup_failed_on:
         found.append(f"the last backup run failed on {name}: `wmx backup list` says why")
-    if status.monitoring_error and not status.monitoring_error.startswith(NOT_ASKED):
-        found.append(status.monitoring_error)
+    # Prometheus or Alertmanager not answering because its service is down: that
+    # service's line above says so (one cause, one line).
+    down = {s.name for h in status.hosts for s in h.services if s.state != "active"}
+    error = status.monitoring_error
+    if (
+        error
+        and not error.startswith(NOT_ASKED)
+        and not any(f"`wmx logs {n}`" in error for n in down)
+    ):
+        found.append(error)
     for target in status.targets:
         if not target.up:
             found.append(
