@@ -69,7 +69,7 @@ def test_stopped_and_crashing_services_fail_a_check_of_their_own() -> None:
     )
     for name in ("postgresql", "synapse", "heisenbridge"):
         assert f"`wmx logs {name}`" in check.fix
-    assert "`wmx deploy --full`" in check.fix
+    assert "`wmx deploy` starts what was stopped and puts back" in check.fix
 
 
 def test_running_services_pass_and_a_missing_unit_is_not_installed() -> None:
@@ -122,7 +122,7 @@ def test_fix_texts_name_commands_that_exist_and_do_not_misdescribe_wmx_diff() ->
             assert len(words) >= 2, (command, text)
             assert not any(x.startswith(prefix) for x in lines), (command, text)
     assert "wmx diff` first shows what differs on the hosts" not in DEPLOY
-    assert "`wmx deploy --full`" in DEPLOY
+    assert "`wmx deploy`" in DEPLOY
 
 
 def test_a_timers_logs_include_the_job_it_starts() -> None:
@@ -200,7 +200,7 @@ def test_a_file_edited_by_hand_on_a_host_is_found_and_named(tmp_path: Path) -> N
     assert asked == [["sha256sum", "--", hs, tls, gone]]
     assert not check.ok and check.id == "config-drift:lab1"
     assert check.detail == f"edited since the last deploy: {tls}; missing: {gone}"
-    assert "`wmx deploy --full`" in check.fix
+    assert "`wmx deploy` puts them back" in check.fix
     same = drift_check(LAB1, _deployed(tmp_path / "2", {hs: "a" * 64}), sha256sum)
     assert same.ok and same.detail == "1 file as the last deploy left them"
     assert drift_check(LAB1, tmp_path / "none", sha256sum).ok  # never deployed

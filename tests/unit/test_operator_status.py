@@ -91,7 +91,7 @@ def test_a_crash_loop_needs_attention_and_names_the_full_deploy() -> None:
     assert not status.healthy
     (line,) = status.problems
     assert "keeps crashing" in line and "`wmx logs synapse`" in line
-    assert "`wmx deploy --full`" in line
+    assert "`wmx deploy` puts back the configuration" in line
 
 
 def test_a_nearly_full_disk_is_not_healthy() -> None:

@@ -10,7 +10,7 @@ HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("passphrase supplied", "passphrase is incorrect"),
         "the passphrase on the host is not the one this repository was made with: "
-        "`wmx deploy --full` writes secrets.yml's backup_passphrase back to the host; if "
+        "`wmx deploy` writes secrets.yml's backup_passphrase back to the host; if "
         "secrets.yml's was replaced, put the old one back (the repository key is encrypted "
         "with it)",
     ),

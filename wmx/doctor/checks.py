@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 Side = Literal["outside", "inside"]
 
-# What puts a host back as wmx renders it. `wmx diff` compares with the last deploy, not
-# with the hosts, and a plain deploy skips components whose rendered files did not
-# change: only --full undoes an edit made by hand on a host.
-DEPLOY = "run `wmx deploy --full` (a plain deploy does not undo hand edits on the hosts)"
+# What puts a host back as wmx renders it: a deploy, which also converges again a
+# component with a file edited by hand on a host and names the file (wmx.ops.drift).
+# `wmx diff` compares with the last deploy, not with the hosts.
+DEPLOY = "run `wmx deploy` (it also puts back files edited by hand on the hosts)"
 
 
 @dataclass(frozen=True)

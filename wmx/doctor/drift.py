@@ -23,8 +23,8 @@ from wmx.status.probe import stderr_cause
 
 SHOWN = 5  # paths named in the detail; the rest are counted
 FIX = (
-    "`wmx deploy --full` puts them back as wmx renders them (a plain `wmx deploy` and "
-    "`wmx diff` do not look at the hosts); to keep a change, make it in wmx.yaml"
+    "`wmx deploy` puts them back as wmx renders them and names them (`wmx diff` does not "
+    "look at the hosts); to keep a change, make it in wmx.yaml"
 )
 
 

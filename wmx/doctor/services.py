@@ -79,7 +79,7 @@ def services_check(
         id,
         title,
         "; ".join(details),
-        f"{', '.join(names)} {says} why; `wmx deploy` starts what was stopped, "
-        "`wmx deploy --full` also puts back configuration edited by hand on the host",
+        f"{', '.join(names)} {says} why; `wmx deploy` starts what was stopped and puts "
+        "back configuration edited by hand on the host",
         "inside",
     )

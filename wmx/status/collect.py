@@ -149,8 +149,8 @@ class SiteStatus:
 # What needs attention, one line per problem, each naming what to do next: the lines
 # `wmx status` shows under its verdict (`problems` in JSON). A stopped or crashing service
 # names `wmx logs` with the name status shows for it and the way back (`wmx deploy` starts
-# what is stopped; `wmx deploy --full` also puts back configuration edited by hand on the
-# host, which a plain deploy does not look at), and the host when the site has several.
+# what is stopped and puts back configuration edited by hand on the host), and the host
+# when the site has several.
 
 DISK_FULL = 0.90  # used share of a filesystem that needs attention (wmx doctor's too)
 MEMORY_LOW = 0.10  # available share of memory that needs attention (wmx doctor's too)
@@ -178,8 +178,8 @@ def service_problem(host: HostStatus, service: ServiceStatus, several_hosts: boo
     if crashing(service):
         state = "keeps crashing" if service.sub_state == "auto-restart" else "has failed"
         return (
-            f"{what} {state}: {logs} says why; `wmx deploy --full` puts back the "
-            "configuration wmx manages, undoing hand edits, and starts it"
+            f"{what} {state}: {logs} says why; `wmx deploy` puts back the configuration "
+            "wmx manages, undoing hand edits, and starts it"
         )
     if service.state in ("activating", "reloading", "deactivating"):
         return f"{what} is {service.state} ({service.sub_state}): look again soon, or {logs}"
