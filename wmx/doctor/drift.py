@@ -1,12 +1,13 @@
-"""Files wmx manages that were edited by hand on a host since the last deploy.
+"""Files wmx manages that differ on a host from what the last deploy recorded.
 
-`wmx diff` compares the rendering with the last deploy's record, not with the hosts, and
-a plain `wmx deploy` skips the components whose rendered files did not change: a hand
-edit on a host (a homeserver.yaml "fixed" over SSH, a passphrase file replaced) is seen
-by neither and survives every deploy but `--full`. This check hashes, on each host, every
-file of the last deploy's manifest (`.wmx/deployed/HOST/.wmx/manifest.json`) and compares
-with the hashes the deploy recorded. Only hashes cross the wire, never a file's content.
-"""
+`wmx diff` compares the rendering with the last deploy's record, not with the hosts: a
+hand edit on a host (a homeserver.yaml "fixed" over SSH, a passphrase file replaced) is
+not seen there; the next plain `wmx deploy` puts it back (wmx.ops.drift). This check
+hashes, on each host, every file of the last deploy's manifest
+(`.wmx/deployed/HOST/.wmx/manifest.json`) and compares with the hashes the deploy
+recorded. Only hashes cross the wire, never a file's content. A `wmx deploy --only`
+records the whole rendering, also the components it left out: their changed files are
+reported too, as not yet deployed."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def drift_check(host: HostView, deployed: Path, run: HostRunner) -> Check:
         return passed(id, title, f"{files} as the last deploy left them", "inside")
     detail = []
     if changed:
-        detail.append(f"edited since the last deploy: {_named(changed)}")
+        detail.append(f"edited on the host or left out by --only: {_named(changed)}")
     if missing:
         detail.append(f"missing: {_named(missing)}")
     return failed(id, title, "; ".join(detail), FIX, "inside")
