@@ -191,3 +191,14 @@ def test_the_worker_group_is_named_at_its_line_not_a_comments(site: Path) -> Non
     line = _refused(site)
     where = f"{path}:{_line(path, '    synapse_workers:')}: group synapse_workers: matrix"
     assert line.startswith(where), line
+
+
+def test_a_host_range_names_only_the_hosts_it_expands_to() -> None:
+    """`matrix[1:2]` is matrix1 and matrix2, not `matrixbox` (a range had been read as any
+    text in its place)."""
+    from wmx.site.inventory_lines import _names
+
+    assert _names("matrix[1:2]", "matrix2")
+    assert _names("web[01:03]", "web03") and not _names("web[01:03]", "web3")
+    assert _names("db-[a:c]", "db-b") and not _names("db-[a:c]", "db-bb")
+    assert not _names("matrix[1:2]", "matrixbox")

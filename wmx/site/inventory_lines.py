@@ -104,8 +104,19 @@ def _names(entry: str, host: str) -> bool:
         return True
     if "[" not in entry:
         return False
-    parts = _RANGE.split(entry)
-    return re.fullmatch(".+?".join(re.escape(p) for p in parts), host) is not None
+    pattern = ""
+    for text, bounds in zip(_RANGE.split(entry), [*_RANGE.findall(entry), ""], strict=True):
+        pattern += re.escape(text) + (_range_pattern(bounds[1:-1]) if bounds else "")
+    return re.fullmatch(pattern, host) is not None
+
+
+def _range_pattern(bounds: str) -> str:
+    """What a range `[01:03]`, `[1:10:2]` or `[a:f]` stands for, as Ansible expands it: a
+    number (zero-padded to the start's width when the start is) or one letter."""
+    start = bounds.split(":")[0]
+    if start.isdigit():
+        return rf"[0-9]{{{len(start)}}}" if start.startswith("0") else "[0-9]+"
+    return "[A-Za-z]"
 
 
 def _member(group: str, groups: set[str] | None) -> bool:
