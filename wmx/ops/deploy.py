@@ -32,6 +32,8 @@ from wmx.ops.deploy_plan import (
     HostPlan,
     PlaybookDigests,
     check_only,
+    kept_role_vars,
+    left_out_roles,
     plan_host,
     play_vars,
     record_converged,
@@ -40,12 +42,13 @@ from wmx.ops.deploy_plan import (
 from wmx.ops.drift import converge_drifted
 from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
-from wmx.render.build_tree import build_locked
+from wmx.render.build_tree import KeptRoles, build_locked
+from wmx.render.plan import vars_text
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
 from wmx.site.given import given
-from wmx.site.state_files import kept_lines
+from wmx.site.state_files import kept_lines, load_optional
 from wmx.site.topology import HostView
 from wmx.ssh.connection import run_as_root
 from wmx.ssh.sums import Runner
@@ -193,10 +196,27 @@ def run_deploy(
             )
         if result.ok and not check and record:
             ran = [h for h in deployment.hosts if h in result.stats] or deployment.hosts
-            record_deployed(site, ran)
+            record_deployed(site, ran, kept_records(deployment, ran))
             for host in ran:
                 record_converged(site.paths.deployed / host, deployment.plans[host])
     return result
+
+
+def kept_records(deployment: Deployment, hosts: Iterable[str]) -> dict[str, KeptRoles]:
+    """Per host, what its record keeps from the last deploy: the roles `--only` left
+    out that differ from it (their files, manifest entries and role vars as they were),
+    so that `wmx diff` and doctor's config-drift still see what is not deployed."""
+    kept: dict[str, KeptRoles] = {}
+    for host in hosts:
+        plan = deployment.plans[host]
+        roles = left_out_roles(plan)
+        if not roles:
+            continue
+        deployed = deployment.site.paths.deployed / host
+        recorded = load_optional(deployed / STATE_DIR / "vars.json", deployed.parent)
+        before = recorded if isinstance(recorded, dict) else {}
+        kept[host] = KeptRoles(roles, vars_text(kept_role_vars(plan, roles, before)))
+    return kept
 
 
 def deploy_site(

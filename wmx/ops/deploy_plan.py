@@ -340,6 +340,34 @@ def packages_wait_slots(plan: HostPlan, slots: Sequence[dict[str, str] | None]) 
     return due
 
 
+def left_out_roles(plan: HostPlan) -> set[str]:
+    """The roles of this host's build a run left out (``only``) that differ from their
+    last converge: no step of theirs ran and one has another digest than the recorded.
+    What their last deploy put on the host is still there (wmx.render.KeptRoles); a
+    role left out as unchanged has the build's files anyway."""
+    acting = {step.role for step in plan.steps if step.key in plan.actions}
+    return {
+        step.role
+        for step in plan.steps
+        if step.role not in acting and plan.recorded.get(step.key) != plan.digests[step.key]
+    }
+
+
+def kept_role_vars(
+    plan: HostPlan, roles: Collection[str], recorded: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The build's role vars, but those of `roles` (owned as vars_by_role says) as the
+    last deploy recorded them (`recorded`, its vars.json): none when it had none."""
+    owners = {step.role for step in plan.steps}
+    built, before = vars_by_role(plan.role_vars, owners), vars_by_role(recorded, owners)
+    merged = dict(plan.role_vars)
+    for role in roles:
+        for name in built.get(role, {}):
+            del merged[name]
+        merged.update(before.get(role, {}))
+    return merged
+
+
 def record_converged(deployed_host: Path, plan: HostPlan) -> None:
     """After a successful run: each step's digest, for the steps this host still has.
 

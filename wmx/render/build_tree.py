@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import os
 import shutil
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from wmx.render.engine import RenderedFile
 from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
 from wmx.site.deployed import record_deployment, replace_tree
-from wmx.site.state_files import kept_lines, read_manifest
+from wmx.site.state_files import confined_file, kept_lines, read_manifest, read_state
 from wmx.site.yamlfile import locked
 
 STATE_DIR = ".wmx"  # inside build/<host>/: manifest.json and vars.json
@@ -160,13 +162,67 @@ def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileCha
     return changes
 
 
-def record_deployed(site: Site, hosts: list[str]) -> None:
-    """After a successful deploy: build/<host> becomes the baseline of `wmx diff`."""
+@dataclass(frozen=True)
+class KeptRoles:
+    """What a host's deploy record keeps from the last one: the roles a run left out
+    (`wmx deploy --only`), which are on the host as that deploy put them."""
+
+    roles: Collection[str]  # their files and manifest entries are the old record's
+    vars_json: str  # the record's vars.json: the build's, those roles' vars as they were
+
+
+def record_deployed(
+    site: Site, hosts: list[str], kept: Mapping[str, KeptRoles] | None = None
+) -> None:
+    """After a successful deploy: build/<host> becomes the baseline of `wmx diff`, but
+    for what `kept` says a host's run left out, whose last record stays."""
     for host in hosts:
+        keep = (kept or {}).get(host)
         # Whole or not at all; the converged record (wmx.ops.deploy_plan) is rewritten next.
         replace_tree(
             site.paths.build / host,
             site.paths.deployed / host,
             carry=[f"{STATE_DIR}/converged.json"],
+            prepare=None if keep is None else functools.partial(_keep_roles, keep=keep),
         )
     record_deployment(site.paths, site.config.server_name)
+
+
+def _drop(path: Path, root: Path) -> None:
+    """Remove a file of a build's copy, and the directories it leaves empty."""
+    path.unlink(missing_ok=True)
+    for parent in path.parents:
+        if parent == root or not parent.is_relative_to(root):
+            break
+        try:
+            parent.rmdir()
+        except OSError:  # not empty
+            break
+
+
+def _keep_roles(new: Path, old: Path, keep: KeptRoles) -> None:
+    """Make the copy `new` of a host's build say, for the roles in `keep`, what the last
+    record `old` said: their files and manifest entries (none when it had none), and
+    `keep.vars_json`. A file the build has and the record had not is dropped."""
+    roles = set(keep.roles)
+    built = read_manifest(new)
+    recorded = read_manifest(old) if old.is_dir() else {}
+    entries = [e for e in built.values() if str(e.get("component")) not in roles]
+    for src, entry in built.items():
+        if str(entry.get("component")) in roles:
+            _drop(confined_file(new, src), new)
+    taken = {str(e["src"]) for e in entries}
+    for src, entry in recorded.items():
+        if str(entry.get("component")) not in roles or src in taken:
+            continue
+        data = read_state(confined_file(old, src), old.parent)
+        if data is None:
+            continue  # gone from the record: not recorded as deployed
+        path = _confined(confined_file(new, src), new)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        entries.append(entry)
+    _write_private(new / STATE_DIR / "manifest.json", json.dumps(entries, indent=2) + "\n")
+    _write_private(new / STATE_DIR / "vars.json", keep.vars_json)

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,15 +73,23 @@ def check_server_name(paths: SitePaths, server_name: str, line: int | None = Non
         )
 
 
-def replace_tree(source: Path, target: Path, *, carry: Sequence[str] = ()) -> None:
+def replace_tree(
+    source: Path,
+    target: Path,
+    *,
+    carry: Sequence[str] = (),
+    prepare: Callable[[Path, Path], None] | None = None,
+) -> None:
     """Make directory `target` a copy of `source`, so that a reader (or a run killed at any
     point) finds the old tree or the new one, whole, never a half-copied one.
 
     The copy is made beside `target` and swapped in by two renames. Files named in `carry`
     (relative paths) that the new tree lacks are taken over from the old one: a record
-    that is rewritten right after the swap is never missing in between. Copies left by a
-    killed run are removed by the next; an old tree that had been renamed away but not yet
-    replaced is put back first.
+    that is rewritten right after the swap is never missing in between. `prepare`, if
+    given, is called with the copy and the old tree before the swap, to make the copy
+    what the record must say (a part kept from the old tree): if it fails, the old tree
+    stays as it was. Copies left by a killed run are removed by the next; an old tree that
+    had been renamed away but not yet replaced is put back first.
     """
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -95,6 +103,12 @@ def replace_tree(source: Path, target: Path, *, carry: Sequence[str] = ()) -> No
         if kept.is_file() and not fresh.exists():
             fresh.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             shutil.copy2(kept, fresh)
+    if prepare is not None:
+        try:
+            prepare(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     if target.exists():
         os.rename(target, old)
     os.rename(staging, target)
