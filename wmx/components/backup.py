@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, Service, SiteViews, Step
 from wmx.components.postgresql import DATABASE_CA_FILE, POSTGRES_PORT, database_for
+from wmx.site.grammars import host_port, pgpass_field, url_host
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -73,6 +74,11 @@ class DumpSource:
     user: str = "synapse"
     host: str = "/var/run/postgresql"
     port: int = POSTGRES_PORT
+
+    @property
+    def pgpass_host(self) -> str:
+        """The host as .pgpass's first field (an IPv6 address's colons escaped)."""
+        return pgpass_field(self.host)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"local": self.local, "name": self.name, "port": self.port}
@@ -141,7 +147,7 @@ def ssh_port(host: HostView) -> int:
 
 def repository_url(host: HostView, server_name: str) -> str:
     port = ssh_port(host)
-    netloc = f"{host.address}:{port}" if port != 22 else host.address
+    netloc = host_port(host.address, port) if port != 22 else url_host(host.address)
     return f"ssh://{REPO_USER}@{netloc}{REPO_HOME}/{server_name}"
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
 from wmx.components.synapse import SYNAPSE_METRICS_PORT
+from wmx.site.grammars import host_port
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -62,7 +63,7 @@ def exporter_ports(topology: Topology, host: HostView) -> dict[str, int]:
 def scrape_targets(topology: Topology) -> list[ScrapeTarget]:
     """Every exporter and Synapse process of the site, by job then host."""
     targets = [
-        ScrapeTarget(job, h.name, f"{metrics_bind_for(topology, h)}:{port}")
+        ScrapeTarget(job, h.name, host_port(metrics_bind_for(topology, h), port))
         for h in topology.hosts
         for job, port in exporter_ports(topology, h).items()
     ]
@@ -95,9 +96,12 @@ class Exporters(Component):
         return True
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
+        bind = metrics_bind_for(views.site.topology, host)
         return {
-            "metrics_bind": metrics_bind_for(views.site.topology, host),
+            "metrics_bind": bind,
             "ports": METRICS_PORTS,
+            # Each exporter's --web.listen-address (an IPv6 address in brackets).
+            "metrics_listen": {name: host_port(bind, port) for name, port in METRICS_PORTS.items()},
         }
 
     def firewall(self, views: SiteViews, host: HostView) -> FirewallRules:
@@ -112,7 +116,7 @@ class Exporters(Component):
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         topology = views.site.topology
         endpoints = {
-            job: f"{metrics_bind_for(topology, host)}:{port}"
+            job: host_port(metrics_bind_for(topology, host), port)
             for job, port in exporter_ports(topology, host).items()
             if job != "synapse"  # Synapse's own listener: the synapse role runs it
         }

@@ -22,6 +22,7 @@ from wmx.components.component import (
     Step,
 )
 from wmx.components.synapse import SYNAPSE_PORT
+from wmx.site.grammars import host_port
 from wmx.site.model import SiteConfig
 from wmx.site.settings.irc_bridge import IrcBridgeSettings, IrcNetwork
 from wmx.site.topology import WORKER_GROUP
@@ -116,12 +117,12 @@ class IrcBridgeView:
     @property
     def url(self) -> str:
         """Where Synapse pushes the bridge's events (the registration's `url`)."""
-        return f"http://{self.listen_address}:{self.port}"
+        return f"http://{host_port(self.listen_address, self.port)}"
 
     @property
     def media_upstream(self) -> str:
         """address:port at which the proxy reaches the bridge's media links."""
-        return f"{self.listen_address}:{self.port}"
+        return host_port(self.listen_address, self.port)
 
     @property
     def homeserver_url(self) -> str:

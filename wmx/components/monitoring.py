@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
 from wmx.components.exporters import ScrapeTarget, scrape_targets
+from wmx.site.grammars import host_port
 from wmx.site.settings.monitoring import MonitoringSettings
 
 if TYPE_CHECKING:
@@ -72,11 +73,11 @@ class MonitoringView:
 
     @property
     def alertmanager_url(self) -> str:
-        return f"127.0.0.1:{ALERTMANAGER_PORT}"
+        return host_port("127.0.0.1", ALERTMANAGER_PORT)
 
     @property
     def blackbox_address(self) -> str:
-        return f"127.0.0.1:{BLACKBOX_PORT}"
+        return host_port("127.0.0.1", BLACKBOX_PORT)
 
     @property
     def scrape_timeout(self) -> int:
@@ -138,9 +139,7 @@ def prometheus_url(site: Site) -> str:
     scraping on)."""
     monitor = site.topology.monitoring_host
     address = monitor.address if monitor else "127.0.0.1"
-    # An IPv6 address (a one-host site may have one) is bracketed in a URL.
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{PROMETHEUS_PORT}"
+    return f"http://{host_port(address, PROMETHEUS_PORT)}"
 
 
 _BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from wmx.components.component import Component, FirewallRules, Service, SiteViews
 from wmx.components.synapse import SYNAPSE_PORT
 from wmx.components.turn import turn_view
+from wmx.site.grammars import host_port
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -90,7 +91,7 @@ class ProxyView:
 def proxy_for(topology: Topology, host: HostView) -> ProxyView:
     synapse = topology.the("homeserver")
     address = "127.0.0.1" if synapse.name == host.name else synapse.address
-    return ProxyView(upstream=f"{address}:{SYNAPSE_PORT}")
+    return ProxyView(upstream=host_port(address, SYNAPSE_PORT))
 
 
 def public_names(site: Site) -> list[str]:

@@ -28,6 +28,7 @@ from wmx.components.worker_routes import (
     MEDIA_ROUTES,
     SYNC_ROUTES,
 )
+from wmx.site.grammars import host_port
 from wmx.site.settings.workers import HOMESERVER_ONLY, WORKER_TYPES
 from wmx.site.topology import WORKER_GROUP
 
@@ -207,7 +208,7 @@ class WorkerPlan:
     def scrape_targets(self, monitor: str) -> list[tuple[Worker, str]]:
         """Each worker and the address Prometheus on host `monitor` scrapes it at."""
         return [
-            (w, f"{LOOPBACK if w.host.name == monitor else w.host.address}:{w.metrics_port}")
+            (w, host_port(LOOPBACK if w.host.name == monitor else w.host.address, w.metrics_port))
             for w in self.workers
         ]
 
@@ -269,7 +270,7 @@ def worker_plan(
         Upstream(
             f"synapse_{kind}",
             _BALANCE.get(kind, ""),
-            tuple(f"{reach(w)}:{w.port}" for w in plan.of(kind)),
+            tuple(host_port(reach(w), w.port) for w in plan.of(kind)),
             routes,
         )
         for kind, routes in _ROUTES.items()

@@ -7,11 +7,10 @@ it cannot render.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from wmx.errors import InputError
-from wmx.site.inventory_lines import entry_line, variable_line
+from wmx.site.inventory_lines import entry_line
 from wmx.site.model import SiteConfig
 from wmx.site.settings.workers import HOMESERVER_ONLY
 from wmx.site.topology import WORKER_GROUP, Topology
@@ -21,33 +20,6 @@ def check_site(config: SiteConfig, topology: Topology, inventory: Path | None = 
     _check_turn(config, topology)
     _check_backup(config, topology)
     _check_workers(config, topology, inventory)
-    _check_addresses(topology, inventory)
-
-
-def _check_addresses(topology: Topology, inventory: Path | None) -> None:
-    """A site on several hosts writes each host's address into the others' files as
-    `address:port` or in URLs (nginx's upstreams, Prometheus's targets, the exporters'
-    listen addresses, Synapse's instance_map, the bridge's URL, the backup's pgpass and
-    borg URL), which an IPv6 address breaks: refused at load, naming the inventory's
-    line, rather than rendered into services that cannot start."""
-    if len(topology.hosts) < 2:
-        return
-    for host in topology.hosts:
-        try:
-            version = ipaddress.ip_address(host.address).version
-        except ValueError:
-            continue  # a host name
-        if version == 6:
-            where = (
-                variable_line(inventory, host.name, host.groups, "ansible_host")
-                if inventory
-                else "inventory"
-            )
-            raise InputError(
-                f"{where}: {host.name}: ansible_host {host.address} is an IPv6 address, "
-                "which wmx does not yet write into other hosts' files (a site on several "
-                "hosts): give its IPv4 address (its IPv6 one can stay in public_ipv6)"
-            )
 
 
 def _check_workers(config: SiteConfig, topology: Topology, inventory: Path | None) -> None:

@@ -86,9 +86,28 @@ def check_host_port(value: str) -> str:
         checked_port = check_port(port)
     except ValueError:
         raise ValueError(f"{value[:80]!r} is not host:port, such as smtp.example.org:587") from None
-    if ":" in checked_host:
-        checked_host = f"[{checked_host}]"
-    return f"{checked_host}:{checked_port}"
+    return host_port(checked_host, checked_port)
+
+
+def url_host(address: str) -> str:
+    """An address (an inventory host's: an IP address or a host name) as the host part of
+    a URL or of `host:port`: an IPv6 literal in brackets (`[fd00::11]`), anything else as
+    it is. Where a consumer wants the host alone (a bind or listen address, pg_hba's
+    network, nftables, Synapse's instance_map, PostgreSQL's or Redis's host) the address
+    goes in bare."""
+    return f"[{address}]" if ":" in address else address
+
+
+def host_port(address: str, port: int) -> str:
+    """`address:port` for a connection or a listener: `10.0.0.11:9100`,
+    `[fd00::11]:9100` (an unbracketed `fd00::11:9100` would be another address)."""
+    return f"{url_host(address)}:{port}"
+
+
+def pgpass_field(text: str) -> str:
+    """A value in a field of libpq's .pgpass, whose `:` and `\\` are escaped with `\\`
+    (an IPv6 host `fd00::11` is written `fd00\\:\\:11`)."""
+    return text.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def check_email(value: str) -> str:
