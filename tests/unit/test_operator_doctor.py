@@ -199,7 +199,7 @@ def test_a_file_edited_by_hand_on_a_host_is_found_and_named(tmp_path: Path) -> N
     check = drift_check(LAB1, deployed, sha256sum)
     assert asked == [["sha256sum", "--", hs, tls, gone]]
     assert not check.ok and check.id == "config-drift:lab1"
-    assert check.detail == f"edited on the host or left out by --only: {tls}; missing: {gone}"
+    assert check.detail == f"edited on the host since the last deploy: {tls}; missing: {gone}"
     assert "`wmx deploy` puts them back" in check.fix
     same = drift_check(LAB1, _deployed(tmp_path / "2", {hs: "a" * 64}), sha256sum)
     assert same.ok and same.detail == "1 file as the last deploy left them"

@@ -5,9 +5,9 @@ hand edit on a host (a homeserver.yaml "fixed" over SSH, a passphrase file repla
 not seen there; the next plain `wmx deploy` puts it back (wmx.ops.drift). This check
 hashes, on each host, every file of the last deploy's manifest
 (`.wmx/deployed/HOST/.wmx/manifest.json`) and compares with the hashes the deploy
-recorded. Only hashes cross the wire, never a file's content. A `wmx deploy --only`
-records the whole rendering, also the components it left out: their changed files are
-reported too, as not yet deployed."""
+recorded. Only hashes cross the wire, never a file's content. (A `wmx deploy --only`
+records the components it left out as the last deploy had them, so their files are
+compared with what is on the host.)"""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def drift_check(host: HostView, deployed: Path, run: HostRunner) -> Check:
         return passed(id, title, f"{files} as the last deploy left them", "inside")
     detail = []
     if changed:
-        detail.append(f"edited on the host or left out by --only: {_named(changed)}")
+        detail.append(f"edited on the host since the last deploy: {_named(changed)}")
     if missing:
         detail.append(f"missing: {_named(missing)}")
     return failed(id, title, "; ".join(detail), FIX, "inside")
