@@ -366,7 +366,7 @@ def provision(site: Site, root: Path, url: str | None = None) -> None:
         where = given(exc.filename or root)
         raise InputError(f"{where}: cannot write Grafana's files ({exc.strerror or exc})") from None
     for path in written:
-        console.print(f"wrote {esc(path)}")
+        console.print(f"wrote {esc(given(path))}")
     if site.config.monitoring.remote_scrape.allow:
         console.print(
             f"Grafana must run with {PASSWORD_VARIABLE} set to prometheus_remote_password "

@@ -155,6 +155,15 @@ def test_grafana_datasource_takes_the_password_from_the_environment(
     assert password not in text and password not in result.output
 
 
+def test_grafana_names_a_directory_with_an_escape_as_text(site_dir: Path, tmp_path: Path) -> None:
+    """A directory name holding an escape sequence is printed quoted, not run by the
+    terminal (hostile2 saw it raw on stdout)."""
+    out = tmp_path / "graf\x1b[2Jana"
+    result = runner.invoke(app, ["--site", str(site_dir), "monitoring", "grafana", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\\x1b[2Jana" in result.stdout
+
+
 def test_smtp_password_is_stored_from_stdin_and_never_printed(site_dir: Path) -> None:
     result = runner.invoke(
         app,
