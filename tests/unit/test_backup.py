@@ -106,13 +106,30 @@ def test_retention_that_keeps_nothing_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["borg@backup.example.org:/srv/borg/site", "ssh://u@h.example.org:2222/./repo"]
+    "url",
+    [
+        "borg@backup.example.org:/srv/borg/site",
+        "ssh://u@h.example.org:2222/./repo",
+        "ssh://borg@[fd00::15]:2222/srv/borg",
+        "ssh://borg@[2001:db8::9]/srv/borg",
+    ],
 )
 def test_remote_repositories(url: str) -> None:
     assert BackupSettings(repositories=[url]).repositories == [url]
 
 
-@pytest.mark.parametrize("url", ["/srv/local", "backup.example.org:/x", "http://x/y", "u@h"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/srv/local",
+        "backup.example.org:/x",
+        "http://x/y",
+        "u@h",
+        "ssh://u@[fd00::zz]/x",
+        "ssh://u@[10.0.0.1]/x",
+        "u@[fd00::1]:/x",
+    ],
+)
 def test_bad_repositories_are_refused(url: str) -> None:
     with pytest.raises(ValidationError, match="remote borg repository"):
         BackupSettings(repositories=[url])
@@ -282,6 +299,12 @@ def test_extra_repositories_are_labelled_by_host(tmp_path: Path) -> None:
         ("offsite.example.org", "extra"),
         ("local", "local"),
     ]
+
+
+def test_an_extra_repository_on_an_ipv6_address_is_labelled_by_it(tmp_path: Path) -> None:
+    site = _site(tmp_path, [ONE], repositories=["ssh://borg@[fd00::15]:2222/srv/borg"])
+    view = backup_view(site.config, site.topology, ONE)
+    assert [r.label for r in view.repositories] == ["fd00::15", "local"]
 
 
 # --- the job on the host ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wmx.components.component import Component, Service, SiteViews, Step
 from wmx.components.postgresql import DATABASE_CA_FILE, POSTGRES_PORT, database_for
+from wmx.site.borg import repository_host
 from wmx.site.grammars import host_port, pgpass_field, url_host
 
 if TYPE_CHECKING:
@@ -152,8 +153,7 @@ def repository_url(host: HostView, server_name: str) -> str:
 
 
 def _extra_label(url: str, taken: set[str]) -> str:
-    rest = url.removeprefix("ssh://")
-    host = rest.split("@", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    host = repository_host(url)
     label, n = host, 2
     while label in taken:
         label, n = f"{host}-{n}", n + 1
