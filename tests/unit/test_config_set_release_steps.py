@@ -6,7 +6,9 @@ refused the first step, which the e2e release switch (test_chat_experience) does
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,30 @@ def test_a_new_release_is_set_one_key_after_the_other(site: Path, tmp_path: Path
     assert validate.exit_code == 2 and "web_client.version says 0.1.8-wmxlab" in validate.output
     # … until the next key is set.
     assert _set(site, "web_client.version", "0.1.9-wmxlab")[0] == 0
+    assert runner.invoke(app, ["--site", str(site), "config", "validate"]).exit_code == 0
+
+
+def _cinny_archive(directory: Path, version: str) -> Path:
+    path = directory / f"cinny-v{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        page = b"<html><body>Cinny</body></html>"
+        info = tarfile.TarInfo(f"cinny-v{version}/index.html")
+        info.size = len(page)
+        archive.addfile(info, io.BytesIO(page))
+    return path
+
+
+def test_another_client_is_set_archive_first(site: Path, tmp_path: Path) -> None:
+    """test_web_client's switch to Cinny: archive, checksum, version, then kind."""
+    cinny = _cinny_archive(tmp_path, "4.2.2")
+    for key, value in [
+        ("web_client.archive", str(cinny)),
+        ("web_client.sha256", None),
+        ("web_client.version", "4.2.2"),
+        ("web_client.kind", "cinny"),
+    ]:
+        code, output = _set(site, key, value)
+        assert code == 0, (key, output)
     assert runner.invoke(app, ["--site", str(site), "config", "validate"]).exit_code == 0
 
 

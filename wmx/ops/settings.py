@@ -16,6 +16,7 @@ from wmx.ops.site_warnings import key_file_warnings, placeholder_warnings
 from wmx.present import console, err_console, esc
 from wmx.site import Site, SitePaths
 from wmx.site.config_edit import get_value, set_value
+from wmx.site.element_release import local_archive
 from wmx.site.inventory import load_topology
 from wmx.site.model import SiteConfig
 
@@ -49,10 +50,12 @@ def _with_inventory(paths: SitePaths) -> Callable[[SiteConfig], object]:
         web = config.web_client
         if web.archive is not None:
             # The archive itself is checked here (a file, a web client's release, nothing
-            # outside it); whether it agrees with web_client.version and .sha256 is left to
-            # the load and the deploy, which refuses and keeps the running client: a new
-            # release is set one key after the other, and an edit between two is let through.
-            relaxed = web.model_copy(update={"version": None, "sha256": None})
+            # outside it); whether it agrees with web_client.kind, .version and .sha256 is
+            # left to the load and the deploy, which refuses and keeps the running client:
+            # a new release is set one key after the other, and an edit between two is let
+            # through.
+            _, facts = local_archive(web.archive, paths.root)
+            relaxed = web.model_copy(update={"kind": facts.kind, "version": None, "sha256": None})
             config = config.model_copy(update={"web_client": relaxed})
         return Site(paths=paths, config=config, topology=topology)
 

@@ -148,6 +148,18 @@ def _archive_facts(path: str, size: int, mtime_ns: int) -> ArchiveFacts:
     )
 
 
+def local_archive(archive: str, site_root: Path) -> tuple[Path, ArchiveFacts]:
+    """web_client.archive's file and what it holds, checked as an archive of its own (not
+    against web_client.kind, .version and .sha256: element_release does that)."""
+    path = Path(archive).expanduser()
+    if not path.is_absolute():
+        path = site_root / path
+    if not path.is_file():
+        raise InputError(f"web_client.archive {path}: no such file on this machine")
+    stat = path.stat()
+    return path, _archive_facts(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
 def element_release(config: SiteConfig, site_root: Path) -> WebClientRelease:
     """What `web_client` in wmx.yaml asks for: the pinned release of its kind, another one
     with its checksum, or a local archive (whose version and checksum come from the file)."""
@@ -160,13 +172,7 @@ def element_release(config: SiteConfig, site_root: Path) -> WebClientRelease:
         scripts = CINNY_INLINE_SCRIPT_HASHES.get(version, ()) if kind == "cinny" else ()
         url = RELEASE_URLS[kind].format(version=version)
         return WebClientRelease(kind, version, sha256, url, None, scripts)
-    path = Path(settings.archive).expanduser()
-    if not path.is_absolute():
-        path = site_root / path
-    if not path.is_file():
-        raise InputError(f"web_client.archive {path}: no such file on this machine")
-    stat = path.stat()
-    facts = _archive_facts(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    path, facts = local_archive(settings.archive, site_root)
     if facts.kind != kind:
         raise InputError(
             f"web_client.archive {path} holds {CLIENT_NAMES[facts.kind]} {facts.version}, but "
