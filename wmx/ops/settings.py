@@ -54,7 +54,10 @@ def _with_inventory(paths: SitePaths) -> Callable[[SiteConfig], object]:
             # left to the load and the deploy, which refuses and keeps the running client:
             # a new release is set one key after the other, and an edit between two is let
             # through.
-            _, facts = local_archive(web.archive, paths.root)
+            try:
+                _, facts = local_archive(web.archive, paths.root)
+            except InputError as error:  # said as the command line's value (set_value)
+                raise InputError(f"{paths.config}: {error}") from None
             relaxed = web.model_copy(update={"kind": facts.kind, "version": None, "sha256": None})
             config = config.model_copy(update={"web_client": relaxed})
         return Site(paths=paths, config=config, topology=topology)
