@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -22,10 +22,11 @@ from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.site.grammars import NON_PUBLIC_RANGES, covered
 from wmx.site.topology import HostView
 from wmx.ssh.connection import run_as_root
+from wmx.ssh.sums import Runner
 from wmx.ssh.unreachable import SSH_FAILED, unreachable_message
 from wmx.status.probe import stderr_cause
 
-HostRunner = Callable[[HostView, list[str]], "subprocess.CompletedProcess[str]"]
+HostRunner = Runner  # runs an argv on a host (tests: on this machine)
 
 MAX_CLOCK_OFFSET = 5.0  # seconds; Matrix signatures and TLS tolerate a little, not minutes
 MAX_DISK_USED = 0.90
