@@ -170,13 +170,22 @@ def _client(rig: Rig) -> httpx.Client:
 
 def _served_by(rig: Rig, host: str, worker: str, path: str) -> bool:
     """Whether the worker's own access log (its journal on its host) has a request for
-    `path`."""
-    log = rig.lab.run(
-        host,
-        ["journalctl", "-u", f"matrix-synapse-worker@{worker}", "--no-pager", "-o", "cat"],
-        check=False,
-    ).stdout
-    return any("Processed request" in line and path in line for line in log.splitlines())
+    `path`, waiting a little: Synapse logs a request once its response is sent, and the
+    journal takes the line from the worker's stderr in its own time (a busy lab host's
+    journald had not yet written a login's line when one CI run asked)."""
+    unit = f"matrix-synapse-worker@{worker}"
+
+    def logged() -> bool:
+        log = rig.lab.run(host, ["journalctl", "-u", unit, "--no-pager", "-o", "cat"]).stdout
+        served = [ln for ln in log.splitlines() if "Processed request" in ln]
+        assert any(path in ln for ln in served), (
+            f"{len(served)} requests in {unit}'s journal on {host}, none for {path}; "
+            f"the last: {served[-3:]}"
+        )
+        return True
+
+    wait_until(logged, f"{path} in {worker}'s access log on {host}", timeout=30)
+    return True
 
 
 def test_status_lists_each_worker_on_its_host(rig: Rig) -> None:
