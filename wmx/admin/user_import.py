@@ -7,8 +7,10 @@ account exists already, so that a re-run after a failure only does what is left.
 from __future__ import annotations
 
 import csv
+import difflib
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from wmx.admin.client import SynapseAdmin
 from wmx.admin.ids import check_new_user_id
 from wmx.admin.users import generate_password
 from wmx.errors import InputError, WmxError
+from wmx.site.given import given, unquoted
 from wmx.site.model import check_email
 from wmx.site.yamlfile import read_given_file
 
@@ -64,39 +67,88 @@ def tally(results: Iterable[ImportResult]) -> dict[str, int]:
 
 
 def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:
-    """Read and check every row; all problems are reported at once (exit code 2)."""
+    """Read and check every row; all problems are reported at once (exit code 2).
+
+    The file may not be the CSV meant (`wmx user import secrets.yml`): a header cell that
+    is no known column is named by its position, never quoted, and a row's values are
+    quoted only in a file without a password column (an unquoted comma in a password
+    moves a part of it into the next cell)."""
     try:
         text = read_given_file(path, "a CSV file", 64 << 20).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+        raise InputError(f"{given(path)}: cannot read: {exc}") from None
     reader = csv.DictReader(text.splitlines())
+    try:
+        rows = _rows(path, reader, server_name)
+    except csv.Error as exc:  # a field over csv's limit (128 KiB): no row of a CSV to import
+        line = reader.reader.line_num  # DictReader's own is the last row it gave
+        raise InputError(f"{given(path)}:{line}: not CSV ({exc})") from None
+    if not rows:
+        raise InputError(f"{given(path)}: no accounts to import")
+    return rows
+
+
+def _header(path: Path, reader: csv.DictReader[str]) -> list[str]:
     header = [h.strip() for h in reader.fieldnames or []]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
+    unknown = [n for n, h in enumerate(header, start=1) if h not in COLUMNS]
+    if unknown and len(unknown) == len(header):
         raise InputError(
-            f"{path}:1: unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"{given(path)}:1: not a header of known columns (the line is not repeated "
+            f"here); the first line names the columns: {', '.join(COLUMNS)}"
+        )
+    if unknown:
+        said = ", ".join(f"{n}{_close(header[n - 1])}" for n in unknown)
+        are = (
+            "columns {} are not known columns"
+            if len(unknown) > 1
+            else "column {} is not a known column"
+        )
+        raise InputError(
+            f"{given(path)}:1: {are.format(said)} (names not repeated here); "
             f"known: {', '.join(COLUMNS)}"
         )
     if "localpart" not in header and "user_id" not in header:
-        raise InputError(f"{path}:1: the header needs a localpart or a user_id column")
+        raise InputError(f"{given(path)}:1: the header needs a localpart or a user_id column")
+    return header
+
+
+def _close(cell: str) -> str:
+    """` (display_name?)` for a cell that looks like a known column: said by the known
+    name, so that nothing of the cell is shown."""
+    name = re.sub(r"[\s-]+", "_", cell.strip().lower())
+    close = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.75)
+    return f" ({close[0]}?)" if close else ""
+
+
+def _rows(path: Path, reader: csv.DictReader[str], server_name: str) -> list[ImportRow]:
+    header = _header(path, reader)
+    quoted = "password" not in header
     rows: list[ImportRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     for raw in reader:
         line = reader.line_num
+        where = f"{given(path)}:{line}"
+        if None in raw:  # more cells than columns
+            problems.append(
+                f"{where}: {len(header) + len(raw[None])} values for {len(header)} columns "
+                "(a value holding a comma must be in double quotes)"
+            )
+            continue
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-        name = values.get("user_id") or values.get("localpart") or ""
+        column = "user_id" if values.get("user_id") else "localpart"
         try:
-            user_id = check_new_user_id(name, server_name)
-            email = check_email(values["email"]) if values.get("email") else None
+            user_id = _checked(column, check_new_user_id, values.get(column, ""), server_name)
+            email = values.get("email")
+            email = _checked("email", check_email, email) if email else None
             admin = values.get("admin", "").lower()
             if admin not in _TRUE | _FALSE:
                 raise ValueError(f"admin: {values['admin']!r} is not yes or no")
         except ValueError as exc:
-            problems.append(f"{path}:{line}: {exc}")
+            problems.append(f"{where}: {exc if quoted else _hidden(str(exc))}")
             continue
         if user_id in seen:
-            problems.append(f"{path}:{line}: {user_id} is already on line {seen[user_id]}")
+            problems.append(f"{where}: {user_id} is already on line {seen[user_id]}")
             continue
         seen[user_id] = line
         rows.append(
@@ -110,10 +162,22 @@ def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:
             )
         )
     if problems:
-        raise InputError("\n".join([*problems, "nothing was imported; fix these lines"]))
-    if not rows:
-        raise InputError(f"{path}: no accounts to import")
+        why = "" if quoted else " (values not repeated here: the file has a password column)"
+        raise InputError("\n".join([*problems, f"nothing was imported; fix these lines{why}"]))
     return rows
+
+
+def _checked(column: str, check: Callable[..., str], value: str, *args: str) -> str:
+    try:
+        return check(value, *args)
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}") from None
+
+
+def _hidden(problem: str) -> str:
+    """`column: 'value' is not …` as `column: not …`."""
+    column, _, message = problem.partition(": ")
+    return f"{column}: {unquoted(message)}"
 
 
 def import_users(
