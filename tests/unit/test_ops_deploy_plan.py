@@ -351,20 +351,20 @@ def test_a_file_the_build_no_longer_has_is_removed_by_its_roles_next_converge(
 ) -> None:
     build, deployed = tmp_path / "build" / "h", tmp_path / "deployed" / "h"
     _build(tmp_path / "build", "h")
-    _add_files(build, _entry("synapse", "/etc/matrix-synapse/old.yaml"))
-    _add_files(build, _entry("synapse", "/etc/wmx/moved.conf"))
+    _add_files(build, _entry("synapse", "/etc/matrix-synapse/database-ca.crt"))
+    _add_files(build, _entry("synapse", "/etc/matrix-synapse/log.yaml"))
     first = _deploy_and_record(tmp_path, digests)
     assert play_vars(first, first.steps)["wmx_files_stale"] == {}
     # The next build drops old.yaml and gives moved.conf to the backup role; a run of
     # backup alone leaves synapse's record of what it installed as it was.
     _build(tmp_path / "build", "h")
-    _add_files(build, _entry("backup", "/etc/wmx/moved.conf"))
+    _add_files(build, _entry("backup", "/etc/matrix-synapse/log.yaml"))
     only = _deploy_and_record(tmp_path, digests, only=["backup"])
     assert play_vars(only, only.steps)["wmx_files_stale"] == {}
     plan = plan_host("h", build, deployed, digests)
     assert plan.roles_doing("converge") == ["synapse"]
     assert play_vars(plan, plan.steps)["wmx_files_stale"] == {
-        "synapse": ["/etc/matrix-synapse/old.yaml"]
+        "synapse": ["/etc/matrix-synapse/database-ca.crt"]
     }
     record_converged(deployed, plan)
     again = plan_host("h", build, deployed, digests, full=True)
@@ -376,7 +376,31 @@ def test_a_recorded_path_that_is_not_absolute_and_normalised_is_never_sent(
 ) -> None:
     deployed = tmp_path / "deployed" / "h"
     (deployed / ".wmx").mkdir(parents=True)
-    paths = ["/etc/ok.conf", "etc/passwd", "/etc/../etc/shadow", "/etc//x", 7, "/etc/wmx/b"]
+    ok = "/etc/nftables.conf"
+    paths = [ok, "etc/nftables.conf", "/etc/../etc/nftables.conf", "/etc//nftables.conf", 7]
     record = {"files": {"base": paths, "nginx": "not a list"}}
     (deployed / ".wmx" / "converged.json").write_text(json.dumps(record))
-    assert read_installed(deployed) == {"base": ["/etc/ok.conf", "/etc/wmx/b"]}
+    assert read_installed(deployed) == {"base": [ok]}
+
+
+def test_a_recorded_path_the_role_never_installs_is_never_sent(tmp_path: Path) -> None:
+    """converged.json is a file in the site: a hand-edited one naming /etc/passwd, or
+    another role's file, or a role wmx does not have, removes nothing on the host."""
+    deployed = tmp_path / "deployed" / "h"
+    (deployed / ".wmx").mkdir(parents=True)
+    agent = "/usr/local/lib/wmx-agent/wmx_agent/gone_in_a_later_wmx.py"
+    record = {
+        "files": {
+            "base": ["/etc/passwd", "/etc/nftables.conf", "/etc/matrix-synapse/log.yaml"],
+            "backup": [agent, "/usr/local/lib/wmx-agent/other/x.py", "/root/.ssh/id_rsa"],
+            "..": ["/etc/shadow"],
+            "nope": ["/etc/nftables.conf"],
+        }
+    }
+    (deployed / ".wmx" / "converged.json").write_text(json.dumps(record))
+    assert read_installed(deployed) == {
+        "base": ["/etc/nftables.conf"],
+        "backup": [agent],
+        "..": [],
+        "nope": [],
+    }

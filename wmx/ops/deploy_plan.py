@@ -27,6 +27,7 @@ from typing import Any
 
 from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
+from wmx.render.engine import component_owns
 from wmx.resources import data_dir
 from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import write_atomically
@@ -186,10 +187,14 @@ def read_converged(deployed_host: Path) -> dict[str, str]:
 
 def read_installed(deployed_host: Path) -> dict[str, list[str]]:
     """Role -> the paths of the rendered files its last converge installed. A stale one
-    is deleted as root on the host, so a path that is not absolute and normalised (a
-    hand-edited or corrupt record) is never sent; the host's module refuses it too."""
+    is deleted as root on the host, and the record is a file in the site: a path that
+    is not absolute and normalised (the host's module refuses it too), or that is not
+    one of the role's own templates (wmx.render.engine.component_owns), is never sent."""
+    templates = data_dir("templates")
     return {
-        str(role): [path for path in paths if host_path(path)]
+        str(role): [
+            path for path in paths if host_path(path) and component_owns(templates, role, path)
+        ]
         for role, paths in _converged_record(deployed_host, "files").items()
         if isinstance(paths, list)
     }

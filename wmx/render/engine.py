@@ -21,6 +21,7 @@ from jinja2 import (
 
 import wmx
 from wmx.agent import sources as agent_sources
+from wmx.components import COMPONENT_NAMES
 from wmx.errors import WmxError
 from wmx.site.topology import HostView
 
@@ -188,3 +189,21 @@ def verbatim_files(
             src = f"{target}/{rel}"
             files.append(RenderedFile(component, src, mode, owner, group, False, text))
     return files
+
+
+def component_owns(root: Path, component: str, dest: str) -> bool:
+    """Whether `dest` is a file `component` installs on some host: one of
+    templates/<component>/'s templates, whatever its `groups:` or `when:`, or a file below
+    one of its verbatim package targets (a module a later wmx no longer ships). A stale
+    path in wmx's record of a deploy is removed as root only when it is: the record is a
+    file in the site, and a hand-edited one must not name /etc/passwd."""
+    if component not in COMPONENT_NAMES or not dest.startswith("/") or ".." in dest.split("/"):
+        return False
+    component_dir, src = root / component, dest.removeprefix("/")
+    if (component_dir / f"{src}.j2").is_file():
+        return True
+    meta = _component_meta(component_dir)
+    return any(
+        raw.get("package") == "agent" and src.startswith(f"{target}/")
+        for target, raw in meta.items()
+    )
