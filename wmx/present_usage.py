@@ -46,6 +46,20 @@ _NO_COMMAND = r"No such command (?P<name>'.*'|\".*\")\."
 _EXTRA = r"(?s)Got unexpected extra argument\(s\) \((?P<words>.*)\)"
 # `Option '--site' requires an argument.`, `Option '--check' does not take a value.`
 _OPTION_USE = r"Option .* (requires (?P<count>an|\d+) arguments?|does not take a value)\."
+# Typer's checks of a Path parameter (exists=True, dir_okay=False, …): `file '/x' does
+# not exist.`, `dir 'x' is a file.`; said as wmx says a file it cannot use.
+_PATH_CHECK = (
+    r"(?P<kind>file|dir|path) (?P<path>'.*'|\".*\") "
+    r"(?P<what>does not exist|is a file|is a directory|is not readable|is not writable)\."
+)
+_PATH_SAID = {
+    "does not exist": "no such {kind}",
+    "is a file": "is a file, not a directory",
+    "is a directory": "is a directory, not a file",
+    "is not readable": "cannot be read (permission denied)",
+    "is not writable": "cannot be written (permission denied)",
+}
+_KINDS = {"file": "file", "dir": "directory", "path": "file or directory"}
 
 
 @contextmanager
@@ -143,7 +157,7 @@ def _bad_value(exc: BadParameter) -> str:
     hint = _name(param) if param is not None else _hint(exc.param_hint)
     errors = getattr(exc.__cause__, "errors", None)
     said = _pydantic(errors()[0], param) if callable(errors) and errors() else None
-    said = said or _sentence(exc.message)
+    said = said or _path_check(exc.message) or _sentence(exc.message)
     return f"{hint}: {said}" if hint else said
 
 
@@ -175,6 +189,18 @@ def _pydantic(error: dict[str, Any], param: Any) -> str | None:
     if message.startswith("Input should be"):
         return f"{_value(given)} {_sentence(message.removeprefix('Input '))}"
     return None
+
+
+def _path_check(message: str) -> str | None:
+    """Typer's `file '/x' does not exist.` as wmx's `/x: no such file`."""
+    found = re.fullmatch(_PATH_CHECK, message, re.DOTALL)
+    if found is None:
+        return None
+    from wmx.site.given import given
+
+    path = str(ast.literal_eval(found["path"]))
+    said = _PATH_SAID[found["what"]].format(kind=_KINDS[found["kind"]])
+    return f"{given(path)}: {said}"
 
 
 def _range(param: Any) -> tuple[Any, Any]:

@@ -120,9 +120,16 @@ def _one_line(args: list[str]) -> str:
             ["user", "admin", "alice", "maybe"],
             "wmx user admin: STATE: 'maybe' is not one of 'on', 'off'",
         ),
+        # Typer's checks of a file or directory (`file '/x' does not exist.`), in wmx's words
         (
             ["notice", "send", "--file", "/nonexistent/message", "x"],
-            "wmx notice send: --file: file '/nonexistent/message' does not exist",
+            "wmx notice send: --file: /nonexistent/message: no such file (see",
+        ),
+        (["user", "import", "/"], "wmx user import: CSV_FILE: /: is a directory, not a file"),
+        (["irc", "plumb-file", "/"], "wmx irc plumb-file: PATH: /: is a directory, not a file"),
+        (
+            ["monitoring", "grafana", __file__],
+            f"wmx monitoring grafana: DIRECTORY: {__file__}: is a file, not a directory",
         ),
         # BadOptionUsage: a value missing, a flag given one
         (["--site"], "error: wmx: --site needs a value (see `wmx --help`)"),
@@ -145,6 +152,12 @@ def test_a_usage_error_is_one_line(args: list[str], expected: str) -> None:
     assert expected in line, line
 
 
+def test_a_file_that_cannot_be_read_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "access", lambda *_args, **_kwargs: False)  # as root, all is
+    line = _one_line(["user", "import", __file__])
+    assert f"CSV_FILE: {__file__}: cannot be read (permission denied) (see" in line, line
+
+
 def test_an_extra_argument_is_not_echoed() -> None:
     """A password typed where no argument belongs stays off the screen and its logs."""
     line = _one_line(["user", "create", "zed", "hunter2"])
@@ -158,7 +171,7 @@ def test_an_extra_argument_is_not_echoed() -> None:
         (["deploy", "--bo\x1b[31mgus"], "no such option '--bo\\x1b[31mgus'"),
         (["lab", "up", "-n", "a\nb"], "--hosts: 'a\\nb' is not a whole number"),
         (["user", "list", "-o", "\u202ejson"], "'\\u202ejson' is not one of"),
-        (["notice", "send", "--file", "/no\nfile", "x"], "file '/no\\nfile' does not exist"),
+        (["notice", "send", "--file", "/no\nfile", "x"], "--file: '/no\\nfile': no such file"),
         (["lab", "up", "-n", "9" * 100], "'" + "9" * 64 + "…' is out of range"),
     ],
 )

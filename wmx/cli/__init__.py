@@ -195,6 +195,11 @@ class WmxGroup(TyperGroup):
         except KeyboardInterrupt:  # Ctrl-C: exit status 130 as shells say (not "Aborted!")
             err_console.print()
             raise typer.Exit(130) from None
+        except typer.Abort as exc:  # click's prompt: Ctrl-C or the end of standard input
+            err_console.print()  # the question's line ends
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise typer.Exit(130) from None
+            return _fail(WmxError(UNANSWERED))
         except OSError as exc:
             # A disk that refuses a write (full, read-only, over quota) is the operator's to
             # fix, not wmx's bug: write_atomically's one line (WriteRefused), exit 1.
@@ -203,6 +208,11 @@ class WmxGroup(TyperGroup):
             return _fail(WriteRefused(exc.filename, exc))
         except WmxError as exc:
             return _fail(exc)
+
+
+# A question at a prompt (a confirmation, a password) met the end of standard input
+# (</dev/null, a script's pipe, Ctrl-D): Typer's "Aborted.", exit 1, in wmx's words.
+UNANSWERED = "standard input ended before the question was answered (--yes answers a confirmation)"
 
 
 def _fail(exc: WmxError) -> NoReturn:
