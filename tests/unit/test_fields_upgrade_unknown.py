@@ -15,9 +15,10 @@ from rich.console import Console
 
 from wmx.errors import InputError, WmxError
 from wmx.ops import upgrade_parts
-from wmx.ops.upgrade import last_of, last_record, plan_rollback
+from wmx.ops.upgrade import plan_rollback
 from wmx.ops.upgrade_overview import Overview, unreadable
 from wmx.ops.upgrade_parts import PartPlan
+from wmx.ops.upgrade_record import last_of, last_record
 from wmx.site import load_site
 from wmx.status import present as status_present
 
@@ -81,7 +82,7 @@ def test_a_web_client_from_nothing_records_null(
         upgrade_parts.plan_part_rollback(site, "web-client")
 
 
-def _old_record(site_dir: Path, component: str) -> Path:
+def _old_record(site_dir: Path, component: str, to_version: str = "element-v1.11.0") -> Path:
     """A record as an earlier wmx wrote it for a web client with no release before."""
     folder = site_dir / ".wmx" / "upgrades"
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def _old_record(site_dir: Path, component: str) -> Path:
             "kind": "apply",
             "component": component,
             "from_version": "None",
-            "to_version": "element-v1.11.0",
+            "to_version": to_version,
             "started": "2026-01-01T00:00:00Z",
             "database_rule": "keeps",
             "finished": "2026-01-01T00:01:00Z",
@@ -116,7 +117,7 @@ def test_an_old_record_with_the_text_none_is_read_as_not_known(site_dir: Path) -
 
 def test_synapse_rollback_refuses_a_record_with_no_release_before(site_dir: Path) -> None:
     site = load_site(site_dir)
-    _old_record(site_dir, "synapse")
+    _old_record(site_dir, "synapse", "1.163.2")
     with pytest.raises(InputError, match="names no release it started from"):
         plan_rollback(site)
 
@@ -139,7 +140,7 @@ def test_status_says_the_last_upgrade_in_words(
 
 def test_a_rehearsal_that_measured_nothing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     from wmx.ops import upgrade_present
-    from wmx.ops.upgrade import UpgradeRecord
+    from wmx.ops.upgrade_record import UpgradeRecord
     from wmx.ops.upgrade_rehearse import Rehearsal
 
     console = Console(record=True, width=200)

@@ -22,7 +22,7 @@ from wmx.admin.account import read_token
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.ops.deploy_plan import read_converged, read_installed
-from wmx.ops.upgrade import last_record
+from wmx.ops.upgrade_record import last_record
 from wmx.run.rundirs import create_run_dir
 from wmx.site.state_files import confined_file, load_optional, load_record, read_state
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wmx.errors import WriteRefused
-from wmx.ops.upgrade import UpgradeRecord, last_record
+from wmx.ops.upgrade_record import UpgradeRecord, last_record
 from wmx.site import Site
 
 

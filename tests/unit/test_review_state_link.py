@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wmx.errors import InputError
-from wmx.ops.upgrade import last_record
+from wmx.ops.upgrade_record import last_record
 from wmx.site import SitePaths
 from wmx.site.deployed import deployed_server_name
 from wmx.site.state_files import read_state

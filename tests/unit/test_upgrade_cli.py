@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from wmx.backup.operations import RunOutcome
 from wmx.cli import app
 from wmx.errors import InputError, WmxError
-from wmx.ops import upgrade, upgrade_host
+from wmx.ops import upgrade, upgrade_host, upgrade_record
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import Check, UpgradePlan
 from wmx.ops.upgrade_release import Schema
@@ -126,7 +126,7 @@ def test_apply_passes_and_records(site_dir: Path, monkeypatch: pytest.MonkeyPatc
     # wmx.yaml records the release that runs, every comment kept.
     text = (site_dir / "wmx.yaml").read_text()
     assert all(line in text for line in comments)
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["status"] == "applied"
     # And on purpose back: the rule said "keeps", so nothing is lost and nothing restored.
     plan = upgrade.plan_rollback(load_site(site_dir))
@@ -145,7 +145,7 @@ def test_a_failed_gate_rolls_back_and_restores_when_needed(
     assert any("pg_restore" in s and "x.dump" in s for s in steps)
     assert "venvs/1.160.0" in steps[-1]  # the last step switched back
     assert (site_dir / "wmx.yaml").read_text() == before
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["status"] == "rolled-back" and last["database_restored"]
     result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "rollback", "--yes"])
     assert result.exit_code == 2 and "no applied upgrade" in result.output
@@ -171,7 +171,7 @@ def test_rollback_says_what_is_lost_before_asking(
     site_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = load_site(site_dir)
-    record = upgrade.UpgradeRecord(
+    record = upgrade_record.UpgradeRecord(
         "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "dump",
         dump="/var/backups/wmx-upgrade/x.dump", status="applied",
     )  # fmt: skip
@@ -190,18 +190,18 @@ def test_rollback_goes_back_from_synapses_last_upgrade_not_the_last_run(
     """A bridge or web client run after Synapse's upgrade is last.json; Synapse's rollback
     still reads Synapse's own record (it went back to the bridge's release before)."""
     site = load_site(site_dir)
-    upgrade.UpgradeRecord(
+    upgrade_record.UpgradeRecord(
         "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "keeps",
         status="applied",
     ).save(site)  # fmt: skip
-    upgrade.UpgradeRecord(
+    upgrade_record.UpgradeRecord(
         "apply", "irc-bridge", "1.15.3", "1.15.4", "2026-11-30T02:10:00Z", "keeps",
         status="applied",
     ).save(site)  # fmt: skip
-    assert (upgrade.last_record(site.paths.state) or {})["component"] == "irc-bridge"
+    assert (upgrade_record.last_record(site.paths.state) or {})["component"] == "irc-bridge"
     plan = upgrade.plan_rollback(site)
     assert (plan.from_version, plan.to_version) == ("1.163.2", "1.160.0")
-    upgrade.UpgradeRecord(
+    upgrade_record.UpgradeRecord(
         "rollback", "synapse", "1.163.2", "1.160.0", "2026-11-30T02:20:00Z", "keeps",
         status="rolled-back-by-hand",
     ).save(site)  # fmt: skip
@@ -223,7 +223,7 @@ def test_a_failed_rollback_says_so_and_names_the_dump(
     site = load_site(site_dir)
     with pytest.raises(upgrade.UpgradeFailed, match=r"rollback to 1\.160\.0 failed.*x\.dump"):
         upgrade.apply_plan(site, _plan("dump"), lambda _t: None)
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["status"] == "failed"
 
 
@@ -293,13 +293,13 @@ def test_status_shows_the_last_upgrade(site_dir: Path, capsys: pytest.CaptureFix
     from wmx.status.present import show_last_upgrade
 
     site = load_site(site_dir)
-    show_last_upgrade(upgrade.last_record(site.paths.state))
+    show_last_upgrade(upgrade_record.last_record(site.paths.state))
     assert "last upgrade" not in capsys.readouterr().out  # none yet: nothing said
-    upgrade.UpgradeRecord(
+    upgrade_record.UpgradeRecord(
         "apply", "synapse", "1.160.0", "1.163.2", "2026-11-30T02:00:00Z", "keeps",
         status="applied", finished="2026-11-30T02:03:00Z",
     ).save(site)  # fmt: skip
-    show_last_upgrade(upgrade.last_record(site.paths.state))
+    show_last_upgrade(upgrade_record.last_record(site.paths.state))
     said = " ".join(capsys.readouterr().out.split())
     assert "last upgrade: synapse 1.160.0 → 1.163.2 applied at 2026-11-30T02:03:00Z" in said
 

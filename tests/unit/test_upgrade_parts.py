@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.ops import upgrade_parts
-from wmx.ops.upgrade import UpgradeFailed, last_record
+from wmx.ops.upgrade import UpgradeFailed
+from wmx.ops.upgrade_record import last_record
 from wmx.ops.upgrade_release import PyPI
 from wmx.site import load_site
 from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION

@@ -20,7 +20,7 @@ import yaml
 from tests.unit.render_sites import BASE_CONFIG, make_site
 from wmx.components.synapse_workers import plan_of
 from wmx.errors import WmxError
-from wmx.ops import upgrade, upgrade_host, upgrade_workers
+from wmx.ops import upgrade, upgrade_host, upgrade_record, upgrade_workers
 from wmx.ops.upgrade_gate import Canary, Probe, decide
 from wmx.ops.upgrade_plan import HostFacts, UpgradePlan
 from wmx.ops.upgrade_release import ReleaseFacts, Schema
@@ -159,7 +159,7 @@ def test_a_failed_switch_on_the_worker_host_switches_every_host_back(
     assert hosts.links == {"hs1": OLD, "wk1": OLD}
     tail = hosts.order()[hosts.order().index(f"hs1 switch {OLD}") :]
     assert {"hs1 start-workers", "wk1 start-workers"} <= set(tail)
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["status"] == "rolled-back"
     assert not hosts.edits  # wmx.yaml still names the old release
 
@@ -175,7 +175,7 @@ def test_workers_that_fail_on_the_new_release_roll_every_host_back(
     assert "(workers: media1 on hs1: failed; sync1 on wk1: failed;" in str(failed.value)
     assert str(failed.value).endswith(f"rolled back to {OLD}")
     assert hosts.links == {"hs1": OLD, "wk1": OLD}
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["failed"] == ["workers"]
 
 
@@ -222,7 +222,7 @@ def test_a_rollback_that_cannot_reach_a_worker_host_still_switches_the_rest_back
     # The main process and the homeserver host's workers are back on the old release.
     assert hosts.links == {"hs1": OLD, "wk1": NEW}
     assert "hs1 start-workers" in hosts.order()
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["kind"] == "rollback" and last["status"] == "failed"
     assert "switch" in last["failed"]
 
@@ -241,7 +241,7 @@ def test_a_rollback_that_must_restore_stops_before_it_when_a_worker_host_is_unre
     assert "(the pre-upgrade dump: /var/backups/wmx-upgrade/x.dump)" in str(failed.value)
     assert hosts.links == {"hs1": NEW, "wk1": NEW}
     assert not [s for s in hosts.order() if "restore" in s or "switch" in s]
-    last = upgrade.last_record(site.paths.state)
+    last = upgrade_record.last_record(site.paths.state)
     assert last is not None and last["kind"] == "rollback" and last["status"] == "failed"
 
 

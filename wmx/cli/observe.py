@@ -30,7 +30,7 @@ def status(
     Reads the hosts over SSH and Prometheus/Alertmanager through SSH tunnels to the
     monitoring host. Exit status 0 when everything is healthy, 1 otherwise.
     """
-    from wmx.ops.upgrade import last_record
+    from wmx.ops.upgrade_record import last_record
     from wmx.status.present import status_command
 
     site = open_site(ctx)

@@ -20,7 +20,7 @@ import shlex
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from wmx.ops.upgrade_gate import (
 )
 from wmx.ops.upgrade_host import venv_of
 from wmx.ops.upgrade_plan import Check, UpgradePlan, plan_upgrade
+from wmx.ops.upgrade_record import DUMP_DIR, UpgradeRecord, last_of, state_dir
 from wmx.ops.upgrade_release import PyPI
 from wmx.ops.upgrade_workers import (
     after_gate,
@@ -57,7 +58,6 @@ from wmx.site.state_files import load_optional
 from wmx.site.yamlfile import write_atomically
 
 UNIT = "matrix-synapse.service"
-DUMP_DIR = "/var/backups/wmx-upgrade"
 DATABASE = "synapse"
 GATE_TIMEOUT = 300.0  # seconds: the first start on a new release migrates the schema
 Say = Callable[[str], None]
@@ -69,72 +69,8 @@ class UpgradeFailed(WmxError):
     exit_code = 1
 
 
-def state_dir(site: Site) -> Path:
-    path = site.paths.state / "upgrades"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
 def pypi_for(site: Site) -> PyPI:
     return PyPI(site.paths.state / "cache")
-
-
-@dataclass
-class UpgradeRecord:
-    kind: str  # "apply" or "rollback"
-    component: str
-    from_version: str | None  # None: no release ran before (the web client's first)
-    to_version: str
-    started: str
-    database_rule: str
-    dump: str | None = None
-    backup_archive: str | None = None
-    finished: str | None = None
-    status: str = "running"  # applied, rolled-back, failed, rolled-back-by-hand
-    failed: list[str] = field(default_factory=list)
-    detail: str = ""
-    outage_s: float | None = None
-    migration_s: float | None = None
-    database_restored: bool = False
-    # wmx.yaml's values before the run, set back by a rollback (the web client's release).
-    settings_before: dict[str, str | None] = field(default_factory=dict)
-
-    def save(self, site: Site) -> None:
-        folder = state_dir(site)
-        text = json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
-        stamp = self.started.replace(":", "")
-        write_atomically(folder / f"{stamp}-{self.component}-{self.kind}.json", text)
-        write_atomically(folder / "last.json", text)
-
-
-def last_record(state: Path) -> dict[str, Any] | None:
-    """The last upgrade run of a site (`wmx status`), or None."""
-    data = load_optional(state / "upgrades" / "last.json", state.parent)
-    return read_record(data)
-
-
-def read_record(data: Any) -> dict[str, Any] | None:
-    """A record as read from .wmx/upgrades/ (None: not a record). A version not known is
-    null; a record written by an earlier wmx holds the text "None" there (it wrote
-    str(None) for a web client that had no release before), read as not known too."""
-    if not isinstance(data, dict):
-        return None
-    for key in ("from_version", "to_version"):
-        if data.get(key) == "None":
-            data[key] = None
-    return data
-
-
-def last_of(site: Site, component: str) -> dict[str, Any] | None:
-    """The last run of `component` (records are named by their start time): last.json may
-    be another component's."""
-    for path in sorted(state_dir(site).glob("*-*.json"), reverse=True):
-        if path.name in ("last.json", "canary.json"):
-            continue
-        data = read_record(load_optional(path, site.paths.root))
-        if data is not None and data.get("component") == component:
-            return data
-    return None
 
 
 def _now() -> str:

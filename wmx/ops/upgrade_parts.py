@@ -33,15 +33,10 @@ from rich.console import Console
 from wmx.components.element import ELEMENT_CURRENT_LINK, ELEMENT_PREVIOUS_LINK
 from wmx.components.irc_bridge import HEISENBRIDGE_CURRENT_LINK, HEISENBRIDGE_VENVS_DIR
 from wmx.errors import InputError, WmxError
-from wmx.ops.upgrade import (
-    UpgradeFailed,
-    UpgradeRecord,
-    _now,
-    last_of,
-    refuse_failed,
-)
+from wmx.ops.upgrade import UpgradeFailed, _now, refuse_failed
 from wmx.ops.upgrade_host import remote
 from wmx.ops.upgrade_plan import Check, python_check
+from wmx.ops.upgrade_record import UpgradeRecord, last_of
 from wmx.ops.upgrade_release import PyPI, sort_key
 from wmx.site import Site, load_site
 from wmx.site.config_edit import set_value

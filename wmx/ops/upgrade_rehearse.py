@@ -20,8 +20,9 @@ from rich.console import Console
 
 from wmx.backup.progress import Steps
 from wmx.errors import WmxError
-from wmx.ops.upgrade import GATE_TIMEOUT, UpgradeFailed, UpgradeRecord, apply_plan, pypi_for
+from wmx.ops.upgrade import GATE_TIMEOUT, UpgradeFailed, apply_plan, pypi_for
 from wmx.ops.upgrade_plan import plan_upgrade
+from wmx.ops.upgrade_record import UpgradeRecord
 from wmx.present import known
 from wmx.site import Site
 
@@ -82,7 +83,7 @@ def rehearse_upgrade(
         result.record = apply_plan(copy, plan, say, gate_timeout=gate_timeout, backup=False)
     except UpgradeFailed as exc:
         result.failure = str(exc)
-        from wmx.ops.upgrade import last_record
+        from wmx.ops.upgrade_record import last_record
 
         last = last_record(copy.paths.state)
         if last:
