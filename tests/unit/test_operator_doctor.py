@@ -206,6 +206,23 @@ def test_a_file_edited_by_hand_on_a_host_is_found_and_named(tmp_path: Path) -> N
     assert drift_check(LAB1, tmp_path / "none", sha256sum).ok  # never deployed
 
 
+def test_a_file_sha256sum_cannot_read_is_said_as_such_not_as_missing(tmp_path: Path) -> None:
+    """The doctor asks through wmx.ssh.sums as the deploy does: only "No such file" is a
+    missing file; any other complaint is the cause, not a file to put back."""
+    from wmx.doctor.drift import drift_check
+
+    hs, key = "/etc/matrix-synapse/homeserver.yaml", "/etc/matrix-synapse/signing.key"
+    deployed = _deployed(tmp_path, {hs: "a" * 64, key: "b" * 64})
+
+    def sha256sum(host: HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        err = f"sha256sum: {key}: Permission denied\n"
+        return subprocess.CompletedProcess(argv, 1, f"{'a' * 64}  {hs}\n", err)
+
+    check = drift_check(LAB1, deployed, sha256sum)
+    assert not check.ok and check.detail == f"sha256sum: {key}: Permission denied"
+    assert "missing" not in check.detail and "wmx status" in check.fix
+
+
 def test_a_manifest_path_that_wmx_never_writes_is_not_asked_for(tmp_path: Path) -> None:
     from wmx.doctor.drift import deployed_hashes
 

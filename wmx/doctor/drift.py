@@ -11,7 +11,6 @@ compared with what is on the host.)"""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path, PurePosixPath
 
 from wmx.doctor.checks import Check, failed, passed
@@ -19,7 +18,7 @@ from wmx.doctor.inside import HostRunner
 from wmx.errors import InputError
 from wmx.site.state_files import read_manifest
 from wmx.site.topology import HostView
-from wmx.ssh.sums import parse_sums
+from wmx.ssh.sums import SumsUnavailable, ask_sums
 from wmx.status.probe import stderr_cause
 
 SHOWN = 5  # paths named in the detail; the rest are counted
@@ -63,12 +62,10 @@ def drift_check(host: HostView, deployed: Path, run: HostRunner) -> Check:
     if not expected:
         return passed(id, title, "no deploy from this site recorded yet", "inside")
     try:
-        proc = run(host, ["sha256sum", "--", *sorted(expected)])
-    except (OSError, subprocess.SubprocessError) as exc:
-        return failed(id, title, str(exc), f"check that `wmx status` reaches {host.name}", "inside")
-    sums = parse_sums(proc.stdout)
-    if not sums and proc.returncode != 0:
-        cause = stderr_cause(proc.stderr, f"sha256sum status {proc.returncode}")
+        sums = ask_sums(host, sorted(expected), run)
+    except SumsUnavailable as exc:
+        fallback = f"sha256sum status {exc.returncode}"
+        cause = exc.cause if exc.returncode is None else stderr_cause(exc.cause, fallback)
         return failed(id, title, cause, f"check that `wmx status` reaches {host.name}", "inside")
     changed = [p for p in sorted(expected) if p in sums and sums[p] != expected[p]]
     missing = [p for p in sorted(expected) if p not in sums]

@@ -23,19 +23,36 @@ def parse_sums(stdout: str) -> dict[str, str]:
     return sums
 
 
-def host_sums(
-    host: HostView, paths: Sequence[str], run: Runner = run_as_root
-) -> dict[str, str] | None:
+class SumsUnavailable(Exception):
+    """The host could not be asked: not reached, sudo refused, or sha256sum failed on
+    something other than a missing file (`cause`: the error, or sha256sum's stderr)."""
+
+    def __init__(self, cause: str, returncode: int | None = None) -> None:
+        super().__init__(cause)
+        self.cause, self.returncode = cause, returncode
+
+
+def ask_sums(host: HostView, paths: Sequence[str], run: Runner = run_as_root) -> dict[str, str]:
     """Path → hash of each of `paths` on `host` (a file that is not there is absent);
-    None when the host could not be asked (not reached, sudo refused)."""
+    SumsUnavailable when the host could not be asked."""
     try:
         proc = run(host, ["sha256sum", "--", *paths])
-    except (OSError, subprocess.SubprocessError):
-        return None
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SumsUnavailable(str(exc)) from None
     # sha256sum exits 1 when a file is missing, having hashed the others.
     complaints = [line for line in proc.stderr.splitlines() if line.strip()]
     if proc.returncode == 0 or (
         proc.returncode == 1 and all(MISSING in line for line in complaints)
     ):
         return parse_sums(proc.stdout)
-    return None
+    raise SumsUnavailable(proc.stderr, proc.returncode)
+
+
+def host_sums(
+    host: HostView, paths: Sequence[str], run: Runner = run_as_root
+) -> dict[str, str] | None:
+    """`ask_sums`, None when the host could not be asked (a deploy leaves it to the run)."""
+    try:
+        return ask_sums(host, paths, run)
+    except SumsUnavailable:
+        return None
