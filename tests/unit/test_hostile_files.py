@@ -173,8 +173,8 @@ def test_config_set_never_writes_another_schema_version(site: Path, value: str) 
 @pytest.mark.parametrize(
     ("name", "added", "says"),
     [
-        # ruamel's cause quotes the value, line break and all
-        ("wmx.yaml", 'server_name: "a\\nb"\n', 'duplicate key "server_name" with value "a\\nb"'),
+        # ruamel's cause quotes the value, line break and all: the key is named, not it
+        ("wmx.yaml", 'server_name: "a\\nb"\n', 'broken YAML: duplicate key "server_name"'),
         ("inventory.yml", 'all: "x\\ny"\n', "broken YAML"),
         # a key is shown on one line, escaped and cut
         ("wmx.yaml", '"x\\ny\\u202e": 1\n', "'x\\ny\\u202e': unknown key"),
@@ -213,3 +213,27 @@ def test_a_wmx_yaml_without_settings_is_one_line(site: Path, text: str) -> None:
     """Not one line per setting it lacks (an empty file had given five)."""
     (site / "wmx.yaml").write_text(text)
     _refused(site, ["config", "validate"], "wmx.yaml: holds no settings", "wmx init")
+
+
+SECRET = "hunter2-" + "9f3c1d"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        ("inventory.yml", f"all:\n  vars:\n    ansible_become_password: *{SECRET}\n", "alias …"),
+        ("group_vars/all.yml", f"ansible_ssh_pass: *{SECRET}\n", "alias …"),
+        ("host_vars/matrix.yml", f"a: '{SECRET}'\na: x\n", 'duplicate key "a"'),
+        ("inventory.yml", f"all:\n  vars:\n    a: x\n    a: '{SECRET}'\n", 'duplicate key "a"'),
+    ],
+)
+def test_broken_yaml_in_the_inventory_names_its_line_not_its_values(
+    site: Path, name: str, text: str, says: str
+) -> None:
+    """The inventory and its vars files may hold Ansible's passwords; ruamel's cause
+    quotes the text near the error (`found undefined alias 'hunter2…'`)."""
+    path = site / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    line = _refused(site, ["config", "validate"], "broken YAML", says)
+    assert SECRET not in line

@@ -12,6 +12,7 @@ import errno
 import fcntl
 import io
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError, WmxError, WriteRefused, printable
+from wmx.site.given import unquoted
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -153,7 +155,7 @@ def parse_yaml(text: str, where: str) -> Any:
         ) from None
     except YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{where}: broken YAML: {first}") from None
+        raise InputError(f"{where}: broken YAML: {_one_line(first)}") from None
     except RecursionError:
         from wmx.site.yaml_depth import too_deep  # its line: the events, read again
 
@@ -161,9 +163,14 @@ def parse_yaml(text: str, where: str) -> Any:
 
 
 def _one_line(cause: object) -> str:
-    """ruamel's cause on one line, at most a line's worth: it quotes values, which may
-    hold a line break or anything else (`duplicate key "k" with value "a\nb"`)."""
-    text = printable(str(cause))
+    """ruamel's cause on one line, at most a line's worth, without the text it quotes
+    (`found undefined alias …`): an inventory's `ansible_become_password: *hunter2` had
+    its password printed, and a quoted value may hold a line break or anything else."""
+    text = str(cause)
+    # A duplicate key is named (a key is a setting's name); its values are not.
+    duplicate = re.match(r"found duplicate key (\"[^\"\n]{1,80}\"|'[^'\n]{1,80}')", text)
+    text = f"duplicate key {duplicate[1]}" if duplicate else unquoted(text)
+    text = printable(text)
     return text if len(text) <= 200 else text[:200] + "…"
 
 
