@@ -19,6 +19,15 @@ MAX_SHOWN = 200
 
 # A value as Python's repr and ruamel quote it: '…' or "…", escapes included.
 _QUOTED = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""", re.DOTALL)
+# Quoted text that holds no value, kept by `unquoted`: one character, as Python writes
+# it (YAML's `found character '\\t' that cannot start any token`, `expected ',' or ']'`),
+# or a YAML token's name (`'<block end>'`). Without them a tab or an unclosed list is not
+# said, and neither can carry a secret.
+_NO_VALUE = re.compile(
+    r"""[^\\]|\\(?:x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[^xuUN])"""
+    r"|<(?:alias|anchor|block end|block (?:mapping|sequence) start|comment|directive"
+    r"|document (?:end|start)|scalar|stream (?:end|start)|tag)>"
+)
 
 
 def given(value: object) -> str:
@@ -32,6 +41,10 @@ def given(value: object) -> str:
 def unquoted(message: str) -> str:
     """A check's message about a value read from a file without the value: `'x' is not
     an e-mail address (…)` → `not an e-mail address (…)`, and any other quoted text
-    (`found undefined alias 'x'`) → `…`."""
+    (`found undefined alias 'x'`) → `…`, but for what holds no value (`_NO_VALUE`)."""
     text = re.sub(rf"^(?:{_QUOTED.pattern}) is ", "", message, flags=re.DOTALL)
-    return _QUOTED.sub("…", text)
+    return _QUOTED.sub(_shown_or_not, text)
+
+
+def _shown_or_not(quoted: re.Match[str]) -> str:
+    return quoted[0] if _NO_VALUE.fullmatch(quoted[0][1:-1]) else "…"
