@@ -14,6 +14,7 @@ provisioning files.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,13 @@ from wmx.components.monitoring import prometheus_url
 from wmx.errors import InputError
 from wmx.site import Site
 from wmx.site.given import given
+from wmx.site.placed import check_file_place, make_directory
+from wmx.site.yamlfile import write_atomically
 
 DATASOURCE_UID = "wmx-prometheus"
 PASSWORD_VARIABLE = "WMX_PROMETHEUS_PASSWORD"
 SCHEMA_VERSION = 39
+PURPOSE = "cannot write Grafana's files there"
 
 
 @dataclass(frozen=True)
@@ -307,8 +311,11 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
 
 
 def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[Path]:
-    """Write the datasource, the dashboard provider and the dashboards under `root`."""
-    root = root.resolve()
+    """Write the datasource, the dashboard provider and the dashboards under `root`, each
+    whole or not at all, and none through a symbolic link or into a FIFO or device planted
+    there (`root` itself, the directories below it, the files: wmx.site.placed)."""
+    # Not resolved: DIR itself may not be a link (make_directory refuses one).
+    root = Path(os.path.abspath(root))
     remote = site.config.monitoring.remote_scrape
     datasource: dict[str, Any] = {
         "name": f"wmx {site.config.server_name}",
@@ -325,7 +332,7 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
         datasource["basicAuthUser"] = remote.user
         # Grafana expands $VARIABLE in provisioning files: the secret stays out of them.
         datasource["secureJsonData"] = {"basicAuthPassword": f"${PASSWORD_VARIABLE}"}
-    files = {
+    files: dict[Path, dict[str, Any]] = {
         root / "provisioning/datasources/wmx.yaml": {"apiVersion": 1, "datasources": [datasource]},
         root / "provisioning/dashboards/wmx.yaml": {
             "apiVersion": 1,
@@ -341,16 +348,19 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
             ],
         },
     }
+    for dashboard in DASHBOARDS:
+        files[root / "dashboards" / f"{dashboard.uid}.json"] = dashboard_json(dashboard)
+    make_directory(root, PURPOSE, parents=True)
+    for below in ("provisioning", "provisioning/datasources", "provisioning/dashboards"):
+        make_directory(root / below, PURPOSE)
+    make_directory(root / "dashboards", PURPOSE)
+    for path in files:  # every place looked at before a file is written
+        check_file_place(path, PURPOSE)
     written: list[Path] = []
     for path, document in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
         # JSON is YAML too; Grafana reads either.
-        path.write_text(json.dumps(document, indent=2) + "\n")
-        written.append(path)
-    for dashboard in DASHBOARDS:
-        path = root / "dashboards" / f"{dashboard.uid}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dashboard_json(dashboard), indent=2) + "\n")
+        text = json.dumps(document, indent=2) + "\n"
+        write_atomically(path, text, follow_links=False, purpose=PURPOSE)
         written.append(path)
     return written
 

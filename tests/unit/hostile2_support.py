@@ -1,8 +1,22 @@
-"""What every hostile2 case asks of a refusal: exit 2, one line on stderr saying it."""
+"""What every hostile2 case asks of a refusal: exit 2, one line on stderr saying it; and
+the site those cases run on."""
 
 from __future__ import annotations
 
-from typer.testing import Result
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from wmx.cli import app
+
+
+def init_site(root: Path) -> Path:
+    """A site made by `wmx init --defaults` for example.test at `root`."""
+    made = CliRunner().invoke(
+        app, ["init", str(root), "--defaults", "--server-name", "example.test"]
+    )
+    assert made.exit_code == 0, made.output
+    return root
 
 
 def one_line_refusal(result: Result, *says: str) -> str:

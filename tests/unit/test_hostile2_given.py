@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.unit.hostile2_support import one_line_refusal
+from tests.unit.hostile2_support import init_site, one_line_refusal
 from wmx.cli import app
 from wmx.site.given import MAX_SHOWN, given
 
@@ -25,10 +25,7 @@ HOSTILE = "a\x1b[2Jb\nc"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("given") / "site"
-    made = runner.invoke(app, ["init", str(root), "--defaults", "--server-name", "example.test"])
-    assert made.exit_code == 0, made.output
-    return root
+    return init_site(tmp_path_factory.mktemp("given") / "site")
 
 
 def _refused(site: Path, args: list[str], *says: str, stdin: str | None = None) -> str:

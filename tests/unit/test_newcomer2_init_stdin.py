@@ -1,6 +1,8 @@
 """`wmx init` whose questions get no answer (standard input at its end: `</dev/null`, a
-script) says what to do instead, exit status 2, and writes nothing; Ctrl-C at a question
-is exit status 130 as anywhere. Both were click's "Aborted.", exit 1."""
+script) says which answer it lacks and what to do instead, exit status 2 as for a
+password asked of a script (a value the command needs, not a confirmation's no), and
+writes nothing; Ctrl-C at a question is exit status 130 as anywhere. Both were click's
+"Aborted.", exit 1."""
 
 from __future__ import annotations
 
@@ -19,16 +21,17 @@ def test_no_answers(tmp_path: Path) -> None:
     result = runner.invoke(app, ["init", str(tmp_path / "site")], input="")
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        "error: wmx init asks questions, and its standard input ended before an answer: for "
-        "a run without questions, `wmx init SITE --defaults --server-name NAME` (the other "
-        "answers are options too: `wmx init --help`)\n"
+        "error: standard input ended before the server name was given: for a run without "
+        "questions, `wmx init SITE --defaults --server-name NAME` (the other answers are "
+        "options too: `wmx init --help`)\n"
     )
     assert not (tmp_path / "site").exists()
 
 
 def test_answers_that_end_early(tmp_path: Path) -> None:
     result = runner.invoke(app, ["init", str(tmp_path / "site")], input="example.org\n")
-    assert result.exit_code == 2 and "standard input ended" in result.stderr
+    assert result.exit_code == 2
+    assert "standard input ended before the homeserver host was given" in result.stderr
 
 
 def test_answers_on_standard_input_still_work(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import secrets as csprng
 from collections.abc import Iterator
@@ -28,12 +27,14 @@ from wmx.admin.tunnel import synapse_tunnel
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
 from wmx.site.state_files import read_state
+from wmx.site.yamlfile import write_atomically
 
 ADMIN_LOCALPART = "wmx-admin"
 ADMIN_DISPLAY_NAME = "wmx administration"
 # A fixed device: logging in again replaces wmx's session instead of piling up devices.
 ADMIN_DEVICE_ID = "WMXADMIN"
 TOKEN_FILE = "admin-token"
+TOKEN_PLACE = "wmx keeps its Admin API token there"
 
 # What Synapse hands out as an access token (syt_…, or a macaroon): one word.
 _TOKEN = re.compile(r"[!-~]{1,2048}")
@@ -216,10 +217,9 @@ def read_token(path: Path) -> str | None:
 
 
 def write_token(path: Path, token: str) -> None:
-    """Write with mode 0600 from the first byte, inside a 0700 state directory."""
+    """Write with mode 0600 from the first byte, inside a 0700 state directory, through
+    no symbolic link (a `.admin-token.tmp` linked elsewhere had the token written there)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    os.replace(tmp, path)
+    write_atomically(
+        path, token + "\n", 0o600, keep_mode=False, follow_links=False, purpose=TOKEN_PLACE
+    )

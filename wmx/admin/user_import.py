@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from wmx.admin.users import generate_password
 from wmx.errors import InputError, WmxError
 from wmx.site.given import given, unquoted
 from wmx.site.model import check_email
+from wmx.site.placed import open_appending
 from wmx.site.yamlfile import read_given_file
 
 COLUMNS = ("localpart", "user_id", "display_name", "email", "admin", "password")
@@ -183,6 +185,22 @@ def _hidden(problem: str) -> str:
 def import_users(
     admin: SynapseAdmin, rows: list[ImportRow], passwords_out: Path | None
 ) -> list[ImportResult]:
+    """Create each row's account unless it exists. `passwords_out` is opened before the
+    first account is made (refused when it is a link, a FIFO, a device or readable by
+    others: wmx.site.placed), and each generated password is on disk before the next row."""
+    sink = None
+    if passwords_out and any(not row.password for row in rows):
+        sink = open_appending(passwords_out, "generated passwords are appended to a private file")
+    try:
+        return _import(admin, rows, passwords_out, sink)
+    finally:
+        if sink is not None:
+            os.close(sink)
+
+
+def _import(
+    admin: SynapseAdmin, rows: list[ImportRow], out: Path | None, sink: int | None
+) -> list[ImportResult]:
     results: list[ImportResult] = []
     for row in rows:
         try:
@@ -202,13 +220,24 @@ def import_users(
             continue
         generated = None if row.password else password
         results.append(ImportResult(row.line, row.user_id, "created", generated))
-        if generated and passwords_out:
-            append_password(passwords_out, row.user_id, generated)
+        if generated and sink is not None:
+            append_password(sink, out, row.user_id, generated)
     return results
 
 
-def append_password(path: Path, user_id: str, password: str) -> None:
-    """Append `user_id,password`; the file is created with mode 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a", newline="") as handle:
-        csv.writer(handle).writerow([user_id, password])
+def append_password(sink: int, path: Path | None, user_id: str, password: str) -> None:
+    """Append `user_id,password` to the open file `sink` (`path`) and flush it to disk. A
+    write that fails leaves the account without a known password: said, with what to do."""
+    line = io.StringIO()
+    csv.writer(line).writerow([user_id, password])
+    data = line.getvalue().encode("utf-8")
+    try:
+        while data:
+            data = data[os.write(sink, data) :]
+        os.fsync(sink)
+    except OSError as exc:
+        raise WmxError(
+            f"{given(path)}: cannot be written ({exc.strerror or exc}): {user_id} was created "
+            f"but its generated password is lost; set one with `wmx user reset-password "
+            f"{user_id}` (the rows before it are in the file, the rows after it not imported)"
+        ) from None

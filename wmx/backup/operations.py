@@ -16,6 +16,7 @@ from wmx.components.backup import backs_up
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
 from wmx.site.given import given
+from wmx.site.placed import check_file_place, make_directory
 from wmx.site.topology import HostView
 
 
@@ -106,16 +107,22 @@ def export_key_file(host: HostView, repo: str, path: Path, *, paper: bool = Fals
         raise
 
 
+KEY_PLACE = "cannot write a repository's key there"
+
+
 def export_key_files(
     host: HostView, labels: Iterable[str], directory: Path, server_name: str, *, paper: bool
 ) -> Iterator[tuple[str, Path]]:
     """Export each repository's key into `directory` (created) as
     `SERVER_NAME-LABEL.borg-key`, yielding each label and its file once it is written."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory, KEY_PLACE, parents=True)
     except OSError as exc:
-        raise InputError(f"{directory}: cannot create the directory ({exc.strerror})") from None
-    for label in labels:
-        path = directory / f"{server_name}-{label}.borg-key"
+        where = given(directory)
+        raise InputError(f"{where}: cannot create the directory ({exc.strerror})") from None
+    paths = {label: directory / f"{server_name}-{label}.borg-key" for label in labels}
+    for path in paths.values():  # each place looked at before a key is exported
+        check_file_place(path, KEY_PLACE)
+    for label, path in paths.items():
         export_key_file(host, label, path, paper=paper)
         yield label, path

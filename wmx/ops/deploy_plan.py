@@ -29,8 +29,7 @@ from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
 from wmx.render.engine import component_owns
 from wmx.resources import data_dir
-from wmx.site.state_files import load_optional
-from wmx.site.yamlfile import write_atomically
+from wmx.site.state_files import load_optional, write_state
 
 STATE_DIR = ".wmx"
 CONVERGED_FILE = "converged.json"
@@ -398,4 +397,4 @@ def record_converged(deployed_host: Path, plan: HostPlan) -> None:
     path = deployed_host / STATE_DIR / CONVERGED_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     record = {"steps": steps, "files": files}
-    write_atomically(path, json.dumps(record, indent=2, sort_keys=True) + "\n", 0o600)
+    write_state(path, json.dumps(record, indent=2, sort_keys=True) + "\n", 0o600)

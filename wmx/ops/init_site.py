@@ -21,10 +21,13 @@ from wmx.site.placeholder import is_placeholder
 from wmx.site.secrets import store_secret
 from wmx.site.settings.login import check_consumer_key
 
+# Worded as a password asked of a script is (wmx.present.ask_hidden), and exit status 2
+# as that is: a value the command needs was not given. A confirmation left unanswered is
+# another matter, a no (exit 1: wmx.cli.WmxGroup.invoke).
 NO_ANSWERS = (
-    "wmx init asks questions, and its standard input ended before an answer: for a run "
-    "without questions, `wmx init SITE --defaults --server-name NAME` (the other answers "
-    "are options too: `wmx init --help`)"
+    "standard input ended before the {what} was given: for a run without questions, "
+    "`wmx init SITE --defaults --server-name NAME` (the other answers are options too: "
+    "`wmx init --help`)"
 )
 
 
@@ -46,7 +49,7 @@ def create_site(
                 raise KeyboardInterrupt from None  # Ctrl-C: exit status 130, as anywhere
             if isinstance(exc.__context__, EOFError):
                 console.print()  # end the question's line
-                raise InputError(NO_ANSWERS) from None
+                raise InputError(NO_ANSWERS.format(what=label)) from None
             raise
 
     name = answer("server name", None, with_hint(check_hostname))

@@ -54,8 +54,7 @@ from wmx.ops.upgrade_workers import (
 )
 from wmx.site import Site
 from wmx.site.config_edit import set_value
-from wmx.site.state_files import load_optional
-from wmx.site.yamlfile import write_atomically
+from wmx.site.state_files import load_optional, write_state
 
 UNIT = "matrix-synapse.service"
 DATABASE = "synapse"
@@ -142,7 +141,7 @@ def ready_canary(site: Site) -> Canary:
                 room_id = _create_canary_room(base_url, password)
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 raise WmxError(f"the canary's room could not be made: {exc}") from None
-            write_atomically(room_file, json.dumps({"room_id": room_id}) + "\n")
+            write_state(room_file, json.dumps({"room_id": room_id}) + "\n")
     return Canary(CANARY_LOCALPART, password, room_id)
 
 

@@ -13,8 +13,7 @@ from typing import Any
 from wmx.errors import InputError, printable
 from wmx.site import Site
 from wmx.site.grammars import RELEASE_VERSION
-from wmx.site.state_files import load_optional
-from wmx.site.yamlfile import write_atomically
+from wmx.site.state_files import load_optional, write_state
 
 DUMP_DIR = "/var/backups/wmx-upgrade"
 _RELEASE_DIR = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,79}", re.ASCII)
@@ -53,8 +52,8 @@ class UpgradeRecord:
         folder = state_dir(site)
         text = json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
         stamp = self.started.replace(":", "")
-        write_atomically(folder / f"{stamp}-{self.component}-{self.kind}.json", text)
-        write_atomically(folder / "last.json", text)
+        write_state(folder / f"{stamp}-{self.component}-{self.kind}.json", text)
+        write_state(folder / "last.json", text)
 
 
 def last_record(state: Path) -> dict[str, Any] | None:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
-from wmx.site.state_files import load_record, read_state
-from wmx.site.yamlfile import dead_leftovers, write_atomically
+from wmx.site.state_files import load_record, read_state, write_state
+from wmx.site.yamlfile import dead_leftovers
 
 if TYPE_CHECKING:
     from wmx.site import SitePaths
@@ -58,7 +58,7 @@ def record_deployment(paths: SitePaths, server_name: str) -> None:
     """After a successful deploy: remember what must never change."""
     paths.deployed.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps({"server_name": server_name}, indent=2) + "\n"
-    write_atomically(paths.deployed / RECORD_FILE, text, 0o600)
+    write_state(paths.deployed / RECORD_FILE, text, 0o600)
 
 
 def check_server_name(paths: SitePaths, server_name: str, line: int | None = None) -> None:

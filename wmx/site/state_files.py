@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.errors import InputError
+from wmx.site.yamlfile import write_atomically
 
 # Records and caches are a few kB; a rendered file is a configuration file.
 MAX_STATE_BYTES = 16 << 20
@@ -76,6 +77,16 @@ def read_state(path: Path, root: Path, *, limit: int = MAX_STATE_BYTES) -> bytes
     if len(data) > limit:
         raise InputError(f"{path}: larger than {limit:,} bytes; not what wmx writes")
     return data
+
+
+def write_state(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write the state file `path` whole or not at all, never through a symbolic link or
+    into a FIFO or device there (refused, naming it: wmx writes none there, and one
+    planted would have had the record written wherever it points)."""
+    write_atomically(path, text, mode, follow_links=False, purpose=STATE_PLACE)
+
+
+STATE_PLACE = "wmx keeps a file of its own there (.wmx/)"
 
 
 def _parse(path: Path, data: bytes) -> Any:

@@ -28,6 +28,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError, WmxError, WriteRefused, printable
 from wmx.site.given import unquoted
+from wmx.site.placed import check_file_place, kind_of
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -105,18 +106,9 @@ def read_given_file(path: Path, what: str, limit: int) -> bytes:
 
 def _kind_of_file(path: Path) -> str:
     try:
-        mode = path.stat().st_mode
+        return kind_of(path.stat().st_mode)
     except OSError:
         return "not a file"
-    for test, kind in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return f"is {kind}"
-    return "not a file"
 
 
 def read_text(path: Path) -> str:
@@ -218,20 +210,35 @@ def dump_document(data: Any, *, explicit_null: bool = False) -> str:
     return out.getvalue()
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644, *, keep_mode: bool = True) -> None:
+def write_atomically(
+    path: Path,
+    text: str,
+    mode: int = 0o644,
+    *,
+    keep_mode: bool = True,
+    follow_links: bool = True,
+    purpose: str = "wmx writes a file of its own there",
+) -> None:
     """Replace `path` with `text` so that a reader sees the old file or the new one, never
     half of either, and a crash leaves the old one.
 
     A unique temporary file in the target's directory is written, flushed to disk and
     renamed over the target. A symlink stays a symlink: its target is written. An existing
-    file keeps its permission bits (`keep_mode`), a new one gets `mode`.
+    file keeps its permission bits (`keep_mode`), a new one gets `mode`. Without
+    `follow_links` (a file wmx writes for itself, not one of the operator's: see
+    wmx.site.placed) a link, FIFO, device or directory at `path` is an InputError naming
+    it and saying `purpose`; the rename replaces one put there after that look.
 
     A write the disk refuses (full, read-only, over quota) is a WriteRefused naming the
     file (exit 1: not the operator's input), the old file untouched. The temporary file
     is named after this process: one left by a writer that was killed (it may hold a copy
     of secrets.yml) is removed by the next write of the same file.
     """
-    target = path.resolve() if path.is_symlink() else path
+    if follow_links:
+        target = path.resolve() if path.is_symlink() else path
+    else:
+        check_file_place(path, purpose)
+        target = path
     if keep_mode:
         with contextlib.suppress(FileNotFoundError):
             mode = target.stat().st_mode & 0o7777

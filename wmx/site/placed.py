@@ -1,0 +1,109 @@
+"""Where wmx writes a file of its own (Grafana's provisioning, a key export, generated
+passwords, what it keeps in `.wmx/`): never through a symbolic link, never into a FIFO or
+a device.
+
+A link planted where wmx writes (`DIR/dashboards/wmx-host.json -> /etc/passwd`, a FIFO
+where a file goes) would have had wmx write, as whoever runs it, wherever it points, or
+hang. Each place is looked at without following links first, and refused in one line
+naming it (an InputError, exit 2) unless it is missing or what wmx makes there: a regular
+file, a directory. The write itself then goes through a temporary file renamed over the
+name (wmx.site.yamlfile.write_atomically with follow_links=False), which replaces a link
+put there after the look rather than writing through it.
+
+The site's own files (wmx.yaml, inventory.yml, secrets.yml) are another matter: the
+operator may keep them elsewhere and link them into the site, and `config set` writes a
+link's target (docs/site-input.md).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from wmx.errors import InputError
+from wmx.site.given import given
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISREG, "a file"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """`is a FIFO`, `is a character device`, …, from a file's mode."""
+    return next((f"is {kind}" for test, kind in _KINDS if test(mode)), "not a file")
+
+
+def _refusal(path: Path, mode: int, wanted: str, purpose: str) -> InputError:
+    if stat.S_ISLNK(mode):
+        return InputError(
+            f"{given(path)}: a symbolic link; {purpose} (wmx writes through no link: "
+            "remove it, or name the place itself)"
+        )
+    return InputError(f"{given(path)}: {kind_of(mode)}, not {wanted}; {purpose}")
+
+
+def check_file_place(path: Path, purpose: str) -> bool:
+    """Whether a file is at `path` (False: nothing is there yet); an InputError naming it
+    when it is a symbolic link (dangling too), a FIFO, a device, a socket or a directory.
+    `purpose` says what wmx writes there (`cannot write the key file there`)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return False  # the write says why (a name too long, a file where a directory goes)
+    if not stat.S_ISREG(mode):
+        raise _refusal(path, mode, "a regular file", purpose)
+    return True
+
+
+def make_directory(path: Path, purpose: str, *, parents: bool = False) -> None:
+    """Make the directory `path` unless it is one; an InputError naming it when it is a
+    symbolic link (to a directory too) or anything but a directory. With `parents`, the
+    directories above it are made as `mkdir -p` does (the operator's own path: links
+    there are followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        if parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path, 0o755)
+            return
+        except FileExistsError:  # made meanwhile: looked at again
+            mode = os.lstat(path).st_mode
+    if not stat.S_ISDIR(mode):
+        raise _refusal(path, mode, "a directory", purpose)
+
+
+def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:
+    """A descriptor appending to the regular file `path` (made with `mode` when missing),
+    opened through no symbolic link and without waiting on a FIFO; an InputError naming
+    `path` when it is anything else, or when it is readable by others while `mode` is
+    private (what is appended would be too)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a link; a FIFO without a reader
+            raise _refusal(path, os.lstat(path).st_mode, "a regular file", purpose) from None
+        raise InputError(f"{given(path)}: cannot be written ({exc.strerror or exc})") from None
+    found = os.fstat(fd).st_mode
+    if not stat.S_ISREG(found):
+        os.close(fd)
+        raise _refusal(path, found, "a regular file", purpose)
+    if found & 0o077 and not mode & 0o077:
+        os.close(fd)
+        raise InputError(
+            f"{given(path)}: readable by others (mode {found & 0o777:04o}); {purpose}: "
+            f"`chmod 600 {given(path)}` first, or name a new file"
+        )
+    os.set_blocking(fd, True)
+    return fd
