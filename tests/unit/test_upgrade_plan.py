@@ -168,3 +168,20 @@ def test_a_wheel_with_another_digest_is_refused(tmp_path: Path) -> None:
         pytest.raises(ReleaseError, match="SHA-256"),
     ):
         pypi.facts("1.160.0")
+
+
+def test_a_listed_version_that_is_not_a_release_number_is_never_offered(tmp_path: Path) -> None:
+    """The metadata comes from PyPI or the site's cache; a version becomes a venv's path
+    in scripts run as root (`1.0.0; touch /x` parses as no Version, ` 1.163.3 ` does)."""
+    metadata = json.loads(_text("pypi-matrix-synapse.json"))
+    files = metadata["releases"]["1.163.2"]
+    for odd in (" 1.163.3 ", "1.163.4\n", "1.0.0; touch /x", "v1.163.5"):
+        metadata["releases"][odd] = files
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=metadata)
+
+    with PyPI(tmp_path, transport=httpx.MockTransport(handler)) as pypi:
+        releases = pypi.releases()
+        assert pypi.latest() == "1.163.2"
+    assert all(v.strip() == v and ";" not in v and not v.startswith("v") for v in releases)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from rich.console import Console
@@ -87,7 +87,8 @@ def rehearse_upgrade(
 
         last = last_record(copy.paths.state)
         if last:
-            result.record = UpgradeRecord(**last)
+            names = {f.name for f in fields(UpgradeRecord)}
+            result.record = UpgradeRecord(**{k: v for k, v in last.items() if k in names})
     except WmxError as exc:
         result.failure = str(exc)
     return result

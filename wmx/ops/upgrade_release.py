@@ -26,8 +26,8 @@ import httpx
 from packaging.version import InvalidVersion, Version
 
 from wmx.errors import WmxError
-from wmx.site.state_files import load_optional
-from wmx.site.yamlfile import write_atomically
+from wmx.site.grammars import RELEASE_VERSION
+from wmx.site.state_files import load_optional, write_state
 
 PROJECT = "matrix-synapse"
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
@@ -125,10 +125,14 @@ class PyPI:
         return self._metadata
 
     def releases(self) -> list[str]:
-        """Every final release with files, oldest first (no pre-releases, none yanked)."""
+        """Every final release with files, oldest first (no pre-releases, none yanked).
+        A version is written as a release number, as wmx.yaml has it: it becomes a venv's
+        path in scripts run as root, and the metadata may come from the site's cache."""
         out = []
         for version, files in self.metadata()["releases"].items():
             if not files or all(f.get("yanked") for f in files):
+                continue
+            if not (isinstance(version, str) and RELEASE_VERSION.fullmatch(version)):
                 continue
             try:
                 parsed = Version(version)
@@ -193,7 +197,7 @@ class PyPI:
         if SCHEMA_FILE not in files:
             raise ReleaseError(f"{wheel.get('filename')}: no {SCHEMA_FILE}")
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(cached, json.dumps(files))
+        write_state(cached, json.dumps(files))
         return files
 
     def facts(self, version: str) -> ReleaseFacts:
