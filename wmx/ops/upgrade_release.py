@@ -127,7 +127,7 @@ class PyPI:
     def releases(self) -> list[str]:
         """Every final release with files, oldest first (no pre-releases, none yanked).
         A version is written as a release number, as wmx.yaml has it: it becomes a venv's
-        path in scripts run as root, and the metadata may come from the site's cache."""
+        path in scripts run as root, and the metadata is what the network answered."""
         out = []
         for version, files in self.metadata()["releases"].items():
             if not files or all(f.get("yanked") for f in files):

@@ -17,6 +17,7 @@ link's target (docs/site-input.md).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -86,23 +87,27 @@ def make_directory(path: Path, purpose: str, *, parents: bool = False) -> None:
 def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:
     """A descriptor appending to the regular file `path` (made with `mode` when missing),
     opened through no symbolic link and without waiting on a FIFO; an InputError naming
-    `path` when it is anything else, or when it is readable by others while `mode` is
-    private (what is appended would be too)."""
+    `path` when it is anything else, or when others may read or write it while `mode` is
+    private (what is appended would be theirs to read, or to cut short)."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, mode)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENXIO):  # a link; a FIFO without a reader
-            raise _refusal(path, os.lstat(path).st_mode, "a regular file", purpose) from None
+            with contextlib.suppress(OSError):  # else a loop above it: said as the cause
+                found = os.lstat(path).st_mode
+                if not stat.S_ISREG(found):
+                    raise _refusal(path, found, "a regular file", purpose) from None
         raise InputError(f"{given(path)}: cannot be written ({exc.strerror or exc})") from None
     found = os.fstat(fd).st_mode
     if not stat.S_ISREG(found):
         os.close(fd)
         raise _refusal(path, found, "a regular file", purpose)
-    if found & 0o077 and not mode & 0o077:
+    if found & 0o066 and not mode & 0o066:  # others could read or truncate what is appended
         os.close(fd)
+        how = "readable" if found & 0o044 else "writable"
         raise InputError(
-            f"{given(path)}: readable by others (mode {found & 0o777:04o}); {purpose}: "
+            f"{given(path)}: {how} by others (mode {found & 0o777:04o}); {purpose}: "
             f"`chmod 600 {given(path)}` first, or name a new file"
         )
     os.set_blocking(fd, True)

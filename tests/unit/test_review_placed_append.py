@@ -1,0 +1,52 @@
+"""Review of 36921e9 (wmx.site.placed.open_appending, `user import --passwords-out`): every
+refusal is one InputError line naming the file, and says what is wrong with it.
+
+A path below a loop of links had raised the bare OSError of a second lstat (a traceback
+from `wmx user import`); a file only others may write (0620) was called `readable by
+others`, and one others may only execute (0611: nothing of it can be read) was refused.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from wmx.errors import InputError
+from wmx.site.placed import open_appending
+
+PURPOSE = "generated passwords are appended to a private file"
+
+
+def test_a_loop_of_links_above_the_file_is_one_line(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(InputError, match=r"loop/passwords\.csv: cannot be written \(Too many"):
+        open_appending(loop / "passwords.csv", PURPOSE)
+
+
+def test_a_file_others_may_write_is_refused_as_that(tmp_path: Path) -> None:
+    out = tmp_path / "passwords.csv"
+    out.write_text("")
+    out.chmod(0o620)
+    with pytest.raises(InputError, match=r"writable by others \(mode 0620\).*chmod 600") as got:
+        open_appending(out, PURPOSE)
+    assert "readable" not in str(got.value)
+
+
+def test_a_file_others_may_only_execute_is_appended_to(tmp_path: Path) -> None:
+    out = tmp_path / "passwords.csv"
+    out.write_text("")
+    out.chmod(0o611)
+    os.close(open_appending(out, PURPOSE))
+
+
+def test_a_socket_is_refused_by_its_kind(tmp_path: Path) -> None:
+    """A guard: passes on the old code too."""
+    path = tmp_path / "s"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        with pytest.raises(InputError, match=r"s: is a socket, not a regular file"):
+            open_appending(path, PURPOSE)
