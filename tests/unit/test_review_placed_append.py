@@ -50,3 +50,47 @@ def test_a_socket_is_refused_by_its_kind(tmp_path: Path) -> None:
         server.bind(str(path))
         with pytest.raises(InputError, match=r"s: is a socket, not a regular file"):
             open_appending(path, PURPOSE)
+
+
+# A stream the operator names is written to (/dev/stdout into a pipe, a shell's
+# `>(gpg -e …)`): 36921e9 had refused both as links.
+
+
+def test_a_link_to_a_pipe_that_a_process_reads_is_a_stream(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    link = tmp_path / "stdout"
+    link.symlink_to(f"/proc/self/fd/{write_end}")  # what /dev/stdout and >(…) are
+    fd = open_appending(link, PURPOSE)
+    os.write(fd, b"@a:example.test,pw\n")
+    os.close(fd)
+    os.close(write_end)
+    assert os.read(read_end, 100) == b"@a:example.test,pw\n"
+    os.close(read_end)
+
+
+def test_a_fifo_that_a_process_reads_is_a_stream(tmp_path: Path) -> None:
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    os.close(open_appending(fifo, PURPOSE))
+    os.close(reader)
+
+
+def test_a_device_that_keeps_nothing_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"/dev/null: is a character device"):
+        open_appending(Path("/dev/null"), PURPOSE)
+
+
+@pytest.mark.parametrize("target", ["file", "nothing"])
+def test_a_link_to_a_file_or_to_nothing_is_refused_and_creates_nothing(
+    tmp_path: Path, target: str
+) -> None:
+    victim = tmp_path / "victim"
+    if target == "file":
+        victim.write_text("keep\n")
+        victim.chmod(0o600)
+    link = tmp_path / "passwords.csv"
+    link.symlink_to(victim)
+    with pytest.raises(InputError, match=r"passwords\.csv: a symbolic link"):
+        open_appending(link, PURPOSE)
+    assert (victim.read_text() == "keep\n") if target == "file" else not victim.exists()

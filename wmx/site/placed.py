@@ -85,30 +85,48 @@ def make_directory(path: Path, purpose: str, *, parents: bool = False) -> None:
 
 
 def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:
-    """A descriptor appending to the regular file `path` (made with `mode` when missing),
-    opened through no symbolic link and without waiting on a FIFO; an InputError naming
-    `path` when it is anything else, or when others may read or write it while `mode` is
-    private (what is appended would be theirs to read, or to cut short)."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    """A descriptor appending to `path`, which the operator named on the command line:
+    a regular file (made with `mode` when missing), or a stream that takes what is
+    written at once: a pipe or FIFO that a process reads, or a terminal, named directly
+    or through a link (`/dev/stdout`, a shell's `>(gpg -e …)`). An InputError naming
+    `path` for anything else: a link to a file (one planted where the operator writes),
+    a FIFO no process reads (it would wait), a device such as /dev/null (the passwords
+    would be lost), or a file others may read or write while `mode` is private."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        linked = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        linked = False
+    except OSError as exc:  # a loop of links above it, a name too long: the cause
+        raise InputError(f"{given(path)}: cannot be written ({exc.strerror or exc})") from None
+    # Never made through a link (a dangling one would have its target created).
+    flags |= 0 if linked else os.O_CREAT | os.O_NOFOLLOW
     try:
         fd = os.open(path, flags, mode)
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a link; a FIFO without a reader
-            with contextlib.suppress(OSError):  # else a loop above it: said as the cause
-                found = os.lstat(path).st_mode
-                if not stat.S_ISREG(found):
-                    raise _refusal(path, found, "a regular file", purpose) from None
+        with contextlib.suppress(OSError):  # else the open's own cause below
+            found = os.stat(path).st_mode if exc.errno == errno.ENXIO else 0
+            if stat.S_ISFIFO(found):  # ENXIO: a FIFO without a reader, or a socket
+                raise InputError(f"{given(path)}: a FIFO no process reads; {purpose}") from None
+            if found:
+                raise _refusal(path, found, "a regular file", purpose) from None
+        if linked and exc.errno == errno.ENOENT:
+            raise _refusal(path, stat.S_IFLNK, "a regular file", purpose) from None
         raise InputError(f"{given(path)}: cannot be written ({exc.strerror or exc})") from None
     found = os.fstat(fd).st_mode
-    if not stat.S_ISREG(found):
-        os.close(fd)
-        raise _refusal(path, found, "a regular file", purpose)
-    if found & 0o066 and not mode & 0o066:  # others could read or truncate what is appended
-        os.close(fd)
+    stream = stat.S_ISFIFO(found) or (stat.S_ISCHR(found) and os.isatty(fd))
+    refusal = None
+    if not stream and (linked or not stat.S_ISREG(found)):
+        refusal = _refusal(path, stat.S_IFLNK if linked else found, "a regular file", purpose)
+    elif not stream and found & 0o066 and not mode & 0o066:
+        # others could read what is appended, or cut it short
         how = "readable" if found & 0o044 else "writable"
-        raise InputError(
+        refusal = InputError(
             f"{given(path)}: {how} by others (mode {found & 0o777:04o}); {purpose}: "
             f"`chmod 600 {given(path)}` first, or name a new file"
         )
+    if refusal is not None:
+        os.close(fd)
+        raise refusal
     os.set_blocking(fd, True)
     return fd
