@@ -168,9 +168,9 @@ def _client(rig: Rig) -> httpx.Client:
     return http
 
 
-def _served_by(rig: Rig, host: str, worker: str, path: str) -> bool:
-    """Whether the worker's own access log (its journal on its host) has a request for
-    `path`, waiting a little: Synapse logs a request once its response is sent, and the
+def _assert_served_by(rig: Rig, host: str, worker: str, path: str) -> None:
+    """Fails unless the worker's own access log (its journal on its host) has a request
+    for `path`, waiting a little: Synapse logs a request once its response is sent, and the
     journal takes the line from the worker's stderr in its own time (a busy lab host's
     journald had not yet written a login's line when one CI run asked)."""
     unit = f"matrix-synapse-worker@{worker}"
@@ -185,7 +185,6 @@ def _served_by(rig: Rig, host: str, worker: str, path: str) -> bool:
         return True
 
     wait_until(logged, f"{path} in {worker}'s access log on {host}", timeout=30)
-    return True
 
 
 def test_status_lists_each_worker_on_its_host(rig: Rig) -> None:
@@ -207,9 +206,9 @@ def test_login_send_and_sync_are_served_by_the_workers_on_their_host(rig: Rig) -
     with _client(rig) as http:
         rig.send(http, marker)
         wait_until(lambda: marker in rig.timeline(http), "the message in /sync")
-    assert _served_by(rig, WORKERS, "client1", "/_matrix/client/v3/login")
-    assert _served_by(rig, WORKERS, "client1", "/send/m.room.message/")
-    assert _served_by(rig, WORKERS, "sync1", "/_matrix/client/v3/sync")
+    _assert_served_by(rig, WORKERS, "client1", "/_matrix/client/v3/login")
+    _assert_served_by(rig, WORKERS, "client1", "/send/m.room.message/")
+    _assert_served_by(rig, WORKERS, "sync1", "/_matrix/client/v3/sync")
     # …and not by the main process, whose journal logs its requests the same way.
     main = rig.lab.run(
         HOMESERVER, ["journalctl", "-u", "matrix-synapse", "--no-pager", "-o", "cat"]
@@ -229,8 +228,8 @@ def test_media_goes_through_the_media_worker(rig: Rig) -> None:
         server, media_id = upload.json()["content_uri"].removeprefix("mxc://").split("/")
         download = http.get(f"{rig.url}/_matrix/client/v1/media/download/{server}/{media_id}")
         assert download.status_code == 200 and download.content == content
-    assert _served_by(rig, HOMESERVER, "media1", "/_matrix/media/v3/upload")
-    assert _served_by(rig, HOMESERVER, "media1", f"/media/download/{server}/{media_id}")
+    _assert_served_by(rig, HOMESERVER, "media1", "/_matrix/media/v3/upload")
+    _assert_served_by(rig, HOMESERVER, "media1", f"/media/download/{server}/{media_id}")
 
 
 def _active(rig: Rig, host: str, worker: str) -> bool:
