@@ -23,7 +23,7 @@ from wmx.components.monitoring import prometheus_url
 from wmx.errors import InputError
 from wmx.site import Site
 from wmx.site.given import given
-from wmx.site.placed import check_file_place, make_directory
+from wmx.site.placed import check_file_place, make_directory, open_directory
 from wmx.site.yamlfile import write_atomically
 
 DATASOURCE_UID = "wmx-prometheus"
@@ -313,7 +313,9 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
 def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[Path]:
     """Write the datasource, the dashboard provider and the dashboards under `root`, each
     whole or not at all, and none through a symbolic link or into a FIFO or device planted
-    there (`root` itself, the directories below it, the files: wmx.site.placed)."""
+    there (`root` itself, the directories below it, the files: wmx.site.placed), nor
+    through one put there after the look: each write opens the directories from `root`
+    down without following a link (wmx.site.placed.open_directory)."""
     # Not resolved: DIR itself may not be a link (make_directory refuses one).
     root = Path(os.path.abspath(root))
     remote = site.config.monitoring.remote_scrape
@@ -351,16 +353,16 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
     for dashboard in DASHBOARDS:
         files[root / "dashboards" / f"{dashboard.uid}.json"] = dashboard_json(dashboard)
     make_directory(root, PURPOSE, parents=True)
-    for below in ("provisioning", "provisioning/datasources", "provisioning/dashboards"):
-        make_directory(root / below, PURPOSE)
-    make_directory(root / "dashboards", PURPOSE)
+    for below in ("provisioning/datasources", "provisioning/dashboards", "dashboards"):
+        # made from root down through no link, as each write goes there again
+        os.close(open_directory(root / below, PURPOSE, within=root, make=0o755))
     for path in files:  # every place looked at before a file is written
         check_file_place(path, PURPOSE)
     written: list[Path] = []
     for path, document in files.items():
         # JSON is YAML too; Grafana reads either.
         text = json.dumps(document, indent=2) + "\n"
-        write_atomically(path, text, follow_links=False, purpose=PURPOSE)
+        write_atomically(path, text, follow_links=False, purpose=PURPOSE, within=root)
         written.append(path)
     return written
 

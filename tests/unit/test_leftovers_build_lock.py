@@ -168,11 +168,11 @@ def test_a_render_the_disk_refuses_leaves_build_whole_and_no_staging(
     real = wmx.render.build_tree._write_private
     calls: list[Path] = []
 
-    def full(path: Path, text: str) -> None:
+    def full(path: Path, text: str, tree: Path) -> None:
         calls.append(path)
         if len(calls) == 3:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real(path, text)
+        real(path, text, tree)
 
     monkeypatch.setattr(wmx.render.build_tree, "_write_private", full)
     result = CliRunner().invoke(app, ["--site", str(site_dir), "render"])

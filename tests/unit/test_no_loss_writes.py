@@ -103,8 +103,8 @@ KILLED = """
 import os, sys
 from wmx.site import yamlfile
 from wmx.site.secrets import store_secret
-def replace(src, dst):
-    print(src, flush=True)
+def replace(src, dst, **dir_fds):  # names in the directory write_atomically opened
+    print(os.path.join(os.path.dirname(sys.argv[1]), src), flush=True)
     os.kill(os.getpid(), 9)
 yamlfile.os.replace = replace
 store_secret(__import__("pathlib").Path(sys.argv[1]), "sudo_password", "killed mid-write")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from wmx.backup.progress import Steps
 from wmx.backup.remote import HostTool
@@ -18,6 +16,7 @@ from wmx.site import Site
 from wmx.site.given import given
 from wmx.site.placed import check_file_place, make_directory
 from wmx.site.topology import HostView
+from wmx.site.yamlfile import write_atomically
 
 
 def data_host(site: Site, name: str | None = None) -> HostView:
@@ -91,20 +90,24 @@ def export_key(host: HostView, repo: str, sink: IO[bytes], *, paper: bool = Fals
 def export_key_file(host: HostView, repo: str, path: Path, *, paper: bool = False) -> None:
     """Write the repository key to `path` (mode 0600) through a temporary file beside it,
     renamed into place once complete: a failed export never truncates or harms a key file
-    that is already there."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            export_key(host, repo, handle, paper=paper)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if os.path.getsize(temporary) == 0:
+    that is already there. Its directory is no link (make_directory refused one) and is
+    opened once: none put there meanwhile takes the key elsewhere (wmx.site.placed)."""
+
+    def fill(handle: BinaryIO) -> None:
+        export_key(host, repo, handle, paper=paper)
+        handle.flush()
+        if os.fstat(handle.fileno()).st_size == 0:
             raise WmxError(f"the key export of {repo} from {host.name} came back empty")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+
+    write_atomically(
+        path,
+        fill,
+        0o600,
+        keep_mode=False,
+        follow_links=False,
+        purpose=KEY_PLACE,
+        within=path.parent,
+    )
 
 
 KEY_PLACE = "cannot write a repository's key there"

@@ -17,6 +17,7 @@ from wmx.render.engine import RenderedFile
 from wmx.render.plan import SitePlan, host_role_vars, site_views, vars_text
 from wmx.site import Site
 from wmx.site.deployed import record_deployment, replace_tree
+from wmx.site.placed import open_directory
 from wmx.site.state_files import confined_file, kept_lines, read_manifest, read_state
 from wmx.site.yamlfile import locked
 
@@ -31,11 +32,22 @@ def _confined(path: Path, root: Path) -> Path:
     return path
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+BUILD_PLACE = "wmx writes the rendered site there"
+
+
+def _write_private(path: Path, content: str | bytes, tree: Path) -> None:
+    """Write `path` (0600) in the new `tree` wmx made (0700), its directories made as
+    needed, through no symbolic link: each directory from `tree` down is opened without
+    following one, and the file is made in the last (wmx.site.placed.open_directory), so
+    that none swapped in after the tree was made takes a file elsewhere."""
+    directory = open_directory(path.parent, BUILD_PLACE, within=tree, make=0o700)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path.name, flags, 0o600, dir_fd=directory)
+    finally:
+        os.close(directory)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content.encode() if isinstance(content, str) else content)
 
 
 def build_busy(build: Path) -> str:
@@ -121,12 +133,12 @@ def _write_tree(
     for host_name, (files, variables) in hosts.items():
         host_dir = _confined(staging / host_name, staging)
         for item in files:
-            _write_private(_confined(host_dir / item.src, host_dir), item.content)
+            _write_private(_confined(host_dir / item.src, host_dir), item.content, staging)
         manifest = [f.manifest_entry() for f in files]
         _write_private(
-            host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n"
+            host_dir / STATE_DIR / "manifest.json", json.dumps(manifest, indent=2) + "\n", staging
         )
-        _write_private(host_dir / STATE_DIR / "vars.json", variables)
+        _write_private(host_dir / STATE_DIR / "vars.json", variables, staging)
 
 
 @dataclass(frozen=True)
@@ -218,11 +230,7 @@ def _keep_roles(new: Path, old: Path, keep: KeptRoles) -> None:
         data = read_state(confined_file(old, src), old.parent)
         if data is None:
             continue  # gone from the record: not recorded as deployed
-        path = _confined(confined_file(new, src), new)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        _write_private(_confined(confined_file(new, src), new), data, new)
         entries.append(entry)
-    _write_private(new / STATE_DIR / "manifest.json", json.dumps(entries, indent=2) + "\n")
-    _write_private(new / STATE_DIR / "vars.json", keep.vars_json)
+    _write_private(new / STATE_DIR / "manifest.json", json.dumps(entries, indent=2) + "\n", new)
+    _write_private(new / STATE_DIR / "vars.json", keep.vars_json, new)

@@ -20,15 +20,16 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import wmx
+from wmx.errors import WmxError
 from wmx.site.ansible_config import config_files
-from wmx.site.state_files import load_optional
-from wmx.site.yamlfile import read_site_bytes
+from wmx.site.placed import open_directory
+from wmx.site.state_files import STATE_PLACE, load_optional
+from wmx.site.yamlfile import read_site_bytes, write_atomically
 
 CACHE_FORMAT = 1
 # What one host is in a read: its groups, and its variables as plain values.
@@ -142,20 +143,10 @@ def store(cache: Path, key: str, hosts: dict[str, HostRead]) -> None:
     }
     try:
         text = json.dumps(document, allow_nan=False)
-        # The site is untrusted: a `.wmx` or `.wmx/cache` linked elsewhere gets nothing.
-        if os.path.islink(cache.parent.parent):
-            return
-        for directory in (cache.parent.parent, cache.parent):  # private, like all of .wmx/
-            directory.mkdir(exist_ok=True, mode=0o700)
-        if os.path.islink(cache.parent):
-            return
-        fd, temporary = tempfile.mkstemp(prefix=".inventory.", dir=cache.parent)  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, cache)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except (OSError, ValueError):
+        # The site is untrusted: a `.wmx` or `.wmx/cache` linked elsewhere (before this
+        # look or while the file is written) gets nothing; both are private, like .wmx/.
+        state = cache.parent.parent
+        os.close(open_directory(cache.parent, STATE_PLACE, within=state, make=0o700))
+        write_atomically(cache, text, 0o600, keep_mode=False, follow_links=False, within=state)
+    except (OSError, ValueError, WmxError):
         return

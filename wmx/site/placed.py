@@ -10,6 +10,13 @@ file, a directory. The write itself then goes through a temporary file renamed o
 name (wmx.site.yamlfile.write_atomically with follow_links=False), which replaces a link
 put there after the look rather than writing through it.
 
+A directory is no safer by its name: one swapped for a link between the look and the
+write (by whoever may rename in the directory above: a site shared by several hands)
+would have taken the file wherever it points. open_directory opens the directory once,
+each component below the place wmx owns (`within`: Grafana's DIR, a directory of
+`.wmx/`, build/'s new tree) without following a link, and the look, the temporary file,
+the rename and the flush then go through that descriptor (`dir_fd`).
+
 The site's own files (wmx.yaml, inventory.yml, secrets.yml) are another matter: the
 operator may keep them elsewhere and link them into the site, and `config set` writes a
 link's target (docs/site-input.md).
@@ -50,12 +57,14 @@ def _refusal(path: Path, mode: int, wanted: str, purpose: str) -> InputError:
     return InputError(f"{given(path)}: {kind_of(mode)}, not {wanted}; {purpose}")
 
 
-def check_file_place(path: Path, purpose: str) -> bool:
+def check_file_place(path: Path, purpose: str, *, dir_fd: int | None = None) -> bool:
     """Whether a file is at `path` (False: nothing is there yet); an InputError naming it
     when it is a symbolic link (dangling too), a FIFO, a device, a socket or a directory.
-    `purpose` says what wmx writes there (`cannot write the key file there`)."""
+    `purpose` says what wmx writes there (`cannot write the key file there`). With
+    `dir_fd` (open_directory's descriptor of `path`'s directory), its name is looked at
+    there."""
     try:
-        mode = os.lstat(path).st_mode
+        mode = os.lstat(path if dir_fd is None else path.name, dir_fd=dir_fd).st_mode
     except FileNotFoundError:
         return False
     except OSError:
@@ -82,6 +91,48 @@ def make_directory(path: Path, purpose: str, *, parents: bool = False) -> None:
             mode = os.lstat(path).st_mode
     if not stat.S_ISDIR(mode):
         raise _refusal(path, mode, "a directory", purpose)
+
+
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def open_directory(
+    path: Path, purpose: str, *, within: Path | None = None, make: int | None = None
+) -> int:
+    """A descriptor of the directory `path`, opened once: a file is then looked at, made
+    and renamed relative to it (`dir_fd`), so that no directory swapped for a symbolic
+    link after a look redirects the write. From `within` (itself included) down to `path`
+    each directory is opened without following a link (O_NOFOLLOW, one component at a
+    time): a link there, put before the look or after it, is an InputError naming it, as
+    make_directory's. Above `within`, and everywhere when it is None, the path is the
+    operator's and links are followed. With `make`, a missing directory below `within` is
+    made with that mode. Other failures (missing, not searchable) are the OSError."""
+    if within is None:
+        return os.open(path, _DIRECTORY)
+    fd = os.open(within.parent, _DIRECTORY)
+    here = within.parent
+    for part in path.relative_to(within.parent).parts:
+        here = here / part
+        try:
+            below = _open_below(fd, here, purpose, make)
+        finally:
+            os.close(fd)
+        fd = below
+    return fd
+
+
+def _open_below(parent: int, path: Path, purpose: str, make: int | None) -> int:
+    """The directory `path`, named `path.name` in the directory `parent`."""
+    if make is not None:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path.name, make, dir_fd=parent)
+    try:
+        return os.open(path.name, _DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        mode = os.lstat(path.name, dir_fd=parent).st_mode
+        raise _refusal(path, mode, "a directory", purpose) from None
 
 
 def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:

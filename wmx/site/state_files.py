@@ -82,8 +82,15 @@ def read_state(path: Path, root: Path, *, limit: int = MAX_STATE_BYTES) -> bytes
 def write_state(path: Path, text: str, mode: int = 0o644) -> None:
     """Write the state file `path` whole or not at all, never through a symbolic link or
     into a FIFO or device there (refused, naming it: wmx writes none there, and one
-    planted would have had the record written wherever it points)."""
-    write_atomically(path, text, mode, follow_links=False, purpose=STATE_PLACE)
+    planted would have had the record written wherever it points). From the directory
+    of `.wmx/` it is in (STATE_DIRS: deployed, upgrades, …) down, a directory that is a
+    link, put there before the write or while it runs, is refused, never followed
+    (wmx.site.placed.open_directory)."""
+    within = next(
+        (p for p in reversed(path.parents) if p.parent.name == STATE_DIR and p.name in STATE_DIRS),
+        None,
+    )
+    write_atomically(path, text, mode, follow_links=False, purpose=STATE_PLACE, within=within)
 
 
 STATE_PLACE = "wmx keeps a file of its own there (.wmx/)"

@@ -13,12 +13,12 @@ import fcntl
 import io
 import os
 import re
+import secrets
 import stat
-import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -28,7 +28,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError, WmxError, WriteRefused, printable
 from wmx.site.given import unquoted
-from wmx.site.placed import check_file_place, kind_of
+from wmx.site.placed import check_file_place, kind_of, open_directory
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -212,15 +212,17 @@ def dump_document(data: Any, *, explicit_null: bool = False) -> str:
 
 def write_atomically(
     path: Path,
-    text: str,
+    text: str | Callable[[BinaryIO], object],
     mode: int = 0o644,
     *,
     keep_mode: bool = True,
     follow_links: bool = True,
     purpose: str = "wmx writes a file of its own there",
+    within: Path | None = None,
 ) -> None:
     """Replace `path` with `text` so that a reader sees the old file or the new one, never
-    half of either, and a crash leaves the old one.
+    half of either, and a crash leaves the old one. `text` may be a function that fills
+    the temporary file (a key export); if it raises, the old file stays.
 
     A unique temporary file in the target's directory is written, flushed to disk and
     renamed over the target. A symlink stays a symlink: its target is written. An existing
@@ -229,66 +231,115 @@ def write_atomically(
     wmx.site.placed) a link, FIFO, device or directory at `path` is an InputError naming
     it and saying `purpose`; the rename replaces one put there after that look.
 
+    The directory is opened once (wmx.site.placed.open_directory) and the look, the
+    temporary file, the rename and the flush of the directory all go through that
+    descriptor: a directory swapped for a link meanwhile redirects nothing. `within`: the
+    highest directory above `path` that may be no link (without `follow_links`), whose
+    components down to `path` are opened one at a time without following one.
+
     A write the disk refuses (full, read-only, over quota) is a WriteRefused naming the
     file (exit 1: not the operator's input), the old file untouched. The temporary file
     is named after this process: one left by a writer that was killed (it may hold a copy
     of secrets.yml) is removed by the next write of the same file.
     """
-    if follow_links:
-        target = path.resolve() if path.is_symlink() else path
+    if isinstance(text, str):
+        data = text.encode("utf-8")
+        fill: Callable[[BinaryIO], object] = lambda handle: handle.write(data)  # noqa: E731
     else:
-        check_file_place(path, purpose)
-        target = path
-    if keep_mode:
-        with contextlib.suppress(FileNotFoundError):
-            mode = target.stat().st_mode & 0o7777
-    _remove_orphans(target)
+        fill = text
+    target = path.resolve() if follow_links and path.is_symlink() else path
     try:
-        fd, tmp = tempfile.mkstemp(
-            dir=target.parent, prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp"
-        )
+        directory = open_directory(target.parent, purpose, within=within)
     except OSError as exc:
         raise WriteRefused(target, exc, kept=True) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        _replace_in(directory, target, fill, mode, keep_mode, follow_links, purpose)
+    finally:
+        os.close(directory)
+
+
+def _replace_in(
+    directory: int,
+    target: Path,
+    fill: Callable[[BinaryIO], object],
+    mode: int,
+    keep_mode: bool,
+    follow_links: bool,
+    purpose: str,
+) -> None:
+    name = target.name
+    if not follow_links:
+        check_file_place(target, purpose, dir_fd=directory)
+    if keep_mode:
+        with contextlib.suppress(OSError):
+            found = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
+            mode = found & 0o7777 if stat.S_ISREG(found) else mode
+    _remove_orphans(target, directory)
+    try:
+        fd, tmp = _temporary(directory, target)
+    except OSError as exc:
+        raise WriteRefused(target, exc, kept=True) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            handle.write(text)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=directory)
         if isinstance(exc, OSError):
             raise WriteRefused(target, exc, kept=True) from None
         raise
-    _sync_directory(target.parent)
+    with contextlib.suppress(OSError):  # the rename is durable once the directory is
+        os.fsync(directory)
+
+
+def _temporary(directory: int, target: Path) -> tuple[int, str]:
+    """A new file (0600) in `directory` named `.NAME.PID.RANDOM.tmp`, made there and not
+    through a link (O_EXCL, O_NOFOLLOW), and its name."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = f"{_temp_prefix(target)}{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(name, flags, 0o600, dir_fd=directory), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", _temp_prefix(target))
 
 
 def _temp_prefix(target: Path) -> str:
     return f".{target.name}."
 
 
-def _remove_orphans(target: Path) -> None:
-    """Remove temporary files of `target` whose writer is gone (killed mid-write)."""
-    for candidate, rest in dead_leftovers(target.parent, _temp_prefix(target)):
+def _remove_orphans(target: Path, directory: int) -> None:
+    """Remove temporary files of `target` whose writer is gone (killed mid-write) from
+    `directory`, its directory's descriptor."""
+    for candidate, rest in dead_leftovers(target.parent, _temp_prefix(target), dir_fd=directory):
         if rest.endswith(".tmp"):
             with contextlib.suppress(OSError):
-                candidate.unlink()
+                os.unlink(candidate.name, dir_fd=directory)
 
 
 def dead_leftovers(
-    directory: Path, prefix: str, separator: str = ".", *, own_only: bool = False
+    directory: Path,
+    prefix: str,
+    separator: str = ".",
+    *,
+    own_only: bool = False,
+    dir_fd: int | None = None,
 ) -> list[tuple[Path, str]]:
     """What a dead process left in `directory`: each entry named
     `{prefix}{PID}{separator}{rest}` whose process PID is gone (a run killed before it
     could clean up), with its `rest`, in name order; the caller removes what it
     recognises. `own_only` leaves out other users' entries. An unreadable directory has
-    none."""
+    none. With `dir_fd`, the directory is read through that descriptor of it."""
     try:
-        names = sorted(p.name for p in directory.iterdir() if p.name.startswith(prefix))
+        listed = os.listdir(directory if dir_fd is None else dir_fd)
     except OSError:
         return []
+    names = sorted(name for name in listed if name.startswith(prefix))
     found = []
     for name in names:
         pid_text, _, rest = name[len(prefix) :].partition(separator)
@@ -296,7 +347,8 @@ def dead_leftovers(
             continue
         if own_only:
             try:
-                if (directory / name).lstat().st_uid != os.getuid():
+                entry = directory / name if dir_fd is None else name
+                if os.lstat(entry, dir_fd=dir_fd).st_uid != os.getuid():
                     continue
             except OSError:
                 continue
@@ -314,19 +366,6 @@ def pid_alive(pid: int) -> bool:
     except (OSError, OverflowError):
         return True
     return True
-
-
-def _sync_directory(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk too.
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def lock_path(path: Path) -> Path:
