@@ -48,9 +48,11 @@ def expand(pattern: str) -> list[str]:
 
 
 def version_of(kind: str, unit: str) -> str:
-    if kind == "synapse":
-        target = os.path.realpath("/opt/synapse/current")
-        return os.path.basename(target) if target != "/opt/synapse/current" else ""
+    """`kind` is a Debian package, `postgresql`, or the path of a `current` link whose
+    target is named after its release (/opt/synapse/current -> venvs/1.163.2)."""
+    if kind.startswith("/"):
+        target = os.path.realpath(kind)
+        return os.path.basename(target) if target != kind else ""
     if kind == "postgresql":
         major = unit.split("@", 1)[-1].split("-", 1)[0]
         return package_version("postgresql-" + major) if major.isdigit() else ""

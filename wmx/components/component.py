@@ -32,7 +32,8 @@ class Service:
     name: str  # what operators call it: `wmx logs synapse`
     unit: str
     # How the host tells its version: a Debian package, `postgresql` (the cluster's
-    # major version's package), `synapse` (the venv the current link points at), or "".
+    # major version's package), the path of a `current` link to a venv named after its
+    # release (SYNAPSE_CURRENT_LINK), or "".
     version_from: str = ""
     groups: tuple[str, ...] = ()  # only on hosts in one of these groups (exporters)
 

@@ -195,7 +195,7 @@ class IrcBridge(Component):
     name = "irc_bridge"
     settings_sections = ("irc_bridge",)
     groups = ("irc_bridge",)
-    services = (Service("heisenbridge", "heisenbridge.service"),)
+    services = (Service("heisenbridge", "heisenbridge.service", HEISENBRIDGE_CURRENT_LINK),)
 
     def removed_from(self, site: Site, host: HostView) -> bool:
         # Only a homeserver host can have run it.

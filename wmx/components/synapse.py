@@ -70,7 +70,9 @@ class Synapse(Component):
     # A host of `synapse_workers` gets Synapse's release, settings and signing key for
     # its workers (synapse_workers), but no main process.
     groups = ("homeserver", "synapse_workers")
-    services = (Service("synapse", "matrix-synapse.service", "synapse", ("homeserver",)),)
+    services = (
+        Service("synapse", "matrix-synapse.service", SYNAPSE_CURRENT_LINK, ("homeserver",)),
+    )
 
     def context(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         config = views.site.config

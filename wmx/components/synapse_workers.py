@@ -22,6 +22,7 @@ from wmx.components.component import (
     Service,
     SiteViews,
 )
+from wmx.components.synapse import SYNAPSE_CURRENT_LINK
 from wmx.components.worker_routes import (
     CLIENT_ROUTES,
     FEDERATION_ROUTES,
@@ -343,7 +344,9 @@ def plan_of(site: Site) -> WorkerPlan:
 
 class SynapseWorkers(Component):
     name = "synapse_workers"
-    services = (Service("synapse-workers", "matrix-synapse-worker@*.service", "synapse"),)
+    services = (
+        Service("synapse-workers", "matrix-synapse-worker@*.service", SYNAPSE_CURRENT_LINK),
+    )
 
     def runs_on(self, site: Site, host: HostView) -> bool:
         # On each host the plan places a worker on.
