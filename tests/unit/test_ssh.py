@@ -42,7 +42,7 @@ def inventory(tmp_path: Path) -> Path:
     )
     (tmp_path / "host_vars").mkdir()
     (tmp_path / "host_vars" / "web01.yml").write_text(
-        "ansible_user: root\nansible_host: web01.example.org\n"
+        "ansible_user: root\nansible_host: web01.example.org\ninternal_address: 10.0.0.6\n"
     )
     return path
 
@@ -58,7 +58,8 @@ def test_inventory_is_read_as_ansible_reads_it(inventory: Path) -> None:
     )
     assert hs1.vars["ansible_port"] == 2222  # group_vars/
     web01 = topology.the("proxy")
-    assert web01.address == "web01.example.org"
+    assert web01.address == "web01.example.org"  # SSH; hs1 reaches it at 10.0.0.6
+    assert web01.internal_address == "10.0.0.6"
     assert web01.vars["memo"] == "a plain value, kept as written"
     assert web01.vars["ansible_user"] == "root"  # host_vars/ over all.vars
     assert topology.hosts[2].groups == ()  # ungrouped

@@ -365,7 +365,7 @@ def test_impossible_worker_layouts_are_refused_at_load(
     text = inventory.read_text()
     children = "    synapse_workers:\n      hosts:\n        wk1:\n"
     if "homeserver" in groups:  # the one host is in both groups
-        name = text.split("ansible_host")[0].split("hosts:\n", 1)[1].split(":")[0].strip()
+        name = next(iter(yaml.safe_load(text)["all"]["hosts"]))
         children = f"    synapse_workers:\n      hosts:\n        {name}:\n"
         message = message.replace("wk1", name)
     else:

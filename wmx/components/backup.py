@@ -142,13 +142,19 @@ def backs_up(config: SiteConfig, host: HostView) -> bool:
 
 
 def ssh_port(host: HostView) -> int:
+    """The repository host's sshd port: ansible_port, the one sshd that Ansible reaches
+    too (a port forwarded to it elsewhere is not told apart)."""
     port = host.vars.get("ansible_port")
     return int(str(port)) if port else 22
 
 
 def repository_url(host: HostView, server_name: str) -> str:
+    # borg's SSH runs on the homeserver host, not on the operator's machine: it goes to
+    # the internal address, where the site's hosts reach one another (ansible_host may
+    # be a bastion's forward or a name only the operator's machine resolves).
     port = ssh_port(host)
-    netloc = host_port(host.address, port) if port != 22 else url_host(host.address)
+    address = host.internal_address
+    netloc = host_port(address, port) if port != 22 else url_host(address)
     return f"ssh://{REPO_USER}@{netloc}{REPO_HOME}/{server_name}"
 
 
@@ -262,12 +268,13 @@ class Backup(Component):
             "backup_repository_hosts": [
                 {
                     "name": h.name,
-                    "address": h.address,
+                    "address": h.internal_address,
                     "port": ssh_port(h),
-                    # How known_hosts names it (a port other than 22 in brackets).
-                    "known_hosts_name": h.address
+                    # How known_hosts names it (a port other than 22 in brackets): as
+                    # the repository's URL does, by its internal address.
+                    "known_hosts_name": h.internal_address
                     if ssh_port(h) == 22
-                    else f"[{h.address}]:{ssh_port(h)}",
+                    else f"[{h.internal_address}]:{ssh_port(h)}",
                 }
                 for h in view.repository_hosts
             ],

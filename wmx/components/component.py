@@ -72,7 +72,8 @@ class FirewallSource:
 
     @property
     def family(self) -> str:
-        """`ip6` for an IPv6 literal, else `ip` (a DNS name is resolved by nft at load)."""
+        """`ip6` for an IPv6 literal, else `ip`. (A source is another host's internal
+        address, an IP address: checked at load, wmx.site.internal_address.)"""
         try:
             network = ipaddress.ip_network(self.address, strict=False)
             return "ip6" if network.version == 6 else "ip"

@@ -39,11 +39,11 @@ class ScrapeTarget:
 
 def metrics_bind_for(topology: Topology, host: HostView) -> str:
     """Where this host's metrics endpoints listen: loopback when Prometheus is local, else
-    the host's address (firewalled to the monitoring host)."""
+    the host's internal address (firewalled to the monitoring host)."""
     monitor = topology.monitoring_host
     if monitor is None or monitor.name == host.name:
         return "127.0.0.1"
-    return host.address
+    return host.internal_address
 
 
 def exporter_ports(topology: Topology, host: HostView) -> dict[str, int]:
@@ -111,7 +111,9 @@ class Exporters(Component):
         if monitor is None or monitor.name == host.name:
             return FirewallRules()
         ports = sorted(exporter_ports(topology, host).values())
-        return FirewallRules(restricted=tuple(FirewallSource(p, monitor.address) for p in ports))
+        return FirewallRules(
+            restricted=tuple(FirewallSource(p, monitor.internal_address) for p in ports)
+        )
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:
         topology = views.site.topology

@@ -168,10 +168,10 @@ def bridge_callers(topology: Topology, host: HostView) -> list[HostView]:
 
 def bridge_bind_for(topology: Topology, host: HostView) -> str | None:
     """Where Heisenbridge listens on `host`: loopback when nothing on another host calls
-    it, else the host's address (firewalled to those callers: bridge_callers)."""
+    it, else the host's internal address (firewalled to those callers: bridge_callers)."""
     if "irc_bridge" not in host.groups:
         return None
-    return host.address if bridge_callers(topology, host) else "127.0.0.1"
+    return host.internal_address if bridge_callers(topology, host) else "127.0.0.1"
 
 
 def irc_bridge_view(config: SiteConfig, topology: Topology) -> IrcBridgeView | None:
@@ -221,7 +221,9 @@ class IrcBridge(Component):
         callers = bridge_callers(views.site.topology, host)
         return FirewallRules(
             tcp_ports=(IDENTD_PORT,),
-            restricted=tuple(FirewallSource(HEISENBRIDGE_PORT, c.address) for c in callers),
+            restricted=tuple(
+                FirewallSource(HEISENBRIDGE_PORT, c.internal_address) for c in callers
+            ),
         )
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:

@@ -136,7 +136,8 @@ def monitoring_view(site: Site) -> MonitoringView | None:
 
 def prometheus_url(site: Site) -> str:
     """Where a remote Grafana (wmx.grafana) reaches the site's Prometheus (remote
-    scraping on)."""
+    scraping on): ansible_host, as the operator's machine knows it (Grafana is not one of
+    the site's hosts)."""
     monitor = site.topology.monitoring_host
     address = monitor.address if monitor else "127.0.0.1"
     return f"http://{host_port(address, PROMETHEUS_PORT)}"

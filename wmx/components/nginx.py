@@ -90,7 +90,7 @@ class ProxyView:
 
 def proxy_for(topology: Topology, host: HostView) -> ProxyView:
     synapse = topology.the("homeserver")
-    address = "127.0.0.1" if synapse.name == host.name else synapse.address
+    address = "127.0.0.1" if synapse.name == host.name else synapse.internal_address
     return ProxyView(upstream=host_port(address, SYNAPSE_PORT))
 
 

@@ -86,7 +86,7 @@ def database_for(topology: Topology, host: HostView) -> DatabaseView:
     if db.name == host.name:
         clients = tuple(database_clients(topology))
         return DatabaseView(host="/var/run/postgresql", local=True, clients=clients)
-    return DatabaseView(host=db.address, local=False)
+    return DatabaseView(host=db.internal_address, local=False)
 
 
 def database_tls_for(site: Site, host: HostView) -> DatabaseTls | None:

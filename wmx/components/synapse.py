@@ -29,22 +29,22 @@ SYNAPSE_MODULES_DIR = "/usr/local/lib/wmx-synapse"
 
 def synapse_bind_for(topology: Topology, host: HostView) -> list[str]:
     """Where Synapse's HTTP listener binds: loopback always (health checks, admin
-    tunnel), plus the host's address when the proxy runs elsewhere."""
+    tunnel), plus the host's internal address when the proxy runs elsewhere."""
     if topology.the("proxy").name == host.name:
         return ["127.0.0.1"]
-    return ["127.0.0.1", host.address]
+    return ["127.0.0.1", host.internal_address]
 
 
 def own_networks(topology: Topology) -> list[str]:
     """The site's own hosts as /32 and /128 networks, in inventory order: each host's
-    address when it is an IP address (a host name is skipped: give its addresses as
-    public_ipv4 / public_ipv6), and its public_ipv4 / public_ipv6. Their firewalls admit
-    the homeserver host (PostgreSQL, the workers' replication), and a host reaches every
-    port it listens on through its own address: Synapse must never fetch from them on a
-    user's behalf (link previews, push gateways, federation)."""
+    internal address and ansible_host when they are IP addresses (a host name is skipped:
+    give its addresses as public_ipv4 / public_ipv6), and its public_ipv4 / public_ipv6.
+    Their firewalls admit the homeserver host (PostgreSQL, the workers' replication), and
+    a host reaches every port it listens on through its own address: Synapse must never
+    fetch from them on a user's behalf (link previews, push gateways, federation)."""
     found: dict[str, None] = {}
     for host in topology.hosts:
-        values: list[object] = [host.address]
+        values: list[object] = [host.internal_address, host.address]
         for key in ("public_ipv4", "public_ipv6"):
             value = host.vars.get(key)
             values.extend(value if isinstance(value, list) else [value] if value else [])
@@ -99,7 +99,9 @@ class Synapse(Component):
         proxies = views.site.topology.in_group("proxy")
         return FirewallRules(
             restricted=tuple(
-                FirewallSource(SYNAPSE_PORT, p.address) for p in proxies if p.name != host.name
+                FirewallSource(SYNAPSE_PORT, p.internal_address)
+                for p in proxies
+                if p.name != host.name
             )
         )
 

@@ -80,7 +80,8 @@ class Ports:
 
 @dataclass(frozen=True)
 class Place:
-    """An inventory host as the plan sees it: its name and its site address."""
+    """An inventory host as the plan sees it: its name and its internal address (where
+    the site's other hosts reach it)."""
 
     name: str
     address: str
@@ -327,8 +328,11 @@ def layout_of(site: Site) -> Layout:
     topology = site.topology
     homeserver = topology.the("homeserver")
     return Layout(
-        homeserver=Place(homeserver.name, homeserver.address),
-        worker_hosts=tuple(Place(h.name, h.address) for h in topology.in_group(WORKER_GROUP)),
+        # Where the other Synapse hosts, nginx and Prometheus reach each host.
+        homeserver=Place(homeserver.name, homeserver.internal_address),
+        worker_hosts=tuple(
+            Place(h.name, h.internal_address) for h in topology.in_group(WORKER_GROUP)
+        ),
         proxy=topology.the("proxy").name,
     )
 
@@ -393,7 +397,10 @@ class SynapseWorkers(Component):
         return FirewallRules(
             restricted=main
             + tuple(
-                FirewallSource(w.port, p.address) for w in mine if w.kind in ROUTED for p in proxies
+                FirewallSource(w.port, p.internal_address)
+                for w in mine
+                if w.kind in ROUTED
+                for p in proxies
             )
             + tuple(
                 FirewallSource(w.port, p.address)
@@ -401,7 +408,9 @@ class SynapseWorkers(Component):
                 if w.kind == "event_persister"
                 for p in plan.peers(host.name)
             )
-            + tuple(FirewallSource(w.metrics_port, m.address) for w in mine for m in scraper)
+            + tuple(
+                FirewallSource(w.metrics_port, m.internal_address) for w in mine for m in scraper
+            )
         )
 
     def role_vars(self, views: SiteViews, host: HostView) -> dict[str, Any]:

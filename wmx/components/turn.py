@@ -62,7 +62,8 @@ class TurnView:
 
     @property
     def allowed_peer_ips(self) -> list[str]:
-        """The TURN host itself (client → TURN → TURN → client), as Synapse advises."""
+        """The TURN host itself (client → TURN → TURN → client), as Synapse advises: its
+        public address (ansible_host, not the internal one other hosts use)."""
         return [self.settings.external_ip or self.host.address]
 
     @property

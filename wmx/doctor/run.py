@@ -96,7 +96,9 @@ def internal_ports(site: Site) -> list[tuple[str, str, int, str]]:
         if "database" in host.groups:
             ports["PostgreSQL"] = (POSTGRES_PORT, "postgres")
         probes += [
-            (f"{what} on {host.name}", host.address, port, kind)
+            # Where these ports listen: the internal address (ansible_host may be a
+            # public address or name that they are never bound to).
+            (f"{what} on {host.name}", host.internal_address, port, kind)
             for what, (port, kind) in ports.items()
         ]
     return probes

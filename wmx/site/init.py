@@ -128,7 +128,12 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         "# element: Element Web, served by the proxy; turn: coturn for voice and video calls\n"
         "# (remove either group to switch that off).\n"
         "# backup (not used here): another host keeping borg repositories; add one and\n"
-        "# backups go there too (wmx.yaml: backup).\n" + dump_document(default_inventory(answers)),
+        "# backups go there too (wmx.yaml: backup).\n"
+        "# ansible_host is where SSH connects. Hosts that reach one another (a second host\n"
+        "# with monitoring on, or PostgreSQL, Synapse and the proxy apart) do so at each\n"
+        "# host's internal_address, an IP address (a private network's, say), else at its\n"
+        "# ansible_host, which must then be an IP address.\n"
+        + dump_document(default_inventory(answers)),
     )
     write_secrets(paths.secrets, Secrets.generate())
     write_atomically(paths.root / ".gitignore", ignored)

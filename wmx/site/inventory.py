@@ -28,6 +28,11 @@ from typing import Any
 from wmx.errors import InputError
 from wmx.site.ansible_config import importing_ansible
 from wmx.site.hostnames import check_connection_vars, check_groups, check_inventory_hosts
+from wmx.site.internal_address import (
+    INTERNAL_ADDRESS,
+    check_internal_address,
+    check_reached_by_ip,
+)
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.inventory_lines import variable_line, variable_written
 from wmx.site.inventory_shape import check_shape, check_vars_files
@@ -91,7 +96,7 @@ _READ_BY_WMX = frozenset(
         "ansible_user", "ansible_ssh_user", "ansible_private_key_file",
         "ansible_ssh_private_key_file", "ansible_ssh_common_args", "ansible_ssh_extra_args",
         "ansible_become", "ansible_become_user", "ansible_become_method", "memory_mb",
-        "public_ipv4", "public_ipv6",
+        "public_ipv4", "public_ipv6", INTERNAL_ADDRESS,
     }
 )  # fmt: skip
 
@@ -263,9 +268,9 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
     found = read_inventory(path, cache)
     if not found:
         raise InputError(f"{path}: no hosts; add one under all.hosts")
-    # Host names become paths under build/, addresses land in firewalls, configs and the
-    # database's certificate: each as check_address gives it back (IPv6 compressed, lower
-    # case), so that one address is written one way everywhere.
+    # Host names become paths under build/, addresses (ansible_host, internal_address)
+    # land in firewalls, configs and the database's certificate: each as checked and given
+    # back (IPv6 compressed, lower case), so that one address is written one way everywhere.
     addresses = check_inventory_hosts(
         path, ((name, found[name][1].get("ansible_host")) for name in sorted(found))
     )
@@ -281,6 +286,7 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
             )
         for key, version in (("public_ipv4", 4), ("public_ipv6", 6)):
             _check_public_address(path, name, groups, key, version, values.get(key))
+        internal = values.get(INTERNAL_ADDRESS)
         hosts.append(
             HostView(
                 name=name,
@@ -288,6 +294,11 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
                 groups=tuple(sorted(groups)),
                 memory_mb=memory,
                 vars=values,
+                internal=(
+                    None
+                    if internal is None
+                    else check_internal_address(path, name, groups, internal)
+                ),
             )
         )
     topology = Topology(hosts=tuple(hosts))
@@ -307,6 +318,7 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
             )
     check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
     check_groups(path, topology)
+    check_reached_by_ip(path, topology)
     if cache is not None and remember:
         remember_topology(path, cache, topology)
     return topology

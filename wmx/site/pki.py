@@ -207,17 +207,18 @@ def database_clients(topology: Topology) -> list[str]:
     for group in ("homeserver", "synapse_workers"):
         for host in topology.in_group(group):
             if host.name != database:
-                seen[host.address] = None
+                seen[host.internal_address] = None
     return list(seen)
 
 
 def database_names(topology: Topology) -> tuple[str, ...]:
-    """The names PostgreSQL's certificate carries (the inventory name, and the address
-    that clients connect to); empty when no host connects over TCP (no TLS needed)."""
+    """The names PostgreSQL's certificate carries (the inventory name, and the internal
+    address that clients connect to); empty when no host connects over TCP (no TLS
+    needed)."""
     if not database_clients(topology):
         return ()
     host = topology.the("database")
-    return tuple(dict.fromkeys((host.name, host.address)))
+    return tuple(dict.fromkeys((host.name, host.internal_address)))
 
 
 # --- the files -----------------------------------------------------------------------------

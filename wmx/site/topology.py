@@ -39,11 +39,24 @@ DEFAULT_MEMORY_MB = 2048
 
 @dataclass(frozen=True)
 class HostView:
+    """One inventory host. `address` is where the operator's machine reaches it over SSH
+    (ansible_host, else the inventory name): wmx's SSH, the DNS preflight, messages.
+    `internal_address` is where the site's other hosts reach it (firewall sources, bind
+    addresses, upstreams, PostgreSQL's host): wmx.site.internal_address."""
+
     name: str
     address: str
     groups: tuple[str, ...]
     memory_mb: int = DEFAULT_MEMORY_MB
     vars: dict[str, object] = field(default_factory=dict, compare=False)
+    # The inventory's internal_address, checked and normalised; None: not given.
+    internal: str | None = None
+
+    @property
+    def internal_address(self) -> str:
+        """The address the site's other hosts reach this host at: internal_address, else
+        `address` (an IP address wherever another host needs one: checked at load)."""
+        return self.internal or self.address
 
 
 @dataclass(frozen=True)
