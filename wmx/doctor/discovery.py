@@ -126,7 +126,10 @@ def resolve_federation(server_name: str, well_known: WellKnown | None, srv: SrvL
         endpoint = _srv_or_default(host, srv, via)
         endpoint.tls_name = endpoint.host_header = host
         return endpoint
-    return _srv_or_default(name, srv, "no .well-known delegation")
+    unread = well_known is not None and well_known.error is not None
+    return _srv_or_default(
+        name, srv, "no .well-known read (see its check)" if unread else "no .well-known delegation"
+    )
 
 
 def _srv_or_default(name: str, srv: SrvLookup, via: str) -> Endpoint:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from wmx.doctor import KINDS, DoctorOptions, Report, run_doctor
+from wmx.doctor import KINDS, Check, DoctorOptions, Report, run_doctor
 from wmx.errors import InputError
 from wmx.present import console, print_json
 from wmx.site.given import given
@@ -40,7 +40,7 @@ def render_report(report: Report) -> list[Text]:
             mark = ("✓ ", "green") if check.ok else ("✗ ", "bold red")
             lines.append(Text.assemble(mark, check.title, ("  " + check.detail, "dim")))
             if not check.ok:
-                lines.append(Text.assemble(("    fix: ", "yellow"), check.fix, f"  [{check.id}]"))
+                lines.append(Text.assemble(("    fix: ", "yellow"), _fix(check), f"  [{check.id}]"))
     failures = len(report.failures)
     if any(UNTRUSTED in c.detail for c in report.failures):
         # One cause of many failures (every HTTPS check): say it once, where it is seen.
@@ -60,6 +60,14 @@ def render_report(report: Report) -> list[Text]:
         else Text(f"all {len(report.checks)} checks passed", style="bold green")
     )
     return lines
+
+
+def _fix(check: Check) -> str:
+    """What to change; a check that never got past an untrusted chain points at the TLS
+    checks' fix (its own, e.g. "run `wmx deploy`", guesses at what it could not see)."""
+    if UNTRUSTED in check.detail and check.kind != "tls":
+        return "this machine does not trust the certificate chain: see the TLS checks' fix"
+    return check.fix
 
 
 def known_kinds(skip: Sequence[str]) -> Sequence[str]:

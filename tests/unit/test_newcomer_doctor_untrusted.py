@@ -1,0 +1,57 @@
+"""`wmx doctor` on the demo's lab site without `--ca-file` (session 11): 12 of 25 checks
+failed on the one cause, the lab CA this machine does not trust, and every one of them
+said "run `wmx deploy`" as its fix, and the federation endpoint was said to have "no
+.well-known delegation" when .well-known had not been read. A check that never got past
+the chain now points at the TLS checks' fix, and discovery says what it could not read."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from wmx.doctor import Check, Report
+from wmx.doctor.checks import DEPLOY
+from wmx.doctor.discovery import WellKnown, resolve_federation
+from wmx.doctor.fetch import FetchError
+from wmx.doctor.present import render_report
+
+UNTRUSTED = "the certificate chain on 10.213.0.11:443 is not trusted: unable to get local issuer"
+
+
+def _text(report: Report) -> str:
+    console = Console(width=300, record=True, color_system=None)
+    for line in render_report(report):
+        console.print(line)
+    return console.export_text()
+
+
+def test_a_check_stopped_by_the_chain_points_at_the_tls_fix() -> None:
+    tls_fix = "serve a certificate from a public CA; `wmx doctor --ca-file PEM` trusts it"
+    report = Report(
+        "wmx.test",
+        [
+            Check("well-known-client", ".well-known/matrix/client", False, UNTRUSTED, DEPLOY),
+            Check("tls:wmx.test:443", "TLS on wmx.test:443", False, UNTRUSTED, tls_fix),
+            Check("backup-fresh", "Backups are fresh", False, "none yet", "run it", "inside"),
+        ],
+    )
+    text = _text(report)
+    assert DEPLOY not in text
+    assert "fix: this machine does not trust the certificate chain: see the TLS checks' fix" in text
+    assert f"fix: {tls_fix}  [tls:wmx.test:443]" in text
+    assert "fix: run it  [backup-fresh]" in text
+    assert "run again with --ca-file PEM" in text
+    # Scripts keep each check's own fix.
+    assert report.to_dict()["checks"][0]["fix"] == DEPLOY
+
+
+def test_discovery_says_when_well_known_could_not_be_read() -> None:
+    unread = WellKnown(
+        "https://wmx.test/.well-known/matrix/server", error=FetchError("tls-untrusted", "x")
+    )
+    endpoint = resolve_federation("wmx.test", unread, lambda name: [])
+    assert (endpoint.host, endpoint.port) == ("wmx.test", 8448)  # as a remote server would
+    assert endpoint.via == "no .well-known read (see its check); port 8448"
+    absent = WellKnown("https://wmx.test/.well-known/matrix/server", document={})
+    assert resolve_federation("wmx.test", absent, lambda name: []).via.startswith(
+        "no .well-known delegation"
+    )
