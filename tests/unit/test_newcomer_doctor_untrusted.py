@@ -2,7 +2,8 @@
 failed on the one cause, the lab CA this machine does not trust, and every one of them
 said "run `wmx deploy`" as its fix, and the federation endpoint was said to have "no
 .well-known delegation" when .well-known had not been read. A check that never got past
-the chain now points at the TLS checks' fix, and discovery says what it could not read."""
+the chain (and, then, the endpoint found without .well-known) now points at the TLS
+checks' fix, and discovery says what it could not read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from wmx.doctor import Check, Report
 from wmx.doctor.checks import DEPLOY
-from wmx.doctor.discovery import WellKnown, resolve_federation
+from wmx.doctor.discovery import UNREAD, WellKnown, resolve_federation
 from wmx.doctor.fetch import FetchError
 from wmx.doctor.present import render_report
 
@@ -42,6 +43,16 @@ def test_a_check_stopped_by_the_chain_points_at_the_tls_fix() -> None:
     assert "run again with --ca-file PEM" in text
     # Scripts keep each check's own fix.
     assert report.to_dict()["checks"][0]["fix"] == DEPLOY
+
+
+def test_the_endpoint_found_without_well_known_points_there_only_when_untrusted() -> None:
+    endpoint = Check(
+        "federation-endpoint", "Federation endpoint", False, f"wmx.test:8448 via {UNREAD}", DEPLOY
+    )
+    tls = Check("tls:wmx.test:443", "TLS on wmx.test:443", False, UNTRUSTED, "renew it")
+    assert DEPLOY not in _text(Report("wmx.test", [endpoint, tls]))
+    # .well-known unread for another reason (a refused connection): the check's own fix.
+    assert f"fix: {DEPLOY}  [federation-endpoint]" in _text(Report("wmx.test", [endpoint]))
 
 
 def test_discovery_says_when_well_known_could_not_be_read() -> None:

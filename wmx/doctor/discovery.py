@@ -44,6 +44,10 @@ class Endpoint:
         return f"{self.host}:{self.port}"
 
 
+# How an endpoint found without reading .well-known (the request failed) says so.
+UNREAD = "no .well-known read (see its check)"
+
+
 def split_host_port(value: str) -> tuple[str, int | None]:
     """'host', 'host:port', '[v6]:port' → (host, port or None); ValueError if malformed."""
     if value.startswith("["):
@@ -127,9 +131,7 @@ def resolve_federation(server_name: str, well_known: WellKnown | None, srv: SrvL
         endpoint.tls_name = endpoint.host_header = host
         return endpoint
     unread = well_known is not None and well_known.error is not None
-    return _srv_or_default(
-        name, srv, "no .well-known read (see its check)" if unread else "no .well-known delegation"
-    )
+    return _srv_or_default(name, srv, UNREAD if unread else "no .well-known delegation")
 
 
 def _srv_or_default(name: str, srv: SrvLookup, via: str) -> Endpoint:

@@ -12,6 +12,7 @@ import typer
 from rich.text import Text
 
 from wmx.doctor import KINDS, Check, DoctorOptions, Report, run_doctor
+from wmx.doctor.discovery import UNREAD
 from wmx.errors import InputError
 from wmx.present import console, print_json
 from wmx.site.given import given
@@ -29,6 +30,7 @@ SIDE_TITLES = {
 def render_report(report: Report) -> list[Text]:
     """One line per check (✓/✗, title, detail), and under a failure what to change."""
     lines: list[Text] = []
+    untrusted = any(UNTRUSTED in c.detail for c in report.failures)
     for side in ("outside", "inside"):
         checks = [c for c in report.checks if c.side == side]
         if not checks:
@@ -40,9 +42,13 @@ def render_report(report: Report) -> list[Text]:
             mark = ("✓ ", "green") if check.ok else ("✗ ", "bold red")
             lines.append(Text.assemble(mark, check.title, ("  " + check.detail, "dim")))
             if not check.ok:
-                lines.append(Text.assemble(("    fix: ", "yellow"), _fix(check), f"  [{check.id}]"))
+                lines.append(
+                    Text.assemble(
+                        ("    fix: ", "yellow"), _fix(check, untrusted), f"  [{check.id}]"
+                    )
+                )
     failures = len(report.failures)
-    if any(UNTRUSTED in c.detail for c in report.failures):
+    if untrusted:
         # One cause of many failures (every HTTPS check): say it once, where it is seen.
         lines.append(Text())
         lines.append(
@@ -62,10 +68,12 @@ def render_report(report: Report) -> list[Text]:
     return lines
 
 
-def _fix(check: Check) -> str:
-    """What to change; a check that never got past an untrusted chain points at the TLS
-    checks' fix (its own, e.g. "run `wmx deploy`", guesses at what it could not see)."""
-    if UNTRUSTED in check.detail and check.kind != "tls":
+def _fix(check: Check, untrusted: bool) -> str:
+    """What to change; a check that never got past an untrusted chain (or, `untrusted`,
+    found the federation endpoint without the .well-known it could not read) points at
+    the TLS checks' fix (its own, "run `wmx deploy`", guesses at what it could not see)."""
+    stopped = UNTRUSTED in check.detail or (untrusted and UNREAD in check.detail)
+    if stopped and check.kind != "tls":
         return "this machine does not trust the certificate chain: see the TLS checks' fix"
     return check.fix
 
