@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from wmx.lab import LabError, processes, snapshots
+from wmx.lab import Lab, LabError, acme, ca, containers, network, processes, snapshots
 from wmx.lab.paths import LabPaths
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -58,7 +59,11 @@ def test_taking_a_snapshot_again_replaces_it_whole(tmp_path: Path) -> None:
     taken = snapshots.take(paths, "s", second, {"n": 2}, [], {})
     assert taken.hosts == ("lab2",) and taken.meta == {"n": 2}
     assert not taken.host_tree("lab1").exists()
-    assert [p.name for p in paths.snapshots_dir.iterdir()] == ["s"]  # no leftovers
+    # No leftovers, once the detached delete of the old copy (mounts.remove_tree) is done.
+    deadline = time.monotonic() + 20
+    while list(paths.snapshots_dir.glob(".*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.name for p in paths.snapshots_dir.iterdir()] == ["s"]
 
 
 def test_an_incomplete_snapshot_is_not_one(tmp_path: Path) -> None:
@@ -99,3 +104,33 @@ def test_frozen_stops_processes_and_lets_them_go_on(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_booting_a_snapshot_powers_all_its_hosts_off_at_once_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each poweroff takes seconds: three deployed hosts one after another took about
+    20 s each (tests/e2e/test_workers.py booting its snapshot, 2026-12-01)."""
+    lab = Lab(state_dir=tmp_path / "state", cache_dir=tmp_path / "cache")
+    hosts = ["lab3", "lab2", "lab4"]
+    disks = {h: _host_tree(tmp_path / "disks" / h, h) for h in hosts}
+    snapshots.take(lab.paths, "s", disks, {}, [], {})
+    events: list[tuple[str, object]] = []
+
+    def stop_hosts(paths: LabPaths, names: list[str], timeout: float = 0) -> None:
+        events.append(("stop", list(names)))
+
+    def copy_host(snapshot: object, host: str, dest: Path) -> None:
+        events.append(("copy", host))
+
+    monkeypatch.setattr(Lab, "require_root", staticmethod(lambda: None))
+    monkeypatch.setattr(containers, "stop_hosts", stop_hosts)
+    monkeypatch.setattr(snapshots, "copy_host", copy_host)
+    monkeypatch.setattr(network, "remove_host_link", lambda name: None)
+    monkeypatch.setattr(ca, "ensure_lab_identity", lambda paths: None)
+    monkeypatch.setattr(acme, "keep_roots", lambda paths, roots: None)
+    for method in ("_up", "set_names", "_publish_names", "_write_known_hosts"):
+        monkeypatch.setattr(Lab, method, lambda *args, **kwargs: [])
+    lab.up_from_snapshot("s")
+    assert events[0] == ("stop", hosts)
+    assert [host for kind, host in events if kind == "copy"] == hosts

@@ -195,6 +195,7 @@ class Lab:
             if names:
                 self._progress(f"Stopping {', '.join(names)}")
             containers.stop_hosts(self.paths, names)
+            mounts.wait_for_background_removals(self.paths.state_dir)
             acme.stop(self.paths)
             services.stop(self.paths)
             network.remove_all()
@@ -239,8 +240,8 @@ class Lab:
         state = load_state(self.paths.state_file)
         containers.stop_hosts(self.paths, [name])
         network.remove_host_link(name)
+        mounts.remove_tree(self.paths.host_root(name), background=True)  # gigabytes
         for leftover in (
-            self.paths.host_root(name),
             self.paths.host_log(name),
             self.paths.host_boot_spec(name),
             self.paths.supervisor_pidfile(name),
@@ -346,6 +347,8 @@ class Lab:
         if snapshot is None:
             raise LabError(f"no snapshot {name!r} (list them with `wmx lab snapshots`)")
         with self._locked():
+            # Powered off all at once first: each poweroff takes seconds (services stop).
+            containers.stop_hosts(self.paths, list(snapshot.hosts))
             for host in snapshot.hosts:
                 self._remove_locked(host)
                 self.paths.hosts_dir.mkdir(parents=True, exist_ok=True)

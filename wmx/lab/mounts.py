@@ -12,9 +12,11 @@ then delete.
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
-from wmx.lab import commands
+from wmx.lab import commands, processes
 from wmx.lab.errors import LabError
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -67,14 +69,65 @@ def unmount_below(root: Path) -> None:
         raise LabError(f"cannot unmount {left[0]}; not deleting {root}")
 
 
-def remove_tree(root: Path) -> None:
-    """Delete ``root`` recursively, after making sure no mount is left below it."""
+# Trees being deleted in the background sit beside where they were, under this prefix.
+DISCARDED = ".discarded-"
+
+
+def remove_tree(root: Path, *, background: bool = False) -> None:
+    """Delete ``root`` recursively, after making sure no mount is left below it.
+
+    ``background``: return without waiting for the delete. ``root`` is renamed out of the
+    way (a new tree may take its name at once) and a detached `rm` deletes it, with any
+    tree an earlier such delete in the same directory left behind (the machine stopped
+    before its `rm` was done). A deployed host's or a snapshot's gigabytes take seconds to
+    delete, and minutes while the disk still writes back a copy just made. When the
+    rename cannot be done (another filesystem), the delete is waited for.
+    """
     if not root.exists() and not root.is_symlink():
         return
     unmount_below(root)
     if root.is_symlink() or not root.is_dir():
         root.unlink()
         return
+    if background:
+        aside = root.parent / f"{DISCARDED}{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            os.rename(root, aside)
+        except OSError:
+            pass
+        else:
+            root = aside
+            doomed = sorted(str(p) for p in root.parent.glob(f"{DISCARDED}*") if p.is_dir())
+            try:
+                detach(["rm", "-rf", "--one-file-system", "--", *doomed])
+                return
+            except (OSError, subprocess.SubprocessError):
+                pass
     # The unmount check above is what protects the caches; --one-file-system is a second
     # line of defence against a mount appearing meanwhile from another filesystem.
     commands.run(["rm", "-rf", "--one-file-system", "--", str(root)], timeout=600)
+
+
+def detach(argv: list[str]) -> None:
+    """Start ``argv`` in a session of its own and return at once: setsid --fork, so the
+    command outlives this process (a test session, a CLI command) and leaves no zombie."""
+    subprocess.run(
+        ["setsid", "--fork", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=commands.clean_env(),
+        timeout=60,
+        check=True,
+    )
+
+
+def wait_for_background_removals(under: Path, timeout: float = 600) -> None:
+    """Wait until the detached deletes (``remove_tree(..., background=True)``) of trees
+    below ``under`` have ended: `down` leaves no process of the lab behind."""
+    prefix = f"{os.path.abspath(under)}/"
+
+    def deleting(argv: list[str]) -> bool:
+        return argv[:1] == ["rm"] and any(a.startswith(prefix) and DISCARDED in a for a in argv)
+
+    processes.wait_gone(processes.find_pids(deleting), timeout)

@@ -148,7 +148,7 @@ def take(
             old = paths.snapshots_dir / f".{name}.old-{os.getpid()}"
             os.rename(final, old)
             os.rename(partial, final)
-            mounts.remove_tree(old)
+            mounts.remove_tree(old, background=True)
         else:
             os.rename(partial, final)
     except BaseException:
