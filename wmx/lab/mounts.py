@@ -128,6 +128,10 @@ def wait_for_background_removals(under: Path, timeout: float = 600) -> None:
     prefix = f"{os.path.abspath(under)}/"
 
     def deleting(argv: list[str]) -> bool:
+        # Until the forked child has exec'd `rm` (right after `detach` returns) its command
+        # line is still setsid's: the same process, so it is waited for under either.
+        if argv[:2] == ["setsid", "--fork"]:
+            argv = argv[2:]
         return argv[:1] == ["rm"] and any(a.startswith(prefix) and DISCARDED in a for a in argv)
 
     processes.wait_gone(processes.find_pids(deleting), timeout)
