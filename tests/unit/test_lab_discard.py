@@ -95,7 +95,7 @@ def test_a_tree_with_a_mount_left_below_is_neither_moved_nor_deleted(
 def test_down_waits_for_the_detached_deletes_below_the_lab_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = tmp_path / "state"
+    state, snapshots = tmp_path / "state", tmp_path / "cache" / "snapshots"
     running = {
         11: ["rm", "-rf", "--one-file-system", "--", f"{state}/hosts/{mounts.DISCARDED}1-2"],
         12: ["rm", "-rf", "--one-file-system", "--", f"{tmp_path}/other/{mounts.DISCARDED}1-2"],
@@ -103,6 +103,8 @@ def test_down_waits_for_the_detached_deletes_below_the_lab_only(
         14: ["python3", f"{state}/hosts/{mounts.DISCARDED}1-2"],
         # Forked by `setsid --fork`, not yet exec'd into rm: the same process.
         15: ["setsid", "--fork", "rm", "-rf", "--", f"{state}/hosts/{mounts.DISCARDED}3-4"],
+        # A replaced snapshot's old copy, in the cache.
+        16: ["rm", "-rf", "--", f"{snapshots}/{mounts.DISCARDED}5-6"],
     }
     waited: list[list[int]] = []
 
@@ -115,8 +117,8 @@ def test_down_waits_for_the_detached_deletes_below_the_lab_only(
 
     monkeypatch.setattr(processes, "find_pids", find_pids)
     monkeypatch.setattr(processes, "wait_gone", wait_gone)
-    mounts.wait_for_background_removals(state)
-    assert waited == [[11, 15]]
+    mounts.wait_for_background_removals(state, snapshots)
+    assert waited == [[11, 15, 16]]
 
 
 def test_the_wait_ends_when_the_delete_does(tmp_path: Path) -> None:

@@ -195,7 +195,8 @@ class Lab:
             if names:
                 self._progress(f"Stopping {', '.join(names)}")
             containers.stop_hosts(self.paths, names)
-            mounts.wait_for_background_removals(self.paths.state_dir)
+            # Host disks (state) and replaced snapshots (cache) being deleted meanwhile.
+            mounts.wait_for_background_removals(self.paths.state_dir, self.paths.snapshots_dir)
             acme.stop(self.paths)
             services.stop(self.paths)
             network.remove_all()

@@ -122,16 +122,16 @@ def detach(argv: list[str]) -> None:
     )
 
 
-def wait_for_background_removals(under: Path, timeout: float = 600) -> None:
+def wait_for_background_removals(*under: Path, timeout: float = 600) -> None:
     """Wait until the detached deletes (``remove_tree(..., background=True)``) of trees
-    below ``under`` have ended: `down` leaves no process of the lab behind."""
-    prefix = f"{os.path.abspath(under)}/"
+    below any of ``under`` have ended: `down` leaves no process of the lab behind."""
+    prefixes = tuple(f"{os.path.abspath(place)}/" for place in under)
 
     def deleting(argv: list[str]) -> bool:
         # Until the forked child has exec'd `rm` (right after `detach` returns) its command
         # line is still setsid's: the same process, so it is waited for under either.
         if argv[:2] == ["setsid", "--fork"]:
             argv = argv[2:]
-        return argv[:1] == ["rm"] and any(a.startswith(prefix) and DISCARDED in a for a in argv)
+        return argv[:1] == ["rm"] and any(a.startswith(prefixes) and DISCARDED in a for a in argv)
 
     processes.wait_gone(processes.find_pids(deleting), timeout)
