@@ -4,6 +4,7 @@ shell that switches apt's sources, run for real on copies of source files."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,69 @@ def test_a_host_is_back_when_either_half_of_its_boot_mark_changed() -> None:
     assert not detached.booted_anew(before, (BOOT_ID, "412"))
     assert detached.booted_anew(before, ("0b5e33b4-7c1e-4d8f-a4f6-2d9b8e7c6a51", "412"))
     assert detached.booted_anew(before, (BOOT_ID, "98123"))
+
+
+class _Host:
+    """What run_detached reads of a host: its name (every reading goes through `remote`)."""
+
+    name = "hs1"
+
+
+def _poll_through(
+    monkeypatch: pytest.MonkeyPatch, answers: list[str | None]
+) -> tuple[list[str], list[str]]:
+    """Run run_detached against the host's answers to each poll, in order (None: the SSH
+    connection is refused), on a clock that moves only when it sleeps; return what it said
+    and how it ended."""
+    from wmx.errors import WmxError
+    from wmx.ops import upgrade_os_run as detached
+
+    clock = [0.0]
+    replies = iter(answers)
+
+    def remote(host: object, script: str, timeout: float = 600) -> str:
+        if script != detached.POLL:
+            return "Setting up openssh-server\n"  # the start script and the log's tail
+        answer = next(replies)
+        if answer is None:
+            raise WmxError("hs1 (10.0.0.1) cannot be reached over SSH: Connection reset")
+        return answer
+
+    monkeypatch.setattr(detached, "remote", remote)
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    said: list[str] = []
+    try:
+        detached.run_detached(_Host(), "true\n", said.append)  # type: ignore[arg-type]
+    except WmxError as exc:
+        return said, [str(exc)]
+    return said, ["returned"]
+
+
+def test_the_upgrade_outlasts_sshd_and_systemd_being_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """sshd refusing new connections for minutes, systemctl unanswerable during systemd's
+    re-exec and one poll between the status file and the unit's end are not the end."""
+    running = "active=active\nunpacked=40\nsetup=2\n"
+    answers: list[str | None] = [running, *[None] * 60, "active=\n", "active=inactive\n"]
+    said, end = _poll_through(monkeypatch, [*answers, "status=0\nunpacked=90\nsetup=90\n"])
+    assert end == ["returned"]
+    assert said[-1] == "apt: 90 package(s) unpacked, 90 set up: done"
+    assert any("the upgrade goes on on the host" in line for line in said)
+
+
+def test_a_unit_gone_without_a_status_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = "active=failed\nunpacked=3\nsetup=0\n"
+    _, end = _poll_through(monkeypatch, [gone, gone, gone])
+    assert end[0].startswith("the package upgrade stopped without an exit status")
+    assert "Setting up openssh-server" in end[0]
+
+
+def test_a_host_silent_for_too_long_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wmx.ops import upgrade_os_run as detached
+
+    silent = int(detached.UNANSWERED_FOR / detached.POLL_EVERY) + 2
+    _, end = _poll_through(monkeypatch, [None] * silent)
+    assert end[0].startswith("no answer about the package upgrade for 12")
+    assert "Connection reset" in end[0]

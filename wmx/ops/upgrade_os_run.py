@@ -26,8 +26,15 @@ STATE_DIR = "/var/lib/wmx/upgrade-os"
 LOG = f"{STATE_DIR}/log"
 POLL_EVERY = 10.0
 SAY_EVERY = 60.0
-# sshd restarts during the upgrade: this many polls in a row may fail before wmx gives up.
-UNREACHABLE_POLLS = 30
+# From the moment openssh-server's new files are unpacked until its postinst restarts sshd,
+# new SSH connections to a bookworm host are reset (Debian bugs 1109742, 1110030); during
+# systemd's re-exec, systemctl cannot be asked. Both last minutes on a slow host, and the
+# upgrade goes on meanwhile: wmx waits this long without an answer before it gives up.
+UNANSWERED_FOR = 1200.0
+# A unit seen gone without an exit status is the end only when polls this many in a row
+# say so: the status file is written just before the unit ends, so one poll can fall
+# between the two.
+ENDED_POLLS = 3
 
 
 def start_script(script: str) -> str:
@@ -66,41 +73,66 @@ def progress_line(state: dict[str, str]) -> str:
     )
 
 
+def reading(state: dict[str, str]) -> str:
+    """What one poll says: 'done', 'failed', 'running', 'ended' (the unit is gone and left
+    no exit status) or 'unknown' (systemd could not be asked)."""
+    if "status" in state:
+        return "done" if state["status"].strip() == "0" else "failed"
+    active = state.get("active", "").strip()
+    if active in ("active", "activating", "deactivating", "reloading"):
+        return "running"
+    if active in ("inactive", "failed"):
+        return "ended"
+    return "unknown"
+
+
 def run_detached(host: HostView, script: str, say: Say, timeout: float = 5400.0) -> None:
     """Run ``script`` on ``host`` detached from this connection; raise with the end of
     its log when it fails."""
     remote(host, start_script(script), timeout=120)
     deadline = time.monotonic() + timeout
-    said = time.monotonic()
-    misses = 0
+    said = answered = time.monotonic()
+    ended = 0
     while True:
         time.sleep(POLL_EVERY)
+        now = time.monotonic()
+        if now > deadline:
+            raise WmxError(f"the package upgrade did not end within {int(timeout)} s")
         try:
             state = parse_poll(remote(host, POLL, timeout=60))
-            misses = 0
-        except WmxError:
-            misses += 1
-            if misses >= UNREACHABLE_POLLS:
-                raise
+            seen = reading(state)
+        except WmxError as exc:
+            state, seen, why = {}, "unknown", str(exc)
+        else:
+            why = f"systemd could not be asked about unit {UNIT}"
+        if seen == "unknown":
+            if now - answered > UNANSWERED_FOR:
+                raise WmxError(
+                    f"no answer about the package upgrade for {int(now - answered)} s: {why}"
+                )
+            if now - said >= SAY_EVERY:
+                silent = int(now - answered)
+                say(f"no answer for {silent} s ({why}); the upgrade goes on on the host")
+                said = now
             continue
-        if "status" in state:
-            if state["status"].strip() == "0":
-                say(progress_line(state) + ": done")
-                return
+        answered = now
+        ended = ended + 1 if seen == "ended" else 0
+        if seen == "done":
+            say(progress_line(state) + ": done")
+            return
+        if seen == "failed":
             raise WmxError(
                 f"the package upgrade failed (exit status {state['status'].strip()}; "
                 f"log: {host.name}:{LOG}): {_tail(host)}"
             )
-        if state.get("active") not in ("active", "activating"):
+        if ended >= ENDED_POLLS:
             raise WmxError(
                 f"the package upgrade stopped without an exit status (unit {UNIT}: "
-                f"{state.get('active') or 'unknown'}; log: {host.name}:{LOG}): {_tail(host)}"
+                f"{state.get('active')}; log: {host.name}:{LOG}): {_tail(host)}"
             )
-        if time.monotonic() > deadline:
-            raise WmxError(f"the package upgrade did not end within {int(timeout)} s")
-        if time.monotonic() - said >= SAY_EVERY:
+        if seen == "running" and now - said >= SAY_EVERY:
             say(progress_line(state))
-            said = time.monotonic()
+            said = now
 
 
 def _tail(host: HostView) -> str:
