@@ -155,3 +155,19 @@ def test_the_deploy_plan_names_what_was_edited(tmp_path: Path) -> None:
     text = captured.get()
     assert "synapse converges again: edited or removed on the host" in text
     assert "/etc/f0, /etc/f1, /etc/f2 and 2 more" in text
+
+
+def test_the_plan_removes_only_what_an_earlier_deploy_converged() -> None:
+    """A first deploy's remove steps for the components a site has off only make sure
+    they are absent: the plan does not say it removes what was never there."""
+    from wmx.components import Step
+    from wmx.ops import deploy_present
+    from wmx.ops.deploy_plan import HostPlan
+
+    steps = [Step("redis", "remove"), Step("coturn", "remove"), Step("synapse")]
+    actions = {"redis:remove": "remove", "coturn:remove": "remove", "synapse:converge": "converge"}
+    plan = HostPlan("h", steps, actions, {}, {}, [], recorded={"coturn:converge": "d1"})
+    deployment = SimpleNamespace(hosts=["h"], pending=[], plans={"h": plan})
+    with console.capture() as captured:
+        deploy_present.show_plan(deployment)  # type: ignore[arg-type]
+    assert "h: converge synapse; remove coturn; make sure redis absent (off)" in captured.get()

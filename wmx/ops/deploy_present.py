@@ -33,10 +33,15 @@ def show_plan(deployment: Deployment) -> None:
     for host, plan in deployment.plans.items():
         converge = plan.roles_doing("converge")
         verify = plan.roles_doing("verify")
+        # A component this site has off is removed where an earlier deploy converged it;
+        # elsewhere (a first deploy) its remove step only makes sure it is absent.
         remove = plan.roles_doing("remove")
+        gone = [role for role in remove if f"{role}:converge" in plan.recorded]
+        absent = [role for role in remove if role not in gone]
         parts = [f"converge {', '.join(converge)}" if converge else ""]
         parts.append(f"verify {', '.join(verify)} (unchanged)" if verify else "")
-        parts.append(f"remove {', '.join(remove)}" if remove else "")
+        parts.append(f"remove {', '.join(gone)}" if gone else "")
+        parts.append(f"make sure {', '.join(absent)} absent (off)" if absent else "")
         line = f"  {host}: {'; '.join(p for p in parts if p) or 'nothing to do'}"
         console.print(line, soft_wrap=True, markup=False, highlight=False)
         for role, paths in plan.drifted.items():
