@@ -15,16 +15,15 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -164,122 +163,6 @@ def emit_rows(
     console.print(table)
     if total is not None and total > len(rows):
         console.print(f"[dim]{len(rows)} of {total} shown; --limit shows more[/]")
-
-
-class Pages(Protocol):
-    """A listing that arrives one page at a time (wmx.admin.http.PageStream)."""
-
-    total: int | None
-    count: int
-
-    def __iter__(self) -> Iterator[list[Any]]: ...
-
-
-def emit_pages(
-    pages: Pages, output: OutputFormat, columns: Sequence[Column], *, empty: str
-) -> None:
-    """A listing printed as its pages arrive: table rows under one header (the columns
-    keep the widths of the first page), or one JSON array (an object a line) or YAML
-    list written page by page."""
-    if output is OutputFormat.json:
-        _json_items(pages)
-    elif output is OutputFormat.yaml:
-        _yaml_items(pages)
-    else:
-        _table_pages(pages, columns, empty)
-
-
-def _json_items(pages: Iterable[list[Any]]) -> None:
-    # One array, one object a line: valid JSON for any parser, lines for grep, and the C
-    # encoder (an indented dump is pure Python: seconds for 10,000 accounts).
-    opening = "[\n"
-    for page in pages:
-        chunk = ",\n".join(json.dumps(item, sort_keys=True, default=str) for item in page)
-        typer.echo(opening + chunk, nl=False)
-        opening = ",\n"
-    typer.echo("[]" if opening == "[\n" else "\n]")
-
-
-def _yaml_items(pages: Iterable[list[Any]]) -> None:
-    # A YAML list written one page at a time is still one list.
-    printed = False
-    for page in pages:
-        print_yaml(page)
-        printed = True
-    if not printed:
-        print_yaml([])
-
-
-def _table_pages(pages: Pages, columns: Sequence[Column], empty: str) -> None:
-    # Plain text, written a page at a time: a Rich table costs about a millisecond a row,
-    # which is most of the time of a listing of 10,000 accounts. The columns take the
-    # widths of the first page (at most the terminal's); a longer value folds onto the
-    # following lines of its row. Values never pass through Rich: no markup is read.
-    widths: list[int] = []
-    for page in pages:
-        rows = [[_plain(column.value(row)) for column in columns] for row in page]
-        if not widths:
-            # A little room over the first page's widths: later pages run longer
-            # (user 999, then user 1000).
-            first = [
-                max([len(c.header), *(cell_len(r[i]) for r in rows)]) for i, c in enumerate(columns)
-            ]
-            widths = _fit([w + max(2, w // 5) for w in first], console.width)
-            console.print(
-                Text(
-                    "  ".join(
-                        c.header.ljust(w) for c, w in zip(columns, widths, strict=True)
-                    ).rstrip(),
-                    style="bold",
-                )
-            )
-        typer.echo("".join(_lines(r, widths) for r in rows), nl=False)
-    if not pages.count:
-        console.print(f"[dim]{esc(empty)}[/]")
-    elif pages.total is not None and pages.total > pages.count:
-        console.print(f"[dim]{pages.count} of {pages.total} shown; --limit shows more[/]")
-
-
-# Control characters (C0, DEL, C1) in a value could move the cursor or recolour the
-# terminal: each becomes a space.
-_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], " ")
-
-
-def _plain(value: Any) -> str:
-    """A cell's text, on one line and without control characters."""
-    if value is None:
-        return ""
-    text = yes_no(value) if isinstance(value, bool) else str(value)
-    return text.translate(_CONTROLS) if not text.isprintable() else text
-
-
-def _fit(widths: list[int], total: int) -> list[int]:
-    """Column widths that fit `total` (two spaces between columns): the widest give way,
-    down to 8 characters."""
-    widths = [max(w, 1) for w in widths]
-    room = total - 2 * (len(widths) - 1)
-    while sum(widths) > room and max(widths) > 8:
-        widest = widths.index(max(widths))
-        widths[widest] -= 1
-    return widths
-
-
-def _lines(cells: list[str], widths: list[int]) -> str:
-    """One row, folded onto as many lines as its longest cell needs."""
-    if all(len(text) <= width for text, width in zip(cells, widths, strict=True)):
-        return "  ".join(t.ljust(w) for t, w in zip(cells, widths, strict=True)).rstrip() + "\n"
-    chunks = [
-        [text[i : i + width] for i in range(0, len(text), width)] or [""]
-        for text, width in zip(cells, widths, strict=True)
-    ]
-    lines = []
-    for line in range(max(len(c) for c in chunks)):
-        parts = [
-            (c[line] if line < len(c) else "").ljust(width)
-            for c, width in zip(chunks, widths, strict=True)
-        ]
-        lines.append("  ".join(parts).rstrip() + "\n")
-    return "".join(lines)
 
 
 def emit_record(record: Mapping[str, Any], output: OutputFormat, fields: Sequence[Column]) -> None:

@@ -30,6 +30,7 @@ RANKS: dict[str, int] = {
     "backup": LIBRARY,
     "grafana": LIBRARY,
     "present": LIBRARY,  # how the commands show results (tables, JSON, YAML)
+    "present_pages": LIBRARY,  # listings printed page by page as they arrive
     "present_usage": LIBRARY,  # a command line click cannot parse, as one error line
     "doctor": LIBRARY,
     "bench": LIBRARY,

@@ -18,11 +18,11 @@ from wmx.present import (
     OutputFormat,
     console,
     emit_done,
-    emit_pages,
     emit_record,
     emit_rows,
     esc,
 )
+from wmx.present_pages import emit_pages
 
 HOSTILE = ["[link=https://evil]x[/link]", "[hidden]", "[bold red]alarm[/]", "a\\[b]"]
 COLUMNS = [Column.key("user", "name"), Column.key("display name", "displayname")]
@@ -207,3 +207,25 @@ def test_confirm_goes_on_with_yes_and_exits_1_on_no(monkeypatch: pytest.MonkeyPa
     with pytest.raises(typer.Exit) as exited, console.capture() as captured:
         present.confirm("Go on?", yes=False, refused="Nothing changed.")
     assert exited.value.exit_code == 1 and "Nothing changed." in captured.get()
+
+
+def test_a_long_id_folds_on_a_terminal_but_not_into_a_pipe(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wmx user list | grep` finds a whole id: into a pipe no cell is cut at the
+    terminal's width; on a terminal a long one folds onto the next lines of its row."""
+    long_id = "@" + "a" * 90 + ":wiki.example.org"
+    rows = [{"name": long_id, "displayname": "Long"}, {"name": "@b:x", "displayname": "B"}]
+
+    def listed() -> str:
+        return _shown(
+            capsys, lambda: emit_pages(_stream([rows]), OutputFormat.table, COLUMNS, empty="-")
+        )
+
+    monkeypatch.setattr(console, "_width", 80)
+    piped = listed()
+    assert any(line.startswith(long_id) for line in piped.splitlines())
+    monkeypatch.setattr(console, "_force_terminal", True)
+    folded = listed()
+    assert long_id not in folded
+    assert long_id == "".join(line.split()[0] for line in folded.splitlines()[1:3])

@@ -9,7 +9,8 @@ import pytest
 
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.present import USER_COLUMNS
-from wmx.present import OutputFormat, emit_pages
+from wmx.present import OutputFormat
+from wmx.present_pages import emit_pages
 
 USERS = [{"name": f"@u{n:04d}:wmx.test", "displayname": f"U {n}"} for n in range(2500)]
 

@@ -21,14 +21,13 @@ from wmx.present import (
     Check,
     Column,
     OutputFormat,
-    Pages,
     console,
     emit_done,
-    emit_pages,
     emit_record,
     emit_results,
     emit_rows,
 )
+from wmx.present_pages import Pages, emit_pages
 
 if TYPE_CHECKING:
     from wmx.admin.client import SynapseAdmin
