@@ -94,3 +94,18 @@ def test_a_link_to_a_file_or_to_nothing_is_refused_and_creates_nothing(
     with pytest.raises(InputError, match=r"passwords\.csv: a symbolic link"):
         open_appending(link, PURPOSE)
     assert (victim.read_text() == "keep\n") if target == "file" else not victim.exists()
+
+
+def test_a_private_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    """Root appending generated passwords to a file another user owns (mode 0600 or not)
+    would hand that user the passwords: refused, naming the owner."""
+    from tests.conftest import require_root
+
+    require_root("chown to another user")
+    out = tmp_path / "passwords.csv"
+    out.write_text("")
+    out.chmod(0o600)
+    os.chown(out, 65534, 65534)
+    with pytest.raises(InputError, match=r"passwords\.csv: owned by (nobody \()?uid 65534"):
+        open_appending(out, PURPOSE)
+    assert out.read_text() == ""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -135,6 +136,13 @@ def _open_below(parent: int, path: Path, purpose: str, make: int | None) -> int:
         raise _refusal(path, mode, "a directory", purpose) from None
 
 
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:
     """A descriptor appending to `path`, which the operator named on the command line:
     a regular file (made with `mode` when missing), or a stream that takes what is
@@ -175,6 +183,12 @@ def open_appending(path: Path, purpose: str, mode: int = 0o600) -> int:
         refusal = InputError(
             f"{given(path)}: {how} by others (mode {found & 0o777:04o}); {purpose}: "
             f"`chmod 600 {given(path)}` first, or name a new file"
+        )
+    elif not stream and not mode & 0o066 and (owner := os.fstat(fd).st_uid) != os.geteuid():
+        # Private to its owner, who is someone else: they would read what is appended.
+        refusal = InputError(
+            f"{given(path)}: owned by {_user_name(owner)}, not by the user running wmx; "
+            f"{purpose}: name a file of your own"
         )
     if refusal is not None:
         os.close(fd)
