@@ -30,6 +30,9 @@ def test_first_deploy_reports_success_and_where_to_go(deployed: Deployed) -> Non
     out = deployed.first_deploy.stdout
     assert _changed(out) > 0
     assert f"https://{deployed.site.config.homeserver.host}/" in out
+    # Ansible's warnings reach the operator as `warning: …` lines: a first deploy of a
+    # clean site has none to give (a missing directory found, a temporary directory made).
+    assert [line for line in out.splitlines() if line.startswith("warning:")] == []
 
 
 def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
