@@ -99,3 +99,30 @@ def test_a_generated_password_is_long_random_and_safe_to_paste() -> None:
     drawn = {generate_password() for _ in range(50)}
     assert len(drawn) == 50
     assert all(len(p) == 20 and p.replace("-", "").replace("_", "").isalnum() for p in drawn)
+
+
+def test_a_notice_never_sends_the_sites_secrets(tmp_path: Path) -> None:
+    """`wmx notice send --file secrets.yml` (a slip of the tab key) would send the
+    site's passwords to every user: refused before any connection, through a link too."""
+    from typer.testing import CliRunner
+
+    from wmx.cli import app
+
+    runner = CliRunner()
+    site = tmp_path / "s"
+    made = runner.invoke(app, ["init", str(site), "--defaults", "--server-name", "n.test"])
+    assert made.exit_code == 0, made.output
+    (site / "build").mkdir(exist_ok=True)
+    (site / "build" / "homeserver.yaml").write_text("macaroon_secret_key: x\n")
+    link = tmp_path / "innocent.txt"
+    link.symlink_to(site / "build" / "homeserver.yaml")
+    for file in (site / "secrets.yml", link, site / ".wmx" / ".." / "secrets.yml"):
+        argv = ["--site", str(site), "notice", "send", "--all-local", "--file", str(file)]
+        result = runner.invoke(app, [*argv, "--yes", "--url", "http://127.0.0.1:9"])
+        assert result.exit_code == 2, result.output
+        assert "holds the site's secrets; a notice goes to users" in result.output
+    own = site / "maintenance.txt"
+    own.write_text("Maintenance tonight.\n")
+    argv = ["--site", str(site), "notice", "send", "--all-local", "--file", str(own)]
+    allowed = runner.invoke(app, [*argv, "--yes", "--url", "http://127.0.0.1:9"])
+    assert "secrets" not in allowed.output

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wmx.admin.http import V1, ApiGroup
 from wmx.errors import InputError, WmxError
 from wmx.site.yamlfile import read_given_file
 
+if TYPE_CHECKING:
+    from wmx.site import SitePaths
 
-def notice_body(text: str | None, file: Path | None) -> str:
-    """The notice to send: `text`, or the contents of `file` (exactly one given); never
-    empty."""
+
+def notice_body(text: str | None, file: Path | None, paths: SitePaths | None = None) -> str:
+    """The notice to send: `text`, or the contents of `file` (exactly one given; never one
+    of the site's files of secrets, `paths`); never empty."""
     if (text is None) == (file is None):
         raise InputError("give the message as an argument or with --file")
+    if file is not None and paths is not None and paths.holds_secrets(file):
+        raise InputError(f"--file {file}: holds the site's secrets; a notice goes to users")
     if file is not None:
         try:
             text = read_given_file(file, "a message", 64 << 10).decode("utf-8")

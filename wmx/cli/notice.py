@@ -35,7 +35,7 @@ def send(
     from wmx.admin.actions.service import send_notice
     from wmx.admin.notices import notice_body
 
-    body = notice_body(text, file)
+    body = notice_body(text, file, cmd.site.paths)
     if bool(to) == all_local:
         raise InputError("give --to USER (repeatable) or --all-local")
     named = [cmd.user_id(u) for u in to or []]

@@ -10,6 +10,7 @@ from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
 from wmx.site.element_release import WebClientRelease, element_release
+from wmx.site.given import given
 from wmx.site.inventory import INVENTORY_FILE, load_topology, remember_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -54,6 +55,16 @@ class SitePaths:
     @property
     def deployed(self) -> Path:
         return self.state / "deployed"
+
+    def holds_secrets(self, path: Path) -> bool:
+        """Whether `path` (through any link) is secrets.yml, or in build/ or .wmx/, where
+        the rendered configuration and wmx's records keep passwords and tokens."""
+        try:
+            found = path.resolve()
+            private = [p.resolve() for p in (self.secrets, self.build, self.state)]
+        except (OSError, RuntimeError):
+            return False
+        return any(found == p or found.is_relative_to(p) for p in private)
 
 
 @dataclass(frozen=True)
@@ -123,9 +134,10 @@ def require_site(paths: SitePaths) -> None:
     """Refuse a directory without wmx.yaml (--site or $WMX_SITE naming no site yet),
     saying how to make one, before anything (a lock file) is written there."""
     if not paths.config.exists():
+        root = given(paths.root)  # a typed --site: a line break or ESC in it, escaped
         raise InputError(
-            f"{paths.root}: no {CONFIG_FILE} here, so no site; create one with "
-            f"`wmx init {paths.root}` or point --site at the directory that holds {CONFIG_FILE}"
+            f"{root}: no {CONFIG_FILE} here, so no site; create one with "
+            f"`wmx init {root}` or point --site at the directory that holds {CONFIG_FILE}"
         )
 
 
