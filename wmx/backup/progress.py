@@ -82,5 +82,8 @@ def steps_display(console: Console) -> Iterator[RichSteps]:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        # Off a terminal a transient line shows nothing but leaves an empty line behind
+        # (before an error's one line, in a script's log): none is drawn there.
+        disable=not console.is_terminal,
     ) as progress:
         yield RichSteps(progress)

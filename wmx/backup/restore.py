@@ -155,7 +155,7 @@ def published_keys(host: HostView) -> dict[str, str] | None:
 def data_host_of(site: Site, name: str) -> HostView:
     hosts = {h.name: h for h in site.topology.hosts}
     if name not in hosts:
-        raise InputError(f"{given(name)}: no such host in the inventory ({', '.join(hosts)})")
+        raise InputError(f"--to {given(name)}: no such host in the inventory ({', '.join(hosts)})")
     host = hosts[name]
     if "homeserver" not in host.groups:
         raise InputError(

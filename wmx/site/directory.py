@@ -8,17 +8,23 @@ from pathlib import Path
 
 from wmx.errors import InputError
 from wmx.site import CONFIG_FILE
+from wmx.site.given import given as shown
 
 
 def site_directory(given: str, where: str) -> Path:
     """The site directory that --site or $WMX_SITE (`where`) names: the site's
-    wmx.yaml stands for its directory; another file is refused, saying what to give."""
-    path = Path(given).resolve()
-    if path.is_file() and path.name == CONFIG_FILE:
+    wmx.yaml stands for its directory; another file is refused, saying what to give.
+    A name the system cannot look up (one too long, say) is refused here, naming it."""
+    try:
+        path = Path(given).resolve()
+        is_file, exists, is_dir = path.is_file(), path.exists(), path.is_dir()
+    except OSError as exc:  # ENAMETOOLONG, ELOOP, …: is_file() raises these
+        raise InputError(f"{where} {shown(given)}: {exc.strerror or exc}") from None
+    if is_file and path.name == CONFIG_FILE:
         return path.parent
-    if path.exists() and not path.is_dir():
+    if exists and not is_dir:
         raise InputError(
-            f"{where} {given}: a file, not a site's directory: give the directory that "
-            f"holds {CONFIG_FILE} (SITE, or SITE/{CONFIG_FILE})"
+            f"{where} {shown(given)}: a file, not a site's directory: give the directory "
+            f"that holds {CONFIG_FILE} (SITE, or SITE/{CONFIG_FILE})"
         )
     return path

@@ -32,7 +32,8 @@ _NO_VALUE = re.compile(
 
 def given(value: object) -> str:
     text = str(value)
-    if text.isprintable() and len(text) <= MAX_SHOWN:
+    # An empty value is shown as '' (else `--to : no such host` names nothing).
+    if text and text.isprintable() and len(text) <= MAX_SHOWN:
         return text
     shown = repr(text[:MAX_SHOWN])
     return shown if len(text) <= MAX_SHOWN else f"{shown}…"
