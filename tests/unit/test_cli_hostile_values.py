@@ -209,3 +209,19 @@ def test_an_empty_host_is_named_and_no_empty_line_comes_first(template: Path) ->
     result = runner.invoke(app, ["--site", str(template), "backup", "restore", "x", "--to", ""])
     assert result.exit_code == 2, result.output
     assert result.stderr == "error: --to '': no such host in the inventory (matrix)\n"
+
+
+def test_several_problems_stay_one_line_each(template: Path, tmp_path: Path) -> None:
+    """A refusal of two wrong keys is two `error:` lines, each naming its file, line and
+    key (a value's line break is escaped where it is quoted, not by joining lines)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for file in template.iterdir():
+        (site / file.name).write_bytes(file.read_bytes())
+    config = site / "wmx.yaml"
+    config.write_text(config.read_text() + "bogus1: 1\nbogus2: 2\n")
+    result = runner.invoke(app, ["--site", str(site), "config", "validate"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[2] for line in lines] == ["bogus1", "bogus2"], lines
+    assert all(line.startswith(f"error: {config}:") for line in lines), lines

@@ -216,10 +216,7 @@ UNANSWERED = "standard input ended before the question was answered (--yes answe
 
 
 def _fail(exc: WmxError) -> NoReturn:
-    # A refusal (exit 2) is one line whatever value it quotes: a line break typed in
-    # a value is shown escaped (print_error), never a second `error:` line of its own.
-    # Other errors may report on several lines (a host's state, a failed step's log).
-    for line in [str(exc)] if exc.exit_code == 2 else str(exc).splitlines():
+    for line in str(exc).splitlines():
         print_error(line)
     raise typer.Exit(exc.exit_code) from None
 

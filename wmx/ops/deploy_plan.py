@@ -29,6 +29,7 @@ from wmx.components import Step, step_rank
 from wmx.errors import InputError, WmxError
 from wmx.render.engine import component_owns
 from wmx.resources import data_dir
+from wmx.site.given import given
 from wmx.site.state_files import load_optional, write_state
 
 STATE_DIR = ".wmx"
@@ -82,7 +83,7 @@ def check_only(only: Iterable[str], playbooks: Path | None = None) -> list[str]:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise InputError(
-            f"--only {', '.join(unknown)}: unknown component; known: {', '.join(known)}"
+            f"--only {', '.join(map(given, unknown))}: unknown component; known: {', '.join(known)}"
         )
     return names
 
