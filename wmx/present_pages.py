@@ -77,13 +77,16 @@ def _table_pages(pages: Pages, columns: Sequence[Column], empty: str) -> None:
             ]
             widths = [w + max(2, w // 5) for w in first]
             widths = _fit(widths, console.width) if fold else widths
+            # The header is never wrapped at Rich's width (80 columns into a pipe): it
+            # stays one line over the rows it names, as wide as they are.
             console.print(
                 Text(
                     "  ".join(
                         c.header.ljust(w) for c, w in zip(columns, widths, strict=True)
                     ).rstrip(),
                     style="bold",
-                )
+                ),
+                soft_wrap=True,
             )
         typer.echo("".join(_lines(r, widths, fold) for r in rows), nl=False)
     if not pages.count:

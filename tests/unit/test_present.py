@@ -225,6 +225,8 @@ def test_a_long_id_folds_on_a_terminal_but_not_into_a_pipe(
     monkeypatch.setattr(console, "_width", 80)
     piped = listed()
     assert any(line.startswith(long_id) for line in piped.splitlines())
+    # The header too is one line, wider than Rich's 80 columns (it wrapped there).
+    assert piped.splitlines()[0].split() == ["user", "display", "name"]
     monkeypatch.setattr(console, "_force_terminal", True)
     folded = listed()
     assert long_id not in folded
