@@ -101,9 +101,12 @@ def test_a_generated_password_is_long_random_and_safe_to_paste() -> None:
     assert all(len(p) == 20 and p.replace("-", "").replace("_", "").isalnum() for p in drawn)
 
 
-def test_a_notice_never_sends_the_sites_secrets(tmp_path: Path) -> None:
+def test_a_notice_never_sends_the_sites_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`wmx notice send --file secrets.yml` (a slip of the tab key) would send the
-    site's passwords to every user: refused before any connection, through a link too."""
+    site's passwords to every user: refused before any connection, through a link too,
+    and the database CA's private key in pki/ as well."""
     from typer.testing import CliRunner
 
     from wmx.cli import app
@@ -114,9 +117,13 @@ def test_a_notice_never_sends_the_sites_secrets(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     (site / "build").mkdir(exist_ok=True)
     (site / "build" / "homeserver.yaml").write_text("macaroon_secret_key: x\n")
+    (site / "pki").mkdir(exist_ok=True)
+    (site / "pki" / "database-ca.key").write_text("-----BEGIN PRIVATE KEY-----\n")
     link = tmp_path / "innocent.txt"
     link.symlink_to(site / "build" / "homeserver.yaml")
-    for file in (site / "secrets.yml", link, site / ".wmx" / ".." / "secrets.yml"):
+    monkeypatch.chdir(site)  # a name relative to where wmx runs
+    secret = (site / "secrets.yml", link, site / ".wmx" / ".." / "secrets.yml")
+    for file in (*secret, site / "pki" / "database-ca.key", Path("pki/database-ca.key")):
         argv = ["--site", str(site), "notice", "send", "--all-local", "--file", str(file)]
         result = runner.invoke(app, [*argv, "--yes", "--url", "http://127.0.0.1:9"])
         assert result.exit_code == 2, result.output

@@ -14,7 +14,7 @@ from wmx.site.given import given
 from wmx.site.inventory import INVENTORY_FILE, load_topology, remember_topology
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
-from wmx.site.pki import DatabaseTls, database_names, database_tls
+from wmx.site.pki import PKI_DIR, DatabaseTls, database_names, database_tls
 from wmx.site.secrets import SECRETS_FILE, Secrets, load_secrets, secrets_pass
 from wmx.site.state_files import check_state_dirs
 from wmx.site.topology import Topology
@@ -49,6 +49,10 @@ class SitePaths:
         return self.root / ".wmx"
 
     @property
+    def pki(self) -> Path:
+        return self.root / PKI_DIR
+
+    @property
     def runs(self) -> Path:
         return self.state / "runs"
 
@@ -58,13 +62,14 @@ class SitePaths:
 
     def holds_secrets(self, path: Path) -> bool:
         """Whether `path` (through any link) is secrets.yml, or in build/ or .wmx/, where
-        the rendered configuration and wmx's records keep passwords and tokens."""
+        the rendered configuration and wmx's records keep passwords and tokens, or in
+        pki/, which keeps the database CA's private key and PostgreSQL's."""
         try:
             found = path.resolve()
-            private = [p.resolve() for p in (self.secrets, self.build, self.state)]
+            private = [p.resolve() for p in (self.secrets, self.build, self.state, self.pki)]
         except (OSError, RuntimeError):
             return False
-        return any(found == p or found.is_relative_to(p) for p in private)
+        return any(found.is_relative_to(p) for p in private)  # the file itself too
 
 
 @dataclass(frozen=True)
