@@ -50,3 +50,16 @@ def test_lab_up_takes_the_same_site(site: Path) -> None:
     assert lab_site(site / "wmx.yaml", None) == site  # `wmx lab up --site SITE/wmx.yaml`
     assert lab_site(None, str(site / "wmx.yaml")) == site  # `wmx --site SITE/wmx.yaml lab up`
     assert lab_site(site, None) == site
+
+
+def test_a_loop_of_links_is_refused_in_one_line(tmp_path: Path) -> None:
+    """--site naming a link to itself was a traceback on Python 3.11 (its resolve()
+    raises RuntimeError for ELOOP, not OSError)."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for argv, env in ((["--site", str(loop)], {}), ([], {"WMX_SITE": str(loop)})):
+        result = runner.invoke(app, [*argv, "config", "validate"], env=env)
+        assert result.exit_code == 2, result.output
+        # On 3.12+ resolve() lets the loop through, to "no wmx.yaml here": one line too.
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("error: ") and str(loop) in line

@@ -18,8 +18,10 @@ def site_directory(given: str, where: str) -> Path:
     try:
         path = Path(given).resolve()
         is_file, exists, is_dir = path.is_file(), path.exists(), path.is_dir()
-    except OSError as exc:  # ENAMETOOLONG, ELOOP, …: is_file() raises these
+    except OSError as exc:  # ENAMETOOLONG, …: is_file() raises these
         raise InputError(f"{where} {shown(given)}: {exc.strerror or exc}") from None
+    except RuntimeError:  # ELOOP: Python 3.11's resolve() raises it as "Symlink loop"
+        raise InputError(f"{where} {shown(given)}: a loop of symbolic links") from None
     if is_file and path.name == CONFIG_FILE:
         return path.parent
     if exists and not is_dir:
