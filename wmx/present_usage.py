@@ -19,6 +19,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -255,3 +256,46 @@ def _value(text: str) -> str:
     """A value from the command line in quotes: `'abc'`."""
     shown = _word(text)
     return shown if shown != text else f"'{text}'"
+
+
+# An option typed empty or blank (`--limit "$HOST"` with HOST unset) had been read as the
+# option left out: `deploy --limit ''` deployed every host, `media delete --before 90d
+# --size ''` deleted every size; an empty path meant the current directory. Either is
+# refused before the command runs. An empty text argument (`config set KEY ''`) is the
+# command's to judge. The check sits on each parameter's processing, where the value is
+# still as typed (Typer turns '' into Path('.') there).
+
+
+def refuse_empty_values(command: Any) -> None:
+    """Make every parameter of `command`, and of every command below it, refuse an
+    option given empty (on the command line or from its environment variable) and an
+    empty path argument."""
+    for sub in getattr(command, "commands", {}).values():
+        refuse_empty_values(sub)
+    for param in command.params:
+        refuse_empty(param)
+
+
+def refuse_empty(param: Any) -> None:
+    """Make `param` refuse an empty value (refuse_empty_values)."""
+    from typer._click.core import ParameterSource
+
+    process = param.process_value
+    option = param.param_type_name == "option"
+    path = getattr(param.type_descriptor, "annotation", None) is Path
+
+    def checked(ctx: Context, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            source = ctx.get_parameter_source(param.name)
+            if option and source is not ParameterSource.DEFAULT:
+                name = max(param.opts, key=len)
+                env = f" (from ${param.envvar})" if source is ParameterSource.ENVIRONMENT else ""
+                raise BadParameter(
+                    f"an empty value{env}; give one, or leave {name} out", ctx=ctx, param=param
+                )
+            if path and source is ParameterSource.COMMANDLINE:
+                raise BadParameter("an empty path", ctx=ctx, param=param)
+        return process(ctx, value)
+
+    param.process_value = checked

@@ -206,10 +206,17 @@ def test_a_hostile_site_option_is_one_line_naming_it(value: str, tmp_path: Path)
 
 def test_an_empty_host_is_named_and_no_empty_line_comes_first(template: Path) -> None:
     """The restore's progress line left an empty line on stderr off a terminal, and an
-    empty --to was quoted as nothing (`error: : no such host`)."""
+    empty --to was quoted as nothing (`error: : no such host`); an empty value is now
+    refused as that, for every option, before the command runs."""
     result = runner.invoke(app, ["--site", str(template), "backup", "restore", "x", "--to", ""])
     assert result.exit_code == 2, result.output
-    assert result.stderr == "error: --to '': no such host in the inventory (matrix)\n"
+    assert result.stderr == (
+        "error: wmx backup restore: --to: an empty value; give one, or leave --to out "
+        "(see `wmx backup restore --help`)\n"
+    )
+    result = runner.invoke(app, ["--site", str(template), "backup", "restore", "x", "--to", "z"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: --to z: no such host in the inventory (matrix)\n"
 
 
 def test_several_problems_stay_one_line_each(template: Path, tmp_path: Path) -> None:
@@ -227,3 +234,36 @@ def test_several_problems_stay_one_line_each(template: Path, tmp_path: Path) -> 
     lines = result.stderr.splitlines()
     assert [line.split(": ")[2] for line in lines] == ["bogus1", "bogus2"], lines
     assert all(line.startswith(f"error: {config}:") for line in lines), lines
+
+
+def _options() -> Iterator[Any]:
+    for path, command in _commands(typer.main.get_command(app), []):
+        if path[0] == "lab":
+            continue
+        for param in command.params:
+            if param.param_type_name == "option" and _kind(param) != "bool":
+                name = max(param.opts, key=len)
+                yield pytest.param(path, name, id=f"{' '.join(path)} {name}")
+
+
+@pytest.mark.parametrize(("path", "option"), list(_options()))
+def test_an_option_given_empty_is_refused_not_left_out(path: list[str], option: str) -> None:
+    """`--limit "$HOST"` with HOST unset: an empty option had been read as one not given
+    (`deploy --limit ''` deployed every host); it is refused before the command runs."""
+    for value in ("", " "):
+        result = runner.invoke(app, ["--site", "/nonexistent/site", *path, option, value])
+        assert result.exit_code == 2, result.output
+        assert f"{option}: an empty value; give one, or leave {option} out" in result.stderr
+        assert "/nonexistent" not in result.output  # refused before the site is looked for
+
+
+def test_an_empty_site_or_path_argument_is_refused(tmp_path: Path) -> None:
+    """`--site ''` had meant the current directory, as had an empty path argument
+    (`monitoring grafana ''` wrote into it)."""
+    result = runner.invoke(app, ["--site", "", "config", "validate"])
+    assert result.exit_code == 2, result.output
+    assert "--site: an empty value" in result.stderr
+    result = runner.invoke(app, ["--site", str(tmp_path), "monitoring", "grafana", ""])
+    assert result.exit_code == 2, result.output
+    assert "DIRECTORY: an empty path" in result.stderr
+    assert list(tmp_path.iterdir()) == []

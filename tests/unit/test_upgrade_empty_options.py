@@ -22,5 +22,5 @@ from wmx.cli import app
 def test_an_empty_release_option_is_refused(args: list[str]) -> None:
     result = CliRunner().invoke(app, ["--site", "/nonexistent/site", *args])
     assert result.exit_code == 2, result.output
-    assert "is empty: give a value, or leave the option out" in result.output
+    assert "an empty value; give one, or leave --" in result.output
     assert "/nonexistent" not in result.output  # refused before the site is looked for

@@ -26,7 +26,7 @@ from wmx import __version__
 from wmx.cli.common import err_console
 from wmx.errors import DISK_REFUSED, WmxError, WriteRefused
 from wmx.present import plain_help, print_error
-from wmx.present_usage import usage_errors
+from wmx.present_usage import refuse_empty, refuse_empty_values, usage_errors
 
 # wmx uses no pydantic plugin; pydantic's search for them (reading every installed
 # package's entry points) costs each command a few hundredths of a second. An explicit
@@ -112,11 +112,14 @@ def _build(name: str, target: str) -> ClickCommand:
         if name == "room":
             _add_room_link(obj)
         holder.add_typer(obj, name=name)
-        return typer.main.get_group_from_info(
+        built: ClickCommand = typer.main.get_group_from_info(
             holder.registered_groups[0], suggest_commands=app.suggest_commands, **options
         )
-    holder.command(name)(obj)
-    return typer.main.get_command_from_info(holder.registered_commands[0], **options)
+    else:
+        holder.command(name)(obj)
+        built = typer.main.get_command_from_info(holder.registered_commands[0], **options)
+    refuse_empty_values(built)
+    return built
 
 
 def _add_room_link(room_app: typer.Typer) -> None:
@@ -156,6 +159,8 @@ class WmxGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands: Mapping[str, ClickCommand] = _LazyCommands()  # type: ignore[assignment]
+        for param in self.params:  # the root's own (`--site ''`); not its commands yet
+            refuse_empty(param)
         self._listing = False
 
     def list_commands(self, ctx: ClickContext) -> list[str]:

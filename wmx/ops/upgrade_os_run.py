@@ -106,6 +106,7 @@ def run_detached(host: HostView, script: str, say: Say, timeout: float = 5400.0)
         else:
             why = f"systemd could not be asked about unit {UNIT}"
         if seen == "unknown":
+            ended = 0  # "three polls in a row": one unanswered between breaks the row
             if now - answered > UNANSWERED_FOR:
                 raise WmxError(
                     f"no answer about the package upgrade for {int(now - answered)} s: {why}"

@@ -154,10 +154,8 @@ def check_options(
     command: str, part: str | None, to: str | None, sha256: str | None, archive: str | None
 ) -> None:
     """Before the site is read: --to, --sha256 and --archive name one part's release (`wmx
-    upgrade plan` wants --component with them), and Synapse has no archive."""
-    for option, value in (("--to", to), ("--sha256", sha256), ("--archive", archive)):
-        if value is not None and not value.strip():  # an unset shell variable: `--to "$V"`
-            raise InputError(f"{option} is empty: give a value, or leave the option out")
+    upgrade plan` wants --component with them), and Synapse has no archive. (An empty
+    one, `--to "$V"` with V unset, never reaches here: wmx.present_usage refuses it.)"""
     if command == "plan" and part is None and (to or sha256 or archive):
         raise InputError("--to, --sha256 and --archive name one part's release: add --component")
     if command == "apply" and part == "synapse" and (sha256 or archive):
