@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from wmx.components import Step
 from wmx.errors import WmxError
 from wmx.present import answer, console
 from wmx.site.topology import HostView
@@ -36,7 +37,7 @@ def show_plan(deployment: Deployment) -> None:
         # A component this site has off is removed where an earlier deploy converged it;
         # elsewhere (a first deploy) its remove step only makes sure it is absent.
         remove = plan.roles_doing("remove")
-        gone = [role for role in remove if f"{role}:converge" in plan.recorded]
+        gone = [role for role in remove if Step(role).key in plan.recorded]
         absent = [role for role in remove if role not in gone]
         parts = [f"converge {', '.join(converge)}" if converge else ""]
         parts.append(f"verify {', '.join(verify)} (unchanged)" if verify else "")
