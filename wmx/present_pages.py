@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import typer
-from rich.cells import cell_len
+from rich.cells import cell_len, chop_cells
 from rich.text import Text
 
 from wmx.present import Column, OutputFormat, console, esc, print_yaml, yes_no
@@ -121,18 +121,21 @@ def _fit(widths: list[int], total: int) -> list[int]:
 
 def _lines(cells: list[str], widths: list[int], fold: bool = True) -> str:
     """One row, folded onto as many lines as its longest cell needs (unless not `fold`:
-    a longer cell then pushes the rest of its line right)."""
-    if not fold or all(len(text) <= width for text, width in zip(cells, widths, strict=True)):
-        return "  ".join(t.ljust(w) for t, w in zip(cells, widths, strict=True)).rstrip() + "\n"
-    chunks = [
-        [text[i : i + width] for i in range(0, len(text), width)] or [""]
-        for text, width in zip(cells, widths, strict=True)
-    ]
+    a longer cell then pushes the rest of its line right). Widths are terminal cells: a
+    CJK character or an emoji takes two."""
+    if not fold or all(cell_len(t) <= w for t, w in zip(cells, widths, strict=True)):
+        return "  ".join(_pad(t, w) for t, w in zip(cells, widths, strict=True)).rstrip() + "\n"
+    chunks = [chop_cells(text, width) or [""] for text, width in zip(cells, widths, strict=True)]
     lines = []
     for line in range(max(len(c) for c in chunks)):
         parts = [
-            (c[line] if line < len(c) else "").ljust(width)
+            _pad(c[line] if line < len(c) else "", width)
             for c, width in zip(chunks, widths, strict=True)
         ]
         lines.append("  ".join(parts).rstrip() + "\n")
     return "".join(lines)
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal cells (str.ljust counts characters)."""
+    return text + " " * (width - cell_len(text))

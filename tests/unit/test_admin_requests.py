@@ -105,8 +105,8 @@ def test_a_notice_never_sends_the_sites_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`wmx notice send --file secrets.yml` (a slip of the tab key) would send the
-    site's passwords to every user: refused before any connection, through a link too,
-    and the database CA's private key in pki/ as well."""
+    site's passwords to every user: refused before any connection, through a symbolic or
+    a hard link too, and the database CA's private key in pki/ as well."""
     from typer.testing import CliRunner
 
     from wmx.cli import app
@@ -121,8 +121,11 @@ def test_a_notice_never_sends_the_sites_secrets(
     (site / "pki" / "database-ca.key").write_text("-----BEGIN PRIVATE KEY-----\n")
     link = tmp_path / "innocent.txt"
     link.symlink_to(site / "build" / "homeserver.yaml")
+    # Another name of the same file (a hard link) shares no path with it.
+    (hard := tmp_path / "notes.txt").hardlink_to(site / "secrets.yml")
+    (deep := tmp_path / "config.txt").hardlink_to(site / "build" / "homeserver.yaml")
     monkeypatch.chdir(site)  # a name relative to where wmx runs
-    secret = (site / "secrets.yml", link, site / ".wmx" / ".." / "secrets.yml")
+    secret = (site / "secrets.yml", link, site / ".wmx" / ".." / "secrets.yml", hard, deep)
     for file in (*secret, site / "pki" / "database-ca.key", Path("pki/database-ca.key")):
         argv = ["--site", str(site), "notice", "send", "--all-local", "--file", str(file)]
         result = runner.invoke(app, [*argv, "--yes", "--url", "http://127.0.0.1:9"])

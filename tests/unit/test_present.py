@@ -231,3 +231,47 @@ def test_a_long_id_folds_on_a_terminal_but_not_into_a_pipe(
     folded = listed()
     assert long_id not in folded
     assert long_id == "".join(line.split()[0] for line in folded.splitlines()[1:3])
+
+
+def test_wide_characters_keep_the_columns_in_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name in CJK or with an emoji takes two terminal cells a character: padding by
+    characters pushed every column after it right, and folding by characters made lines
+    wider than the terminal. Each line's columns start at the same cell."""
+    from rich.cells import cell_len
+
+    columns = [Column.key("display name", "displayname"), Column.key("user", "name")]
+    rows = [
+        {"displayname": "山田太郎", "name": "@yamada:x"},
+        {"displayname": "plain", "name": "@plain:x"},
+        {"displayname": "🎉🎉", "name": "@party:x"},
+    ]
+
+    def starts(text: str) -> set[int]:
+        # Where the user column starts, in cells: the text before "@".
+        return {cell_len(line[: line.index("@")]) for line in text.splitlines() if "@" in line}
+
+    def listed() -> str:
+        return _shown(
+            capsys, lambda: emit_pages(_stream([rows]), OutputFormat.table, columns, empty="-")
+        )
+
+    assert len(starts(listed())) == 1  # into a pipe
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_width", 80)
+    assert len(starts(listed())) == 1
+    # Folded on a narrow terminal: no line wider than it, no character lost.
+    long_name = "漢字" * 40
+    monkeypatch.setattr(console, "_width", 40)
+    folded = _shown(
+        capsys,
+        lambda: emit_pages(
+            _stream([[{"displayname": long_name, "name": "@k:x"}]]),
+            OutputFormat.table,
+            columns,
+            empty="-",
+        ),
+    )
+    assert all(cell_len(line) <= 40 for line in folded.splitlines())
+    assert "".join(line.split()[0] for line in folded.splitlines()[1:]) == long_name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -69,7 +70,41 @@ class SitePaths:
             private = [p.resolve() for p in (self.secrets, self.build, self.state, self.pki)]
         except (OSError, RuntimeError):
             return False
-        return any(found.is_relative_to(p) for p in private)  # the file itself too
+        if any(found.is_relative_to(p) for p in private):  # the file itself too
+            return True
+        return _hard_link_into(found, private)
+
+
+def _hard_link_into(path: Path, places: list[Path]) -> bool:
+    """Whether `path` is another name (a hard link) of a file at or below `places`: a
+    second name shares the inode, not the path. Only a file with more than one name is
+    looked for, so the walk costs nothing in the usual case."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    if info.st_nlink < 2:
+        return False
+    wanted = (info.st_dev, info.st_ino)
+    for place in places:
+        candidates = [place] if place.is_file() else _files_below(place)
+        for candidate in candidates:
+            try:
+                seen = candidate.stat()
+            except OSError:
+                continue
+            if (seen.st_dev, seen.st_ino) == wanted:
+                return True
+    return False
+
+
+def _files_below(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    found: list[Path] = []
+    for top, _dirs, files in os.walk(directory):  # links are not followed
+        found += [Path(top) / name for name in files]
+    return found
 
 
 @dataclass(frozen=True)
