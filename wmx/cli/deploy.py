@@ -13,10 +13,10 @@ import typer
 from wmx.cli.common import JsonOutput, TableOrJson, open_site
 
 # Literal, so that --help needs no import of the component registry; `--only` is checked
-# against the play's roles (wmx.ops.deploy.check_only).
+# against the play's roles (wmx.ops.deploy_plan.check_only); a test holds the two equal.
 COMPONENTS_HELP = (
-    "base, postgresql, synapse, irc_bridge, element, nginx, turn, exporters, monitoring, "
-    "backup, backup_repo"
+    "base, postgresql, redis, synapse, synapse_workers, irc_bridge, element, nginx, turn, "
+    "exporters, monitoring, backup_repo, backup"
 )
 
 

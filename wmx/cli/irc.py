@@ -90,11 +90,25 @@ def unplumb(cmd: Cmd, channel: Channel, network: Network = None) -> None:
 def plumb_file(
     cmd: Cmd,
     path: Annotated[
-        Path, typer.Argument(help="YAML list of channels (see docs/irc.md).", dir_okay=False)
+        Path,
+        typer.Argument(
+            help="YAML: `channels:` (with an optional default `network:`) or a bare list.",
+            dir_okay=False,
+        ),
     ],
 ) -> None:
     """Plumb every channel of a file (idempotent: plumbed ones are left as they are);
-    reports per channel. The whole file is checked before anything changes."""
+    reports per channel. The whole file is checked before anything changes.
+
+    An entry is a channel name, or its channel, room and network; for example
+    (docs/irc.md):
+
+        network: libera                 # optional: else the first network
+        channels:
+          - "#wikimedia-de"             # a new room #libera_wikimedia-de:SERVER
+          - channel: "#wikipedia-de-tech"
+            room: "#technik:example.org"   # an existing room
+    """
     from wmx.irc import plumbing
     from wmx.irc.present import plumb_report
 

@@ -1,0 +1,82 @@
+"""What --help texts and documents list of the code's own registries is the whole list.
+
+test_docs_values.py and test_docs_tables.py hold the documents' settings, defaults and
+tables to the code; these hold the shorter lists a help text or a document spells out
+by hand, where a new component, release or port was once forgotten.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from wmx.cli import app
+from wmx.cli.deploy import COMPONENTS_HELP
+from wmx.ops.deploy_plan import known_components
+
+
+def test_deploy_only_help_names_every_component() -> None:
+    """`wmx deploy --only`'s help named eleven components of thirteen (no redis, no
+    synapse_workers), while --only takes every role of the play."""
+    assert sorted(COMPONENTS_HELP.split(", ")) == known_components()
+
+
+def _commands(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, f"{path} {name}")
+
+
+def test_every_example_in_help_shows_as_a_block() -> None:
+    """Typer dedents a help text's paragraphs after the first as one piece: an example
+    block indented under a one-line paragraph lost its indent and ran together as prose
+    (`wmx irc plumb-file`'s YAML, as first written). Each indented line stays indented."""
+    flat = []
+    for path, command in _commands(typer.main.get_command(app), "wmx"):
+        rest = "\n\n".join(inspect.cleandoc(command.help or "").split("\n\n")[1:])
+        shown = zip(rest.splitlines(), inspect.cleandoc(rest).splitlines(), strict=False)
+        flat += [f"{path}: {a.strip()}" for a, b in shown if a[:4] == "    " and b[:4] != "    "]
+    assert not flat, "examples --help runs into prose:\n" + "\n".join(flat)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Where wmx's ports are set: the components and the settings' defaults, the templates and
+# roles that listen and firewall, the lab's own services.
+PORT_SOURCES = ["wmx/components", "wmx/site", "wmx/lab", "templates", "playbooks"]
+SERVICES = "SSH|PostgreSQL|Synapse|identd|Heisenbridge|Prometheus|Alertmanager|Redis|TURN"
+PORT = re.compile(
+    r"(?:\b(?:127\.0\.0\.1|localhost|\d{1,3}(?:\.\d{1,3}){3}|[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*"
+    r"\.(?:test|org))|\]):([1-9]\d{1,4})\b"
+    rf"|\b(?:port|ports|on port)\s+([1-9]\d{{1,4}})\b|\b(?:{SERVICES}) \(([1-9]\d{{1,4}})\)"
+)
+NOT_PORTS = {"44883": "docs/bench.md: a tunnel's free local port in an example output"}
+
+
+def _numbers_in(folder: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / folder).rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".j2", ".yml", ".yaml", ".inc", ""):
+            found |= set(re.findall(r"(?<![\d.])[1-9]\d{1,4}(?![\d])", path.read_text()))
+    return found
+
+
+def test_every_port_a_document_names_is_set_in_the_code() -> None:
+    """`127.0.0.1:9000`, "port 9898", "identd (113)": each port a document gives is a
+    number the components, settings, templates, roles or the lab have."""
+    code = set().union(*map(_numbers_in, PORT_SOURCES))
+    checked, unknown = 0, []
+    for path in DOCS:
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            for match in PORT.finditer(line):
+                port = next(g for g in match.groups() if g)
+                checked += 1
+                if port not in code and port not in NOT_PORTS:
+                    unknown.append(f"{path.relative_to(ROOT)}:{no}: {port}")
+    assert checked > 40, checked
+    assert not unknown, "ports the documents name that no code sets:\n" + "\n".join(unknown)
