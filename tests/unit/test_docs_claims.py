@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.testing import CliRunner
 
 from wmx.cli import app
 from wmx.cli.deploy import COMPONENTS_HELP
@@ -80,3 +81,18 @@ def test_every_port_a_document_names_is_set_in_the_code() -> None:
                     unknown.append(f"{path.relative_to(ROOT)}:{no}: {port}")
     assert checked > 40, checked
     assert not unknown, "ports the documents name that no code sets:\n" + "\n".join(unknown)
+
+
+def test_config_validate_says_valid_in_one_line(tmp_path: Path) -> None:
+    """docs/production.md shows `wmx config validate`'s answer as one line; into a pipe
+    Rich had wrapped it at 80 columns, the component list cut in two."""
+    runner = CliRunner()
+    site = str(tmp_path / "s")
+    init = ["init", site, "--defaults", "--server-name", "example.org"]
+    assert runner.invoke(app, init).exit_code == 0
+    result = runner.invoke(app, ["--site", site, "config", "validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "valid: example.org on matrix "
+        "(base/postgresql/synapse/irc_bridge/element/nginx/turn/exporters/monitoring/backup)"
+    ]

@@ -24,7 +24,10 @@ from wmx.site.model import SiteConfig
 def validate_command(site: Site) -> None:
     """The site loaded (so checked): its name and hosts."""
     hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
-    console.print(f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}")
+    # One line into a pipe too (`wmx config validate | grep`), as docs/production.md shows it.
+    console.print(
+        f"[green]valid[/]: {esc(site.config.server_name)} on {esc(hosts)}", soft_wrap=True
+    )
     for warning in [*placeholder_warnings(site), *key_file_warnings(site)]:
         err_console.print(f"[yellow]warning:[/] {esc(warning)}", soft_wrap=True)
 
