@@ -218,11 +218,13 @@ def fail_unless_complete(what: str, state: Mapping[str, Any]) -> None:
 
 def confirm(question: str, *, yes: bool, refused: str = "") -> None:
     """Go on when `--yes` was given or the answer is yes; otherwise say `refused` (when
-    given) and exit with status 1."""
-    if yes or typer.confirm(question, default=False):
+    given) and exit with status 1. The question and `refused` go to stderr: stdout holds
+    only the answer (`echo y | wmx user deactivate X -o json | jq` had read the question
+    in front of the JSON)."""
+    if yes or typer.confirm(question, default=False, err=True):
         return
     if refused:
-        console.print(refused)
+        err_console.print(refused)
     raise typer.Exit(1)
 
 
@@ -262,8 +264,8 @@ def answer(
     output: str, data: Callable[[], Any], show: Callable[[], object], ok: bool = True
 ) -> None:
     """A `Report` for the commands whose --output is table or json: `--output json` gets
-    `data()` as JSON, anything else (yaml too, where the option lets it through, as it
-    always did) what `show()` prints; then exit status 1 unless `ok`."""
+    `data()` as JSON, anything else (table; `wmx dns --check -o zone`'s findings) what
+    `show()` prints; then exit status 1 unless `ok`. No caller's --output offers yaml."""
     shown = OutputFormat.json if output == "json" else OutputFormat.table
     Report(data, show, exit_if(not ok)).show(shown)
 
@@ -274,7 +276,7 @@ def ask_hidden(what: str, instead: str) -> str:
     and an input error saying `instead` when it ends first (Python's GetPassWarning and
     'Aborted.', exit 1, had been all a script got)."""
     if sys.stdin.isatty():
-        return str(typer.prompt(what, hide_input=True, confirmation_prompt=True))
+        return str(typer.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
     first, again = sys.stdin.readline(), sys.stdin.readline()
     if not first or not again:
         raise InputError(f"standard input ended before the {what.lower()} was given: {instead}")

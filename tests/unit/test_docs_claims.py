@@ -96,3 +96,26 @@ def test_config_validate_says_valid_in_one_line(tmp_path: Path) -> None:
         "valid: example.org on matrix "
         "(base/postgresql/synapse/irc_bridge/element/nginx/turn/exporters/monitoring/backup)"
     ]
+
+
+def test_every_output_option_offers_what_its_help_says() -> None:
+    """`wmx upgrade plan -o yaml` and `wmx lab status -o yaml` printed the table, their
+    help saying "table or json" (lab's saying nothing): an --output option takes yaml
+    only where its help offers it, and has a help."""
+    wrong = []
+    for path, command in _commands(typer.main.get_command(app), "wmx"):
+        for param in command.params:
+            if "--output" not in getattr(param, "opts", ()) or not param.type_descriptor.is_choice:
+                continue  # export-key's --output is a directory
+            choices = {str(getattr(c, "value", c)) for c in param.type_descriptor.choices}
+            said = set(re.findall(r"\b(table|json|yaml|zone)\b", param.help or ""))
+            if choices != said:
+                wrong.append(f"{path}: takes {sorted(choices)}, its help says {sorted(said)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_output_yaml_is_refused_where_there_is_none(tmp_path: Path) -> None:
+    for argv in (["lab", "status", "-o", "yaml"], ["upgrade", "plan", "-o", "yaml"]):
+        result = CliRunner().invoke(app, ["--site", str(tmp_path), *argv])
+        assert result.exit_code == 2, (argv, result.output)
+        assert "'yaml' is not one of 'table', 'json'" in result.output, result.output

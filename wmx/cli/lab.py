@@ -10,14 +10,13 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import OutputFormat, global_site, group
+from wmx.cli.common import JsonOutput, TableOrJson, global_site, group
 
 # wmx.lab.addressing.MAX_HOSTS, written out so that `--help` needs no lab import
 # (tests/unit/test_cli_imports.py keeps the two equal).
 MAX_HOSTS = 200
 
 app = group("lab")
-Output = Annotated[OutputFormat, typer.Option("--output", "-o")]
 
 
 @app.command()
@@ -92,7 +91,7 @@ def up(
 
 
 @app.command()
-def status(output: Output = OutputFormat.table) -> None:
+def status(output: JsonOutput = TableOrJson.table) -> None:
     """List lab hosts, their addresses and whether they run."""
     from wmx.lab.present import status_command
 
@@ -144,7 +143,7 @@ def snapshots(
     delete: Annotated[
         str | None, typer.Option("--delete", metavar="NAME", help="Delete this snapshot.")
     ] = None,
-    output: Output = OutputFormat.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """List the snapshots of lab hosts (or delete one)."""
     from wmx.lab.present import snapshots_command
