@@ -119,3 +119,14 @@ def test_output_yaml_is_refused_where_there_is_none(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["--site", str(tmp_path), *argv])
         assert result.exit_code == 2, (argv, result.output)
         assert "'yaml' is not one of 'table', 'json'" in result.output, result.output
+
+
+def test_every_parameter_has_a_help() -> None:
+    """`wmx user create --display-name` was the one option --help said nothing of."""
+    bare = [
+        f"{path} {param.opts[0]}"
+        for path, command in _commands(typer.main.get_command(app), "wmx")
+        for param in command.params
+        if not getattr(param, "help", None) and "--help" not in param.opts
+    ]
+    assert not bare, f"parameters without a help: {bare}"

@@ -68,7 +68,10 @@ def create(
     cmd: Cmd,
     localpart: Annotated[str, typer.Argument(help="The new account's name (@NAME:server).")],
     admin_flag: Annotated[bool, typer.Option("--admin", help="Make it a server admin.")] = False,
-    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    display_name: Annotated[
+        str | None,
+        typer.Option("--display-name", help="The name clients show (default: LOCALPART)."),
+    ] = None,
     email: Annotated[
         str | None, typer.Option("--email", help="Attach this e-mail address.")
     ] = None,
