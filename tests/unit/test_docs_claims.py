@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from wmx.cli import app
 from wmx.cli.deploy import COMPONENTS_HELP
 from wmx.ops.deploy_plan import known_components
+from wmx.site import releases
 
 
 def test_deploy_only_help_names_every_component() -> None:
@@ -130,3 +131,25 @@ def test_every_parameter_has_a_help() -> None:
         if not getattr(param, "help", None) and "--help" not in param.opts
     ]
     assert not bare, f"parameters without a help: {bare}"
+
+
+def test_the_releases_documents_call_pinned_are_wmx_site_releases() -> None:
+    """docs/chat.md's pinned Element Web (version, archive, SHA-256) and Cinny,
+    docs/debian.md's "pinned releases on Python 3.13" and README's `upgrade apply --to`
+    are the releases wmx/site/releases.py pins: a re-pin that forgets a document fails."""
+    chat = " ".join((ROOT / "docs/chat.md").read_text().split())
+    element = re.search(r"wmx pins Element Web \*\*(\S+)\*\*.*?`element-v(\S+)\.tar\.gz`", chat)
+    assert element and element.groups() == (releases.DEFAULT_ELEMENT_VERSION,) * 2
+    assert f"`{releases.DEFAULT_ELEMENT_SHA256}`" in chat
+    cinny = re.search(r"For Cinny, wmx pins \*\*(\S+)\*\* \(`cinny-v(\S+)\.tar\.gz`", chat)
+    assert cinny and cinny.groups() == (releases.DEFAULT_CINNY_VERSION,) * 2
+    hashed = re.search(r"downloaded Cinny is pinned for (\S+) only", chat)
+    assert hashed and [hashed.group(1)] == list(releases.CINNY_INLINE_SCRIPT_HASHES)
+    debian = " ".join((ROOT / "docs/debian.md").read_text().split())
+    pinned = re.search(r"on Python 3\.13\.\*\* Synapse (\S+) ships.*?Heisenbridge (\S+) is", debian)
+    assert pinned and pinned.groups() == (
+        releases.DEFAULT_SYNAPSE_VERSION,
+        releases.DEFAULT_HEISENBRIDGE_VERSION,
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert f"wmx upgrade apply [--to {releases.DEFAULT_SYNAPSE_VERSION}]" in readme
