@@ -20,6 +20,7 @@ from tests.unit.test_chat_render import (
     _site,
     _synapse,
 )
+from tests.unit.test_nginx_render import gzip_types
 from wmx.components.nginx import public_names
 from wmx.errors import InputError
 from wmx.lab.element import LAB_ELEMENT_VERSION, write_standin_archive
@@ -102,6 +103,11 @@ def test_nginx_serves_element_on_its_own_name_with_its_headers(tmp_path: Path) -
     no_cache = 'add_header Cache-Control "no-cache"'
     assert f"location ~ ^/(index\\.html|version|sw\\.js)$ {{\n        {no_cache}" in block
     assert "element.example-web.test" not in _server_block(nginx, "matrix.example.test")
+    # Its scripts, styles, translations and WebAssembly compressed (Debian's nginx
+    # compresses text/html only).
+    assert {"application/javascript", "text/css", "application/json", "application/wasm"} <= (
+        gzip_types(block)
+    )
 
 
 def test_web_client_name_joins_the_certificate_only_with_element(tmp_path: Path) -> None:

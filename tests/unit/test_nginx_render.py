@@ -69,6 +69,24 @@ def test_nginx_serves_delegation_and_proxies_matrix(one_host: Site) -> None:
     assert "proxy_pass" not in apex
 
 
+def gzip_types(block: str) -> set[str]:
+    """The types a server block compresses, from its own directives (not a location's):
+    for every client, behind a proxy or not, with Vary for the caches between."""
+    own = [line.strip() for line in block.splitlines() if re.match(r"^    [a-z]", line)]
+    assert {"gzip on;", "gzip_vary on;", "gzip_proxied any;"} <= set(own), own
+    (types,) = [line for line in own if line.startswith("gzip_types ")]
+    return set(types.removeprefix("gzip_types ").rstrip(";").split())
+
+
+def test_synapse_json_is_compressed(one_host: Site) -> None:
+    """Synapse's listener does not compress (compress: false, left to the proxy) and
+    Debian's nginx compresses text/html only: a client's /sync came uncompressed."""
+    files = _files(one_host, "hs1")
+    conf = files["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert gzip_types(_server_blocks(conf)["matrix.example.test"]) == {"application/json"}
+    assert synapse_config(files)["listeners"][0]["resources"][0]["compress"] is False
+
+
 def test_nginx_of_three_hosts(three_hosts: Site) -> None:
     files = _files(three_hosts, "proxy1")
     blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
