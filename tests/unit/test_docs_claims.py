@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -153,3 +154,23 @@ def test_the_releases_documents_call_pinned_are_wmx_site_releases() -> None:
     )
     readme = (ROOT / "README.md").read_text()
     assert f"wmx upgrade apply [--to {releases.DEFAULT_SYNAPSE_VERSION}]" in readme
+
+
+def test_production_md_first_deploy_plan_is_what_deploy_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/production.md step 7 shows the plan line of a first deploy of `wmx init`'s
+    site; it had left out the remove steps' `make sure redis, synapse_workers absent`."""
+    from wmx.ops.deploy import plan_deploy
+    from wmx.ops.deploy_present import show_plan
+    from wmx.site import load_site
+
+    site = tmp_path / "chapter"
+    init = ["init", str(site), "--defaults", "--server-name", "example.org"]
+    assert CliRunner().invoke(app, init).exit_code == 0
+    capsys.readouterr()
+    show_plan(plan_deploy(load_site(site), full=True))  # full: no drift check over SSH
+    printed = capsys.readouterr().out.splitlines()[1]
+    step = (ROOT / "docs/production.md").read_text().partition("## 7. Deploy")[2]
+    shown = re.search(r"```\n(Rendered .*?)```", step, re.S)
+    assert shown and printed in shown.group(1).splitlines()
