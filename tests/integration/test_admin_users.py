@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -168,13 +171,31 @@ def test_deactivate_and_erase(admin_lab: AdminLab, admin_api: SynapseAdmin) -> N
     jack = admin_lab.account("jack")
     assert admin_lab.login(jack.user_id, jack.password).status_code == 200
     refused = admin_lab.wmx("user", "deactivate", jack.user_id, input="n\n", expect=1)
-    assert "Deactivate" in refused.stdout
+    assert "Deactivate" in refused.stderr and "Deactivate" not in refused.stdout
     assert admin_lab.login(jack.user_id, jack.password).status_code == 200
 
     admin_lab.wmx("user", "deactivate", jack.user_id, "--erase", "--yes")
     assert admin_lab.login(jack.user_id, jack.password).status_code == 403
     details = admin_api.users.get(jack.user_id)
     assert details["deactivated"] is True and details["erased"] is True
+
+
+def test_an_answer_piped_in_leaves_stdout_to_the_json(admin_lab: AdminLab) -> None:
+    """`echo y | wmx user deactivate X -o json | jq`, the installed command in pipes: the
+    question goes to stderr; it had stood in front of the JSON on stdout."""
+    kim = admin_lab.account("kim")
+    wmx = [str(Path(sys.executable).with_name("wmx")), "--site", str(admin_lab.site.paths.root)]
+    done = subprocess.run(
+        [*wmx, "user", "deactivate", kim.user_id, "-o", "json"],
+        input="y\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WMX_ADMIN_URL": admin_lab.url},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["deactivated"] is True
+    assert done.stderr.startswith(f"Deactivate {kim.user_id}?"), done.stderr
 
 
 def test_bulk_deactivate_by_regex(admin_lab: AdminLab, admin_api: SynapseAdmin) -> None:

@@ -64,8 +64,21 @@ def test_wmx_own_account_is_refused_before_a_session_opens(
 def test_a_deletion_answered_no_deletes_nothing(site_dir: Path, synapse: Synapse) -> None:
     result = _wmx(site_dir, "regtoken", "delete", "chapter-2026", answer="n\n")
     assert result.exit_code == 1
-    assert "Delete registration token chapter-2026?" in result.stdout
+    assert "Delete registration token chapter-2026?" in result.stderr
     assert synapse.changes() == []
+
+
+def test_an_answered_question_leaves_stdout_to_the_json(site_dir: Path, synapse: Synapse) -> None:
+    """`echo y | wmx regtoken delete T -o json | jq`: the question goes to stderr (it had
+    stood in front of the JSON on stdout)."""
+    result = _wmx(site_dir, "regtoken", "delete", "chapter-2026", "-o", "json", answer="y\n")
+    assert result.exit_code == 0, result.output
+    assert "Delete registration token chapter-2026? [y/N]:" in result.stderr
+    assert "Delete" not in result.stdout
+    # CliRunner echoes the typed answer to stdout as a terminal would; a pipe has none
+    # (tests/integration/test_admin_users.py runs the installed command).
+    answer = result.stdout[result.stdout.index("{") :]
+    assert json.loads(answer) == {"token": "chapter-2026", "deleted": True}
 
 
 def test_yes_deletes_and_json_says_what_was_done(site_dir: Path, synapse: Synapse) -> None:

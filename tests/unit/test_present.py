@@ -203,10 +203,18 @@ def test_confirm_goes_on_with_yes_and_exits_1_on_no(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(typer, "confirm", lambda *a, **k: pytest.fail("--yes asks nothing"))
     present.confirm("Go on?", yes=True)
-    monkeypatch.setattr(typer, "confirm", lambda *a, **k: False)
-    with pytest.raises(typer.Exit) as exited, console.capture() as captured:
+    asked: list[dict[str, Any]] = []
+
+    def no(*_args: Any, **kwargs: Any) -> bool:
+        asked.append(kwargs)
+        return False
+
+    monkeypatch.setattr(typer, "confirm", no)
+    with pytest.raises(typer.Exit) as exited, present.err_console.capture() as captured:
         present.confirm("Go on?", yes=False, refused="Nothing changed.")
     assert exited.value.exit_code == 1 and "Nothing changed." in captured.get()
+    # Question and refusal on stderr: stdout is the command's answer (-o json).
+    assert asked == [{"default": False, "err": True}]
 
 
 def test_a_long_id_folds_on_a_terminal_but_not_into_a_pipe(
