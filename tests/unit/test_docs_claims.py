@@ -174,3 +174,10 @@ def test_production_md_first_deploy_plan_is_what_deploy_prints(
     step = (ROOT / "docs/production.md").read_text().partition("## 7. Deploy")[2]
     shown = re.search(r"```\n(Rendered .*?)```", step, re.S)
     assert shown and printed in shown.group(1).splitlines()
+
+
+def test_readme_lists_every_document() -> None:
+    """README's table of documents had no row for docs/production.md."""
+    table = (ROOT / "README.md").read_text().partition("Documentation, in `docs/`:")[2]
+    listed = set(re.findall(r"^\| `docs/([\w-]+\.md)` \|", table.partition("\n\n## ")[0], re.M))
+    assert listed == {p.name for p in (ROOT / "docs").glob("*.md")}
