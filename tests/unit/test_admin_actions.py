@@ -145,3 +145,23 @@ def test_a_notice_to_everyone_is_asked_for_and_skips_wmx(one_host: Site) -> None
     results = service.send_notice(act, "Maintenance tonight.", [], progress=False)
     assert questions == ["Send this notice to all 1 local account(s)?"]
     assert [r["user_id"] for r in results.results] == [USER]
+
+
+def test_quarantine_and_unquarantine_of_one_item_answer_scripts_alike(
+    one_host: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`media quarantine MEDIA -o json` said `"quarantined": 1` where `unquarantine` says
+    false: one item's state is a boolean, as `protect`'s, `lock`'s and `block`'s are."""
+    remote = ("other.test", "abc")
+    synapse = Synapse(
+        {
+            ("POST", "/_synapse/admin/v1/media/quarantine/other.test/abc"): {},
+            ("POST", "/_synapse/admin/v1/media/unquarantine/other.test/abc"): {},
+        }
+    )
+    act, _ = _act(one_host, synapse)
+    on = _json(media.quarantine(act, remote), capsys)
+    off = _json(media.unquarantine(act, remote), capsys)
+    assert on == {"media": "mxc://other.test/abc", "quarantined": True}
+    assert on["quarantined"] is True and off["quarantined"] is False  # 1 == True in Python
+    assert off == {"media": "mxc://other.test/abc", "quarantined": False}

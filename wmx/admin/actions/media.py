@@ -34,7 +34,7 @@ def quarantine(act: Act, media: tuple[str, str]) -> Done:
     act.admin.media.quarantine(server, media_id)
     return Done(
         f"mxc://{esc(server)}/{esc(media_id)} is quarantined.",
-        {"media": f"mxc://{server}/{media_id}", "quarantined": 1},
+        {"media": f"mxc://{server}/{media_id}", "quarantined": True},
     )
 
 
