@@ -172,7 +172,7 @@ def test_nginx_answers_its_own_errors_as_matrix_json(one_host: Site) -> None:
 
 def test_worker_locations_keep_the_matrix_errors(tmp_path: Path) -> None:
     """A location with an error_page of its own (a worker's route, which falls back to the
-    main process on 502 and 504) inherits none of the server's: it repeats the others."""
+    main process on 502) inherits none of the server's: it repeats the others."""
     config = {**BASE_CONFIG, "synapse": {"workers": {"preset": "small"}}}
     host = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 4096)
     site = make_site(tmp_path, config, [host])
@@ -181,11 +181,30 @@ def test_worker_locations_keep_the_matrix_errors(tmp_path: Path) -> None:
     workers = [body for _, body in routes if "@synapse_main" in body]
     assert workers
     for body in workers:
-        for status in _MATRIX_ERRORS - {502, 504}:
+        for status in _MATRIX_ERRORS - {502}:
             assert f"error_page {status} @wmx_error_{status};" in body
     main = re.search(r"location @synapse_main \{(.*?)\}", conf, flags=re.S)
     assert main and "recursive_error_pages on;" in main.group(1)
     _error_pages(_server_blocks(conf)["matrix.example.test"])
+
+
+def test_a_worker_that_timed_out_is_not_asked_again_of_the_main_process(tmp_path: Path) -> None:
+    """Only a worker that is down (502) hands its request to the main process. One that
+    timed out (504) has the request and may still carry it out: sent again to the main
+    process, a POST createRoom slow with remote invites would make a second room. The
+    client gets the Matrix 504 instead."""
+    config = {**BASE_CONFIG, "synapse": {"workers": {"preset": "small"}}}
+    host = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 4096)
+    conf = _files(make_site(tmp_path, config, [host]), "hs1")[
+        "/etc/nginx/sites-available/wmx-tls.conf"
+    ].content
+    routes = re.findall(r"\n    location ~ (\S+) \{\n(.*?)\n    \}", conf, flags=re.S)
+    create_room = [body for route, body in routes if "createRoom" in route]
+    assert create_room
+    for body in [body for _, body in routes if "@synapse_main" in body]:
+        fallbacks = re.findall(r"error_page ([\d ]+) = @synapse_main;", body)
+        assert fallbacks == ["502"], fallbacks
+        assert "error_page 504 @wmx_error_504;" in body
 
 
 def test_error_bodies_are_literal_nginx_strings() -> None:
