@@ -35,8 +35,20 @@ if TYPE_CHECKING:
     import ssl
     from pathlib import Path
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console(Console):
+    """Rich's console, except that a sentence printed into a pipe or a file is never
+    broken at Rich's 80 columns: one line stays one line for grep, a log and a script.
+    On a terminal it wraps at the window's width as before; tables fit the width always."""
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **options: Any) -> None:
+        if soft_wrap is None and not self.is_terminal:
+            soft_wrap = all(isinstance(o, str | Text) for o in objects)
+        super().print(*objects, soft_wrap=soft_wrap, **options)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 T = TypeVar("T")
 
 

@@ -283,3 +283,32 @@ def test_wide_characters_keep_the_columns_in_line(
     )
     assert all(cell_len(line) <= 40 for line in folded.splitlines())
     assert "".join(line.split()[0] for line in folded.splitlines()[1:]) == long_name
+
+
+def test_a_sentence_into_a_pipe_is_one_line_and_a_table_still_fits(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a pipe or a file Rich wraps at 80 columns: `wmx deploy | tee log` cut a
+    hundred-character line in two, and grep found neither half. A sentence (text or
+    markup) stays one line there; a table is still laid out at the width; on a terminal
+    a sentence wraps at the window as before."""
+    from rich.table import Table
+
+    sentence = "Deployed: " + ", ".join(f"host{n}.example.org" for n in range(12))
+    for shown in (
+        lambda: console.print(sentence),
+        lambda: present.err_console.print(f"[b]{sentence}[/]"),
+    ):
+        shown()
+        out, err = capsys.readouterr()
+        assert (out + err) == sentence + "\n"
+    table = Table("a")
+    table.add_row("x " * 60)
+    console.print(table)
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) == 80
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_width", 60)
+    with console.capture() as captured:
+        console.print(sentence)
+    assert all(len(line) <= 60 for line in captured.get().splitlines())
+    assert len(captured.get().splitlines()) > 1
