@@ -82,7 +82,10 @@ JsonOutput = Annotated[
     TableOrJson, typer.Option("--output", "-o", help="table for people; json for scripts.")
 ]
 StdinOption = Annotated[
-    bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    bool,
+    typer.Option(
+        "--stdin", help="Read the secret (password) from standard input, one line (scripts)."
+    ),
 ]
 
 
