@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.common import JsonOutput, TableOrJson, open_site, trust
+from wmx.errors import InputError
 
 
 def status(
@@ -33,6 +34,8 @@ def status(
     from wmx.ops.upgrade_record import last_record
     from wmx.status.present import status_command
 
+    if watch and output is TableOrJson.json:  # a script would wait for a loop it never gets
+        raise InputError("--watch refreshes the table in place; -o json answers once")
     site = open_site(ctx)
     status_command(site, output, watch, interval, lambda: last_record(site.paths.state))
 

@@ -232,7 +232,7 @@ def status_command(
     upgrade's record; exit status 1 unless every host is healthy."""
     from wmx.status import collect_status
 
-    if watch and output != "json":
+    if watch:  # never with json (wmx.cli.observe refuses the two together)
         watch_status(lambda: collect_status(site), interval)
         return
     result = collect_status(site)
