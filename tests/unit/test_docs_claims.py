@@ -17,10 +17,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.unit.render_sites import files_by_dest, synapse_config
 from wmx.cli import app
 from wmx.cli.deploy import COMPONENTS_HELP
 from wmx.ops.deploy_plan import known_components
-from wmx.site import releases
+from wmx.site import Site, releases
 
 
 def test_deploy_only_help_names_every_component() -> None:
@@ -181,3 +182,17 @@ def test_readme_lists_every_document() -> None:
     table = (ROOT / "README.md").read_text().partition("Documentation, in `docs/`:")[2]
     listed = set(re.findall(r"^\| `docs/([\w-]+\.md)` \|", table.partition("\n\n## ")[0], re.M))
     assert listed == {p.name for p in (ROOT / "docs").glob("*.md")}
+
+
+def test_admin_md_says_where_synapse_listens(three_hosts: Site) -> None:
+    """docs/admin.md said Synapse's listener binds to loopback only; with the proxy on
+    another host it binds the homeserver's private address too, open to the proxy."""
+    files = files_by_dest(three_hosts, "hs1")
+    listener = synapse_config(files)["listeners"][0]
+    assert listener["port"] == 8008 and listener["bind_addresses"] == ["127.0.0.1", "10.0.0.12"]
+    assert "ip saddr 10.0.0.13 tcp dport 8008 accept" in files["/etc/nftables.conf"].content
+    text = " ".join((ROOT / "docs" / "admin.md").read_text().split())
+    assert (
+        "where the proxy is another host, to the homeserver's private address, which its "
+        "firewall opens to the proxy host alone"
+    ) in text
