@@ -295,11 +295,8 @@ def test_a_sentence_into_a_pipe_is_one_line_and_a_table_still_fits(
     from rich.table import Table
 
     sentence = "Deployed: " + ", ".join(f"host{n}.example.org" for n in range(12))
-    for shown in (
-        lambda: console.print(sentence),
-        lambda: present.err_console.print(f"[b]{sentence}[/]"),
-    ):
-        shown()
+    for printer, text in ((console, sentence), (present.err_console, f"[b]{sentence}[/]")):
+        printer.print(text)
         out, err = capsys.readouterr()
         assert (out + err) == sentence + "\n"
     table = Table("a")
