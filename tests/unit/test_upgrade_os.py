@@ -184,11 +184,11 @@ class _Host:
 
 
 def _poll_through(
-    monkeypatch: pytest.MonkeyPatch, answers: list[str | None]
+    monkeypatch: pytest.MonkeyPatch, answers: list[str | None], unanswered_takes: float = 0.0
 ) -> tuple[list[str], list[str]]:
     """Run run_detached against the host's answers to each poll, in order (None: the SSH
-    connection is refused), on a clock that moves only when it sleeps; return what it said
-    and how it ended."""
+    connection is refused, after `unanswered_takes` seconds), on a clock that moves only
+    when it sleeps; return what it said and how it ended."""
     from wmx.errors import WmxError
     from wmx.ops import upgrade_os_run as detached
 
@@ -200,6 +200,7 @@ def _poll_through(
             return "Setting up openssh-server\n"  # the start script and the log's tail
         answer = next(replies)
         if answer is None:
+            clock[0] += unanswered_takes
             raise WmxError("hs1 (10.0.0.1) cannot be reached over SSH: Connection reset")
         return answer
 
@@ -241,3 +242,14 @@ def test_a_host_silent_for_too_long_ends_the_wait(monkeypatch: pytest.MonkeyPatc
     _, end = _poll_through(monkeypatch, [None] * silent)
     assert end[0].startswith("no answer about the package upgrade for 12")
     assert "Connection reset" in end[0]
+
+
+def test_the_silence_is_counted_to_the_end_of_the_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poll that waits its 60 s for SSH counts in the silence it reports: the last
+    answer at 10 s, the first unanswered poll ends at 80 s: 70 s without an answer (it
+    said 10 s, then 80 s at 150 s)."""
+    running = "active=active\nunpacked=40\nsetup=2\n"
+    done = "status=0\nunpacked=90\nsetup=90\n"
+    said, _ = _poll_through(monkeypatch, [running, None, None, done], unanswered_takes=60.0)
+    silences = [line.split(" s ")[0] for line in said if line.startswith("no answer for")]
+    assert silences[:2] == ["no answer for 70", "no answer for 140"]

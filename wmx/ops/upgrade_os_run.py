@@ -105,6 +105,7 @@ def run_detached(host: HostView, script: str, say: Say, timeout: float = 5400.0)
             state, seen, why = {}, "unknown", str(exc)
         else:
             why = f"systemd could not be asked about unit {UNIT}"
+        now = time.monotonic()  # after the poll, which may have waited its 60 s for SSH
         if seen == "unknown":
             ended = 0  # "three polls in a row": one unanswered between breaks the row
             if now - answered > UNANSWERED_FOR:
