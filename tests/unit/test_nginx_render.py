@@ -87,6 +87,13 @@ def test_synapse_json_is_compressed(one_host: Site) -> None:
     assert synapse_config(files)["listeners"][0]["resources"][0]["compress"] is False
 
 
+def test_a_long_poll_outlasts_nginxs_default_timeout(one_host: Site) -> None:
+    """nginx's default 60 s without a byte from Synapse cut a /sync long poll of 75 s, a
+    first sync or a large join short with a 504 (seen on the lab)."""
+    conf = _files(one_host, "hs1")["/etc/nginx/sites-available/wmx-tls.conf"].content
+    assert "proxy_read_timeout 180s;" in _server_blocks(conf)["matrix.example.test"]
+
+
 def test_nginx_of_three_hosts(three_hosts: Site) -> None:
     files = _files(three_hosts, "proxy1")
     blocks = _server_blocks(files["/etc/nginx/sites-available/wmx-tls.conf"].content)
