@@ -106,6 +106,8 @@ def test_defaults_are_the_safe_ones(tmp_path: Path) -> None:
     assert config["presence"] == {"enabled": True}
     assert config["enable_search"] is True
     assert "email" not in config
+    # No mail to prove an address with: clients are told not to offer adding one.
+    assert config["enable_3pid_changes"] is False
 
 
 # --- link previews ----------------------------------------------------------------------------
@@ -279,6 +281,7 @@ def test_open_registration_verifies_email_through_the_relay(tmp_path: Path) -> N
     assert config["enable_registration"] is True
     assert config["registrations_require_3pid"] == ["email"]
     assert "registration_requires_token" not in config
+    assert config["enable_3pid_changes"] is True
     assert config["email"] == {
         "smtp_host": "smtp.example.test",
         "smtp_port": 587,
