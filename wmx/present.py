@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -43,6 +43,14 @@ class _Console(Console):
 
     def print(self, *objects: Any, soft_wrap: bool | None = None, **options: Any) -> None:
         if soft_wrap is None and not self.is_terminal:
+            if any(isinstance(o, Group) for o in objects):
+                # A group stacks its parts, and some are sentences (`wmx status`'s
+                # problems, a run's "Run record: …"): each part printed on its own lines
+                # is what the group shows, with its sentences one line each.
+                for part in objects:
+                    for shown in part.renderables if isinstance(part, Group) else (part,):
+                        self.print(shown, **options)
+                return
             soft_wrap = all(isinstance(o, str | Text) for o in objects)
         super().print(*objects, soft_wrap=soft_wrap, **options)
 

@@ -404,3 +404,23 @@ def test_a_recorded_path_the_role_never_installs_is_never_sent(tmp_path: Path) -
         "..": [],
         "nope": [],
     }
+
+
+def test_a_diffs_long_line_is_shown_whole(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rich cropped a diff's lines at the width (80 columns into a pipe, the window's on
+    a terminal): the end of a long changed line, often the change itself, was not shown."""
+    from wmx.ops.deploy_present import show_changes
+    from wmx.present import console
+    from wmx.render import FileChange
+
+    line = "+    server_name " + " ".join(f"name{n}.example.org" for n in range(8)) + ";"
+    change = FileChange("hs1", "/etc/nginx/sites-available/wmx-tls.conf", "changed", line)
+    show_changes([change])
+    assert line in capsys.readouterr().out.splitlines()
+    monkeypatch.setattr(console, "_force_terminal", True)
+    monkeypatch.setattr(console, "_width", 60)
+    with console.capture() as shown:
+        show_changes([change])
+    assert "".join(shown.get().splitlines()[1:]).endswith("name7.example.org;")

@@ -309,3 +309,23 @@ def test_a_sentence_into_a_pipe_is_one_line_and_a_table_still_fits(
         console.print(sentence)
     assert all(len(line) <= 60 for line in captured.get().splitlines())
     assert len(captured.get().splitlines()) > 1
+
+
+def test_a_groups_sentences_into_a_pipe_are_one_line_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`wmx status` and a run's summary print a Group: its sentences (status's problems,
+    "Run record: …") were still broken at 80 columns into a pipe, the tables and panels
+    around them laid out as before."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    problem = "synapse (matrix-synapse.service) on hs1 has failed: `wmx logs synapse` " * 2
+    table = Table("a")
+    table.add_row("x " * 60)
+    console.print(Group(Text(problem), table, Panel(Text("p " * 60))), highlight=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == problem
+    assert max(len(line) for line in lines[1:]) == 80 and lines[-1].startswith("╰")

@@ -63,7 +63,9 @@ def show_changes(changes: Sequence[FileChange]) -> None:
     for change in changes:
         console.print(f"[bold]{change.host}[/] {change.kind}: {change.dest}")
         if change.diff:
-            console.print(Syntax(change.diff, "diff", theme="ansi_dark"))
+            # Whole lines, however long: Rich crops a Syntax's lines at the width (80
+            # columns into a pipe), and the end of a changed line was the change not shown.
+            console.print(Syntax(change.diff, "diff", theme="ansi_dark"), soft_wrap=True)
         elif change.kind == "changed":
             console.print("  (secret file: content not shown)")
 
