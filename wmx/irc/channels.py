@@ -27,6 +27,7 @@ from wmx.errors import InputError, printable
 from wmx.irc.names import check_channel, check_network
 from wmx.site import Site
 from wmx.site.given import given, unquoted
+from wmx.site.yaml_depth import load_bounded
 from wmx.site.yamlfile import read_given_file
 
 
@@ -68,7 +69,7 @@ def parse_channel_file(path: Path, site: Site) -> list[ChannelEntry]:
     channel names and room ids; the first problem found stops everything."""
     try:  # never read without end (/dev/zero)
         text = read_given_file(path, "a channel list", MAX_CHANNEL_FILE).decode("utf-8")
-        data = YAML(typ="safe").load(text)
+        data = load_bounded(YAML(typ="safe"), text, given(path))
     except UnicodeDecodeError:
         raise InputError(f"{given(path)}: not UTF-8 text") from None
     except OSError as exc:

@@ -17,6 +17,7 @@ from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.validation import validate_document
+from wmx.site.yaml_depth import load_bounded
 from wmx.site.yamlfile import (
     dump_document,
     load_document,
@@ -91,7 +92,7 @@ def parse_value(text: str) -> Any:
             'inside double quotes ("a\\nb")'
         )
     try:
-        value = round_trip_yaml().load(text)
+        value = load_bounded(round_trip_yaml(), text, "the value given")
     except YAMLError as exc:
         cause = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(

@@ -21,6 +21,7 @@ there.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -194,11 +195,52 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
                     where, text = variable_written(path, _plain(host.name), groups, key)
                     advice = quote_advice(found[key], text, "Ansible (YAML 1.1)")
                     raise InputError(f"{where}: {_plain(host.name)}.{key}: {advice}")
+            for key in sorted(_READ_BY_WMX & set(found)):
+                _check_readable(path, _plain(host.name), groups, key, found[key])
             readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
             hosts[_plain(host.name)] = (groups, readable)
     except AnsibleError as exc:
         raise InputError(f"{path}: {_one_line(exc.message)}") from None
     return hosts
+
+
+def _check_readable(path: Path, host: str, groups: set[str], key: str, value: Any) -> None:
+    """A variable wmx reads itself must be plain data all through: one Ansible makes into
+    something else (`!!binary`, `!!set`, a vault-encrypted value, a date where a number
+    goes) had been left out without a word, and wmx went on with its default (the host's
+    name for ansible_host, 2048 for memory_mb) where Ansible would use the value."""
+    unreadable = _unreadable_part(value)
+    if unreadable is None:
+        return
+    raise InputError(
+        f"{variable_line(path, host, groups, key)}: {host}.{key}: {_kind(unreadable)} "
+        "(value not shown), which wmx cannot read: wmx reads this variable itself; write "
+        "it as plain text, a number or a list of them"
+    )
+
+
+def _unreadable_part(value: Any) -> Any:
+    """The first part of `value` that _plain leaves out, or None."""
+    if isinstance(value, dict):
+        parts: Any = value.values()
+    elif isinstance(value, list | tuple):
+        parts = value
+    else:
+        return value if _plain(value) is _UNREADABLE else None
+    return next((p for p in map(_unreadable_part, parts) if p is not None), None)
+
+
+def _kind(value: Any) -> str:
+    name = type(value).__name__
+    if "vault" in name.lower() or "encrypted" in name.lower():
+        return "a vault-encrypted value"
+    if isinstance(value, bytes):
+        return "binary data (!!binary)"
+    if isinstance(value, set | frozenset):
+        return "a set (!!set)"
+    if isinstance(value, datetime.date | datetime.time):
+        return "a date or time"
+    return f"a {name[:40]}"
 
 
 def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]]]) -> None:

@@ -26,6 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from wmx.errors import InputError
+from wmx.site.yaml_depth import load_bounded
 from wmx.site.yamlfile import locked, read_text, write_atomically
 
 SECRETS_FILE = "secrets.yml"
@@ -208,7 +209,7 @@ def _read(path: Path) -> dict[str, Any]:
         )
     text = read_text(path)
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = load_bounded(YAML(typ="safe", pure=True), text, str(path), name_keys=False)
     except MarkedYAMLError as exc:
         # The cause is not shown: ruamel quotes the text near the error, a secret maybe.
         mark = exc.problem_mark or exc.context_mark

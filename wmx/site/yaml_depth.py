@@ -9,6 +9,8 @@ near that; a document that does but still loads is not refused), and under which
 
 from __future__ import annotations
 
+from typing import Any
+
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import (
@@ -18,13 +20,27 @@ from ruamel.yaml.events import (
     ScalarEvent,
 )
 
+from wmx.errors import InputError
+
 MAX_DEPTH = 64
 
 
-def too_deep(text: str, where: str) -> str:
+def load_bounded(yaml: YAML, text: str, where: str, *, name_keys: bool = True) -> Any:
+    """`yaml.load(text)`, a document nested too deeply an InputError (too_deep) rather
+    than a RecursionError: every YAML wmx reads from a file of a site or of the command
+    line (secrets.yml, a value given to `wmx config set`, a channel list) goes through
+    here. YAMLError is the caller's to word."""
+    try:
+        return yaml.load(text)
+    except RecursionError:
+        raise InputError(too_deep(text, where, name_keys=name_keys)) from None
+
+
+def too_deep(text: str, where: str, *, name_keys: bool = True) -> str:
     """`where:line: broken YAML: nested too deeply …` naming the key (its parent's too)
     whose value passes MAX_DEPTH levels (or, when the stack ran out sooner, the deepest
-    one); `where` alone when the events cannot be read either."""
+    one); `where` alone when the events cannot be read either. Without `name_keys` no
+    key is named (secrets.yml: a key written in a flow may be a secret's value)."""
     # One entry per open collection: [is a mapping, the key being read or None, next is
     # a key]; a mapping's events alternate key, value.
     stack: list[list[object]] = []
@@ -53,7 +69,7 @@ def too_deep(text: str, where: str) -> str:
     depth, line, keys = deepest
     if not line:
         return f"{where}: broken YAML: nested too deeply"
-    at = f" under {'.'.join(keys)!r}" if keys else ""
+    at = f" under {'.'.join(keys)!r}" if keys and name_keys else ""
     return f"{where}:{line}: broken YAML: nested too deeply (level {depth + 1} here){at}"
 
 

@@ -29,6 +29,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from wmx.errors import InputError, WmxError, WriteRefused, printable
 from wmx.site.given import unquoted
 from wmx.site.placed import check_file_place, kind_of, open_directory
+from wmx.site.yaml_depth import load_bounded
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -134,7 +135,7 @@ def read_text(path: Path) -> str:
 def parse_yaml(text: str, where: str) -> Any:
     """YAML text → round-trip data; errors become `where:line: broken YAML: cause`."""
     try:
-        return round_trip_yaml().load(text)
+        return load_bounded(round_trip_yaml(), text, where)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"{where}:{mark.line + 1}" if mark else where
@@ -148,10 +149,6 @@ def parse_yaml(text: str, where: str) -> Any:
     except YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{where}: broken YAML: {_one_line(first)}") from None
-    except RecursionError:
-        from wmx.site.yaml_depth import too_deep  # its line: the events, read again
-
-        raise InputError(too_deep(text, where)) from None
 
 
 def _one_line(cause: object) -> str:
@@ -424,13 +421,16 @@ def line_of(data: Any, loc: tuple[str | int, ...]) -> int | None:
                 # pydantic names a key that is not text (`? [a, b]`, `~`) by its str()
                 part = next((k for k in node if not isinstance(k, str) and str(k) == part), part)
             if isinstance(node, CommentedMap) and part in node:
-                line = node.lc.key(part)[0] + 1
-                node = node[part]
+                position = node.lc.key(part)
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-                line = node.lc.item(part)[0] + 1
-                node = node[part]
+                position = node.lc.item(part)
             else:
                 break
         except KeyError:
             break  # a key `wmx config set` just added has no line yet: its parent's
+        # ruamel keeps no positions inside `!!omap` (a map all the same): its parent's
+        if position is None:
+            break
+        line = position[0] + 1
+        node = node[part]
     return line
