@@ -6,6 +6,7 @@ on a contradiction), and what it gives back to show (wmx.admin.act)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,8 +18,10 @@ from wmx.admin.actions import media, room, service, user
 from wmx.errors import InputError
 from wmx.present import Column, OutputFormat, console, when
 from wmx.site import Site
+from wmx.site.topology import Topology
 
 USER = "@spam:example.test"
+BRIDGED = ("database", "homeserver", "proxy", "irc_bridge")
 
 
 def _act(site: Site, synapse: Synapse, agree: bool = True) -> tuple[Act, list[str]]:
@@ -165,3 +168,53 @@ def test_quarantine_and_unquarantine_of_one_item_answer_scripts_alike(
     assert on == {"media": "mxc://other.test/abc", "quarantined": True}
     assert on["quarantined"] is True and off["quarantined"] is False  # 1 == True in Python
     assert off == {"media": "mxc://other.test/abc", "quarantined": False}
+
+
+def test_a_notice_to_everyone_skips_the_irc_bridges_bot_and_puppets(one_host: Site) -> None:
+    """Synapse's listing types neither the appservice's bot nor its IRC puppets as bots:
+    `--all-local` sent each a notice (seen on the demo site: @heisenbridge got one)."""
+    bridged = replace(
+        one_host,
+        topology=Topology(hosts=(replace(one_host.topology.hosts[0], groups=BRIDGED),)),
+    )
+    people = ["@heisenbridge:example.test", "@irc_libera_nick:example.test", USER]
+    listing = {"users": [{"name": name, "user_type": None} for name in people], "total": 3}
+    synapse = Synapse(
+        {
+            ("GET", "/_synapse/admin/v2/users"): listing,
+            ("POST", "/_synapse/admin/v1/send_server_notice"): {"event_id": "$e"},
+        }
+    )
+    act, questions = _act(bridged, synapse)
+    results = service.send_notice(act, "Maintenance tonight.", [], progress=False)
+    assert questions == ["Send this notice to all 1 local account(s)?"]
+    assert [r["user_id"] for r in results.results] == [USER]
+    # Without the bridge an account named so is a person's.
+    act, questions = _act(one_host, synapse)
+    assert len(service.send_notice(act, "Hi.", [], progress=False).results) == 3
+
+
+@pytest.mark.parametrize(
+    ("registration", "said"),
+    [
+        ("token", "New members register on example.test with this token"),
+        ("closed", "synapse.registration is closed (Synapse refuses every sign-up)"),
+        ("open", "synapse.registration is open (anyone signs up"),
+    ],
+)
+def test_a_new_token_says_whether_anyone_can_register_with_it(
+    one_host: Site, registration: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a site whose registration is closed (wmx init's default) `regtoken create` said
+    new members register with the token; Synapse refused them all (seen on the demo)."""
+    config = one_host.config.model_copy(
+        update={
+            "synapse": one_host.config.synapse.model_copy(update={"registration": registration})
+        }
+    )
+    synapse = Synapse({("POST", "/_synapse/admin/v1/registration_tokens/new"): {"token": "t"}})
+    act, _ = _act(replace(one_host, config=config), synapse)
+    service.create_token(act, None, None, 2, None).show(OutputFormat.table)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert said in shown
+    assert ("wmx config set synapse.registration token" in shown) == (registration != "token")

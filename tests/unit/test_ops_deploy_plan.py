@@ -424,3 +424,34 @@ def test_a_diffs_long_line_is_shown_whole(
     with console.capture() as shown:
         show_changes([change])
     assert "".join(shown.get().splitlines()[1:]).endswith("name7.example.org;")
+
+
+def test_a_change_left_out_by_only_is_named_in_the_plan(
+    tmp_path: Path, digests: PlaybookDigests
+) -> None:
+    """`wmx deploy --only synapse` after `config set synapse.registration token` left
+    Element's changed config.json undeployed without a word (seen on the demo site; the
+    plan said "2 file(s) differ" and "converge synapse"): the roles left out are named."""
+    from types import SimpleNamespace
+
+    from wmx.ops.deploy_present import show_plan
+    from wmx.present import console
+
+    _build(tmp_path / "build", "h")
+    _deploy_and_record(tmp_path, digests)
+    _build(tmp_path / "build", "h", synapse_version="1.121.0", backup_schedule="hourly")
+    build, deployed = tmp_path / "build" / "h", tmp_path / "deployed" / "h"
+    only = plan_host("h", build, deployed, digests, only=["backup"])
+    assert only.changed_left_out() == ["synapse"]
+    assert plan_host("h", build, deployed, digests).changed_left_out() == []
+    assert (
+        plan_host("h", build, deployed, digests, only=["synapse", "backup"]).changed_left_out()
+        == []
+    )
+    deployment = SimpleNamespace(hosts=["h"], pending=[], plans={"h": only})
+    with console.capture() as captured:
+        show_plan(deployment)  # type: ignore[arg-type]
+    assert (
+        "    changed since the last deploy but not in this run (--only): synapse; a plain "
+        "`wmx deploy` applies them"
+    ) in captured.get()

@@ -68,9 +68,16 @@ def stale_devices(
     return [d for d in devices if stale(d)]
 
 
-def notice_recipients(admin: SynapseAdmin, own: str, named: Sequence[str]) -> list[str]:
+def notice_recipients(
+    admin: SynapseAdmin,
+    own: str,
+    named: Sequence[str],
+    bridged: Callable[[str], bool] = lambda _: False,
+) -> list[str]:
     """The accounts a notice goes to: the `named` ones (each must exist: 404 → exit 2),
-    or, when none is named, every local account but wmx's own, support and bots."""
+    or, when none is named, every local account but wmx's own, support and bots, and
+    those `bridged` says an appservice owns: Synapse's listing types neither its bot nor
+    its puppets as bots, and each would get a Server Notices room nobody reads."""
     if named:
         for user_id in named:
             admin.users.get(user_id)
@@ -78,7 +85,9 @@ def notice_recipients(admin: SynapseAdmin, own: str, named: Sequence[str]) -> li
     return [
         u["name"]
         for u in admin.users.listing().items
-        if u["name"] != own and u.get("user_type") not in ("support", "bot")
+        if u["name"] != own
+        and u.get("user_type") not in ("support", "bot")
+        and not bridged(u["name"])
     ]
 
 

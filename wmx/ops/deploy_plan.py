@@ -69,6 +69,15 @@ class HostPlan:
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
 
+    def changed_left_out(self) -> list[str]:
+        """The roles this run leaves out (`--only`) although what they install changed
+        since the last deploy: their files stay pending until a deploy converges them."""
+        running = {s.role for s in self.steps if s.key in self.actions}
+        changed = [
+            s.role for s in self.steps if self.recorded.get(s.key) != self.digests.get(s.key)
+        ]
+        return [role for role in dict.fromkeys(changed) if role not in running]
+
 
 def known_components(playbooks: Path | None = None) -> list[str]:
     """Every component the play knows: one role directory each."""

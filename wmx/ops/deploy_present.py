@@ -45,6 +45,12 @@ def show_plan(deployment: Deployment) -> None:
         parts.append(f"make sure {', '.join(absent)} absent (off)" if absent else "")
         line = f"  {host}: {'; '.join(p for p in parts if p) or 'nothing to do'}"
         console.print(line, soft_wrap=True, markup=False, highlight=False)
+        if left := plan.changed_left_out():
+            line = (
+                f"    changed since the last deploy but not in this run (--only): "
+                f"{', '.join(left)}; a plain `wmx deploy` applies them"
+            )
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
         for role, paths in plan.drifted.items():
             more = f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else ""
             line = (

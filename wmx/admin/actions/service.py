@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from wmx.admin.account import admin_user_id
 from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import notice_recipients, send_notices
@@ -10,7 +13,11 @@ from wmx.admin.present import REPORT_COLUMNS, REPORT_FIELDS
 from wmx.admin.regtokens import DEFAULT_LENGTH, random_token
 from wmx.admin.regtokens import token_changes as token_changes  # for the command
 from wmx.admin.targets import room_id_of
+from wmx.components.irc_bridge import BOT_LOCALPART, PUPPET_PREFIX
 from wmx.present import Column, columns, console, esc, when
+
+if TYPE_CHECKING:
+    from wmx.site import Site
 
 # Registration tokens
 
@@ -37,12 +44,31 @@ def create_token(
     how new members use it."""
     chosen = name or random_token(length or DEFAULT_LENGTH)
     created = act.admin.tokens.create(token=chosen, uses_allowed=uses, expiry_ms=expiry_ms)
-    server = act.server_name
     return Record(
         created,
         TOKEN_COLUMNS,
-        note=f"New members register on {server} with this token (e.g. in Element: "
-        f"'Create account', homeserver {server}).",
+        note=token_note(act.server_name, act.site.config.synapse.registration),
+    )
+
+
+def token_note(server: str, registration: str) -> str:
+    """How new members use a token, which Synapse asks for only when wmx.yaml's
+    `synapse.registration` is `token`: closed refuses every registration and open asks
+    for none, so there the note says what to change instead of promising sign-ups."""
+    if registration == "token":
+        return (
+            f"New members register on {server} with this token (e.g. in Element: "
+            f"'Create account', homeserver {server})."
+        )
+    now = (
+        "Synapse refuses every sign-up"
+        if registration == "closed"
+        else "anyone signs up with an e-mail address, no token asked"
+    )
+    return (
+        f"Nobody registers with it yet: wmx.yaml's synapse.registration is {registration} "
+        f"({now}). To use tokens: `wmx config set synapse.registration token`, then "
+        "`wmx deploy`."
     )
 
 
@@ -60,10 +86,26 @@ def delete_token(act: Act, name: str) -> Done:
 # Server notices
 
 
+def bridge_accounts(site: Site) -> Callable[[str], bool]:
+    """Whether an account is the IRC bridge's (its bot, or the puppet of an IRC user:
+    the appservice's namespace), where the site runs the bridge."""
+    if site.topology.bridge_host is None:
+        return lambda _: False
+    server = site.config.server_name
+    bot = f"@{BOT_LOCALPART}:{server}"
+    return lambda user_id: (
+        user_id == bot
+        or (user_id.startswith(f"@{PUPPET_PREFIX}") and user_id.endswith(f":{server}"))
+    )
+
+
 def send_notice(act: Act, body: str, named: list[str], *, progress: bool) -> Results:
     """Send `body` to the `named` accounts, or (none named) to every local account but
-    wmx's own, support and bots, after asking; `progress` shows who is next."""
-    recipients = notice_recipients(act.admin, admin_user_id(act.site), named)
+    wmx's own, support, bots and the IRC bridge's, after asking; `progress` shows who
+    is next."""
+    recipients = notice_recipients(
+        act.admin, admin_user_id(act.site), named, bridge_accounts(act.site)
+    )
     if not named:
         act.ask(f"Send this notice to all {len(recipients)} local account(s)?")
 
