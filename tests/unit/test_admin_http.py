@@ -4,6 +4,8 @@ that the access token never shows up anywhere but the Authorization header."""
 from __future__ import annotations
 
 import json
+import socket
+from contextlib import nullcontext
 
 import httpx
 import pytest
@@ -17,7 +19,8 @@ from wmx.admin.http import (
     retry_delay,
 )
 from wmx.admin.notices import NoticesDisabledError
-from wmx.errors import InputError
+from wmx.errors import InputError, WmxError
+from wmx.site import Site
 
 TOKEN = "syt_very_secret_token"
 
@@ -157,3 +160,24 @@ def test_disabled_server_notices_are_explained() -> None:
 
     with pytest.raises(NoticesDisabledError, match="server_notices section"):
         _admin(httpx.MockTransport(handle)).notices.send("@a:wmx.test", "hello")
+
+
+def test_synapse_down_behind_the_tunnel_names_the_host_not_the_local_port(
+    one_host: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Synapse stopped, `wmx user list` said `cannot reach Synapse at
+    http://127.0.0.1:50261: Server disconnected…` (seen on the demo site): the tunnel's
+    local end, a port the operator never chose. The host and where to look instead."""
+    from wmx.admin import account
+
+    with socket.socket() as probe:  # a local port nothing listens on: refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    local = f"http://127.0.0.1:{port}"
+    monkeypatch.setattr(account, "reach_synapse", lambda site, url=None: nullcontext(local))
+    with pytest.raises(WmxError) as caught, account.admin_session(one_host):
+        pass
+    message = str(caught.value)
+    assert message.startswith("Synapse on hs1 does not answer (reached over SSH, port 8008 there)")
+    assert message.endswith("`wmx status` says whether it runs, `wmx logs synapse` why not")
+    assert str(port) not in message and "\n" not in message

@@ -21,9 +21,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wmx.admin.client import SynapseAdmin
-from wmx.admin.http import AdminApiError, AdminHttp, UnauthorizedError
+from wmx.admin.http import AdminApiError, AdminHttp, SynapseUnreachable, UnauthorizedError
 from wmx.admin.registration import register_user
 from wmx.admin.tunnel import synapse_tunnel
+from wmx.components.synapse import SYNAPSE_PORT
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
 from wmx.site.state_files import read_state
@@ -106,7 +107,19 @@ def admin_session(site: Site, url: str | None = None) -> Iterator[SynapseAdmin]:
     with reach_synapse(site, url) as base_url:
         admin = SynapseAdmin(base_url, "", server_name=site.config.server_name)
         with admin:
-            sign_in(admin, site)
+            try:
+                sign_in(admin, site)
+            except SynapseUnreachable as exc:
+                if url:
+                    raise
+                # The tunnel's local end (http://127.0.0.1:50261) names nothing the
+                # operator knows: say the host, and where to look.
+                host = site.topology.the("homeserver").name
+                raise WmxError(
+                    f"Synapse on {host} does not answer (reached over SSH, port "
+                    f"{SYNAPSE_PORT} there): {exc.cause}; `wmx status` says whether it "
+                    "runs, `wmx logs synapse` why not"
+                ) from None
             yield admin
 
 

@@ -43,6 +43,15 @@ class AdminApiError(WmxError):
         self.errcode = errcode
 
 
+class SynapseUnreachable(WmxError):
+    """No answer from Synapse at all (refused, disconnected, timed out); `cause` says
+    which, without the base URL, which through a tunnel is only a local port."""
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
 class UnauthorizedError(AdminApiError):
     """401: the access token is missing, expired or revoked."""
 
@@ -170,11 +179,15 @@ class AdminHttp:
                     method, path, params=query, json=json, headers=headers
                 )
             except httpx.TimeoutException:
-                raise WmxError(
-                    f"Synapse at {self.base_url} did not answer {method} {path} in time"
+                cause = f"no answer to {method} {path} in time"
+                raise SynapseUnreachable(
+                    f"Synapse at {self.base_url} did not answer {method} {path} in time", cause
                 ) from None
             except httpx.HTTPError as exc:
-                raise WmxError(f"cannot reach Synapse at {self.base_url}: {exc}") from None
+                cause = str(exc).rstrip(".") or type(exc).__name__
+                raise SynapseUnreachable(
+                    f"cannot reach Synapse at {self.base_url}: {cause}", cause
+                ) from None
             if response.status_code == 429 and attempt < self._max_retries:
                 self._sleep(retry_delay(response, attempt))
                 attempt += 1
