@@ -6,6 +6,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -204,7 +205,7 @@ def test_logs_finds_the_host_and_unit_of_a_service(site_dir: Path) -> None:
     assert (host.name, service.unit) == ("matrix", "matrix-synapse.service")
     _, alertmanager = find_service(site, "prometheus-alertmanager", "matrix")
     assert alertmanager.name == "alertmanager"
-    argv = journal_argv(host, service, "1 hour ago", True, 100)
+    argv = journal_argv(host, service, "1 hour ago", True, None)
     assert argv[:1] == ["ssh"] and argv[-2] == "--"
     assert argv[-1] == (
         "journalctl --no-pager --output=short-iso --unit matrix-synapse.service "
@@ -214,6 +215,35 @@ def test_logs_finds_the_host_and_unit_of_a_service(site_dir: Path) -> None:
         find_service(site, "synaps", None)
     with pytest.raises(InputError, match="no such host"):
         find_service(site, "synapse", "elsewhere")
+
+
+def test_logs_lines_count_with_since_too(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wmx logs synapse --since '2 min ago' -n 3` printed every entry since then (66 on
+    the demo site): -n was dropped whenever --since was given. Now the newest 3 of those;
+    --since alone still prints them all, and neither prints the newest 100."""
+    from wmx.ops import logs
+
+    site = load_site(site_dir)
+    host, service = find_service(site, "synapse", None)
+    tail = "journalctl --no-pager --output=short-iso --unit matrix-synapse.service"
+    assert journal_argv(host, service, "2 min ago", False, 3)[-1] == (
+        f"{tail} --since '2 min ago' --lines 3"
+    )
+    assert (
+        journal_argv(host, service, "2 min ago", False, None)[-1] == f"{tail} --since '2 min ago'"
+    )
+    assert journal_argv(host, service, None, False, None)[-1] == f"{tail} --lines 100"
+    given: list[int | None] = []
+
+    def journal(*args: Any) -> int:
+        given.append(args[-1])
+        return 0
+
+    monkeypatch.setattr(logs, "print_journal", journal)
+    for extra in ([], ["-n", "3"]):
+        argv = ["--site", str(site_dir), "logs", "synapse", "--since", "2 min ago", *extra]
+        assert runner.invoke(app, argv).exit_code == 0
+    assert given == [None, 3]
 
 
 def test_logs_refuses_an_unknown_service_on_the_command_line(site_dir: Path) -> None:

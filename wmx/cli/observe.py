@@ -59,7 +59,16 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new entries until Ctrl-C.")
     ] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="Without --since.")] = 100,
+    lines: Annotated[
+        int | None,
+        typer.Option(
+            "--lines",
+            "-n",
+            min=1,
+            help="How many of the newest entries (default 100; with --since, every entry since "
+            "then unless given).",
+        ),
+    ] = None,
 ) -> None:
     """Print a service's journal from the host that runs it (over SSH)."""
     from wmx.ops.logs import find_service, print_journal

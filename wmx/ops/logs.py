@@ -14,6 +14,9 @@ from wmx.ssh import connection
 from wmx.ssh.unreachable import SSH_FAILED, unreachable
 from wmx.status.services import Service, known_service_names, services_of
 
+# The newest entries printed when neither --lines nor --since is given.
+DEFAULT_LINES = 100
+
 
 def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView, Service]:
     """The host (the one given, else the only one running it) and the service."""
@@ -40,14 +43,18 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
 
 
 def journal_argv(
-    host: HostView, service: Service, since: str | None, follow: bool, lines: int
+    host: HostView, service: Service, since: str | None, follow: bool, lines: int | None
 ) -> list[str]:
     command = ["journalctl", "--no-pager", "--output=short-iso", "--unit", service.unit]
     if service.unit.endswith(".timer"):
         # A timer's journal only says when it fired; what the job did (a backup's or a
         # certificate renewal's errors) is in the journal of the service it starts.
         command += ["--unit", service.unit.removesuffix(".timer") + ".service"]
-    command += ["--since", since] if since else ["--lines", str(lines)]
+    # --lines with --since: the newest N of those since then (journalctl's own reading),
+    # not ignored; neither: the newest DEFAULT_LINES.
+    command += ["--since", since] if since else []
+    if lines is not None or not since:
+        command += ["--lines", str(lines or DEFAULT_LINES)]
     if follow:
         command.append("--follow")
     # The journal of a system service needs root (sudo for a non-root user with become).
@@ -55,7 +62,7 @@ def journal_argv(
 
 
 def print_journal(
-    host: HostView, service: Service, since: str | None, follow: bool, lines: int
+    host: HostView, service: Service, since: str | None, follow: bool, lines: int | None
 ) -> int:
     """Print the journal on this terminal; the exit status of journalctl (0 on Ctrl-C).
 
