@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from wmx.backup.present import moment, show_listing, show_restore, show_run
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.render_sites import BASE_CONFIG, make_site
+from wmx.backup.operations import RunOutcome
+from wmx.backup.present import moment, only_on_the_host, show_listing, show_restore, show_run
 from wmx.backup.restore import Check, RestoreReport
 from wmx.present import console
+from wmx.site import Site
+from wmx.site.topology import HostView
 
 
 def test_moment_reads_borg_and_job_times_and_keeps_other_text() -> None:
@@ -77,3 +86,39 @@ def test_restore_report_names_files_and_each_mismatch() -> None:
     assert "Drilled hs-1 from local onto hs2." in text
     assert "put back: /etc/x" in text and "not in the archive" not in text
     assert "✗ mismatch" in text and text.count("✓") == 1
+
+
+def _backed_up(tmp_path: Path, name: str, *more: HostView, **backup: Any) -> Site:
+    hs1 = HostView("hs1", "10.213.0.11", ("database", "homeserver", "proxy"), 2048)
+    config = {**BASE_CONFIG, "backup": {"enabled": True, **backup}}
+    (tmp_path / name).mkdir()
+    return make_site(tmp_path / name, config, [hs1, *more])
+
+
+def test_a_backup_only_on_the_host_itself_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo site (one lab host, no `backup` group) backed up into the homeserver's own
+    repository alone, and `wmx backup run`, `list` and doctor all looked content: nothing
+    said that those archives die with the host."""
+    from wmx.backup import operations
+    from wmx.backup.present import run_now
+
+    local = {
+        "ok": True,
+        "archive": "wmx-1",
+        "original_size": 9,
+        "deduplicated_size": 1,
+        "nfiles": 1,
+    }
+    record = {"ok": True, "duration": 4, "repositories": {"local": local}}
+    monkeypatch.setattr(operations, "data_host", lambda site, host: site.topology.hosts[0])
+    monkeypatch.setattr(operations, "run_backup", lambda *_: RunOutcome(ok=True, run=record))
+    with console.capture() as captured:
+        run_now(_backed_up(tmp_path, "alone"), None)
+    said = " ".join(captured.get().split())
+    assert "These archives are on hs1 alone and die with it: add a host to the inventory's" in said
+    remote = ["borg@backup.example.org:/srv/borg"]
+    assert only_on_the_host(_backed_up(tmp_path, "extra", repositories=remote), "hs1") == ""
+    spare = HostView("spare", "10.0.0.9", ("backup",), 1024)
+    assert only_on_the_host(_backed_up(tmp_path, "spare", spare), "hs1") == ""

@@ -151,6 +151,23 @@ def run_now(site: Site, host: str | None) -> None:
     if not outcome.ok:
         raise WmxError(f"backup failed on {target.name}: {record.get('error') or 'see above'}")
     console.print(f"Backup done in {record.get('duration', 0):.0f} s.")
+    if note := only_on_the_host(site, target.name):
+        console.print(note, soft_wrap=True)
+
+
+def only_on_the_host(site: Site, host: str) -> str:
+    """What to add when every repository is on the backed-up host itself (wmx init's
+    one-host site, the demo): such archives die with the host, and nothing else says so."""
+    from wmx.components.backup import repositories
+
+    found = repositories(site.config, site.topology)
+    if any(r.kind == "extra" or r.host not in (None, host) for r in found):
+        return ""
+    return (
+        f"These archives are on {host} alone and die with it: add a host to the inventory's "
+        "`backup` group (an append-only repository there) or `backup.repositories`, then "
+        "`wmx deploy` (docs/backup.md)."
+    )
 
 
 def list_all(site: Site, host: str | None, output: str) -> None:
