@@ -304,6 +304,19 @@ def test_wmx_diff_shows_a_version_bump_in_the_role_vars(tmp_path: Path) -> None:
     ).stdout
     (change,) = json.loads(as_json)
     assert change["kind"] == "changed" and '"synapse_version"' in change["diff"]
+    # The deploy's plan said "0 file(s) differ" and converged synapse, without saying why
+    # (seen on the demo site after `config set synapse.version`).
+    from wmx.ops.deploy_present import show_plan
+    from wmx.present import console
+
+    deployment = plan_deploy(load_site(root), full=True)  # full: no drift check over SSH
+    assert deployment.vars_changed == [host]
+    with console.capture() as captured:
+        show_plan(deployment)
+    assert captured.get().startswith(
+        "Rendered 1 host(s); 0 file(s) differ from the last deploy. The role vars of "
+        f"{host} differ too (`wmx diff` shows them).\n"
+    )
 
 
 def test_every_role_that_converges_can_verify() -> None:
@@ -448,7 +461,7 @@ def test_a_change_left_out_by_only_is_named_in_the_plan(
         plan_host("h", build, deployed, digests, only=["synapse", "backup"]).changed_left_out()
         == []
     )
-    deployment = SimpleNamespace(hosts=["h"], pending=[], plans={"h": only})
+    deployment = SimpleNamespace(hosts=["h"], pending=[], vars_changed=[], plans={"h": only})
     with console.capture() as captured:
         show_plan(deployment)  # type: ignore[arg-type]
     assert (

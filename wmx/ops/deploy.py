@@ -107,6 +107,9 @@ class Deployment:
     order: list[Step]
     limit: str | None = None
     pending: list[FileChange] = field(default_factory=list)
+    # hosts whose role vars (a version, a setting no file shows) changed since their
+    # last deploy: a plan converging with "0 file(s) differ" says why
+    vars_changed: list[str] = field(default_factory=list)
 
 
 def plan_deploy(
@@ -148,7 +151,11 @@ def plan_deploy(
         plan.packages_done = covered_roles(playbooks, converging, plan.role_vars)
         plan.packages_wait = wait_roles(playbooks, plan.packages, converging, plan.role_vars)
     pending = diff_trees(site.paths.deployed, build, hosts)
-    return Deployment(site, build, hosts, plans, shared_order(plans.values()), limit, pending)
+    changed = [
+        c.host for c in vars_changes(site.paths.deployed, build, hosts) if c.kind == "changed"
+    ]
+    order = shared_order(plans.values())
+    return Deployment(site, build, hosts, plans, order, limit, pending, changed)
 
 
 def verify_units(host: HostView, plan: HostPlan) -> list[str]:

@@ -27,9 +27,14 @@ if TYPE_CHECKING:
 def show_plan(deployment: Deployment) -> None:
     """The hosts rendered, the files that differ, and per host the roles it converges,
     only verifies (unchanged) and removes."""
+    # The role vars as a sentence of their own, after the files' (docs/production.md
+    # shows that one).
+    hosts = ", ".join(deployment.vars_changed)
+    also = f" The role vars of {hosts} differ too (`wmx diff` shows them)." if hosts else ""
     console.print(
         f"Rendered {len(deployment.hosts)} host(s); "
-        f"{len(deployment.pending)} file(s) differ from the last deploy."
+        f"{len(deployment.pending)} file(s) differ from the last deploy.{also}",
+        soft_wrap=True,
     )
     for host, plan in deployment.plans.items():
         converge = plan.roles_doing("converge")
