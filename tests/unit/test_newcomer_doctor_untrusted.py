@@ -7,11 +7,12 @@ checks' fix, and discovery says what it could not read."""
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from wmx.doctor import Check, Report
 from wmx.doctor.checks import DEPLOY
-from wmx.doctor.discovery import UNREAD, WellKnown, resolve_federation
+from wmx.doctor.discovery import UNREAD, Endpoint, WellKnown, resolve_federation
 from wmx.doctor.fetch import FetchError
 from wmx.doctor.present import render_report
 
@@ -65,4 +66,49 @@ def test_discovery_says_when_well_known_could_not_be_read() -> None:
     absent = WellKnown("https://wmx.test/.well-known/matrix/server", document={})
     assert resolve_federation("wmx.test", absent, lambda name: []).via.startswith(
         "no .well-known delegation"
+    )
+
+
+def test_an_unreadable_well_known_sends_the_federation_probes_to_the_sites_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without --ca-file on the demo site (session 13) .well-known could not be read, so
+    doctor probed what a remote server would fall back to, wmx.test:8448: three 10 s
+    timeouts, and fixes saying to open port 8448 on a site that federates on 443. A
+    remote server trusts the chain and reads .well-known; the site's endpoint is probed."""
+    from wmx.doctor import outside
+
+    untrusted = FetchError("tls-untrusted", UNTRUSTED)
+
+    def unread(server_name: str, kind: str, **_: object) -> WellKnown:
+        return WellKnown(f"https://{server_name}/.well-known/matrix/{kind}", error=untrusted)
+
+    probed: list[tuple[str, int]] = []
+
+    def probe(target: object, endpoint: Endpoint) -> Check:
+        probed.append((endpoint.host, endpoint.port))
+        return Check("server-keys", "keys", False, f"{endpoint.text}: {UNTRUSTED}", DEPLOY)
+
+    def tls(target: object, host: str, port: int, sni: str, role: str) -> list[Check]:
+        probed.append((host, port))
+        return [Check(f"tls:{host}:{port}", "TLS", False, UNTRUSTED, "renew it")]
+
+    monkeypatch.setattr(outside, "fetch_well_known", unread)
+    monkeypatch.setattr(outside, "_tls_checks", tls)
+    monkeypatch.setattr(outside, "_keys_check", probe)
+    monkeypatch.setattr(outside, "_version_check", probe)
+    client = Check("client-versions", "versions", False, UNTRUSTED, DEPLOY)
+    monkeypatch.setattr(outside, "_client_versions", lambda target, base: client)
+    target = outside.Outside(
+        "wmx.test", "matrix.wmx.test", 443, resolve=lambda name, port: ["10.213.0.11"],
+        srv=lambda name: [],
+    )  # fmt: skip
+    checks = {c.id: c for c in outside.outside_checks(target)}
+    assert ("wmx.test", 8448) not in probed
+    assert probed.count(("matrix.wmx.test", 443)) == 3  # its TLS once, keys, version
+    endpoint = checks["federation-endpoint"]
+    assert not endpoint.ok and "remote servers would use" not in endpoint.detail
+    assert endpoint.detail.endswith("the site's matrix.wmx.test:443 is checked below")
+    assert "this machine does not trust the certificate chain" in _text(
+        Report("wmx.test", list(checks.values()))
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from wmx.doctor.checks import DEPLOY, Check, failed, passed
 from wmx.doctor.discovery import (
+    UNREAD,
     Endpoint,
     SrvLookup,
     WellKnown,
@@ -375,7 +376,25 @@ def outside_checks(target: Outside) -> list[Check]:
     endpoint = None
     if target.federation:
         endpoint = resolve_federation(target.server_name, server, target.srv)
-        checks.append(_endpoint_check(target, endpoint))
+        untrusted = server.error is not None and server.error.kind == "tls-untrusted"
+        if expected and target.federation_port and untrusted:
+            # This machine cannot read .well-known, a remote server can: the fallback
+            # (port 8448 of the server name) is nobody's endpoint, and probing it cost
+            # three timeouts whose fixes said to open a port. The site's own is probed.
+            checks.append(
+                failed(
+                    "federation-endpoint",
+                    "Federation endpoint (server discovery)",
+                    f"{UNREAD}: {server.error}; the site's {expected} is checked below",
+                    f"remote servers follow .well-known/matrix/server: {DEPLOY}",
+                )
+            )
+            endpoint = Endpoint(
+                target.homeserver_host, target.federation_port, target.homeserver_host,
+                expected, "wmx.yaml",
+            )  # fmt: skip
+        else:
+            checks.append(_endpoint_check(target, endpoint))
         tls_targets.append((endpoint.host, endpoint.port, endpoint.tls_name, "federation"))
     done: set[tuple[str, int]] = set()
     for host, port, sni, role in tls_targets:
