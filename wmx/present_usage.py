@@ -107,6 +107,10 @@ def _parsing(exc: BaseException) -> Context | None:
 def _what(exc: UsageError, ctx: Context | None) -> str:
     if isinstance(exc, NoSuchOption):
         option = exc.option_name
+        if re.fullmatch(r"-[0-9][0-9.]*", option):
+            # A negative number meant as a value (`wmx config set KEY -5`): click reads
+            # any word with a leading '-' as an option until `--` ends the options.
+            return f"no such option {option}; to give {option} as a value, put `--` before it"
         close = difflib.get_close_matches(option, exc.possibilities or [], n=3, cutoff=CLOSE)
         return f"no such option {_word(option)}{_did_you_mean(close)}"
     if isinstance(exc, MissingParameter):

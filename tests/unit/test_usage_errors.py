@@ -57,6 +57,13 @@ def _one_line(args: list[str]) -> str:
         ),
         (["deploy", "--verbos"], "wmx deploy: no such option --verbos; did you mean --verbose?"),
         (["--bogus"], "error: wmx: no such option --bogus (see `wmx --help`)"),
+        # A negative number is a value after `--` (seen: `wmx config set KEY -5` said
+        # only "no such option -5")
+        (
+            ["config", "set", "synapse.max_upload_size_mb", "-5"],
+            "wmx config set: no such option -5; to give -5 as a value, put `--` before it "
+            "(see `wmx config set --help`)",
+        ),
         (
             ["room", "alias", "--bogus"],
             "wmx room alias: no such option --bogus (see `wmx room alias --help`)",
