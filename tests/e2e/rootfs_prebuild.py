@@ -3,8 +3,7 @@
 `Lab.up` builds a release's rootfs (debootstrap, then security updates and locales: one
 to two minutes each) when it first creates a host of that release; on a machine without
 the cache, as CI's, the e2e tiers would wait for it. scripts/test runs this in the
-background while the unit and integration tiers run, and waits for it before the e2e
-tier:
+background while the unit tier runs, and waits for it before the e2e tier:
 
     python -m tests.e2e.rootfs_prebuild trixie bookworm
 
