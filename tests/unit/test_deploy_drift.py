@@ -149,7 +149,9 @@ def test_the_deploy_plan_names_what_was_edited(tmp_path: Path) -> None:
     plan = HostPlan("h", [], {}, {}, {}, [])
     plan.drifted = {"synapse": [f"/etc/f{i}" for i in range(5)]}
 
-    deployment = SimpleNamespace(hosts=["h"], pending=[], vars_changed=[], plans={"h": plan})
+    deployment = SimpleNamespace(
+        hosts=["h"], pending=[], vars_changed=[], first_hosts=[], plans={"h": plan}
+    )
     with console.capture() as captured:
         deploy_present.show_plan(deployment)  # type: ignore[arg-type]
     text = captured.get()
@@ -167,7 +169,9 @@ def test_the_plan_removes_only_what_an_earlier_deploy_converged() -> None:
     steps = [Step("redis", "remove"), Step("coturn", "remove"), Step("synapse")]
     actions = {"redis:remove": "remove", "coturn:remove": "remove", "synapse:converge": "converge"}
     plan = HostPlan("h", steps, actions, {}, {}, [], recorded={"coturn:converge": "d1"})
-    deployment = SimpleNamespace(hosts=["h"], pending=[], vars_changed=[], plans={"h": plan})
+    deployment = SimpleNamespace(
+        hosts=["h"], pending=[], vars_changed=[], first_hosts=[], plans={"h": plan}
+    )
     with console.capture() as captured:
         deploy_present.show_plan(deployment)  # type: ignore[arg-type]
     assert "h: converge synapse; remove coturn; make sure redis absent (off)" in captured.get()

@@ -13,7 +13,7 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.unit.test_monitoring_rules import ONE_HOST, files_of, make_site
+from tests.unit.test_monitoring_rules import FOUR_HOSTS, ONE_HOST, files_of, make_site
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.grafana import DASHBOARDS, DATASOURCE_UID
@@ -211,7 +211,7 @@ def test_logs_finds_the_host_and_unit_of_a_service(site_dir: Path) -> None:
         "journalctl --no-pager --output=short-iso --unit matrix-synapse.service "
         "--since '1 hour ago' --follow"
     )
-    with pytest.raises(InputError, match="no service 'synaps'"):
+    with pytest.raises(InputError, match="no service synaps;"):
         find_service(site, "synaps", None)
     with pytest.raises(InputError, match="no such host"):
         find_service(site, "synapse", "elsewhere")
@@ -249,7 +249,31 @@ def test_logs_lines_count_with_since_too(site_dir: Path, monkeypatch: pytest.Mon
 def test_logs_refuses_an_unknown_service_on_the_command_line(site_dir: Path) -> None:
     result = runner.invoke(app, ["--site", str(site_dir), "logs", "postgres-15"])
     assert result.exit_code == 2
-    assert "known services:" in result.output and "synapse" in result.output
+    assert "services of this site:" in result.output and "synapse" in result.output
+
+
+def test_logs_names_the_services_this_site_runs(site_dir: Path) -> None:
+    """`wmx logs nosuch` listed every service wmx knows, redis and synapse-workers too on a
+    site without workers; a service of a component the site has off said only 'no
+    service'. Now the list is the site's (or the host's), and each case says why."""
+    site = load_site(site_dir)
+    with pytest.raises(InputError) as unknown:
+        find_service(site, "nosuch", None)
+    assert str(unknown.value).startswith("no service nosuch; services of this site: ")
+    assert "synapse" in str(unknown.value) and "redis" not in str(unknown.value)
+    with pytest.raises(InputError, match=r"^redis does not run on this site \(its component"):
+        find_service(site, "redis", None)
+    with pytest.raises(InputError, match=r"^synapse-workers does not run on this site"):
+        find_service(site, "synapse-workers", None)
+
+
+def test_logs_says_where_a_service_runs_when_another_host_is_given(tmp_path: Path) -> None:
+    site = make_site(tmp_path, FOUR_HOSTS)
+    with pytest.raises(InputError) as wrong_host:
+        find_service(site, "postgresql", "hs1")
+    said = str(wrong_host.value)
+    assert said.startswith("postgresql does not run on hs1 but on db1; services on hs1: ")
+    assert "synapse" in said and "postgresql," not in said
 
 
 def _status(alerts: list[Alert]) -> SiteStatus:

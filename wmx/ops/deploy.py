@@ -110,6 +110,9 @@ class Deployment:
     # hosts whose role vars (a version, a setting no file shows) changed since their
     # last deploy: a plan converging with "0 file(s) differ" says why
     vars_changed: list[str] = field(default_factory=list)
+    # hosts this site has never deployed (no record under .wmx/deployed/): their files
+    # are to be installed, not "differ from the last deploy"
+    first_hosts: list[str] = field(default_factory=list)
 
 
 def plan_deploy(
@@ -155,7 +158,8 @@ def plan_deploy(
         c.host for c in vars_changes(site.paths.deployed, build, hosts) if c.kind == "changed"
     ]
     order = shared_order(plans.values())
-    return Deployment(site, build, hosts, plans, order, limit, pending, changed)
+    first = [h for h in hosts if not (site.paths.deployed / h).is_dir()]
+    return Deployment(site, build, hosts, plans, order, limit, pending, changed, first)
 
 
 def verify_units(host: HostView, plan: HostPlan) -> list[str]:

@@ -32,8 +32,7 @@ def show_plan(deployment: Deployment) -> None:
     hosts = ", ".join(deployment.vars_changed)
     also = f" The role vars of {hosts} differ too (`wmx diff` shows them)." if hosts else ""
     console.print(
-        f"Rendered {len(deployment.hosts)} host(s); "
-        f"{len(deployment.pending)} file(s) differ from the last deploy.{also}",
+        f"Rendered {len(deployment.hosts)} host(s); {_files_said(deployment)}{also}",
         soft_wrap=True,
     )
     for host, plan in deployment.plans.items():
@@ -63,6 +62,21 @@ def show_plan(deployment: Deployment) -> None:
                 f"deploy: {', '.join(paths[:SHOWN])}{more}"
             )
             console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _files_said(deployment: Deployment) -> str:
+    """How many files the run installs: on a host deployed before, those that differ
+    from its last deploy; on a host deployed for the first time, all of its files."""
+    first = set(deployment.first_hosts)
+    new = sum(change.host in first for change in deployment.pending)
+    differ = len(deployment.pending) - new
+    if not first:
+        return f"{differ} file(s) differ from the last deploy."
+    hosts = ", ".join(h for h in deployment.hosts if h in first)
+    said = f"{new} file(s) to install on {hosts} (a first deploy)"
+    if len(first) == len(deployment.hosts):
+        return f"{said}."
+    return f"{differ} file(s) differ from the last deploy; {said}."
 
 
 def show_changes(changes: Sequence[FileChange]) -> None:

@@ -32,14 +32,31 @@ def find_service(site: Site, name: str, host_name: str | None) -> tuple[HostView
         if name in (s.name, s.unit.removesuffix(".service"), s.unit.removesuffix(".timer"))
     ]
     if not matches:
-        where = f" on {host_name}" if host_name else ""
-        raise InputError(
-            f"no service {name!r}{where}; known services: {', '.join(known_service_names())}"
-        )
+        raise InputError(_no_such_service(site, name, host_name))
     if len(matches) > 1:
         names = ", ".join(h.name for h, _ in matches)
         raise InputError(f"{name} runs on several hosts ({names}): choose one with --host")
     return matches[0]
+
+
+def _no_such_service(site: Site, name: str, host_name: str | None) -> str:
+    """Why `name` has no journal to show here, and the services this site (or the host
+    given) does run: wmx's whole list named services a site without workers or
+    monitoring has not got."""
+    hosts = [h for h in site.topology.hosts if host_name in (None, h.name)]
+    here = sorted({s.name for h in hosts for s in services_of(site, h)})
+    where = f" on {host_name}" if host_name else ""
+    listing = f"services{where or ' of this site'}: {', '.join(here) or 'none'}"
+    elsewhere = sorted(
+        h.name
+        for h in site.topology.hosts
+        if h not in hosts and any(s.name == name for s in services_of(site, h))
+    )
+    if elsewhere:
+        return f"{name} does not run on {host_name} but on {', '.join(elsewhere)}; {listing}"
+    if name in known_service_names():
+        return f"{name} does not run{where} on this site (its component is off); {listing}"
+    return f"no service {given(name)}{where}; {listing}"
 
 
 def journal_argv(
