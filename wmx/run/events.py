@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from wmx.run.failures import failure_message
+from wmx.errors import printable
+from wmx.run.failures import failure_message, item_label
 from wmx.run.no_log import StdoutScrubber, is_hidden
 from wmx.run.results import CONTROLLER, HostStats, TaskFailure
 
 Outcome = Literal["ok", "changed", "failed", "ignored", "skipped", "unreachable"]
 
 CONTROLLER_ERROR_LINES = 8
+# The changed loop items a task's line names; the rest are counted.
+ITEMS_NAMED = 5
 _CHANGED_TEXT = re.compile(r"^changed: \[", re.MULTILINE)
 
 
@@ -158,7 +161,9 @@ class RunTracker:
     _scrubber: StdoutScrubber = field(init=False)
     _problems: dict[str, list[_Problem]] = field(init=False, default_factory=dict)
     _problem_count: int = field(init=False, default=0)
-    _changed_items: set[tuple[str, str]] = field(init=False, default_factory=set)
+    # per (host, task), the labels of the loop items that changed (a hidden item counts,
+    # unnamed): the task's line then names them ("changed  h  Start units: redis")
+    _changed_items: dict[tuple[str, str], list[str]] = field(init=False, default_factory=dict)
     _controller_errors: list[str] = field(init=False, default_factory=list)
     _in_controller_error: bool = field(init=False, default=False)
     _warnings_seen: set[str] = field(init=False, default_factory=set)
@@ -282,13 +287,15 @@ class RunTracker:
             changed = bool(_CHANGED_TEXT.search(stdout)) or task_key in self._changed_items
         else:
             changed = isinstance(res, Mapping) and res.get("changed") is True
-        self._changed_items.discard(task_key)
+        items = self._changed_items.pop(task_key, [])
         counts = self._counts(host)
         counts.ok += 1
         if changed:
             counts.changed += 1
             self.changed_tasks.append((host, task))
-        return HostOutcome(host, task, "changed" if changed else "ok")
+        more = f" and {len(items) - ITEMS_NAMED} more" if len(items) > ITEMS_NAMED else ""
+        message = printable(", ".join(items[:ITEMS_NAMED]) + more) if changed and items else None
+        return HostOutcome(host, task, "changed" if changed else "ok", message)
 
     def _on_item_ok(self, event_data: Mapping[str, object], stdout: str) -> None:
         res = event_data.get("res")
@@ -297,13 +304,16 @@ class RunTracker:
         else:
             changed = isinstance(res, Mapping) and res.get("changed") is True
         if changed:
-            self._changed_items.add((self._host(event_data), _text(event_data.get("task_uuid"))))
+            key = (self._host(event_data), _text(event_data.get("task_uuid")))
+            items = self._changed_items.setdefault(key, [])
+            if isinstance(res, Mapping) and not is_hidden(res):
+                items.append(item_label(res))
 
     def _on_failed(self, event_data: Mapping[str, object]) -> HostOutcome:
         host = self._host(event_data)
         task = self._task_label(event_data)
         message = failure_message(event_data.get("res"))
-        self._changed_items.discard((host, _text(event_data.get("task_uuid"))))
+        self._changed_items.pop((host, _text(event_data.get("task_uuid"))), None)
         counts = self._counts(host)
         if event_data.get("ignore_errors"):
             counts.ok += 1

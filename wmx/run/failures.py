@@ -108,7 +108,9 @@ def _single_result_message(res: Mapping[str, object]) -> list[str]:
     return lines
 
 
-def _item_label(item: Mapping[str, object]) -> str:
+def item_label(item: Mapping[str, object]) -> str:
+    """A loop item's label as Ansible shows it (`loop_control.label`, else the item),
+    JSON when it is not text, clipped to 60 characters."""
     label = item.get("_ansible_item_label", item.get("item"))
     text = label if isinstance(label, str) else json.dumps(label, default=str, sort_keys=True)
     return text if len(text) <= 60 else text[:59] + "…"
@@ -122,7 +124,7 @@ def _loop_message(results: list[object]) -> list[str] | None:
             hidden_items += 1
         elif isinstance(item, Mapping) and (item.get("failed") or item.get("unreachable")):
             detail = _single_result_message(item) or ["failed without a message"]
-            failed_items.append([f"item {_item_label(item)}: {detail[0]}", *detail[1:]])
+            failed_items.append([f"item {item_label(item)}: {detail[0]}", *detail[1:]])
     if not failed_items:
         return [HIDDEN] if hidden_items else None
     lines = [line for item_lines in failed_items[:ITEMS_SHOWN] for line in item_lines]
