@@ -206,6 +206,37 @@ def test_a_hand_edit_on_the_host_is_put_back_by_a_plain_deploy(deployed: Deploye
     ), third.stdout
 
 
+def test_a_deploy_of_an_older_synapse_is_refused_before_anything_changes(
+    deployed: Deployed,
+) -> None:
+    """`wmx config set synapse.version OLDER` and `wmx deploy` installed the older release
+    and restarted Synapse on a database the newer one had used. The synapse role refuses
+    it before the release is downloaded; with wmx.yaml put back, a deploy changes nothing."""
+    root = deployed.site.paths.root
+    config = root / "wmx.yaml"
+    before = config.read_bytes()
+    link = ["readlink", "-f", "/opt/synapse/current"]
+    running = deployed.lab.run(deployed.host, link).stdout.strip()
+    older = "1.100.0"
+    try:
+        wmx("config", "set", "synapse.version", older, site=root)
+        refused = wmx("deploy", site=root, check=False)
+    finally:
+        config.write_bytes(before)
+    said = " ".join((refused.stdout + refused.stderr).replace("│", " ").split())
+    assert refused.returncode == 1, said
+    version = running.rsplit("/", 1)[-1]
+    runs = f"this host runs Synapse {version} and wmx.yaml's synapse.version"
+    assert f"{runs} asks for the older {older}" in said
+    assert deployed.lab.run(deployed.host, link).stdout.strip() == running
+    venv = deployed.lab.run(
+        deployed.host, ["test", "-e", f"/opt/synapse/venvs/{older}"], check=False
+    )
+    assert venv.returncode == 1, "the older release was downloaded"
+    assert _changed(wmx("deploy", site=root).stdout) == 0
+    assert _versions_ok(deployed)
+
+
 def _versions_ok(deployed: Deployed) -> bool:
     with https(deployed.trust) as http:
         return http.get(f"{deployed.homeserver_url}/_matrix/client/versions").status_code == 200

@@ -183,9 +183,12 @@ def run_deploy(
     console: Console,
     record: bool = True,
     playbooks: Path | None = None,
+    throwaway: bool = False,
 ) -> RunResult:
     """Run site.yml over the plan; after a successful real run, record it as deployed
-    (the baseline of `wmx diff` and of the next deploy's plan)."""
+    (the baseline of `wmx diff` and of the next deploy's plan). `throwaway`: the hosts'
+    data is replaced right after (a drill's spare host), so an older Synapse release
+    than one runs there is installed, not refused."""
     playbooks = playbooks or data_dir("playbooks")
     site = deployment.site
     if not check:
@@ -196,7 +199,10 @@ def run_deploy(
                 runs_dir=site.paths.runs,
                 playbook=playbooks / "site.yml",
                 inventory=site.paths.inventory,
-                extravars={"wmx_build_dir": str(deployment.build)},
+                extravars={
+                    "wmx_build_dir": str(deployment.build),
+                    **({"synapse_older_allowed": True} if throwaway else {}),
+                },
                 host_vars={h: play_vars(p, deployment.order) for h, p in deployment.plans.items()},
                 secret_files=secret_files,
                 limit=deployment.limit,
@@ -240,15 +246,19 @@ def deploy_site(
     check: bool = False,
     verbose: bool = False,
     planned: Callable[[Deployment], None] | None = None,
+    throwaway: bool = False,
 ) -> RunResult:
     """Render, plan and run (`planned` is shown the plan before the run), with build/'s
     lock held from the render through the record after the run: a `wmx render` started
-    meanwhile refuses (busy), where it had replaced the tree Ansible then copied."""
+    meanwhile refuses (busy), where it had replaced the tree Ansible then copied.
+    `throwaway` as for run_deploy."""
     with build_locked(site.paths.build):
         deployment = plan_deploy(site, limit=limit, only=only, full=full)
         if planned is not None:
             planned(deployment)
-        return run_deploy(deployment, check=check, verbose=verbose, console=console)
+        return run_deploy(
+            deployment, check=check, verbose=verbose, console=console, throwaway=throwaway
+        )
 
 
 def certificate_hosts(deployment: Deployment) -> list[str]:

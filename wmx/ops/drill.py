@@ -144,8 +144,15 @@ def deploy_drill_host(rehearsal: Site, target: HostView, *, console: Console) ->
     """Deploy the data side (PostgreSQL, Synapse, backup tools) onto the drill host, as
     `wmx deploy --only … --limit HOST` would for the rehearsal site; Ansible's progress
     goes to `console`."""
+    # throwaway: a spare host an earlier rehearsal upgraded runs a newer Synapse than the
+    # site's; the restore replaces its database, so going back there loses nothing.
     ran = deploy_site(
-        rehearsal, limit=target.name, only=DRILL_COMPONENTS, full=True, console=console
+        rehearsal,
+        limit=target.name,
+        only=DRILL_COMPONENTS,
+        full=True,
+        console=console,
+        throwaway=True,
     )
     if not ran.ok:
         raise WmxError(f"could not deploy the drill host {target.name}")
