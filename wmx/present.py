@@ -336,14 +336,34 @@ def ask(
                     raise InputError(f"{option} is required with --defaults")
                 value = default
             else:
-                value = typer.prompt(label.capitalize(), default=default)
+                value = _answer(label.capitalize(), default)
         if not interactive or given is not None:
             return checked(check, value, name=option)
         try:
             return check(value)
         except ValueError as exc:  # asked: say why and ask again
-            console.print(f"[red]{esc(exc)}[/]")
+            err_console.print(f"[red]{esc(exc)}[/]")
             value = None
+
+
+def _answer(question: str, default: str | None) -> str:
+    """The answer to `question`: asked on a terminal, on stderr as confirm()'s questions
+    are (stdout holds only what the command reports: `wmx init SITE | tee init.log` kept
+    no questions); from standard input that is no terminal, the next line, unasked (a
+    script's answers; an error then is its one line). An empty answer is the default;
+    without one it is asked again. The end of input is typer.Abort, as at a prompt."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(question, default=default, err=True))
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            try:
+                raise EOFError
+            except EOFError:  # the context a prompt's Abort carries: callers read it
+                raise typer.Abort from None
+        value = line.rstrip("\r\n")
+        if value or default is not None:
+            return value or str(default)
 
 
 def checked(check: Callable[[str], T], value: str, *, name: str = "") -> T:

@@ -38,7 +38,11 @@ def test_init_interactive_asks_and_rejects_bad_answers(tmp_path: Path) -> None:
     answers = "not a name\nexample.test\n\n\n\nops@example.test\n\n"
     result = runner.invoke(app, ["init", str(site)], input=answers)
     assert result.exit_code == 0, result.stderr
-    assert "is not a DNS host name" in result.stdout
+    # Why an answer was refused goes to stderr; stdout is the report. Answers from a
+    # pipe are read unasked (a terminal's questions go to stderr).
+    assert "is not a DNS host name" in result.stderr
+    assert "Server name" not in result.stdout + result.stderr
+    assert "is not a DNS host name" not in result.stdout and "Created site" in result.stdout
     text = (site / "wmx.yaml").read_text()
     assert "server_name: example.test" in text and "email: ops@example.test" in text
 

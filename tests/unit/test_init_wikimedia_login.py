@@ -23,7 +23,7 @@ def test_asked_the_key_and_the_secret_without_echo(tmp_path: Path) -> None:
     answers = f"example.test\n\n\n\n\nnot-a-key\n{KEY}\n{SECRET}\n{SECRET}\n"
     result = runner.invoke(app, ["init", str(site)], input=answers)
     assert result.exit_code == 0, result.stderr
-    assert "is not an OAuth 2.0 consumer key" in result.stdout
+    assert "is not an OAuth 2.0 consumer key" in result.stderr
     assert SECRET not in result.stdout + result.stderr
     paths = SitePaths(site)
     login = load_config(paths).login

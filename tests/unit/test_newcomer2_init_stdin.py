@@ -47,7 +47,7 @@ def test_ctrl_c_at_a_question(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         except KeyboardInterrupt:
             raise typer.Abort() from None  # as click's prompt does
 
-    monkeypatch.setattr("wmx.present.typer.prompt", interrupted)
+    monkeypatch.setattr("wmx.present._answer", interrupted)
     result = runner.invoke(app, ["init", str(tmp_path / "site")])
     assert result.exit_code == 130, result.output
     assert "Aborted" not in result.output

@@ -6,13 +6,14 @@ key the login switched on, its secret asked without echo or left to
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from wmx.errors import InputError
-from wmx.present import ask, console, esc, read_secret
+from wmx.present import ask, console, err_console, esc, read_secret
 from wmx.site import SitePaths
 from wmx.site.config_edit import set_value
 from wmx.site.init import InitAnswers, init_site
@@ -48,7 +49,8 @@ def create_site(
             if isinstance(exc.__context__, KeyboardInterrupt):
                 raise KeyboardInterrupt from None  # Ctrl-C: exit status 130, as anywhere
             if isinstance(exc.__context__, EOFError):
-                console.print()  # end the question's line
+                if sys.stdin.isatty():  # a question was asked (on stderr): end its line
+                    err_console.print()
                 raise InputError(NO_ANSWERS.format(what=label)) from None
             raise
 
