@@ -3,9 +3,10 @@
 `Lab.up` builds a release's rootfs (debootstrap, then security updates and locales: one
 to two minutes each) when it first creates a host of that release; on a machine without
 the cache, as CI's, the e2e tiers would wait for it. scripts/test runs this in the
-background while the unit tier runs, and waits for it before the e2e tier:
+background for the e2e tier's release while the unit tier runs, and for the other
+release beside the e2e tier, and waits for each before the tier that needs it:
 
-    python -m tests.e2e.rootfs_prebuild trixie bookworm
+    python -m tests.e2e.rootfs_prebuild trixie
 
 Releases are built one after another (the cache's build lock serialises builds anyway);
 a cache that is current is left as it is. One line per release; exit status 1 when a

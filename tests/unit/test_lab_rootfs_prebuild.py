@@ -1,5 +1,5 @@
-"""tests/e2e/rootfs_prebuild.py, which scripts/test runs in the background while its unit
-tier runs: every release asked for is built in order, a failure is one
+"""tests/e2e/rootfs_prebuild.py, which scripts/test runs in the background before its e2e
+tiers: every release asked for is built in order, a failure is one
 line and exit status 1 and does not stop the next release."""
 
 from __future__ import annotations
