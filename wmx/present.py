@@ -305,13 +305,13 @@ def ask_hidden(what: str, instead: str) -> str:
     return first.rstrip("\r\n")
 
 
-def read_secret(what: str, *, stdin: bool) -> str:
+def read_secret(
+    what: str, *, stdin: bool, instead: str = "give it as one line with --stdin"
+) -> str:
     """A password or secret: one line of standard input (`--stdin`), or asked for twice
-    without echo as `what`; never from the command line, never empty."""
-    if stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = ask_hidden(what, "give it as one line with --stdin")
+    without echo as `what` (`instead`: what to do when standard input ends first); never
+    from the command line, never empty."""
+    value = sys.stdin.readline().rstrip("\r\n") if stdin else ask_hidden(what, instead)
     if not value.strip() or "\n" in value:
         raise InputError(f"the {what.lower()} must be one non-empty line")
     return value

@@ -49,7 +49,7 @@ def test_a_notice_comes_from_the_argument_or_the_file(tmp_path: Path) -> None:
     file.write_text("Maintenance tonight.\n")
     assert notice_body("Hello", None) == "Hello"
     assert notice_body(None, file) == "Maintenance tonight.\n"
-    with pytest.raises(InputError, match="as an argument or with --file"):
+    with pytest.raises(InputError, match="as an argument or with --file, not both"):
         notice_body("Hello", file)
     with pytest.raises(InputError, match="as an argument or with --file"):
         notice_body(None, None)

@@ -267,3 +267,16 @@ def test_an_empty_site_or_path_argument_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "DIRECTORY: an empty path" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_rehearsal_names_its_own_option(template: Path) -> None:
+    """`upgrade rehearse --on HOST` had been told to use `--to HOST`, which is its target
+    release there: each refusal names the option given, and the rehearsal."""
+    for argv, said in [
+        ([], "name a throwaway host with --on HOST; the rehearsal installs"),
+        (["--on", "z"], "--on z: no such host in the inventory (matrix)"),
+        (["--on", "matrix"], "--on matrix: it serves the site"),
+    ]:
+        result = runner.invoke(app, ["--site", str(template), "upgrade", "rehearse", *argv])
+        assert result.exit_code == 2, result.output
+        assert said in result.stderr and "--to" not in result.stderr, result.stderr

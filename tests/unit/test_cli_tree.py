@@ -6,6 +6,7 @@ regenerate it with `WMX_UPDATE_GOLDEN=1 pytest tests/unit/test_cli_tree.py` and 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,10 @@ def test_command_tree_matches_golden() -> None:
     if os.environ.get("WMX_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(actual)
     assert actual == GOLDEN.read_text(), "the CLI changed; WMX_UPDATE_GOLDEN=1 regenerates"
+
+
+def test_no_help_text_holds_what_markdown_would_eat() -> None:
+    """Help is rendered as markdown: `#<network>_<channel>` came out as `#_`. Placeholders
+    are written in capitals (NETWORK) as everywhere else."""
+    eaten = [line for line in GOLDEN.read_text().splitlines() if re.search(r"<[a-z_]+>", line)]
+    assert not eaten

@@ -55,3 +55,37 @@ def test_a_bad_key_is_one_line_naming_the_option(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--wikimedia-consumer-key" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_secret_not_given_leaves_no_site(tmp_path: Path) -> None:
+    """The secret is asked before anything is written: standard input that ends first,
+    or two lines that differ, leave no half-made site (it had been written, with login on
+    and no secret, and a second `wmx init` refused it)."""
+    start = f"example.test\n\n\n\n\n{KEY}\n"
+    for name, answers, said in [
+        ("ended", start, "leave the consumer key empty"),
+        ("differ", f"{start}{SECRET}\nother\n", "differ"),
+    ]:
+        result = runner.invoke(app, ["init", str(tmp_path / name)], input=answers)
+        assert result.exit_code == 2 and said in result.stderr, result.stderr
+        assert "--stdin" not in result.stderr  # wmx init has no --stdin
+        assert not (tmp_path / name).exists()
+
+
+def test_validate_refuses_a_site_whose_secret_is_still_missing(tmp_path: Path) -> None:
+    site = tmp_path / "scripted"
+    argv = ["init", str(site), "--defaults", "--server-name", "example.test"]
+    assert runner.invoke(app, [*argv, "--wikimedia-consumer-key", KEY]).exit_code == 0
+    result = runner.invoke(app, ["--site", str(site), "config", "validate"])
+    assert result.exit_code == 1
+    assert "no login_client_secret" in result.stderr and "login client-secret" in result.stderr
+
+
+def test_a_server_name_too_long_for_wiki_logins_is_refused_before_writing(
+    tmp_path: Path,
+) -> None:
+    name = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 55, "org"])
+    argv = ["init", str(tmp_path / "long"), "--defaults", "--server-name", name]
+    result = runner.invoke(app, [*argv, "--wikimedia-consumer-key", KEY])
+    assert result.exit_code == 2 and "too long for logins with the wiki" in result.stderr
+    assert not (tmp_path / "long").exists()

@@ -4,6 +4,7 @@ listed every one of the hundred-odd settings), exit status 2, nothing written.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,17 @@ def test_an_unknown_setting_gets_a_short_hint(
     assert not_said not in err.split("; ", 1)[1]
     assert len(result.stderr.strip().splitlines()) == 1
     assert (site / "wmx.yaml").read_text() == before
+
+
+def test_every_setting_and_section_can_be_read(site: Path) -> None:
+    """`config get` of every name wmx.yaml knows, and of every section: a list of models
+    (irc_bridge.networks) printed as JSON, not a traceback."""
+    from wmx.site.config_edit import _known_keys
+
+    keys = _known_keys()
+    sections = {key.rsplit(".", 1)[0] for key in keys if "." in key}
+    for key in [*keys, *sorted(sections)]:
+        result = runner.invoke(app, ["--site", str(site), "config", "get", key])
+        assert result.exit_code == 0, (key, result.output)
+    result = runner.invoke(app, ["--site", str(site), "config", "get", "irc_bridge.networks"])
+    assert json.loads(result.stdout)[0]["name"] == "libera"

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 def notice_body(text: str | None, file: Path | None, paths: SitePaths | None = None) -> str:
     """The notice to send: `text`, or the contents of `file` (exactly one given; never one
     of the site's files of secrets, `paths`); never empty."""
-    if (text is None) == (file is None):
+    if text is None and file is None:
         raise InputError("give the message as an argument or with --file")
+    if text is not None and file is not None:
+        raise InputError("give the message as an argument or with --file, not both")
     if file is not None and paths is not None and paths.holds_secrets(file):
         raise InputError(f"--file {file}: holds the site's secrets; a notice goes to users")
     if file is not None:

@@ -9,7 +9,9 @@ command module; `wmx render` imports wmx.cli.deploy alone.
 from __future__ import annotations
 
 import gc
+import io
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import import_module
@@ -267,6 +269,12 @@ def main_options(
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that is not UTF-8 (PYTHONIOENCODING=latin-1, an old
+        # terminal) gets "?" for the characters it cannot show ("…", "✓"), not a
+        # UnicodeEncodeError from the first of them.
+        if isinstance(stream, io.TextIOWrapper) and stream.encoding.lower() != "utf-8":
+            stream.reconfigure(errors="replace")
     try:
         app()
     finally:

@@ -60,7 +60,7 @@ def plumb(
         str | None,
         typer.Argument(
             help="Matrix room id or alias to bridge it into [default: a new public room "
-            "#<network>_<channel>:<server> named after the channel].",
+            "#NETWORK_CHANNEL:SERVER named after the channel].",
             show_default=False,
         ),
     ] = None,

@@ -129,21 +129,25 @@ class Synapse(Component):
         }
 
 
+def require_login_secret(site: Site) -> None:
+    """The consumer's secret, which `wmx init` with a consumer key and no questions
+    leaves to `wmx login client-secret`: a site without it loads (that command must
+    run), but it renders and validates only once the secret is stored."""
+    if site.config.login.enabled and not site.secrets.login_client_secret:
+        raise WmxError(
+            "login.provider is set but secrets.yml has no login_client_secret: store the "
+            "OAuth 2.0 consumer's secret with `wmx login client-secret`"
+        )
+
+
 def login_view(site: Site) -> dict[str, Any] | None:
     """Synapse's OIDC provider for `login:` (docs/login.md), or None when it is off."""
-    from wmx.agent.wikimedia_login import max_localpart
     from wmx.site.settings.login import AUTHORIZE_PATH, IDP_ID, PROFILE_PATH, TOKEN_PATH
 
     login = site.config.login
     if not login.enabled:
         return None
-    if not site.secrets.login_client_secret:
-        raise WmxError(
-            "login.provider is set but secrets.yml has no login_client_secret: store the "
-            "OAuth 2.0 consumer's secret with `wmx login client-secret`"
-        )
-    if max_localpart(site.config.server_name) < 16:
-        raise WmxError("server_name is too long to leave room for Matrix user names")
+    require_login_secret(site)
     return {
         "idp_id": IDP_ID,
         "idp_name": login.button_label,

@@ -42,25 +42,28 @@ SERVING_GROUPS = tuple(sorted(set(GROUPS) - {"backup"}))
 DRILL_COMPONENTS = ["base", "postgresql", "synapse", "backup"]
 
 
-def drill_target(site: Site, to: str | None) -> HostView:
-    """The throwaway host: --to, else the first inventory host that serves nothing."""
+def drill_target(site: Site, to: str | None, option: str = "--to", work: str = "drill") -> HostView:
+    """The throwaway host: `option` (--to, or rehearse's --on), else the first inventory
+    host that serves nothing; `work` names what goes onto it in the refusals."""
     hosts = {h.name: h for h in site.topology.hosts}
     if to is None:
         spares = [h for h in site.topology.hosts if not h.groups]
         if not spares:
             raise InputError(
                 "no spare host in the inventory (a host in no group): add one, or name a "
-                "throwaway host with --to HOST; the drill installs PostgreSQL and Synapse on it "
-                "and overwrites their data"
+                f"throwaway host with {option} HOST; the {work} installs PostgreSQL and "
+                "Synapse on it and overwrites their data"
             )
         return spares[0]
     if to not in hosts:
-        raise InputError(f"--to {given(to)}: no such host in the inventory ({', '.join(hosts)})")
+        raise InputError(
+            f"{option} {given(to)}: no such host in the inventory ({', '.join(hosts)})"
+        )
     serving = sorted(set(hosts[to].groups) & set(SERVING_GROUPS))
     if serving:
         raise InputError(
-            f"--to {to}: it serves the site ({', '.join(serving)}); a drill overwrites its "
-            "target's database, so it only goes onto a spare host"
+            f"{option} {to}: it serves the site ({', '.join(serving)}); a {work} overwrites "
+            "its target's database, so it only goes onto a spare host"
         )
     return hosts[to]
 

@@ -15,7 +15,6 @@ import typer
 from wmx.errors import InputError
 from wmx.present import ask, console, err_console, esc, read_secret
 from wmx.site import SitePaths
-from wmx.site.config_edit import set_value
 from wmx.site.init import InitAnswers, init_site
 from wmx.site.model import check_email, check_hostname
 from wmx.site.placeholder import is_placeholder
@@ -29,6 +28,11 @@ NO_ANSWERS = (
     "standard input ended before the {what} was given: for a run without questions, "
     "`wmx init SITE --defaults --server-name NAME` (the other answers are options too: "
     "`wmx init --help`)"
+)
+
+NO_SECRET = (
+    "answer it (twice), or leave the consumer key empty and switch the login on later "
+    "(docs/login.md)"
 )
 
 
@@ -60,6 +64,12 @@ def create_site(
     admin = answer("admin email", f"admin@{name}", check_email)
     acme = answer("acme email", admin, check_email)
     key = answer("wikimedia consumer key", "", check_consumer_key)
+    # Asked before anything is written: a secret not given leaves no half-made site.
+    secret = (
+        read_secret("Consumer secret", stdin=False, instead=NO_SECRET)
+        if key and interactive
+        else ""
+    )
     answers = InitAnswers(
         server_name=name,
         homeserver_host=hs,
@@ -68,10 +78,11 @@ def create_site(
         acme_email=acme,
         acme_directory=acme_directory,
         host_address=host_address,
+        consumer_key=key,
     )
     paths = init_site(site_dir, answers)
     if key:
-        wikimedia_login(paths, key, interactive)
+        wikimedia_login(paths, secret)
     console.print(f"Created site [bold]{esc(paths.root)}[/] for [bold]{esc(name)}[/].")
     console.print(next_steps(paths, host_address), soft_wrap=True)
 
@@ -133,11 +144,9 @@ def name_hint(value: str) -> str:
     return ""
 
 
-def wikimedia_login(paths: SitePaths, key: str, interactive: bool) -> None:
-    """`login:` on with the consumer's key; its secret asked now, or how to store it."""
-    set_value(paths, "login", f"{{provider: wikimedia, consumer_key: '{key}'}}", deployed=False)
-    if interactive:
-        secret = read_secret("Consumer secret", stdin=False)
+def wikimedia_login(paths: SitePaths, secret: str) -> None:
+    """The consumer's secret stored, or how to store it (its key is in wmx.yaml)."""
+    if secret:
         store_secret(paths.secrets, "login_client_secret", secret)
     else:
         console.print(

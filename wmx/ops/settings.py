@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from wmx.components import components_of
+from wmx.components.synapse import require_login_secret
 from wmx.errors import InputError
 from wmx.ops.site_warnings import key_file_warnings, placeholder_warnings
 from wmx.present import console, err_console, esc
@@ -22,7 +23,9 @@ from wmx.site.model import SiteConfig
 
 
 def validate_command(site: Site) -> None:
-    """The site loaded (so checked): its name and hosts."""
+    """The site loaded (so checked), and what only a render needs (the consumer's
+    secret): its name and hosts."""
+    require_login_secret(site)
     hosts = ", ".join(f"{h.name} ({'/'.join(components_of(site, h))})" for h in site.topology.hosts)
     # One line into a pipe too (`wmx config validate | grep`), as docs/production.md shows it.
     console.print(

@@ -66,7 +66,7 @@ def rehearse_upgrade(
 ) -> Rehearsal:
     from wmx.ops import drill
 
-    target = drill.drill_target(site, on)
+    target = drill.drill_target(site, on, "--on", "rehearsal")
     copy = drill.drill_site(site, target)
     say(f"deploying the spare host {target.name} and restoring the latest backup onto it")
     drill.deploy_drill_host(copy, target, console=console)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
@@ -71,9 +72,8 @@ def get_value(config: SiteConfig, key: str) -> Any:
         if not isinstance(node, BaseModel) or part not in type(node).model_fields:
             raise InputError(f"unknown setting {key[:80]!r}; {_unknown_hint(key)}")
         node = getattr(node, part)
-    if hasattr(node, "model_dump"):
-        return node.model_dump(mode="json")
-    return node.value if hasattr(node, "value") else node
+    # As JSON would hold it: a section, a list of models (irc_bridge.networks), an enum.
+    return to_jsonable_python(node)
 
 
 def parse_value(text: str) -> Any:

@@ -39,6 +39,8 @@ class InitAnswers:
     synapse_version: str = DEFAULT_SYNAPSE_VERSION
     host_address: str = "203.0.113.10"
     host_name: str = "matrix"
+    # A Wikimedia OAuth 2.0 consumer's key (checked: 32 hex digits): `login:` on.
+    consumer_key: str = ""
 
 
 def render_config_text(answers: InitAnswers) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from wmx.agent.wikimedia_login import max_localpart
 from wmx.site.calendar import check_calendar
 from wmx.site.grammars import (
     NON_PUBLIC_RANGES,
@@ -130,6 +131,10 @@ def _current_schema(value: int) -> int:
     return value
 
 
+# The shortest wiki user name a site with `login:` must leave room for (wmx.agent.wikimedia_login).
+MIN_WIKI_NAME = 16
+
+
 class SiteConfig(Strict):
     """The whole of `wmx.yaml`."""
 
@@ -188,6 +193,18 @@ class SiteConfig(Strict):
                 "login.sul_only",
                 "login.sul_only: people get their account by logging in with the wiki; "
                 "set synapse.registration: closed",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _login_names_fit(self) -> SiteConfig:
+        # A wiki account's user id is @NAME:server_name, at most 255 characters in all.
+        if self.login.enabled and max_localpart(self.server_name) < MIN_WIKI_NAME:
+            raise cross_field(
+                "login.provider",
+                f"server_name is too long for logins with the wiki: a Matrix user id "
+                f"(@NAME:{self.server_name[:40]}…) would leave fewer than "
+                f"{MIN_WIKI_NAME} characters for NAME",
             )
         return self
 
