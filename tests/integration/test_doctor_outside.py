@@ -136,6 +136,10 @@ def test_a_healthy_site_passes_with_either_delegation(
     closed_port = [("metrics synapse on hs", ADDRESSES[HOMESERVER], 9000, "metrics")]
     exposure = exposure_check(target, base, closed_port, timeout=1)
     assert exposure.ok, exposure.detail
+    assert "Synapse does not answer /_synapse/admin" in exposure.detail
+    # A proxy that does not answer at all hides them too, and the check says so.
+    silent = exposure_check(target, "https://nothing.wmx.test", [], timeout=1)
+    assert silent.ok and "did not answer (see the outside checks)" in silent.detail
 
 
 def test_a_well_known_that_delegates_elsewhere_fails_by_name(rig: Rig, servers: ExitStack) -> None:

@@ -104,6 +104,16 @@ def test_one_newer_minor_release_is_more_than_a_security_release() -> None:
     assert not release_check("nonsense", ["1.0.0"]).ok
 
 
+def test_a_release_the_server_did_not_say_is_named_as_wmx_yaml_s_pin() -> None:
+    """The host not reached: the check compares wmx.yaml's synapse.version and says so
+    (it had passed as "1.163.2 is the newest", as if the server had said it)."""
+    check = release_check("1.120.2", ["1.120.1", "1.120.2"], pinned=True)
+    assert check.ok
+    assert check.detail == (
+        "wmx.yaml's synapse.version 1.120.2 (the server did not say its release) is the newest"
+    )
+
+
 def test_clock_offset_counts_only_beyond_the_round_trip() -> None:
     now = time.time()
     base: dict[str, Any] = {"disks": [], "memory_total": 0, "memory_available": 0}

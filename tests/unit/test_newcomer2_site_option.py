@@ -52,6 +52,28 @@ def test_lab_up_takes_the_same_site(site: Path) -> None:
     assert lab_site(site, None) == site
 
 
+def test_lab_up_never_repoints_a_site_it_was_not_given(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pointing rewrites a site's inventory and ACME settings: an exported $WMX_SITE or a
+    site above the current directory is left alone, and said so (the other commands
+    take either)."""
+    from wmx.ops.lab_glue import lab_site
+
+    below = site / "build"
+    below.mkdir()
+    monkeypatch.chdir(below)
+    monkeypatch.delenv("WMX_SITE", raising=False)
+    assert lab_site(None, None) is None
+    assert f"note: the site {site} is left as it is; `wmx lab up --site {site}`" in (
+        " ".join(capsys.readouterr().err.split())
+    )
+    monkeypatch.setenv("WMX_SITE", str(site))
+    monkeypatch.chdir(site.parent)
+    assert lab_site(None, None) is None
+    assert "left as it is" in capsys.readouterr().err
+
+
 def test_a_loop_of_links_is_refused_in_one_line(tmp_path: Path) -> None:
     """--site naming a link to itself was a traceback on Python 3.11 (its resolve()
     raises RuntimeError for ELOOP, not OSError)."""

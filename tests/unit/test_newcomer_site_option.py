@@ -39,6 +39,9 @@ def test_a_directory_without_a_site_is_named_with_the_way_out(
 
 
 def test_wmx_site_from_the_environment_says_the_same(tmp_path: Path) -> None:
+    """Said as the variable it came from (it had said to point --site elsewhere)."""
     result = runner.invoke(app, ["config", "validate"], env={"WMX_SITE": str(tmp_path)})
     assert result.exit_code == 2
-    assert "no wmx.yaml here, so no site" in result.stderr
+    err = " ".join(result.stderr.split())
+    assert f"$WMX_SITE {tmp_path}: no wmx.yaml there, so no site" in err
+    assert f"`wmx init {tmp_path}`" in err and "--site" not in err

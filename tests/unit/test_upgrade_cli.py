@@ -260,7 +260,7 @@ def test_rehearse_upgrades_a_copy_on_the_spare_only(
     site = load_site(site_dir)
     copy = load_site(site_dir)  # stands for .wmx/drill/HOST/: another Site object
     applied_on: list[object] = []
-    monkeypatch.setattr(drill, "drill_target", lambda s, on: s.topology.hosts[0])
+    monkeypatch.setattr(drill, "drill_target", lambda s, on, *_: s.topology.hosts[0])
     monkeypatch.setattr(drill, "drill_site", lambda s, t: copy)
     monkeypatch.setattr(drill, "deploy_drill_host", lambda c, t, console: None)
     monkeypatch.setattr(

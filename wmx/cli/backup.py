@@ -79,8 +79,9 @@ def restore_(
     ] = False,
     output: JsonOutput = TableOrJson.table,
 ) -> None:
-    """Restore ARCHIVE onto HOST (deployed from this site): database, media, signing key
-    and unmanaged files, then check that the published server key is the original one."""
+    """Restore ARCHIVE onto the host --to names (deployed from this site): database,
+    media, signing key and unmanaged files, then check that the published server key is
+    the original one."""
     from wmx.ops.backup_present import restore_command
 
     restore_command(open_site(ctx), archive, to, repo, force, output)

@@ -46,7 +46,8 @@ def init(
         typer.Option(
             help="Log in with a Wikimedia account: the key of the OAuth 2.0 consumer "
             "registered on Meta (docs/login.md); its secret is asked without echo, or "
-            "stored later with `wmx login client-secret`. [default: passwords]"
+            "stored later with `wmx login client-secret`. Default: none (people log in "
+            "with passwords)."
         ),
     ] = None,
 ) -> None:

@@ -32,7 +32,8 @@ def up(
             "--site",
             exists=True,
             help="Point this site at the lab (inventory, ACME directory, names). "
-            "Default: the current directory if it holds wmx.yaml.",
+            "Default: the current directory if it holds wmx.yaml (never $WMX_SITE or a "
+            "parent directory: pointing rewrites the site's inventory).",
         ),
     ] = None,
     from_snapshot: Annotated[

@@ -29,7 +29,7 @@ def grafana(
     """Write Grafana provisioning files: a Prometheus datasource and wmx's dashboards
     (service overview, Synapse internals behind each alert, PostgreSQL, hosts).
 
-    Point Grafana's `paths.provisioning` at DIR/provisioning. The datasource reads the
+    Point Grafana's `paths.provisioning` at DIRECTORY/provisioning. The datasource reads the
     basic-auth password from the environment variable WMX_PROMETHEUS_PASSWORD; the
     password itself is `prometheus_remote_password` in the site's secrets.yml.
     """

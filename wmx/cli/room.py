@@ -37,7 +37,14 @@ RoomSort = StrEnum(
 def list_rooms(
     cmd: Cmd,
     sort: Annotated[
-        RoomSort, typer.Option("--sort", help="Order by this (size: joined_members).")
+        RoomSort,
+        typer.Option(
+            "--sort",
+            metavar="FIELD",
+            help="Order by this field: name, joined_members (the size), joined_local_members, "
+            "canonical_alias, creator, version, state_events, public, encryption, "
+            "federatable, join_rules, guest_access or history_visibility.",
+        ),
     ] = RoomSort.name,
     descending: Annotated[bool, typer.Option("--desc", help="Largest or last first.")] = False,
     search: Annotated[

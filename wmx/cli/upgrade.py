@@ -55,7 +55,14 @@ Output = Annotated[TableOrJson, typer.Option("--output", "-o", help="table or js
 @app.command("plan")
 def plan_command(
     ctx: typer.Context,
-    to: To = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="VERSION",
+            help="Target release of the part --component names (default: the one wmx pins).",
+        ),
+    ] = None,
     component: Annotated[
         Component | None,
         typer.Option(
@@ -113,7 +120,12 @@ def apply_command(
 def rollback_command(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
-    component: Part = Component.synapse,
+    component: Annotated[
+        Component,
+        typer.Option(
+            "--component", "-c", help="What to roll back: synapse, irc-bridge or web-client."
+        ),
+    ] = Component.synapse,
 ) -> None:
     """Go back to the release before the last upgrade, saying first what is lost."""
     from wmx.ops import upgrade_present

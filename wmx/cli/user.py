@@ -145,7 +145,8 @@ def set_admin(
 def deactivate(
     cmd: Cmd,
     user: Annotated[
-        str | None, typer.Argument(help="User id (or name).", show_default=False)
+        str | None,
+        typer.Argument(help="User id (@name:server) or just the name.", show_default=False),
     ] = None,
     erase: Annotated[
         bool,
@@ -242,7 +243,7 @@ def redact(
         str | None, typer.Option("--reason", help="Shown with each redaction.")
     ] = None,
     wait: Annotated[
-        bool, typer.Option("--wait/--no-wait", help="Wait for Synapse to finish (default).")
+        bool, typer.Option("--wait/--no-wait", help="Wait for Synapse to finish.")
     ] = True,
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""

@@ -61,8 +61,10 @@ def registration_check(target: Outside, base: str) -> Check:
     return passed("registration", title, f"flows: {shown}", "inside")
 
 
-def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
-    exposed = []
+def _admin_paths_hidden(target: Outside, base: str) -> tuple[list[str], bool]:
+    """What of the Admin API and metrics answers through the proxy, and whether the
+    proxy answered at all (a proxy that is down hides them too, and says nothing)."""
+    exposed, answered = [], False
     for path in ("/_synapse/admin/v1/server_version", "/_synapse/metrics"):
         try:
             response = request(
@@ -70,6 +72,7 @@ def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
             )
         except FetchError:
             continue
+        answered = True
         # nginx answers 404 itself, as the Matrix error M_UNRECOGNIZED (templates/nginx),
         # which is also what Synapse says of a path it does not serve: nothing there either
         # way. Any other answer of Synapse's (200, 401 M_MISSING_TOKEN from the Admin API,
@@ -80,7 +83,7 @@ def _admin_paths_hidden(target: Outside, base: str) -> list[str]:
         if response.status in (200, 401) or errcode is not None:
             by = ", answered by Synapse" if errcode is not None else ""
             exposed.append(f"{base}{path} (status {response.status}{by})")
-    return exposed
+    return exposed, answered
 
 
 def _errcode(body: bytes) -> str | None:
@@ -141,7 +144,7 @@ def exposure_check(
     site's own hosts (`probes`: what, address, port, kind of service) asked from this
     machine, outside: a port counts as reachable when its service answers."""
     title = "Admin API and metrics not reachable from outside"
-    exposed = _admin_paths_hidden(target, base)
+    exposed, answered = _admin_paths_hidden(target, base)
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda p: service_answers(p[1], p[2], p[3], timeout), probes))
     exposed += [
@@ -158,10 +161,12 @@ def exposure_check(
             f"firewall opens these ports to the site's own hosts only: {DEPLOY}",
             side="inside",
         )
+    through = (
+        "Synapse does not answer /_synapse/admin or /_synapse/metrics through the proxy"
+        if answered
+        else f"the proxy at {base} did not answer (see the outside checks), so nothing "
+        "reached Synapse through it"
+    )
     return passed(
-        "admin-api-hidden",
-        title,
-        f"Synapse does not answer /_synapse/admin or /_synapse/metrics through the proxy; "
-        f"{len(probes)} private ports do not answer",
-        "inside",
+        "admin-api-hidden", title, f"{through}; {len(probes)} private ports do not answer", "inside"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+from dataclasses import replace
 from urllib.request import Request, urlopen
 
 from wmx.doctor.checks import Check, failed, passed
@@ -37,8 +38,18 @@ def pypi_versions(index_url: str = PYPI_SIMPLE, timeout: float = 15) -> list[str
     return [str(v) for v in versions]
 
 
-def release_check(deployed: str, versions: list[str]) -> Check:
+def release_check(deployed: str, versions: list[str], pinned: bool = False) -> Check:
+    """`deployed` against PyPI's releases; `pinned`: it is wmx.yaml's synapse.version
+    because the server did not say which release it runs."""
     title = "Synapse is current (at most one security release behind PyPI)"
+    check = _release_check(deployed, versions, title)
+    if pinned:
+        said = f"wmx.yaml's synapse.version {deployed} (the server did not say its release)"
+        check = replace(check, detail=check.detail.replace(deployed, said, 1))
+    return check
+
+
+def _release_check(deployed: str, versions: list[str], title: str) -> Check:
     fix = (
         "set synapse.version in wmx.yaml to the newest release (read its upgrade notes: "
         "https://element-hq.github.io/synapse/latest/upgrade.html) and run `wmx deploy`"

@@ -3,6 +3,7 @@ and the names the lab resolves."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from wmx.lab.cinny import cinny_archive
 from wmx.lab.element import write_standin_archive
 from wmx.lab.sudouser import login_user
 from wmx.ops.lab_login import attach_login
+from wmx.present import err_console, esc
 from wmx.site import SitePaths, load_config
 from wmx.site.config_edit import set_value
 from wmx.site.inventory import inventory_document
@@ -98,7 +100,12 @@ class LabUp:
 
 def lab_site(given: Path | None, global_site: str | None) -> Path | None:
     """The site `wmx lab up` points at the lab: its --site, else wmx's own --site, else
-    the current directory if it is a site."""
+    the current directory if it is a site.
+
+    Pointing rewrites the site's inventory and ACME settings, so unlike the other
+    commands it takes no site from $WMX_SITE or a parent directory (an exported
+    production site would be repointed at the lab): it says so when one is there."""
+    from wmx.site import find_site_root
     from wmx.site.directory import site_directory
 
     if given is not None:
@@ -106,7 +113,18 @@ def lab_site(given: Path | None, global_site: str | None) -> Path | None:
     if global_site:
         return site_directory(global_site, "--site")
     cwd = Path.cwd()
-    return cwd if (cwd / "wmx.yaml").is_file() else None
+    if (cwd / "wmx.yaml").is_file():
+        return cwd
+    try:
+        near = os.environ.get("WMX_SITE") or str(find_site_root(cwd))
+    except InputError:
+        return None
+    err_console.print(
+        f"note: the site {esc(near)} is left as it is; `wmx lab up --site {esc(near)}` "
+        "points it at the lab",
+        soft_wrap=True,
+    )
+    return None
 
 
 def up_command(wanted: LabUp) -> None:

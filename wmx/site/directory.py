@@ -29,4 +29,11 @@ def site_directory(given: str, where: str) -> Path:
             f"{where} {shown(given)}: a file, not a site's directory: give the directory "
             f"that holds {CONFIG_FILE} (SITE, or SITE/{CONFIG_FILE})"
         )
+    if where == "$WMX_SITE" and not (path / CONFIG_FILE).is_file():
+        # Said as the variable it came from: the general refusal says to fix --site.
+        raise InputError(
+            f"$WMX_SITE {shown(given)}: no {CONFIG_FILE} there, so no site; create one with "
+            f"`wmx init {shown(given)}`, point $WMX_SITE at a site's directory, or unset it "
+            "to use the current directory's site"
+        )
     return path

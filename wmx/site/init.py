@@ -98,10 +98,14 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
     ]
     if existing:
         # wmx init never overwrites: an inventory or secrets lost here is lost for good.
+        advice = (
+            f"change settings with `wmx --site {paths.root} config set KEY VALUE`"
+            if "wmx.yaml" in existing
+            else "move them away (there is no wmx.yaml for `wmx config set` to change)"
+        )
         raise InputError(
             f"{paths.root} already holds a site ({', '.join(existing)}); wmx init never "
-            f"overwrites: change settings with `wmx --site {paths.root} config set KEY VALUE`, "
-            "or give wmx init a new directory"
+            f"overwrites: {advice}, or give wmx init a new directory"
         )
     try:
         check_address(answers.host_address)
