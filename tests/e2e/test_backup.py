@@ -201,7 +201,7 @@ def test_backups_go_to_a_second_host_and_deduplicate(world: World) -> None:
     assert archives[1]["name"] in table and "added (dedup.)" in table
     # The keys, for the operator to keep offline with the passphrase.
     keys_dir = world.root / "keys"
-    wmx("backup", "export-key", "--output", str(keys_dir), site=world.root)
+    wmx("backup", "export-key", "--dir", str(keys_dir), site=world.root)
     for label in ("lab5", "local"):
         key = keys_dir / f"{SERVER_NAME}-{label}.borg-key"
         assert key.stat().st_mode & 0o777 == 0o600

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from wmx.backup.hints import hint
 from wmx.backup.progress import size, steps_display
-from wmx.errors import WmxError
+from wmx.errors import InputError, WmxError
 from wmx.present import answer, cell, console, err_console, esc
 
 if TYPE_CHECKING:
@@ -181,6 +181,20 @@ def list_all(site: Site, host: str | None, output: str) -> None:
     broken = [r for r in data.get("repositories", []) if not r.get("ok")]
     failed = bool(last) and not last.get("ok")
     answer(output, lambda: data, lambda: show_listing(data), not (failed or broken))
+
+
+def key_directory(directory: Path, output: Path | None) -> Path:
+    """`export-key --dir`, or the --output/-o it replaced (said on stderr; a format such
+    as `-o json` refused: -o is one everywhere else)."""
+    if output is None:
+        return directory
+    if str(output) in {"table", "json", "yaml"}:
+        raise InputError(
+            f"wmx backup export-key writes key files and has no output format: "
+            f"--dir DIR (or --dir - for standard output), not -o {output}"
+        )
+    err_console.print("note: export-key's --output/-o is now --dir/-d")
+    return output
 
 
 def export_keys(site: Site, host: str | None, repo: str | None, to: Path, paper: bool) -> None:

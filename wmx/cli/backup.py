@@ -45,12 +45,15 @@ def export_key_(
     repo: Annotated[
         str | None, typer.Option("--repo", help="Repository label (default: every one).")
     ] = None,
-    output: Annotated[
+    directory: Annotated[
         Path,
-        typer.Option(
-            "--output", "-o", help="Directory for the key files, or - for standard output."
-        ),
+        typer.Option("--dir", "-d", help="Directory for the key files, or - for standard output."),
     ] = Path("."),
+    # Its name before: -o is an output format in every other command (`-o json` had
+    # written into ./json). Still read, said so, and never a format.
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", hidden=True, help="Old name of --dir.")
+    ] = None,
     paper: Annotated[
         bool, typer.Option("--paper", help="A form to print and type back in (borg --paper).")
     ] = False,
@@ -63,9 +66,9 @@ def export_key_(
     file is written whole or not at all: an existing one is replaced only by a complete
     export.
     """
-    from wmx.backup.present import export_keys
+    from wmx.backup.present import export_keys, key_directory
 
-    export_keys(open_site(ctx), host, repo, output, paper)
+    export_keys(open_site(ctx), host, repo, key_directory(directory, output), paper)
 
 
 @app.command("restore")
