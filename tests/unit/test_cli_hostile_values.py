@@ -81,8 +81,8 @@ def _cases() -> Iterator[Any]:
             continue
         for param in command.params:
             kind = _kind(param)
-            if kind == "bool":
-                continue
+            if kind == "bool" or getattr(param, "hidden", False):
+                continue  # a hidden option is an old name: its note comes first, then this
             for n, value in enumerate(VALUES[kind]):
                 yield pytest.param(
                     path, param.name, value, id=f"{' '.join(path)} {param.name} {kind}{n}"

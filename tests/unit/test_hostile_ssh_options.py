@@ -8,25 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.one_host_inventory import load_with as _load
 from wmx.errors import InputError
-from wmx.site.inventory import load_topology
-
-INVENTORY = """\
-all:
-  hosts:
-    hs1:
-      ansible_host: 10.0.0.5
-{extra}  children:
-    database: {{hosts: {{hs1: }}}}
-    homeserver: {{hosts: {{hs1: }}}}
-    proxy: {{hosts: {{hs1: }}}}
-"""
-
-
-def _load(tmp_path: Path, key: str, value: str) -> None:
-    path = tmp_path / "inventory.yml"
-    path.write_text(INVENTORY.format(extra=f"      {key}: {value}\n"))
-    load_topology(path)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +59,8 @@ def test_a_site_cannot_make_ssh_run_anything_here(
         # The lab's own (wmx.ops.lab_glue), a bastion, keys, algorithms, flags.
         (
             "ansible_ssh_common_args",
-            "'-o UserKnownHostsFile=/x/known -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'",
+            "'-o UserKnownHostsFile=/x/known_hosts -o StrictHostKeyChecking=yes "
+            "-o IdentitiesOnly=yes'",
         ),
         ("ansible_ssh_common_args", "'-J admin@bastion.example.org:2222 -i /keys/id -4 -C'"),
         ("ansible_ssh_common_args", "'-o \"ProxyJump bastion\" -oServerAliveInterval=30'"),

@@ -4,19 +4,18 @@ holds passes the same checks as a fresh read."""
 
 from __future__ import annotations
 
-import json
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import wmx.site.inventory as inventory
+from tests.unit.one_host_inventory import count_ansible_reads
 from wmx.errors import InputError
 from wmx.site import load_site
 from wmx.site.init import InitAnswers, init_site
 from wmx.site.inventory import load_topology, read_inventory
-from wmx.site.inventory_cache import inputs_digest
+from wmx.site.inventory_cache import inputs_digest, load_cached, store
 
 INVENTORY = """\
 all:
@@ -45,22 +44,7 @@ def _cache(inventory_path: Path) -> Path:
 @pytest.fixture
 def no_ansible(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Counts the reads that go through Ansible (they still do)."""
-    reads: list[Path] = []
-    real = inventory._read_with_ansible
-
-    def counted(path: Path) -> Any:
-        reads.append(path)
-        # As in a new process: Ansible keeps the group_vars/host_vars files it found (and
-        # the directories it did not) in globals of its vars plugin; a test would
-        # otherwise not see a new one.
-        from ansible.plugins.vars import host_group_vars
-
-        for found in (host_group_vars.FOUND, host_group_vars.NAK):
-            found.clear()
-        return real(path)
-
-    monkeypatch.setattr(inventory, "_read_with_ansible", counted)
-    return reads
+    return count_ansible_reads(monkeypatch)
 
 
 def test_a_second_read_comes_from_the_cache(site: Path, no_ansible: list[Path]) -> None:
@@ -151,11 +135,13 @@ def test_a_broken_cache_is_ignored(site: Path, no_ansible: list[Path], content: 
 
 
 def _poison(site: Path, **values: Any) -> None:
-    """A cache whose key is right but whose content a fresh read would never give."""
+    """A cache whose key and seal are right (as if this user's wmx had written it) but
+    whose content a fresh read would never give."""
     load_topology(site, _cache(site))
-    document = json.loads(_cache(site).read_text())
-    document["hosts"]["matrix"]["vars"].update(values)
-    _cache(site).write_text(json.dumps(document))
+    hosts = load_cached(_cache(site), inputs_digest(site))
+    assert hosts is not None
+    hosts["matrix"][1].update(values)
+    store(_cache(site), inputs_digest(site), hosts)
 
 
 def test_a_cached_template_is_refused(site: Path, no_ansible: list[Path]) -> None:
@@ -195,13 +181,14 @@ def test_a_cached_read_of_a_site_still_refuses_hostile_values(
     root = _init(tmp_path)
     load_site(root)
     cache = root / ".wmx" / "cache" / "inventory.json"
-    document = json.loads(cache.read_text())
-    hosts = document["hosts"]
+    key = inputs_digest(root / "inventory.yml")
+    hosts = load_cached(cache, key)  # sealed by this user's wmx: taken, and checked
+    assert hosts is not None
     if "rename" in change:
         hosts[change["rename"]] = hosts.pop("matrix")
     else:
-        hosts["matrix"]["vars"].update(change)
-    cache.write_text(json.dumps(document))
+        hosts["matrix"][1].update(change)
+    store(cache, key, hosts)
     with pytest.raises(InputError) as refused:
         load_site(root)
     assert message in str(refused.value)

@@ -83,8 +83,9 @@ def test_twelve_parallel_config_sets_all_survive(site_dir: Path, tmp_path: Path)
     assert not list(site_dir.glob(".wmx.yaml.*.tmp"))
 
 
-def test_config_set_keeps_mode_and_symlink(site_dir: Path, tmp_path: Path) -> None:
-    real = tmp_path / "kept" / "wmx.yaml"
+def test_config_set_keeps_mode_and_symlink(site_dir: Path) -> None:
+    # A link within the site (one out of it is refused: tests/unit/test_site_links.py).
+    real = site_dir / "kept" / "wmx.yaml"
     real.parent.mkdir()
     (site_dir / "wmx.yaml").rename(real)
     (site_dir / "wmx.yaml").symlink_to(real)

@@ -38,7 +38,7 @@ def inventory(tmp_path: Path) -> Path:
     path.write_text(INVENTORY)
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "homeserver.yml").write_text(
-        "ansible_port: 2222\nansible_ssh_common_args: -o ProxyJump=bastion -o 'HostKeyAlias h1 k'\n"
+        "ansible_port: 2222\nansible_ssh_common_args: -o ProxyJump=bastion -o 'ConnectTimeout 9'\n"
     )
     (tmp_path / "host_vars").mkdir()
     (tmp_path / "host_vars" / "web01.yml").write_text(
@@ -76,7 +76,7 @@ def test_ssh_argv_is_built_from_ansibles_variables(inventory: Path) -> None:
     argv = connection(hs1).ssh_argv()
     assert argv == [
         "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", "2222",
-        "-o", "ProxyJump=bastion", "-o", "HostKeyAlias h1 k", "deploy@10.0.0.5",
+        "-o", "ProxyJump=bastion", "-o", "ConnectTimeout 9", "deploy@10.0.0.5",
     ]  # fmt: skip
 
 

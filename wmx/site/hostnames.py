@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from wmx.site.ssh_options import (
     REFUSED_VARIABLES,
     SSH_ARG_VARIABLES,
     connection_problem,
+    is_password_variable,
 )
 from wmx.site.topology import GROUPS, Topology
 
@@ -34,6 +36,8 @@ MAX_HOST_NAME = 253
 # read `-oProxyCommand=…@host` as an option) and no `@`, white space or quotes.
 _LOGIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 # The spellings of ansible_become that wmx's own SSH (wmx.ssh) and Ansible read alike.
+# What inet_aton's forms are written with: numbers (decimal, octal, 0x hex) and dots.
+_INET_ATON_CHARACTERS = re.compile(r"[0-9A-Fa-fXx.]+")
 _BOOLEAN_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 
 
@@ -66,12 +70,33 @@ def check_address(value: object) -> str:
         if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
             raise ValueError(f"{value!r}: an IPv6 zone (%…) is not supported; drop it")
         return str(address)
+    if _legacy_ipv4(value):
+        raise ValueError(
+            f"{value[:80]!r} reads as an IPv4 address in an old spelling (`0` is 0.0.0.0, "
+            "`127.1` is 127.0.0.1): write the address as four numbers with dots, such as "
+            "203.0.113.10"
+        )
     if len(value) <= MAX_HOST_NAME and _HOST_NAME.fullmatch(value):
         return value
     raise ValueError(
         f"{value[:80]!r} is not an address (an IPv4 or IPv6 address, such as 203.0.113.10, "
         "or a host name, such as matrix.example.org)"
     )
+
+
+def _legacy_ipv4(value: str) -> bool:
+    """A name that ssh and the C library read as an IPv4 address which `ipaddress` does
+    not (`0`, `127.1`, `2130706433`, `0x7f.1`, `1.2.3`): inet_aton's old forms, and any
+    name whose last label is all digits, which no DNS name has (RFC 1123, 2.1)."""
+    if value.rstrip(".").rsplit(".", 1)[-1].isdigit():
+        return True
+    if not _INET_ATON_CHARACTERS.fullmatch(value):
+        return False  # inet_aton also reads `10.0.0.1 anything` (up to white space)
+    try:
+        socket.inet_aton(value)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> dict[str, str]:
@@ -88,6 +113,12 @@ def check_inventory_hosts(path: Path, hosts: Iterable[tuple[str, object]]) -> di
             where = entry_line(path, name, "hosts")
             raise InputError(f"{where}: host {exc}; it names a directory under build/") from None
         if address is None:
+            if _legacy_ipv4(name):  # ssh connects to the name: `0` would be this machine
+                where = entry_line(path, name, "hosts")
+                raise InputError(
+                    f"{where}: host {name!r} reads as an IPv4 address in an old spelling; "
+                    "give it an ansible_host written as four numbers with dots"
+                )
             continue
         try:
             addresses[name] = check_address(address)
@@ -173,7 +204,8 @@ def check_connection_vars(path: Path, hosts: Iterable[tuple[str, Mapping[str, An
     keys: tuple[str, ...] = (*base, *SSH_ARG_VARIABLES, *REFUSED_VARIABLES, *PASSWORD_VARIABLES)
     keys += ("ansible_connection",)
     for name, values in hosts:
-        for key in keys:
+        passwords = sorted(k for k in values if is_password_variable(k) and k not in keys)
+        for key in (*keys, *passwords):
             value = values.get(key)
             if value is None or value == "":
                 continue

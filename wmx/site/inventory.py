@@ -6,7 +6,8 @@ Groups and hosts come from Ansible's YAML inventory plugin (host ranges such as
 it. `wmx status`, `logs`, `backup` and the admin tunnel connect with those (wmx.ssh), so
 they reach a host as the playbook does. ansible-core is imported here only, when a site
 is loaded (it is slow to import), and not at all when the site's cache of the last read
-still holds (wmx.site.inventory_cache; the cached read passes the same checks).
+still holds and bears this user's seal (wmx.site.inventory_cache: a cache the site ships
+is never taken; the cached values pass the same checks).
 
 Variables are never templated here: a template may run anything (`lookup('pipe', …)`),
 and a site is untrusted data that `wmx render` or `wmx diff` must be able to read
@@ -21,8 +22,11 @@ there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +40,9 @@ from wmx.site.internal_address import (
 )
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.inventory_lines import variable_line, variable_written
+from wmx.site.inventory_names import check_variable_names
 from wmx.site.inventory_shape import check_shape, check_vars_files
+from wmx.site.ssh_options import REFUSED_VARIABLES, SSH_ARG_VARIABLES
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
@@ -102,6 +108,10 @@ _READ_BY_WMX = frozenset(
 )  # fmt: skip
 
 
+# Connection variables wmx checks (wmx.site.ssh_options) but does not use: a
+# vault-encrypted one (`ansible_ssh_executable: !vault …`) would reach Ansible unchecked.
+_CHECKED_BY_WMX = frozenset({*SSH_ARG_VARIABLES, *REFUSED_VARIABLES, "ansible_connection"})
+
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 # The variables wmx reads as text. Ansible reads the inventory as YAML 1.1, which makes
@@ -147,8 +157,9 @@ def read_inventory(
     """host name → (its groups, its variables), as Ansible sees them for a playbook.
 
     With `cache` (a file under the site's .wmx/), a read whose inputs have not changed
-    since the last one comes from there, without Ansible (wmx.site.inventory_cache); it
-    goes through the same checks as a fresh read."""
+    since this user's wmx last read and checked them comes from there, without Ansible
+    (wmx.site.inventory_cache: sealed with a key the site cannot know); its values go
+    through the same checks as a fresh read's."""
     key = None
     if cache is not None:
         try:
@@ -169,39 +180,66 @@ def read_inventory(
 
 
 def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]:
+    # Names Ansible keeps for itself or refuses, and vault-encrypted variable files: said
+    # with their file and line before Ansible reads (and warns about) them.
+    check_variable_names(path)
     with importing_ansible():  # never an ansible.cfg of the current directory (the site)
         from ansible.errors import AnsibleError
         from ansible.inventory.data import InventoryData
         from ansible.inventory.manager import InventoryManager
         from ansible.parsing.dataloader import DataLoader
         from ansible.plugins.loader import inventory_loader
+        from ansible.utils.display import Display
         from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
     hosts: dict[str, tuple[set[str], dict[str, Any]]] = {}
     try:
-        # The YAML plugin alone first: its error is the one to show. (The manager would
-        # try every plugin, print each one's warning, and go on with no host at all.)
-        inventory_loader.get("yaml").parse(InventoryData(), loader, str(path), cache=False)
-        manager = InventoryManager(loader=loader, sources=[str(path)])
-        variables = VariableManager(loader=loader, inventory=manager)
-        for host in manager.get_hosts():
-            found = variables.get_vars(host=host, include_hostvars=False)
-            own = {str(k): _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
-            # Names too as plain str: Ansible's are tagged, which YAML writers refuse.
-            groups = {_plain(g.name) for g in host.get_groups()} - _IMPLICIT_GROUPS
-            for key in sorted(_TEXT_VARIABLES & set(found)):
-                if not_text(found[key]):
-                    where, text = variable_written(path, _plain(host.name), groups, key)
-                    advice = quote_advice(found[key], text, "Ansible (YAML 1.1)")
-                    raise InputError(f"{where}: {_plain(host.name)}.{key}: {advice}")
-            for key in sorted(_READ_BY_WMX & set(found)):
-                _check_readable(path, _plain(host.name), groups, key, found[key])
-            readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
-            hosts[_plain(host.name)] = (groups, readable)
+        with _quiet(Display()):
+            # The YAML plugin alone first: its error is the one to show. (The manager
+            # would try every plugin, print each one's warning, and go on with no host.)
+            inventory_loader.get("yaml").parse(InventoryData(), loader, str(path), cache=False)
+            manager = InventoryManager(loader=loader, sources=[str(path)])
+            variables = VariableManager(loader=loader, inventory=manager)
+            found_hosts = [
+                (host, variables.get_vars(host=host, include_hostvars=False))
+                for host in manager.get_hosts()
+            ]
     except AnsibleError as exc:
         raise InputError(f"{path}: {_one_line(exc.message)}") from None
+    except (ValueError, TypeError) as exc:
+        # Python's own error from inside Ansible (a host range check_shape let through):
+        # still one line, never a traceback.
+        raise InputError(f"{path}: Ansible cannot read it ({_one_line(exc)[:120]})") from None
+    for host, found in found_hosts:
+        own = {str(k): _plain(v) for k, v in found.items() if k not in _MAGIC_VARIABLES}
+        # Names too as plain str: Ansible's are tagged, which YAML writers refuse.
+        groups = {_plain(g.name) for g in host.get_groups()} - _IMPLICIT_GROUPS
+        for key in sorted(_TEXT_VARIABLES & set(found)):
+            if not_text(found[key]):
+                where, text = variable_written(path, _plain(host.name), groups, key)
+                advice = quote_advice(found[key], text, "Ansible (YAML 1.1)")
+                raise InputError(f"{where}: {_plain(host.name)}.{key}: {advice}")
+        for key in sorted((_READ_BY_WMX | _CHECKED_BY_WMX) & set(found)):
+            _check_readable(path, _plain(host.name), groups, key, found[key])
+        readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
+        hosts[_plain(host.name)] = (groups, readable)
     return hosts
+
+
+@contextlib.contextmanager
+def _quiet(display: Any) -> Iterator[None]:
+    """Ansible's warnings and deprecations while it reads the site (a host and group of
+    one name, …) are blocks of many lines quoting the inventory, passwords too: not
+    shown. What wmx refuses is said in its own one line; what Ansible refuses is its
+    error, raised. Python's warnings from Ansible's imports are not shown either."""
+    display.display = lambda *args, **kwargs: None  # the one writer of them all
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        del display.display  # the class's own again
 
 
 def _check_readable(path: Path, host: str, groups: set[str], key: str, value: Any) -> None:
@@ -214,8 +252,8 @@ def _check_readable(path: Path, host: str, groups: set[str], key: str, value: An
         return
     raise InputError(
         f"{variable_line(path, host, groups, key)}: {host}.{key}: {_kind(unreadable)} "
-        "(value not shown), which wmx cannot read: wmx reads this variable itself; write "
-        "it as plain text, a number or a list of them"
+        "(value not shown), which wmx cannot read: wmx reads or checks this variable "
+        "itself; write it as plain text, a number or a list of them"
     )
 
 

@@ -12,7 +12,10 @@ a broken one, or a type of its own for one that is not a mapping.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,7 +24,13 @@ from ruamel.yaml.comments import CommentedMap
 
 from wmx.errors import InputError
 from wmx.site.inventory_cache import VARS_DIRS, tree_files
-from wmx.site.yamlfile import line_of, load_document, read_site_bytes
+from wmx.site.yamlfile import (
+    line_of,
+    link_out,
+    load_document,
+    read_site_bytes,
+    refuse_link_out,
+)
 
 _SECTIONS = ("hosts", "children", "vars")
 # Ansible's rule for group names (ansible.constants.INVALID_VARIABLE_NAMES): it warns
@@ -117,7 +126,7 @@ def vars_files(inventory: Path) -> list[Path]:
         root = inventory.parent / name
         if not root.is_dir():
             continue
-        for file in tree_files(root):
+        for file in tree_files(root, inventory.parent):
             parts = file.relative_to(root).parts
             if any(p.startswith(".") for p in parts) or file.name.endswith("~"):
                 continue  # Ansible skips hidden files and backups
@@ -129,16 +138,43 @@ def vars_files(inventory: Path) -> list[Path]:
 def check_vars_files(inventory: Path) -> None:
     """Every file Ansible's host_group_vars plugin may read beside `inventory` is YAML
     (or JSON) holding a mapping; a vault-encrypted one is Ansible's to read."""
+    check_vars_links(inventory)
+    site = inventory.parent
     for file in vars_files(inventory):
-        if read_site_bytes(file).startswith(b"$ANSIBLE_VAULT"):
+        if read_site_bytes(file, within=site).startswith(b"$ANSIBLE_VAULT"):
             continue
-        document = load_document(file)
+        document = load_document(file, within=site)
         check_tags(file, document)
         for key in document:
             if not isinstance(key, str):
                 line = line_of(document, (key,))
                 where = f"{file}:{line}" if line else str(file)
                 raise InputError(f"{where}: a variable's name is text, not {_kind(key)}")
+
+
+def check_vars_links(inventory: Path) -> None:
+    """Refuse a file or directory of group_vars/ or host_vars/ (or either itself) that a
+    symbolic link takes out of the site (`inventory`'s directory): Ansible would read it
+    and wmx copy its values into the site's cache, whatever its name (a host's file may
+    be `host_vars/matrix.example.org`). A hidden one is left alone, as Ansible leaves it;
+    a FIFO or device is refused for what it is (read_site_bytes never reads it)."""
+    site = inventory.parent
+    for name in VARS_DIRS:
+        root = site / name
+        if not os.path.lexists(root):
+            continue
+        for entry in tree_files(root, site):
+            if any(part.startswith(".") for part in entry.relative_to(root).parts):
+                continue
+            if link_out(entry, site) is None:
+                continue
+            try:
+                mode: int | None = os.stat(entry).st_mode
+            except OSError:  # dangling, or a place wmx may not look at (/proc/1/root)
+                mode = None
+            if mode is None or stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                refuse_link_out(entry, site)
+            read_site_bytes(entry, limit=0, within=site)  # a FIFO, a device: says which
 
 
 def _fail(path: Path, document: CommentedMap, loc: tuple[str, ...], cause: str) -> NoReturn:
@@ -156,28 +192,52 @@ def _kind(value: object) -> str:
 
 # A site's hosts; `web[0:999999]` would have Ansible make a million before anything else.
 MAX_HOSTS = 1000
-_RANGE = re.compile(r"\[([^\]:]*):([^\]:]*)(?::([^\]]*))?\]")
+_NUMBER = re.compile(
+    r"[0-9]{1,18}"
+)  # ASCII digits: int() would take other scripts' digits or `1_0` too
+_RANGE_FORM = "a host range is [begin:end] or [begin:end:step]"
 
 
 def _range_size(pattern: str) -> int:
     """How many hosts Ansible's range syntax (`web[01:50]`, `db-[a:f]`, `[1:9:2]`) makes
-    of a host name; 1 for a plain name. An unreadable range counts as one: Ansible's own
-    error says what is wrong with it."""
+    of a host name; 1 for a plain name. Read as Ansible's expand_hostname_range reads it,
+    which raises Python's own ValueError (a traceback) for `[1:3:0]` or `[a:9]`, and
+    silently makes no host of `[3:1]`: each is a ValueError here saying what is wrong."""
     size = 1
-    for start, end, step in _RANGE.findall(pattern):
-        try:
-            if start.isdigit() and end.isdigit():
-                first, last = int(start), int(end)
-            elif len(start) == len(end) == 1:
-                first, last = ord(start), ord(end)
-            else:
-                continue
-            stride = int(step) if step else 1
-        except ValueError:
-            continue
-        if stride > 0 and last >= first:
-            size *= (last - first) // stride + 1
+    while "[" in pattern:
+        # Ansible's split: the first `[`, then the first `]`, as `|`.
+        parts = pattern.replace("[", "|", 1).replace("]", "|", 1).split("|")
+        if len(parts) != 3:
+            raise ValueError(f"{_RANGE_FORM}, one ] after each [ and no |")
+        head, bounds, tail = parts
+        count, first = _one_range(bounds.split(":"))
+        size *= count
+        pattern = head + first + tail  # every host of the range has the same rest
     return size
+
+
+def _one_range(bounds: list[str]) -> tuple[int, str]:
+    """The number of hosts of one range's `begin:end[:step]`, and the first one's text."""
+    if len(bounds) not in (2, 3):
+        raise ValueError(f"{_RANGE_FORM}")
+    begin, end = bounds[0] or "0", bounds[1]
+    step = bounds[2] if len(bounds) == 3 else "1"
+    if not _NUMBER.fullmatch(step) or int(step) < 1:
+        raise ValueError(f"{_RANGE_FORM}, its step a whole number from 1")
+    letters = string.ascii_letters
+    if len(begin) == len(end) == 1 and begin in letters and end in letters:
+        first, last = letters.index(begin), letters.index(end)
+    elif _NUMBER.fullmatch(begin) and _NUMBER.fullmatch(end):
+        if begin[0] == "0" and len(begin) != len(end) and len(begin) > 1:
+            raise ValueError(f"{_RANGE_FORM}, begin and end of one length when padded (01:50)")
+        first, last = int(begin), int(end)
+    else:
+        raise ValueError(
+            f"{_RANGE_FORM} from a number to a number (01:50) or a letter to a letter (a:f)"
+        )
+    if first > last:
+        raise ValueError(f"{_RANGE_FORM} with begin <= end (Ansible would make no host)")
+    return len(range(first, last + 1, int(step))), begin
 
 
 def _check_group(path: Path, document: CommentedMap, loc: tuple[str, ...], group: Any) -> None:
@@ -213,14 +273,19 @@ def _check_group(path: Path, document: CommentedMap, loc: tuple[str, ...], group
                 path, document, (*loc, key), f"must be a mapping (or empty), not {_kind(section)}"
             )
         for entry, value in section.items():
-            if key == "hosts" and _range_size(str(entry)) > MAX_HOSTS:
-                _fail(
-                    path,
-                    document,
-                    (*loc, key, str(entry)),
-                    f"a host range of {_range_size(str(entry)):,} hosts; wmx takes at most "
-                    f"{MAX_HOSTS} (Ansible would make every one before reading on)",
-                )
+            if key == "hosts":
+                try:
+                    size = _range_size(str(entry))
+                except ValueError as exc:
+                    _fail(path, document, (*loc, key, str(entry)), str(exc))
+                if size > MAX_HOSTS:
+                    _fail(
+                        path,
+                        document,
+                        (*loc, key, str(entry)),
+                        f"a host range of {size:,} hosts; wmx takes at most "
+                        f"{MAX_HOSTS} (Ansible would make every one before reading on)",
+                    )
             if key == "children":
                 _check_group(path, document, (*loc, key, str(entry)), value)
             elif key == "hosts" and not isinstance(value, dict | None):

@@ -27,7 +27,7 @@ from ruamel.yaml.reader import ReaderError
 
 from wmx.errors import InputError
 from wmx.site.yaml_depth import load_bounded
-from wmx.site.yamlfile import locked, read_text, write_atomically
+from wmx.site.yamlfile import locked, read_text, refuse_link_out, write_atomically
 
 SECRETS_FILE = "secrets.yml"
 # The file records which secrets existed when it was written: a missing secret that a
@@ -202,7 +202,11 @@ def _read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SecretsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     # Only a regular file is told to chmod (a link to /dev/zero is 0666 too): anything
-    # else is refused by read_text, saying what it is.
+    # else is refused by read_text, saying what it is. A link out of the site is refused
+    # first: its target is not this site's to chmod, and may be another site's secrets,
+    # which this site's render would send to its own hosts.
+    if stat.S_ISREG(mode):
+        refuse_link_out(path, path.parent)
     if stat.S_ISREG(mode) and mode & 0o077:
         raise SecretsError(
             f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"

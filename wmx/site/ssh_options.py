@@ -13,15 +13,17 @@ through a bastion without one.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterator
 
 # `-o` options a site may set (ssh_config(5) names, compared in lower case): how to reach
 # and authenticate the host and check its key. Not here, so refused: ProxyCommand,
 # LocalCommand, PermitLocalCommand, KnownHostsCommand, PKCS11Provider,
-# SecurityKeyProvider, XAuthLocation, ControlPath, ForwardAgent, forwards, Include,
-# Hostname, User and Port (the last three are the inventory's ansible_host, ansible_user
-# and ansible_port, which are checked).
+# SecurityKeyProvider, XAuthLocation, ControlPath, IdentityAgent, CertificateFile,
+# ForwardAgent, forwards, Include, Hostname, User and Port (the last three are the
+# inventory's ansible_host, ansible_user and ansible_port, which are checked). Some of
+# these take only some values (_VALUES, _known_hosts_problem).
 ALLOWED_OPTIONS = frozenset(
     name.lower()
     for name in (
@@ -37,6 +39,38 @@ ALLOWED_OPTIONS = frozenset(
         "UpdateHostKeys", "UserKnownHostsFile", "VerifyHostKeyDNS",
     )
 )  # fmt: skip
+# Options of the list above that write a file or run a program of this machine with some
+# of their values: only these values, and why the others are refused. ssh adds a new
+# host's key to the known-hosts file with StrictHostKeyChecking accept-new, no or off
+# (with UserKnownHostsFile=~/.ssh/authorized_keys and HostKeyAlias=no-pty, the line it
+# appends is a valid authorized key of the host's owner), rewrites it with
+# UpdateHostKeys, and runs ssh-askpass with ControlMaster ask.
+_VALUES = {
+    "stricthostkeychecking": (
+        ("yes", "true"),
+        "a site may only make ssh check host keys strictly (yes): with other values ssh "
+        "writes an unknown host's key into a known-hosts file of this machine, or asks",
+    ),
+    "updatehostkeys": (
+        ("no", "false"),
+        "a site may only set no: ssh would rewrite a known-hosts file of this machine",
+    ),
+    "controlmaster": (
+        ("yes", "no", "auto", "true", "false"),
+        "ask and autoask run ssh-askpass on this machine; use yes, no or auto",
+    ),
+}
+# Options that name a known-hosts file or the name a host's key is kept under there: only
+# with StrictHostKeyChecking=yes in the same arguments, so that ssh reads that file and
+# never writes it (nor a planted key under another host's name in the operator's own).
+_KNOWN_HOSTS = frozenset({"userknownhostsfile", "globalknownhostsfile", "hostkeyalias"})
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+# One hop of ProxyJump or -J: [ssh://][user@]host[:port], the host a name or an address.
+_JUMP = re.compile(
+    rf"(?:ssh://)?(?:[A-Za-z_][A-Za-z0-9_.-]{{0,31}}@)?(?:{_LABEL}(?:\.{_LABEL})*"
+    r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+)
 # Flags without a value, and flags whose value follows: -J bastion (ProxyJump), -i key.
 _FLAGS = frozenset("46Cqv")
 _WITH_VALUE = frozenset("Ji")
@@ -54,11 +88,19 @@ REFUSED_VARIABLES = {
 }
 # Passwords: a site's inventory is shared (often in git) and wmx's own ssh logs in with
 # keys only (BatchMode); the sudo password has its place in secrets.yml. An
-# ansible-vault encrypted value is not read by wmx and stays Ansible's.
+# ansible-vault encrypted value is not read by wmx and stays Ansible's. Besides these,
+# every connection or become plugin's password or key passphrase (ansible_paramiko_pass,
+# ansible_winrm_password, ansible_ssh_private_key_passphrase, ansible_doas_pass, …):
+# is_password_variable.
 PASSWORD_VARIABLES = (
     "ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_password",
     "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password",
+    "ansible_ssh_private_key_passphrase", "ansible_private_key_passphrase",
+    "ansible_paramiko_pass", "ansible_paramiko_password", "ansible_winrm_pass",
+    "ansible_winrm_password", "ansible_httpapi_pass", "ansible_httpapi_password",
+    "ansible_psrp_pass", "ansible_psrp_password", "ansible_su_pass", "ansible_runas_pass",
 )  # fmt: skip
+_PASSWORD_NAME = re.compile(r"ansible_(?:\w*_)?pass(?:word|phrase)?", re.ASCII)
 _PASSWORD_WAY_OUT = (
     "a password in plain text in the inventory (value not shown); keep the login user's "
     "sudo password in secrets.yml with `wmx secrets sudo-password`, log in with an SSH "
@@ -70,6 +112,11 @@ _WAY_OUT = (
 )
 
 
+def is_password_variable(key: str) -> bool:
+    """Whether `key` names a password or passphrase Ansible's plugins read."""
+    return key in PASSWORD_VARIABLES or bool(_PASSWORD_NAME.fullmatch(key))
+
+
 def ssh_args_problem(value: object) -> str | None:
     """Why `value` (ssh arguments as one string) may not come from a site; None if it may."""
     if not isinstance(value, str):
@@ -78,31 +125,100 @@ def ssh_args_problem(value: object) -> str | None:
         words = shlex.split(value)
     except ValueError as exc:
         return f"cannot be split into ssh arguments ({exc})"
-    return next(_refused(iter(words)), None)
+    seen: dict[str, str] = {}  # option (lower case) → its name as written
+    problem = next(_refused(iter(words), seen), None)
+    if problem is None and seen.keys() & _KNOWN_HOSTS and "stricthostkeychecking" not in seen:
+        name = seen[min(seen.keys() & _KNOWN_HOSTS)]
+        problem = (
+            f"ssh option {name} only with -o StrictHostKeyChecking=yes in the same arguments: "
+            "without it ssh may write a host's key into that file, or under that name, on "
+            "this machine"
+        )
+    return problem
 
 
-def _refused(words: Iterator[str]) -> Iterator[str]:
-    """Why each ssh argument in `words` that a site may not give is refused."""
+def _option(setting: str) -> tuple[str, list[str] | None]:
+    """ssh_config's `Name value`, `Name=value` (quotes as ssh reads them): the name and
+    its words, None when they cannot be split."""
+    name, _, rest = setting.strip().replace("=", " = ", 1).partition(" ")
+    rest = rest.strip()
+    rest = rest[1:] if rest.startswith("=") else rest
+    try:
+        return name.strip(), shlex.split(rest)
+    except ValueError:
+        return name.strip(), None
+
+
+def _shown(text: str) -> str:
+    return text[:40] if text.isprintable() else repr(text[:40])
+
+
+def _value_problem(name: str, words: list[str] | None) -> str | None:
+    """Why an allowed option may not take `words` (None: it may)."""
+    key = name.lower()
+    one = words[0] if words is not None and len(words) == 1 else None
+    if key in _VALUES:
+        values, why = _VALUES[key]
+        if one is None or one.lower() not in values:
+            return f"ssh option {name}: {why}"
+    elif key in ("userknownhostsfile", "globalknownhostsfile"):
+        # One file (ssh takes several, and writes the first), named known_hosts…, without
+        # ssh's %-tokens and ${VARIABLES}: never authorized_keys or any other file here.
+        base = (one or "").rsplit("/", 1)[-1]
+        if (
+            one is None
+            or "%" in one
+            or "$" in one
+            or not (one == "none" or base.startswith("known_hosts"))
+        ):
+            return (
+                f"ssh option {name}: one known-hosts file named known_hosts… (no %-tokens "
+                "or $VARIABLES) or none; ssh would read or write any other file of this machine"
+            )
+    elif key == "hostkeyalias":
+        if one is None or len(one) > 253 or not _HOST_NAME.fullmatch(one):
+            return f"ssh option {name}: a host name (letters, digits, hyphens and dots)"
+    elif key == "proxyjump" and (one is None or _jump_problem(one)):
+        return f"ssh option {name}: {_jump_problem(one or '')}"
+    return None
+
+
+def _jump_problem(value: str) -> str | None:
+    """ProxyJump / -J: none, or bastions as [user@]host[:port], separated by commas."""
+    if value == "none" or all(_JUMP.fullmatch(hop) for hop in value.split(",")):
+        return None
+    return (
+        f"{_shown(value)!r} is not [user@]host[:port] (bastions separated by commas): "
+        "ssh would read anything else as its own arguments"
+    )
+
+
+def _refused(words: Iterator[str], seen: dict[str, str]) -> Iterator[str]:
+    """Why each ssh argument in `words` that a site may not give is refused; `seen`
+    collects the options given."""
     for word in words:
         if word.startswith("-o"):
-            setting = word[2:] or next(words, "")
-            name = setting.replace("=", " ", 1).split(" ", 1)[0].strip()
+            name, values = _option(word[2:] or next(words, ""))
             if name.lower() not in ALLOWED_OPTIONS:
-                shown = name[:40] if name.isprintable() else repr(name[:40])
-                yield f"ssh option {shown or '-o'} is not one a site may set; {_WAY_OUT}"
+                yield f"ssh option {_shown(name) or '-o'} is not one a site may set; {_WAY_OUT}"
+            elif values is None:
+                yield f"ssh option {_shown(name)}: its value cannot be split into words"
+            elif problem := _value_problem(_shown(name), values):
+                yield problem
+            seen.setdefault(name.lower(), _shown(name))
         elif word[:1] == "-" and word[1:2] in _WITH_VALUE:
-            if len(word) == 2:  # -J bastion, -i KEY; else -Jbastion, -i/path
-                next(words, None)
+            value = word[2:] or next(words, "")  # -J bastion, -i KEY; or -Jbastion, -i/path
+            if word[1] == "J" and (problem := _jump_problem(value)):
+                yield f"ssh argument -J: {problem}"
         elif not (word[:1] == "-" and len(word) > 1 and set(word[1:]) <= _FLAGS):
-            shown = word[:40] if word.isprintable() else repr(word[:40])
-            yield f"ssh argument {shown} is not one a site may give; {_WAY_OUT}"
+            yield f"ssh argument {_shown(word)} is not one a site may give; {_WAY_OUT}"
 
 
 def connection_problem(key: str, value: object) -> str | None:
     """Why the connection variable `key` may not hold `value` in a site (None: it may)."""
     if key in SSH_ARG_VARIABLES:
         return ssh_args_problem(value)
-    if key in PASSWORD_VARIABLES:
+    if is_password_variable(key):
         return _PASSWORD_WAY_OUT
     if key in REFUSED_VARIABLES:
         return f"{REFUSED_VARIABLES[key]}; {_WAY_OUT}"

@@ -27,7 +27,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError, WmxError, WriteRefused, printable
-from wmx.site.given import unquoted
+from wmx.site.given import given, unquoted
 from wmx.site.placed import check_file_place, kind_of, open_directory
 from wmx.site.yaml_depth import load_bounded
 
@@ -53,10 +53,16 @@ _ExplicitNullRepresenter.add_representer(
 )
 
 
-def read_site_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_site_bytes(
+    path: Path, limit: int = MAX_FILE_BYTES, *, within: Path | None = None
+) -> bytes:
     """Up to `limit` + 1 bytes of a site file that is a regular file (a symlink's target),
     or an InputError naming it. Never waits: a FIFO, a device such as /dev/zero, a socket
-    or a directory (a symlink to one, too) is refused before a byte is read from it."""
+    or a directory (a symlink to one, too) is refused before a byte is read from it. A
+    symbolic link (the file's or a directory's above it) that leads out of `within`, the
+    site, is refused too (refuse_link_out); by default the site is the directory that
+    names the file (wmx.yaml, inventory.yml, secrets.yml), or for a file below
+    group_vars/ or host_vars/ the directory that holds those (site_of)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -73,6 +79,7 @@ def read_site_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             raise InputError(f"{path}: is a directory, not a file")
         if not stat.S_ISREG(mode):
             raise InputError(f"{path}: {_kind_of_file(path)}, not a regular file")
+        refuse_link_out(path, site_of(path) if within is None else within, opened=fd)
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -88,6 +95,56 @@ def read_site_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
+
+
+# Ansible's variables' directories beside the inventory (wmx.site.inventory_cache).
+_VARS_DIRS = ("group_vars", "host_vars")
+
+
+def site_of(path: Path) -> Path:
+    """The site a site file is part of: the directory holding group_vars/ or host_vars/
+    for a file below them (read for a line number too: inventory_lines), else the
+    file's own directory."""
+    return next((p.parent for p in path.parents if p.name in _VARS_DIRS), path.parent)
+
+
+def link_out(path: Path, within: Path) -> str | None:
+    """Where `path` really is when a symbolic link (its own name, or a directory's above
+    it) takes it out of `within`; None when it stays inside. A link that cannot be
+    followed to its end (`/proc/1/root`: permission denied) counts as out."""
+    try:
+        real = os.path.realpath(path)
+        base = os.path.realpath(within).rstrip(os.sep) + os.sep
+    except OSError:
+        with contextlib.suppress(OSError):
+            return os.readlink(path)
+        return str(path)
+    return None if (real + os.sep).startswith(base) else real
+
+
+def refuse_link_out(path: Path, within: Path, *, opened: int | None = None) -> None:
+    """An InputError naming `path` and where it leads when a link takes it out of
+    `within`. A site is shared (in git, often): `wmx.yaml -> /etc/shadow` had that file's
+    lines quoted in errors, `host_vars/x.yml -> ~/other-site/secrets.yml` its values
+    copied into this site's cache and sent to its hosts. Only the place is named, never
+    a byte of the file. `opened`: a descriptor of the file as wmx opened it, which must be
+    the file found inside (not one a link swapped in meanwhile)."""
+    outside = link_out(path, within)
+    if outside is not None:
+        raise InputError(
+            f"{printable(str(path))}: a symbolic link to {given(outside)}, outside the site "
+            f"({printable(str(within))}); wmx reads no file outside the site through a "
+            "link: put the file itself in the site"
+        )
+    if opened is None:
+        return
+    try:  # the real path has no link left: a file there is the one opened, or a race
+        found, read = os.lstat(os.path.realpath(path)), os.fstat(opened)
+        same = (found.st_dev, found.st_ino) == (read.st_dev, read.st_ino)
+    except OSError:
+        same = False
+    if not same:
+        raise InputError(f"{printable(str(path))}: changed while wmx read it; run wmx again")
 
 
 def read_given_file(path: Path, what: str, limit: int) -> bytes:
@@ -112,11 +169,11 @@ def _kind_of_file(path: Path) -> str:
         return "not a file"
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, *, within: Path | None = None) -> str:
     """A site file's text, or an InputError naming the file (and line) for every way the
-    file can be wrong: missing, a directory, a FIFO or device, unreadable, too big, not
-    UTF-8, a NUL byte."""
-    data = read_site_bytes(path)
+    file can be wrong: missing, a directory, a FIFO or device, a link out of the site
+    (`within`: see read_site_bytes), unreadable, too big, not UTF-8, a NUL byte."""
+    data = read_site_bytes(path, within=within)
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; not a site file")
     try:
@@ -187,9 +244,10 @@ def _check_expanded_size(data: Any, where: str) -> None:
             stack += node
 
 
-def load_document(path: Path) -> CommentedMap:
-    """Load a YAML mapping, turning every kind of bad file into `file:line: cause`."""
-    data = parse_yaml(read_text(path), str(path))
+def load_document(path: Path, *, within: Path | None = None) -> CommentedMap:
+    """Load a YAML mapping, turning every kind of bad file into `file:line: cause`
+    (`within`: see read_site_bytes)."""
+    data = parse_yaml(read_text(path, within=within), str(path))
     _check_expanded_size(data, str(path))
     if data is None:
         data = CommentedMap()

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_serializer, model_validator
 
 from wmx.site.grammars import (
+    _TEMPLATE,
     Strict,
     check_host_or_ip,
     check_port,
@@ -22,6 +23,9 @@ _IRC_NETWORK = re.compile(r"[a-z][a-z0-9_-]{0,31}", re.ASCII)
 # RFC 2812 nicknames, at most 16 characters (Libera.Chat's NICKLEN).
 _IRC_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,15}", re.ASCII)
 _RELAY_TAG = re.compile(r"[A-Za-z0-9_\[\]|{}-]{1,10}", re.ASCII)
+# Both grammars hold `{` and `|`, so `{{x}}` is a nick: no setting of a site may look like
+# a template (grammars._TEMPLATE), whatever the grammar beside it would take.
+_NO_TEMPLATE = "no template syntax ({{, {% or {#)"
 
 
 def check_irc_host(value: str) -> str:
@@ -99,6 +103,8 @@ class IrcRelaySettings(Strict):
     @field_validator("nick")
     @classmethod
     def _nick(cls, value: str | None) -> str | None:
+        if value is not None and _TEMPLATE.search(value):
+            raise ValueError(f"{value[:40]!r} is not an IRC nick: {_NO_TEMPLATE}")
         if value is not None and not _IRC_NICK.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not an IRC nick (at most 16 letters, digits and -[]\\`_^{{|}}, "
@@ -109,6 +115,8 @@ class IrcRelaySettings(Strict):
     @field_validator("tag")
     @classmethod
     def _tag(cls, value: str) -> str:
+        if _TEMPLATE.search(value):
+            raise ValueError(f"{value[:40]!r} is not a relay tag: {_NO_TEMPLATE}")
         if not _RELAY_TAG.fullmatch(value):
             raise ValueError(f"{value!r}: use 1 to 10 letters, digits and _[]|{{}}- only")
         return value
