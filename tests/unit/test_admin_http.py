@@ -57,6 +57,18 @@ def test_429_gives_up_after_retries_with_one_line() -> None:
         admin.whoami()
 
 
+def test_a_wait_longer_than_wmx_sleeps_is_said_at_once() -> None:
+    """Logins limited for minutes (rc_login.address): five silent half-minute retries
+    had ended in "kept rate-limiting"; the wait asked for is said at once."""
+    sleeps: list[float] = []
+    limited = httpx.Response(429, json={"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 312_400})
+    admin = _admin(httpx.MockTransport(lambda r: limited), sleeps)
+    said = r"rate-limits GET .* for another 313 s; try again then"
+    with pytest.raises(AdminApiError, match=said):
+        admin.whoami()
+    assert sleeps == []
+
+
 def test_backoff_without_retry_after() -> None:
     response = httpx.Response(429, json={"errcode": "M_LIMIT_EXCEEDED"})
     assert [retry_delay(response, n) for n in range(3)] == [0.5, 1.0, 2.0]

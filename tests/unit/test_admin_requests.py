@@ -44,6 +44,29 @@ def test_token_changes_refuse_contradictions_and_nothing(
         token_changes(uses=uses, unlimited=unlimited, expiry_ms=expiry_ms, no_expiry=no_expiry)
 
 
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n", "a private key"),
+        ("x\n-----BEGIN RSA PRIVATE KEY-----\n", "a private key"),
+        ("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", "a private key"),
+        ("daemon:*:1:0:99999:7:::\nroot:$y$j9T$salt$hash:20228:0:99999:7:::\n", "password hashes"),
+    ],
+)
+def test_a_notice_never_carries_a_key_or_password_hashes(
+    tmp_path: Path, content: str, said: str
+) -> None:
+    """`--file` of the site's SSH key or of /etc/shadow had been sent to users: only
+    secrets.yml and the site's own places were refused. Any file, by its content."""
+    file = tmp_path / "notice.txt"
+    file.write_text(content)
+    with pytest.raises(InputError, match=f"--file {file}: holds {said}"):
+        notice_body(None, file)
+    with pytest.raises(InputError, match=f"the message: holds {said}"):
+        notice_body(content, None)
+    assert notice_body("The key to the city: $5 at the door.", None)
+
+
 def test_a_notice_comes_from_the_argument_or_the_file(tmp_path: Path) -> None:
     file = tmp_path / "notice.txt"
     file.write_text("Maintenance tonight.\n")

@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
-from wmx.admin.bulk import matches, stale_devices
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from wmx.admin.bulk import deactivation_targets, matches, matching, stale_devices
 from wmx.admin.types import Device
+from wmx.errors import InputError
 
 DAY_MS = 86_400_000
 NOW = 1_700_000_000.0
@@ -27,3 +33,29 @@ def test_stale_devices_are_those_not_seen_for_the_days_given() -> None:
     assert names == ["OLD"]
     names = [d["device_id"] for d in stale_devices(seen, 30, never_seen=True, now=NOW)]
     assert names == ["OLD", "NEVER"]
+
+
+def test_a_pattern_that_backtracks_without_end_is_refused_not_waited_for() -> None:
+    """`(a+)+` against 34 a's and a `-` (a name anyone with a token may pick) ran for
+    minutes; the match runs in a child process that is stopped after its time."""
+    names = ["@" + "a" * 34 + "-:example.test", "@spam1:example.test"]
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"did not finish matching 2 account\(s\) in 1 s"):
+        matching("(a+)+", names, seconds=1)
+    assert time.monotonic() - started < 30  # the child was killed, not waited for
+    assert matching(r"spam\d+", names) == ["@spam1:example.test"]
+
+
+def test_deactivation_never_takes_admins_wmx_or_the_bridge() -> None:
+    listing = [
+        {"name": "@spam1:example.test"},
+        {"name": "@boss:example.test", "admin": True},
+        {"name": "@wmx-admin:example.test"},
+        {"name": "@heisenbridge:example.test"},
+    ]
+    admin = SimpleNamespace(
+        users=SimpleNamespace(listing=lambda guests: SimpleNamespace(items=listing))
+    )
+    bridge = {"@heisenbridge:example.test"}.__contains__
+    found = deactivation_targets(admin, ".*", "@wmx-admin:example.test", bridge)  # type: ignore[arg-type]
+    assert found == ["@spam1:example.test"]

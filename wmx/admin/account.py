@@ -28,7 +28,7 @@ from wmx.components.synapse import SYNAPSE_PORT
 from wmx.errors import InputError, WmxError
 from wmx.site import Site
 from wmx.site.state_files import read_state
-from wmx.site.yamlfile import write_atomically
+from wmx.site.yamlfile import locked, write_atomically
 
 ADMIN_LOCALPART = "wmx-admin"
 ADMIN_DISPLAY_NAME = "wmx administration"
@@ -124,16 +124,31 @@ def admin_session(site: Site, url: str | None = None) -> Iterator[SynapseAdmin]:
 
 
 def sign_in(admin: SynapseAdmin, site: Site) -> None:
-    expected = admin_user_id(site)
     path = token_path(site)
+    if _cached_token_works(admin, site, path):
+        return
+    # One sign-in at a time per site: every wmx login reaches Synapse from 127.0.0.1
+    # (the tunnel), whose login limit (rc_login.address: a burst of 5, then one per
+    # 5.5 minutes) two commands signing in at once after a lost token had used up.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with locked(path):
+        if _cached_token_works(admin, site, path):  # another run signed in meanwhile
+            return
+        _sign_in_afresh(admin, site, path)
+
+
+def _cached_token_works(admin: SynapseAdmin, site: Site, path: Path) -> bool:
     cached = read_token(path)
-    if cached:
-        admin.http.set_token(cached)
-        try:
-            if admin.whoami() == expected:
-                return
-        except UnauthorizedError:
-            pass  # expired, logged out, or from an earlier install: sign in afresh
+    if not cached:
+        return False
+    admin.http.set_token(cached)
+    try:
+        return admin.whoami() == admin_user_id(site)
+    except UnauthorizedError:
+        return False  # expired, logged out, or from an earlier install: sign in afresh
+
+
+def _sign_in_afresh(admin: SynapseAdmin, site: Site, path: Path) -> None:
     password = site.secrets.wmx_admin_password
     token = _log_in(admin.http, password)
     if token is None:

@@ -7,15 +7,17 @@ A failure on one target is that target's result ("failed: …"); the others go o
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from multiprocessing.connection import Connection
 
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.notices import NoticesDisabledError
 from wmx.admin.tasks import wait_for_task
 from wmx.admin.types import DeleteStatus, Device
-from wmx.errors import WmxError
+from wmx.errors import InputError, WmxError
 
 Result = dict[str, str | None]
 OnUpdate = Callable[[str], None]
@@ -34,13 +36,58 @@ def matches(pattern: str, user_id: str) -> bool:
     return bool(re.fullmatch(pattern, user_id) or re.fullmatch(pattern, localpart))
 
 
-def deactivation_targets(admin: SynapseAdmin, pattern: str, own: str) -> list[str]:
-    """Active accounts matching `pattern`; never a server admin, never wmx's own."""
-    return [
+# How long matching a pattern against every account may take. Python's re backtracks:
+# `(a+)+` against a localpart of 34 a's and a `-` (anyone with a registration token can
+# pick one) takes minutes, and it cannot be interrupted from its own thread.
+MATCH_SECONDS = 10.0
+
+
+def _send_matching(pattern: str, user_ids: list[str], answer: Connection) -> None:
+    answer.send([u for u in user_ids if matches(pattern, u)])
+
+
+def matching(pattern: str, user_ids: list[str], seconds: float = MATCH_SECONDS) -> list[str]:
+    """The ids `pattern` matches, found in a child process that is killed after
+    `seconds`: a pattern that backtracks without end is refused, not waited for."""
+    context = multiprocessing.get_context("fork")
+    answer, child_end = context.Pipe(duplex=False)
+    child = context.Process(target=_send_matching, args=(pattern, user_ids, child_end))
+    child.start()
+    child_end.close()
+    try:
+        if answer.poll(seconds):
+            try:
+                found: list[str] = answer.recv()
+                return found
+            except EOFError:  # the child died without an answer
+                pass
+        raise InputError(
+            f"--regex {pattern!r} did not finish matching {len(user_ids)} account(s) in "
+            f"{seconds:.0f} s: a repetition inside a repetition, such as (a+)+, backtracks "
+            "without end on some names; write it without one"
+        )
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        answer.close()
+
+
+def deactivation_targets(
+    admin: SynapseAdmin,
+    pattern: str,
+    own: str,
+    bridged: Callable[[str], bool] = lambda _: False,
+) -> list[str]:
+    """Active accounts matching `pattern`; never a server admin, never wmx's own, never
+    one `bridged` says an appservice owns (the IRC bridge's bot and puppets: `.*` had
+    taken the bridge's bot and broken the bridge)."""
+    candidates = [
         u["name"]
         for u in admin.users.listing(guests=True).items
-        if matches(pattern, u["name"]) and not u.get("admin") and u["name"] != own
+        if not u.get("admin") and u["name"] != own and not bridged(u["name"])
     ]
+    return matching(pattern, candidates)
 
 
 def deactivate_each(admin: SynapseAdmin, user_ids: Iterable[str], *, erase: bool) -> list[Result]:

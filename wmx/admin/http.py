@@ -7,6 +7,7 @@ URL, an error message or a repr, so no traceback or log line can carry it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -107,19 +108,25 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
     return response.reason_phrase, ""
 
 
-def retry_delay(response: httpx.Response, attempt: int) -> float:
-    """Seconds to wait after a 429: Synapse's `retry_after_ms`, its Retry-After header,
-    or exponential backoff (0.5 s, 1 s, 2 s, ...)."""
-    delay: float | None = None
+def asked_delay(response: httpx.Response) -> float | None:
+    """The seconds a 429 asks for: Synapse's `retry_after_ms`, else its Retry-After
+    header; None when it says nothing."""
     try:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("retry_after_ms"), int | float):
-            delay = float(body["retry_after_ms"]) / 1000
+            return float(body["retry_after_ms"]) / 1000
     except ValueError:
         pass
+    header = response.headers.get("retry-after", "")
+    return float(header) if header.isdigit() else None
+
+
+def retry_delay(response: httpx.Response, attempt: int) -> float:
+    """Seconds to wait after a 429: what it asks for, or exponential backoff (0.5 s,
+    1 s, 2 s, ...)."""
+    delay = asked_delay(response)
     if delay is None:
-        header = response.headers.get("retry-after", "")
-        delay = float(header) if header.isdigit() else 0.5 * 2**attempt
+        delay = 0.5 * 2**attempt
     return min(max(delay, 0.05), MAX_RETRY_DELAY)
 
 
@@ -188,7 +195,14 @@ class AdminHttp:
                 raise SynapseUnreachable(
                     f"cannot reach Synapse at {self.base_url}: {cause}", cause
                 ) from None
-            if response.status_code == 429 and attempt < self._max_retries:
+            asked = asked_delay(response) if response.status_code == 429 else None
+            # A wait longer than wmx would sleep (logins limited for minutes) is said
+            # at once: five silent half-minute retries would end in the same error.
+            if (
+                response.status_code == 429
+                and attempt < self._max_retries
+                and (asked is None or asked <= MAX_RETRY_DELAY)
+            ):
                 self._sleep(retry_delay(response, attempt))
                 attempt += 1
                 continue
@@ -227,8 +241,12 @@ class AdminHttp:
         if status == 404:
             raise NotFoundError(not_found or f"not found: {error}", errcode=errcode)
         if status == 429:
+            asked = asked_delay(response)
             raise AdminApiError(
-                f"Synapse kept rate-limiting {method} {path} after {self._max_retries} "
+                f"Synapse rate-limits {method} {path} for another {math.ceil(asked)} s; "
+                "try again then"
+                if asked is not None and asked > MAX_RETRY_DELAY
+                else f"Synapse kept rate-limiting {method} {path} after {self._max_retries} "
                 "retries; try again later",
                 status=status,
                 errcode=errcode,

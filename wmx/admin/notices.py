@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,26 @@ def notice_body(text: str | None, file: Path | None, paths: SitePaths | None = N
             raise InputError(f"{file}: cannot read the message ({exc})") from None
     if not text or not text.strip():
         raise InputError("the message is empty")
+    if looks := secret_shape(text):
+        where = f"--file {file}" if file is not None else "the message"
+        raise InputError(f"{where}: holds {looks}; a notice goes to users and cannot be unsent")
     return text
+
+
+# What a notice must never carry, whichever file it came from (the site's SSH key, a
+# copy of /etc/shadow): only secrets.yml and the site's own places had been refused.
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PASSWORD_HASH = re.compile(r"^[^:\s]+:\$[0-9a-z]{1,6}\$[^:\s]+:", re.MULTILINE)
+
+
+def secret_shape(text: str) -> str | None:
+    """What secret `text` holds by its shape (a PEM or OpenSSH private key, crypt(3)
+    password hashes as in /etc/shadow), or None."""
+    if _PRIVATE_KEY.search(text):
+        return "a private key (-----BEGIN … PRIVATE KEY-----)"
+    if _PASSWORD_HASH.search(text):
+        return "password hashes (NAME:$ID$…, as in /etc/shadow)"
+    return None
 
 
 class NoticesDisabledError(WmxError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from wmx.admin.account import admin_user_id
 from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
+from wmx.admin.actions.service import bridge_accounts
 from wmx.admin.bulk import deactivate_each, deactivation_targets, stale_devices
 from wmx.admin.passwords import NewPassword
 from wmx.admin.passwords import new_password as new_password  # for the commands
@@ -159,9 +160,10 @@ def deactivate(act: Act, user_id: str, *, erase: bool, dry_run: bool) -> Done:
 
 
 def deactivate_matching(act: Act, pattern: str, *, erase: bool, dry_run: bool) -> Rows | Results:
-    """Deactivate every active account matching `pattern`, never a server admin or wmx's
-    own (only list them with `dry_run`)."""
-    targets = deactivation_targets(act.admin, pattern, admin_user_id(act.site))
+    """Deactivate every active account matching `pattern`, never a server admin, wmx's
+    own or the IRC bridge's (only list them with `dry_run`)."""
+    own = admin_user_id(act.site)
+    targets = deactivation_targets(act.admin, pattern, own, bridge_accounts(act.site))
     if dry_run or not targets:
         return Rows(
             [{"user_id": t} for t in targets],
