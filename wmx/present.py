@@ -144,12 +144,15 @@ def columns(spec: str, **formats: Callable[[Any], str]) -> list[Column]:
 
 
 def cell(value: Any) -> Text:
-    """A table cell: plain text whatever it holds (no markup, no highlighting)."""
+    """A table cell: plain text whatever it holds (no markup, no highlighting). A room
+    name or a report reason may hold ESC sequences, which Rich passes through (one
+    retitles the window, another clears the moderator's screen): each character a
+    terminal would act on is written as an escape instead, as `printable` writes it."""
     if value is None:
         return Text("")
     if isinstance(value, bool):
         return Text(yes_no(value))
-    return Text(str(value))
+    return Text(printable(str(value)))
 
 
 def emit_data(data: Any, output: OutputFormat) -> None:

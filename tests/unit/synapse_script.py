@@ -3,10 +3,14 @@ go to httpx's MockTransport, answered by (method, path prefix) and recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 
+from wmx.admin import account
 from wmx.admin.client import SynapseAdmin
 
 
@@ -37,3 +41,15 @@ class Synapse:
             transport=httpx.MockTransport(self),
             sleep=lambda _: None,
         )
+
+
+def scripted_sessions(monkeypatch: pytest.MonkeyPatch, scripted: Synapse) -> Synapse:
+    """`scripted`, which every command's admin session talks to."""
+
+    @contextmanager
+    def session(site: Any, url: str | None = None) -> Iterator[SynapseAdmin]:
+        with scripted.client() as admin:
+            yield admin
+
+    monkeypatch.setattr(account, "admin_session", session)
+    return scripted

@@ -67,6 +67,13 @@ def test_a_notice_never_carries_a_key_or_password_hashes(
     assert notice_body("The key to the city: $5 at the door.", None)
 
 
+def test_a_typed_notice_is_held_to_the_file_s_limit() -> None:
+    """Typed, 70,000 characters had reached Synapse, which refused each user's copy
+    (413 M_TOO_LARGE); `--file` was already held to 64 KiB."""
+    with pytest.raises(InputError, match="over 64 KiB"):
+        notice_body("b" * 70_000, None)
+
+
 def test_a_notice_comes_from_the_argument_or_the_file(tmp_path: Path) -> None:
     file = tmp_path / "notice.txt"
     file.write_text("Maintenance tonight.\n")

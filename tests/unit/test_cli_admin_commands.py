@@ -6,17 +6,13 @@ instead of an SSH tunnel."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.unit.synapse_script import Synapse
-from wmx.admin import account
-from wmx.admin.client import SynapseAdmin
+from tests.unit.synapse_script import Synapse, scripted_sessions
 from wmx.cli import app
 
 TOKEN = "/_synapse/admin/v1/registration_tokens/chapter-2026"
@@ -24,24 +20,15 @@ TOKEN = "/_synapse/admin/v1/registration_tokens/chapter-2026"
 
 @pytest.fixture
 def synapse(monkeypatch: pytest.MonkeyPatch) -> Synapse:
-    scripted = Synapse(
-        {
-            ("GET", TOKEN): {"token": "chapter-2026", "uses_allowed": 5, "completed": 1},
-            ("DELETE", TOKEN): {},
-            ("GET", "/_synapse/admin/v1/rooms"): {
-                "rooms": [{"room_id": "!old:example.test", "name": "old"}],
-                "total_rooms": 1,
-            },
-        }
-    )
-
-    @contextmanager
-    def session(site: Any, url: str | None = None) -> Iterator[SynapseAdmin]:
-        with scripted.client() as admin:
-            yield admin
-
-    monkeypatch.setattr(account, "admin_session", session)
-    return scripted
+    answers = {
+        ("GET", TOKEN): {"token": "chapter-2026", "uses_allowed": 5, "completed": 1},
+        ("DELETE", TOKEN): {},
+        ("GET", "/_synapse/admin/v1/rooms"): {
+            "rooms": [{"room_id": "!old:example.test", "name": "old"}],
+            "total_rooms": 1,
+        },
+    }
+    return scripted_sessions(monkeypatch, Synapse(answers))
 
 
 def _wmx(site_dir: Path, *args: str, answer: str | None = None) -> Any:

@@ -175,10 +175,14 @@ def delete_room(
     purge: bool,
     block: bool,
     message: str | None,
+    new_room_user_id: str | None = None,
     on_update: OnUpdate | None = None,
 ) -> DeleteStatus:
-    """Delete a room (v2, in the background) and wait for Synapse to finish."""
-    delete_id = admin.rooms.start_delete(room_id, purge=purge, block=block, message=message)
+    """Delete a room (v2, in the background) and wait for Synapse to finish; with a
+    `message`, `new_room_user_id` makes the room the members are moved into."""
+    delete_id = admin.rooms.start_delete(
+        room_id, purge=purge, block=block, message=message, new_room_user_id=new_room_user_id
+    )
     what = f"Deleting {room_id}"
 
     def update(state: DeleteStatus) -> None:

@@ -26,6 +26,13 @@ _SIZE = re.compile(r"^(\d+)\s*([KMG]i?B?|B)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 MAX_ID_LENGTH = 255
+# The earliest moment a check takes. Synapse refuses a timestamp before the epoch ("must
+# be a positive integer") and its media API any in 1970 (it takes them for seconds); no
+# event or file on a Matrix server is that old (Matrix began in 2014).
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+# C0 controls and DEL: PostgreSQL stores no NUL (Synapse answers 500), and a line break or
+# ESC in a display name reaches every client that shows it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOKEN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
@@ -51,7 +58,10 @@ def check_user_id(value: str, server_name: str, *, local: bool = True) -> str:
     ):
         raise ValueError(f"{value!r} is not a Matrix user id (such as @name:{server_name})")
     if local and server != server_name:
-        raise ValueError(f"{value!r} is not an account of this homeserver ({server_name})")
+        raise ValueError(
+            f"{value!r} is not an account of this homeserver ({server_name}); "
+            "Synapse's Admin API acts here on its own accounts only"
+        )
     return text
 
 
@@ -153,10 +163,16 @@ def parse_moment(value: str, *, now: datetime | None = None) -> datetime:
 
 
 def check_past_ms(value: str) -> int:
-    """A moment that must not lie in the future (purges and deletions look backwards)."""
+    """A moment that must not lie in the future (purges and deletions look backwards),
+    nor before `EARLIEST`."""
     moment = parse_moment(value)
     if moment > datetime.now(UTC):
         raise ValueError(f"{value!r} lies in the future; give a past date or an age such as 30d")
+    if moment < EARLIEST:
+        raise ValueError(
+            f"{value!r} lies before {EARLIEST:%Y}; Synapse takes no earlier moment "
+            "(nothing it holds is that old)"
+        )
     return int(moment.timestamp() * 1000)
 
 
@@ -179,8 +195,26 @@ def check_future_ms(value: str) -> int:
 
 
 def check_days(value: int) -> int:
+    """An age in days, which must reach back no further than `EARLIEST`."""
     if value < 0:
         raise ValueError(f"{value} is not a number of days (0 or more)")
+    most = (datetime.now(UTC) - EARLIEST).days
+    if value > most:
+        raise ValueError(
+            f"{value} days reach back before {EARLIEST:%Y}; Synapse takes no earlier moment "
+            f"(give at most {most})"
+        )
+    return value
+
+
+def check_plain_text(value: str) -> str:
+    """Text for Synapse to store and clients to show (a display name, a CSV cell): no
+    control character."""
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(
+            f"{value!r} is not plain text: it holds a control character (U+{ord(found[0]):04X})"
+        )
     return value
 
 

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from wmx.site import SitePaths
 
 
+# The longest notice: a Matrix event is at most 64 KiB in all.
+MAX_NOTICE = 64 << 10
+
+
 def notice_body(text: str | None, file: Path | None, paths: SitePaths | None = None) -> str:
     """The notice to send: `text`, or the contents of `file` (exactly one given; never one
     of the site's files of secrets, `paths`); never empty."""
@@ -25,11 +29,13 @@ def notice_body(text: str | None, file: Path | None, paths: SitePaths | None = N
         raise InputError(f"--file {file}: holds the site's secrets; a notice goes to users")
     if file is not None:
         try:
-            text = read_given_file(file, "a message", 64 << 10).decode("utf-8")
+            text = read_given_file(file, "a message", MAX_NOTICE).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{file}: cannot read the message ({exc})") from None
     if not text or not text.strip():
         raise InputError("the message is empty")
+    if len(text.encode()) > MAX_NOTICE:  # typed: as --file's, not Synapse's 413 per user
+        raise InputError("the message is over 64 KiB; a notice is a message, not a document")
     if looks := secret_shape(text):
         where = f"--file {file}" if file is not None else "the message"
         raise InputError(f"{where}: holds {looks}; a notice goes to users and cannot be unsent")

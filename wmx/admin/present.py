@@ -128,14 +128,20 @@ DIRECTORY_COLUMNS = columns("room:room_id, name, alias:canonical_alias, members:
 
 def show_room_deletion(room_id: str, final: Mapping[str, Any], *, purge: bool, block: bool) -> None:
     """A v2 room deletion's outcome: its status, the members removed (and those that could
-    not be), the aliases removed, whether it was purged and blocked."""
+    not be), the room they were moved into with the message (`--message`), where the
+    local aliases went, whether it was purged and blocked."""
     result = final.get("shutdown_room") or {}
     console.print(f"Room {esc(room_id)}: [bold]{esc(final.get('status'))}[/]")
     console.print(f"  members removed: {len(result.get('kicked_users') or [])}")
     for user in result.get("failed_to_kick_users") or []:
         console.print(f"  could not remove: {esc(user)}")
+    new_room = result.get("new_room_id")
+    if new_room:
+        console.print(f"  members moved into: {esc(new_room)}, which holds the message")
     if result.get("local_aliases"):
-        console.print(f"  aliases removed: {esc(', '.join(result.get('local_aliases') or []))}")
+        # Synapse names them only when it moved them into the new room.
+        done = "moved there" if new_room else "removed"
+        console.print(f"  aliases {done}: {esc(', '.join(result.get('local_aliases') or []))}")
     console.print(f"  purged: {'yes' if purge else 'no'}; blocked: {'yes' if block else 'no'}")
 
 

@@ -25,6 +25,9 @@ from wmx.admin.types import (
 )
 
 CLIENT = "/_matrix/client/v3"
+# The name of the room a deletion's message is posted in (Synapse's own default, sent so
+# that what wmx says members see stays true).
+NOTICE_ROOM_NAME = "Content Violation Notification"
 
 
 def unknown_room(room_id: str) -> str:
@@ -91,13 +94,21 @@ class RoomsApi(ApiGroup):
         purge: bool,
         block: bool,
         message: str | None = None,
+        new_room_user_id: str | None = None,
         force_purge: bool = False,
     ) -> str:
         """Shut the room down (kick every local member) and optionally purge and block it,
-        in the background: returns the delete id to poll."""
+        in the background: returns the delete id to poll. With a `message`, the local
+        user `new_room_user_id` makes a new room (NOTICE_ROOM_NAME), Synapse moves the
+        members and the local aliases into it, and the message is its first event."""
         body: dict[str, Any] = {"purge": purge, "block": block, "force_purge": force_purge}
         if message:
-            body["message"] = message
+            # Synapse reads `message` only with `new_room_user_id`: alone, it was dropped.
+            if not new_room_user_id:
+                raise ValueError("a deletion's message needs new_room_user_id to post it")
+            body.update(
+                new_room_user_id=new_room_user_id, room_name=NOTICE_ROOM_NAME, message=message
+            )
         data = self._http.delete(endpoint(V2 + "/rooms/{}", room_id), json=body)
         return str(data["delete_id"])
 

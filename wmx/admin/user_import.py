@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.admin.client import SynapseAdmin
-from wmx.admin.ids import check_new_user_id
+from wmx.admin.ids import check_new_user_id, check_plain_text
 from wmx.admin.users import generate_password
 from wmx.errors import InputError, WmxError
 from wmx.site.given import given, unquoted
@@ -79,7 +79,9 @@ def parse_user_csv(path: Path, server_name: str) -> list[ImportRow]:
         text = read_given_file(path, "a CSV file", 64 << 20).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{given(path)}: cannot read: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
+    # csv reads the line breaks itself: over text.splitlines(), a line break inside a
+    # quoted cell had vanished ("two\nlines" became "twolines"), unseen by any check.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         rows = _rows(path, reader, server_name)
     except csv.Error as exc:  # a field over csv's limit (128 KiB): no row of a CSV to import
@@ -140,6 +142,15 @@ def _rows(path: Path, reader: csv.DictReader[str], server_name: str) -> list[Imp
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         column = "user_id" if values.get("user_id") else "localpart"
         try:
+            # A NUL had reached Synapse, which answered 500 for the row; a line break or
+            # ESC would reach every client that shows the name.
+            for name in COLUMNS:
+                if any(brk in values.get(name, "") for brk in "\r\n"):
+                    raise ValueError(
+                        f"{name}: a line break inside double quotes (is a closing quote "
+                        "missing?); a cell is one line"
+                    )
+                _checked(name, check_plain_text, values.get(name, ""))
             user_id = _checked(column, check_new_user_id, values.get(column, ""), server_name)
             email = values.get("email")
             email = _checked("email", check_email, email) if email else None

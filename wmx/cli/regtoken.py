@@ -19,7 +19,11 @@ else:
 app = group("regtoken")
 
 Token = Annotated[str, typer.Argument(help="The token.")]
-Uses = Annotated[int | None, typer.Option("--uses", min=1, help="How many accounts it may create.")]
+# Synapse keeps uses_allowed in a 32-bit integer column: a larger count had been a 500.
+Uses = Annotated[
+    int | None,
+    typer.Option("--uses", min=1, max=2**31 - 1, help="How many accounts it may create."),
+]
 Expires = Annotated[
     str | None,
     typer.Option(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wmx.cli.admin_support import Cmd, Limit, command, lazy, room_arg
+from wmx.cli.admin_support import Cmd, Limit, command, ids, lazy, room_arg
 from wmx.cli.common import group
 
 if TYPE_CHECKING:
@@ -16,6 +16,11 @@ else:
 
 app = group("reports")
 
+
+def _any_user_id(value: str, server_name: str) -> str:
+    return ids.check_user_id(value, server_name, local=False)
+
+
 ReportId = Annotated[int, typer.Argument(help="The report number (see `wmx reports list`).", min=0)]
 
 
@@ -24,17 +29,21 @@ def list_reports(
     cmd: Cmd,
     room: Annotated[str | None, typer.Option("--room", help="Only reports in this room.")] = None,
     reporter: Annotated[
-        str | None, typer.Option("--reporter", help="Only reports by this user.")
+        str | None,
+        typer.Option("--reporter", help="Only reports by this user (of this homeserver)."),
     ] = None,
     sender: Annotated[
-        str | None, typer.Option("--sender", help="Only reports about this user's messages.")
+        str | None,
+        typer.Option("--sender", help="Only reports about this user's messages (of any server)."),
     ] = None,
     limit: Limit = None,
 ) -> None:
     """Open reports, newest first."""
     room_ref = room_arg(room) if room else None
+    # Reports come from this server's users, about messages from anywhere: spam is
+    # mostly sent from other servers, and Synapse filters by any user id.
     reporter_id = cmd.user_id(reporter) if reporter else None
-    sender_id = cmd.user_id(sender) if sender else None
+    sender_id = cmd.local(_any_user_id, sender) if sender else None
     cmd.run(ops.reports, room_ref, reporter_id, sender_id, limit)
 
 

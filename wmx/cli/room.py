@@ -88,7 +88,13 @@ def delete(
         bool, typer.Option("--block", help="Block it: nobody here can join it again.")
     ] = False,
     message: Annotated[
-        str | None, typer.Option("--message", help="Shown to the members removed.")
+        str | None,
+        typer.Option(
+            "--message",
+            help="Move the members into a new room, 'Content Violation Notification', made "
+            "by wmx-admin, with this as its first message (the room's local aliases move "
+            "there too). Without it they are only removed.",
+        ),
     ] = None,
 ) -> None:
     """Delete a room: remove every local member, then optionally purge and block it.

@@ -80,6 +80,8 @@ def create(
 ) -> None:
     """Create an account. The password comes from a file, a prompt, or is generated."""
     user_id = cmd.local(ids.check_new_user_id, localpart)
+    if display_name is not None:
+        display_name = checked(ids.check_plain_text, display_name)
     email = checked(ids.check_email, email) if email else email
     password = ops.new_password(password_file, generate_password, who=user_id)
     cmd.run(ops.create, user_id, password, admin_flag, display_name, email)
@@ -225,8 +227,11 @@ def devices(
     ] = False,
 ) -> None:
     """List an account's devices (sessions); prune stale ones."""
-    user_id = cmd.user_id(user)
-    if prune_older_than is not None:
+    # Pruning wmx's own sessions would log out the token every wmx process of the site
+    # uses; listing them is harmless.
+    pruning = prune_older_than is not None
+    user_id = cmd.user_id(user, refuse="log out the sessions of" if pruning else None)
+    if pruning:
         checked(lambda v: ids.check_days(int(v)), str(prune_older_than))
     cmd.run(ops.devices, user_id, prune_older_than, never_seen=never_seen)
 

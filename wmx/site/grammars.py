@@ -321,6 +321,10 @@ def check_localpart(value: str) -> str:
         raise ValueError(
             f"{value[:80]!r} is not a valid user name (lower-case letters, digits and ._=/+- only)"
         )
+    if value.startswith("_"):
+        # Synapse keeps names beginning with _ for application services (bridges):
+        # "User ID may not begin with _".
+        raise ValueError(f"{value[:80]!r} is not a valid user name (it may not begin with _)")
     return value
 
 

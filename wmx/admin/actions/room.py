@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wmx.admin.account import admin_user_id
 from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.bulk import delete_each, delete_room
 from wmx.admin.present import (
@@ -17,6 +18,7 @@ from wmx.admin.present import (
     follow_task,
     show_room_deletion,
 )
+from wmx.admin.rooms import NOTICE_ROOM_NAME
 from wmx.admin.targets import room_id_of
 from wmx.present import Column, Report, esc, fail_unless_complete, status_line, when
 
@@ -62,17 +64,25 @@ def state(act: Act, room: str) -> Rows:
 
 def delete(act: Act, room: str, *, purge: bool, block: bool, message: str | None) -> Report:
     """Remove every local member (v2 delete, in the background), optionally purge and
-    block; wait for Synapse and report the outcome."""
+    block; wait for Synapse and report the outcome. With a `message`, wmx's own account
+    makes the room the members are moved into, and posts the message there."""
     room_id = act.room(room)
     details = act.admin.rooms.get(room_id)
     name = details.get("name") or "no name"
     local = details.get("joined_local_members", 0)
     extra = ", purge its history" if purge else ""
     extra += ", block it" if block else ""
+    extra += f", move its members into a new room {NOTICE_ROOM_NAME!r}" if message else ""
     act.ask(f"Delete {room_id} ({name}, {local} local member(s)){extra}?")
     with status_line(f"Deleting {room_id}") as update:
         final = delete_room(
-            act.admin, room_id, purge=purge, block=block, message=message, on_update=update
+            act.admin,
+            room_id,
+            purge=purge,
+            block=block,
+            message=message,
+            new_room_user_id=admin_user_id(act.site) if message else None,
+            on_update=update,
         )
     return Report(
         final,
