@@ -236,3 +236,13 @@ def test_a_read_of_the_shared_archive_that_ends_early_is_taken_up_where_it_stopp
     monkeypatch.setattr(time, "sleep", lambda _: None)
     archive.write_bytes(b"z" * 10)
     assert cinny._whole(archive) == b"z" * 10
+
+
+def test_an_archive_that_is_no_file_is_said_as_such(tmp_path: Path) -> None:
+    """A directory or a device named as web_client.archive had been "no such file"."""
+    from wmx.site.element_release import local_archive
+
+    with pytest.raises(InputError, match=r"web_client\.archive .*: not a regular file"):
+        local_archive(str(tmp_path), tmp_path)
+    with pytest.raises(InputError, match="no such file on this machine"):
+        local_archive("missing.tar.gz", tmp_path)

@@ -155,7 +155,8 @@ def local_archive(archive: str, site_root: Path) -> tuple[Path, ArchiveFacts]:
     if not path.is_absolute():
         path = site_root / path
     if not path.is_file():
-        raise InputError(f"web_client.archive {path}: no such file on this machine")
+        what = "not a regular file" if path.exists() else "no such file on this machine"
+        raise InputError(f"web_client.archive {path}: {what}")
     stat = path.stat()
     return path, _archive_facts(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
