@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,7 +153,21 @@ def cell(value: Any) -> Text:
         return Text("")
     if isinstance(value, bool):
         return Text(yes_no(value))
-    return Text(printable(str(value)))
+    return Text(terminal_safe(str(value)))
+
+
+# Bidi controls: they reorder what follows them on the line (a name shown backwards).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with the characters a terminal acts on escaped (controls, line and paragraph
+    separators, bidi controls), unlike `printable` keeping the joiners that emoji
+    sequences and Persian or Indic names are written with (U+200C, U+200D)."""
+    return "".join(
+        repr(c)[1:-1] if c in _BIDI or unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in text
+    )
 
 
 def emit_data(data: Any, output: OutputFormat) -> None:

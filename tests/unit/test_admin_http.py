@@ -193,3 +193,13 @@ def test_synapse_down_behind_the_tunnel_names_the_host_not_the_local_port(
     assert message.startswith("Synapse on hs1 does not answer (reached over SSH, port 8008 there)")
     assert message.endswith("`wmx status` says whether it runs, `wmx logs synapse` why not")
     assert str(port) not in message and "\n" not in message
+
+
+def test_a_wait_beyond_any_number_is_no_traceback() -> None:
+    """`retry_after_ms: 1e400` reads as infinity: as no wait said (backoff), never an
+    OverflowError from rounding it."""
+    endless = httpx.Response(429, content=b'{"retry_after_ms": 1e400}')
+    assert retry_delay(endless, 0) == 0.5
+    admin = _admin(httpx.MockTransport(lambda r: endless))
+    with pytest.raises(AdminApiError, match="kept rate-limiting"):
+        admin.whoami()

@@ -193,3 +193,14 @@ def test_local_only_filters_say_why_a_remote_user_is_refused(
 def test_a_malformed_sender_is_still_refused(site_dir: Path, synapse: Recording) -> None:
     line = _one_error(_wmx(site_dir, "reports", "list", "--sender", "@spam mer:evil.example"))
     assert "is not a Matrix user id" in line and synapse.sessions == 0
+
+
+def test_joiners_stay_in_a_cell_controls_do_not() -> None:
+    """An emoji sequence or a Persian name is written with U+200D/U+200C: kept; a
+    control, a line separator or a bidi control is escaped."""
+    from wmx.present import terminal_safe
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert terminal_safe(family) == family and terminal_safe(persian) == persian
+    assert terminal_safe("a\x1b[2Jb\u2028c\u202ed\x85") == "a\\x1b[2Jb\\u2028c\\u202ed\\x85"

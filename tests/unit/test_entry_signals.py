@@ -28,3 +28,19 @@ def test_a_stop_signal_ends_wmx_with_its_status_and_no_traceback(
     assert waiting.returncode == 128 + stop, err
     assert "Traceback" not in err
     assert not (tmp_path / "s").exists()
+
+
+def test_an_ansible_run_counts_a_hangup_as_it_counts_ctrl_c() -> None:
+    """During a run, SIGHUP takes the graceful stop (SIGINT to ansible-playbook first)
+    as SIGINT and SIGTERM do: wmx.entry's handler, raising inside ansible-runner's loop,
+    had left ansible-playbook and its workers running."""
+    import os
+
+    from wmx.run.interrupt import interrupts_received
+
+    before = signal.getsignal(signal.SIGHUP)
+    with interrupts_received() as received:
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.1)
+        assert received() == 1
+    assert signal.getsignal(signal.SIGHUP) == before

@@ -92,6 +92,16 @@ def test_a_host_named_like_an_address_needs_an_ansible_host(tmp_path: Path) -> N
         load_topology(path)
 
 
+def test_a_host_named_by_its_dotted_quad_needs_no_ansible_host(tmp_path: Path) -> None:
+    """A host named `10.0.0.5` with no ansible_host (ssh connects to its name) is an
+    address, not an old spelling of one: it had been refused."""
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        INVENTORY.format(host="10.0.0.5", address="x").replace("      ansible_host: x\n", "")
+    )
+    assert [h.address for h in load_topology(path).hosts] == ["10.0.0.5"]
+
+
 @pytest.mark.parametrize("value", ["matrix.example.org", "db1", "10.0.0.5", "2001:db8::1"])
 def test_names_and_addresses_still_pass(value: str) -> None:
     assert check_address(value)

@@ -68,6 +68,9 @@ def test_an_ssh_option_that_writes_or_reads_files_here_is_refused(
         "-o ProxyJump=admin@bastion.example.org:2222,jump2 -J [2001:db8::1]:22",
         "-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes",
         "-i ~/.ssh/id_ed25519 -o IdentityFile=~/.ssh/other -4 -C",
+        # OpenSSH's own global file's name, and an alias of the operator's ~/.ssh/config.
+        f"{STRICT} -o GlobalKnownHostsFile=/etc/ssh/ssh_known_hosts",
+        "-o ProxyJump=bastion_prod -J admin@jump_2:2222",
     ],
 )
 def test_what_reaches_and_checks_the_host_is_allowed(value: str) -> None:

@@ -114,7 +114,8 @@ def asked_delay(response: httpx.Response) -> float | None:
     try:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("retry_after_ms"), int | float):
-            return float(body["retry_after_ms"]) / 1000
+            seconds = float(body["retry_after_ms"]) / 1000
+            return seconds if math.isfinite(seconds) else None  # 1e400 reads as inf
     except ValueError:
         pass
     header = response.headers.get("retry-after", "")

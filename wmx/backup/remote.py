@@ -94,13 +94,19 @@ class HostTool:
             ) as proc,
         ):
             assert proc.stdout is not None
-            for line in proc.stdout:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    on_event(event)
+            try:
+                for line in proc.stdout:
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(event, dict):
+                        on_event(event)
+            except BaseException:
+                # Ctrl-C or SIGTERM (wmx.entry) mid-stream: Popen's exit would wait for an
+                # ssh that goes on until its next write fails.
+                proc.terminate()
+                raise
             rc = proc.wait()
             errors.seek(0)
             stderr = errors.read()

@@ -23,6 +23,7 @@ import wmx
 from wmx.agent import sources as agent_sources
 from wmx.components import COMPONENT_NAMES
 from wmx.errors import WmxError
+from wmx.site.inventory_cache import user_cache_dir
 from wmx.site.topology import HostView
 
 META_FILE = "_meta.yml"
@@ -65,10 +66,9 @@ def _bytecode_cache() -> BytecodeCache | None:
     render), in the user's own cache directory: never in the site, which is untrusted
     data, while compiled code is run as it is. None when that directory cannot be made
     private to this user (then every run compiles)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     # Per wmx release and these options: Jinja keys its cache by template name and
     # source only, not by the options the code was compiled with.
-    directory = Path(base, "wmx", f"jinja-{wmx.__version__}-{_OPTIONS_TAG}")
+    directory = user_cache_dir() / f"jinja-{wmx.__version__}-{_OPTIONS_TAG}"
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         found = os.lstat(directory)

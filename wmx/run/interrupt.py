@@ -25,13 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 15.0
 
 
 @contextmanager
 def interrupts_received() -> Iterator[Callable[[], int]]:
-    """Yield a function counting the SIGINT/SIGTERM signals received so far.
+    """Yield a function counting the SIGINT/SIGTERM/SIGHUP signals received so far.
 
     Handlers can only be installed from the main thread; elsewhere the count stays 0
     and the caller's own signal handling applies.

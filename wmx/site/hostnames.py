@@ -87,7 +87,14 @@ def check_address(value: object) -> str:
 def _legacy_ipv4(value: str) -> bool:
     """A name that ssh and the C library read as an IPv4 address which `ipaddress` does
     not (`0`, `127.1`, `2130706433`, `0x7f.1`, `1.2.3`): inet_aton's old forms, and any
-    name whose last label is all digits, which no DNS name has (RFC 1123, 2.1)."""
+    name whose last label is all digits, which no DNS name has (RFC 1123, 2.1). A dotted
+    quad is an address, not one of these (a host named `10.0.0.5`, with no ansible_host)."""
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        pass
+    else:
+        return False
     if value.rstrip(".").rsplit(".", 1)[-1].isdigit():
         return True
     if not _INET_ATON_CHARACTERS.fullmatch(value):

@@ -206,9 +206,10 @@ def _seal(user_key: bytes, key: object, hosts: object) -> str | None:
     return hmac.new(user_key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def _key_directory() -> Path:
+def user_cache_dir() -> Path:
     """This user's cache directory for wmx (the XDG base directory rules: a relative
-    $XDG_CACHE_HOME is ignored, since it would be relative to the site, say)."""
+    $XDG_CACHE_HOME is ignored, since it would be relative to the site, say); the
+    inventory cache's key and the compiled templates (wmx.render.engine) live there."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     return Path(base if os.path.isabs(base) else Path.home() / ".cache", "wmx")
 
@@ -218,15 +219,12 @@ def _user_key(site: Path) -> bytes | None:
     made or used: a directory that is a link, not this user's or writable by others, a key
     that is not this user's private file of the right size, or one inside the site."""
     try:
-        directory = _key_directory()
+        directory = user_cache_dir()
+        if link_out(directory, site) is None:  # inside the site: a site could ship it
+            return None
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         found = os.lstat(directory)
-        if (
-            not stat.S_ISDIR(found.st_mode)
-            or found.st_uid != os.geteuid()
-            or found.st_mode & 0o022
-            or link_out(directory, site) is None  # inside the site: a site could ship it
-        ):
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid() or found.st_mode & 0o022:
             return None
         path = directory / KEY_FILE
         if not os.path.lexists(path):

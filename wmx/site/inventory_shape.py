@@ -137,7 +137,9 @@ def vars_files(inventory: Path) -> list[Path]:
 
 def check_vars_files(inventory: Path) -> None:
     """Every file Ansible's host_group_vars plugin may read beside `inventory` is YAML
-    (or JSON) holding a mapping; a vault-encrypted one is Ansible's to read."""
+    (or JSON) holding a mapping. A vault-encrypted one is passed over here and refused,
+    naming it, by the check of variable names (wmx.site.inventory_names), which runs
+    next on the same read."""
     check_vars_links(inventory)
     site = inventory.parent
     for file in vars_files(inventory):

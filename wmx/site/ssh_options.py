@@ -23,7 +23,7 @@ from collections.abc import Iterator
 # SecurityKeyProvider, XAuthLocation, ControlPath, IdentityAgent, CertificateFile,
 # ForwardAgent, forwards, Include, Hostname, User and Port (the last three are the
 # inventory's ansible_host, ansible_user and ansible_port, which are checked). Some of
-# these take only some values (_VALUES, _known_hosts_problem).
+# the allowed ones take only some values (_VALUES, _value_problem).
 ALLOWED_OPTIONS = frozenset(
     name.lower()
     for name in (
@@ -66,9 +66,11 @@ _VALUES = {
 _KNOWN_HOSTS = frozenset({"userknownhostsfile", "globalknownhostsfile", "hostkeyalias"})
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-# One hop of ProxyJump or -J: [ssh://][user@]host[:port], the host a name or an address.
+# One hop of ProxyJump or -J: [ssh://][user@]host[:port], the host a name, an address, or
+# an alias of the operator's ~/.ssh/config (`bastion_prod`: underscores too).
+_ALIAS_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _JUMP = re.compile(
-    rf"(?:ssh://)?(?:[A-Za-z_][A-Za-z0-9_.-]{{0,31}}@)?(?:{_LABEL}(?:\.{_LABEL})*"
+    rf"(?:ssh://)?(?:[A-Za-z_][A-Za-z0-9_.-]{{0,31}}@)?(?:{_ALIAS_LABEL}(?:\.{_ALIAS_LABEL})*"
     r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
 )
 # Flags without a value, and flags whose value follows: -J bastion (ProxyJump), -i key.
@@ -162,18 +164,20 @@ def _value_problem(name: str, words: list[str] | None) -> str | None:
         if one is None or one.lower() not in values:
             return f"ssh option {name}: {why}"
     elif key in ("userknownhostsfile", "globalknownhostsfile"):
-        # One file (ssh takes several, and writes the first), named known_hosts…, without
-        # ssh's %-tokens and ${VARIABLES}: never authorized_keys or any other file here.
+        # One file (ssh takes several, and writes the first), named known_hosts… (or
+        # ssh_known_hosts…, OpenSSH's global one), without ssh's %-tokens and
+        # ${VARIABLES}: never authorized_keys or any other file here.
         base = (one or "").rsplit("/", 1)[-1]
         if (
             one is None
             or "%" in one
             or "$" in one
-            or not (one == "none" or base.startswith("known_hosts"))
+            or not (one == "none" or base.startswith(("known_hosts", "ssh_known_hosts")))
         ):
             return (
-                f"ssh option {name}: one known-hosts file named known_hosts… (no %-tokens "
-                "or $VARIABLES) or none; ssh would read or write any other file of this machine"
+                f"ssh option {name}: one known-hosts file named known_hosts… or "
+                "ssh_known_hosts… (no %-tokens or $VARIABLES) or none; ssh would read or "
+                "write any other file of this machine"
             )
     elif key == "hostkeyalias":
         if one is None or len(one) > 253 or not _HOST_NAME.fullmatch(one):
