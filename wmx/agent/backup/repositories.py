@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,29 @@ from .borg import borg, borg_error, borg_msgids, repository
 from .config import Failure, load_config, load_json
 
 MISSING = {"Repository.DoesNotExist", "Repository.InvalidRepository"}
+# ssh's words for a repository host whose sshd went away for a moment (restarted by a
+# package's installation beside this deploy, a firewall being loaded): asked again.
+TRANSIENT = ("Connection closed by remote host", "Connection reset by peer")
+ATTEMPTS = 3
+
+
+def _info(url: str) -> tuple[int, str]:
+    """`borg info` of a repository: its status and stderr, asked again after a moment
+    while ssh says the host dropped the connection."""
+    for attempt in range(ATTEMPTS):
+        rc, _, stderr = borg(["info", "--json", url], check=False)
+        if rc in (0, 1) or not any(words in stderr for words in TRANSIENT):
+            break
+        if attempt + 1 < ATTEMPTS:
+            time.sleep(3)
+    return rc, stderr
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     config = load_config()
     results: dict[str, dict[str, Any]] = {}
     for repo in config["repositories"]:
-        rc, _, stderr = borg(["info", "--json", repo["url"]], check=False)
+        rc, stderr = _info(repo["url"])
         if rc in (0, 1):
             results[repo["label"]] = {"ok": True, "created": False}
             continue
