@@ -26,7 +26,7 @@ def _borg(answers: list[tuple[int, str]], asked: list[list[str]]) -> Any:
 def test_a_dropped_connection_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[list[str]] = []
     monkeypatch.setattr(repositories, "borg", _borg([(2, DROPPED), (0, "")], asked))
-    monkeypatch.setattr(repositories.time, "sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     assert repositories._info("ssh://borg@lab7/./repo") == (0, "")
     assert len(asked) == 2
 
@@ -35,7 +35,7 @@ def test_other_failures_and_a_host_that_stays_away_are_not_waited_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     asked: list[list[str]] = []
-    monkeypatch.setattr(repositories.time, "sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     monkeypatch.setattr(repositories, "borg", _borg([(2, "Permission denied")], asked))
     assert repositories._info("u") == (2, "Permission denied")
     assert len(asked) == 1
