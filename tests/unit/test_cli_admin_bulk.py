@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import time
+import multiprocessing
 from types import SimpleNamespace
 
 import pytest
@@ -39,10 +39,9 @@ def test_a_pattern_that_backtracks_without_end_is_refused_not_waited_for() -> No
     """`(a+)+` against 34 a's and a `-` (a name anyone with a token may pick) ran for
     minutes; the match runs in a child process that is stopped after its time."""
     names = ["@" + "a" * 34 + "-:example.test", "@spam1:example.test"]
-    started = time.monotonic()
     with pytest.raises(InputError, match=r"did not finish matching 2 account\(s\) in 1 s"):
         matching("(a+)+", names, seconds=1)
-    assert time.monotonic() - started < 30  # the child was killed, not waited for
+    assert multiprocessing.active_children() == []  # the child was killed and reaped
     assert matching(r"spam\d+", names) == ["@spam1:example.test"]
 
 
