@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 
 
 class WmxError(Exception):
     """An error the operator can act on; its message is the whole story (no traceback).
 
-    exit_code follows the usual convention: 2 for bad input, 1 for everything else.
+    A message is one line, whatever it quotes: a line break in a value or a file's name
+    is shown escaped, never as a second line. Several problems found at once are given
+    as a sequence, a line each (`lines`). exit_code follows the usual convention: 2 for
+    bad input, 1 for everything else.
     """
 
-    def __init__(self, message: str, *, exit_code: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Sequence[str], *, exit_code: int = 1) -> None:
+        self.lines = (message,) if isinstance(message, str) else tuple(message)
+        super().__init__("\n".join(self.lines))
         self.exit_code = exit_code
 
 
 class InputError(WmxError):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Sequence[str]) -> None:
         super().__init__(message, exit_code=2)
 
 

@@ -53,13 +53,15 @@ def test_the_command_lines_value(site: Path, key: str, value: str, shown: str) -
 def test_an_error_about_another_key_keeps_its_line() -> None:
     path = Path("/s/wmx.yaml")
     error = InputError(
-        f"{path}:12: synapse.log_level: must be one of …\n"
-        f"{path}:30: synapse.max_upload_size_mb: too big\n"
-        f"{path}: (top level): two hosts alike"
+        [
+            f"{path}:12: synapse.log_level: must be one of …",
+            f"{path}:30: synapse.max_upload_size_mb: too big",
+            f"{path}: (top level): two hosts alike",
+        ]
     )
     said = str(given_value_error(error, path, "synapse.log"))
     assert said == str(error)  # synapse.log is no prefix of synapse.log_level's name
-    lines = str(given_value_error(error, path, "synapse.max_upload_size_mb")).splitlines()
+    lines = given_value_error(error, path, "synapse.max_upload_size_mb").lines
     assert lines[0].startswith(f"{path}:12: ") and lines[2].startswith(f"{path}: ")
     assert lines[1] == (
         "given on the command line: synapse.max_upload_size_mb: too big; wmx.yaml: unchanged"

@@ -176,7 +176,7 @@ def _rows(path: Path, reader: csv.DictReader[str], server_name: str) -> list[Imp
         )
     if problems:
         why = "" if quoted else " (values not repeated here: the file has a password column)"
-        raise InputError("\n".join([*problems, f"nothing was imported; fix these lines{why}"]))
+        raise InputError([*problems, f"nothing was imported; fix these lines{why}"])
     return rows
 
 

@@ -223,7 +223,7 @@ UNANSWERED = "standard input ended before the question was answered (--yes answe
 
 
 def _fail(exc: WmxError) -> NoReturn:
-    for line in str(exc).splitlines():
+    for line in exc.lines:
         print_error(line)
     raise typer.Exit(exc.exit_code) from None
 

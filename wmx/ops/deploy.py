@@ -308,8 +308,12 @@ def sync_irc_bridge(site: Site, only: Sequence[str], converged: Iterable[str]) -
         with bridge_session(site) as manager:
             report = manager.sync()
     except WmxError as exc:
+        first, *rest = exc.lines
         raise WmxError(
-            f"the IRC bridge runs, but did not take wmx.yaml's settings: {exc}\n"
-            "Retry with `wmx irc sync`."
+            [
+                f"the IRC bridge runs, but did not take wmx.yaml's settings: {first}",
+                *rest,
+                "Retry with `wmx irc sync`.",
+            ]
         ) from None
     return list(report.changes)

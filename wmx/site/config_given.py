@@ -19,10 +19,10 @@ def given_value_error(error: InputError, path: Path, key: str) -> InputError:
     """`error` (wmx.site.validation's lines, `file[:line]: key: message`) with each
     line about `key` said as the command line's value."""
     lines = []
-    for line in str(error).splitlines():
+    for line in error.lines:
         where, sep, rest = line.partition(": ")
         file, _, number = where.partition(":")
         if sep and file == str(path) and (not number or number.isdigit()) and _about(rest, key):
             line = f"given on the command line: {rest}; {path.name}: unchanged"
         lines.append(line)
-    return InputError("\n".join(lines))
+    return InputError(lines)

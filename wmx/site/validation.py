@@ -117,4 +117,4 @@ def validate_document(model: type[M], data: Any, path: Path) -> M:
                 message = quote_advice(error["input"], as_written)
             said = message if message.startswith(key) else f"{key}: {message}"
             lines.append(f"{where}: {said}")
-        raise InputError("\n".join(lines)) from None
+        raise InputError(lines) from None
