@@ -14,27 +14,29 @@ app = group("secrets")
 @app.command()
 def rotate(
     ctx: typer.Context,
-    name: Annotated[
-        str,
+    names: Annotated[
+        list[str],
         typer.Argument(
-            help="The secret, e.g. macaroon_secret_key; database_ca for the database's "
-            "TLS CA (pki/, docs/database.md)."
+            metavar="NAME...",
+            help="The secret, e.g. macaroon_secret_key, or several; database_ca for the "
+            "database's TLS CA (pki/, docs/database.md).",
         ),
     ],
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask (scripts); still says what breaks.")
     ] = False,
 ) -> None:
-    """Generate a new value for one secret, after saying what that breaks.
+    """Generate a new value for a secret (or several), after saying what that breaks.
 
-    Also the way back when secrets.yml lost a secret and no copy of it is left.
+    Also the way back when secrets.yml lost secrets and no copy of it is left (the
+    error names every secret lost, and the command that replaces them).
     Apply with `wmx deploy`; then update the copy of secrets.yml you keep.
     `database_ca` makes a new CA for the database's TLS (kept in pki/ beside
     secrets.yml) and with it a new certificate for PostgreSQL.
     """
     from wmx.ops.secrets import rotate_command
 
-    rotate_command(site_root(ctx), name, yes)
+    rotate_command(site_root(ctx), names, yes)
 
 
 @app.command("sudo-password")
