@@ -9,16 +9,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.unit.hostile2_support import init_site
 from wmx.cli import app
 
 runner = CliRunner()
 
 
 def _site(tmp_path: Path) -> Path:
-    site = tmp_path / "site"
-    made = runner.invoke(app, ["init", str(site), "--defaults", "--server-name", "example.org"])
-    assert made.exit_code == 0, made.output
-    return site
+    return init_site(tmp_path / "site")
 
 
 def _validate(site: Path) -> tuple[int, str]:
