@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+import pickle
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from jinja2 import (
     StrictUndefined,
     UndefinedError,
 )
+from jinja2.bccache import Bucket
 
 import wmx
 from wmx.agent import sources as agent_sources
@@ -77,7 +80,23 @@ def _bytecode_cache() -> BytecodeCache | None:
     private = stat.S_ISDIR(found.st_mode) and not found.st_mode & 0o077
     if not private or found.st_uid != os.geteuid():
         return None
-    return FileSystemBytecodeCache(str(directory))
+    return _OptionalCache(str(directory))
+
+
+class _OptionalCache(FileSystemBytecodeCache):
+    """The cache only spares compiling: a read or a write it cannot do (a full disk, a
+    directory the user made unwritable) compiles the template again, rather than failing
+    a render or a deploy over a file outside the site."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 _OPTIONS: dict[str, Any] = {
