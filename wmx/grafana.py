@@ -13,6 +13,7 @@ provisioning files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.components.monitoring import prometheus_url
-from wmx.errors import InputError
+from wmx.errors import DISK_REFUSED, InputError, WriteRefused
 from wmx.site import Site
 from wmx.site.given import given
 from wmx.site.placed import check_file_place, make_directory, open_directory
@@ -358,12 +359,22 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
         os.close(open_directory(root / below, PURPOSE, within=root, make=0o755))
     for path in files:  # every place looked at before a file is written
         check_file_place(path, PURPOSE)
+    existed = {path for path in files if path.exists()}
     written: list[Path] = []
-    for path, document in files.items():
-        # JSON is YAML too; Grafana reads either.
-        text = json.dumps(document, indent=2) + "\n"
-        write_atomically(path, text, follow_links=False, purpose=PURPOSE, within=root)
-        written.append(path)
+    try:
+        for path, document in files.items():
+            # JSON is YAML too; Grafana reads either.
+            text = json.dumps(document, indent=2) + "\n"
+            write_atomically(path, text, follow_links=False, purpose=PURPOSE, within=root)
+            written.append(path)
+    except OSError:
+        # A full disk halfway: no new provisioning file pointing at dashboards that were
+        # never written (the files that were there before are whole, old or new).
+        for path in written:
+            if path not in existed:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise
     return written
 
 
@@ -376,6 +387,8 @@ def provision(site: Site, root: Path, url: str | None = None) -> None:
         written = write_provisioning(site, root, url)
     except OSError as exc:  # DIR is a file, a device, a name too long, not writable
         where = given(exc.filename or root)
+        if exc.errno in DISK_REFUSED:  # the disk's refusal, not a wrong DIR: exit 1
+            raise WriteRefused(where, exc) from None
         raise InputError(f"{where}: cannot write Grafana's files ({exc.strerror or exc})") from None
     for path in written:
         console.print(f"wrote {esc(given(path))}")

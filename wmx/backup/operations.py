@@ -11,7 +11,7 @@ from typing import IO, Any, BinaryIO
 from wmx.backup.progress import Steps
 from wmx.backup.remote import HostTool
 from wmx.components.backup import backs_up
-from wmx.errors import InputError, WmxError
+from wmx.errors import DISK_REFUSED, InputError, WmxError, WriteRefused
 from wmx.site import Site
 from wmx.site.given import given
 from wmx.site.placed import check_file_place, make_directory
@@ -122,6 +122,8 @@ def export_key_files(
         make_directory(directory, KEY_PLACE, parents=True)
     except OSError as exc:
         where = given(directory)
+        if exc.errno in DISK_REFUSED:  # the disk's refusal, not a wrong DIR: exit 1
+            raise WriteRefused(where, exc) from None
         raise InputError(f"{where}: cannot create the directory ({exc.strerror})") from None
     paths = {label: directory / f"{server_name}-{label}.borg-key" for label in labels}
     for path in paths.values():  # each place looked at before a key is exported
