@@ -45,13 +45,27 @@ def _from_homeserver_yaml(paths: SitePaths) -> str | None:
 def deployed_server_name(paths: SitePaths) -> str | None:
     """The server name of the last successful deploy, or None if there was none."""
     record = paths.deployed / RECORD_FILE
-    data = load_record(record, paths.root, "it records the deployed site")
+    try:
+        data = load_record(record, paths.root, _RECORD_IS)
+    except InputError as exc:
+        raise InputError(f"{exc}; {_remedy(paths)}") from None
     if data is None:
         return _from_homeserver_yaml(paths) if paths.deployed.is_dir() else None
     name = data.get("server_name") if isinstance(data, dict) else None
     if not isinstance(name, str) or not name:
-        raise InputError(f"{record}: no server_name in it; it records the deployed site")
+        raise InputError(f"{record}: no server_name in it; {_RECORD_IS}; {_remedy(paths)}")
     return name
+
+
+_RECORD_IS = "it records the server name of the last deploy"
+
+
+def _remedy(paths: SitePaths) -> str:
+    """What to do about a damaged record: it keeps only the deployed server name, which
+    the deployed homeserver.yaml also says when the deploy left one."""
+    if _from_homeserver_yaml(paths) is not None:
+        return "delete it, and wmx reads that name again from .wmx/deployed/"
+    return 'restore it from your copy of the site, or write {"server_name": "NAME"} in it'
 
 
 def record_deployment(paths: SitePaths, server_name: str) -> None:

@@ -146,6 +146,10 @@ def _is_template(value: Any) -> bool:
     return False
 
 
+# What Ansible's YAML inventory plugin says of a file without a document.
+_EMPTY = "Parsed empty YAML file"
+
+
 def _one_line(message: object) -> str:
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     return lines[0] if lines else "Ansible cannot read it"
@@ -206,7 +210,10 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
                 for host in manager.get_hosts()
             ]
     except AnsibleError as exc:
-        raise InputError(f"{path}: {_one_line(exc.message)}") from None
+        said = _one_line(exc.message)
+        if said == _EMPTY:  # Ansible's words, with the way to a first inventory
+            said = f"{said}: no host in it; `wmx init` writes one (inventories/ has examples)"
+        raise InputError(f"{path}: {said}") from None
     except (ValueError, TypeError) as exc:
         # Python's own error from inside Ansible (a host range check_shape let through):
         # still one line, never a traceback.
