@@ -6,15 +6,25 @@ import asyncio
 import json
 import re
 import socket
+import ssl
 import subprocess
 import time
 from functools import partial
 from pathlib import Path
 
 import httpx
+import pytest
 from nio import RoomMessageText, RoomSendResponse, SyncResponse, UploadResponse
 
-from tests.e2e.clients import Account, access_token, create_account, https, login, wait_until
+from tests.e2e.clients import (
+    Account,
+    access_token,
+    create_account,
+    https,
+    login,
+    trusting,
+    wait_until,
+)
 from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, UPLOAD_LIMIT_MB, Deployed, wmx
 
 
@@ -35,19 +45,24 @@ def test_first_deploy_reports_success_and_where_to_go(deployed: Deployed) -> Non
     assert [line for line in out.splitlines() if line.startswith("warning:")] == []
 
 
+def _preflight(http: httpx.Client, url: str) -> httpx.Response:
+    """A browser's CORS preflight for a GET with an access token, from another origin."""
+    return http.options(
+        url,
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+
+
 def test_well_known_delegation_over_verified_tls(deployed: Deployed) -> None:
     with https(deployed.trust) as http:
         server = http.get(f"https://{SERVER_NAME}/.well-known/matrix/server")
         client = http.get(f"https://{SERVER_NAME}/.well-known/matrix/client")
         support = http.get(f"https://{SERVER_NAME}/.well-known/matrix/support")
-        preflight = http.options(
-            f"https://{SERVER_NAME}/.well-known/matrix/client",
-            headers={
-                "Origin": "https://app.example",
-                "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "authorization",
-            },
-        )
+        preflight = _preflight(http, f"https://{SERVER_NAME}/.well-known/matrix/client")
         versions = http.get(f"{deployed.homeserver_url}/_matrix/client/versions")
     assert server.status_code == 200 and server.json() == {"m.server": f"matrix.{SERVER_NAME}:443"}
     assert client.json()["m.homeserver"]["base_url"].rstrip("/") == deployed.homeserver_url
@@ -165,6 +180,53 @@ def test_admin_api_and_metrics_are_not_reachable_from_outside(deployed: Deployed
             assert sock.connect_ex((deployed.address, port)) != 0, (
                 f"port {port} is open to the outside"
             )
+
+
+def _raw_https(deployed: Deployed, name: str, request: bytes, context: ssl.SSLContext) -> bytes:
+    """What the proxy answers `request`, sent as written (no client would send it so)."""
+    with (
+        socket.create_connection((deployed.address, 443), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        tls.sendall(request)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_the_proxy_answers_in_matrix_words_and_only_for_the_sites_names(
+    deployed: Deployed,
+) -> None:
+    host = deployed.site.config.homeserver.host
+    # A request line nginx cannot read (a bare "%" in a media file's name): nginx's own
+    # 400, as JSON a client parses, not its HTML page (it had been a 500).
+    request = (
+        b"GET /_matrix/client/v1/media/download/x/y/100%.png HTTP/1.1\r\n"
+        b"Host: " + host.encode() + b"\r\nConnection: close\r\n\r\n"
+    )
+    head, _, body = _raw_https(deployed, host, request, trusting(deployed.trust)).partition(
+        b"\r\n\r\n"
+    )
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    assert b"access-control-allow-origin: *" in head.lower(), head
+    assert json.loads(body)["errcode"] == "M_UNKNOWN"
+
+    # A browser's preflight is answered by the proxy with Synapse's own CORS headers.
+    with https(deployed.trust) as http:
+        versions = http.get(f"{deployed.homeserver_url}/_matrix/client/versions")
+        preflight = _preflight(http, f"{deployed.homeserver_url}/_matrix/client/v3/sync")
+    assert preflight.status_code == 204, preflight.text
+    for header in ("allow-origin", "allow-methods", "allow-headers"):
+        name = f"access-control-{header}"
+        assert preflight.headers.get(name) == versions.headers[name], name
+
+    # A name the site does not serve gets no certificate and no answer.
+    anyone = ssl.create_default_context()
+    anyone.check_hostname = False
+    anyone.verify_mode = ssl.CERT_NONE
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        _raw_https(deployed, "stranger.example", request, anyone)
 
 
 def test_second_deploy_changes_nothing(deployed: Deployed) -> None:

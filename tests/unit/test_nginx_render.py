@@ -138,23 +138,33 @@ def test_renewal_hook_reloads_nginx(one_host: Site) -> None:
 
 # --- what nginx answers itself on the homeserver's name -----------------------------------
 
-_MATRIX_ERRORS = {400, 404, 413, 414, 500, 502, 503, 504}
+_MATRIX_ERRORS = {400, 404, 413, 414, 494, 500, 502, 503, 504}
+_ANSWERED_AS = {494: 431}  # nginx's own "header too large", sent as HTTP's status for it
+
+
+def _error_page(status: int) -> str:
+    """The error_page line of `status`: a URI, never a named location, which fails (a 500
+    and nginx's HTML page) for a request line nginx could not read, having no URI."""
+    answered = f"={_ANSWERED_AS[status]} " if status in _ANSWERED_AS else ""
+    return f"error_page {status} {answered}/_wmx/error/{status};"
 
 
 def _error_pages(block: str) -> dict[int, dict[str, str]]:
-    """Each status nginx itself answers with, as the named location's JSON body."""
+    """Each status nginx itself answers with, as its error page's JSON body."""
+    assert "@wmx_error" not in block
     bodies = {}
     for status in _MATRIX_ERRORS:
-        assert f"    error_page {status} @wmx_error_{status};" in block, status
-        match = re.search(rf"location @wmx_error_{status} \{{(.*?)\n    \}}", block, flags=re.S)
+        assert f"    {_error_page(status)}" in block, status
+        match = re.search(rf"location = /_wmx/error/{status} \{{(.*?)\n    \}}", block, flags=re.S)
         assert match, status
         location = match.group(1)
-        assert "default_type application/json;" in location
+        assert "internal;" in location and "default_type application/json;" in location
         # A browser client reads the error only with CORS; the location's add_header drops
         # the server's HSTS, so it repeats it.
         assert 'add_header Access-Control-Allow-Origin "*" always;' in location
         assert "Strict-Transport-Security" in location
-        (body,) = re.findall(rf"return {status} '([^'$\\]*)';", location)
+        sent = _ANSWERED_AS.get(status, status)
+        (body,) = re.findall(rf"return {sent} '([^'$\\]*)';", location)
         bodies[status] = json.loads(body)
     return bodies
 
@@ -168,7 +178,7 @@ def test_nginx_answers_its_own_errors_as_matrix_json(one_host: Site) -> None:
     assert bodies[413]["errcode"] == "M_TOO_LARGE" and "50 MiB" in bodies[413]["error"]
     assert bodies[404] == {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
     assert all(set(body) == {"errcode", "error"} for body in bodies.values())
-    assert {bodies[s]["errcode"] for s in (400, 414, 500, 502, 503, 504)} == {"M_UNKNOWN"}
+    assert {bodies[s]["errcode"] for s in (400, 414, 494, 500, 502, 503, 504)} == {"M_UNKNOWN"}
     # The proxied location has no error_page of its own: it takes the server's, and
     # Synapse's own errors pass through (no proxy_intercept_errors).
     proxied = re.search(r"location ~ \^\(/_matrix\|/_synapse/client\) \{(.*?)\}", blocks[
@@ -189,7 +199,7 @@ def test_worker_locations_keep_the_matrix_errors(tmp_path: Path) -> None:
     assert workers
     for body in workers:
         for status in _MATRIX_ERRORS - {502}:
-            assert f"error_page {status} @wmx_error_{status};" in body
+            assert _error_page(status) in body
     main = re.search(r"location @synapse_main \{(.*?)\}", conf, flags=re.S)
     assert main and "recursive_error_pages on;" in main.group(1)
     _error_pages(_server_blocks(conf)["matrix.example.test"])
@@ -211,7 +221,7 @@ def test_a_worker_that_timed_out_is_not_asked_again_of_the_main_process(tmp_path
     for body in [body for _, body in routes if "@synapse_main" in body]:
         fallbacks = re.findall(r"error_page ([\d ]+) = @synapse_main;", body)
         assert fallbacks == ["502"], fallbacks
-        assert "error_page 504 @wmx_error_504;" in body
+        assert _error_page(504) in body
 
 
 def test_error_bodies_are_literal_nginx_strings() -> None:
@@ -247,3 +257,27 @@ def test_nginx_takes_what_synapse_takes(tmp_path: Path) -> None:
     assert "12.5 MiB" in _error_pages(homeserver)[413]["error"]
     synapse = synapse_config(files)
     assert synapse["max_upload_size"] == "2M"
+
+
+def test_names_the_site_does_not_serve_get_no_handshake(one_host: Site) -> None:
+    """A stranger's name pointing here, or none (an address), is refused at the TLS
+    handshake by the default server, rather than answered by the site's first block."""
+    conf = _files(one_host, "hs1")["/etc/nginx/sites-available/wmx-tls.conf"].content
+    first = re.split(r"^server \{$", conf, flags=re.M)[1]
+    first = first[: first.index("\n}")]
+    assert "include /etc/nginx/snippets/wmx-listen-443-default.conf;" in first
+    assert "ssl_reject_handshake on;" in first and "server_name" not in first
+    assert conf.count("wmx-listen-443-default.conf") == 1
+
+
+def test_a_preflight_is_answered_by_nginx_with_synapses_headers(one_host: Site) -> None:
+    """Synapse down or restarting, a browser's preflight still gets its 204 (a 502 is no
+    answer to it); the headers are Synapse's own (the e2e tier compares them)."""
+    conf = _files(one_host, "hs1")["/etc/nginx/sites-available/wmx-tls.conf"].content
+    homeserver = _server_blocks(conf)["matrix.example.test"]
+    assert "if ($request_method = OPTIONS) {\n        return 204;\n    }" in homeserver
+    for header in ("Origin", "Methods", "Headers"):
+        variable = f"$wmx_preflight_{header.lower()}"
+        assert f"add_header Access-Control-Allow-{header} {variable} always;" in homeserver
+        assert re.search(rf"map \$request_method {re.escape(variable)} \{{", conf)
+    assert "$wmx_preflight" not in _server_blocks(conf)["example.test"]  # its own, per document

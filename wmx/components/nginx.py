@@ -39,6 +39,14 @@ class MatrixError:
     status: int
     errcode: str
     error: str
+    # The status sent, where it is not `status`: nginx's own 494 (a header too large),
+    # which it would otherwise send as a 400 with its HTML page.
+    answered_as: int | None = None
+
+    @property
+    def uri(self) -> str:
+        """The error page's URI (an internal location of the homeserver's server block)."""
+        return f"/_wmx/error/{self.status}"
 
     @property
     def body(self) -> str:
@@ -63,6 +71,7 @@ def matrix_errors(config: SiteConfig) -> list[MatrixError]:
             413, "M_TOO_LARGE", f"Request too large: this server accepts at most {limit:g} MiB"
         ),
         MatrixError(414, "M_UNKNOWN", "Request URI too long"),
+        MatrixError(494, "M_UNKNOWN", "Request header too large", answered_as=431),
         MatrixError(500, "M_UNKNOWN", "Internal server error"),
         MatrixError(502, "M_UNKNOWN", "The homeserver is not answering; try again shortly"),
         MatrixError(503, "M_UNKNOWN", "The homeserver is not answering; try again shortly"),
