@@ -68,8 +68,8 @@ def test_own_only_leaves_another_users_entries(
 @pytest.mark.parametrize("text", NOT_PIDS)
 def test_a_name_that_only_looks_like_a_pid_stops_no_writer(tmp_path: Path, text: str) -> None:
     dead = _dead_pid()
-    odd = tmp_path / f".wmx.yaml.{text}.x.tmp"
-    orphan = tmp_path / f".wmx.yaml.{dead}.y.tmp"
+    odd = tmp_path / f".wmx.yaml.{text}.0123abcd.tmp"
+    orphan = tmp_path / f".wmx.yaml.{dead}.4567cdef.tmp"
     odd.write_text("")
     orphan.write_text("a copy")
     write_atomically(tmp_path / "wmx.yaml", "new: 1\n")

@@ -93,19 +93,32 @@ def write_build(site: Site, rendered: SitePlan | dict[str, list[RenderedFile]]) 
             if isinstance(exc, OSError) and exc.errno in DISK_REFUSED:
                 raise WriteRefused(build, exc, kept=True) from None
             raise
-        old = build.with_name(".build.old")
-        _remove(old)
+        _swap_in(staging, build)
+    return build
+
+
+def _swap_in(staging: Path, build: Path) -> None:
+    """Put the new tree `staging` in build/'s place, the old one moved aside first. One
+    that cannot be moved aside (immutable, or a `.build.old` left that cannot be removed)
+    is a WriteRefused with build/ as it was, and the new tree (its secrets) removed."""
+    old = build.with_name(".build.old")
+    _remove(old)
+    try:
         if build.exists():
             build.rename(old)
-        try:
-            staging.rename(build)
-        except BaseException:
-            if old.exists() and not build.exists():
-                old.rename(build)
-            _remove(staging)
-            raise
-        _remove(old)
-    return build
+    except OSError as exc:
+        _remove(staging)
+        raise WriteRefused(build, exc, kept=True) from None
+    try:
+        staging.rename(build)
+    except BaseException as exc:
+        if old.exists() and not build.exists():
+            old.rename(build)
+        _remove(staging)
+        if isinstance(exc, OSError):
+            raise WriteRefused(build, exc, kept=build.exists()) from None
+        raise
+    _remove(old)
 
 
 def _remove(path: Path) -> None:

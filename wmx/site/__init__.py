@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ruamel.yaml.comments import CommentedMap
+
 from wmx.errors import InputError
 from wmx.site.checks import check_site
 from wmx.site.deployed import check_server_name
@@ -181,14 +183,19 @@ def require_site(paths: SitePaths) -> None:
         )
 
 
+def require_settings(document: CommentedMap, path: Path) -> None:
+    """Refuse a wmx.yaml without a setting in one line, not one per setting it lacks."""
+    if not document:
+        raise InputError(
+            f"{path}: holds no settings (empty, or only comments); `wmx init DIR` "
+            "writes a complete one to start from"
+        )
+
+
 def load_config(paths: SitePaths) -> SiteConfig:
     require_site(paths)
     loaded = load_document(paths.config)
-    if not loaded:  # one line, not one per setting it lacks
-        raise InputError(
-            f"{paths.config}: holds no settings (empty, or only comments); `wmx init DIR` "
-            "writes a complete one to start from"
-        )
+    require_settings(loaded, paths.config)
     document = migrate_document(loaded, paths.config)
     config = validate_document(SiteConfig, document, paths.config)
     # server_name is fixed by the first deploy, whoever edits wmx.yaml afterwards.

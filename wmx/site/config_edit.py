@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,17 +13,20 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from wmx.errors import InputError
-from wmx.site import SitePaths, require_site
+from wmx.site import SitePaths, require_settings, require_site
 from wmx.site.config_given import given_value_error
 from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
 from wmx.site.validation import validate_document
 from wmx.site.yaml_depth import load_bounded
+from wmx.site.yaml_layout import Layout, before_trailing_comment, layout_of
 from wmx.site.yamlfile import (
+    MAX_FILE_BYTES,
     dump_document,
     load_document,
     locked,
+    read_text,
     round_trip_yaml,
     write_atomically,
 )
@@ -117,7 +121,64 @@ def _merge(node: CommentedMap, values: dict[Any, Any]) -> None:
         if isinstance(value, dict) and isinstance(current, CommentedMap):
             _merge(current, value)
         else:
+            added = key not in node
             node[key] = value
+            if added:
+                before_trailing_comment(node, key)
+
+
+def _put(document: CommentedMap, parts: list[str], value: Any, current: SiteConfig) -> None:
+    """`value` at `parts` in `document`, making the sections it is under."""
+    node = document
+    added: tuple[CommentedMap, str] | None = None  # the first key made, once it is whole
+    for depth, part in enumerate(parts[:-1], start=1):
+        child = node.get(part)
+        if child is None:
+            if added is None and part not in node:
+                added = (node, part)
+            child = CommentedMap()
+            node[part] = child
+        elif not isinstance(child, dict):
+            # A section written in a short form (`url_previews: false`): spell it out,
+            # keeping the comment that follows it (it introduces the next key) after it.
+            child = CommentedMap(get_value(current, ".".join(parts[:depth])))
+            following = node.ca.items.pop(part, None)
+            node[part] = child
+            if following and following[2] is not None and child:
+                child.ca.items[list(child)[-1]] = [None, None, following[2], None]
+        node = child
+    existing = node.get(parts[-1])
+    if isinstance(value, dict) and isinstance(existing, CommentedMap):
+        _merge(existing, value)
+    else:
+        if added is None and parts[-1] not in node:
+            added = (node, parts[-1])
+        node[parts[-1]] = value
+    if added:
+        before_trailing_comment(*added)
+
+
+def _read(path: Path) -> tuple[str, Layout, str]:
+    """wmx.yaml's text as read, its layout, and the text ruamel is given (no BOM, LF)."""
+    before = read_text(path)
+    layout, text = layout_of(before)
+    return before, layout, text
+
+
+def _write(path: Path, before: str, after: str) -> None:
+    """`after` over wmx.yaml, unless it is what the file holds (nothing changed: the
+    file, its time and its inode stay) or more than wmx would read back."""
+    if after == before:
+        return
+    size = len(after.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        # Written, every command (this one too) would refuse the file.
+        raise InputError(
+            f"{path}: the value would make it {size:,} bytes, over the "
+            f"{MAX_FILE_BYTES >> 20} MiB ({MAX_FILE_BYTES:,} bytes) wmx reads of a site "
+            f"file; {path.name}: unchanged"
+        )
+    write_atomically(path, after)
 
 
 def set_value(
@@ -129,7 +190,8 @@ def set_value(
     check: Callable[[SiteConfig], object] | None = None,
 ) -> SiteConfig:
     """Set `key` to `text`, validate the whole file (and, with `check`, what else the
-    new settings must pass), and only then write it.
+    new settings must pass), and only then write it, in the file's own layout
+    (wmx.site.yaml_layout).
 
     The read-modify-write holds the site's lock, so parallel runs each see the others'
     edits; the write is atomic and keeps the file's mode (and a symlink).
@@ -141,7 +203,10 @@ def set_value(
         raise InputError(f"{key}: {exc}") from None
     require_site(paths)
     with locked(paths.config):
-        original = migrate_document(load_document(paths.config), paths.config, quiet=True)
+        before, layout, lf_text = _read(paths.config)
+        loaded = load_document(paths.config, text=lf_text)
+        require_settings(loaded, paths.config)
+        original = migrate_document(loaded, paths.config, quiet=True)
         current = validate_document(SiteConfig, original, paths.config)
         get_value(current, key)
         # Putting back the deployed name is the one change allowed: it repairs a wmx.yaml
@@ -151,32 +216,14 @@ def set_value(
             raise InputError(
                 f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}"
             )
-        document = migrate_document(load_document(paths.config), paths.config)
-        node = document
-        for depth, part in enumerate(parts[:-1], start=1):
-            child = node.get(part)
-            if child is None:
-                child = CommentedMap()
-                node[part] = child
-            elif not isinstance(child, dict):
-                # A section written in a short form (`url_previews: false`): spell it out,
-                # keeping the comment that follows it (it introduces the next key) after it.
-                child = CommentedMap(get_value(current, ".".join(parts[:depth])))
-                following = node.ca.items.pop(part, None)
-                node[part] = child
-                if following and following[2] is not None and child:
-                    child.ca.items[list(child)[-1]] = [None, None, following[2], None]
-            node = child
-        existing = node.get(parts[-1])
-        if isinstance(value, dict) and isinstance(existing, CommentedMap):
-            _merge(existing, value)
-        else:
-            node[parts[-1]] = value
+        document = migrate_document(load_document(paths.config, text=lf_text), paths.config)
+        _put(document, parts, value, current)
         try:
             config = validate_document(SiteConfig, document, paths.config)
             if check is not None:
                 check(config)
         except InputError as exc:  # about the command line's value: no line of the file
             raise given_value_error(exc, paths.config, key) from None
-        write_atomically(paths.config, dump_document(document, explicit_null=True))
+        dumped = dump_document(document, explicit_null=True, yaml=layout.yaml())
+        _write(paths.config, before, layout.written(dumped))
     return config

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from wmx.errors import InputError
+from wmx.errors import InputError, WmxError, WriteRefused
 from wmx.site import SitePaths
 from wmx.site.grammars import check_url
 from wmx.site.hostnames import check_address, check_host_name
@@ -25,6 +29,11 @@ build/
 .wmx/
 # Lock files of `wmx config set` and of secrets.yml edits.
 .*.lock
+# What a killed or failed run may leave: a write's temporary file (a copy of
+# secrets.yml, say) and the trees `wmx render` swaps into build/.
+.*.tmp
+/.build.tmp/
+/.build.old/
 """
 
 
@@ -86,10 +95,41 @@ def _new_site_paths(root: Path) -> SitePaths:
 
 
 def init_site(root: Path, answers: InitAnswers) -> SitePaths:
-    """Create the site; refuses to overwrite an existing wmx.yaml or secrets."""
+    """Create the site; refuses to overwrite an existing wmx.yaml or secrets.
+
+    All or nothing: the check and the writes are made under a lock on the directory (two
+    inits at once: one writes, the other finds its site), and a run that fails midway
+    (a full disk, Ctrl-C) removes what it wrote, so that `wmx init` can be run again."""
     paths = _new_site_paths(root)
     if paths.root.exists() and not paths.root.is_dir():
         raise InputError(f"{paths.root}: is a file; `wmx init` needs a new or empty directory")
+    _refuse_existing(paths)
+    try:
+        check_address(answers.host_address)
+        check_host_name(answers.host_name)
+    except ValueError as exc:
+        raise InputError(f"--host-address: {exc}") from None
+    try:  # written into wmx.yaml as it is: a line break or ` #` there would change it
+        check_url(answers.acme_directory)
+    except ValueError as exc:
+        raise InputError(f"--acme-directory: {exc}") from None
+    text = render_config_text(answers)
+    # Validate before writing anything, so a bad answer leaves no half-made site.
+    validate_document(SiteConfig, parse_yaml(text, str(paths.config)), paths.config)
+    with _claimed(paths.root) as made:
+        created: list[Path] = []
+        try:
+            _refuse_existing(paths)  # again, under the lock: another init may have won
+            _write_site(paths, answers, text, created)
+        except BaseException as exc:
+            _undo(created, made)
+            if created:
+                raise _nothing_created(exc) from None
+            raise
+    return paths
+
+
+def _refuse_existing(paths: SitePaths) -> None:
     # A link counts, dangling too: secrets.yml linked elsewhere would be written there.
     existing = [
         p.name
@@ -107,24 +147,19 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
             f"{paths.root} already holds a site ({', '.join(existing)}); wmx init never "
             f"overwrites: {advice}, or give wmx init a new directory"
         )
-    try:
-        check_address(answers.host_address)
-        check_host_name(answers.host_name)
-    except ValueError as exc:
-        raise InputError(f"--host-address: {exc}") from None
-    try:  # written into wmx.yaml as it is: a line break or ` #` there would change it
-        check_url(answers.acme_directory)
-    except ValueError as exc:
-        raise InputError(f"--acme-directory: {exc}") from None
-    text = render_config_text(answers)
-    ignored = _gitignore_text(paths.root / ".gitignore")
-    # Validate before writing anything, so a bad answer leaves no half-made site.
-    validate_document(SiteConfig, parse_yaml(text, str(paths.config)), paths.config)
-    try:
-        paths.root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{paths.root}: cannot be created ({exc.strerror or exc})") from None
+
+
+def _write_site(paths: SitePaths, answers: InitAnswers, text: str, created: list[Path]) -> None:
+    """Write the site's files, each named in `created` before it is written (so that a
+    failure removes it). .gitignore first: secrets.yml is never there unignored."""
+    gitignore = paths.root / ".gitignore"
+    ignored = _gitignore_text(gitignore)
+    if not (gitignore.is_symlink() or gitignore.exists()):
+        created.append(gitignore)  # one there before keeps its lines, and gains wmx's
+    write_atomically(gitignore, ignored)
+    created.append(paths.config)
     write_atomically(paths.config, text)
+    created.append(paths.inventory)
     write_atomically(
         paths.inventory,
         "# Ansible inventory: groups name the components a host runs.\n"
@@ -141,9 +176,74 @@ def init_site(root: Path, answers: InitAnswers) -> SitePaths:
         "# ansible_host, which must then be an IP address.\n"
         + dump_document(default_inventory(answers)),
     )
+    created.append(paths.secrets)
     write_secrets(paths.secrets, Secrets.generate())
-    write_atomically(paths.root / ".gitignore", ignored)
-    return paths
+
+
+@contextlib.contextmanager
+def _claimed(root: Path) -> Iterator[list[Path]]:
+    """Hold an exclusive lock on directory `root`, made first if missing, with the
+    directories this run made (deepest last). The lock is the directory's own (flock), no
+    file in it: a run that fails removes the directory it made, whole."""
+    for _ in range(100):
+        try:
+            made = _make_directories(root)
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise InputError(f"{root}: cannot be created ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _is_open(fd, root):
+                yield made
+                return
+        finally:
+            os.close(fd)
+        # Another init that had made the directory failed, and removed it, meanwhile.
+    raise WmxError(f"{root}: made and removed again by other runs of wmx init; try again")
+
+
+def _make_directories(root: Path) -> list[Path]:
+    """Make `root` and the directories above it that are missing: those this run made."""
+    made = []
+    for directory in reversed([root, *root.parents]):
+        if directory.is_dir():
+            continue
+        try:
+            directory.mkdir()
+        except FileExistsError:  # another run made it meanwhile: not this one's
+            continue
+        made.append(directory)
+    return made
+
+
+def _is_open(fd: int, root: Path) -> bool:
+    """Whether `root` is still the directory open as `fd`."""
+    try:
+        now, held = os.stat(root), os.fstat(fd)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _undo(created: list[Path], made: list[Path]) -> None:
+    """Remove the files and directories a failed run made, so that `wmx init` can be run
+    again: a half-made site is refused by every command and by wmx init too."""
+    for path in reversed(created):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+    for directory in reversed(made):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _nothing_created(exc: BaseException) -> BaseException:
+    """A failure after the writes began, saying the run's files were removed."""
+    tail = "; wmx init created nothing (its files were removed): run it again once fixed"
+    if isinstance(exc, OSError):  # one write_atomically did not turn into a WriteRefused
+        exc = WriteRefused(exc.filename, exc)
+    if isinstance(exc, WmxError):
+        return WmxError(f"{exc}{tail}", exit_code=exc.exit_code)
+    return exc  # Ctrl-C stays Ctrl-C
 
 
 def _gitignore_text(path: Path) -> str:

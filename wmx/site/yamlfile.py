@@ -28,6 +28,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 
 from wmx.errors import InputError, WmxError, WriteRefused, printable
 from wmx.site.given import given, unquoted
+from wmx.site.own_files import open_lock_file, pid_alive, remove_dead_temporaries
 from wmx.site.placed import check_file_place, kind_of, open_directory
 from wmx.site.yaml_depth import load_bounded
 
@@ -244,10 +245,12 @@ def _check_expanded_size(data: Any, where: str) -> None:
             stack += node
 
 
-def load_document(path: Path, *, within: Path | None = None) -> CommentedMap:
+def load_document(
+    path: Path, *, within: Path | None = None, text: str | None = None
+) -> CommentedMap:
     """Load a YAML mapping, turning every kind of bad file into `file:line: cause`
-    (`within`: see read_site_bytes)."""
-    data = parse_yaml(read_text(path, within=within), str(path))
+    (`within`: see read_site_bytes); `text`: the file's, already read (an edit's)."""
+    data = parse_yaml(read_text(path, within=within) if text is None else text, str(path))
     _check_expanded_size(data, str(path))
     if data is None:
         data = CommentedMap()
@@ -256,8 +259,9 @@ def load_document(path: Path, *, within: Path | None = None) -> CommentedMap:
     return data
 
 
-def dump_document(data: Any, *, explicit_null: bool = False) -> str:
-    yaml = round_trip_yaml()
+def dump_document(data: Any, *, explicit_null: bool = False, yaml: YAML | None = None) -> str:
+    """`yaml`: one made for the file (an edit's: wmx.site.yaml_layout)."""
+    yaml = yaml or round_trip_yaml()
     if explicit_null:
         yaml.Representer = _ExplicitNullRepresenter
     out = io.StringIO()
@@ -295,7 +299,7 @@ def write_atomically(
     A write the disk refuses (full, read-only, over quota) is a WriteRefused naming the
     file (exit 1: not the operator's input), the old file untouched. The temporary file
     is named after this process: one left by a writer that was killed (it may hold a copy
-    of secrets.yml) is removed by the next write of the same file.
+    of secrets.yml) is removed by the next write of any file in the same directory.
     """
     if isinstance(text, str):
         data = text.encode("utf-8")
@@ -306,7 +310,7 @@ def write_atomically(
     try:
         directory = open_directory(target.parent, purpose, within=within)
     except OSError as exc:
-        raise WriteRefused(target, exc, kept=True) from None
+        raise WriteRefused(target, exc, kept=os.path.lexists(target)) from None
     try:
         _replace_in(directory, target, fill, mode, keep_mode, follow_links, purpose)
     finally:
@@ -325,6 +329,8 @@ def _replace_in(
     name = target.name
     if not follow_links:
         check_file_place(target, purpose, dir_fd=directory)
+    # "Left as it was" is said of a file there was: a new one that failed is not there.
+    kept = _exists_in(directory, name)
     if keep_mode:
         with contextlib.suppress(OSError):
             found = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
@@ -333,7 +339,7 @@ def _replace_in(
     try:
         fd, tmp = _temporary(directory, target)
     except OSError as exc:
-        raise WriteRefused(target, exc, kept=True) from None
+        raise WriteRefused(target, exc, kept=kept) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
@@ -345,10 +351,18 @@ def _replace_in(
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=directory)
         if isinstance(exc, OSError):
-            raise WriteRefused(target, exc, kept=True) from None
+            raise WriteRefused(target, exc, kept=kept) from None
         raise
     with contextlib.suppress(OSError):  # the rename is durable once the directory is
         os.fsync(directory)
+
+
+def _exists_in(directory: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _temporary(directory: int, target: Path) -> tuple[int, str]:
@@ -369,12 +383,9 @@ def _temp_prefix(target: Path) -> str:
 
 
 def _remove_orphans(target: Path, directory: int) -> None:
-    """Remove temporary files of `target` whose writer is gone (killed mid-write) from
-    `directory`, its directory's descriptor."""
-    for candidate, rest in dead_leftovers(target.parent, _temp_prefix(target), dir_fd=directory):
-        if rest.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                os.unlink(candidate.name, dir_fd=directory)
+    """Remove from `directory`, `target`'s directory's descriptor, the temporary files
+    of every file there whose writer is gone (killed mid-write), not only `target`'s."""
+    remove_dead_temporaries(directory)
 
 
 def dead_leftovers(
@@ -411,18 +422,6 @@ def dead_leftovers(
     return found
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists. One that cannot be checked counts: another user's,
-    or a number too big for a pid (no wmx named a file after it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):
-        return True
-    return True
-
-
 def lock_path(path: Path) -> Path:
     """The lock file beside `path` (`.wmx.yaml.lock` for wmx.yaml); never deleted, since
     deleting a lock file lets two processes lock two different files."""
@@ -451,10 +450,7 @@ def locked(path: Path, *, busy: str | None = None) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise WriteRefused(lock, exc) from None
+    fd = open_lock_file(lock)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
