@@ -51,3 +51,17 @@ def test_the_cli_refuses_a_malformed_url_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output and "hunter2secret" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "is not a base URL" in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://matrix.example.test", "https://MATRIX.example.test:443", "https://example.test:8448"],
+)
+def test_the_sites_public_name_is_refused_before_signing_in(tmp_path: Path, url: str) -> None:
+    """The site's own nginx hides the Admin API on its public names: every command failed
+    after signing in, saying the endpoint was unknown (as if Synapse were too old)."""
+    site = new_site(tmp_path)
+    result = runner.invoke(app, ["--site", str(site), "user", "list", "--url", url])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "hides the Admin API" in lines[0], lines

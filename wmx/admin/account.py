@@ -97,8 +97,24 @@ def token_path(site: Site) -> Path:
 def reach_synapse(site: Site, url: str | None = None) -> AbstractContextManager[str]:
     """A context yielding Synapse's base URL: `url` as given, or an SSH tunnel."""
     if url:
-        return nullcontext(check_admin_url(url))
+        return nullcontext(_not_behind_the_proxy(site, check_admin_url(url)))
     return synapse_tunnel(site.topology.the("homeserver"))
+
+
+def _not_behind_the_proxy(site: Site, url: str) -> str:
+    """Refuse a `--url` naming one of the site's public names on the proxy's ports: the
+    site's nginx hides the Admin API there (404), so every command would fail after
+    signing in, saying the endpoint is unknown, as if Synapse were too old for it."""
+    parts = urlsplit(url)
+    config = site.config
+    public = {config.server_name, config.homeserver.host, config.web_client.host}
+    if (parts.hostname or "").lower() in public and parts.port in (None, 443, 8448):
+        raise InputError(
+            f"--url {url}: {parts.hostname} is this site's public name, where its nginx "
+            "hides the Admin API; leave --url out (an SSH tunnel to Synapse) or give "
+            "Synapse's own address, e.g. http://10.0.0.5:8008 on a private network"
+        )
+    return url
 
 
 @contextmanager
