@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -453,9 +454,16 @@ def locked(path: Path, *, busy: str | None = None) -> Iterator[None]:
     fd = open_lock_file(lock)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise WmxError(busy or "") from None
+            if busy:
+                raise WmxError(busy) from None
+            # Said once, before the wait: a command that stops without a word looks hung.
+            print(
+                f"wmx: waiting for another wmx run, which holds {printable(str(lock))}",
+                file=sys.stderr,
+            )
+            fcntl.flock(fd, fcntl.LOCK_EX)
         _held[key] = 1
         try:
             yield
