@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from wmx.cli import app
-from wmx.site.yamlfile import MAX_FILE_BYTES, dump_document, round_trip_yaml
+from wmx.site import yaml_size
+from wmx.site.yamlfile import MAX_FILE_BYTES, dump_document, load_document, round_trip_yaml
 
 runner = CliRunner()
 
@@ -138,3 +140,28 @@ def test_an_empty_file_is_said_in_one_line(site_dir: Path) -> None:
     assert len(err.strip().splitlines()) == 1, err
     assert "holds no settings (empty, or only comments)" in err
     assert config.read_text() == "# only a comment\n"
+
+
+def test_a_file_over_the_value_limit_is_refused_before_it_is_written(
+    site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short values can pass the count wmx reads back (MAX_VALUES) under 1 MiB: refused
+    too, rather than written into a file every command would then refuse."""
+    config = site_dir / "wmx.yaml"
+    before = config.read_bytes()
+    held = 0
+    while too_many_values_at(load_document(config), held):
+        held += 1000  # the values the file holds now, to the thousand
+    monkeypatch.setattr(yaml_size, "MAX_VALUES", held + 1000)
+    ranges = [f"10.{i // 256}.{i % 256}.0/24" for i in range(2000)]
+    code, err = _set(site_dir, "synapse.federation_allow_ranges", f"[{', '.join(ranges)}]")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "values, more than wmx reads" in err and err.strip().endswith("wmx.yaml: unchanged")
+    assert config.read_bytes() == before
+
+
+def too_many_values_at(data: object, limit: int) -> bool:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yaml_size, "MAX_VALUES", limit)
+        return yaml_size.too_many_values(data)

@@ -21,6 +21,7 @@ from wmx.site.model import SiteConfig
 from wmx.site.validation import validate_document
 from wmx.site.yaml_depth import load_bounded
 from wmx.site.yaml_layout import Layout, before_trailing_comment, layout_of
+from wmx.site.yaml_size import MAX_VALUES, too_many_values
 from wmx.site.yamlfile import (
     MAX_FILE_BYTES,
     dump_document,
@@ -224,6 +225,11 @@ def set_value(
                 check(config)
         except InputError as exc:  # about the command line's value: no line of the file
             raise given_value_error(exc, paths.config, key) from None
+        if too_many_values(document):  # written, every command would refuse the file
+            raise InputError(
+                f"{paths.config}: the value would give it more than {MAX_VALUES:,} values, "
+                f"more than wmx reads of a site file; {paths.config.name}: unchanged"
+            )
         dumped = dump_document(document, explicit_null=True, yaml=layout.yaml())
         _write(paths.config, before, layout.written(dumped))
     return config

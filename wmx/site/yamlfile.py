@@ -32,6 +32,7 @@ from wmx.site.given import given, unquoted
 from wmx.site.own_files import open_lock_file, pid_alive, remove_dead_temporaries
 from wmx.site.placed import check_file_place, kind_of, open_directory
 from wmx.site.yaml_depth import load_bounded
+from wmx.site.yaml_size import MAX_VALUES, too_many_values
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
 MAX_FILE_BYTES = 1 << 20
@@ -222,28 +223,13 @@ def _one_line(cause: object) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-# No site file holds more values; aliases (`*a`) could make billions of a few lines,
-# which every later walk (validation, Ansible, a template check) would go through.
-MAX_VALUES = 100_000
-
-
 def _check_expanded_size(data: Any, where: str) -> None:
     """Refuse a document of more than MAX_VALUES values with its aliases expanded."""
-    count = 0
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        count += 1
-        if count > MAX_VALUES:
-            raise InputError(
-                f"{where}: more than {MAX_VALUES:,} values once its aliases (*name) are "
-                "expanded; not a site file"
-            )
-        if isinstance(node, dict):
-            stack += node.keys()
-            stack += node.values()
-        elif isinstance(node, list):
-            stack += node
+    if too_many_values(data):
+        raise InputError(
+            f"{where}: more than {MAX_VALUES:,} values once its aliases (*name) are "
+            "expanded; not a site file"
+        )
 
 
 def load_document(
