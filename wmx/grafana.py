@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wmx.components.monitoring import prometheus_url
-from wmx.errors import DISK_REFUSED, InputError, WriteRefused
+from wmx.errors import DISK_REFUSED, InputError, WmxError, WriteRefused
 from wmx.site import Site
 from wmx.site.given import given
 from wmx.site.placed import check_file_place, make_directory, open_directory
@@ -367,7 +367,7 @@ def write_provisioning(site: Site, root: Path, url: str | None = None) -> list[P
             text = json.dumps(document, indent=2) + "\n"
             write_atomically(path, text, follow_links=False, purpose=PURPOSE, within=root)
             written.append(path)
-    except OSError:
+    except (OSError, WmxError):  # write_atomically says a disk's refusal as WriteRefused
         # A full disk halfway: no new provisioning file pointing at dashboards that were
         # never written (the files that were there before are whole, old or new).
         for path in written:

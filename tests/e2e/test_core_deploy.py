@@ -221,6 +221,14 @@ def test_the_proxy_answers_in_matrix_words_and_only_for_the_sites_names(
         name = f"access-control-{header}"
         assert preflight.headers.get(name) == versions.headers[name], name
 
+    # A Host naming none of the site's names, over a connection to one of them: 421.
+    stranger = (
+        b"GET /_matrix/client/versions HTTP/1.1\r\n"
+        b"Host: stranger.example\r\nConnection: close\r\n\r\n"
+    )
+    misdirected = _raw_https(deployed, host, stranger, trusting(deployed.trust))
+    assert misdirected.startswith(b"HTTP/1.1 421 "), misdirected[:200]
+
     # A name the site does not serve gets no certificate and no answer.
     anyone = ssl.create_default_context()
     anyone.check_hostname = False

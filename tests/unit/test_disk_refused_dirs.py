@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import wmx.grafana
+import wmx.site.yamlfile as yamlfile
 from tests.unit.hostile2_support import init_site
 from wmx.cli import app
-from wmx.site.yamlfile import write_atomically
 
 
 def test_a_full_disk_halfway_leaves_no_new_file(
@@ -22,16 +21,17 @@ def test_a_full_disk_halfway_leaves_no_new_file(
 ) -> None:
     site = init_site(tmp_path / "site")
     out = tmp_path / "grafana"
-    real = write_atomically
-    writes: list[Path] = []
+    real = yamlfile._temporary
+    made: list[Path] = []
 
-    def third_write_refused(path: Path, *args: object, **kwargs: object) -> None:
-        writes.append(path)
-        if len(writes) == 3:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, *args, **kwargs)  # type: ignore[arg-type]
+    def third_refused(directory: int, target: Path) -> tuple[int, str]:
+        """The disk is full from the third file on (write_atomically's temporary file)."""
+        made.append(target)
+        if len(made) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(directory, target)
 
-    monkeypatch.setattr(wmx.grafana, "write_atomically", third_write_refused)
+    monkeypatch.setattr(yamlfile, "_temporary", third_refused)
     result = CliRunner().invoke(app, ["--site", str(site), "monitoring", "grafana", str(out)])
     assert result.exit_code == 1, result.output
     assert result.stderr.count("\n") == 1 and "No space left on device" in result.stderr

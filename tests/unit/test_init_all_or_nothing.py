@@ -131,3 +131,34 @@ def test_a_refused_write_says_kept_only_of_a_file_that_was_there(
     with pytest.raises(WriteRefused, match=r"\(No space left on device\)$"):
         write_atomically(tmp_path / "new.yml", "new\n")
     assert there.read_text() == "old\n"
+
+
+def test_a_directory_nfs_cannot_lock_still_gets_its_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFS refuses flock on a directory (ENOLCK): init goes on without the lock, as it
+    worked there before it locked; it had ended in a traceback, its directories left."""
+
+    def refused(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr("wmx.site.init.fcntl.flock", refused)
+    root = tmp_path / "nfs" / "site"
+    init_site(root, EXAMPLE)
+    assert (root / "wmx.yaml").is_file() and (root / "secrets.yml").is_file()
+
+
+def test_a_directory_that_cannot_be_opened_leaves_none_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def refused(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_DIRECTORY and str(path).endswith("site"):
+            raise OSError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr("wmx.site.init.os.open", refused)
+    with pytest.raises(InputError, match="cannot be made or opened"):
+        init_site(tmp_path / "new" / "site", EXAMPLE)
+    assert not (tmp_path / "new").exists()

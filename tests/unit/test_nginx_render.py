@@ -267,6 +267,9 @@ def test_names_the_site_does_not_serve_get_no_handshake(one_host: Site) -> None:
     first = first[: first.index("\n}")]
     assert "include /etc/nginx/snippets/wmx-listen-443-default.conf;" in first
     assert "ssl_reject_handshake on;" in first and "server_name" not in first
+    # The session cache (resumption) is the default server's; a Host naming no site: 421.
+    assert "include /etc/nginx/snippets/wmx-tls-params.conf;" in first
+    assert "return 421;" in first
     assert conf.count("wmx-listen-443-default.conf") == 1
 
 

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import wmx.render.build_tree
+from tests.conftest import require_root
 from wmx.cli import app
 from wmx.errors import InputError
 from wmx.site.yamlfile import locked, read_text, write_atomically
@@ -86,6 +87,17 @@ def test_a_temporary_of_a_live_writer_stays_and_one_of_a_reused_pid_goes(
             later.kill()
     assert mine.exists()
     assert not reused.exists()
+
+
+def test_another_users_temporary_stays(site_dir: Path) -> None:
+    """A temporary file of another user's run (a site shared between accounts, or over
+    NFS from another machine, whose processes are out of sight) is not this run's to
+    remove, whatever its number says."""
+    require_root("to give a file to another user")
+    left = _killed_writer(site_dir / "secrets.yml")
+    os.chown(left, 65534, 65534)
+    write_atomically(site_dir / "inventory.yml", read_text(site_dir / "inventory.yml"))
+    assert left.exists()
 
 
 def test_a_build_that_cannot_be_moved_aside_is_one_line_and_kept(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -186,13 +187,19 @@ def _claimed(root: Path) -> Iterator[list[Path]]:
     directories this run made (deepest last). The lock is the directory's own (flock), no
     file in it: a run that fails removes the directory it made, whole."""
     for _ in range(100):
+        made: list[Path] = []
         try:
-            made = _make_directories(root)
+            _make_directories(root, made)
             fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
-            raise InputError(f"{root}: cannot be created ({exc.strerror or exc})") from None
+            _undo([], made)
+            raise InputError(f"{root}: cannot be made or opened ({exc.strerror or exc})") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                _lock_directory(fd)
+            except OSError as exc:
+                _undo([], made)
+                raise WriteRefused(root, exc) from None
             if _is_open(fd, root):
                 yield made
                 return
@@ -202,9 +209,20 @@ def _claimed(root: Path) -> Iterator[list[Path]]:
     raise WmxError(f"{root}: made and removed again by other runs of wmx init; try again")
 
 
-def _make_directories(root: Path) -> list[Path]:
-    """Make `root` and the directories above it that are missing: those this run made."""
-    made = []
+def _lock_directory(fd: int) -> None:
+    """Lock the directory open as `fd`. A filesystem that cannot lock a directory (NFS
+    says ENOLCK) goes without: two inits at once there are the rare case, and init had
+    worked on such home directories before it locked."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOLCK, errno.EBADF, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+
+
+def _make_directories(root: Path, made: list[Path]) -> None:
+    """Make `root` and the directories above it that are missing, each named in `made`
+    (a failure midway leaves the list of those made, for removal)."""
     for directory in reversed([root, *root.parents]):
         if directory.is_dir():
             continue
@@ -213,7 +231,6 @@ def _make_directories(root: Path) -> list[Path]:
         except FileExistsError:  # another run made it meanwhile: not this one's
             continue
         made.append(directory)
-    return made
 
 
 def _is_open(fd: int, root: Path) -> bool:

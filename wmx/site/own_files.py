@@ -37,12 +37,15 @@ def remove_dead_temporaries(directory: int) -> None:
 def _writer_alive(pid: int, name: str, directory: int) -> bool:
     """Whether the process named in temporary file `name` may still be writing it: it
     runs, and started before the file was last written (else its number was reused)."""
-    if not pid_alive(pid):
-        return False
     try:
-        written = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mtime
+        found = os.stat(name, dir_fd=directory, follow_symlinks=False)
     except OSError:
         return True  # gone already, or not ours to judge
+    if found.st_uid != os.geteuid():
+        return True  # another user's run (its process may be out of sight): not ours
+    if not pid_alive(pid):
+        return False
+    written = found.st_mtime
     started = process_start(pid)
     # Boot time is kept in whole seconds: a second's doubt counts as the writer's.
     return started is None or started <= written + 1
