@@ -188,17 +188,23 @@ def _assert_served_by(rig: Rig, host: str, worker: str, path: str) -> None:
 
 
 def test_status_lists_each_worker_on_its_host(rig: Rig) -> None:
-    status = json.loads(wmx("status", "-o", "json", site=rig.root, check=False).stdout)
-    units = {h["name"]: {s["unit"]: s["state"] for s in h["services"]} for h in status["hosts"]}
-    for worker in ON_WORKER_HOST:
-        assert units[WORKERS][f"matrix-synapse-worker@{worker}.service"] == "active", units
-    for worker in ON_HOMESERVER:
-        assert units[HOMESERVER][f"matrix-synapse-worker@{worker}.service"] == "active", units
-    assert units[HOMESERVER]["redis-server.service"] == "active"
-    assert units[HOMESERVER]["matrix-synapse.service"] == "active"
-    # The worker host runs workers only: no main process, no Redis.
-    assert not any(u.startswith(("matrix-synapse.", "redis")) for u in units[WORKERS]), units
-    assert "postgresql" in "".join(units[DATABASE])
+    def listed() -> bool:
+        status = json.loads(wmx("status", "-o", "json", site=rig.root, check=False).stdout)
+        units = {h["name"]: {s["unit"]: s["state"] for s in h["services"]} for h in status["hosts"]}
+        # The worker host runs workers only: no main process, no Redis.
+        assert not any(u.startswith(("matrix-synapse.", "redis")) for u in units[WORKERS]), units
+        assert "postgresql" in "".join(units[DATABASE])
+        # Each worker on its host, running: once (a CI run right after the first deploy)
+        # the federation sender was still "activating", so the state is asked again.
+        for worker in ON_WORKER_HOST:
+            assert units[WORKERS][f"matrix-synapse-worker@{worker}.service"] == "active", units
+        for worker in ON_HOMESERVER:
+            assert units[HOMESERVER][f"matrix-synapse-worker@{worker}.service"] == "active", units
+        assert units[HOMESERVER]["redis-server.service"] == "active"
+        assert units[HOMESERVER]["matrix-synapse.service"] == "active"
+        return True
+
+    wait_until(listed, "every worker active in `wmx status`", timeout=90, every=5)
 
 
 def test_login_send_and_sync_are_served_by_the_workers_on_their_host(rig: Rig) -> None:
