@@ -381,15 +381,14 @@ def dead_leftovers(
     separator: str = ".",
     *,
     own_only: bool = False,
-    dir_fd: int | None = None,
 ) -> list[tuple[Path, str]]:
     """What a dead process left in `directory`: each entry named
     `{prefix}{PID}{separator}{rest}` whose process PID is gone (a run killed before it
     could clean up), with its `rest`, in name order; the caller removes what it
     recognises. `own_only` leaves out other users' entries. An unreadable directory has
-    none. With `dir_fd`, the directory is read through that descriptor of it."""
+    none."""
     try:
-        listed = os.listdir(directory if dir_fd is None else dir_fd)
+        listed = os.listdir(directory)
     except OSError:
         return []
     names = sorted(name for name in listed if name.startswith(prefix))
@@ -400,8 +399,7 @@ def dead_leftovers(
             continue
         if own_only:
             try:
-                entry = directory / name if dir_fd is None else name
-                if os.lstat(entry, dir_fd=dir_fd).st_uid != os.getuid():
+                if os.lstat(directory / name).st_uid != os.getuid():
                     continue
             except OSError:
                 continue
