@@ -20,7 +20,7 @@ import sys
 from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -279,6 +279,11 @@ def _checked(
     return values
 
 
+def _as_wmx_writes(value: object) -> TypeGuard[str]:
+    """Whether `value` is a generated secret as wmx writes one."""
+    return isinstance(value, str) and _GENERATED.fullmatch(value) is not None
+
+
 def _refuse_several_unusable(
     path: Path, data: dict[str, Any], version: int, allow_missing: Collection[str]
 ) -> None:
@@ -291,7 +296,7 @@ def _refuse_several_unusable(
         if name not in SUPPLIED_SECRETS
         and name not in allow_missing
         and (name in data or INTRODUCED_IN[name] <= version)
-        and not (isinstance(data.get(name), str) and _GENERATED.fullmatch(data[name]))
+        and not _as_wmx_writes(data.get(name))
     ]
     if len(unusable) > 1:
         names = " ".join(unusable)
@@ -319,7 +324,7 @@ def _generated(path: Path, name: str, data: dict[str, Any], value: object) -> st
         raise SecretsError(f"{path}: {name} is missing; {_restore_advice(name)}")
     if value is None or value == "":
         raise SecretsError(f"{_where(path, name)}: {name} is empty; {_restore_advice(name)}")
-    if not isinstance(value, str) or not _GENERATED.fullmatch(value):
+    if not _as_wmx_writes(value):
         raise SecretsError(
             f"{_where(path, name)}: {name}: not a secret as wmx writes it (16 to 512 "
             f"letters, digits, '-' or '_'; value not shown); {_restore_advice(name)}"
