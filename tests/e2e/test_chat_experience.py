@@ -263,6 +263,16 @@ def test_short_room_retention_purges_old_events(chat: Deployed, page_and_feature
     token = create_account(chat.site, "retention-user", unique=True).access_token
     api = f"{chat.homeserver_url}/_matrix/client/v3"
     auth = {"Authorization": f"Bearer {token}"}
+
+    def stored(event_ids: list[str]) -> set[str]:
+        ids = ",".join(f"'{e}'" for e in event_ids)
+        out = chat.lab.run(
+            chat.host,
+            ["runuser", "-u", "postgres", "--", "psql", "-d", "synapse", "-tAc",
+             f"SELECT event_id FROM events WHERE event_id IN ({ids})"],
+        ).stdout  # fmt: skip
+        return set(out.split())
+
     with https(chat.trust) as http:
         room = http.post(
             f"{api}/createRoom",
@@ -270,7 +280,11 @@ def test_short_room_retention_purges_old_events(chat: Deployed, page_and_feature
             json={
                 "name": "Short memory",
                 "initial_state": [
-                    {"type": "m.room.retention", "state_key": "", "content": {"max_lifetime": 3000}}
+                    {
+                        "type": "m.room.retention",
+                        "state_key": "",
+                        "content": {"max_lifetime": 10000},
+                    }
                 ],
             },
         ).json()["room_id"]
@@ -282,7 +296,10 @@ def test_short_room_retention_purges_old_events(chat: Deployed, page_and_feature
             ).json()["event_id"]
             for i in range(3)
         ]
-        time.sleep(4)
+        # They were stored: asked well before they expire (10 s), as the purge job
+        # (every 5 s) may take them any time after.
+        assert stored(old) == set(old)
+        time.sleep(11)
         # Synapse never purges a room's latest event: send one more.
         http.put(
             f"{api}/rooms/{room}/send/m.room.message/new",
@@ -290,16 +307,6 @@ def test_short_room_retention_purges_old_events(chat: Deployed, page_and_feature
             json={"msgtype": "m.text", "body": "the latest"},
         ).raise_for_status()
 
-    def stored(event_ids: list[str]) -> set[str]:
-        ids = ",".join(f"'{e}'" for e in event_ids)
-        out = chat.lab.run(
-            chat.host,
-            ["runuser", "-u", "postgres", "--", "psql", "-d", "synapse", "-tAc",
-             f"SELECT event_id FROM events WHERE event_id IN ({ids})"],
-        ).stdout  # fmt: skip
-        return set(out.split())
-
-    assert stored(old) == set(old)
     wait_until(lambda: not stored(old), "the purge job to delete the expired events", 90, 3)
 
 
