@@ -1,10 +1,12 @@
-"""playbooks/tasks/release_venvs.yml on real venvs: after a Debian release upgrade the
-venvs another Python made are removed (the deploy then builds them again), venvs of the
-release's own Python are kept, and a host without venvs yet passes without a warning."""
+"""The shared role release_venvs (its module wmx_release_venvs) on real venvs: after a
+Debian release upgrade the venvs another Python made are removed (the deploy then builds
+them again), venvs of the release's own Python are kept, and a host without venvs yet
+passes without a warning."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -23,21 +25,23 @@ THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 def _run(tmp_path: Path, python: str) -> subprocess.CompletedProcess[str]:
     play = tmp_path / "play.yml"
-    tasks = data_dir("playbooks") / "tasks" / "release_venvs.yml"
     play.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        f"    - ansible.builtin.include_tasks: {tasks}\n"
+        "    - ansible.builtin.include_role:\n        name: release_venvs\n"
     )
     extra = {
-        "wmx_debian": {"python": python},
-        "synapse_venv": str(tmp_path / "synapse/venvs/1.163.2"),
-        "irc_bridge_venv": str(tmp_path / "heisenbridge/venvs/1.15.4"),
+        "release_venvs_python": python,
+        "release_venvs_venvs": [
+            str(tmp_path / "synapse/venvs/1.163.2"),
+            str(tmp_path / "heisenbridge/venvs/1.15.4"),
+        ],
     }
     return subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", str(INVENTORY), str(play), "-e", json.dumps(extra)],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(data_dir("playbooks") / "roles")},
     )
 
 

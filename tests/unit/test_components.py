@@ -22,8 +22,9 @@ MODULES_DIR = Path(wmx.components.__file__).parent
 # Modules of wmx/components/ that are not components: the interface, and the endpoint
 # lists of Synapse's workers (synapse_workers's data).
 SUPPORT_MODULES = {"__init__", "component", "worker_routes"}
-# Roles that are not components: task files every component's role includes.
-SHARED_ROLES = {"rendered_files", "packages_wait", "paths", "units"}
+# Roles that are not components: task files every component's role includes, and
+# site.yml's removal of venvs another Python made.
+SHARED_ROLES = {"rendered_files", "packages_wait", "paths", "units", "release_venvs"}
 
 
 def _dirs(path: Path) -> set[str]:

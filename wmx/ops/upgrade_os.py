@@ -10,7 +10,7 @@ as they are: wmx rewrites its own on the next converge) → a reboot, and the ho
 to run the new release → on the database host, the cluster moved by `wmx upgrade
 postgresql`'s steps (wmx.ops.upgrade_postgresql; Synapse cannot run yet) → the site
 converged again (`wmx deploy --full`: the venvs made by the old Python are rebuilt for
-the new one, playbooks/tasks/release_venvs.yml, and Synapse starts on the new cluster) →
+the new one, the shared role release_venvs, and Synapse starts on the new cluster) →
 the health gate of `wmx upgrade` (Synapse answers, its version, the canary's round trip)
 and the signing keys Synapse publishes, the same as before. A failed step stops the run:
 the error names the step and what the host reports (its release, `dpkg --audit`, failed
