@@ -197,6 +197,10 @@ async def chromium(
             )
             try:
                 context = await browser.new_context(viewport={"width": 1280, "height": 800})
+                # Actions and navigations wait as long as the tests' expect() (60 s), not
+                # Playwright's default 30 s: reloading Cinny on 2 busy cores can take longer.
+                context.set_default_timeout(60_000)
+                context.set_default_navigation_timeout(60_000)
                 page = await context.new_page()
                 run = BrowserRun(page, artifacts, frozenset(watched_hosts))
                 await context.expose_function("wmxCspViolation", run._on_violation)

@@ -18,7 +18,8 @@ news, not a failure of wmx.
 from __future__ import annotations
 
 import json
-import time
+import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,14 +87,30 @@ def certificate_for(deployed: Deployed, name: str, tmp: Path) -> Iterator[None]:
        "/root/doctor-test/")  # fmt: skip
     sh(deployed, f"rm {LIVE}/fullchain.pem && cat > {LIVE}/fullchain.pem", input=cert.read_text())
     sh(deployed, f"rm {LIVE}/privkey.pem && cat > {LIVE}/privkey.pem", input=key.read_text())
+    other = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    host = deployed.site.config.homeserver.host
     sh(deployed, "nginx -s reload")
+    # A reload only signals nginx's master: old workers serve the old certificate until
+    # new ones have started.
+    wait_until(lambda: _served(deployed, host) == other, "nginx to serve the other certificate")
     try:
-        time.sleep(1)
         yield
     finally:
         saved = "/root/doctor-test"
         sh(deployed, f"rm -f {LIVE}/fullchain.pem {LIVE}/privkey.pem && cp -P "
            f"{saved}/fullchain.pem {saved}/privkey.pem {LIVE}/ && nginx -s reload")  # fmt: skip
+        wait_until(lambda: _served(deployed, host) != other, "nginx to serve its certificate")
+
+
+def _served(deployed: Deployed, name: str) -> bytes | None:
+    """The certificate nginx serves for `name` (DER), unchecked."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with (
+        socket.create_connection((deployed.address, 443), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        return tls.getpeercert(binary_form=True)
 
 
 @contextmanager

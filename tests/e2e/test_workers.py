@@ -72,6 +72,7 @@ SETTINGS = {
 }
 ON_WORKER_HOST = ("sync1", "client1", "federation-sender1", "background1")
 ON_HOMESERVER = ("media1",)
+PLACED = [(WORKERS, w) for w in ON_WORKER_HOST] + [(HOMESERVER, w) for w in ON_HOMESERVER]
 
 WORKERS_SITE = Recipe(
     name="workers",
@@ -150,6 +151,11 @@ def rig(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     )
     TRANSCRIPT.append(deployment.first_deploy.stdout + deployment.first_deploy.stderr)
     rig = Rig(lab, root, str(lab.trust_bundle_path), url)
+    # Every worker running (Type=notify: listening) before the login that
+    # test_login_send_… looks for in client1's journal: a client1 still (re)starting
+    # leaves it to the main process (nginx's 502 fallback).
+    for host, worker in PLACED:
+        wait_until(partial(_active, rig, host, worker), f"{worker} active", timeout=180)
     account = create_account(rig.site, "workers-e2e", unique=True)
     with https(rig.trust) as http:
         login = password_login(http, url, account.localpart, account.password)
@@ -247,9 +253,8 @@ def _active(rig: Rig, host: str, worker: str) -> bool:
 def test_restarting_any_one_worker_loses_no_message(rig: Rig) -> None:
     tag = secrets.token_hex(4)
     sent: list[str] = []
-    placed = [(WORKERS, w) for w in ON_WORKER_HOST] + [(HOMESERVER, w) for w in ON_HOMESERVER]
     with _client(rig) as http:
-        for host, worker in placed:
+        for host, worker in PLACED:
             unit = f"matrix-synapse-worker@{worker}.service"
             rig.lab.run(host, ["systemctl", "restart", "--no-block", unit])
             # Sent while the worker restarts (nginx hands the client worker's requests
@@ -379,9 +384,16 @@ def test_federation_goes_through_the_sender_worker(rig: Rig, deployed: Deployed)
             return seen.status_code == 200 and seen.json()["content"]["body"] == body
 
         wait_until(arrived, "the message to reach wmx.test", timeout=120)
+
+    def counted() -> bool:
+        now = _sample(_metrics(rig, sender_host, sender_port), SENT_TRANSACTIONS)
+        return now > sender_before
+
+    # The sender counts a transaction when wmx.test's 200 comes back, a moment after
+    # wmx.test stored (and serves) the event.
+    wait_until(counted, "federation-sender1 to count the transaction", timeout=30)
     sender = _metrics(rig, sender_host, sender_port)
     main = _metrics(rig, HOMESERVER, SYNAPSE_METRICS_PORT)
-    assert _sample(sender, SENT_TRANSACTIONS) > sender_before, SENT_TRANSACTIONS
     assert _sample(sender, SENT_PDUS) > 0
     # The main process sends no federation transaction at all (nor queues a PDU).
     assert _sample(main, SENT_TRANSACTIONS) == 0 and _sample(main, SENT_PDUS) == 0
@@ -428,7 +440,9 @@ def _flows_through_the_sync_worker(rig: Rig, what: str) -> None:
     with _client(rig) as http:
         rig.send(http, marker)
         wait_until(lambda: marker in rig.timeline(http), f"the message {what} in /sync")
-    assert _syncs_served(rig) > before
+    # sync1 logs the request once answered, and journald takes it in its own time (as
+    # _assert_served_by waits for).
+    wait_until(lambda: _syncs_served(rig) > before, f"a /sync {what} in sync1's journal", 30)
 
 
 def test_upgrade_moves_every_worker_and_rollback_brings_all_back(rig: Rig) -> None:

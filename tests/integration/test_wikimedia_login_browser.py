@@ -144,7 +144,15 @@ async def log_in_through_a_room_link(
         await expect(composer).to_be_visible()
         await composer.click()
         await page.keyboard.type(said)
-        await page.keyboard.press("Enter")
+        # Cinny shows the message at once (local echo), and the composer holds the text
+        # until it re-renders: wait for the homeserver's answer to the send itself, or the
+        # browser may close before the message is stored.
+        async with page.expect_response(
+            lambda r: r.request.method == "PUT" and "/send/m.room.message/" in r.url
+        ) as sent:
+            await page.keyboard.press("Enter")
+        answer = await sent.value
+        assert answer.status == 200, f"the send answered {answer.status}"
         await expect(page.get_by_text(said).first).to_be_visible()
     return consent
 
