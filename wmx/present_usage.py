@@ -111,6 +111,14 @@ def _what(exc: UsageError, ctx: Context | None) -> str:
             # A negative number meant as a value (`wmx config set KEY -5`): click reads
             # any word with a leading '-' as an option until `--` ends the options.
             return f"no such option {option}; to give {option} as a value, put `--` before it"
+        if ctx is not None and ctx.parent is not None and _root_option(ctx, option):
+            # `wmx deploy --site DIR`: an option of wmx itself, given after the command.
+            root = ctx.find_root().info_name or "wmx"
+            path = ctx.command_path.removeprefix(root).strip()
+            return (
+                f"no such option {_word(option)}: it is {root}'s own, and goes before the "
+                f"command (`{root} {option} … {path}`)"
+            )
         close = difflib.get_close_matches(option, exc.possibilities or [], n=3, cutoff=CLOSE)
         return f"no such option {_word(option)}{_did_you_mean(close)}"
     if isinstance(exc, MissingParameter):
@@ -144,6 +152,10 @@ def _did_you_mean(names: list[str], *, quote: bool = False) -> str:
         return ""
     shown = [_value(n) if quote else _word(n) for n in names]
     return f"; did you mean {' or '.join(shown)}?"
+
+
+def _root_option(ctx: Context, option: str) -> bool:
+    return any(option in param.opts for param in ctx.find_root().command.params)
 
 
 def _missing(exc: MissingParameter, ctx: Context | None) -> str:

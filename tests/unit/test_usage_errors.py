@@ -57,6 +57,13 @@ def _one_line(args: list[str]) -> str:
         ),
         (["deploy", "--verbos"], "wmx deploy: no such option --verbos; did you mean --verbose?"),
         (["--bogus"], "error: wmx: no such option --bogus (see `wmx --help`)"),
+        # wmx's own option after the command (the lab's `wmx lab up --site` invites it)
+        (
+            ["config", "get", "server_name", "--site", "s"],
+            "wmx config get: no such option --site: it is wmx's own, and goes before the "
+            "command (`wmx --site … config get`)",
+        ),
+        (["deploy", "-s", "s"], "no such option -s: it is wmx's own"),
         # A negative number is a value after `--` (seen: `wmx config set KEY -5` said
         # only "no such option -5")
         (

@@ -61,8 +61,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "Print a service's journal from the host that runs it (over SSH)."),
     ("dns", "wmx.cli.observe:dns",
      "List the DNS records this site needs: A/AAAA records of every name the proxy\n"
-     "serves (server name, homeserver, web client, TURN), the optional _matrix-fed._tcp SRV\n"
-     "record and a CAA suggestion."),
+     "serves (server name, homeserver, web client, TURN) and a CAA suggestion."),
     ("config", "wmx.cli.config:app", "Read, change and check the site's settings (wmx.yaml)."),
     ("secrets", "wmx.cli.secrets:app",
      "The site's generated secrets (secrets.yml): values are never shown."),

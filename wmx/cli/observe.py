@@ -158,8 +158,7 @@ def dns(
     ] = DnsFormat.table,
 ) -> None:
     """List the DNS records this site needs: A/AAAA records of every name the proxy
-    serves (server name, homeserver, web client, TURN), the optional _matrix-fed._tcp SRV
-    record and a CAA suggestion.
+    serves (server name, homeserver, web client, TURN) and a CAA suggestion.
 
     Create them at your DNS provider before the first `wmx deploy`: the certificate can
     only be issued once every name points at the proxy host. Addresses come from the

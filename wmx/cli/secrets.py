@@ -17,7 +17,7 @@ def rotate(
     names: Annotated[
         list[str],
         typer.Argument(
-            metavar="NAME...",
+            metavar="NAME",
             help="The secret, e.g. macaroon_secret_key, or several; database_ca for the "
             "database's TLS CA (pki/, docs/database.md).",
         ),

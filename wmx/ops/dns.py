@@ -3,14 +3,15 @@
 Every name the proxy answers for (the server name, which serves `.well-known`, the
 homeserver, the web client, TURN's name when coturn uses the site's certificate) needs an
 A record, and an AAAA record when the host has IPv6, pointing at the proxy host; TURN's
-name without TLS points at the TURN host. The `_matrix-fed._tcp` SRV record is optional
-(`.well-known/matrix/server` already delegates federation) and the CAA record a
-suggestion: it lets only the site's CA issue certificates for these names.
+name without TLS points at the TURN host. The CAA record is a suggestion: it lets only
+the site's CA issue certificates for these names. No `_matrix-fed._tcp` SRV record is
+suggested: `.well-known/matrix/server` delegates federation, and a server that fell back
+to such a record would ask the proxy for the server name's own host (the spec's `Host`
+for that step), where wmx's nginx serves `.well-known` only.
 
 Addresses come from the inventory: `ansible_host`, and `public_ipv4` / `public_ipv6` when
 the host is reached over another address (a VPN, 1:1 NAT) or has IPv6 besides. The check asks the
-system's resolver (hosts files count, as they do for the lab) and, for SRV, the
-nameserver of /etc/resolv.conf.
+system's resolver (hosts files count, as they do for the lab).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from wmx.site import Site
 from wmx.site.topology import HostView
 
 TTL = 3600
-FEDERATION_SRV = "_matrix-fed._tcp"
 # CAA issuer domains of well-known ACME directories (RFC 8659 "issue" values).
 CA_ISSUERS = {
     "letsencrypt.org": "letsencrypt.org",
@@ -41,7 +41,7 @@ PUBLIC_V6 = "public_ipv6"
 @dataclass(frozen=True)
 class Record:
     name: str  # fully qualified, without the final dot
-    type: str  # A, AAAA, SRV, CAA
+    type: str  # A, AAAA, CAA
     value: str
     purpose: str
     required: bool = True
@@ -147,17 +147,6 @@ def needed_records(site: Site) -> list[Record]:
     turn = turn_view(site)
     if turn is not None and not turn.tls and turn.name not in public_names(site):
         records += _address_records(turn.name, turn.host, "TURN (calls)")
-    if config.server_name != config.homeserver.host:
-        port = config.homeserver.federation_port
-        records.append(
-            Record(
-                f"{FEDERATION_SRV}.{config.server_name}",
-                "SRV",
-                f"10 0 {port} {config.homeserver.host}.",
-                "federation without .well-known (a fallback)",
-                required=False,
-            )
-        )
     issuer = ca_issuer(config.acme.directory)
     if issuer is not None:
         # CAA applies to a name and the names below it: the server name's covers its
@@ -196,8 +185,6 @@ def check_records(records: list[Record]) -> list[Finding]:
                 findings.append(
                     Finding(record, False, found, f"points at {', '.join(found)}, not here")
                 )
-        elif record.type == "SRV":
-            findings.append(_check_srv(record))
     return findings
 
 
@@ -208,20 +195,6 @@ def _missing(kind: str, answer: lookup.Resolution) -> str:
     if answer.nxdomain:
         return f"no {kind} record: no such name (NXDOMAIN)"
     return f"no {kind} record"
-
-
-def _check_srv(record: Record) -> Finding:
-    try:
-        found = lookup.srv_records(record.name)
-    except lookup.DnsError as error:
-        return Finding(record, not record.required, [], f"not checked: {error}")
-    shown = [f"{r.priority} {r.weight} {r.port} {r.target}." for r in found]
-    if not found:
-        # Optional: its absence is fine; .well-known delegates.
-        return Finding(record, True, [], "none (optional: .well-known delegates)")
-    _, _, port, target = record.value.split()
-    ok = any(r.port == int(port) and f"{r.target.rstrip('.')}." == target for r in found)
-    return Finding(record, ok, shown, "matches" if ok else "points elsewhere than the homeserver")
 
 
 def stray_ipv6(records: list[Record]) -> list[Finding]:
