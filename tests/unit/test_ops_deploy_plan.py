@@ -116,6 +116,26 @@ def test_nothing_changed_verifies_and_leaves_out_followers_and_done_removals(
     assert third.actions == again.actions
 
 
+def test_a_verify_without_tasks_gets_no_slot_in_the_walk(
+    tmp_path: Path, digests: PlaybookDigests
+) -> None:
+    # The IRC bridge's role has no tasks/verify.yml: its service is all there is to check,
+    # and site.yml checks it before the walk (wmx_verify_units).
+    _build(tmp_path / "build", "h")
+    _deploy_and_record(tmp_path, digests)
+    again = plan_host("h", tmp_path / "build" / "h", tmp_path / "deployed" / "h", digests)
+    assert "irc_bridge" in again.roles_doing("verify")
+    assert again.nothing_to_verify >= {"irc_bridge"} and "synapse" not in again.nothing_to_verify
+    slots = play_vars(again, again.steps)["wmx_plan"]
+    assert slots[2] is None and slots[3] == {"role": "synapse", "action": "verify"}
+    # The first deploy converges it as before.
+    first = plan_host("h", tmp_path / "build" / "h", tmp_path / "fresh" / "h", digests)
+    assert play_vars(first, first.steps)["wmx_plan"][2] == {
+        "role": "irc_bridge",
+        "action": "converge",
+    }
+
+
 def test_a_version_bump_converges_that_component_only(
     tmp_path: Path, digests: PlaybookDigests
 ) -> None:
@@ -317,12 +337,6 @@ def test_wmx_diff_shows_a_version_bump_in_the_role_vars(tmp_path: Path) -> None:
         "Rendered 1 host(s); 0 file(s) differ from the last deploy. The role vars of "
         f"{host} differ too (`wmx diff` shows them).\n"
     )
-
-
-def test_every_role_that_converges_can_verify() -> None:
-    roles = data_dir("playbooks") / "roles"
-    for name in known_components():
-        assert (roles / name / "tasks" / "verify.yml").is_file(), f"{name} has no verify.yml"
 
 
 def test_verified_components_services_are_checked_up_front(tmp_path: Path) -> None:

@@ -65,9 +65,20 @@ class HostPlan:
     # role -> its files edited or gone on the host since the last deploy (wmx.ops.drift):
     # converged again although its rendering is unchanged
     drifted: dict[str, list[str]] = field(default_factory=dict)
+    # roles without tasks/verify.yml: their services are all a verify checks, which
+    # site.yml does up front (wmx_verify_units), so the walk gives them no slot
+    nothing_to_verify: set[str] = field(default_factory=set)
 
     def roles_doing(self, action: str) -> list[str]:
         return [s.role for s in self.steps if self.actions.get(s.key) == action]
+
+    def task_file(self, step: Step) -> str | None:
+        """The task file the play runs for `step` on this host: None for a step this host
+        leaves out, or a verify its role has no tasks for."""
+        action = self.actions.get(step.key)
+        if action == "verify" and step.role in self.nothing_to_verify:
+            return None
+        return action
 
     def changed_left_out(self) -> list[str]:
         """The roles this run leaves out (`--only`) although what they install changed
@@ -277,7 +288,13 @@ def plan_host(
     recorded = read_converged(deployed_host)
     actions = choose_actions(steps, digests, recorded, only=only, full=full)
     installed = read_installed(deployed_host)
-    return HostPlan(host, steps, actions, digests, role_vars, manifest, files, recorded, installed)
+    plan = HostPlan(host, steps, actions, digests, role_vars, manifest, files, recorded, installed)
+    plan.nothing_to_verify = {
+        s.role
+        for s in steps
+        if not (playbooks.root / "roles" / s.role / "tasks" / "verify.yml").is_file()
+    }
+    return plan
 
 
 def shared_order(plans: Iterable[HostPlan]) -> list[Step]:
@@ -313,7 +330,7 @@ def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
     """What site.yml loads for this host (all of it unsafe text)."""
     slots: list[dict[str, str] | None] = []
     for step in order:
-        action = plan.actions.get(step.key)
+        action = plan.task_file(step)
         slots.append({"role": step.role, "action": action} if action else None)
     return {
         **plan.role_vars,
