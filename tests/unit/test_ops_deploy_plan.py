@@ -306,6 +306,11 @@ def test_wmx_diff_shows_a_version_bump_in_the_role_vars(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     subprocess.run([wmx, "--site", str(root), "render"], check=True, capture_output=True)
+    never = subprocess.run(
+        [wmx, "--site", str(root), "diff"], capture_output=True, text=True, check=True
+    ).stdout
+    # Before any deploy, every file is "added": said once, first.
+    assert never.startswith("No deploy recorded for matrix: every file is new there.\n"), never
     deployed = root / ".wmx" / "deployed"
     shutil.copytree(root / "build", deployed)
     (host,) = (p.name for p in deployed.iterdir() if p.is_dir())
@@ -318,6 +323,7 @@ def test_wmx_diff_shows_a_version_bump_in_the_role_vars(tmp_path: Path) -> None:
         [wmx, "--site", str(root), "diff"], capture_output=True, text=True, check=True
     ).stdout
     assert f"{host} changed: role vars (.wmx/vars.json)" in shown
+    assert "No deploy recorded" not in shown
     assert '-  "synapse_version": "1.0.0"' in shown
     as_json = subprocess.run(
         [wmx, "--site", str(root), "diff", "-o", "json"], capture_output=True, text=True, check=True

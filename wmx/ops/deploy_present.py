@@ -111,7 +111,14 @@ def diff_command(site: Site, output: str) -> None:
     from wmx.ops.deploy import diff_site
 
     changes = diff_site(site)
-    answer(output, lambda: [c.__dict__ for c in changes], lambda: show_changes(changes))
+
+    def table() -> None:
+        never = [h.name for h in site.topology.hosts if not (site.paths.deployed / h.name).is_dir()]
+        if never:  # every file of theirs is "added": say why, rather than let it puzzle
+            console.print(f"No deploy recorded for {', '.join(never)}: every file is new there.")
+        show_changes(changes)
+
+    answer(output, lambda: [c.__dict__ for c in changes], table)
 
 
 def deploy_command(

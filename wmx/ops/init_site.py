@@ -63,6 +63,13 @@ def create_site(
     web = answer("web client host", f"element.{name}", with_hint(check_hostname))
     admin = answer("admin email", f"admin@{name}", check_email)
     acme = answer("acme email", admin, check_email)
+    if interactive and given["wikimedia_consumer_key"] is None and sys.stdin.isatty():
+        # The one question a newcomer may not know the answer to: say what it is for.
+        err_console.print(
+            "Logging in with a Wikimedia account needs the key of an OAuth 2.0 consumer on "
+            "Meta (docs/login.md); leave it empty for passwords only (the login can be "
+            "switched on later)."
+        )
     key = answer("wikimedia consumer key", "", check_consumer_key)
     # Asked before anything is written: a secret not given leaves no half-made site.
     secret = (
