@@ -22,8 +22,16 @@ def client_secret(ctx: typer.Context, stdin: StdinOption = False) -> None:
     """
     from wmx.site.secrets import store_secret
 
-    secrets = open_site(ctx).paths.secrets
-    store_secret(secrets, "login_client_secret", read_secret("Consumer secret", stdin=stdin))
+    site = open_site(ctx)
+    store_secret(
+        site.paths.secrets, "login_client_secret", read_secret("Consumer secret", stdin=stdin)
+    )
+    if site.config.login.provider is None:
+        console.print(
+            "Stored in secrets.yml; nothing uses it while the login is off: set "
+            "login.provider and login.consumer_key (docs/login.md), then `wmx deploy`."
+        )
+        return
     console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
 
 
