@@ -51,18 +51,38 @@ def test_the_command_lines_value(site: Path, key: str, value: str, shown: str) -
 
 
 def test_an_error_about_another_key_keeps_its_line() -> None:
+    """Every line is the command line's value refused; a line of another key stays (its
+    value may be the one to change), a line of the key or of a section above it goes
+    (it holds no refused value)."""
     path = Path("/s/wmx.yaml")
     error = InputError(
         [
             f"{path}:12: synapse.log_level: must be one of …",
             f"{path}:30: synapse.max_upload_size_mb: too big",
             f"{path}: (top level): two hosts alike",
+            f"{path}:8: synapse: a rule of the section",
         ]
     )
-    said = str(given_value_error(error, path, "synapse.log"))
-    assert said == str(error)  # synapse.log is no prefix of synapse.log_level's name
-    lines = given_value_error(error, path, "synapse.max_upload_size_mb").lines
-    assert lines[0].startswith(f"{path}:12: ") and lines[2].startswith(f"{path}: ")
+    lines = given_value_error(error, path, "synapse.log", "x", own_lines={8}).lines
+    assert lines == (
+        f"given on the command line: synapse.log x is refused: {path}:12: synapse.log_level: "
+        "must be one of …; wmx.yaml: unchanged",
+        f"given on the command line: synapse.log x is refused: {path}:30: "
+        "synapse.max_upload_size_mb: too big; wmx.yaml: unchanged",
+        "given on the command line: synapse.log x is refused: (top level): two hosts alike; "
+        "wmx.yaml: unchanged",
+        "given on the command line: synapse.log x is refused: synapse: a rule of the section; "
+        "wmx.yaml: unchanged",
+    )
+    lines = given_value_error(error, path, "synapse.max_upload_size_mb", "99999").lines
     assert lines[1] == (
         "given on the command line: synapse.max_upload_size_mb: too big; wmx.yaml: unchanged"
     )
+
+
+def test_a_value_quoted_in_a_refusal_is_one_short_line() -> None:
+    path = Path("/s/wmx.yaml")
+    error = InputError(f"{path}:3: server_name: differs")
+    (line,) = given_value_error(error, path, "turn.host", "\x1b[31m" + "b" * 200).lines
+    assert "\x1b" not in line and "turn.host \\x1b[31mbbb" in line
+    assert "b" * 61 not in line and "…" in line

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wmx.components.component import Component, FirewallRules, FirewallSource, Service, SiteViews
-from wmx.errors import WmxError
 from wmx.site.grammars import NON_PUBLIC_RANGES, covered
+from wmx.site.secrets import SecretsError, secret_line
 from wmx.site.settings.workers import pool_sizes
 
 if TYPE_CHECKING:
@@ -132,11 +132,13 @@ class Synapse(Component):
 def require_login_secret(site: Site) -> None:
     """The consumer's secret, which `wmx init` with a consumer key and no questions
     leaves to `wmx login client-secret`: a site without it loads (that command must
-    run), but it renders and validates only once the secret is stored."""
+    run), but it renders and validates only once the secret is stored. Refused as
+    secrets.yml's input error, as a missing generated secret is (exit 2, its line)."""
     if site.config.login.enabled and not site.secrets.login_client_secret:
-        raise WmxError(
-            "login.provider is set but secrets.yml has no login_client_secret: store the "
-            "OAuth 2.0 consumer's secret with `wmx login client-secret`"
+        where = secret_line(site.paths.secrets, "login_client_secret")
+        raise SecretsError(
+            f"{where}: login_client_secret is not set, and wmx.yaml sets login.provider: "
+            "store the OAuth 2.0 consumer's secret with `wmx login client-secret`"
         )
 
 

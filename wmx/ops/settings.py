@@ -20,6 +20,7 @@ from wmx.site.config_edit import get_value, set_value
 from wmx.site.element_release import local_archive
 from wmx.site.inventory import load_topology
 from wmx.site.model import SiteConfig
+from wmx.site.secrets import load_secrets
 
 
 def validate_command(site: Site) -> None:
@@ -71,6 +72,22 @@ def _with_inventory(paths: SitePaths) -> Callable[[SiteConfig], object]:
     return check
 
 
+def _next_step(paths: SitePaths, config: SiteConfig) -> str:
+    """What to run after a change: `wmx deploy`, unless the site would not render yet
+    (login: on without the consumer's secret, which `config set` cannot store)."""
+    if config.login.enabled:
+        try:
+            stored = bool(load_secrets(paths.secrets).login_client_secret)
+        except InputError:  # secrets.yml's own problem: the next command says it
+            stored = True
+        if not stored:
+            return (
+                "next: store the consumer's secret with `wmx login client-secret`, "
+                "then `wmx deploy`"
+            )
+    return "apply with `wmx deploy`"
+
+
 def set_command(root: Path, key: str, value: str) -> None:
     paths = SitePaths(root)
     deployed = paths.deployed.exists()
@@ -78,4 +95,4 @@ def set_command(root: Path, key: str, value: str) -> None:
     result = get_value(config, key)
     # A mapping was merged: show the section as it is now, not only what was given.
     shown = json.dumps(result) if isinstance(result, dict) else value
-    console.print(f"{esc(key)} = {esc(shown)}  (apply with `wmx deploy`)")
+    console.print(f"{esc(key)} = {esc(shown)}  ({_next_step(paths, config)})")

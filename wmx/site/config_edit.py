@@ -5,19 +5,23 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from wmx.errors import InputError
 from wmx.site import SitePaths, require_settings, require_site
-from wmx.site.config_given import given_value_error
+from wmx.site.config_given import given, given_error, given_value_error
 from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
+from wmx.site.settings.section import example_keys
 from wmx.site.validation import validate_document
 from wmx.site.yaml_depth import load_bounded
 from wmx.site.yaml_layout import Layout, before_trailing_comment, layout_of
@@ -25,6 +29,7 @@ from wmx.site.yaml_size import MAX_VALUES, too_many_values
 from wmx.site.yamlfile import (
     MAX_FILE_BYTES,
     dump_document,
+    line_of,
     load_document,
     locked,
     read_text,
@@ -71,6 +76,27 @@ def _unknown_hint(key: str) -> str:
     return f"wmx.yaml's top-level names: {', '.join(sections)} (`wmx config get NAME` prints one)"
 
 
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _setting_type(key: str) -> Any:
+    """The model's type of the setting `key`: a section's model, str, list[str], …"""
+    node: Any = SiteConfig
+    for part in _split(key):
+        if not _is_section(node) or part not in node.model_fields:
+            raise InputError(f"unknown setting {key[:80]!r}; {_unknown_hint(key)}")
+        node = node.model_fields[part].annotation
+    return node
+
+
+def _is_text(annotation: Any) -> bool:
+    """Whether a setting holds text: str, or str or null (not a choice, not a list)."""
+    union = get_origin(annotation) in (Union, UnionType)
+    kinds = set(get_args(annotation)) if union else {annotation}
+    return str in kinds and kinds <= {str, type(None)}
+
+
 def get_value(config: SiteConfig, key: str) -> Any:
     node: Any = config
     for part in _split(key):
@@ -81,13 +107,27 @@ def get_value(config: SiteConfig, key: str) -> Any:
     return to_jsonable_python(node)
 
 
-def parse_value(text: str) -> Any:
+def _yaml_syntax(text: str) -> bool:
+    """Whether YAML reads an anchor, an alias or a tag in `text` (`&a x`, `!x y`)."""
+    for event in YAML().parse(text):
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            return True
+        if getattr(event, "tag", None) is not None:
+            return True
+    return False
+
+
+def parse_value(text: str, *, text_key: bool = False) -> Any:
     """Read a value the way YAML would in the file: 50 is a number, true a boolean,
     `[a, b]` a list, `{a: 1}` a map, `"…"` a quoted string.
 
     Text that YAML would read as a string is kept exactly as typed: `a@b.org #x` is that
     whole string (not `a@b.org` and a comment), so what `config set` confirms is what the
-    file says. Text YAML cannot read at all is an error, not a guess.
+    file says. Text YAML cannot read at all is an error, not a guess, except for a
+    setting that holds text (`text_key`): there a line without control characters that
+    YAML cannot read, or reads as an anchor, alias or tag, is that text (`*-*-* 03:15`,
+    the backup schedule wmx's own hint gives, is an undefined alias to YAML). A number,
+    a boolean or a date stays what YAML reads, refused with the quotes to write.
     """
     if "\n" in text or "\r" in text:
         # A multi-line value cannot be confirmed on one line; YAML escapes in double
@@ -96,13 +136,18 @@ def parse_value(text: str) -> Any:
             f"{text.splitlines()[0]!r}…: a value is one line; write a line break as \\n "
             'inside double quotes ("a\\nb")'
         )
+    literal = text_key and text.isprintable()
     try:
         value = load_bounded(round_trip_yaml(), text, "the value given")
     except YAMLError as exc:
+        if literal:
+            return text
         cause = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(
             f"{text!r} is not a value YAML can read ({cause}); put text in quotes: '\"…\"'"
         ) from None
+    if literal and _yaml_syntax(text):
+        return text
     if value is None:
         return None if text.strip() in {"null", "~"} else text
     if isinstance(value, str) and not text.lstrip().startswith(_QUOTES):
@@ -114,13 +159,59 @@ def parse_value(text: str) -> Any:
     return value
 
 
-def _merge(node: CommentedMap, values: dict[Any, Any]) -> None:
+def _refuse_single_value(annotation: Any, key: str, value: Any) -> None:
+    """A section (here or in a map given) takes a map of its keys, merged in: a single
+    value would replace the section's block, every other key of it back to its default
+    and its comments gone. So too the short form an old wmx.yaml may hold
+    (`url_previews: false`), which the model still reads."""
+    if not _is_section(annotation):
+        return
+    if isinstance(value, dict):
+        for name, item in value.items():
+            field = annotation.model_fields.get(str(name))
+            if field is not None:
+                _refuse_single_value(field.annotation, f"{key}.{name}", item)
+        return
+    if isinstance(value, bool) and "enabled" in annotation.model_fields:
+        raise InputError(
+            f"{key} is a section; set {key}.enabled {str(value).lower()} (its other keys "
+            "keep their values)"
+        )
+    keys = example_keys(annotation)
+    such = " or ".join(f"{key}.{name}" for name in keys)
+    raise InputError(
+        f"{key} is a section, not a single value: set its keys, such as {such}, or "
+        f"several at once as a map ('{{{keys[0]}: …}}')"
+    )
+
+
+def _short(written: Any) -> bool:
+    """Whether a section is written in a short form: set, but not as a map."""
+    return written is not None and not isinstance(written, CommentedMap)
+
+
+def _spell_out(node: CommentedMap, key: str, values: dict[str, Any]) -> CommentedMap:
+    """`node[key]`, a section written in a short form (`url_previews: false`), as the
+    map it means, keeping the comment that follows it (it introduces the next key)."""
+    child = CommentedMap(values)
+    following = node.ca.items.pop(key, None)
+    node[key] = child
+    if following and following[2] is not None and child:
+        child.ca.items[list(child)[-1]] = [None, None, following[2], None]
+    return child
+
+
+def _merge(node: CommentedMap, values: dict[Any, Any], now: dict[str, Any]) -> None:
     """A section given as a map updates the keys it names in place: every other key and
-    every comment of the section stays (replacing the section would drop them)."""
+    every comment of the section stays (replacing the section would drop them). `now`:
+    the section's settings as loaded, which a short form is spelled out as."""
     for key, value in values.items():
         current = node.get(key)
+        section = now.get(key) if isinstance(key, str) else None
+        if isinstance(value, dict) and isinstance(section, dict) and _short(current):
+            current = _spell_out(node, key, section)
         if isinstance(value, dict) and isinstance(current, CommentedMap):
-            _merge(current, value)
+            _merge(current, value, section if isinstance(section, dict) else {})
         else:
             added = key not in node
             node[key] = value
@@ -140,17 +231,15 @@ def _put(document: CommentedMap, parts: list[str], value: Any, current: SiteConf
             child = CommentedMap()
             node[part] = child
         elif not isinstance(child, dict):
-            # A section written in a short form (`url_previews: false`): spell it out,
-            # keeping the comment that follows it (it introduces the next key) after it.
-            child = CommentedMap(get_value(current, ".".join(parts[:depth])))
-            following = node.ca.items.pop(part, None)
-            node[part] = child
-            if following and following[2] is not None and child:
-                child.ca.items[list(child)[-1]] = [None, None, following[2], None]
+            # A section written in a short form (`url_previews: false`): spell it out.
+            child = _spell_out(node, part, get_value(current, ".".join(parts[:depth])))
         node = child
     existing = node.get(parts[-1])
+    now = get_value(current, ".".join(parts))
+    if isinstance(value, dict) and isinstance(now, dict) and _short(existing):
+        existing = _spell_out(node, parts[-1], now)
     if isinstance(value, dict) and isinstance(existing, CommentedMap):
-        _merge(existing, value)
+        _merge(existing, value, now if isinstance(now, dict) else {})
     else:
         if added is None and parts[-1] not in node:
             added = (node, parts[-1])
@@ -197,25 +286,32 @@ def set_value(
     The read-modify-write holds the site's lock, so parallel runs each see the others'
     edits; the write is atomic and keeps the file's mode (and a symlink).
     """
-    parts = _split(key)
-    try:
-        value = parse_value(text)
-    except InputError as exc:
-        raise InputError(f"{key}: {exc}") from None
     require_site(paths)
+    try:  # every refusal says the value was the command line's, and nothing was written
+        annotation = _setting_type(key)
+        try:
+            value = parse_value(text, text_key=_is_text(annotation))
+        except InputError as exc:
+            raise InputError(f"{key}: {exc}") from None
+        _refuse_single_value(annotation, key, value)
+    except InputError as exc:
+        raise given_error(exc, paths.config) from None
+    parts = _split(key)
     with locked(paths.config):
         before, layout, lf_text = _read(paths.config)
         loaded = load_document(paths.config, text=lf_text)
         require_settings(loaded, paths.config)
         original = migrate_document(loaded, paths.config, quiet=True)
         current = validate_document(SiteConfig, original, paths.config)
-        get_value(current, key)
         # Putting back the deployed name is the one change allowed: it repairs a wmx.yaml
         # edited by hand.
         recorded = deployed_server_name(paths)
         if key in IMMUTABLE_AFTER_DEPLOY and (deployed or recorded) and value != recorded:
             raise InputError(
-                f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}"
+                given(
+                    f"{key} cannot change after the first deploy: {IMMUTABLE_AFTER_DEPLOY[key]}",
+                    paths.config,
+                )
             )
         document = migrate_document(load_document(paths.config, text=lf_text), paths.config)
         _put(document, parts, value, current)
@@ -223,8 +319,10 @@ def set_value(
             config = validate_document(SiteConfig, document, paths.config)
             if check is not None:
                 check(config)
-        except InputError as exc:  # about the command line's value: no line of the file
-            raise given_value_error(exc, paths.config, key) from None
+        except InputError as exc:  # the value refused, by whichever rule (config_given)
+            own = {line_of(document, tuple(parts[:depth])) for depth in range(1, len(parts) + 1)}
+            lines = {line for line in own if line is not None}
+            raise given_value_error(exc, paths.config, key, text, lines) from None
         if too_many_values(document):  # written, every command would refuse the file
             raise InputError(
                 f"{paths.config}: the value would give it more than {MAX_VALUES:,} values, "

@@ -1,13 +1,21 @@
-"""`wmx config set KEY VALUE` refused: an error about KEY (or a key under it, for a
-mapping merged in) is about the value given on the command line, so it names no line of
-wmx.yaml (the value is not there: nothing was written); an error about another key
-keeps its file and line, which is where that key's value is."""
+"""`wmx config set KEY VALUE` refused: every line says the value was given on the command
+line and that wmx.yaml is unchanged (nothing was written), whichever rule refused it.
+
+An error about KEY (or a key under it, for a mapping merged in) names no line of
+wmx.yaml: the value is not there. An error of a rule across keys that KEY's value broke
+is said as that value refused, with the rule's own words; it keeps the line of the other
+key it names (where that key's value is, which may be the one to change), but not the
+line of KEY or of a section KEY is under, which holds no refused value."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
-from wmx.errors import InputError
+from wmx.errors import InputError, printable
+
+# How much of the value given an error quotes: a line's worth.
+_SHOWN = 60
 
 
 def _about(rest: str, key: str) -> bool:
@@ -15,14 +23,43 @@ def _about(rest: str, key: str) -> bool:
     return rest.startswith(key) and rest[len(key) : len(key) + 1] in ("", ":", " ", ".", "[")
 
 
-def given_value_error(error: InputError, path: Path, key: str) -> InputError:
-    """`error` (wmx.site.validation's lines, `file[:line]: key: message`) with each
-    line about `key` said as the command line's value."""
+def given(message: str, path: Path) -> str:
+    """`message`, about the command line's value, as a refusal of `wmx config set`."""
+    return f"given on the command line: {message}; {path.name}: unchanged"
+
+
+def given_error(error: InputError, path: Path) -> InputError:
+    """`error`, raised before anything was read or changed, as a refusal (`given`)."""
+    return InputError([given(line, path) for line in error.lines])
+
+
+def _shown(text: str) -> str:
+    """The value as typed, on one line and at most a line's worth."""
+    cut = text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
+    return printable(cut)
+
+
+def given_value_error(
+    error: InputError,
+    path: Path,
+    key: str,
+    text: str,
+    own_lines: Collection[int] = (),
+) -> InputError:
+    """`error` (wmx.site.validation's lines, `file[:line]: key: message`, and those of the
+    checks beyond wmx.yaml) as the refusal of `key` set to `text`. `own_lines` are the
+    lines of wmx.yaml that hold `key` and the sections it is under."""
     lines = []
     for line in error.lines:
         where, sep, rest = line.partition(": ")
         file, _, number = where.partition(":")
-        if sep and file == str(path) and (not number or number.isdigit()) and _about(rest, key):
-            line = f"given on the command line: {rest}; {path.name}: unchanged"
-        lines.append(line)
+        in_file = bool(sep) and file == str(path) and (not number or number.isdigit())
+        if in_file and _about(rest, key):
+            lines.append(given(rest, path))
+        elif not in_file and _about(line, key):  # a rule across files names no file
+            lines.append(given(line, path))
+        else:
+            # A rule across keys: its line is kept when it is another key's.
+            own = in_file and (not number or int(number) in own_lines)
+            lines.append(given(f"{key} {_shown(text)} is refused: {rest if own else line}", path))
     return InputError(lines)

@@ -41,6 +41,7 @@ from wmx.site.settings.login import LoginSettings
 from wmx.site.settings.monitoring import MonitoringSettings, RemoteScrapeSettings, SmtpSettings
 from wmx.site.settings.nginx import LETS_ENCRYPT_DIRECTORY, AcmeSettings, TlsSettings
 from wmx.site.settings.postgresql import PostgresSettings
+from wmx.site.settings.section import Section
 from wmx.site.settings.synapse import (
     LoginRateLimit,
     MediaSettings,
@@ -106,7 +107,7 @@ __all__ = [
 SCHEMA_VERSION = 2
 
 
-class HomeserverSettings(Strict):
+class HomeserverSettings(Section):
     host: str = Field(description="public host name of the client and federation API")
     federation: bool = True
     federation_port: Literal[443, 8448] = 443
@@ -114,7 +115,7 @@ class HomeserverSettings(Strict):
     _host = field_validator("host")(classmethod(lambda cls, v: check_hostname(v)))
 
 
-class ContactSettings(Strict):
+class ContactSettings(Section):
     admin_email: str
 
     _email = field_validator("admin_email")(classmethod(lambda cls, v: check_email(v)))

@@ -232,7 +232,7 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _where(path: Path, key: object) -> str:
+def secret_line(path: Path, key: object) -> str:
     """`path:line` of the line where `key` is written (the file was read just before),
     or `path` alone; found by its name only, so that no value is parsed or quoted."""
     try:
@@ -251,18 +251,18 @@ def _checked(
     version = data.pop(VERSION_KEY, 1)
     if type(version) is not int or version < 1:
         raise SecretsError(
-            f"{_where(path, VERSION_KEY)}: {VERSION_KEY}: must be a whole number ≥ 1"
+            f"{secret_line(path, VERSION_KEY)}: {VERSION_KEY}: must be a whole number ≥ 1"
         )
     if version > SECRETS_VERSION:
         raise SecretsError(
-            f"{_where(path, VERSION_KEY)}: written by a newer wmx ({VERSION_KEY} {version}, "
+            f"{secret_line(path, VERSION_KEY)}: written by a newer wmx ({VERSION_KEY} {version}, "
             f"this one knows {SECRETS_VERSION}); upgrade wmx"
         )
     for key in data:
         if key not in INTRODUCED_IN:
             close = difflib.get_close_matches(str(key), SECRET_NAMES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            where = _where(path, key)
+            where = secret_line(path, key)
             raise SecretsError(f"{where}: unknown secret {str(key)[:64]!r}{hint}")
     _refuse_several_unusable(path, data, version, allow_missing)
     values: dict[str, str | None] = {}
@@ -313,7 +313,7 @@ def _supplied(path: Path, name: str, value: object) -> str:
         return ""
     if not isinstance(value, str) or _CONTROL.search(value) or len(value) > _MAX_SUPPLIED:
         raise SecretsError(
-            f"{_where(path, name)}: {name}: must be one line of text without control "
+            f"{secret_line(path, name)}: {name}: must be one line of text without control "
             f"characters (value not shown); set it again with `{SUPPLIED_SECRETS[name]}`"
         )
     return value
@@ -323,10 +323,10 @@ def _generated(path: Path, name: str, data: dict[str, Any], value: object) -> st
     if name not in data:
         raise SecretsError(f"{path}: {name} is missing; {_restore_advice(name)}")
     if value is None or value == "":
-        raise SecretsError(f"{_where(path, name)}: {name} is empty; {_restore_advice(name)}")
+        raise SecretsError(f"{secret_line(path, name)}: {name} is empty; {_restore_advice(name)}")
     if not _as_wmx_writes(value):
         raise SecretsError(
-            f"{_where(path, name)}: {name}: not a secret as wmx writes it (16 to 512 "
+            f"{secret_line(path, name)}: {name}: not a secret as wmx writes it (16 to 512 "
             f"letters, digits, '-' or '_'; value not shown); {_restore_advice(name)}"
         )
     return value

@@ -7,10 +7,10 @@ from pydantic import Field, field_validator, model_validator
 
 from wmx.site.borg import check_borg_repository
 from wmx.site.calendar import check_calendar
-from wmx.site.grammars import Strict
+from wmx.site.settings.section import Section
 
 
-class BackupRetention(Strict):
+class BackupRetention(Section):
     """What `borg prune` keeps: the last archive of each of so many days, weeks, months."""
 
     daily: int = Field(default=7, ge=0, le=3650)
@@ -27,7 +27,7 @@ class BackupRetention(Strict):
         return self
 
 
-class BackupSettings(Strict):
+class BackupSettings(Section):
     """borg backups of the homeserver host (database, media, signing key, configs)."""
 
     # Off when the section is absent (sites made before backups existed); `wmx init`

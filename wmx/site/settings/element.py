@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from wmx.site.grammars import Strict, check_hostname, check_text, https_url
+from wmx.site.grammars import check_hostname, check_text, https_url
+from wmx.site.settings.section import Section
 
 
-class ElementSettings(Strict):
+class ElementSettings(Section):
     """Element Web's own settings (its release: `web_client`)."""
 
     brand: str = "Element"

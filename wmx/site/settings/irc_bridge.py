@@ -6,17 +6,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic import Field, field_validator, model_serializer
 
 from wmx.site.grammars import (
     _TEMPLATE,
-    Strict,
     check_host_or_ip,
     check_port,
     check_release,
     check_user_masks,
 )
 from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION
+from wmx.site.settings.section import Section
 
 LIBERA_CHAT_SERVER = "irc.libera.chat:6697:tls"
 _IRC_NETWORK = re.compile(r"[a-z][a-z0-9_-]{0,31}", re.ASCII)
@@ -33,7 +33,7 @@ def check_irc_host(value: str) -> str:
     return check_host_or_ip(value)
 
 
-class IrcServer(Strict):
+class IrcServer(Section):
     """One server of a network. In wmx.yaml: `host:port`, or `host:port:tls`."""
 
     host: str
@@ -42,11 +42,15 @@ class IrcServer(Strict):
 
     _host = field_validator("host")(classmethod(lambda cls, v: check_irc_host(v)))
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        if not isinstance(value, str):
+    def _short_form(cls, value: Any) -> Any:
+        # The form wmx writes (_as_text); a mapping of host, port and tls is read too.
+        if isinstance(value, dict | cls):
             return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f"a server is host:port or host:port:tls (such as {LIBERA_CHAT_SERVER})"
+            )
         host, _, rest = value.strip().partition(":")
         port, _, flag = rest.partition(":")
         try:
@@ -67,7 +71,7 @@ class IrcServer(Strict):
         return f"{self.host}:{self.port}" + (":tls" if self.tls else "")
 
 
-class IrcNetwork(Strict):
+class IrcNetwork(Section):
     name: str
     servers: list[IrcServer] = Field(min_length=1)
     # The relay connection signs in to the network's services with SASL PLAIN, as the
@@ -90,7 +94,7 @@ def _libera_chat() -> list[IrcNetwork]:
     return [IrcNetwork(name="libera", servers=[libera], sasl=True)]
 
 
-class IrcRelaySettings(Strict):
+class IrcRelaySettings(Section):
     """The relay (plumbed rooms): one IRC connection speaks for a room's Matrix users."""
 
     nick: str | None = None  # None: the first label of server_name + "-matrix"
@@ -122,7 +126,7 @@ class IrcRelaySettings(Strict):
         return value
 
 
-class IrcBridgeSettings(Strict):
+class IrcBridgeSettings(Section):
     """Heisenbridge (the `irc_bridge` inventory group) and what it offers."""
 
     version: str = DEFAULT_HEISENBRIDGE_VERSION

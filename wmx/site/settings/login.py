@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_text, check_url
+from wmx.site.grammars import check_text, check_url
+from wmx.site.settings.section import Section
 from wmx.site.validation import cross_field
 
 # Meta-Wiki: the central wiki of Wikimedia's single user login (SUL).
@@ -41,7 +42,7 @@ def check_consumer_key(value: str) -> str:
     return value
 
 
-class LoginSettings(Strict):
+class LoginSettings(Section):
     """`login:`: who may log in, and how."""
 
     # `wikimedia`: MediaWiki's OAuth 2.0 (Meta-Wiki by default). None: passwords only.

@@ -10,12 +10,12 @@ from pydantic import Field, field_validator, model_validator
 from wmx.site.grammars import (
     OptionalEmail,
     OptionalSmtpUser,
-    Strict,
     check_email,
     check_host_port,
     check_networks,
     check_url,
 )
+from wmx.site.settings.section import Section
 from wmx.site.validation import cross_field
 
 _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
@@ -24,7 +24,7 @@ _USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 WIDEST_ALLOWED = {4: 8, 6: 32}
 
 
-class SmtpSettings(Strict):
+class SmtpSettings(Section):
     """How Alertmanager sends alert e-mail. The password is in secrets.yml."""
 
     smarthost: str = ""  # host:port of the mail relay; empty: no e-mail
@@ -38,7 +38,7 @@ class SmtpSettings(Strict):
         return check_host_port(value) if value else value
 
 
-class RemoteScrapeSettings(Strict):
+class RemoteScrapeSettings(Section):
     """Remote Prometheus servers that may read this site's metrics (federation)."""
 
     allow: list[str] = Field(default_factory=list)  # addresses or networks; empty: nobody
@@ -69,7 +69,7 @@ class RemoteScrapeSettings(Strict):
         return value
 
 
-class MonitoringSettings(Strict):
+class MonitoringSettings(Section):
     """Prometheus, Alertmanager and the exporters (the `monitoring` inventory group)."""
 
     alert_emails: list[str] = Field(default_factory=list)

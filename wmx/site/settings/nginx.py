@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from wmx.site.grammars import Strict, check_email, check_url
+from wmx.site.grammars import check_email, check_url
+from wmx.site.settings.section import Section
 
 LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 
-class AcmeSettings(Strict):
+class AcmeSettings(Section):
     email: str
     directory: str = LETS_ENCRYPT_DIRECTORY
     # Where the first order of a proxy host is rehearsed (a dry run: the test certificate
@@ -40,7 +41,7 @@ class AcmeSettings(Strict):
         return LETS_ENCRYPT_STAGING if self.directory == LETS_ENCRYPT_DIRECTORY else ""
 
 
-class TlsSettings(Strict):
+class TlsSettings(Section):
     # Seconds browsers remember to use HTTPS only: 0 (off) to two years (what browsers'
     # preload lists ask for; longer only delays recovering from a mistake).
     hsts_max_age: int = Field(default=63072000, ge=0, le=63072000)

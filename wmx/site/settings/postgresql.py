@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from wmx.site.grammars import Strict
+from wmx.site.settings.section import Section
 
 
-class PostgresSettings(Strict):
+class PostgresSettings(Section):
     max_connections: int = Field(default=100, ge=20, le=1000)

@@ -13,7 +13,6 @@ from wmx.site.grammars import (
     NON_PUBLIC_RANGES,
     OptionalEmail,
     OptionalSmtpUser,
-    Strict,
     check_allow_ranges,
     check_duration,
     check_host_or_ip,
@@ -25,6 +24,7 @@ from wmx.site.grammars import (
     optional_duration,
 )
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
+from wmx.site.settings.section import Section
 from wmx.site.settings.workers import WorkerSettings
 
 
@@ -35,7 +35,7 @@ class Registration(StrEnum):
     open = "open"
 
 
-class UrlPreviewSettings(Strict):
+class UrlPreviewSettings(Section):
     """Link previews: Synapse fetches the page a message links to (privacy, SSRF)."""
 
     enabled: bool = False
@@ -47,10 +47,12 @@ class UrlPreviewSettings(Strict):
     # Largest page or image Synapse downloads for one preview (max_spider_size).
     max_page_size_mb: int = Field(default=10, ge=1, le=100)
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_bool(cls, value: Any) -> Any:
-        # wmx.yaml files before 0.2 say `url_previews: true|false`.
+    def _short_form(cls, value: Any) -> Any:
+        # wmx.yaml files before 0.2 say `url_previews: true|false`: still read, never
+        # written (`wmx config set synapse.url_previews false` is refused, naming
+        # synapse.url_previews.enabled: it would have put every other key back to its
+        # default).
         return {"enabled": value} if isinstance(value, bool) else value
 
     @field_validator("ip_range_blacklist")
@@ -84,7 +86,7 @@ class UrlPreviewSettings(Strict):
         return self.ip_range_blacklist
 
 
-class MediaSettings(Strict):
+class MediaSettings(Section):
     """Uploaded and cached media (the upload limit is synapse.max_upload_size_mb)."""
 
     # media_retention: delete media not accessed for this long. None: keep forever.
@@ -101,7 +103,7 @@ class MediaSettings(Strict):
     )
 
 
-class RetentionSettings(Strict):
+class RetentionSettings(Section):
     """Message retention: a server-wide default policy and the range rooms may choose."""
 
     enabled: bool = False
@@ -141,7 +143,7 @@ class RetentionSettings(Strict):
         return self
 
 
-class PrivacySettings(Strict):
+class PrivacySettings(Section):
     """What the server keeps about people, and what their rooms do by default."""
 
     # How long the IP addresses and user agents of sessions are kept. None: forever.
@@ -177,7 +179,7 @@ class PrivacySettings(Strict):
     )
 
 
-class SynapseEmailSettings(Strict):
+class SynapseEmailSettings(Section):
     """How Synapse sends mail (verification, password resets, missed-message notices).
     The SMTP password is in secrets.yml (synapse_smtp_password)."""
 
@@ -206,7 +208,7 @@ class SynapseEmailSettings(Strict):
         return self
 
 
-class LoginRateLimit(Strict):
+class LoginRateLimit(Section):
     """Synapse's `rc_login.address`: password logins allowed from one IP address."""
 
     # Bounded so that the rendered number is a plain decimal Synapse reads (no 1e-10).
@@ -214,7 +216,7 @@ class LoginRateLimit(Strict):
     burst_count: int = Field(default=5, ge=1, le=100_000)
 
 
-class SynapseSettings(Strict):
+class SynapseSettings(Section):
     version: str = DEFAULT_SYNAPSE_VERSION
     registration: Registration = Field(default=Registration.closed, strict=False)
     max_upload_size_mb: int = Field(default=50, ge=1, le=2048)

@@ -6,11 +6,12 @@ import ipaddress
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_duration, check_hostname
+from wmx.site.grammars import check_duration, check_hostname
+from wmx.site.settings.section import Section
 from wmx.site.validation import cross_field
 
 
-class TurnSettings(Strict):
+class TurnSettings(Section):
     """coturn (the `turn` inventory group): relays voice and video between clients."""
 
     # Public name clients reach TURN at. None: homeserver.host.

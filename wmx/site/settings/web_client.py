@@ -12,8 +12,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import Strict, check_hostname, check_text
+from wmx.site.grammars import check_hostname, check_text
 from wmx.site.releases import DEFAULT_RELEASES
+from wmx.site.settings.section import Section
 
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:[a-z0-9.-]{0,16})", re.ASCII)
@@ -24,7 +25,7 @@ WebClientKind = Literal["element", "cinny"]
 CLIENT_NAMES: dict[str, str] = {"element": "Element Web", "cinny": "Cinny"}
 
 
-class WebClientSettings(Strict):
+class WebClientSettings(Section):
     """The web client, served by the proxy host (inventory group `element`)."""
 
     host: str

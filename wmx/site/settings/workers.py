@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from wmx.site.grammars import Strict
+from wmx.site.settings.section import Section
 
 # The worker types, in the order their processes are named and started.
 WORKER_TYPES: tuple[str, ...] = (
@@ -62,7 +62,7 @@ MAX_PER_TYPE = 16
 Count = int | None
 
 
-class WorkerSettings(Strict):
+class WorkerSettings(Section):
     """A preset and, per type, an explicit count (None: the preset's)."""
 
     preset: Literal["none", "small", "large"] = "none"
