@@ -30,8 +30,8 @@ from wmx.components.worker_routes import (
     SYNC_ROUTES,
 )
 from wmx.site.grammars import host_port
-from wmx.site.settings.workers import HOMESERVER_ONLY, WORKER_TYPES
-from wmx.site.topology import WORKER_GROUP
+from wmx.site.settings.workers import WORKER_TYPES
+from wmx.site.topology import WORKER_GROUP, worker_host_index
 
 if TYPE_CHECKING:
     from wmx.site import Site
@@ -103,10 +103,10 @@ class Layout:
         return bool(self.worker_hosts)
 
     def host_for(self, kind: str, index: int) -> Place:
-        """Where the `index`th worker of `kind` runs: round robin over the worker hosts."""
-        if not self.worker_hosts or kind in HOMESERVER_ONLY:
-            return self.homeserver
-        return self.worker_hosts[(index - 1) % len(self.worker_hosts)]
+        """Where the `index`th worker of `kind` runs: round robin per type over the worker
+        hosts (wmx.site.topology.worker_host_index, which the load check uses too)."""
+        at = worker_host_index(kind, index, len(self.worker_hosts))
+        return self.homeserver if at is None else self.worker_hosts[at]
 
 
 @dataclass(frozen=True)

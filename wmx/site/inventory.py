@@ -39,7 +39,7 @@ from wmx.site.internal_address import (
     check_reached_by_ip,
 )
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
-from wmx.site.inventory_lines import variable_line, variable_written
+from wmx.site.inventory_lines import entry_line, member_line, variable_line, variable_written
 from wmx.site.inventory_names import check_variable_names
 from wmx.site.inventory_shape import check_shape, check_vars_files
 from wmx.site.ssh_options import REFUSED_VARIABLES, SSH_ARG_VARIABLES
@@ -130,7 +130,7 @@ _TEXT_VARIABLES = _READ_BY_WMX - {
 PLAYBOOK_PREFIXES = (
     "wmx_", "acme_", "backup_", "base_", "element_", "exporters_", "irc_bridge_",
     "monitoring_", "nginx_", "packages_", "paths_", "postgresql_", "redis_",
-    "rendered_files_", "synapse_", "turn_", "units_",
+    "release_venvs_", "rendered_files_", "synapse_", "turn_", "units_",
 )  # fmt: skip
 
 
@@ -389,22 +389,14 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
             )
         )
     topology = Topology(hosts=tuple(hosts))
+    check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
+    # Unknown groups and misspelt hosts first: a host `matrx` under `proxy` beside
+    # `matrix` would otherwise be blamed by a placement rule below (Element not on the
+    # proxy host), which points at the wrong line and the wrong fix.
+    check_groups(path, topology)
     _check_irc_bridge(path, topology)
     _check_element(path, topology)
-    for group in GROUPS:
-        if group in MANY_HOST_GROUPS:
-            continue
-        count = len(topology.in_group(group))
-        # An optional component runs on one host, or on none (it is then switched off).
-        allowed = (0, 1) if group in OPTIONAL_GROUPS else (1,)
-        if count not in allowed:
-            wanted = "at most one host" if group in OPTIONAL_GROUPS else "exactly one host"
-            raise InputError(
-                f"{path}: group {group!r} must hold {wanted} (it holds {count}); "
-                f"groups name the components a host runs: {', '.join(GROUPS)}"
-            )
-    check_connection_vars(path, ((h.name, h.vars) for h in topology.hosts))
-    check_groups(path, topology)
+    _check_counts(path, topology)
     check_reached_by_ip(path, topology)
     if cache is not None and remember:
         remember_topology(path, cache, topology)
@@ -423,6 +415,30 @@ def remember_topology(path: Path, cache: Path, topology: Topology) -> None:
         store(cache, key, hosts)
 
 
+def _check_counts(path: Path, topology: Topology) -> None:
+    """One host in each required group, at most one in each optional one (its component
+    is then off): refused with the line of the entry of a host too many, or of the
+    group when it holds none."""
+    for group in GROUPS:
+        if group in MANY_HOST_GROUPS:
+            continue
+        members = topology.in_group(group)
+        # An optional component runs on one host, or on none (it is then switched off).
+        allowed = (0, 1) if group in OPTIONAL_GROUPS else (1,)
+        if len(members) not in allowed:
+            wanted = "at most one host" if group in OPTIONAL_GROUPS else "exactly one host"
+            held = ", ".join(h.name for h in members) if members else "none"
+            where = (
+                member_line(path, group, members[1].name)
+                if len(members) > 1
+                else entry_line(path, group, "children")
+            )
+            raise InputError(
+                f"{where}: group {group!r} must hold {wanted} (it holds {held}); "
+                f"groups name the components a host runs: {', '.join(GROUPS)}"
+            )
+
+
 def _check_irc_bridge(path: Path, topology: Topology) -> None:
     """The IRC bridge is an application service of Synapse, on Synapse's own host (they
     talk over loopback): said before the generic group counts, which would not say why."""
@@ -432,15 +448,16 @@ def _check_irc_bridge(path: Path, topology: Topology) -> None:
     homeservers = topology.in_group("homeserver")
     if not homeservers:
         raise InputError(
-            f"{path}: group 'irc_bridge' ({bridges[0].name}) needs a homeserver: the IRC "
-            "bridge is an application service of Synapse; put a host in group 'homeserver', "
-            "or remove group 'irc_bridge'"
+            f"{member_line(path, 'irc_bridge', bridges[0].name)}: group 'irc_bridge' "
+            f"({bridges[0].name}) needs a homeserver: the IRC bridge is an application "
+            "service of Synapse; put a host in group 'homeserver', or remove group "
+            "'irc_bridge'"
         )
     if len(bridges) == 1 and len(homeservers) == 1 and bridges[0].name != homeservers[0].name:
         raise InputError(
-            f"{path}: group 'irc_bridge' must hold the homeserver's host "
-            f"({homeservers[0].name}), not {bridges[0].name}: the bridge and Synapse talk "
-            "over loopback"
+            f"{member_line(path, 'irc_bridge', bridges[0].name)}: group 'irc_bridge' must "
+            f"hold the homeserver's host ({homeservers[0].name}), not {bridges[0].name}: the "
+            "bridge and Synapse talk over loopback"
         )
 
 
@@ -450,8 +467,9 @@ def _check_element(path: Path, topology: Topology) -> None:
     proxies = topology.in_group("proxy")
     if len(clients) == 1 and len(proxies) == 1 and clients[0].name != proxies[0].name:
         raise InputError(
-            f"{path}: group 'element' must hold the proxy host ({proxies[0].name}), not "
-            f"{clients[0].name}: the proxy's nginx serves Element Web, with its certificate"
+            f"{member_line(path, 'element', clients[0].name)}: group 'element' must hold "
+            f"the proxy host ({proxies[0].name}), not {clients[0].name}: the proxy's nginx "
+            "serves Element Web, with its certificate"
         )
 
 

@@ -201,3 +201,66 @@ def entry_line(inventory: Path, name: str, section: str) -> str:
             if isinstance(children, dict):
                 walk.append((children, (*here, "children")))
     return str(inventory)
+
+
+def member_line(inventory: Path, group: str, host: str) -> str:
+    """`file:line` of `host`'s entry in group `group`: where the inventory puts it there,
+    so that a rule about one group's host names the line to change, not the host's own
+    entry under `all` nor the group's. That is the host among the group's `hosts` (a
+    range of its shape too), else the group's `children` entry that brings it in, else
+    the group's entry, else the inventory."""
+    try:
+        document = load_document(inventory)
+    except InputError:
+        return str(inventory)
+    places = _group_places(document, group)
+
+    def at(loc: Loc) -> str:
+        line = line_of(document, loc)
+        return f"{inventory}:{line}" if line else str(inventory)
+
+    for loc, body in places:
+        for entry in _section(body, "hosts"):
+            if _names(str(entry), host):
+                return at((*loc, "hosts", entry))
+    for loc, body in places:
+        for child in _section(body, "children"):
+            if _holds(document, str(child), host, {group}):
+                return at((*loc, "children", child))
+    return entry_line(inventory, group, "children")
+
+
+def _section(body: Any, section: str) -> list[Any]:
+    entries = body.get(section) if isinstance(body, dict) else None
+    return list(entries) if isinstance(entries, dict) else []
+
+
+def _group_places(document: CommentedMap, group: str) -> list[tuple[Loc, Any]]:
+    """Every place the inventory writes group `group` (Ansible merges them): at the top
+    level or among some group's children, the outer ones first."""
+    found: list[tuple[Loc, Any]] = []
+    walk: list[tuple[Any, Loc]] = [(document, ())]
+    while walk:
+        node, loc = walk.pop(0)
+        for name, body in node.items() if isinstance(node, dict) else ():
+            here = (*loc, name)
+            if str(name) == group:
+                found.append((here, body))
+            children = body.get("children") if isinstance(body, dict) else None
+            if isinstance(children, dict):
+                walk.append((children, (*here, "children")))
+    return found
+
+
+def _holds(document: CommentedMap, group: str, host: str, seen: set[str]) -> bool:
+    """Whether group `group` holds `host`, itself or through its children (`seen`: the
+    groups already on the way, so that a loop, refused elsewhere, ends here too)."""
+    if group in seen:
+        return False
+    seen = seen | {group}
+    for _, body in _group_places(document, group):
+        if any(_names(str(entry), host) for entry in _section(body, "hosts")):
+            return True
+        if any(_holds(document, str(child), host, seen) for child in _section(body, "children")):
+            return True
+    return False

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wmx.site.settings.workers import HOMESERVER_ONLY
+
 # The inventory's groups: the first three hold exactly one host each, the optional ones
 # at most one (their component is off without one), `synapse_workers` any number.
 REQUIRED_GROUPS: tuple[str, ...] = ("database", "homeserver", "proxy")
@@ -35,6 +37,18 @@ GROUPS: tuple[str, ...] = (
 # without being in that group).
 ONE_HOST_GROUPS: tuple[str, ...] = tuple(g for g in GROUPS if g not in ("backup", WORKER_GROUP))
 DEFAULT_MEMORY_MB = 2048
+
+
+def worker_host_index(kind: str, index: int, hosts: int) -> int | None:
+    """Which of `hosts` worker hosts (0-based, in the topology's order) runs the
+    `index`th (1-based) worker of `kind`; None: the homeserver host (no worker hosts, or
+    a type that stays there). Round robin per type: `sync1` on the first host, `sync2`
+    on the second (docs/workers.md). The one rule of placement: the worker plan places
+    by it (wmx.components.synapse_workers) and the load check finds idle worker hosts by
+    it (wmx.site.checks), so the two never disagree; changing it moves deployed workers."""
+    if hosts == 0 or kind in HOMESERVER_ONLY:
+        return None
+    return (index - 1) % hosts
 
 
 @dataclass(frozen=True)
