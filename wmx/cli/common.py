@@ -89,11 +89,24 @@ StdinOption = Annotated[
 ]
 
 
-def store_password(site: Site, field: str, *, stdin: bool, component: str) -> None:
+def store_password(
+    site: Site,
+    field: str,
+    *,
+    stdin: bool,
+    component: str,
+    what: str = "SMTP password",
+    unused: str | None = None,
+) -> None:
     """Ask for a password without echo (or read one line of stdin) and keep it in
-    secrets.yml as `field`: never from the command line, never printed."""
+    secrets.yml as `field`: never from the command line, never printed. `unused`: why
+    nothing uses it yet (its feature is off), said instead of "apply with wmx deploy",
+    which would change nothing then."""
     from wmx.site.secrets import store_secret
 
     # Checked (one line, no control characters) and written under secrets.yml's lock.
-    store_secret(site.paths.secrets, field, read_secret("SMTP password", stdin=stdin))
+    store_secret(site.paths.secrets, field, read_secret(what, stdin=stdin))
+    if unused:
+        console.print(f"Stored in secrets.yml; nothing uses it while {unused}.")
+        return
     console.print(f"Stored in secrets.yml. Apply with `wmx deploy --only {component}`.")

@@ -55,4 +55,6 @@ def smtp_password(ctx: typer.Context, stdin: StdinOption = False) -> None:
     Asked for without echo, or read from standard input: never from the command line.
     Apply with `wmx deploy --only synapse`.
     """
-    store_password(open_site(ctx), "synapse_smtp_password", stdin=stdin, component="synapse")
+    site = open_site(ctx)
+    off = None if site.config.synapse.email.smtp_host else "synapse.email.smtp_host is empty"
+    store_password(site, "synapse_smtp_password", stdin=stdin, component="synapse", unused=off)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wmx.cli.admin_support import room_arg
-from wmx.cli.common import StdinOption, console, err_console, group, open_site, read_secret
+from wmx.cli.common import StdinOption, err_console, group, open_site, store_password
 from wmx.present import esc
 
 app = group("login")
@@ -20,19 +20,16 @@ def client_secret(ctx: typer.Context, stdin: StdinOption = False) -> None:
 
     Asked without echo (or one line of stdin with --stdin); never on the command line.
     """
-    from wmx.site.secrets import store_secret
-
     site = open_site(ctx)
-    store_secret(
-        site.paths.secrets, "login_client_secret", read_secret("Consumer secret", stdin=stdin)
+    off = "the login is off: set login.provider and login.consumer_key (docs/login.md)"
+    store_password(
+        site,
+        "login_client_secret",
+        stdin=stdin,
+        component="synapse",
+        what="Consumer secret",
+        unused=None if site.config.login.provider else off,
     )
-    if site.config.login.provider is None:
-        console.print(
-            "Stored in secrets.yml; nothing uses it while the login is off: set "
-            "login.provider and login.consumer_key (docs/login.md), then `wmx deploy`."
-        )
-        return
-    console.print("Stored in secrets.yml. Apply with `wmx deploy --only synapse`.")
 
 
 def room_link(

@@ -45,4 +45,6 @@ def smtp_password(ctx: typer.Context, stdin: StdinOption = False) -> None:
     Asked for without echo, or read from standard input: never from the command line.
     Apply with `wmx deploy --only monitoring`.
     """
-    store_password(open_site(ctx), "alert_smtp_password", stdin=stdin, component="monitoring")
+    site = open_site(ctx)
+    off = None if site.config.monitoring.smtp.smarthost else "monitoring.smtp.smarthost is empty"
+    store_password(site, "alert_smtp_password", stdin=stdin, component="monitoring", unused=off)
