@@ -92,7 +92,10 @@ class Side(StrEnum):
 def doctor(
     ctx: typer.Context,
     output: Annotated[
-        Format, typer.Option("--output", "-o", help="table (a line per check) or json.")
+        Format,
+        typer.Option(
+            "--output", "-o", help="table for people (a line per check); json for scripts."
+        ),
     ] = Format.table,
     only: Annotated[
         Side, typer.Option("--only", help="Run the outside or the inside checks only.")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from wmx.cli.common import TableOrJson, group, open_site
+from wmx.cli.common import JsonOutput, TableOrJson, group, open_site
 
 app = group("upgrade")
 
@@ -49,7 +49,6 @@ To = Annotated[
     str | None,
     typer.Option("--to", metavar="VERSION", help="Target release (default: the one wmx pins)."),
 ]
-Output = Annotated[TableOrJson, typer.Option("--output", "-o", help="table or json.")]
 
 
 @app.command("plan")
@@ -74,7 +73,7 @@ def plan_command(
     ] = None,
     sha256: Sha256 = None,
     archive: Archive = None,
-    output: Output = TableOrJson.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """For Synapse, the IRC bridge and the web client (each the site runs, or the one
     --component names): the release that runs and the target, what the target needs on
@@ -141,7 +140,7 @@ def rehearse_command(
         str | None,
         typer.Option("--on", metavar="HOST", help="The spare host (default: one in no group)."),
     ] = None,
-    output: Output = TableOrJson.table,
+    output: JsonOutput = TableOrJson.table,
 ) -> None:
     """Restore the latest backup onto a spare host (as `wmx backup drill` does), upgrade
     it there with the same gate, and report the migration and outage times. The live
