@@ -264,6 +264,31 @@ def test_one_order_keeps_the_order_between_hosts() -> None:
         ), order
 
 
+def test_a_changed_shared_role_converges_every_step(tmp_path: Path) -> None:
+    # A shared role (units, rendered_files, …) is part of every component role's steps:
+    # a wmx whose shared role changed must converge them all, as a changed site.yml does.
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(data_dir("playbooks"), playbooks)
+    _build(tmp_path / "build", "h")
+    before = plan_host(
+        "h", tmp_path / "build" / "h", tmp_path / "d" / "h", PlaybookDigests(playbooks)
+    )
+    units = playbooks / "roles" / "units" / "library" / "wmx_units.py"
+    units.write_text(units.read_text() + "\n# changed\n")
+    after = plan_host(
+        "h", tmp_path / "build" / "h", tmp_path / "d" / "h", PlaybookDigests(playbooks)
+    )
+    assert all(after.digests[k] != before.digests[k] for k in before.digests)
+    # A component's own role changes its own steps only.
+    converge = playbooks / "roles" / "synapse" / "tasks" / "converge.yml"
+    converge.write_text(converge.read_text() + "\n# changed\n")
+    last = plan_host(
+        "h", tmp_path / "build" / "h", tmp_path / "d" / "h", PlaybookDigests(playbooks)
+    )
+    changed = {k for k in after.digests if last.digests[k] != after.digests[k]}
+    assert changed == {"synapse:converge"}
+
+
 def test_play_vars_align_each_host_on_the_shared_order(
     tmp_path: Path, digests: PlaybookDigests
 ) -> None:

@@ -162,7 +162,11 @@ class PlaybookDigests:
     def __init__(self, playbooks: Path) -> None:
         self.root = playbooks
         self._roles: dict[str, str] = {}
-        shared = [p for p in playbooks.rglob("*") if "roles" not in p.relative_to(playbooks).parts]
+        # The play's own files and the shared roles every component's role includes
+        # (rendered_files, units, …): a change to one of those re-converges every step,
+        # as a change to site.yml does. A component's role is its steps' own input.
+        own = {("roles", component) for component in known_components(playbooks)}
+        shared = [p for p in playbooks.rglob("*") if p.relative_to(playbooks).parts[:2] not in own]
         self.shared = _tree_digest(shared, playbooks)
 
     def role(self, name: str) -> str:
