@@ -112,9 +112,15 @@ def _what(exc: UsageError, ctx: Context | None) -> str:
             # any word with a leading '-' as an option until `--` ends the options.
             return f"no such option {option}; to give {option} as a value, put `--` before it"
         if ctx is not None and ctx.parent is not None and _root_option(ctx, option):
-            # `wmx deploy --site DIR`: an option of wmx itself, given after the command.
+            # `wmx deploy --site DIR`: the site option of wmx itself, given after the
+            # command. `wmx init` takes its directory as its argument instead.
             root = ctx.find_root().info_name or "wmx"
             path = ctx.command_path.removeprefix(root).strip()
+            if path == "init":
+                return (
+                    f"no such option {_word(option)}: the new site's directory is init's "
+                    f"argument (`{root} init DIR`)"
+                )
             return (
                 f"no such option {_word(option)}: it is {root}'s own, and goes before the "
                 f"command (`{root} {option} … {path}`)"
@@ -155,7 +161,10 @@ def _did_you_mean(names: list[str], *, quote: bool = False) -> str:
 
 
 def _root_option(ctx: Context, option: str) -> bool:
-    return any(option in param.opts for param in ctx.find_root().command.params)
+    """Whether `option` is one of the root's options that take a value (`--site DIR`):
+    moved before the command it works; a flag such as --version would not."""
+    root = ctx.find_root().command.params
+    return any(option in p.opts and not getattr(p, "is_flag", False) for p in root)
 
 
 def _missing(exc: MissingParameter, ctx: Context | None) -> str:

@@ -64,6 +64,9 @@ def _one_line(args: list[str]) -> str:
             "command (`wmx --site … config get`)",
         ),
         (["deploy", "-s", "s"], "no such option -s: it is wmx's own"),
+        # …but not for init, whose argument is the directory, nor for a flag
+        (["init", "--site", "s"], "the new site's directory is init's argument (`wmx init DIR`)"),
+        (["deploy", "--version"], "wmx deploy: no such option --version (see `wmx deploy --help`)"),
         # A negative number is a value after `--` (seen: `wmx config set KEY -5` said
         # only "no such option -5")
         (
