@@ -79,3 +79,19 @@ def test_a_host_without_venvs_yet_passes_quietly(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[WARNING]" not in done.stdout + done.stderr
     assert "changed=0" in done.stdout
+
+
+def test_hidden_directories_stay_and_an_unreadable_parent_is_named(tmp_path: Path) -> None:
+    made = _make_venvs(tmp_path)
+    hidden = tmp_path / "synapse/venvs/.partial"  # as the find module it replaced left it
+    hidden.mkdir()
+    done = _run(tmp_path, "3.99")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert hidden.is_dir() and not any(path.exists() for path in made)
+    # A parent that is a file: one line naming it, not a module traceback.
+    (tmp_path / "heisenbridge/venvs").rmdir()
+    (tmp_path / "heisenbridge/venvs").write_text("")
+    done = _run(tmp_path, "3.99")
+    assert done.returncode != 0
+    assert "heisenbridge/venvs: cannot list its venvs (Not a directory)" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

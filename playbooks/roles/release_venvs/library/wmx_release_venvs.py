@@ -7,10 +7,11 @@ about 1.7 s of every deploy whatever it changed.
 A venv runs the interpreter it was made with: after a Debian release upgrade (12 → 13:
 Python 3.11 → 3.13) the venvs of Synapse and the IRC bridge point at one that is gone.
 Each directory directly under one of ``parents`` (a symbolic link, such as Synapse's
-``current``, is not followed and stays) that has no ``bin/python<python>`` entry (a link
-counts, as ``ansible.builtin.stat`` counts it without following it) is removed with its
-contents; the parents themselves stay, and a parent that does not exist yet (before a
-first deploy) is no error. Check mode reports what would go and removes nothing.
+``current``, is not followed and stays; a hidden one stays too) that has no
+``bin/python<python>`` entry (a link counts, as ``ansible.builtin.stat`` counts it
+without following it) is removed with its contents; the parents themselves stay, and a
+parent that does not exist yet (before a first deploy) is no error; one that cannot be
+listed fails the run, naming it. Check mode reports what would go and removes nothing.
 """
 
 from __future__ import annotations
@@ -38,16 +39,20 @@ author: wmx
 """
 
 
-def _stale(parent: str, python: str) -> list[str]:
-    """The venv directories under ``parent`` without ``bin/python<python>``."""
+def _stale(module: AnsibleModule, parent: str, python: str) -> list[str]:
+    """The venv directories under ``parent`` without ``bin/python<python>`` (hidden ones
+    left, as ``ansible.builtin.find`` left them)."""
     try:
         entries = sorted(os.scandir(parent), key=lambda entry: entry.name)
     except FileNotFoundError:
         return []
+    except OSError as error:
+        module.fail_json(msg=f"{parent}: cannot list its venvs ({error.strerror})")
     return [
         entry.path
         for entry in entries
-        if entry.is_dir(follow_symlinks=False)
+        if not entry.name.startswith(".")
+        and entry.is_dir(follow_symlinks=False)
         and not os.path.lexists(os.path.join(entry.path, "bin", f"python{python}"))
     ]
 
@@ -66,7 +71,7 @@ def main() -> None:
     parents = module.params["parents"]
     if not all(os.path.isabs(parent) for parent in parents):
         module.fail_json(msg=f"parents {parents!r}: each must be an absolute path")
-    removed = [path for parent in dict.fromkeys(parents) for path in _stale(parent, python)]
+    removed = [p for parent in dict.fromkeys(parents) for p in _stale(module, parent, python)]
     if not module.check_mode:
         for path in removed:
             shutil.rmtree(path)
