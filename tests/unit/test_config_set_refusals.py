@@ -60,6 +60,18 @@ def test_a_rule_with_another_key_keeps_that_keys_line(site_dir: Path) -> None:
     )
 
 
+def test_a_map_given_is_blamed_only_for_the_keys_it_names(site_dir: Path) -> None:
+    # The section's other key, which the map did not name, keeps its wmx.yaml line.
+    _ok(site_dir, "turn.relay_min_port", "60000")
+    said = _refused(site_dir, "turn", "{relay_max_port: 50000}")
+    line = _line_of(site_dir, "relay_min_port: 60000")
+    assert said == (
+        "error: given on the command line: turn {relay_max_port: 50000} is refused: "
+        f"{site_dir}/wmx.yaml:{line}: turn.relay_min_port (60000) is above "
+        "turn.relay_max_port (50000); wmx.yaml: unchanged\n"
+    )
+
+
 def _web_client_pinned(site: Path) -> None:
     _ok(site, "web_client", f"{{version: 1.12.30, sha256: {SHA256}}}")
 
@@ -156,6 +168,19 @@ def test_a_text_setting_takes_what_yaml_cannot_read_as_that_text(
         ("synapse.version", "1.160", "synapse.version: "),
         ("synapse.colour", "x", "unknown setting 'synapse.colour'"),
         ("synapse.log_level", "a\nb", "synapse.log_level: 'a'…: a value is one line"),
+        # A quote left open, a list or a map on a text setting: typos, not text.
+        ("element.brand", '"My Chat', "element.brand: '\"My Chat' is not a value YAML"),
+        ("element.brand", "[Team", "element.brand: '[Team' is not a value YAML can read"),
+        (
+            "element.brand",
+            "[Team]",
+            "element.brand: '[Team]' is a list to YAML and this setting holds text",
+        ),
+        (
+            "element.brand",
+            "{Team}",
+            "element.brand: '{Team}' is a map to YAML and this setting holds text",
+        ),
     ],
 )
 def test_other_values_keep_their_error_as_the_command_lines(

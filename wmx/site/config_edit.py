@@ -17,7 +17,7 @@ from ruamel.yaml.events import AliasEvent
 
 from wmx.errors import InputError
 from wmx.site import SitePaths, require_settings, require_site
-from wmx.site.config_given import given, given_error, given_value_error
+from wmx.site.config_given import given, given_error, given_keys, given_value_error
 from wmx.site.deployed import deployed_server_name
 from wmx.site.migrate import migrate_document
 from wmx.site.model import SiteConfig
@@ -117,6 +117,10 @@ def _yaml_syntax(text: str) -> bool:
     return False
 
 
+# What opens a quoted scalar or a flow collection in YAML.
+_OPENERS = ('"', "'", "[", "{")
+
+
 def parse_value(text: str, *, text_key: bool = False) -> Any:
     """Read a value the way YAML would in the file: 50 is a number, true a boolean,
     `[a, b]` a list, `{a: 1}` a map, `"…"` a quoted string.
@@ -136,7 +140,9 @@ def parse_value(text: str, *, text_key: bool = False) -> Any:
             f"{text.splitlines()[0]!r}…: a value is one line; write a line break as \\n "
             'inside double quotes ("a\\nb")'
         )
-    literal = text_key and text.isprintable()
+    # Not a text that opens as YAML's quotes or flow collections do: `"My Chat` is a
+    # quote left open, `[Team` a list, typos to refuse rather than store as typed.
+    literal = text_key and text.isprintable() and not text.lstrip().startswith(_OPENERS)
     try:
         value = load_bounded(round_trip_yaml(), text, "the value given")
     except YAMLError as exc:
@@ -156,6 +162,11 @@ def parse_value(text: str, *, text_key: bool = False) -> Any:
         # `x: y` or `- item` typed on one line means that text; a map or a list is
         # written in flow style: {a: 1}, [a, b].
         return text
+    if text_key and isinstance(value, dict | list):
+        raise InputError(
+            f"{text!r} is a {'map' if isinstance(value, dict) else 'list'} to YAML and this "
+            "setting holds text; to give it as text, put it in quotes: '\"…\"'"
+        )
     return value
 
 
@@ -322,7 +333,8 @@ def set_value(
         except InputError as exc:  # the value refused, by whichever rule (config_given)
             own = {line_of(document, tuple(parts[:depth])) for depth in range(1, len(parts) + 1)}
             lines = {line for line in own if line is not None}
-            raise given_value_error(exc, paths.config, key, text, lines) from None
+            keys = given_keys(key, value)
+            raise given_value_error(exc, paths.config, key, text, lines, keys) from None
         if too_many_values(document):  # written, every command would refuse the file
             raise InputError(
                 f"{paths.config}: the value would give it more than {MAX_VALUES:,} values, "

@@ -39,24 +39,35 @@ def _shown(text: str) -> str:
     return printable(cut)
 
 
+def given_keys(key: str, value: object) -> list[str]:
+    """The keys a value sets: `key`, or for a map merged in, each key it names (a rule
+    about another key of the section is not about the command line's value)."""
+    if not isinstance(value, dict) or not value:
+        return [key]
+    return [k for name, item in value.items() for k in given_keys(f"{key}.{name}", item)]
+
+
 def given_value_error(
     error: InputError,
     path: Path,
     key: str,
     text: str,
     own_lines: Collection[int] = (),
+    keys: Collection[str] = (),
 ) -> InputError:
     """`error` (wmx.site.validation's lines, `file[:line]: key: message`, and those of the
     checks beyond wmx.yaml) as the refusal of `key` set to `text`. `own_lines` are the
-    lines of wmx.yaml that hold `key` and the sections it is under."""
+    lines of wmx.yaml that hold `key` and the sections it is under; `keys`, those the
+    value set (given_keys; `key` itself by default)."""
+    keys = keys or [key]
     lines = []
     for line in error.lines:
         where, sep, rest = line.partition(": ")
         file, _, number = where.partition(":")
         in_file = bool(sep) and file == str(path) and (not number or number.isdigit())
-        if in_file and _about(rest, key):
+        if in_file and any(_about(rest, k) for k in keys):
             lines.append(given(rest, path))
-        elif not in_file and _about(line, key):  # a rule across files names no file
+        elif not in_file and any(_about(line, k) for k in keys):  # across files: no file
             lines.append(given(line, path))
         else:
             # A rule across keys: its line is kept when it is another key's.
