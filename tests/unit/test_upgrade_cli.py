@@ -340,24 +340,42 @@ def test_the_canary_room_record_is_read_or_a_new_room_is_made(
     assert upgrade._recorded_room(record) == room_id
 
 
+class _PyPI:
+    """PyPI's answer about Synapse's releases, without the network."""
+
+    def __enter__(self) -> _PyPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def releases(self) -> list[str]:
+        return ["1.160.0", "1.163.2"]
+
+    def latest(self) -> str:
+        return "1.163.2"
+
+
 @pytest.mark.parametrize(
     ("to", "said"),
     [
         # A host where the release goes (`backup drill --to HOST` invites it): said at
-        # once, not after minutes of restore onto the spare host.
+        # once, not after minutes of deploy and restore onto the spare host.
         ("matrix", "--to matrix: a host of the inventory; --to is the release to upgrade to"),
         ("lab3", "--to: 'lab3' is not a Synapse release number such as 1.163.2"),
+        ("1.999.0", "--to 1.999.0: no such Synapse release on PyPI (newest: 1.163.2)"),
     ],
 )
 def test_rehearse_checks_to_before_any_work(
     site_dir: Path, monkeypatch: pytest.MonkeyPatch, to: str, said: str
 ) -> None:
-    from wmx.ops import upgrade_rehearse
+    from wmx.ops import drill, upgrade_rehearse
 
     def never(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the rehearsal started")
 
-    monkeypatch.setattr(upgrade_rehearse, "rehearse_upgrade", never)
+    monkeypatch.setattr(drill, "drill_target", never)
+    monkeypatch.setattr(upgrade_rehearse, "pypi_for", lambda site: _PyPI())
     result = runner.invoke(app, ["--site", str(site_dir), "upgrade", "rehearse", "--to", to])
     assert result.exit_code == 2, result.output
     assert said in result.output

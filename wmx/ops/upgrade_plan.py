@@ -241,15 +241,20 @@ def make_plan(
     return plan
 
 
+def published(pypi: PyPI, target: str) -> str:
+    """`target`, a Synapse release PyPI has (an input error naming the newest otherwise)."""
+    if target not in pypi.releases():
+        raise InputError(
+            f"--to {given(target)}: no such Synapse release on PyPI (newest: {pypi.latest()})"
+        )
+    return target
+
+
 def plan_upgrade(site: Site, pypi: PyPI, to: str | None = None) -> UpgradePlan:
     """Read the hosts and PyPI, and decide."""
     configured = site.config.synapse.version
-    target = to or DEFAULT_SYNAPSE_VERSION
+    target = published(pypi, to or DEFAULT_SYNAPSE_VERSION)
     latest = pypi.latest()
-    if target not in pypi.releases():
-        raise InputError(
-            f"--to {given(target)}: no such Synapse release on PyPI (newest: {latest})"
-        )
     from wmx.components.synapse_workers import plan_of
 
     workers = plan_of(site)

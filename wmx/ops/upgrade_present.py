@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from wmx.errors import InputError
-from wmx.present import answer, checked, confirm, console, err_console, known
+from wmx.present import answer, confirm, console, err_console, known
 
 if TYPE_CHECKING:
     from wmx.ops.upgrade_overview import Overview
@@ -240,15 +240,7 @@ def rehearse_command(site: Site, to: str | None, on: str | None, output: str) ->
     """`wmx upgrade rehearse`: the upgrade on a restored copy; exit status 1 when it fails."""
     from wmx.backup.progress import steps_display
     from wmx.ops.upgrade_rehearse import rehearse_upgrade
-    from wmx.site.grammars import check_release
 
-    if to is not None:  # checked before minutes of restore, not after them
-        if to in {host.name for host in site.topology.hosts}:
-            raise InputError(
-                f"--to {to}: a host of the inventory; --to is the release to upgrade to, and "
-                "the spare host is --on HOST"
-            )
-        checked(lambda v: check_release(v, "Synapse", "1.163.2"), to, name="--to")
     result = rehearse_upgrade(
         site, to=to, on=on, console=err_console, steps=lambda: steps_display(err_console), say=say
     )

@@ -19,12 +19,14 @@ from typing import Any
 from rich.console import Console
 
 from wmx.backup.progress import Steps
-from wmx.errors import WmxError
+from wmx.errors import InputError, WmxError
 from wmx.ops.upgrade import GATE_TIMEOUT, UpgradeFailed, apply_plan, pypi_for
-from wmx.ops.upgrade_plan import plan_upgrade
+from wmx.ops.upgrade_plan import plan_upgrade, published
 from wmx.ops.upgrade_record import UpgradeRecord
-from wmx.present import known
+from wmx.present import checked, known
 from wmx.site import Site
+from wmx.site.grammars import check_release
+from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
 
 Say = Callable[[str], None]
 
@@ -54,6 +56,20 @@ class Rehearsal:
         }
 
 
+def _check_release(site: Site, to: str) -> None:
+    """`--to`, checked before minutes of deploy and restore onto the spare host rather
+    than after them: a release number that PyPI has (a host's name, as `backup drill
+    --to HOST` takes one, is said to be one)."""
+    if to in {host.name for host in site.topology.hosts}:
+        raise InputError(
+            f"--to {to}: a host of the inventory; --to is the release to upgrade to, and "
+            "the spare host is --on HOST"
+        )
+    checked(lambda v: check_release(v, "Synapse", DEFAULT_SYNAPSE_VERSION), to, name="--to")
+    with pypi_for(site) as pypi:
+        published(pypi, to)
+
+
 def rehearse_upgrade(
     site: Site,
     *,
@@ -66,6 +82,8 @@ def rehearse_upgrade(
 ) -> Rehearsal:
     from wmx.ops import drill
 
+    if to is not None:
+        _check_release(site, to)
     target = drill.drill_target(site, on, "--on", "rehearsal")
     copy = drill.drill_site(site, target)
     say(f"deploying the spare host {target.name} and restoring the latest backup onto it")
