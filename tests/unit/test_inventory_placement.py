@@ -162,3 +162,21 @@ def test_member_line_finds_the_entry_that_puts_a_host_in_a_group(tmp_path: Path)
     assert member_line(path, "turn", "web1") == f"{path}:13"  # not there: the group's
     assert member_line(path, "monitoring", "web1") == str(path)  # no such group
     assert member_line(tmp_path / "missing.yml", "proxy", "web1") == str(tmp_path / "missing.yml")
+
+
+def test_member_line_tells_ranges_of_one_shape_apart_by_their_bounds(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_text(
+        "all:\n"  # 1
+        "  children:\n"  # 2
+        "    synapse_workers:\n"  # 3
+        "      hosts:\n"  # 4
+        "        w[01:02]:\n"  # 5
+        "        w[03:04]:\n"  # 6
+        "        x[a:c:2]:\n"  # 7
+        "        x[b:d:2]:\n"  # 8
+    )
+    assert member_line(path, "synapse_workers", "w02") == f"{path}:5"
+    assert member_line(path, "synapse_workers", "w03") == f"{path}:6"
+    assert member_line(path, "synapse_workers", "xc") == f"{path}:7"
+    assert member_line(path, "synapse_workers", "xd") == f"{path}:8"

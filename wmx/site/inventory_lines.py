@@ -99,15 +99,34 @@ def _inside(document: CommentedMap, loc: Loc, wanted: Callable[[Any], bool]) -> 
 
 def _names(entry: str, host: str) -> bool:
     """Whether an inventory host entry is `host`: its name, or a range (`web[01:03]`)
-    of that shape."""
+    that holds it (its shape and its bounds: `w[01:02]` holds w02, not w03)."""
     if entry == host:
         return True
     if "[" not in entry:
         return False
-    pattern = ""
+    pattern, ranges = "", []
     for text, bounds in zip(_RANGE.split(entry), [*_RANGE.findall(entry), ""], strict=True):
-        pattern += re.escape(text) + (_range_pattern(bounds[1:-1]) if bounds else "")
-    return re.fullmatch(pattern, host) is not None
+        pattern += re.escape(text)
+        if bounds:
+            pattern += f"({_range_pattern(bounds[1:-1])})"
+            ranges.append(bounds[1:-1])
+    found = re.fullmatch(pattern, host)
+    return found is not None and all(
+        _within(bounds, value) for bounds, value in zip(ranges, found.groups(), strict=True)
+    )
+
+
+def _within(bounds: str, value: str) -> bool:
+    """Whether `value` is one of the range's (`01:03`, `1:10:2`, `a:f`)."""
+    parts = bounds.split(":")
+    start, end = parts[0], parts[1] if len(parts) > 1 else parts[0]
+    step = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+    if start.isdigit() and end.isdigit():
+        number = int(value)
+        return int(start) <= number <= int(end) and (number - int(start)) % max(step, 1) == 0
+    if len(start) == 1 and len(end) == 1:
+        return start <= value <= end and (ord(value) - ord(start)) % max(step, 1) == 0
+    return True  # a range Ansible itself would refuse: its shape is all there is to go on
 
 
 def _range_pattern(bounds: str) -> str:
