@@ -20,6 +20,7 @@ from wmx.ops.deploy_plan import (
     files_by_role,
     known_components,
     plan_host,
+    play_order,
     play_vars,
     read_installed,
     record_converged,
@@ -287,6 +288,33 @@ def test_a_changed_shared_role_converges_every_step(tmp_path: Path) -> None:
     )
     changed = {k for k in after.digests if last.digests[k] != after.digests[k]}
     assert changed == {"synapse:converge"}
+
+
+def test_a_step_keeps_its_slot_while_any_host_runs_it(
+    tmp_path: Path, digests: PlaybookDigests
+) -> None:
+    # Two hosts of one plan: h1 deployed before (it verifies), h2 new (it converges).
+    # The IRC bridge has nothing to verify: its slot stays for h2's converge alone, and
+    # goes once both only verify.
+    for host in ("h1", "h2"):
+        _build(tmp_path / "build", host)
+    h1 = plan_host("h1", tmp_path / "build" / "h1", tmp_path / "deployed" / "h1", digests)
+    record_converged(tmp_path / "deployed" / "h1", h1)
+    again = plan_host("h1", tmp_path / "build" / "h1", tmp_path / "deployed" / "h1", digests)
+    new = plan_host("h2", tmp_path / "build" / "h2", tmp_path / "deployed" / "h2", digests)
+    order = play_order([again, new])
+    assert "irc_bridge:converge" in [s.key for s in order]
+    slots = [play_vars(p, order)["wmx_plan"] for p in (again, new)]
+    bridge = [s.key for s in order].index("irc_bridge:converge")
+    assert slots[0][bridge] is None
+    assert slots[1][bridge] == {"role": "irc_bridge", "action": "converge"}
+    record_converged(tmp_path / "deployed" / "h2", new)
+    both = [
+        plan_host(h, tmp_path / "build" / h, tmp_path / "deployed" / h, digests)
+        for h in ("h1", "h2")
+    ]
+    kept = [s.key for s in play_order(both)]
+    assert "irc_bridge:converge" not in kept and "synapse:converge" in kept
 
 
 def test_play_vars_align_each_host_on_the_shared_order(

@@ -35,9 +35,9 @@ from wmx.ops.deploy_plan import (
     kept_role_vars,
     left_out_roles,
     plan_host,
+    play_order,
     play_vars,
     record_converged,
-    shared_order,
 )
 from wmx.ops.drift import converge_drifted
 from wmx.ops.preflight import preflight
@@ -157,10 +157,7 @@ def plan_deploy(
     changed = [
         c.host for c in vars_changes(site.paths.deployed, build, hosts) if c.kind == "changed"
     ]
-    # A step no host runs a task file for gets no slot: each slot costs the walk four
-    # tasks (about 0.1 s), and a deploy with nothing changed left out or only verified
-    # half of its steps.
-    order = [s for s in shared_order(plans.values()) if any(p.task_file(s) for p in plans.values())]
+    order = play_order(list(plans.values()))
     first = [h for h in hosts if not (site.paths.deployed / h).is_dir()]
     return Deployment(site, build, hosts, plans, order, limit, pending, changed, first)
 

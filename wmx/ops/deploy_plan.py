@@ -330,6 +330,13 @@ def shared_order(plans: Iterable[HostPlan]) -> list[Step]:
     return sorted(ranked, key=lambda step: ranked[step])
 
 
+def play_order(plans: Collection[HostPlan]) -> list[Step]:
+    """The order the play walks: the shared order less the steps no host runs a task file
+    for (each slot costs the walk four tasks, about 0.1 s, and a deploy with nothing
+    changed leaves out or only verifies half of its steps)."""
+    return [step for step in shared_order(plans) if any(p.task_file(step) for p in plans)]
+
+
 def play_vars(plan: HostPlan, order: Sequence[Step]) -> dict[str, Any]:
     """What site.yml loads for this host (all of it unsafe text)."""
     slots: list[dict[str, str] | None] = []
