@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import warnings
 from types import FrameType
 
 INTERRUPTED = 130  # 128 + SIGINT
@@ -25,6 +26,10 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     for stop in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, _stop)
+    # An anchor defined twice in YAML wmx reads (a site's file, a value given) is allowed
+    # by YAML (the later one counts) and checked like any value; ruamel.yaml's warning
+    # about it was nine lines of its source on stderr before wmx's one line.
+    warnings.filterwarnings("ignore", message="\nfound duplicate anchor")
     try:
         from wmx.cli import main as run
 

@@ -10,6 +10,8 @@ own hint gives, was "not a value YAML can read (found undefined alias …)"."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -193,3 +195,17 @@ def test_null_still_clears_an_optional_text_setting(site_dir: Path) -> None:
     _ok(site_dir, "turn.host", "turn.example.org")
     _ok(site_dir, "turn.host", "null")
     assert load_config(SitePaths(site_dir)).turn.host is None
+
+
+def test_an_anchor_defined_twice_is_no_warning_before_the_one_line(site_dir: Path) -> None:
+    # Through the real entry point: ruamel.yaml's ReusedAnchorWarning had printed nine
+    # lines of its own on stderr before wmx's error.
+    wmx = str(Path(sys.executable).with_name("wmx"))
+    done = subprocess.run(
+        [wmx, "--site", str(site_dir), "config", "set", "backup.repositories", "[&a x, &a y]"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Warning" not in done.stderr, done.stderr
