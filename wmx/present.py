@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,8 +88,11 @@ def print_yaml(data: Any) -> None:
 
 
 def esc(value: Any) -> str:
-    """A value from a server or a user, made safe to put inside a Rich markup string."""
-    return escape(str(value))
+    """A value from a server or a user, made safe to put inside a Rich markup string: its
+    markup escaped, and each character a terminal acts on written as an escape
+    (`terminal_safe`): a room name's `\\x1b]0;…` or `\\r` in a sentence wmx prints is
+    shown, never run."""
+    return escape(terminal_safe(str(value)))
 
 
 def known(value: Any, unknown: str) -> str:
@@ -158,16 +160,22 @@ def cell(value: Any) -> Text:
 
 # Bidi controls: they reorder what follows them on the line (a name shown backwards).
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Every character a terminal acts on instead of showing it: the controls (C0, DEL, C1:
+# Unicode's Cc), the line and paragraph separators (Zl, Zp) and the bidi controls. The
+# one definition both ways of showing text use: escaped in sentences, questions, tables
+# and records (`terminal_safe`), a space in streamed listings (wmx.present_pages).
+TERMINAL_CONTROLS = (
+    frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)) | _BIDI
+)
 
 
 def terminal_safe(text: str) -> str:
-    """`text` with the characters a terminal acts on escaped (controls, line and paragraph
-    separators, bidi controls), unlike `printable` keeping the joiners that emoji
-    sequences and Persian or Indic names are written with (U+200C, U+200D)."""
-    return "".join(
-        repr(c)[1:-1] if c in _BIDI or unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-        for c in text
-    )
+    """`text` with the characters a terminal acts on escaped (`TERMINAL_CONTROLS`),
+    unlike `printable` keeping the joiners that emoji sequences and Persian or Indic
+    names are written with (U+200C, U+200D)."""
+    if text.isprintable():  # none of TERMINAL_CONTROLS is printable: the common case
+        return text
+    return "".join(repr(c)[1:-1] if c in TERMINAL_CONTROLS else c for c in text)
 
 
 def emit_data(data: Any, output: OutputFormat) -> None:
@@ -258,8 +266,10 @@ def confirm(question: str, *, yes: bool, refused: str = "") -> None:
     """Go on when `--yes` was given or the answer is yes; otherwise say `refused` (when
     given) and exit with status 1. The question and `refused` go to stderr: stdout holds
     only the answer (`echo y | wmx user deactivate X -o json | jq` had read the question
-    in front of the JSON)."""
-    if yes or typer.confirm(question, default=False, err=True):
+    in front of the JSON). The question often quotes what a server or a user wrote (a
+    room's name): it is asked with the characters a terminal acts on escaped
+    (`terminal_safe`), so that a `\\r` or an escape sequence cannot rewrite it."""
+    if yes or typer.confirm(terminal_safe(question), default=False, err=True):
         return
     if refused:
         err_console.print(refused)

@@ -12,7 +12,15 @@ import typer
 from rich.cells import cell_len, chop_cells
 from rich.text import Text
 
-from wmx.present import Column, OutputFormat, console, esc, print_yaml, yes_no
+from wmx.present import (
+    TERMINAL_CONTROLS,
+    Column,
+    OutputFormat,
+    console,
+    esc,
+    print_yaml,
+    yes_no,
+)
 
 
 class Pages(Protocol):
@@ -95,13 +103,16 @@ def _table_pages(pages: Pages, columns: Sequence[Column], empty: str) -> None:
         console.print(f"[dim]{pages.count} of {pages.total} shown; --limit shows more[/]")
 
 
-# Control characters (C0, DEL, C1) in a value could move the cursor or recolour the
-# terminal: each becomes a space.
-_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], " ")
+# What a terminal acts on in a value (a control moves the cursor or recolours the
+# terminal, a line separator breaks the row, a bidi control such as U+202E reverses the
+# rest of the line, columns after it too): each becomes a space. The same characters
+# wmx.present's `terminal_safe` escapes in tables and records.
+_CONTROLS = dict.fromkeys(map(ord, TERMINAL_CONTROLS), " ")
 
 
 def _plain(value: Any) -> str:
-    """A cell's text, on one line and without control characters."""
+    """A cell's text, on one line and without a character a terminal acts on (none of
+    them is printable: printable text is kept as it is)."""
     if value is None:
         return ""
     text = yes_no(value) if isinstance(value, bool) else str(value)

@@ -15,7 +15,6 @@ import typer
 from tests.unit.synapse_script import Synapse
 from wmx.admin.act import Act, Done, Results, Rows
 from wmx.admin.actions import media, room, service, user
-from wmx.errors import InputError
 from wmx.present import Column, OutputFormat, console, when
 from wmx.site import Site
 from wmx.site.topology import Topology
@@ -74,13 +73,14 @@ def test_deactivation_dry_run_and_the_real_one(
     assert len(questions) == 1
 
 
-def test_an_account_already_deactivated_is_an_input_error(one_host: Site) -> None:
+def test_an_account_already_deactivated_is_left_as_it_is(one_host: Site) -> None:
     synapse = Synapse(
         {("GET", f"/_synapse/admin/v2/users/{USER}"): {"name": USER, "deactivated": True}}
     )
     act, questions = _act(one_host, synapse)
-    with pytest.raises(InputError, match="already deactivated"):
-        user.deactivate(act, USER, erase=False, dry_run=False)
+    done = user.deactivate(act, USER, erase=False, dry_run=False)
+    assert done.message == f"[bold]{USER}[/] is already deactivated (nothing to do)."
+    assert done.data["changed"] is False
     assert questions == [] and synapse.changes() == []
 
 
@@ -131,8 +131,11 @@ def test_media_deletion_says_what_it_deletes_before_it_does(one_host: Site) -> N
     act, questions = _act(one_host, synapse)
     done = media.delete_before(act, 1_700_000_000_000, "10M", 10 * 1024**2, False)
     since = when(1_700_000_000_000)
-    assert questions == [f"Delete local media larger than 10M not used since {since}?"]
-    assert done.message == "2 item(s) of media deleted."
+    assert questions == [
+        f"Delete local media larger than 10M not used since {since}? It cannot be undone "
+        "(--dry-run lists what would go)"
+    ]
+    assert isinstance(done, Done) and done.message == "2 item(s) of media deleted."
     assert synapse.changes() == [("POST", "/_synapse/admin/v1/media/delete")]
 
 

@@ -12,10 +12,12 @@ from wmx.admin.ids import (
     check_media,
     check_new_user_id,
     check_past_ms,
+    check_report_id,
     check_room,
     check_room_alias,
     check_room_id,
     check_user_id,
+    lowercase_user_id,
     parse_moment,
     parse_size,
 )
@@ -45,9 +47,68 @@ def test_room_ids_aliases_events() -> None:
     assert check_room_id(v12) == v12
     assert check_room_alias("#café:wmx.test".replace("é", "e")) == "#cafe:wmx.test"
     assert check_room("#x:wmx.test") == "#x:wmx.test"
-    for bad in ("abc", "!", "!a b:c", "#x", "#:wmx.test"):
+    for bad in ("abc", "!", "!a b:c", "#x", "#x:bad server"):
         with pytest.raises(ValueError, match=repr(bad)[1:-1]):
             check_room(bad)
+
+
+# Aliases Synapse 1.163 created when asked (PUT /directory/room/ALIAS answered 200): any
+# script, look-alikes, format characters, an empty localpart, 255 characters of CJK
+# (730 bytes: Synapse counts characters).
+SYNAPSE_TAKES = [
+    "#café:wmx.test",
+    "#漢字:wmx.test",
+    "#\u0430dmin:wmx.test",
+    "#adm\u202ein:wmx.test",
+    "#x\u200by:wmx.test",
+    "#a\u00a0b:wmx.test",
+    "#😀:wmx.test",
+    "#a#b:wmx.test",
+    "#a/b?c:wmx.test",
+    "#:wmx.test",
+    "#" + "漢" * 244 + ":wmx.test",
+]
+
+
+@pytest.mark.parametrize("alias", SYNAPSE_TAKES)
+def test_every_alias_synapse_makes_can_be_named(alias: str) -> None:
+    assert check_room_alias(alias) == alias
+    assert check_room(f" {alias} ") == alias
+
+
+@pytest.mark.parametrize(
+    ("alias", "cause"),
+    [
+        ("#a b:wmx.test", "holds a space"),  # Synapse refuses whitespace too
+        ("#a\tb:wmx.test", "control character \\(U\\+0009\\)"),
+        ("#e\x1b[31mx:wmx.test", "control character \\(U\\+001B\\)"),
+        ("#a\x7fb:wmx.test", "U\\+007F"),
+        ("#a\x85b:wmx.test", "U\\+0085"),
+        ("#a\x00b:wmx.test", "U\\+0000"),
+        ("#a\udcffb:wmx.test", "not UTF-8"),
+        ("#" + "a" * 247 + ":wmx.test", "longer than 255 characters"),
+        ("#nocolon", "such as #name:example.org"),
+        ("#x:bad server", "such as #name:example.org"),
+    ],
+)
+def test_malformed_aliases_are_one_line_naming_why(alias: str, cause: str) -> None:
+    with pytest.raises(ValueError, match=cause) as refused:
+        check_room_alias(alias)
+    assert "\n" not in str(refused.value) and "\x1b" not in str(refused.value)
+
+
+def test_report_ids_stop_at_what_synapse_stores() -> None:
+    assert check_report_id(0) == 0
+    assert check_report_id(2**63 - 1) == 2**63 - 1
+    for bad in (2**63, 99999999999999999999999, -1):
+        with pytest.raises(ValueError, match="not an event report number"):
+            check_report_id(bad)
+
+
+def test_lowercase_user_id_only_when_it_differs() -> None:
+    assert lowercase_user_id("@UPPER:wmx.test") == "@upper:wmx.test"
+    assert lowercase_user_id("@MiXed:Wmx.Test") == "@mixed:Wmx.Test"
+    assert lowercase_user_id("@lower:wmx.test") is None
 
 
 def test_media() -> None:

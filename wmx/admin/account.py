@@ -21,7 +21,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wmx.admin.client import SynapseAdmin
-from wmx.admin.http import AdminApiError, AdminHttp, SynapseUnreachable, UnauthorizedError
+from wmx.admin.http import (
+    AdminApiError,
+    AdminHttp,
+    NotFoundError,
+    SynapseUnreachable,
+    UnauthorizedError,
+    UnexpectedReply,
+)
 from wmx.admin.registration import register_user
 from wmx.admin.tunnel import synapse_tunnel
 from wmx.components.synapse import SYNAPSE_PORT
@@ -64,6 +71,11 @@ def check_admin_url(value: str) -> str:
         host, _ = parts.hostname or "", parts.port
     except ValueError:
         raise refused from None
+    if parts.path:  # the pattern took no `@`: nothing secret to hide in it
+        raise InputError(
+            f"--url {url}: give Synapse's base URL without a path ({parts.path!r}), such as "
+            f"{parts.scheme}://{parts.netloc}: wmx adds /_synapse/admin and /_matrix itself"
+        )
     if url.startswith("http://") and not private_host(host):
         raise InputError(
             f"--url {url}: wmx sends wmx-admin's password to this URL, and plain http:// "
@@ -125,6 +137,12 @@ def admin_session(site: Site, url: str | None = None) -> Iterator[SynapseAdmin]:
         with admin:
             try:
                 sign_in(admin, site)
+            except (NotFoundError, UnexpectedReply) as exc:
+                raise _not_synapse(site, url, exc) from None
+            except AdminApiError as exc:
+                if exc.status not in (404, 405, 501):
+                    raise
+                raise _not_synapse(site, url, exc) from None
             except SynapseUnreachable as exc:
                 if url:
                     raise
@@ -137,6 +155,27 @@ def admin_session(site: Site, url: str | None = None) -> Iterator[SynapseAdmin]:
                     "runs, `wmx logs synapse` why not"
                 ) from None
             yield admin
+
+
+def _not_synapse(site: Site, url: str | None, exc: WmxError) -> WmxError:
+    """Signing in got an answer Synapse's client API never gives (a 404 for whoami or
+    login, a 200 that is no JSON object): what answers is not Synapse, or not its
+    client listener (a web server, the metrics or replication port)."""
+    request = getattr(exc, "request", "")
+    if isinstance(exc, UnexpectedReply) or not request:
+        cause = str(exc)
+    else:
+        cause = f"{getattr(exc, 'status', 404)} for {request}"
+    if url:
+        return InputError(
+            f"--url {url} does not lead to Synapse's Admin API: no Matrix client API answers "
+            f"there ({cause}); give Synapse's client listener, e.g. http://10.0.0.5:8008"
+        )
+    host = site.topology.the("homeserver").name
+    return WmxError(
+        f"what answers on {host} port {SYNAPSE_PORT} (reached over SSH) is not Synapse's "
+        f"client API ({cause}); `wmx status` says whether Synapse runs"
+    )
 
 
 def sign_in(admin: SynapseAdmin, site: Site) -> None:
@@ -185,7 +224,9 @@ def _log_in(http: AdminHttp, password: str) -> str | None:
         "initial_device_display_name": ADMIN_DISPLAY_NAME,
     }
     try:
-        data = http.post("/_matrix/client/v3/login", json=body, authenticated=False)
+        data = http.post(
+            "/_matrix/client/v3/login", json=body, authenticated=False, keys=("access_token",)
+        )
     except AdminApiError as exc:
         # 403: no such account, wrong password or deactivated; 401: locked.
         if exc.status in (401, 403):

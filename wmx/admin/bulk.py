@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.connection import Connection
+from typing import Any
 
 from wmx.admin.client import SynapseAdmin
 from wmx.admin.notices import NoticesDisabledError
@@ -157,6 +158,49 @@ def send_notices(
         except WmxError as exc:
             results.append({"user_id": user_id, "result": _failed(exc), "event_id": None})
     return results
+
+
+# Media
+
+# Synapse's statistics of each account's uploads: the accounts that have any.
+UPLOADERS = "/_synapse/admin/v1/statistics/users/media"
+
+
+def unused_media(
+    admin: SynapseAdmin, server: str, before_ms: int, *, size_gt: int, keep_profiles: bool
+) -> list[dict[str, Any]]:
+    """The local media `POST /media/delete?before_ts=…` would delete (`media delete
+    --before --dry-run`), found as Synapse finds it: last used (or, never used, made)
+    before `before_ms`, larger than `size_gt` bytes, neither quarantined nor protected,
+    and with `keep_profiles` no account's or room's avatar. Read from each uploader's
+    media listing; an avatar set in one room only (Synapse keeps it too) is not known
+    here."""
+    avatars: set[str] = set()
+    if keep_profiles:
+        avatars |= {
+            str(u.get("avatar_url"))
+            for u in admin.users.pages(guests=True, deactivated=True).collect().items
+        }
+        avatars |= {str(r.get("avatar")) for r in admin.rooms.pages().collect().items}
+    uploaders = admin.http.pages(UPLOADERS, "users").collect().items
+    found = []
+    for uploader in uploaders:
+        user_id = uploader.get("user_id")
+        if not user_id or not uploader.get("media_count"):
+            continue
+        for media in admin.media.of_user(str(user_id)).items:
+            uri = f"mxc://{server}/{media.get('media_id')}"
+            last_used = media.get("last_access_ts") or media.get("created_ts")
+            if (
+                isinstance(last_used, int)
+                and last_used < before_ms
+                and int(media.get("media_length") or 0) > size_gt
+                and not media.get("quarantined_by")
+                and not media.get("safe_from_quarantine")
+                and uri not in avatars
+            ):
+                found.append({**media, "media": uri, "user_id": user_id, "last_used_ts": last_used})
+    return found
 
 
 # Rooms

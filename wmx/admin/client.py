@@ -66,7 +66,7 @@ class SynapseAdmin:
 
     def whoami(self) -> str:
         """The user id the access token belongs to (401 if the token is no good)."""
-        return str(self.http.get("/_matrix/client/v3/account/whoami")["user_id"])
+        return str(self.http.get("/_matrix/client/v3/account/whoami", keys=("user_id",))["user_id"])
 
     def server_version(self) -> str:
         data = self.http.get("/_synapse/admin/v1/server_version", authenticated=False)

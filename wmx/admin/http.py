@@ -38,10 +38,23 @@ V2 = "/_synapse/admin/v2"
 class AdminApiError(WmxError):
     """Synapse refused or failed a request; the message says what and why."""
 
-    def __init__(self, message: str, *, status: int = 0, errcode: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int = 0, errcode: str = "", request: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.errcode = errcode
+        self.request = request  # the method and path that failed, when known
+
+
+class UnexpectedReply(AdminApiError):
+    """A success status with a body that is not what Synapse sends (not JSON, not an
+    object, a field missing): something else answers there, or a proxy in between
+    rewrote the answer."""
+
+
+# How much of an unexpected answer an error line quotes.
+SHOWN_REPLY = 60
 
 
 class SynapseUnreachable(WmxError):
@@ -58,12 +71,14 @@ class UnauthorizedError(AdminApiError):
 
 
 class NotFoundError(InputError):
-    """404 on something the operator named: exit code 2, like any unknown id."""
+    """404 on something the operator named: exit code 2, like any unknown id.
+    `request` is the method and path that got the 404."""
 
-    def __init__(self, message: str, *, errcode: str = "") -> None:
+    def __init__(self, message: str, *, errcode: str = "", request: str = "") -> None:
         super().__init__(message)
         self.status = 404
         self.errcode = errcode
+        self.request = request
 
 
 def endpoint(template: str, *segments: str) -> str:
@@ -96,6 +111,15 @@ class PageStream(Generic[T]):
     def collect(self) -> Listing[T]:
         items = [item for page in self for item in page]
         return Listing(items, self.total)
+
+
+def shown_reply(text: str, secret: str = "") -> str:
+    """The start of an answer for an error line: one line, every control character
+    escaped, the access token (an echoing server sends it back) hidden."""
+    if secret:
+        text = text.replace(secret, "<hidden>")
+    quoted = repr(text[:SHOWN_REPLY])
+    return quoted + ("…" if len(text) > SHOWN_REPLY else "")
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
@@ -173,8 +197,10 @@ class AdminHttp:
         json: Any = None,
         not_found: str | None = None,
         authenticated: bool = True,
+        keys: tuple[str, ...] = (),
     ) -> Any:
-        """Send one request; return its JSON body (a dict, or {} when empty).
+        """Send one request; return its JSON body (a dict, or {} when empty), which
+        must hold `keys`.
 
         `not_found` is the message for a 404, naming what the operator asked for.
         """
@@ -207,24 +233,46 @@ class AdminHttp:
                 self._sleep(retry_delay(response, attempt))
                 attempt += 1
                 continue
-            return self._result(response, method, path, not_found)
+            return self._result(response, method, path, not_found, keys)
+
+    def unexpected(self, method: str, path: str, status: int, what: str, body: str) -> Exception:
+        """The error for an answer Synapse would not give, quoting its start."""
+        request = f"{method} {path.split('?')[0]}"
+        return UnexpectedReply(
+            f"{request}: Synapse answered {status} with {what}: {shown_reply(body, self._token)}",
+            status=status,
+            request=request,
+        )
 
     def _result(
-        self, response: httpx.Response, method: str, path: str, not_found: str | None
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        not_found: str | None,
+        keys: tuple[str, ...] = (),
     ) -> Any:
         status = response.status_code
         if response.is_success:
-            if not response.content:
+            if not response.content and not keys:
                 return {}
             try:
-                return response.json()
+                body = response.json() if response.content else {}
             except ValueError:
-                raise AdminApiError(
-                    f"{method} {path}: Synapse answered {status} with something not JSON",
-                    status=status,
+                raise self.unexpected(
+                    method, path, status, "something not JSON", response.text
                 ) from None
+            if not isinstance(body, dict):
+                raise self.unexpected(method, path, status, "JSON not an object", response.text)
+            missing = [key for key in keys if key not in body]
+            if missing:
+                raise self.unexpected(
+                    method, path, status, f"JSON without {missing[0]!r}", response.text
+                )
+            return body
         error, errcode = _error_of(response)
         code = f" {errcode}" if errcode else ""
+        request = f"{method} {path.split('?')[0]}"
         if status == 401:
             raise UnauthorizedError(
                 f"Synapse rejected wmx's access token (401{code}): {error}",
@@ -235,12 +283,17 @@ class AdminHttp:
             raise AdminApiError(f"forbidden (403{code}): {error}", status=status, errcode=errcode)
         if status == 404 and errcode == "M_UNRECOGNIZED":
             raise AdminApiError(
-                f"this Synapse does not know {method} {path.split('?')[0]} (an older release?)",
+                f"this Synapse does not know {request} (an older release?)",
                 status=status,
                 errcode=errcode,
+                request=request,
             )
         if status == 404:
-            raise NotFoundError(not_found or f"not found: {error}", errcode=errcode)
+            raise NotFoundError(
+                not_found or f"not found: {error}",
+                errcode=errcode,
+                request=request,
+            )
         if status == 429:
             asked = asked_delay(response)
             raise AdminApiError(
@@ -255,7 +308,10 @@ class AdminHttp:
         if status == 400:
             raise InputError(f"Synapse refused the request (400{code}): {error}")
         raise AdminApiError(
-            f"{method} {path} failed ({status}{code}): {error}", status=status, errcode=errcode
+            f"{method} {path} failed ({status}{code}): {error}",
+            status=status,
+            errcode=errcode,
+            request=request,
         )
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -272,7 +328,11 @@ class AdminHttp:
 
     def get_list(self, path: str, key: str, **kwargs: Any) -> list[Any]:
         """GET an object and return the list under `key` (empty when Synapse omits it)."""
-        return cast(list[Any], self.get(path, **kwargs).get(key, []))
+        data = self.get(path, **kwargs)
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise self.unexpected("GET", path, 200, f"{key!r} not a list", str(data))
+        return items
 
     def paginate(self, path: str, key: str, **options: Any) -> Listing[Any]:
         """Every item of a paginated listing (`pages`, 100 a request unless `page_size`)."""
@@ -294,13 +354,16 @@ class AdminHttp:
 
         def fetch(stream: PageStream[Any]) -> Iterator[list[Any]]:
             start: str | int = 0
+            seen: set[str] = {"0"}
             count = 0
             while limit is None or count < limit:
                 size = page_size if limit is None else min(page_size, limit - count)
                 data = self.get(path, params={**(params or {}), "from": start, "limit": size})
                 if isinstance(data.get(total_key), int):
                     stream.total = cast(int, data[total_key])
-                items = list(data.get(key) or [])
+                items = data.get(key) or []
+                if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                    raise self.unexpected("GET", path, 200, f"{key!r} not a list", str(data))
                 if limit is not None:
                     items = items[: limit - count]
                 count += len(items)
@@ -309,9 +372,21 @@ class AdminHttp:
                 following = data.get(next_key)
                 if following is None or not items:
                     return
-                start = following
+                start = self.next_page(path, next_key, following, seen, count)
 
         return PageStream(fetch)
+
+    def next_page(self, path: str, key: str, token: Any, seen: set[str], count: int) -> str | int:
+        """The `from` of the next page: a token Synapse has not given before. One it
+        gave already would fetch the same pages again, without end."""
+        if isinstance(token, bool) or not isinstance(token, str | int) or str(token) in seen:
+            raise UnexpectedReply(
+                f"GET {path}: Synapse's {key} {shown_reply(str(token))} "
+                + ("repeats an earlier page's" if str(token) in seen else "is no page token")
+                + f"; stopped after {count} items (some may be missing or twice)"
+            )
+        seen.add(str(token))
+        return token
 
 
 def _query_value(value: str | int | bool) -> str:

@@ -19,6 +19,12 @@ from wmx.site.model import check_localpart as check_localpart
 _USER_LOCALPART = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
 _SERVER_NAME = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _OPAQUE = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
+# A room alias's localpart, as Synapse creates them: any character but ':' and ASCII
+# whitespace (`string.whitespace`: "Invalid characters in room alias"), Unicode
+# included (`#café`, `#漢字`, `#\u0430dmin` with a Cyrillic a), even an empty one. wmx also refuses
+# the C0 and C1 controls and DEL, which Synapse takes (a pasted escape sequence, never a
+# name someone types), and lone surrogates (undecodable bytes in argv, no character).
+_ALIAS_REFUSED = re.compile(r"[\x00-\x20\x7f-\x9f\ud800-\udfff]")
 _MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _AGE = re.compile(r"^(\d+)\s*([smhdw])$")
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -26,6 +32,12 @@ _SIZE = re.compile(r"^(\d+)\s*([KMG]i?B?|B)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 MAX_ID_LENGTH = 255
+# Synapse counts an alias's length in characters, not bytes: "Can't create aliases longer
+# than 255 characters" (`#` and 240 `漢`, 730 bytes of UTF-8, is taken).
+MAX_ALIAS_LENGTH = 255
+# Event report ids are PostgreSQL/SQLite 64-bit integers: a larger one made Synapse fail
+# with a 500 (integer overflow) instead of a 404.
+MAX_REPORT_ID = 2**63 - 1
 # The earliest moment a check takes. Synapse refuses a timestamp before the epoch ("must
 # be a positive integer") and its media API any in 1970 (it takes them for seconds); no
 # event or file on a Matrix server is that old (Matrix began in 2014).
@@ -89,19 +101,46 @@ def check_room_id(value: str) -> str:
 
 
 def check_room_alias(value: str) -> str:
-    """`#name:server`."""
+    """`#name:server`, the name in any script (as Synapse takes them), never holding a
+    space or a control character."""
     text = value.strip()
     name, sep, server = text[1:].partition(":")
-    if (
-        not text.startswith("#")
-        or not sep
-        or not name
-        or not _OPAQUE.match(name)
-        or not _server_ok(server)
-        or len(text) > MAX_ID_LENGTH
-    ):
+    if not text.startswith("#") or not sep or not _server_ok(server):
         raise ValueError(f"{value!r} is not a room alias (such as #name:example.org)")
+    refused = _ALIAS_REFUSED.search(name)
+    if refused:
+        char = refused[0]
+        kind = (
+            "a space"
+            if char == " "
+            else "bytes that are not UTF-8"
+            if "\ud800" <= char <= "\udfff"
+            else f"a control character (U+{ord(char):04X})"
+        )
+        raise ValueError(
+            f"{value!r} is not a room alias: it holds {kind}; name the room by its id (!…) instead"
+        )
+    if len(text) > MAX_ALIAS_LENGTH:
+        raise ValueError(
+            f"{value[:40]!r}… is not a room alias: longer than {MAX_ALIAS_LENGTH} characters"
+        )
     return text
+
+
+def check_report_id(value: int) -> int:
+    """An event report's number: 0 up to the largest 64-bit integer Synapse stores."""
+    if not 0 <= value <= MAX_REPORT_ID:
+        raise ValueError(f"{value} is not an event report number (0 to {MAX_REPORT_ID})")
+    return value
+
+
+def lowercase_user_id(user_id: str) -> str | None:
+    """The id with its localpart lowercased, when that differs: Synapse makes the name of
+    every account it registers lowercase (`UPPER` becomes @upper), though accounts of
+    older releases may still have capitals, so wmx never lowercases an id on its own."""
+    localpart, sep, server = user_id[1:].partition(":")
+    lowered = f"@{localpart.lower()}{sep}{server}"
+    return lowered if lowered != user_id else None
 
 
 def check_room(value: str) -> str:

@@ -170,6 +170,12 @@ def media_fields(server: str, media_id: str) -> list[Column]:
 
 
 ROOM_MEDIA_COLUMNS = columns("media, origin")
+# `wmx media delete --before … --dry-run`: what would go.
+UNUSED_MEDIA_COLUMNS = columns(
+    "would delete:media, uploaded by:user_id, type:media_type, size:media_length, "
+    "name:upload_name, last used:last_used_ts",
+    media_length=size,
+)
 
 
 def room_media_rows(found: Mapping[str, Any]) -> list[dict[str, str]]:

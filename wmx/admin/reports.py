@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import cast
 
 from wmx.admin.http import LISTING_PAGE_SIZE, PAGE_SIZE, V1, ApiGroup, Listing, PageStream, endpoint
+from wmx.admin.ids import check_report_id
 from wmx.admin.types import EventReport
+from wmx.errors import InputError
 
 
 def _unknown(report_id: int) -> str:
     return f"unknown event report {report_id}"
+
+
+def _path(report_id: int) -> str:
+    """The report's endpoint, for a number Synapse can store (a larger one overflowed
+    into a 500): anything else is an input error, and nothing is sent."""
+    try:
+        check_report_id(report_id)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return endpoint(V1 + "/event_reports/{}", str(report_id))
 
 
 class ReportsApi(ApiGroup):
@@ -56,13 +68,9 @@ class ReportsApi(ApiGroup):
     def get(self, report_id: int) -> EventReport:
         return cast(
             EventReport,
-            self._http.get(
-                endpoint(V1 + "/event_reports/{}", str(report_id)), not_found=_unknown(report_id)
-            ),
+            self._http.get(_path(report_id), not_found=_unknown(report_id)),
         )
 
     def resolve(self, report_id: int) -> None:
         """Synapse has no 'resolved' state: resolving a report deletes it."""
-        self._http.delete(
-            endpoint(V1 + "/event_reports/{}", str(report_id)), not_found=_unknown(report_id)
-        )
+        self._http.delete(_path(report_id), not_found=_unknown(report_id))

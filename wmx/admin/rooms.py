@@ -30,6 +30,22 @@ CLIENT = "/_matrix/client/v3"
 NOTICE_ROOM_NAME = "Content Violation Notification"
 
 
+# The orderings Synapse sorts largest first by itself (`dir=f`), where `dir=b` gives the
+# smallest first: the counts and the room version (synapse/storage/databases/main/room.py,
+# `get_rooms_paginate`; "size" is the deprecated name of joined_members). Every other
+# ordering is smallest, first or A-Z first with `dir=f`.
+LARGEST_FIRST_ORDERINGS = frozenset(
+    {"joined_members", "joined_local_members", "version", "state_events", "size"}
+)
+
+
+def room_list_direction(order_by: str, *, descending: bool) -> str:
+    """Synapse's `dir` for `wmx room list --sort ORDER [--desc]`: `--desc` is largest,
+    last or Z-A first for every ordering, and without it the smallest, first or A-Z."""
+    natural_largest_first = order_by in LARGEST_FIRST_ORDERINGS
+    return "f" if descending == natural_largest_first else "b"
+
+
 def unknown_room(room_id: str) -> str:
     return f"unknown room {room_id} (this homeserver does not know it)"
 
@@ -37,7 +53,7 @@ def unknown_room(room_id: str) -> str:
 class RoomFilters(TypedDict, total=False):
     search: str | None  # name, alias or id containing this
     order_by: str
-    backwards: bool
+    backwards: bool  # largest, last or Z-A first (whatever the ordering)
     empty_only: bool
     public_only: bool
     limit: int | None
@@ -51,10 +67,11 @@ class RoomsApi(ApiGroup):
         self, *, page_size: int = LISTING_PAGE_SIZE, **filters: Unpack[RoomFilters]
     ) -> PageStream[RoomSummary]:
         """The rooms in large pages, each fetched as the caller iterates."""
+        order_by = filters.get("order_by", "name")
         params = {
             "search_term": filters.get("search") or None,
-            "order_by": filters.get("order_by", "name"),
-            "dir": "b" if filters.get("backwards") else "f",
+            "order_by": order_by,
+            "dir": room_list_direction(order_by, descending=bool(filters.get("backwards"))),
             "empty_rooms": True if filters.get("empty_only") else None,
             "public_rooms": True if filters.get("public_only") else None,
         }
@@ -109,7 +126,9 @@ class RoomsApi(ApiGroup):
             body.update(
                 new_room_user_id=new_room_user_id, room_name=NOTICE_ROOM_NAME, message=message
             )
-        data = self._http.delete(endpoint(V2 + "/rooms/{}", room_id), json=body)
+        data = self._http.delete(
+            endpoint(V2 + "/rooms/{}", room_id), json=body, keys=("delete_id",)
+        )
         return str(data["delete_id"])
 
     def delete_status(self, delete_id: str) -> DeleteStatus:
@@ -143,6 +162,7 @@ class RoomsApi(ApiGroup):
             endpoint(V1 + "/purge_history/{}", room_id),
             json={"purge_up_to_ts": before_ms, "delete_local_events": delete_local_events},
             not_found=unknown_room(room_id),
+            keys=("purge_id",),
         )
         return str(data["purge_id"])
 
@@ -162,6 +182,7 @@ class RoomsApi(ApiGroup):
         data = self._http.get(
             endpoint(CLIENT + "/directory/room/{}", alias),
             not_found=f"unknown room alias {alias} (it points to no room)",
+            keys=("room_id",),
         )
         return str(data["room_id"])
 
@@ -194,11 +215,17 @@ class RoomsApi(ApiGroup):
 
     def public_rooms(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The published room directory as clients see it."""
+        path = f"{CLIENT}/publicRooms"
         rooms: list[dict[str, Any]] = []
-        since: str | None = None
+        since: str | int | None = None
+        seen: set[str] = set()
         while True:
-            data = self._http.get(f"{CLIENT}/publicRooms", params={"limit": 100, "since": since})
-            rooms += data.get("chunk", [])
-            since = data.get("next_batch")
-            if not since or (limit is not None and len(rooms) >= limit):
+            data = self._http.get(path, params={"limit": 100, "since": since})
+            chunk = data.get("chunk", [])
+            if not isinstance(chunk, list):
+                raise self._http.unexpected("GET", path, 200, "'chunk' not a list", str(data))
+            rooms += chunk
+            following = data.get("next_batch")
+            if not following or (limit is not None and len(rooms) >= limit):
                 return rooms[:limit] if limit is not None else rooms
+            since = self._http.next_page(path, "next_batch", following, seen, len(rooms))

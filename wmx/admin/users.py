@@ -16,6 +16,7 @@ from wmx.admin.http import (
     PageStream,
     endpoint,
 )
+from wmx.admin.ids import lowercase_user_id
 from wmx.admin.types import Device, RedactStatus, UserDetails, UserSummary, Whois
 
 
@@ -29,8 +30,18 @@ def generate_password() -> str:
 AccountFlag = Literal["locked", "suspended", "shadow_banned"]
 
 
-def _unknown(user_id: str) -> str:
-    return f"unknown user {user_id} (no such account on this homeserver)"
+def _unknown(user_id: str, *, checked: bool | None = None) -> str:
+    """The 404 message; for an id with capitals, whether its lowercase form exists
+    (`checked`, None when not looked up), since Synapse registers names in lowercase."""
+    plain = f"unknown user {user_id} (no such account on this homeserver)"
+    lowered = lowercase_user_id(user_id)
+    if lowered is None or checked is False:
+        return plain
+    if checked:
+        return (
+            f"{plain}; Synapse registers names in lowercase, and {lowered} exists: did you mean it?"
+        )
+    return f"{plain}; Synapse registers names in lowercase: is it {lowered}?"
 
 
 def connections(info: Whois) -> list[dict[str, Any]]:
@@ -89,16 +100,27 @@ class UsersApi(ApiGroup):
         )
 
     def get(self, user_id: str) -> UserDetails:
+        """The account's details. An unknown id holding capitals is looked up in
+        lowercase too, to name the account meant (never to act on it in its place:
+        accounts made by older releases may have capitals)."""
         path = endpoint(V2 + "/users/{}", user_id)
-        details = cast(UserDetails, self._http.get(path, not_found=_unknown(user_id)))
+        try:
+            details = cast(UserDetails, self._http.get(path))
+        except NotFoundError:
+            lowered = lowercase_user_id(user_id)
+            found = None if lowered is None else self._found(lowered)
+            raise NotFoundError(_unknown(user_id, checked=found)) from None
         return _creation_in_ms(details)
 
-    def exists(self, user_id: str) -> bool:
+    def _found(self, user_id: str) -> bool:
         try:
-            self.get(user_id)
+            self._http.get(endpoint(V2 + "/users/{}", user_id))
         except NotFoundError:
             return False
         return True
+
+    def exists(self, user_id: str) -> bool:
+        return self._found(user_id)
 
     def put(self, user_id: str, body: dict[str, Any]) -> UserDetails:
         """Create the account, or change the given fields of an existing one."""
@@ -200,7 +222,9 @@ class UsersApi(ApiGroup):
         body: dict[str, Any] = {"rooms": rooms or []}
         if reason:
             body["reason"] = reason
-        data = self._http.post(endpoint(V1 + "/user/{}/redact", user_id), json=body)
+        data = self._http.post(
+            endpoint(V1 + "/user/{}/redact", user_id), json=body, keys=("redact_id",)
+        )
         return str(data["redact_id"])
 
     def redaction_status(self, redact_id: str) -> RedactStatus:

@@ -12,7 +12,7 @@ from wmx.cli.common import checked, group
 app = group("admin")
 
 
-@command(app, output=False)
+@command(app, yes="accepted", output=False)
 def bootstrap(
     cmd: Cmd,
     localpart: Annotated[

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import typer
 
@@ -54,6 +54,12 @@ Output = Annotated[
     OutputFormat, typer.Option("--output", "-o", help="table for people; json or yaml for scripts.")
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+# --yes on a command that changes something but asks nothing: scripts pass --yes to every
+# such command (exit 2 for an unknown option had failed them on `lock`, `admin`, …).
+YesAccepted = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Accepted for scripts; this command asks nothing."),
+]
 UserId = Annotated[str, typer.Argument(help="User id (@name:server) or just the name.")]
 Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many.")]
 PasswordFile = Annotated[
@@ -131,23 +137,26 @@ _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 _OUTPUT = inspect.Parameter("output", _KEYWORD, annotation=Output, default=OutputFormat.table)
 _URL = inspect.Parameter("url", _KEYWORD, annotation=AdminUrl, default=None)
 _YES = inspect.Parameter("yes", _KEYWORD, annotation=Yes, default=False)
+_YES_ACCEPTED = inspect.Parameter("yes", _KEYWORD, annotation=YesAccepted, default=False)
 
 
 def command(
     app: typer.Typer,
     name: str | None = None,
     *,
-    yes: bool = False,
+    yes: bool | Literal["accepted"] = False,
     output: bool = True,
     url: bool = True,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register `func(cmd: Cmd, …)` as a command of `app`: its own parameters, then `--yes`
-    (with `yes`: `cmd.run`'s actions ask unless it is given), `--output` and `--url` (each
-    unless turned off), as a hand-written command has them."""
+    (with `yes`: `cmd.run`'s actions ask unless it is given; `yes="accepted"` for a
+    command that changes something without asking: --yes is taken and changes nothing),
+    `--output` and `--url` (each unless turned off), as a hand-written command has them."""
+    yes_option = _YES_ACCEPTED if yes == "accepted" else _YES
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(func, eval_str=True).parameters.values())[1:]
-        extra = [p for p, on in ((_YES, yes), (_OUTPUT, output), (_URL, url)) if on]
+        extra = [p for p, on in ((yes_option, yes), (_OUTPUT, output), (_URL, url)) if on]
         if clash := {p.name for p in own} & {p.name for p in extra}:
             raise TypeError(f"{func.__name__}: {clash} would hide --yes/--output/--url")
         app.command(name)(_command(func.__name__, func.__doc__, own + extra, func))
@@ -188,13 +197,14 @@ def on_off_commands(
     off_first: bool = False,
 ) -> None:
     """Register `on` and `off` (each a command name and its help) as commands taking
-    `target` (the argument's name and its annotated type), `--output` and `--url`; both
-    call `switch(cmd, target value, True for on / False for off)`.
+    `target` (the argument's name and its annotated type), `--yes` (accepted: neither
+    asks), `--output` and `--url`; both call `switch(cmd, target value, True for on /
+    False for off)`.
 
     `off_first` lists the off command first in `--help`.
     """
     argument, kind = target
-    params = [inspect.Parameter(argument, _KEYWORD, annotation=kind), _OUTPUT, _URL]
+    params = [inspect.Parameter(argument, _KEYWORD, annotation=kind), _YES_ACCEPTED, _OUTPUT, _URL]
     pair = [(*off, False), (*on, True)] if off_first else [(*on, True), (*off, False)]
     for name, help_text, value in pair:
 

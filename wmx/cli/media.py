@@ -57,10 +57,10 @@ def quarantine(
     elif room is not None:
         cmd.run(ops.quarantine_room, ref(room))
     else:
-        cmd.run(ops.quarantine_user, cmd.user_id(str(user)))
+        cmd.run(ops.quarantine_user, cmd.user_id(str(user), refuse="quarantine the media of"))
 
 
-@command(app)
+@command(app, yes="accepted")
 def unquarantine(cmd: Cmd, media: MediaRef) -> None:
     """Release media from quarantine."""
     cmd.run(ops.unquarantine, cmd.local(ids.check_media, media))
@@ -96,18 +96,22 @@ def delete(
     include_profiles: Annotated[
         bool, typer.Option("--include-profiles", help="With --before: avatars too.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --before: only list what would be deleted."),
+    ] = False,
 ) -> None:
     """Delete local media from disk: one item, or everything not used since a date."""
     if (media is None) == (before is None):
         raise InputError("give one media id, or --before DATE")
     if media is not None:
-        if size or include_profiles:
-            raise InputError("--size and --include-profiles go with --before")
+        if size or include_profiles or dry_run:
+            raise InputError("--size, --include-profiles and --dry-run go with --before")
         cmd.run(ops.delete, cmd.local(ids.check_local_media, media))
         return
     before_ms = moment_arg(str(before))
     size_gt = checked(ids.parse_size, size) if size else 0
-    cmd.run(ops.delete_before, before_ms, size, size_gt, include_profiles)
+    cmd.run(ops.delete_before, before_ms, size, size_gt, include_profiles, dry_run=dry_run)
 
 
 @command(app, "purge-remote", yes=True)

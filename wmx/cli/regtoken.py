@@ -51,7 +51,7 @@ def show(cmd: Cmd, token: Token) -> None:
     cmd.run(ops.token, checked(ids.check_token, token))
 
 
-@command(app)
+@command(app, yes="accepted")
 def create(
     cmd: Cmd,
     uses: Uses = None,
@@ -72,7 +72,7 @@ def create(
     )
 
 
-@command(app)
+@command(app, yes="accepted")
 def update(
     cmd: Cmd,
     token: Token,

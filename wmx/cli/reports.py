@@ -21,7 +21,11 @@ def _any_user_id(value: str, server_name: str) -> str:
     return ids.check_user_id(value, server_name, local=False)
 
 
-ReportId = Annotated[int, typer.Argument(help="The report number (see `wmx reports list`).", min=0)]
+# Bounded as Synapse stores it (wmx.admin.ids.MAX_REPORT_ID), refused before wmx signs in.
+ReportId = Annotated[
+    int,
+    typer.Argument(help="The report number (see `wmx reports list`).", min=0, max=2**63 - 1),
+]
 
 
 @command(app, "list")

@@ -49,7 +49,11 @@ def list_rooms(
     descending: Annotated[bool, typer.Option("--desc", help="Largest or last first.")] = False,
     search: Annotated[
         str | None,
-        typer.Option("--search", help="Only rooms whose name, alias or id contains this."),
+        typer.Option(
+            "--search",
+            help="Only rooms whose name, alias or id contains this (Synapse reads _ and % in "
+            "it as wildcards).",
+        ),
     ] = None,
     empty: Annotated[bool, typer.Option("--empty", help="Only rooms nobody is in.")] = False,
     public: Annotated[bool, typer.Option("--public", help="Only rooms in the directory.")] = False,
@@ -116,7 +120,7 @@ on_off_commands(
 )
 
 
-@command(app, "make-admin")
+@command(app, "make-admin", yes="accepted")
 def make_admin(
     cmd: Cmd,
     room: Room,

@@ -49,7 +49,11 @@ def list_users(
     admins: Annotated[bool, typer.Option("--admins", help="Only server admins.")] = False,
     name: Annotated[
         str | None,
-        typer.Option("--name", help="Only ids or display names containing this text."),
+        typer.Option(
+            "--name",
+            help="Only ids or display names containing this text (Synapse reads _ and % in "
+            "it as wildcards).",
+        ),
     ] = None,
     limit: Limit = None,
 ) -> None:
@@ -63,7 +67,7 @@ def show(cmd: Cmd, user: UserId) -> None:
     cmd.run(ops.show, cmd.user_id(user))
 
 
-@command(app)
+@command(app, yes="accepted")
 def create(
     cmd: Cmd,
     localpart: Annotated[str, typer.Argument(help="The new account's name (@NAME:server).")],
@@ -87,7 +91,7 @@ def create(
     cmd.run(ops.create, user_id, password, admin_flag, display_name, email)
 
 
-@command(app, "import")
+@command(app, "import", yes="accepted")
 def import_csv(
     cmd: Cmd,
     csv_file: Annotated[
@@ -116,7 +120,7 @@ def import_csv(
     cmd.run(ops.import_csv, rows, passwords_out)
 
 
-@command(app, "reset-password")
+@command(app, "reset-password", yes=True)
 def reset_password(
     cmd: Cmd,
     user: UserId,
@@ -126,13 +130,34 @@ def reset_password(
         bool, typer.Option("--keep-devices", help="Keep the account's sessions logged in.")
     ] = False,
 ) -> None:
-    """Set a new password (and log the account out everywhere, unless --keep-devices)."""
+    """Set a new password (and log the account out everywhere, unless --keep-devices).
+
+    Asks first: the old password stops working, and ending the sessions loses the
+    encryption keys only those devices hold.
+    """
     user_id = cmd.user_id(user, refuse="reset the password of")
     password = ops.new_password(password_file, generate_password, who=user_id)
     cmd.run(ops.reset_password, user_id, password, keep_devices=keep_devices)
 
 
-@command(app, "admin")
+@command(app, yes="accepted")
+def reactivate(
+    cmd: Cmd,
+    user: UserId,
+    password_file: PasswordFile = None,
+    generate_password: GeneratePassword = False,
+) -> None:
+    """Let a deactivated account log in again, with a new password.
+
+    Deactivation removed its password, rooms and e-mail addresses (and with --erase its
+    profile): only the password comes back.
+    """
+    user_id = cmd.user_id(user)
+    password = ops.new_password(password_file, generate_password, who=user_id)
+    cmd.run(ops.reactivate, user_id, password)
+
+
+@command(app, "admin", yes="accepted")
 def set_admin(
     cmd: Cmd,
     user: UserId,
@@ -253,7 +278,7 @@ def redact(
 ) -> None:
     """Redact (remove the content of) every event the account sent, in the background."""
     room_refs = [ref(r) for r in rooms or []]
-    user_id = cmd.user_id(user)
+    user_id = cmd.user_id(user, refuse="redact the events of")
     cmd.run(ops.redact, user_id, room_refs, reason=reason, wait=wait)
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import time
 
 from wmx.admin.act import Act, Done, Paged, Record, Rows
-from wmx.admin.present import ROOM_MEDIA_COLUMNS, media_columns, media_fields, room_media_rows
+from wmx.admin.bulk import unused_media
+from wmx.admin.present import (
+    ROOM_MEDIA_COLUMNS,
+    UNUSED_MEDIA_COLUMNS,
+    media_columns,
+    media_fields,
+    room_media_rows,
+    size,
+)
 from wmx.admin.types import DeletedMedia
 from wmx.present import esc, when
 
@@ -91,11 +99,37 @@ def delete(act: Act, media_id: str) -> Done:
     return _deleted(act.admin.media.delete(act.server_name, media_id))
 
 
-def delete_before(act: Act, before_ms: int, size: str | None, size_gt: int, profiles: bool) -> Done:
+def delete_before(
+    act: Act,
+    before_ms: int,
+    larger: str | None,
+    size_gt: int,
+    profiles: bool,
+    *,
+    dry_run: bool = False,
+) -> Done | Rows:
     """Delete local media last used before `before_ms`, larger than `size_gt` bytes
-    (`size` as the operator wrote it), avatars only with `profiles`."""
-    bigger = f" larger than {size}" if size else ""
-    act.ask(f"Delete local media{bigger} not used since {when(before_ms)}?")
+    (`larger` as the operator wrote it), avatars only with `profiles`; with `dry_run`,
+    only list what would go and how much."""
+    bigger = f" larger than {larger}" if larger else ""
+    since = when(before_ms)
+    if dry_run:
+        found = unused_media(
+            act.admin, act.server_name, before_ms, size_gt=size_gt, keep_profiles=not profiles
+        )
+        total = sum(int(m.get("media_length") or 0) for m in found)
+        return Rows(
+            found,
+            UNUSED_MEDIA_COLUMNS,
+            empty=f"no local media{bigger} unused since {since}: nothing would be deleted",
+            note=f"{len(found)} item(s) of local media ({size(total)}) would be deleted."
+            if found
+            else "",
+        )
+    act.ask(
+        f"Delete local media{bigger} not used since {since}? It cannot be undone "
+        "(--dry-run lists what would go)"
+    )
     result = act.admin.media.delete_local_before(
         before_ms, size_gt=size_gt, keep_profiles=not profiles
     )

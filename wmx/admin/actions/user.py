@@ -11,6 +11,7 @@ from wmx.admin.account import admin_user_id
 from wmx.admin.act import Act, Done, Paged, Record, Results, Rows
 from wmx.admin.actions.service import bridge_accounts
 from wmx.admin.bulk import deactivate_each, deactivation_targets, stale_devices
+from wmx.admin.http import NotFoundError
 from wmx.admin.passwords import NewPassword
 from wmx.admin.passwords import new_password as new_password  # for the commands
 from wmx.admin.present import (
@@ -24,7 +25,7 @@ from wmx.admin.present import (
     show_bootstrap,
     show_redaction,
 )
-from wmx.admin.types import RedactStatus
+from wmx.admin.types import RedactStatus, UserDetails
 from wmx.admin.user_import import ImportRow, import_users, tally
 from wmx.admin.user_import import parse_user_csv as parse_user_csv  # for the commands
 from wmx.admin.users import AccountFlag, connections
@@ -59,7 +60,13 @@ def create(
     act: Act, user_id: str, password: NewPassword, admin: bool, name: str | None, email: str | None
 ) -> Done:
     """Create the account (a server admin with `admin`; display `name`, e-mail address)."""
-    if act.admin.users.exists(user_id):
+    existing = _existing(act, user_id)
+    if existing is not None and existing.get("deactivated"):
+        raise InputError(
+            f"{user_id} already exists and is deactivated; `wmx user reactivate {user_id}` "
+            "lets it log in again with a new password"
+        )
+    if existing is not None:
         raise InputError(
             f"{user_id} already exists; `wmx user reset-password` changes its password"
         )
@@ -91,14 +98,61 @@ def import_csv(act: Act, rows: list[ImportRow], passwords_out: Path | None) -> R
     )
 
 
+def _existing(act: Act, user_id: str) -> UserDetails | None:
+    try:
+        return act.user(user_id)
+    except NotFoundError:
+        return None
+
+
+def _refuse_deactivated(user_id: str, details: UserDetails) -> None:
+    """A deactivated account cannot log in whatever its password (Synapse answers
+    M_USER_DEACTIVATED): a new one handed out would not work."""
+    if details.get("deactivated"):
+        raise InputError(
+            f"{user_id} is deactivated: no password lets it log in; "
+            f"`wmx user reactivate {user_id}` reactivates it with a new password"
+        )
+
+
 def reset_password(act: Act, user_id: str, password: NewPassword, *, keep_devices: bool) -> Done:
-    act.user(user_id)
+    """Replace the password (after asking: the old one stops working), and log the
+    account out of every session unless `keep_devices`."""
+    _refuse_deactivated(user_id, act.user(user_id))
+    if keep_devices:
+        act.ask(f"Replace {user_id}'s password? The old one stops working; sessions stay")
+    else:
+        act.ask(
+            f"Replace {user_id}'s password and log it out everywhere? The old password stops "
+            "working, every session ends, and messages whose encryption keys only those "
+            "devices hold can no longer be read (--keep-devices keeps the sessions)"
+        )
     act.admin.users.reset_password(user_id, password.value, logout_devices=not keep_devices)
     sessions = "sessions kept" if keep_devices else "logged out everywhere"
     return _with_password(
         f"New password set for [bold]{esc(user_id)}[/] ({sessions}).",
         {"user_id": user_id, "logged_out": not keep_devices},
         password,
+    )
+
+
+def reactivate(act: Act, user_id: str, password: NewPassword) -> Done:
+    """Let a deactivated account log in again, with a new password (deactivation removed
+    its old one). Its rooms, e-mail addresses and, when erased, its profile stay gone."""
+    details = act.user(user_id)
+    if not details.get("deactivated"):
+        return Done(
+            f"[bold]{esc(user_id)}[/] is not deactivated (nothing to do; "
+            "`wmx user reset-password` changes its password).",
+            {"user_id": user_id, "deactivated": False, "changed": False},
+        )
+    act.admin.users.put(user_id, {"deactivated": False, "password": password.value})
+    extra, shown = password.shown(user_id)
+    rooms = "  It is in no room any more (deactivation made it leave them): invite it back."
+    return Done(
+        f"Reactivated [bold]{esc(user_id)}[/]: it can log in again with the new password.",
+        {"user_id": user_id, "deactivated": False, "changed": True, **extra},
+        note="\n".join(line for line in (shown, rooms) if line),
     )
 
 
@@ -145,9 +199,16 @@ def bootstrap(act: Act, user_id: str, password_file: Path | None) -> Report:
 
 
 def deactivate(act: Act, user_id: str, *, erase: bool, dry_run: bool) -> Done:
-    """Deactivate one account (and erase its data with `erase`)."""
-    if act.user(user_id).get("deactivated") and not erase:
-        raise InputError(f"{user_id} is already deactivated")
+    """Deactivate one account (and erase its data with `erase`). One already deactivated
+    (and erased, when asked) is left as it is: the goal holds, as after a re-run."""
+    details = act.user(user_id)
+    erased = bool(details.get("erased"))
+    if details.get("deactivated") and (erased or not erase):
+        state = "deactivated and erased" if erased else "deactivated"
+        return Done(
+            f"[bold]{esc(user_id)}[/] is already {state} (nothing to do).",
+            {"user_id": user_id, "deactivated": True, "erased": erased, "changed": False},
+        )
     if dry_run:
         return Done(f"Would deactivate {esc(user_id)}.", {"would_deactivate": [user_id]})
     what = "Deactivate and erase" if erase else "Deactivate"
