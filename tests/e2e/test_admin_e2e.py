@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nio import InviteMemberEvent, RoomMessagesResponse, SyncResponse
 
-from tests.e2e.clients import Account, create_account, https, login, password_login
+from tests.e2e.clients import Account, create_account, https, login, password_login, wait_until
 from tests.e2e.conftest import SERVER_NAME, TRANSCRIPT, Deployed, wmx
 
 
@@ -48,9 +48,22 @@ def test_create_reset_password_deactivate(deployed: Deployed, tmp_path: Path) ->
     password_file = tmp_path / "password"
     password_file.write_text(new_password + "\n")
     password_file.chmod(0o600)
-    wmx("user", "reset-password", localpart, "--password-file", str(password_file), site=site)
+    # It asks first (it logs the account out everywhere): --yes answers, as in a script.
+    reset = ["user", "reset-password", localpart, "--password-file", str(password_file)]
+    wmx(*reset, "--yes", site=site)
     assert _login_status(deployed, localpart, new_password) == 200
 
+    wmx("user", "deactivate", user_id, "--yes", site=site)
+    assert _login_status(deployed, user_id, new_password) == 403
+    # A deactivated account's password cannot log in: reset-password refuses and says
+    # what does, and reactivate lets it log in again.
+    refused = wmx(*reset, "--yes", site=site, check=False)
+    assert refused.returncode == 2 and "wmx user reactivate" in refused.stderr, refused.stderr
+    # Synapse answers a reactivation with a 500 until a background update of a fresh
+    # database (the profiles' user id index) has run: asked again meanwhile.
+    reactivate = ["user", "reactivate", localpart, "--password-file", str(password_file)]
+    wait_until(lambda: wmx(*reactivate, site=site), "the reactivation", timeout=120, every=5)
+    assert _login_status(deployed, localpart, new_password) == 200
     wmx("user", "deactivate", user_id, "--yes", site=site)
     assert _login_status(deployed, user_id, new_password) == 403
     shown = json.loads(wmx("user", "show", localpart, "-o", "json", site=site).stdout)
