@@ -16,7 +16,8 @@ from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from tests.unit.synapse_script import Synapse, scripted_sessions
-from wmx.admin.act import Act, Rows
+from tests.unit.test_admin_actions import _act
+from wmx.admin.act import Rows
 from wmx.admin.actions import media, user
 from wmx.admin.passwords import NewPassword
 from wmx.cli import app
@@ -26,17 +27,6 @@ from wmx.site import Site
 USER = "@bob:example.test"
 USERS = f"/_synapse/admin/v2/users/{USER}"
 RESET = f"/_synapse/admin/v1/reset_password/{USER}"
-
-
-def _act(site: Site, synapse: Synapse, agree: bool = True) -> tuple[Act, list[str]]:
-    questions: list[str] = []
-
-    def ask(question: str) -> None:
-        questions.append(question)
-        if not agree:
-            raise typer.Exit(1)
-
-    return Act(synapse.client(), site, ask), questions
 
 
 def _wmx(site_dir: Path, *args: str, stdin: str = "") -> Result:
