@@ -76,6 +76,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports that are all free, for plans that
+    number ports from a base (workers: the first port, the next one, ...): each of them is
+    bound at once before the block is handed out, so none is a neighbour already taken."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65536:
+            continue
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError(f"no {count} consecutive free loopback ports after 100 tries")
+
+
 def _relaxed(per_second: float = 1000, burst: int = 1000) -> dict[str, float]:
     return {"per_second": per_second, "burst_count": burst}
 

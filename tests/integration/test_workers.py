@@ -31,6 +31,7 @@ from tests.integration.synapse_server import CACHE as SYNAPSE_CACHE
 from tests.integration.synapse_server import (
     SERVER_NAME,
     free_port,
+    free_ports,
     start_synapse,
 )
 from wmx.admin.registration import register_user
@@ -123,6 +124,25 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _wait_for_worker(url: str, name: str, process: subprocess.Popen[bytes], logs: Path) -> None:
+    """Wait for a worker's /health; a worker that exits fails the wait at once, and either
+    failure carries the end of the worker's own log, which says why it did not come up."""
+
+    def log_tail() -> str:
+        lines = (logs / f"{name}.log").read_text(errors="replace").splitlines()
+        return "\n".join(lines[-40:]) or "(the log is empty)"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"worker {name} exited with status {process.returncode}:\n{log_tail()}")
+        return _answers(url)
+
+    try:
+        wait_until(up, f"worker {name} to answer /health", every=0.3)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nworker {name}'s log ends:\n{log_tail()}") from error
+
+
 @dataclass
 class Deployment:
     main: synapse_server.TestSynapse
@@ -138,9 +158,12 @@ class Deployment:
 @pytest.fixture
 def deployment(tmp_path: Path, site_dir: Path, postgres: str, redis: int) -> Iterator[Deployment]:
     python = _workers_python()
-    base = free_port()
-    ports = Ports(replication=free_port(), first_http=base, first_metrics=free_port(), redis=redis)
+    # The plan numbers each worker's ports from a base: one block holds both workers' HTTP
+    # and metrics ports, all of them free (a neighbour of a single free port may not be).
+    base = free_ports(4)
+    ports = Ports(replication=free_port(), first_http=base, first_metrics=base + 2, redis=redis)
     plan = worker_plan(WorkerSettings(sync=1, client=1), ports=ports)
+    assert len(plan.workers) == 2, plan.workers
     site = load_site(site_dir)
 
     def adjust(settings: dict[str, Any]) -> None:
@@ -187,12 +210,8 @@ def deployment(tmp_path: Path, site_dir: Path, postgres: str, redis: int) -> Ite
                 )
             )
         deployment = Deployment(main, plan, site_dir, processes)
-        for worker in plan.workers:
-            wait_until(
-                lambda w=worker.name: _answers(deployment.url(w)),  # type: ignore[misc]
-                f"worker {worker.name} to answer /health",
-                every=0.3,
-            )
+        for worker, process in zip(plan.workers, processes, strict=True):
+            _wait_for_worker(deployment.url(worker.name), worker.name, process, tmp_path)
         yield deployment
     finally:
         for process in processes:
