@@ -7,28 +7,24 @@ from typing import Any, cast
 
 import pytest
 
-from wmx.irc.bot import BridgeBot, BridgeError, Replies
-from wmx.irc.manage import STATUS_TIMEOUT, BridgeManager
+from wmx.irc.bot import STATUS_TIMEOUT, BridgeBot, BridgeError, Replies
 from wmx.irc.state import BridgeRoom
 
 ROOM = BridgeRoom("!net:example.test", "network", "@wmx:example.test", True, {"name": "libera"})
 
 
-class Bot:
-    """Answers STATUS with the given notices; records what it was asked."""
+class Bot(BridgeBot):
+    """The real bot's reading of STATUS, with the question answered by the given notices
+    (its `ask` is the Matrix round trip); records what it was asked."""
 
     def __init__(self, *texts: str) -> None:
+        super().__init__(cast(Any, None), bot_user_id="@bot:example.test", me="@wmx:example.test")
         self.texts = list(texts)
         self.asked: list[tuple[str, str, float]] = []
 
     def ask(self, room_id: str, text: str, answer: str, *, timeout: float = 15) -> Replies:
         self.asked.append((room_id, text, timeout))
         return Replies(self.texts)
-
-
-def manager(bot: Bot) -> BridgeManager:
-    nothing = cast(Any, None)  # relay_connected reads neither the site nor the view
-    return BridgeManager(cast(BridgeBot, bot), nothing, nothing, sleep=lambda _: None)
 
 
 @pytest.mark.parametrize(
@@ -41,14 +37,14 @@ def manager(bot: Bot) -> BridgeManager:
 )
 def test_the_bridges_answer_decides(texts: tuple[str, ...], connected: bool) -> None:
     bot = Bot(*texts)
-    assert manager(bot).relay_connected(ROOM) is connected
+    assert bot.relay_connected(ROOM) is connected
     assert bot.asked == [(ROOM.room_id, "STATUS", STATUS_TIMEOUT)]
 
 
 @pytest.mark.parametrize("texts", [(), ("Unknown command: STATUS",)])
 def test_no_answer_is_an_error_that_changes_nothing(texts: tuple[str, ...]) -> None:
     with pytest.raises(BridgeError) as caught:
-        manager(Bot(*texts)).relay_connected(ROOM)
+        Bot(*texts).relay_connected(ROOM)
     message = str(caught.value)
     assert "did not answer STATUS in libera's room" in message
     assert "nothing was changed" in message

@@ -23,6 +23,9 @@ from wmx.irc.state import CONTROL_ROOM, BridgeRoom, BridgeState, read_state
 
 CLIENT = "/_matrix/client/v3"
 COMMAND_TIMEOUT = 60.0
+# The bridge answers STATUS from memory, in a second or two; a loaded host's Synapse may
+# hold the answer back much longer.
+STATUS_TIMEOUT = 60.0
 POLL = 0.5
 # Answers of the bot that mean a command failed (Heisenbridge's own words); only used to
 # stop waiting early and to explain.
@@ -156,6 +159,20 @@ class BridgeBot:
             if replies.contains(answer):
                 break
         return replies
+
+    def relay_connected(self, room: BridgeRoom) -> bool:
+        """Whether the relay's connection is up, by the bridge's own STATUS answer. A bridge
+        that gives neither answer is an error, not a "no": taking it for one sent a
+        RECONNECT, which drops the relay from every plumbed channel for nothing."""
+        answers = r"Connected for|Not connected"
+        replies = self.ask(room.room_id, "STATUS", answers, timeout=STATUS_TIMEOUT)
+        if not replies.contains(answers):
+            raise BridgeError(
+                f"the IRC bridge did not answer STATUS in {room.name}'s room within "
+                f"{STATUS_TIMEOUT:.0f} s (it said: {replies.summary(4)}); nothing was changed "
+                "on that network's connection"
+            )
+        return replies.contains(r"Connected for")
 
     # --- rooms ----------------------------------------------------------------------
 

@@ -40,9 +40,6 @@ __all__ = [
 ]
 
 CONNECT_TIMEOUT = 120.0
-# The bridge answers STATUS from memory, in a second or two; a loaded host's Synapse may
-# hold the answer back much longer.
-STATUS_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -274,26 +271,12 @@ class BridgeManager:
                 timeout=CONNECT_TIMEOUT,
             )
             report.changes.append(f"{network.name}: relay connected")
-        elif reconnect or not self.relay_connected(room):
+        elif reconnect or not self.bot.relay_connected(room):
             self.bot.send_text(room.room_id, "RECONNECT")
         else:
             return room
         self._wait_registered(room, network, since)
         return self.bot.state().rooms[room.room_id]
-
-    def relay_connected(self, room: BridgeRoom) -> bool:
-        """Whether the relay's connection is up, by the bridge's own STATUS answer. A bridge
-        that gives neither answer is an error, not a "no": taking it for one sent a
-        RECONNECT, which drops the relay from every plumbed channel for nothing."""
-        answers = r"Connected for|Not connected"
-        replies = self.bot.ask(room.room_id, "STATUS", answers, timeout=STATUS_TIMEOUT)
-        if not replies.contains(answers):
-            raise BridgeError(
-                f"the IRC bridge did not answer STATUS in {room.name}'s room within "
-                f"{STATUS_TIMEOUT:.0f} s (it said: {replies.summary(4)}); nothing was changed "
-                "on that network's connection"
-            )
-        return replies.contains(r"Connected for")
 
     def _wait_registered(self, room: BridgeRoom, network: IrcNetwork, since: str) -> None:
         """Until the server has welcomed the connection (its 001 reply, which Heisenbridge
