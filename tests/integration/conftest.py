@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tests.conftest import answers, password_login, require_tool
+from tests.e2e.clients import wait_until
 from tests.integration.irc_rig import IrcRig, start_rig
 from tests.integration.synapse_server import SERVER_NAME, TestSynapse, start_synapse
 from wmx.admin.account import admin_session, token_path
@@ -107,6 +108,24 @@ class AdminLab:
             response = http.post("/_matrix/client/v3/createRoom", json=body)
         assert response.status_code == 200, response.text
         return str(response.json()["room_id"])
+
+    def settled(self, room_id: str, **expected: object) -> None:
+        """Wait until Synapse's room details show `expected` (e.g. joined_members=3).
+
+        The room list, its search, sorting and empty-room filter, and the name in the
+        details come from Synapse's room stats, which a background job fills in after the
+        request that changed the room has answered; a check made at once can see the room
+        as it was. The wait fails with the last details seen."""
+        with admin_session(self.site, self.url) as api:
+
+            def check() -> bool:
+                room = dict(api.rooms.get(room_id))
+                # An assertion, not a false return: its message carries what was seen.
+                assert all(room.get(key) == value for key, value in expected.items()), room
+                return True
+
+            what = f"the room stats of {room_id} to show {expected}"
+            wait_until(check, what, timeout=60, every=0.2)
 
     def join(self, token: str, room: str) -> httpx.Response:
         with self.client(token) as http:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import httpx
 from tests.integration.synapse_server import (
     SERVER_NAME,
     TestSynapse,
+    cached_venv,
     free_port,
     homeserver_config,
     synapse_python,
@@ -40,27 +39,13 @@ NETWORK = "testnet"
 
 
 def heisenbridge_python(version: str = DEFAULT_HEISENBRIDGE_VERSION) -> Path:
-    venv = CACHE / version
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import heisenbridge"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    CACHE.mkdir(parents=True, exist_ok=True)
-    staging = CACHE / f".{version}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
-    subprocess.run(
-        [str(staging / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-         f"heisenbridge=={version}"],
-        check=True,
-    )  # fmt: skip
-    shutil.rmtree(venv, ignore_errors=True)
-    staging.rename(venv)  # run as `python -m`, which does not mind the rename
-    return python
+    return cached_venv(CACHE, version, f"heisenbridge=={version}", "heisenbridge")
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 60
+    # As long as Synapse gets (start_synapse): a Python cold start and first calls to
+    # Synapse on a loaded machine; a process that exits ends the wait at once.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break

@@ -13,12 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.synapse_server import log_tail
+
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"]
 
 
-def run_checked(argv: list[str], env: dict[str, str] | None = None) -> str:
+def run_checked(argv: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> str:
+    """`argv`'s output; a failure carries its standard error and the end of `log`, the
+    server's own log (pg_ctl's error only says "Examine the log output")."""
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr + (
+        f"\nthe server's log ends:\n{log_tail(log)}" if log is not None else ""
+    )
     return done.stdout
 
 
@@ -36,7 +42,8 @@ def private_cluster(prefix: str, *settings: str) -> Iterator[tuple[Path, dict[st
     pg_ctl = [*AS_POSTGRES, "pg_ctl", "-D", str(root / "data")]
     options = " ".join([f"-k {root}", "-c listen_addresses=''", *(f"-c {s}" for s in settings)])
     # -l: the server's output goes to a file, not to our pipe (which would never close).
-    run_checked([*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"], env)
+    log = root / "log"
+    run_checked([*pg_ctl, "-o", options, "-l", str(log), "-w", "start"], env, log)
     try:
         yield root, env
     finally:

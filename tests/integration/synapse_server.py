@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -30,73 +31,101 @@ NOTICES_LOCALPART = "notices"
 CACHE = Path(os.environ.get("WMX_TEST_SYNAPSE_CACHE", "/var/cache/wmx/test-synapse"))
 
 
-def _importable(python: Path) -> bool:
-    if not python.exists():
-        return False
-    probe = [str(python), "-c", "import synapse.app.homeserver"]
-    return subprocess.run(probe, capture_output=True).returncode == 0
+def cached_venv(cache: Path, name: str, requirement: str, imports: str) -> Path:
+    """The python of the venv `cache/name` holding `requirement` (pinned by the caller),
+    installed on first use; `imports` (e.g. "synapse, authlib") proves it complete.
 
-
-def synapse_python(version: str = DEFAULT_SYNAPSE_VERSION) -> Path:
-    """The python of a venv holding matrix-synapse==version, installed on first use.
-
-    Several test sessions may share the cache: a lock file serialises the install.
+    Several test sessions may share the cache (CI beside a developer, two checkouts): a lock
+    file serialises the install, which goes to a staging directory of its own (no session
+    deletes another's half-built venv) and is renamed into place only when complete, so a
+    killed install is never reused. A venv in use is never installed into.
     """
-    venv = CACHE / version
+    venv = cache / name
     python = venv / "bin" / "python"
-    if _importable(python):
+
+    def importable() -> bool:
+        probe = [str(python), "-c", f"import {imports}"]
+        return python.exists() and subprocess.run(probe, capture_output=True).returncode == 0
+
+    if importable():
         return python
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / f".{version}.lock").open("w") as lock:
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / f".{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _importable(python):  # another session finished it while we waited
+        if importable():  # another session finished it while we waited
             return python
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=CACHE))
-        subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
-        subprocess.run(
-            [
-                str(staging / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"matrix-synapse=={version}",
-            ],
-            check=True,
-        )
-        # Move into place only when complete, so a killed install is never reused; the
-        # venv is run as `python -m`, which does not mind that its directory was renamed.
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache))
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True)
+            pip = [str(staging / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+            subprocess.run([*pip, requirement], check=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        # The venv is run as `python -m`, which does not mind that its directory was renamed.
         shutil.rmtree(venv, ignore_errors=True)
         staging.rename(venv)
     return python
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def synapse_python(version: str = DEFAULT_SYNAPSE_VERSION) -> Path:
+    """The python of a venv holding matrix-synapse==version, installed on first use."""
+    return cached_venv(CACHE, version, f"matrix-synapse=={version}", "synapse.app.homeserver")
 
 
-def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports that are all free, for plans that
-    number ports from a base (workers: the first port, the next one, ...): each of them is
-    bound at once before the block is handed out, so none is a neighbour already taken."""
-    for _ in range(100):
-        base = free_port()
-        if base + count > 65536:
+# Ports for the test servers come from below the kernel's ephemeral range: bind(0) (such as
+# the SSH tunnels wmx opens for the e2e tier beside this one) and the local ends of
+# outgoing connections only ever take ports inside it, so nothing else on this machine
+# takes one of ours between our check and the server's bind. Above the lab's fixed
+# loopback ports (8055, 14000, 15000).
+LOWEST_PORT = 20000
+_HANDED_OUT: set[int] = set()  # this process's picks: none is handed out twice
+
+
+def _ephemeral_start() -> int:
+    return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of `count` consecutive loopback ports, all free, below the ephemeral range
+    and never handed out before in this process. For plans that number ports from a base
+    (workers: the first port, the next one, ...): all of the block's ports are bound at
+    once before it is handed out, so none is a neighbour already taken."""
+    end = _ephemeral_start()
+    if end - count < LOWEST_PORT:
+        raise RuntimeError(f"no room for test ports between {LOWEST_PORT} and {end}")
+    for _ in range(200):
+        base = random.randrange(LOWEST_PORT, end - count + 1)
+        block = range(base, base + count)
+        if _HANDED_OUT.intersection(block):
             continue
         sockets: list[socket.socket] = []
         try:
-            for port in range(base, base + count):
+            for port in block:
                 sock = socket.socket()
                 sockets.append(sock)
                 sock.bind(("127.0.0.1", port))
-        except OSError:
+        except OSError:  # in use (or in TIME_WAIT, which a plain bind also refuses)
             continue
         finally:
             for sock in sockets:
                 sock.close()
+        _HANDED_OUT.update(block)
         return base
-    raise RuntimeError(f"no {count} consecutive free loopback ports after 100 tries")
+    raise RuntimeError(f"no {count} free loopback ports between {LOWEST_PORT} and {end}")
+
+
+def free_port() -> int:
+    return free_ports(1)
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The end of a server's log, for a failure's message."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:]) or f"({path} is empty)"
 
 
 def _relaxed(per_second: float = 1000, burst: int = 1000) -> dict[str, float]:
@@ -170,10 +199,7 @@ class TestSynapse:
         return self.workdir / "homeserver.log"
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log, lines)
 
     def stop(self) -> None:
         if self.process.poll() is None:

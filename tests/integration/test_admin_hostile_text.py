@@ -29,6 +29,8 @@ def test_server_and_user_text_is_never_read_as_markup(admin_lab: AdminLab) -> No
     assert named.status_code == 200, named.text
     room_id = admin_lab.create_room(token, preset="public_chat", name=HIDDEN, topic=STYLED)
     assert admin_lab.join(reporter_token, room_id).status_code == 200
+    # The room list and details show the name and topic from the room stats.
+    admin_lab.settled(room_id, name=HIDDEN, topic=STYLED, joined_members=2)
     event_id = admin_lab.send(token, room_id, HIDDEN).json()["event_id"]
     with admin_lab.client(reporter_token) as http:
         flagged = http.post(

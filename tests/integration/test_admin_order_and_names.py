@@ -27,6 +27,9 @@ def _rooms_of_sizes(admin_lab: AdminLab, tag: str) -> dict[str, int]:
         room_id = admin_lab.create_room(token, name=f"{tag}-{size}", preset="public_chat")
         for guest in guests[: size - 1]:
             assert admin_lab.join(guest, room_id).status_code == 200
+        # Sorting and the search read the room stats: wait until they count every join
+        # (the state events with them), or a room can tie with the next smaller one.
+        admin_lab.settled(room_id, joined_members=size, name=f"{tag}-{size}")
         sizes[room_id] = size
     return sizes
 

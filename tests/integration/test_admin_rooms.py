@@ -35,6 +35,7 @@ def test_list_search_and_sort(admin_lab: AdminLab) -> None:
     owner = admin_lab.account("owner")
     name = f"wikiproject-{secrets.token_hex(3)}"
     room_id, _ = _room(admin_lab, owner, name=name)
+    admin_lab.settled(room_id, name=name, joined_local_members=1)  # what the search reads
     found = json.loads(admin_lab.wmx("room", "list", "--search", name, "-o", "json").stdout)
     assert [r["room_id"] for r in found] == [room_id]
     assert found[0]["joined_local_members"] == 1
@@ -51,6 +52,7 @@ def test_show_members_state_by_id_and_alias(admin_lab: AdminLab) -> None:
         admin_lab, owner, name="Village pump", room_alias_name=alias_name, preset="public_chat"
     )
     assert admin_lab.join(admin_lab.token_of(guest), room_id).status_code == 200
+    admin_lab.settled(room_id, name="Village pump", joined_members=2)  # the name shown
     alias = f"#{alias_name}:wmx.test"
 
     by_alias = json.loads(admin_lab.wmx("room", "show", alias, "-o", "json").stdout)
@@ -139,6 +141,7 @@ def test_directory_show_hide_list(admin_lab: AdminLab) -> None:
     owner = admin_lab.account("owner")
     name = f"listed-{secrets.token_hex(3)}"
     room_id, token = _room(admin_lab, owner, name=name, preset="public_chat")
+    admin_lab.settled(room_id, name=name)  # the directory lists only rooms with stats
 
     def published() -> bool:
         with admin_lab.client(token) as http:
@@ -173,6 +176,7 @@ def test_purge_empty(admin_lab: AdminLab, admin_api: SynapseAdmin) -> None:
     with admin_lab.client(token) as http:
         left = http.post(f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/leave", json={})
     assert left.status_code == 200
+    admin_lab.settled(room_id, joined_members=0)  # what the empty-room filter reads
     preview = json.loads(admin_lab.wmx("room", "purge-empty", "--dry-run", "-o", "json").stdout)
     assert room_id in {r["room_id"] for r in preview}
     admin_api.rooms.get(room_id)  # a dry run deletes nothing

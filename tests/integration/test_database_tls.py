@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pytest
 import yaml
 
 from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster
-from tests.integration.synapse_server import start_synapse
+from tests.integration.synapse_server import free_port, start_synapse
 from tests.integration.test_workers import _workers_python
 from tests.unit.render_sites import BASE_CONFIG, SECRETS, make_site
 from wmx.render import render_site
@@ -35,13 +34,6 @@ from wmx.site.topology import HostView
 
 # The site's secret, as the rendered Synapse settings carry it.
 PASSWORD = SECRETS.postgres_password
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +90,7 @@ def server(rendered: dict[str, dict[str, str]]) -> Iterator[tuple[int, Path]]:
         "ssl_key_file",
         "ssl_min_protocol_version",
     ]
-    port = _free_port()
+    port = free_port()
     for site_name in ("site", "other"):
         ca = rendered[f"{site_name}/hs1"]["/etc/matrix-synapse/database-ca.crt"]
         (files / f"{site_name}.crt").write_text(ca)

@@ -11,6 +11,8 @@ still pass.
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -52,10 +54,12 @@ class Rig:
     tmp: Path
 
     def target(self, federation_port: int = 443, **options: object) -> Outside:
+        # Each request goes through the front end in this process to Synapse: 30 s for a
+        # loaded machine. No case waits it out (those that fail are refused at once).
         return Outside(
             server_name=SERVER_NAME, homeserver_host=HOMESERVER,
             federation_port=federation_port, tls=self.ca.trust(), resolve=resolve,
-            srv=no_srv, timeout=5, **options,  # type: ignore[arg-type]
+            srv=no_srv, timeout=30, **options,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def behaviour(self, federation_port: int = 443, **options: object) -> Behaviour:
@@ -64,12 +68,16 @@ class Rig:
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    tmp = tmp_path_factory.mktemp("doctor")
-    synapse = start_federating_synapse(tmp / "synapse", Secrets.generate())
-    try:
-        yield Rig(DoctorCA(tmp), synapse, tmp)
-    finally:
-        synapse.stop()
+    # The front ends listen on fixed addresses (ADDRESSES, ports 443 and 8448): another
+    # test session on this machine waits here for this module instead of colliding.
+    with (Path(tempfile.gettempdir()) / ".wmx-test-doctor-outside.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        tmp = tmp_path_factory.mktemp("doctor")
+        synapse = start_federating_synapse(tmp / "synapse", Secrets.generate())
+        try:
+            yield Rig(DoctorCA(tmp), synapse, tmp)
+        finally:
+            synapse.stop()
 
 
 @pytest.fixture
@@ -239,7 +247,8 @@ def test_an_exposed_admin_api_or_port_is_named(rig: Rig, servers: ExitStack) -> 
     # Synapse's own plain listener, reached directly: its /health answers.
     synapse = rig.synapse.url.removeprefix("http://").split(":")
     direct = [("Synapse's listener", synapse[0], int(synapse[1]), "http")]
-    check = exposure_check(target, base, direct, timeout=1)
+    # 10 s for Synapse's /health: a slow answer would count as "not exposed", silently.
+    check = exposure_check(target, base, direct, timeout=10)
     assert not check.ok
     assert "https://matrix.wmx.test/_synapse/admin/v1/server_version (status 200)" in check.detail
     # Synapse serves no metrics on that listener: its 404 M_UNRECOGNIZED exposes nothing.

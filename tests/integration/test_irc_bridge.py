@@ -176,22 +176,26 @@ def test_plumbed_rooms_survive_a_bridge_restart(irc_rig: IrcRig) -> None:
     ircuser.join("#durable")
     (result,) = json.loads(wmx(irc_rig, "irc", "plumb", "#durable", "-o", "json"))
     relay = relay_nick(irc_rig.site.config)
-    joins = len(
-        [line for line in ircuser.lines if line.startswith(f":{relay}!") and "JOIN" in line]
-    )
+
+    def relay_join(line: str) -> bool:
+        return line.startswith(f":{relay}!") and " JOIN " in line
+
+    # Heisenbridge joins the channel only after it saved the plumbing (which is what
+    # `plumb` waits for): wait for that JOIN, or it could pass for the rejoin below.
+    ircuser.wait_for(relay_join, "the relay to join #durable")
+    start = len(ircuser.lines)  # from here on: what the restart brings
     irc_rig.restart_bridge()
-    # Back when the relay has rejoined the channel (what a restart looks like on IRC);
-    # Heisenbridge drops what Matrix users say while the relay is disconnected.
-    ircuser.wait_for(
-        lambda line: (
-            line.startswith(f":{relay}!")
-            and " JOIN " in line
-            and len([x for x in ircuser.lines if x.startswith(f":{relay}!") and "JOIN" in x])
-            > joins
-        ),
-        "the relay to rejoin",
-        timeout=120,
-    )
+    # Back when the relay has rejoined the channel (what a restart looks like on IRC):
+    # its old connection's QUIT, then a JOIN. Heisenbridge drops what Matrix users say
+    # while the relay is disconnected.
+    quit_seen: list[str] = []
+
+    def rejoined(line: str) -> bool:
+        if line.startswith(f":{relay}!") and " QUIT " in line:
+            quit_seen.append(line)
+        return bool(quit_seen) and relay_join(line)
+
+    ircuser.wait_for(rejoined, "the relay to quit and rejoin", timeout=120, start=start)
     dave = user(irc_rig, "dave")
 
     async def conversation() -> None:

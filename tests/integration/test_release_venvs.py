@@ -18,7 +18,7 @@ from wmx.resources import data_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-INVENTORY = Path(__file__).parent / "playbooks" / "inventory.ini"
+INVENTORY = Path(__file__).parent / "playbooks" / "inventory.yml"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 

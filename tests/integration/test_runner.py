@@ -20,7 +20,7 @@ from wmx.run import CONTROLLER, RunResult, check_syntax, run_playbook
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
-INVENTORY = PLAYBOOKS / "inventory.ini"
+INVENTORY = PLAYBOOKS / "inventory.yml"
 SECRET = "wmx-test-secret-7f3a9c"  # distinctive, so any copy of it is found
 
 
@@ -324,14 +324,15 @@ print("HANDLER RESTORED", signal.getsignal(signal.SIGINT) is before)
 """
 
 
-def processes_mentioning(text: str) -> list[str]:
+def processes_mentioning(*texts: str) -> list[str]:
+    """The command lines that hold each of `texts`."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in argv:
+        if all(text in argv for text in texts):
             found.append(argv)
     return found
 
@@ -361,10 +362,14 @@ def test_ctrl_c_stops_ansible_and_its_workers(tmp_path: Path) -> None:
         seen.append(line)
         if line.startswith("TASK Sleep"):
             break
+    # Wait until the task's own shell (`sleep 60; echo MARKER`) runs, so that Ctrl-C has it
+    # to stop: "TASK Sleep" is printed before the module starts it, and the marker alone
+    # is also in the driver's own argv.
+    task = (marker, "sleep 60;")
     deadline = time.monotonic() + 30
-    while not processes_mentioning(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)  # wait until the task's own process runs
-    assert processes_mentioning(marker), "".join(seen)
+    while not processes_mentioning(*task) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(*task), "".join(seen)
 
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=30)

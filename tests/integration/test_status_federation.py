@@ -5,14 +5,11 @@ since when sending fails."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster, run_checked
 from wmx.status.federation import DATABASE, QUERY, parse_remotes
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,40 +32,19 @@ INSERT INTO received_transactions (transaction_id, origin, ts, response_code) VA
 """
 
 
-def _as_postgres(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["runuser", "-u", "postgres", "--", *argv],
-        capture_output=True, text=True, check=True, cwd=cwd,
-    )  # fmt: skip
-
-
 @pytest.fixture
-def postgres() -> Iterator[Path]:
-    if shutil.which("initdb") is None or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL's initdb is not installed")
-    # Outside pytest's own (root-only) temporary tree: the cluster runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix="wmx-status-pg-"))
-    shutil.chown(root, "postgres", "postgres")
-    data, sockets = root / "data", root
-    _as_postgres("initdb", "-D", str(data), "--locale=C", "-A", "trust", cwd=root)
-    options = f"-k {sockets} -c listen_addresses=''"
-    # -l: the server's output goes to a file, not to our pipe (which would never close).
-    log = str(root / "postgres.log")
-    _as_postgres("pg_ctl", "-D", str(data), "-o", options, "-l", log, "-w", "start", cwd=root)
-    try:
-        _as_postgres("createdb", "-h", str(sockets), DATABASE, cwd=root)
-        _as_postgres("psql", "-h", str(sockets), "-d", DATABASE, "-Xqc", SCHEMA, cwd=root)
-        yield sockets
-    finally:
-        _as_postgres("pg_ctl", "-D", str(data), "-m", "fast", "stop", cwd=root)
-        shutil.rmtree(root, ignore_errors=True)
+def postgres() -> Iterator[dict[str, str]]:
+    """A private cluster holding Synapse's tables; yields the environment that reaches it."""
+    with private_cluster("wmx-status-pg-") as (_root, env):
+        run_checked([*AS_POSTGRES, "createdb", DATABASE], env)
+        run_checked([*AS_POSTGRES, "psql", "-d", DATABASE, "-Xqc", SCHEMA], env)
+        yield env
 
 
-def test_the_query_reads_each_remotes_last_transactions(postgres: Path) -> None:
+def test_the_query_reads_each_remotes_last_transactions(postgres: dict[str, str]) -> None:
     # The same argv the status runs on the database host, with the test cluster's socket.
-    answer = _as_postgres("psql", "-XAtq", "-h", str(postgres), "-d", DATABASE, "-c", QUERY,
-                          cwd=postgres)  # fmt: skip
-    remotes = {r.server: r for r in parse_remotes(answer.stdout.strip())}
+    answer = run_checked([*AS_POSTGRES, "psql", "-XAtq", "-d", DATABASE, "-c", QUERY], postgres)
+    remotes = {r.server: r for r in parse_remotes(answer.strip())}
     assert sorted(remotes) == ["broken.test", "chapter.test", "listener.test"]
     chapter = remotes["chapter.test"]
     assert chapter.last_sent_at == 1700000500.0

@@ -26,7 +26,7 @@ from wmx.site import load_site
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
-INVENTORY = PLAYBOOKS / "inventory.ini"
+INVENTORY = PLAYBOOKS / "inventory.yml"
 WMX = str(Path(sys.executable).with_name("wmx"))
 
 

@@ -28,8 +28,8 @@ def test_the_gate_passes_on_an_answering_bridge_and_fails_on_a_stopped_one(irc_r
         assert why.startswith("irc_bridge: Synapse's ping of the bridge: ")
     finally:
         irc_rig.restart_bridge()
-    again, _ = poll_bridge(lambda: "active", lambda: _ping(irc_rig), 60)
-    assert again
+    again, detail = poll_bridge(lambda: "active", lambda: _ping(irc_rig), 60)
+    assert again, detail
 
 
 def test_a_unit_that_is_not_active_fails_by_its_state() -> None:

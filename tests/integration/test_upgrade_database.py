@@ -7,15 +7,13 @@ PGHOST), run as the postgres user like on a host."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster
 from wmx.ops.upgrade import DATABASE, dump_script, restore_script
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,25 +39,13 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 @pytest.fixture
 def cluster() -> Iterator[tuple[Path, dict[str, str]]]:
-    if shutil.which("initdb") is None or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL's initdb is not installed")
-    root = Path(tempfile.mkdtemp(prefix="wmx-upgrade-pg-"))
-    shutil.chown(root, "postgres", "postgres")
-    env = {**os.environ, "PGHOST": str(root)}
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    _run([*as_pg, "initdb", "-D", str(root / "data"), "--locale=C", "-A", "trust"], root, env)
-    options = f"-k {root} -c listen_addresses=''"
-    log = str(root / "postgres.log")
-    pg_ctl = [*as_pg, "pg_ctl", "-D", str(root / "data")]
-    _run([*pg_ctl, "-o", options, "-l", log, "-w", "start"], root, env)
-    try:
-        _run([*as_pg, "createuser", "synapse"], root, env)
-        _run([*as_pg, "createdb", "-O", "synapse", "-T", "template0", DATABASE], root, env)
-        _run([*as_pg, "psql", "-Xq", "-U", "synapse", "-d", DATABASE, "-c", BEFORE], root, env)
+    with private_cluster("wmx-upgrade-pg-") as (root, env):
+        _run([*AS_POSTGRES, "createuser", "synapse"], root, env)
+        _run([*AS_POSTGRES, "createdb", "-O", "synapse", "-T", "template0", DATABASE], root, env)
+        _run(
+            [*AS_POSTGRES, "psql", "-Xq", "-U", "synapse", "-d", DATABASE, "-c", BEFORE], root, env
+        )
         yield root, env
-    finally:
-        _run([*pg_ctl, "-m", "fast", "stop"], root, env)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _query(root: Path, env: dict[str, str], sql: str) -> str:

@@ -6,7 +6,6 @@ Prometheus does not scrape fails by name."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 import time
@@ -18,6 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import require_tool
+from tests.integration.processes import wait_serving
+from tests.integration.synapse_server import free_port, log_tail
 from wmx.ops.upgrade_gate import GateTarget, monitoring_probe
 
 
@@ -34,12 +35,6 @@ class Metrics(BaseHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def target_server() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
@@ -53,7 +48,7 @@ def target_server() -> Iterator[ThreadingHTTPServer]:
 @pytest.fixture
 def prometheus(tmp_path: Path, target_server: ThreadingHTTPServer) -> Iterator[str]:
     require_tool("prometheus")
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
@@ -64,25 +59,26 @@ def prometheus(tmp_path: Path, target_server: ThreadingHTTPServer) -> Iterator[s
         f"      - targets: ['127.0.0.1:{target_server.server_address[1]}']\n"
         "        labels: {job: master, index: '1'}\n"
     )
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Its output to a file: a Prometheus that exits or never gets ready says why.
+    log = tmp_path / "prometheus.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
+
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_serving(process, ready, "Prometheus to be ready", lambda: log_tail(log))
         yield url
     finally:
         process.terminate()
@@ -112,6 +108,6 @@ def test_a_job_prometheus_does_not_scrape_fails_by_name(prometheus: str) -> None
 
 
 def test_no_prometheus_fails_the_check() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     probe = monitoring_probe(_target(url), time.monotonic() + 2)
     assert not probe.ok and probe.detail == "Prometheus: ConnectError"

@@ -26,6 +26,9 @@ from wmx.site.secrets import Secrets
 
 OLD, NEW = "1.160.0", "1.163.2"
 pytestmark = pytest.mark.timeout(900)
+# Not httpx's default 5 s: each release has just started, migrated the database and set
+# off its background updates when the test's requests reach it.
+TIMEOUT = 30
 
 
 @pytest.fixture
@@ -51,6 +54,7 @@ def _history(url: str, token: str, room: str) -> list[str]:
         f"{url}/_matrix/client/v3/rooms/{quote(room)}/messages",
         params={"dir": "b", "limit": "50"},
         headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
     )
     assert answer.status_code == 200, answer.text
     return [e["content"].get("body") for e in answer.json()["chunk"]]
@@ -60,7 +64,7 @@ def _login(url: str, user: str, password: str) -> str:
     answer = httpx.post(
         f"{url}/_matrix/client/v3/login",
         json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user},
-              "password": password},
+              "password": password}, timeout=TIMEOUT,
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     return str(answer.json()["access_token"])
@@ -82,13 +86,17 @@ def test_old_new_old_on_one_database(releases: dict[str, object]) -> None:
     )
     headers = {"Authorization": f"Bearer {ada.access_token}"}
     room = httpx.post(
-        f"{old.url}/_matrix/client/v3/createRoom", json={"name": "kept"}, headers=headers
+        f"{old.url}/_matrix/client/v3/createRoom",
+        json={"name": "kept"},
+        headers=headers,
+        timeout=TIMEOUT,
     ).json()["room_id"]
     for n in range(3):
         httpx.put(
             f"{old.url}/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/t{n}",
             json={"msgtype": "m.text", "body": f"on {OLD} {n}"},
             headers=headers,
+            timeout=TIMEOUT,
         ).raise_for_status()
     assert run_gate(GateTarget(old.url, OLD, False, canary), 30).ok
     old.stop()

@@ -1,5 +1,5 @@
 """Logging in with a Wikimedia account (issue 15) at the HTTP level, with the real Synapse
-wmx deploys (the cached test venv, plus its `oidc` extra) and the lab's Meta stand-in
+wmx deploys (with its `oidc` extra, in a cached venv of its own) and the lab's Meta stand-in
 (wmx/lab/wikimedia.py) on loopback: Synapse's OIDC provider is the one wmx renders for
 `login:` (conf.d/secrets.yaml's oidc_providers, homeserver.yaml's sso and modules), and
 Synapse loads wmx_agent.wikimedia_login from a copy of wmx/agent, as on a host.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import shutil
 import ssl
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +31,14 @@ import httpx
 import pytest
 import yaml
 
-from tests.integration.synapse_server import SERVER_NAME, start_synapse, synapse_python
+from tests.integration.synapse_server import CACHE, SERVER_NAME, cached_venv, start_synapse
 from tests.integration.synapse_server import TestSynapse as RunningSynapse
 from tests.unit.render_sites import BASE_CONFIG, SECRETS, files_by_dest, make_site
 from wmx.admin.registration import register_user
 from wmx.agent import sources
 from wmx.agent.wikimedia_login import localpart, max_localpart
 from wmx.lab.wikimedia import LAB_ACCOUNTS, Consumer, MetaStandin, start_standin
+from wmx.site.model import DEFAULT_SYNAPSE_VERSION
 from wmx.site.topology import HostView
 
 CLIENT = "https://chat.wmx.test/"
@@ -48,21 +48,15 @@ CONSUMER = Consumer(
 )
 
 
-def _ensure_oidc_extra(python: Path) -> None:
-    probe = subprocess.run([str(python), "-c", "import authlib"], capture_output=True)
-    if probe.returncode != 0:
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "authlib>=0.15.1",
-            ],
-            check=True,
-        )
+def _oidc_python() -> Path:
+    """A Synapse venv of its own with the `oidc` extra, cached beside the shared test venv:
+    installing into that one would change it under the sessions running Synapse from it."""
+    return cached_venv(
+        CACHE,
+        f"{DEFAULT_SYNAPSE_VERSION}-oidc",
+        f"matrix-synapse[oidc]=={DEFAULT_SYNAPSE_VERSION}",
+        "synapse.app.homeserver, authlib",
+    )
 
 
 def _rendered_login(tmp_path: Path, wiki_url: str, *, sul_only: bool) -> dict[str, Any]:
@@ -105,7 +99,7 @@ def _start(
     sul_only: bool,
     clients: tuple[str, ...] = (CLIENT,),
 ) -> Iterator[Rig]:
-    _ensure_oidc_extra(synapse_python())
+    python = _oidc_python()
     modules = tmp_path / "wmx-synapse" / "wmx_agent"
     for rel in ("__init__.py", "wikimedia_login.py"):
         (modules / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +123,7 @@ def _start(
         settings["sso"]["client_whitelist"] = list(clients)
         settings["enable_registration"] = False
 
-    synapse = start_synapse(tmp_path / "synapse", SECRETS, adjust=adjust)
+    synapse = start_synapse(tmp_path / "synapse", SECRETS, adjust=adjust, python=python)
     consumer.redirect_uri = f"{synapse.url}/_synapse/client/oidc/callback"
     try:
         yield Rig(synapse, meta)

@@ -7,12 +7,8 @@ through a worker."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +23,24 @@ from tests.conftest import answers, require_tool
 from tests.e2e.clients import wait_until
 from tests.integration import synapse_server
 from tests.integration.postgres_cluster import AS_POSTGRES, private_cluster, run_checked
+from tests.integration.processes import wait_serving
 from tests.integration.synapse_server import CACHE as SYNAPSE_CACHE
 from tests.integration.synapse_server import (
     SERVER_NAME,
+    cached_venv,
     free_port,
     free_ports,
+    log_tail,
     start_synapse,
 )
 from wmx.admin.registration import register_user
-from wmx.components.synapse_workers import Ports, WorkerPlan, redis_settings, worker_plan
+from wmx.components.synapse_workers import (
+    Ports,
+    Worker,
+    WorkerPlan,
+    redis_settings,
+    worker_plan,
+)
 from wmx.site import load_site
 from wmx.site.init import init_site
 from wmx.site.releases import DEFAULT_SYNAPSE_VERSION
@@ -47,23 +52,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 def _workers_python() -> Path:
     """A Synapse venv of its own with the extras workers need (postgres, redis), as the
     synapse role makes on a host; built once beside the shared test venv."""
-    venv = SYNAPSE_CACHE / f"{DEFAULT_SYNAPSE_VERSION}-workers"
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import synapse, psycopg2, txredisapi, hiredis"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    SYNAPSE_CACHE.mkdir(parents=True, exist_ok=True)
-    with (SYNAPSE_CACHE / f".{venv.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-            return python
-        staging = Path(tempfile.mkdtemp(prefix=f".{venv.name}.", dir=SYNAPSE_CACHE))
-        run_checked([sys.executable, "-m", "venv", str(staging)])
-        run_checked([str(staging / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-              f"matrix-synapse[postgres,redis]=={DEFAULT_SYNAPSE_VERSION}"])  # fmt: skip
-        shutil.rmtree(venv, ignore_errors=True)
-        staging.rename(venv)
-    return python
+    return cached_venv(
+        SYNAPSE_CACHE,
+        f"{DEFAULT_SYNAPSE_VERSION}-workers",
+        f"matrix-synapse[postgres,redis]=={DEFAULT_SYNAPSE_VERSION}",
+        "synapse, psycopg2, txredisapi, hiredis",
+    )
 
 
 @pytest.fixture
@@ -82,7 +76,7 @@ def site_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def redis(site_dir: Path) -> Iterator[int]:
+def redis(site_dir: Path, tmp_path: Path) -> Iterator[int]:
     """Redis on loopback with the site's password, as the redis role configures it (the
     settings on standard input: the password on no command line)."""
     require_tool("redis-server")
@@ -92,22 +86,30 @@ def redis(site_dir: Path) -> Iterator[int]:
         f'port {port}\nbind 127.0.0.1\nrequirepass {password}\nsave ""\n'
         "appendonly no\ndaemonize no\n"
     )
-    process = subprocess.Popen(
-        ["redis-server", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    )
+    # Its output to a file: a redis-server that exits (such as "Address already in use")
+    # says why in the failure.
+    log = tmp_path / "redis.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["redis-server", "-"], stdin=subprocess.PIPE, stdout=output,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
     assert process.stdin is not None
     process.stdin.write(settings)
     process.stdin.close()
     try:
         ping = ["redis-cli", "--no-auth-warning", "-p", str(port), "ping"]
         auth = {"REDISCLI_AUTH": password, "PATH": "/usr/bin:/bin"}
-        wait_until(
-            lambda: (
-                subprocess.run(ping, capture_output=True, text=True, env=auth).stdout.strip()
-                == "PONG"
-            ),
+
+        def answers() -> bool:
+            done = subprocess.run(ping, capture_output=True, text=True, env=auth)
+            return done.stdout.strip() == "PONG"
+
+        wait_serving(
+            process,
+            answers,
             "redis-server to answer PING with its password",
-            every=0.3,
+            lambda: f"redis-server's output ends:\n{log_tail(log)}",
         )
         anonymous = subprocess.run(ping, capture_output=True, text=True).stdout
         assert "NOAUTH" in anonymous, anonymous
@@ -124,23 +126,25 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait_for_worker(url: str, name: str, process: subprocess.Popen[bytes], logs: Path) -> None:
-    """Wait for a worker's /health; a worker that exits fails the wait at once, and either
-    failure carries the end of the worker's own log, which says why it did not come up."""
+def _wait_for_worker(
+    deployment: Deployment, worker: Worker, process: subprocess.Popen[bytes], logs: Path
+) -> None:
+    """Wait for a worker's /health; a worker that exits fails the wait at once. Either
+    failure tells apart the causes: the worker's own log (why it did not come up), the
+    main process's (it died, or is still starting) and who holds the worker's port."""
 
-    def log_tail() -> str:
-        lines = (logs / f"{name}.log").read_text(errors="replace").splitlines()
-        return "\n".join(lines[-40:]) or "(the log is empty)"
+    def diagnose() -> str:
+        port = ["ss", "-tanp", f"sport = :{worker.port}"]
+        holders = subprocess.run(port, capture_output=True, text=True).stdout
+        return (
+            f"worker {worker.name}'s log ends:\n{log_tail(logs / f'{worker.name}.log')}\n"
+            f"the main process's log ends:\n{deployment.main.log_tail(60)}\n"
+            f"sockets on port {worker.port}:\n{holders}"
+        )
 
-    def up() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"worker {name} exited with status {process.returncode}:\n{log_tail()}")
-        return _answers(url)
-
-    try:
-        wait_until(up, f"worker {name} to answer /health", every=0.3)
-    except AssertionError as error:
-        raise AssertionError(f"{error}\nworker {name}'s log ends:\n{log_tail()}") from error
+    url = deployment.url(worker.name)
+    what = f"worker {worker.name} to answer /health"
+    wait_serving(process, lambda: _answers(url), what, diagnose)
 
 
 @dataclass
@@ -211,7 +215,7 @@ def deployment(tmp_path: Path, site_dir: Path, postgres: str, redis: int) -> Ite
             )
         deployment = Deployment(main, plan, site_dir, processes)
         for worker, process in zip(plan.workers, processes, strict=True):
-            _wait_for_worker(deployment.url(worker.name), worker.name, process, tmp_path)
+            _wait_for_worker(deployment, worker, process, tmp_path)
         yield deployment
     finally:
         for process in processes:
@@ -230,10 +234,12 @@ def test_a_message_sent_through_the_client_worker_reaches_sync_on_the_sync_worke
     )
     client = deployment.url("client1")
     sync = deployment.url("sync1")
+    # 30 s, not httpx's default 5: the first request to the worker, whose device
+    # registration goes to the main process over replication.
     login = httpx.post(
         f"{client}/_matrix/client/v3/login",
         json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "alice"},
-              "password": "pw-alice-123"},
+              "password": "pw-alice-123"}, timeout=30,
     )  # fmt: skip
     assert login.status_code == 200, login.text
     auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -241,7 +247,9 @@ def test_a_message_sent_through_the_client_worker_reaches_sync_on_the_sync_worke
         assert http.get(f"{client}/_matrix/client/v3/account/whoami").json()["user_id"] == (
             user.user_id
         )
-        room = http.post(f"{client}/_matrix/client/v3/createRoom", json={}).json()["room_id"]
+        created = http.post(f"{client}/_matrix/client/v3/createRoom", json={})
+        assert created.status_code == 200, created.text
+        room = created.json()["room_id"]
         first = http.get(f"{sync}/_matrix/client/v3/sync", params={"timeout": 0}).json()
         sent = http.put(
             f"{client}/_matrix/client/v3/rooms/{quote(room)}/send/m.room.message/t1",
@@ -269,7 +277,10 @@ def test_bench_through_a_worker(deployment: Deployment) -> None:
     result = CliRunner().invoke(
         app,
         ["--site", str(deployment.site_dir), "bench", "-u", "4", "-r", "2", "--rate", "10",
-         "-d", "2", "--client-url", deployment.url("client1"), "-o", "json"],
+         "-d", "2", "--client-url", deployment.url("client1"), "-o", "json",
+         # A message still on its way through Redis replication after the default 15 s
+         # counts as lost; the bench stops waiting as soon as all have arrived.
+         "--settle", "60"],
         env={"WMX_ADMIN_URL": deployment.main.url},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -286,9 +297,9 @@ def test_the_replication_listener_wants_the_replication_secret(deployment: Deplo
         f"http://127.0.0.1:{deployment.plan.replication_port}/_synapse/replication/"
         "get_repl_stream_updates/typing/wmx-test?from_token=0&upto_token=1"
     )
-    assert httpx.get(url, timeout=10).status_code == 500
+    assert httpx.get(url, timeout=30).status_code == 500
     wrong = {"Authorization": "Bearer not-the-secret"}
-    assert httpx.get(url, headers=wrong, timeout=10).status_code == 500
+    assert httpx.get(url, headers=wrong, timeout=30).status_code == 500
     right = {"Authorization": f"Bearer {secret}"}
-    answer = httpx.get(url, headers=right, timeout=10)
+    answer = httpx.get(url, headers=right, timeout=30)
     assert answer.status_code == 200, answer.text
