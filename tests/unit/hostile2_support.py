@@ -3,6 +3,7 @@ the site those cases run on."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -16,6 +17,19 @@ def init_site(root: Path) -> Path:
         app, ["init", str(root), "--defaults", "--server-name", "example.test"]
     )
     assert made.exit_code == 0, made.output
+    return root
+
+
+def deployed_site(root: Path) -> Path:
+    """A site at `root` rendered, with that render recorded as its last deploy
+    (.wmx/deployed/HOST and site.json), build/ left as the render wrote it."""
+    init_site(root)
+    rendered = CliRunner().invoke(app, ["--site", str(root), "render"])
+    assert rendered.exit_code == 0, rendered.output
+    (root / ".wmx" / "deployed").mkdir(parents=True)
+    for host in (root / "build").iterdir():
+        shutil.copytree(host, root / ".wmx" / "deployed" / host.name)
+    (root / ".wmx" / "deployed" / "site.json").write_text('{"server_name": "example.test"}')
     return root
 
 

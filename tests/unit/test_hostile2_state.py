@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.unit.hostile2_support import one_line_refusal
+from tests.unit.hostile2_support import deployed_site, one_line_refusal
 from wmx.admin.account import read_token
 from wmx.cli import app
 from wmx.errors import InputError
@@ -33,16 +33,7 @@ PASSWD_LINE = "root:x:0:0:"
 @pytest.fixture
 def deployed(tmp_path: Path) -> Path:
     """A site rendered, with that render recorded as its last deploy."""
-    root = tmp_path / "site"
-    made = runner.invoke(app, ["init", str(root), "--defaults", "--server-name", "example.test"])
-    assert made.exit_code == 0, made.output
-    rendered = runner.invoke(app, ["--site", str(root), "render"])
-    assert rendered.exit_code == 0, rendered.output
-    (root / ".wmx" / "deployed").mkdir(parents=True)
-    for host in (root / "build").iterdir():
-        shutil.copytree(host, root / ".wmx" / "deployed" / host.name)
-    (root / ".wmx" / "deployed" / "site.json").write_text('{"server_name": "example.test"}')
-    return root
+    return deployed_site(tmp_path / "site")
 
 
 def _host(site: Path) -> Path:

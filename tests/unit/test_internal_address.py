@@ -127,8 +127,9 @@ def test_a_host_without_ansible_host_is_refused_at_its_entry(tmp_path: Path) -> 
 
 def test_a_loopback_ansible_host_is_refused_on_a_site_of_several_hosts(tmp_path: Path) -> None:
     # Each host forwarded to 127.0.0.1:PORT (Vagrant's way): no host reaches another there.
-    inventory = TWO_HOSTS.replace("db1.example.net", "127.0.0.1").replace(
-        "hs1.example.net", "127.0.0.1"
+    # (Without the port, loopback is this machine, refused for that: test_inventory_hostile_hosts.)
+    inventory = TWO_HOSTS.replace("db1.example.net", "127.0.0.1\n      ansible_port: 2222").replace(
+        "hs1.example.net", "127.0.0.1\n      ansible_port: 2200"
     )
     site = _two_hosts(tmp_path, inventory)
     _refused(site, ":4: db1.internal_address: needed, as ansible_host '127.0.0.1' is a loopback")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -168,17 +169,17 @@ def test_a_broken_ca_key_is_refused_without_showing_it(tmp_path: Path) -> None:
 def test_a_key_wmx_cannot_read_is_refused_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A key of another owner (wmx run as another user): stat works, the read does not."""
+    """A key of another owner (wmx run as another user): it cannot be opened."""
     database_tls(tmp_path, NAMES, "example.test")
     key = tmp_path / PKI_DIR / CA_KEY
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self == key:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def refusing_open(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path) == str(key):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", refusing_open)
     with pytest.raises(PkiError, match=r"database-ca\.key: cannot be read \(Permission denied\)"):
         database_tls(tmp_path, NAMES, "example.test")
 

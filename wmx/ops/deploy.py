@@ -12,7 +12,7 @@ import contextlib
 import difflib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +42,13 @@ from wmx.ops.deploy_plan import (
 from wmx.ops.drift import converge_drifted
 from wmx.ops.preflight import preflight
 from wmx.render import FileChange, diff_trees, plan_site, record_deployed, write_build
-from wmx.render.build_tree import KeptRoles, build_locked
+from wmx.render.build_tree import VARS_FILE, KeptRoles, Record, build_locked, read_record
 from wmx.render.plan import vars_text
 from wmx.resources import data_dir
 from wmx.run import RunResult, run_playbook
 from wmx.site import Site
 from wmx.site.given import given
-from wmx.site.state_files import kept_lines, load_optional
+from wmx.site.state_files import load_optional
 from wmx.site.topology import HostView
 from wmx.ssh.connection import run_as_root
 from wmx.ssh.sums import Runner
@@ -62,38 +62,41 @@ def render_build(site: Site) -> Path:
     return write_build(site, plan_site(site))
 
 
-def vars_changes(old_root: Path, new_root: Path, hosts: Iterable[str]) -> list[FileChange]:
+def vars_changes(
+    old: Path | Record, new: Path | Record, hosts: Collection[str]
+) -> list[FileChange]:
     """vars.json against the last deploy, as a diff: a version bump shows here.
 
     vars.json holds no secret (docs/contracts.md), so it is shown in full.
     """
+    old = old if isinstance(old, Record) else read_record(old, hosts)
+    new = new if isinstance(new, Record) else read_record(new, hosts)
     changes: list[FileChange] = []
     for host in hosts:
-        vars_file = f"{STATE_DIR}/vars.json"
-        before = kept_lines(old_root / host, vars_file, missing_ok=True)
-        after = kept_lines(new_root / host, vars_file, missing_ok=True)
+        before, after = old.vars_lines[host], new.vars_lines[host]
         if before == after:
             continue
         kind = "added" if not before else "removed" if not after else "changed"
         text = "".join(
             difflib.unified_diff(
-                before, after, f"deployed/{host}/.wmx/vars.json", f"build/{host}/.wmx/vars.json"
+                before, after, f"deployed/{host}/{VARS_FILE}", f"build/{host}/{VARS_FILE}"
             )
         )
-        dest = "role vars (.wmx/vars.json)"
+        dest = f"role vars ({VARS_FILE})"
         changes.append(FileChange(host=host, dest=dest, kind=kind, diff=text))
     return changes
 
 
 def diff_site(site: Site) -> list[FileChange]:
     """Render, then every file and role var that differs from the last deploy (build/'s
-    lock held throughout: no other render replaces the tree while it is compared)."""
+    lock held throughout: no other render replaces the tree while it is compared). The
+    last deploy's record is read first: one wmx refuses (a link out of the site) leaves
+    build/ as it was, since nothing is written on an error."""
     with build_locked(site.paths.build):
-        build = render_build(site)
         hosts = [h.name for h in site.topology.hosts]
-        return diff_trees(site.paths.deployed, build, hosts) + vars_changes(
-            site.paths.deployed, build, hosts
-        )
+        deployed = read_record(site.paths.deployed, hosts)
+        build = read_record(render_build(site), hosts)
+        return diff_trees(deployed, build, hosts) + vars_changes(deployed, build, hosts)
 
 
 @dataclass
@@ -135,6 +138,7 @@ def plan_deploy(
     if limit and limit not in hosts and not any(ch in limit for ch in ":*,!&"):
         known = ", ".join(hosts)
         raise InputError(f"--limit {given(limit)}: no such host in the inventory ({known})")
+    deployed = read_record(site.paths.deployed, hosts)  # refused before build/ is written
     build = build or render_build(site)
     digests = PlaybookDigests(playbooks)
     plans = {
@@ -153,10 +157,9 @@ def plan_deploy(
         plan.venv_roles = venv_roles(playbooks, converging)
         plan.packages_done = covered_roles(playbooks, converging, plan.role_vars)
         plan.packages_wait = wait_roles(playbooks, plan.packages, converging, plan.role_vars)
-    pending = diff_trees(site.paths.deployed, build, hosts)
-    changed = [
-        c.host for c in vars_changes(site.paths.deployed, build, hosts) if c.kind == "changed"
-    ]
+    built = read_record(build, hosts)
+    pending = diff_trees(deployed, built, hosts)
+    changed = [c.host for c in vars_changes(deployed, built, hosts) if c.kind == "changed"]
     order = play_order(list(plans.values()))
     first = [h for h in hosts if not (site.paths.deployed / h).is_dir()]
     return Deployment(site, build, hosts, plans, order, limit, pending, changed, first)

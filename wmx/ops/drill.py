@@ -32,9 +32,11 @@ from wmx.ops.restore import managed_paths
 from wmx.site import Site, load_site
 from wmx.site.given import given
 from wmx.site.inventory import inventory_document
+from wmx.site.placed import open_directory
 from wmx.site.secrets import write_secrets
+from wmx.site.state_files import STATE_PLACE, write_state
 from wmx.site.topology import GROUPS, HostView
-from wmx.site.yamlfile import dump_document, load_document, write_atomically
+from wmx.site.yamlfile import dump_document, load_document
 
 # Groups whose hosts serve the site (every component group but the repository hosts'):
 # a drill must never overwrite one of them.
@@ -72,19 +74,23 @@ def drill_site(site: Site, target: HostView) -> Site:
     """A private copy of the site that runs everything on `target`, with no repository
     but a local one (so the drill host never writes to the site's repositories)."""
     root = site.paths.state / "drill" / target.name
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True, mode=0o700)
-    os.chmod(site.paths.state / "drill", 0o700)
+    shutil.rmtree(root, ignore_errors=True)  # removes no link: rmtree refuses one
+    site.paths.state.mkdir(parents=True, exist_ok=True)
+    # drill/ and drill/HOST made and opened without following a link: one left there
+    # (wmx makes none) is refused in one line, never written through, since the copy
+    # holds the site's secrets (it had been a traceback: mkdir found the link).
+    os.close(open_directory(root, STATE_PLACE, within=root.parent, make=0o700))
+    os.chmod(root.parent, 0o700)
     document = load_document(site.paths.config)
     backup = document.setdefault("backup", {})
     backup["enabled"] = True
     backup["repositories"] = []
     backup["local_repository"] = True
-    write_atomically(root / "wmx.yaml", dump_document(document), 0o600)
+    write_state(root / "wmx.yaml", dump_document(document), 0o600)
     write_secrets(root / "secrets.yml", site.secrets)
     host_vars = {target.name: dict(target.vars)}
     groups = {g: [target.name] for g in ("database", "homeserver", "proxy")}
-    write_atomically(
+    write_state(
         root / "inventory.yml",
         "# Written by `wmx backup drill`: the drill host runs the whole site's data side.\n"
         + dump_document(inventory_document(host_vars, groups)),

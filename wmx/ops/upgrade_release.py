@@ -15,6 +15,7 @@ import ast
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from packaging.version import InvalidVersion, Version
 
 from wmx.errors import WmxError
 from wmx.site.grammars import RELEASE_VERSION
-from wmx.site.state_files import load_optional, write_state
+from wmx.site.placed import open_directory
+from wmx.site.state_files import STATE_PLACE, load_optional, write_state
 
 PROJECT = "matrix-synapse"
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
@@ -196,7 +198,10 @@ class PyPI:
             raise ReleaseError(f"{wheel.get('filename')}: not a zip archive") from None
         if SCHEMA_FILE not in files:
             raise ReleaseError(f"{wheel.get('filename')}: no {SCHEMA_FILE}")
-        folder.mkdir(parents=True, exist_ok=True)
+        # Made one directory at a time without following a link (write_state refuses one
+        # too, but only after mkdir(parents=True) had made a directory where it points).
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        os.close(open_directory(folder, STATE_PLACE, within=self.cache, make=0o755))
         write_state(cached, json.dumps(files))
         return files
 

@@ -162,24 +162,52 @@ class FileChange:
     diff: str  # empty for secret files: only the fact of the change is shown
 
 
-def _manifest(host_dir: Path) -> dict[str, dict[str, object]]:
-    return read_manifest(host_dir)  # the last deploy's is hand-editable: checked
+@dataclass(frozen=True)
+class Record:
+    """A tree of hosts' files (the last deploy's, a build), read whole: each host's
+    manifest and the lines of every file it names, and its vars.json's."""
+
+    manifests: Mapping[str, Mapping[str, Mapping[str, object]]]
+    lines: Mapping[tuple[str, str], list[str]]  # (host, src) -> lines
+    vars_lines: Mapping[str, list[str]]
 
 
-def diff_trees(old_root: Path, new_root: Path, hosts: list[str]) -> list[FileChange]:
+def read_record(root: Path, hosts: Collection[str]) -> Record:
+    """`root`'s tree of `hosts`, every byte `wmx diff` compares read now: a record wmx
+    refuses (a link out, a damaged manifest, a file it names missing) is refused before
+    a command writes anything (build/), not after. The last deploy's record is
+    hand-editable: each read is read_state's (no link, bounded, confined)."""
+    manifests: dict[str, Mapping[str, Mapping[str, object]]] = {}
+    lines: dict[tuple[str, str], list[str]] = {}
+    vars_lines: dict[str, list[str]] = {}
+    for host in hosts:
+        manifests[host] = read_manifest(root / host)
+        for src in manifests[host]:
+            lines[host, src] = kept_lines(root / host, src)
+        vars_lines[host] = kept_lines(root / host, VARS_FILE, missing_ok=True)
+    return Record(manifests, lines, vars_lines)
+
+
+VARS_FILE = f"{STATE_DIR}/vars.json"
+
+
+def diff_trees(old: Path | Record, new: Path | Record, hosts: list[str]) -> list[FileChange]:
+    """The files that differ between two trees (a root, or its record read before)."""
+    old = old if isinstance(old, Record) else read_record(old, hosts)
+    new = new if isinstance(new, Record) else read_record(new, hosts)
     changes: list[FileChange] = []
     for host in hosts:
-        old, new = _manifest(old_root / host), _manifest(new_root / host)
-        for src in sorted(old.keys() | new.keys()):
-            before, after = old.get(src), new.get(src)
+        before_all, after_all = old.manifests[host], new.manifests[host]
+        for src in sorted(before_all.keys() | after_all.keys()):
+            before, after = before_all.get(src), after_all.get(src)
             if before and after and before == after:
                 continue
             kind = "added" if before is None else "removed" if after is None else "changed"
             secret = bool((after or before or {}).get("secret"))
             text = ""
             if not secret:
-                a = kept_lines(old_root / host, src) if before else []
-                b = kept_lines(new_root / host, src) if after else []
+                a = old.lines[host, src] if before else []
+                b = new.lines[host, src] if after else []
                 text = "".join(
                     difflib.unified_diff(a, b, f"deployed/{host}/{src}", f"build/{host}/{src}")
                 )

@@ -74,8 +74,13 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     - SSH multiplexing with a short, per-user ControlPath — unless the operator set
       ``ANSIBLE_SSH_ARGS``, which then wins (a jump host, say);
     - host key checking on unless the operator's environment says otherwise:
-      ansible-runner would switch it off, and an inventory that really wants it off
-      (a throwaway lab) says so with ``ansible_host_key_checking``, which beats this.
+      ansible-runner would switch it off. A site may not turn it off
+      (``ansible_host_key_checking: false`` is refused at load: wmx.site.ssh_options); a
+      throwaway lab's operator sets ``ANSIBLE_HOST_KEY_CHECKING=False`` instead;
+    - the YAML inventory plugin alone, whatever the operator's configuration enables:
+      Ansible's ``script`` plugin runs an executable inventory (a ``#!`` line is a YAML
+      comment), ``auto`` loads any plugin an inventory's ``plugin:`` names. The
+      inventory wmx checked at load as data is read as data.
     """
     environ = os.environ if environ is None else environ
     env = {
@@ -88,6 +93,8 @@ def ansible_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         "ANSIBLE_KEEP_REMOTE_FILES": "False",
         # Debian 12 and 13 have one system python3; the discovery warning is noise.
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+        # wmx.site.inventory_shape.YAML_PLUGIN, the one wmx reads the inventory with.
+        "ANSIBLE_INVENTORY_ENABLED": "yaml",
     }
     if "ANSIBLE_HOST_KEY_CHECKING" not in environ:
         env["ANSIBLE_HOST_KEY_CHECKING"] = "True"

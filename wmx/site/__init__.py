@@ -161,10 +161,13 @@ def _archive_line(config: Path) -> str:
 
 
 def find_site_root(start: Path) -> Path:
-    """The site directory: `start` itself, or the nearest parent holding wmx.yaml."""
+    """The site directory: `start` itself, or the nearest parent holding wmx.yaml. The
+    first wmx.yaml found decides, whatever it is: one that is a directory, a FIFO, a
+    device or a link to nothing had been passed over for a parent's site, which was then
+    rendered and deployed; it is refused when read (read_text), naming it."""
     start = start.resolve()
     for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILE).is_file():
+        if os.path.lexists(candidate / CONFIG_FILE):
             return candidate
     raise InputError(
         f"no {CONFIG_FILE} in {start} or its parents; create a site with `wmx init DIR` "
@@ -174,8 +177,9 @@ def find_site_root(start: Path) -> Path:
 
 def require_site(paths: SitePaths) -> None:
     """Refuse a directory without wmx.yaml (--site or $WMX_SITE naming no site yet),
-    saying how to make one, before anything (a lock file) is written there."""
-    if not paths.config.exists():
+    saying how to make one, before anything (a lock file) is written there. A wmx.yaml
+    that is a link to nothing is there (its read says so)."""
+    if not os.path.lexists(paths.config):
         root = given(paths.root)  # a typed --site: a line break or ESC in it, escaped
         raise InputError(
             f"{root}: no {CONFIG_FILE} here, so no site; create one with "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from wmx.site.grammars import no_control
+
 _CALENDAR_SHORTHANDS = frozenset(
     {"minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "semiannually",
      "yearly", "annually"}
@@ -17,6 +19,7 @@ _CAL_VALUE = r"(\*|[0-9]{1,4}(\.\.[0-9]{1,4})?)(/[0-9]{1,4})?"
 _CAL_FIELD = rf"{_CAL_VALUE}(,{_CAL_VALUE})*"
 _CAL_DATE = re.compile(rf"({_CAL_FIELD}-)?{_CAL_FIELD}[-~]{_CAL_FIELD}", re.ASCII)
 _CAL_TIME = re.compile(rf"{_CAL_FIELD}:{_CAL_FIELD}(:{_CAL_FIELD}(\.[0-9]{{1,6}})?)?", re.ASCII)
+_EXAMPLES = "such as daily, hourly, *-*-* 03:15 or Mon..Fri 02:30; see `man systemd.time`"
 _CAL_ZONE = re.compile(r"UTC|[A-Z][A-Za-z_]{1,32}(/[A-Za-z0-9_+-]{1,32}){1,2}", re.ASCII)
 
 
@@ -35,7 +38,13 @@ def check_calendar(value: str) -> str:
     on the host too. A newline or any character outside the syntax is refused, since
     the value lands in a unit file.
     """
-    text = " ".join(value.split())
+    # Runs of spaces are folded into one; a line break, tab or other control character
+    # (or another script's space) is refused, never folded or trimmed away.
+    try:
+        no_control(value, "systemd calendar expression")
+    except ValueError as exc:
+        raise ValueError(f"{exc}; {_EXAMPLES}") from None
+    text = " ".join(word for word in value.split(" ") if word)
     if text.lower() in _CALENDAR_SHORTHANDS:
         return text.lower()
     tokens = text.split(" ")
@@ -51,7 +60,6 @@ def check_calendar(value: str) -> str:
         tokens = tokens[1:]
     if tokens or not text or len(text) > 200:
         raise ValueError(
-            f"{value!r} is not a systemd calendar expression (OnCalendar=), such as daily, "
-            "hourly, *-*-* 03:15 or Mon..Fri 02:30; see `man systemd.time`"
+            f"{value[:80]!r} is not a systemd calendar expression (OnCalendar=), {_EXAMPLES}"
         )
     return text

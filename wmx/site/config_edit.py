@@ -43,10 +43,20 @@ IMMUTABLE_AFTER_DEPLOY = {"server_name": "it is part of every user id, room id a
 _QUOTES = ('"', "'")
 
 
+# How much of a key or value typed an error quotes: a line's worth (a 5000-character
+# value had been quoted whole).
+_TYPED_SHOWN = 80
+
+
+def _typed(text: str) -> str:
+    """`text` as typed, quoted and escaped as Python writes it, cut to a line's worth."""
+    return repr(text[:_TYPED_SHOWN]) + ("…" if len(text) > _TYPED_SHOWN else "")
+
+
 def _split(key: str) -> list[str]:
     parts = key.split(".")
     if not key or any(not p for p in parts):
-        raise InputError(f"{key!r} is not a setting name (dotted, such as synapse.log_level)")
+        raise InputError(f"{_typed(key)} is not a setting name (dotted, such as synapse.log_level)")
     return parts
 
 
@@ -137,7 +147,7 @@ def parse_value(text: str, *, text_key: bool = False) -> Any:
         # A multi-line value cannot be confirmed on one line; YAML escapes in double
         # quotes ("a\nb") say exactly what is meant.
         raise InputError(
-            f"{text.splitlines()[0]!r}…: a value is one line; write a line break as \\n "
+            f"{_typed(text.splitlines()[0])}…: a value is one line; write a line break as \\n "
             'inside double quotes ("a\\nb")'
         )
     # Not a text that opens as YAML's quotes or flow collections do: `"My Chat` is a
@@ -150,7 +160,8 @@ def parse_value(text: str, *, text_key: bool = False) -> Any:
             return text
         cause = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(
-            f"{text!r} is not a value YAML can read ({cause}); put text in quotes: '\"…\"'"
+            f"{_typed(text)} is not a value YAML can read ({str(cause)[:120]}); put text in "
+            "quotes: '\"…\"'"
         ) from None
     if literal and _yaml_syntax(text):
         return text
@@ -164,7 +175,7 @@ def parse_value(text: str, *, text_key: bool = False) -> Any:
         return text
     if text_key and isinstance(value, dict | list):
         raise InputError(
-            f"{text!r} is a {'map' if isinstance(value, dict) else 'list'} to YAML and this "
+            f"{_typed(text)} is a {'map' if isinstance(value, dict) else 'list'} to YAML and this "
             "setting holds text; to give it as text, put it in quotes: '\"…\"'"
         )
     return value

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wmx.errors import InputError
-from wmx.site.state_files import load_record, read_state, write_state
+from wmx.site.state_files import StateNotDirectory, load_record, read_state, write_state
 from wmx.site.yamlfile import dead_leftovers
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ def deployed_server_name(paths: SitePaths) -> str | None:
     record = paths.deployed / RECORD_FILE
     try:
         data = load_record(record, paths.root, _RECORD_IS)
+    except StateNotDirectory:
+        raise  # .wmx/ is the problem, not the record: no remedy of the record's
     except InputError as exc:
         raise InputError(f"{exc}; {_remedy(paths)}") from None
     if data is None:

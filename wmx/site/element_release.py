@@ -12,6 +12,7 @@ import base64
 import hashlib
 import posixpath
 import re
+import stat
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from wmx.errors import InputError
+from wmx.site.grammars import no_control
 from wmx.site.model import SiteConfig
 from wmx.site.releases import CINNY_INLINE_SCRIPT_HASHES, DEFAULT_RELEASES, RELEASE_URLS
-from wmx.site.settings.web_client import CLIENT_NAMES
+from wmx.site.settings.web_client import CLIENT_NAMES, WEB_CLIENT_VERSION
 
-_ARCHIVE_DIR = re.compile(r"(element|cinny)-v([0-9]+\.[0-9]+\.[0-9]+[a-z0-9.-]*)", re.ASCII)
+# The version in the directory's name is held to web_client.version's grammar (a bounded
+# suffix): it names the release's directory on the hosts, and is compared with that.
+_ARCHIVE_DIR = re.compile(rf"(element|cinny)-v({WEB_CLIENT_VERSION.pattern})", re.ASCII)
 # Inline scripts (no src attribute) of index.html, which a CSP must allow by hash.
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 _INDEX_MAX = 1 << 20
@@ -73,6 +77,10 @@ def _script_hashes(index: bytes) -> tuple[str, ...]:
 # Official releases hold some hundreds of files and tens of MB (Cinny 4.2: 59, 31 MB).
 _MAX_MEMBERS = 100_000
 _MAX_UNPACKED = 2 << 30
+# Mode bits no file of a web client needs: setuid, setgid, sticky, and write for group
+# or others. Root's tar on the hosts keeps an archive's modes, so a world-writable file
+# there would let any account of the proxy host change the JavaScript it serves.
+_REFUSED_MODE = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX | stat.S_IWGRP | stat.S_IWOTH
 
 
 def _escapes(name: str) -> bool:
@@ -86,6 +94,11 @@ def _member_problem(member: tarfile.TarInfo, count: int, total: int) -> str | No
     shown = repr(name[:80])
     if count > _MAX_MEMBERS or total > _MAX_UNPACKED:
         return f"more than {_MAX_MEMBERS:,} files or {_MAX_UNPACKED >> 30} GiB unpacked"
+    try:  # a line break in a name would split every line that names the file
+        no_control(name, "file name")
+        no_control(member.linkname, "link target")
+    except ValueError:
+        return f"member {shown} has a control character in its name or link target"
     if _escapes(name):
         return f"member {shown} lies outside the directory it is unpacked into"
     # A link stays in the release's directory: the hosts unpack its content alone
@@ -101,6 +114,12 @@ def _member_problem(member: tarfile.TarInfo, count: int, total: int) -> str | No
             return f"hard link {shown} points outside the release's directory"
     elif not (member.isfile() or member.isdir()):
         return f"member {shown} is a device or FIFO"
+    # A symbolic link's own mode is never used (0777 in every archive).
+    if not member.issym() and member.mode & _REFUSED_MODE:
+        return (
+            f"member {shown} has mode {member.mode & 0o7777:04o} (setuid, setgid, sticky or "
+            "writable by group or others)"
+        )
     return None
 
 

@@ -30,23 +30,35 @@ USER_MASK = re.compile(r"@[a-z0-9._=/+*?-]{1,255}:[A-Za-z0-9.*?-]{1,253}(?::[0-9
 # What a URL may hold: RFC 3986's unreserved, reserved and percent characters, without
 # the quote `'` (nginx, shell) and with nothing that needs escaping in JSON or YAML.
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]{1,2048}", re.ASCII)
-# Free text that lands in a file (a brand name): one line, printable, bounded.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Free text that lands in a file (a brand name): one line, printable, bounded. The
+# characters that reorder how text is shown (bidirectional marks, embeddings, overrides
+# and isolates: U+061C, U+200E-F, U+202A-E, U+2066-9) are refused too: `a\u202eb` in a
+# brand name shows as other text than it is, in a client and in `git diff` alike.
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 # Jinja's delimiters: no value of a site is ever a template, so none may look like one.
-_TEMPLATE = re.compile(r"\{[{%#]")
+# Ansible 2.19 also takes a string that begins with a `#jinja2:` header (which may
+# change the delimiters to `[[ ]]`) as a template (is_possibly_template).
+_TEMPLATE = re.compile(r"\{[{%#]|\A#jinja2:")
 _SMTP_USER = re.compile(r"[A-Za-z0-9._@+-]{1,128}", re.ASCII)
 
 
-def _no_control(value: str, what: str) -> None:
-    # Checked before anything is stripped: "name\n" is refused, never quietly trimmed.
+def no_control(value: str, what: str) -> str:
+    """`value`, or a ValueError when it holds a control or text-direction character
+    (_CONTROL). Checked before anything is stripped: "name\\n" is refused, never quietly
+    trimmed into "name"."""
     if _CONTROL.search(value):
-        raise ValueError(f"{value[:80]!r} is not a {what}: it holds a control character")
+        raise ValueError(
+            f"{value[:80]!r} holds a control or text-direction character, as no {what} does"
+        )
+    return value
 
 
 def check_hostname(value: str) -> str:
     """A lower-case DNS name with at least two labels (no scheme, no port), and never an
     IP address: RFC 1123 forbids an all-numeric top-level label."""
-    _no_control(value, "DNS host name")
+    no_control(value, "DNS host name")
     value = value.strip(" ").lower()
     if not _HOSTNAME.fullmatch(value) or value.rsplit(".", 1)[-1].isdigit():
         raise ValueError(
@@ -58,8 +70,9 @@ def check_hostname(value: str) -> str:
 
 def check_host_or_ip(value: str) -> str:
     """A DNS host name, or an IP address (normalised, without zone)."""
+    no_control(value, "host name or IP address")
     try:
-        address = ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip(" "))
     except ValueError:
         return check_hostname(value)
     if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
@@ -76,7 +89,7 @@ def check_port(value: str | int, what: str = "port") -> int:
 
 def check_host_port(value: str) -> str:
     """`host:port` (a host name or IPv4 address; IPv6 in brackets), such as smtp.example.org:587."""
-    text = value.strip()
+    text = no_control(value, "host:port").strip(" ")
     host, sep, port = text.rpartition(":")
     if not sep:
         raise ValueError(f"{value[:80]!r} is not host:port, such as smtp.example.org:587")
@@ -112,7 +125,7 @@ def pgpass_field(text: str) -> str:
 
 def check_email(value: str) -> str:
     """local@host.name: letters, digits and ._%+- before the @, a DNS name after it."""
-    _no_control(value, "e-mail address")
+    no_control(value, "e-mail address")
     value = value.strip(" ")
     local, at, domain = value.rpartition("@")
     try:
@@ -152,7 +165,7 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
 
 def https_url(value: str) -> str:
     """An https:// URL, or empty (not configured); a trailing slash is dropped."""
-    return check_url(value).rstrip("/") if value.strip() else ""
+    return check_url(value).rstrip("/") if no_control(value, "URL").strip(" ") else ""
 
 
 def check_text(value: str, what: str, max_length: int = 64) -> str:
@@ -166,7 +179,8 @@ def check_text(value: str, what: str, max_length: int = 64) -> str:
     ):
         raise ValueError(
             f"{value[:80]!r} is not a {what}: 1 to {max_length} characters on one line, "
-            "no control characters, no template syntax ({{, {% or {#)"
+            "no control or text-direction characters, no template syntax ({{, {%, {# or "
+            "#jinja2:)"
         )
     return value
 

@@ -68,6 +68,34 @@ def check_internal_address(path: Path, host: str, groups: set[str], value: objec
     return str(address)
 
 
+def check_public_address(
+    path: Path, host: str, groups: set[str], key: str, version: int, value: object
+) -> None:
+    """public_ipv4 / public_ipv6 (`wmx dns`, the preflight): the address the host's names
+    point at when it is reached over another one; an address or a list of them."""
+    for item in value if isinstance(value, list) else [] if value is None else [value]:
+        try:
+            address = ipaddress.ip_address(str(item)) if isinstance(item, str) else None
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            raise InputError(
+                f"{variable_line(path, host, groups, key)}: {host}.{key}: {str(item)[:80]!r} "
+                f"is not an IPv{version} address"
+            )
+        if (
+            address.is_loopback
+            or address.is_unspecified
+            or address.is_multicast
+            or address.is_link_local
+        ):
+            raise InputError(
+                f"{variable_line(path, host, groups, key)}: {host}.{key}: {item!r} is a loopback, "
+                "unspecified, multicast or link-local address: DNS records for the host never "
+                "point there"
+            )
+
+
 def reached_by_ip(topology: Topology) -> list[HostView]:
     """The hosts whose internal address another host of the site uses (a firewall
     source, a bind address, an upstream): every host when Prometheus scrapes hosts other

@@ -14,17 +14,20 @@ and a site is untrusted data that `wmx render` or `wmx diff` must be able to rea
 safely. Nor may Ansible template them in the playbook: it reads the inventory itself, and
 templates every connection variable it uses (`ansible_python_interpreter`, …) on the
 machine that deploys. So no variable of the inventory, `group_vars/` or `host_vars/` may
-hold template syntax (`{{`, `{%`, `{#`), in its value or in a name nested in it; it is
-refused with the file, line and name. Vault-encrypted values are left out (wmx never
-reads them; Ansible decrypts them in the playbook): they are the way to keep a secret
-there.
+hold what Ansible 2.19 takes for a template (`{{`, `{%`, `{#` anywhere, or a leading
+`#jinja2:` header, which sets other delimiters: `[[ lookup('pipe', …) ]]`), in its value
+or in a name nested in it; it is refused with the file, line and name. Nor is the
+inventory ever a program: only Ansible's YAML inventory plugin reads it, here and in a
+deploy (wmx.run.environment), never its `script` plugin, which runs an executable file
+(a `#!` line is a YAML comment), and a `#!` first line is refused. Vault-encrypted
+values are left out (wmx never reads them; Ansible decrypts them in the playbook): they
+are the way to keep a secret there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import ipaddress
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,13 +39,19 @@ from wmx.site.hostnames import check_connection_vars, check_groups, check_invent
 from wmx.site.internal_address import (
     INTERNAL_ADDRESS,
     check_internal_address,
+    check_public_address,
     check_reached_by_ip,
 )
 from wmx.site.inventory_cache import inputs_digest, load_cached, store
 from wmx.site.inventory_lines import entry_line, member_line, variable_line, variable_written
 from wmx.site.inventory_names import check_variable_names
-from wmx.site.inventory_shape import check_shape, check_vars_files
-from wmx.site.ssh_options import REFUSED_VARIABLES, SSH_ARG_VARIABLES
+from wmx.site.inventory_shape import YAML_PLUGIN, check_not_program, check_shape, check_vars_files
+from wmx.site.ssh_options import (
+    HOST_KEY_CHECKING,
+    REFUSED_VARIABLES,
+    SSH_ARG_VARIABLES,
+    name_problem,
+)
 from wmx.site.topology import (
     DEFAULT_MEMORY_MB,
     GROUPS,
@@ -110,9 +119,16 @@ _READ_BY_WMX = frozenset(
 
 # Connection variables wmx checks (wmx.site.ssh_options) but does not use: a
 # vault-encrypted one (`ansible_ssh_executable: !vault …`) would reach Ansible unchecked.
-_CHECKED_BY_WMX = frozenset({*SSH_ARG_VARIABLES, *REFUSED_VARIABLES, "ansible_connection"})
+# So would one of a name ssh_options refuses (_checked).
+_CHECKED_BY_WMX = frozenset(
+    {*SSH_ARG_VARIABLES, *REFUSED_VARIABLES, *HOST_KEY_CHECKING, "ansible_connection"}
+)
 
+# What Ansible 2.19 takes for a possible template (_jinja_bits.is_possibly_template): a
+# start string of its default delimiters anywhere, or the `#jinja2:` header first, whose
+# overrides (variable_start_string, …) make any other text a template.
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
+_TEMPLATE_HEADER = "#jinja2:"
 
 # The variables wmx reads as text. Ansible reads the inventory as YAML 1.1, which makes
 # unquoted `no`/`off` false, `017` 15, `1:20` 80, `1_00` 100, `2026-01-01` a date: it
@@ -138,7 +154,7 @@ def _is_template(value: Any) -> bool:
     """Template syntax anywhere in `value`: a text, or a list or mapping holding one (in a
     value or a key)."""
     if isinstance(value, str):
-        return any(mark in value for mark in _TEMPLATE_MARKS)
+        return value.startswith(_TEMPLATE_HEADER) or any(m in value for m in _TEMPLATE_MARKS)
     if isinstance(value, dict):
         return any(_is_template(k) or _is_template(v) for k, v in value.items())
     if isinstance(value, list):
@@ -164,6 +180,7 @@ def read_inventory(
     since this user's wmx last read and checked them comes from there, without Ansible
     (wmx.site.inventory_cache: sealed with a key the site cannot know); its values go
     through the same checks as a fresh read's."""
+    check_not_program(path)  # before the cache: a program is never taken, cached or not
     key = None
     if cache is not None:
         try:
@@ -176,7 +193,7 @@ def read_inventory(
         return cached
     # Broken YAML, and what Ansible's plugin would skip with a warning: said with its
     # line, before Ansible reads it.
-    check_shape(path, load_document(path))
+    check_shape(path, load_document(path, ansible=True))
     check_vars_files(path)
     hosts = _read_with_ansible(path)
     _check_templates(path, hosts)
@@ -188,6 +205,7 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
     # with their file and line before Ansible reads (and warns about) them.
     check_variable_names(path)
     with importing_ansible():  # never an ansible.cfg of the current directory (the site)
+        from ansible import constants
         from ansible.errors import AnsibleError
         from ansible.inventory.data import InventoryData
         from ansible.inventory.manager import InventoryManager
@@ -196,13 +214,16 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
         from ansible.utils.display import Display
         from ansible.vars.manager import VariableManager
 
+    # The YAML plugin alone, whatever the operator's configuration enables: `script` would
+    # run an executable inventory.yml, `auto` any plugin its `plugin:` names.
+    constants.INVENTORY_ENABLED = [YAML_PLUGIN]
     loader = DataLoader()
     hosts: dict[str, tuple[set[str], dict[str, Any]]] = {}
     try:
         with _quiet(Display()):
             # The YAML plugin alone first: its error is the one to show. (The manager
             # would try every plugin, print each one's warning, and go on with no host.)
-            inventory_loader.get("yaml").parse(InventoryData(), loader, str(path), cache=False)
+            inventory_loader.get(YAML_PLUGIN).parse(InventoryData(), loader, str(path), cache=False)
             manager = InventoryManager(loader=loader, sources=[str(path)])
             variables = VariableManager(loader=loader, inventory=manager)
             found_hosts = [
@@ -227,11 +248,16 @@ def _read_with_ansible(path: Path) -> dict[str, tuple[set[str], dict[str, Any]]]
                 where, text = variable_written(path, _plain(host.name), groups, key)
                 advice = quote_advice(found[key], text, "Ansible (YAML 1.1)")
                 raise InputError(f"{where}: {_plain(host.name)}.{key}: {advice}")
-        for key in sorted((_READ_BY_WMX | _CHECKED_BY_WMX) & set(found)):
+        for key in sorted(k for k in found if _checked(k)):
             _check_readable(path, _plain(host.name), groups, key, found[key])
         readable = {k: v for k, v in own.items() if v is not _UNREADABLE}
         hosts[_plain(host.name)] = (groups, readable)
     return hosts
+
+
+def _checked(key: str) -> bool:
+    """Whether wmx reads or checks the variable `key`, so that it must be plain data."""
+    return key in _READ_BY_WMX or key in _CHECKED_BY_WMX or name_problem(key) is not None
 
 
 @contextlib.contextmanager
@@ -312,37 +338,10 @@ def _check_templates(path: Path, hosts: dict[str, tuple[set[str], dict[str, Any]
                 )
             # The value is not quoted: it may hold a password.
             raise InputError(
-                f"{where}: {name}.{shown}: holds template syntax ({{{{, {{% or {{#; value "
-                "not shown); Ansible would run it on this machine, and wmx never lets a "
-                "site's template run: write the value (a secret: encrypted with ansible-vault)"
-            )
-
-
-def _check_public_address(
-    path: Path, host: str, groups: set[str], key: str, version: int, value: object
-) -> None:
-    """public_ipv4 / public_ipv6 (`wmx dns`, the preflight): the address the host's names
-    point at when it is reached over another one; an address or a list of them."""
-    for item in value if isinstance(value, list) else [] if value is None else [value]:
-        try:
-            address = ipaddress.ip_address(str(item)) if isinstance(item, str) else None
-        except ValueError:
-            address = None
-        if address is None or address.version != version:
-            raise InputError(
-                f"{variable_line(path, host, groups, key)}: {host}.{key}: {str(item)[:80]!r} "
-                f"is not an IPv{version} address"
-            )
-        if (
-            address.is_loopback
-            or address.is_unspecified
-            or address.is_multicast
-            or address.is_link_local
-        ):
-            raise InputError(
-                f"{variable_line(path, host, groups, key)}: {host}.{key}: {item!r} is a loopback, "
-                "unspecified, multicast or link-local address: DNS records for the host never "
-                "point there"
+                f"{where}: {name}.{shown}: holds template syntax ({{{{, {{%, {{# or a "
+                "#jinja2: header; value not shown); Ansible would run it on this machine, and "
+                "wmx never lets a site's template run: write the value (a secret: encrypted "
+                "with ansible-vault)"
             )
 
 
@@ -358,9 +357,7 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
     # Host names become paths under build/, addresses (ansible_host, internal_address)
     # land in firewalls, configs and the database's certificate: each as checked and given
     # back (IPv6 compressed, lower case), so that one address is written one way everywhere.
-    addresses = check_inventory_hosts(
-        path, ((name, found[name][1].get("ansible_host")) for name in sorted(found))
-    )
+    addresses = check_inventory_hosts(path, ((name, found[name][1]) for name in sorted(found)))
     hosts = []
     for name in sorted(found):
         groups, values = found[name]
@@ -372,7 +369,7 @@ def load_topology(path: Path, cache: Path | None = None, *, remember: bool = Tru
                 "a whole number of MiB from 512 to 4194304"
             )
         for key, version in (("public_ipv4", 4), ("public_ipv6", 6)):
-            _check_public_address(path, name, groups, key, version, values.get(key))
+            check_public_address(path, name, groups, key, version, values.get(key))
         internal = values.get(INTERNAL_ADDRESS)
         hosts.append(
             HostView(

@@ -53,10 +53,13 @@ _KEY_BYTES = 32
 HostRead = tuple[set[str], dict[str, Any]]
 # Files of these directories beside the inventory are variables Ansible reads.
 VARS_DIRS = ("group_vars", "host_vars")
+# ssh_options decides which variables a fresh read checks whatever their value (a
+# vault-encrypted one, which a cached read no longer holds): its change is a new read too.
 _CODE = (
     Path(__file__).with_name("inventory.py"),
     Path(__file__).with_name("inventory_shape.py"),
     Path(__file__).with_name("inventory_names.py"),
+    Path(__file__).with_name("ssh_options.py"),
     Path(__file__),
 )
 

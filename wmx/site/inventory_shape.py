@@ -32,6 +32,9 @@ from wmx.site.yamlfile import (
     refuse_link_out,
 )
 
+# The one inventory plugin that reads a site's inventory, in wmx and in a deploy's Ansible
+# (wmx.run.environment: ANSIBLE_INVENTORY_ENABLED): data only, never a program.
+YAML_PLUGIN = "yaml"
 _SECTIONS = ("hosts", "children", "vars")
 # Ansible's rule for group names (ansible.constants.INVALID_VARIABLE_NAMES): it warns
 # about any other name and keeps it, so refuse it here.
@@ -64,6 +67,19 @@ def check_tags(path: Path, document: Any) -> None:
             stack += [(v, line_of(node, (k,)) or line) for k, v in node.items()]
         elif isinstance(node, list):
             stack += [(v, line_of(node, (i,)) or line) for i, v in enumerate(node)]
+
+
+def check_not_program(path: Path) -> None:
+    """Refuse an inventory whose first line is `#!`: a YAML comment, but the first line of
+    a script, which Ansible's `script` inventory plugin (enabled by default) runs when
+    the file is executable, as `ansible-inventory -i` or an operator's own playbook run
+    would. wmx reads it with the YAML plugin alone; this keeps anyone else from running it
+    too (a mode is not kept by every copy, the first line is)."""
+    if read_site_bytes(path, limit=16).removeprefix(b"\xef\xbb\xbf").startswith(b"#!"):
+        raise InputError(
+            f"{path}:1: a `#!` line, the start of a program: Ansible runs an executable "
+            "inventory that starts so, and wmx's is data only; remove the line"
+        )
 
 
 def check_shape(path: Path, document: CommentedMap) -> None:
@@ -145,7 +161,7 @@ def check_vars_files(inventory: Path) -> None:
     for file in vars_files(inventory):
         if read_site_bytes(file, within=site).startswith(b"$ANSIBLE_VAULT"):
             continue
-        document = load_document(file, within=site)
+        document = load_document(file, within=site, ansible=True)
         check_tags(file, document)
         for key in document:
             if not isinstance(key, str):

@@ -14,12 +14,17 @@ process: no key ever passes through argv, a log or Ansible's output.
   RENEW_BEFORE days are left; wmx says so, and the next deploy installs it.
 
 Like secrets.yml, a key file readable by others, or half of a pair, is refused at load.
+wmx makes pki/ and every file in it, so none of them is ever a symbolic link: one there
+(to another site's pki/, to a file of the operator's) is refused in one line naming it,
+never read (another site's CA and key would have gone to this site's hosts) nor written
+through (`wmx render` had overwritten a linked database.key's target with a key).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from wmx.errors import InputError
+from wmx.site.placed import check_file_place, open_directory
+from wmx.site.state_files import read_state
 from wmx.site.topology import Topology
 from wmx.site.yamlfile import locked, write_atomically
 
@@ -42,12 +49,17 @@ CA_KEY = "database-ca.key"
 CA_CERT = "database-ca.crt"
 SERVER_KEY = "database.key"
 SERVER_CERT = "database.crt"
+GITIGNORE = ".gitignore"
 CA_DAYS = 3650
 SERVER_DAYS = 365
 # A server certificate with fewer days left is reissued at the next load (render/deploy).
 RENEW_BEFORE = dt.timedelta(days=30)
 # A CA with fewer days left is refused: rotate it (the server certificate cannot outlive it).
 CA_MIN_LEFT = dt.timedelta(days=60)
+# What a refused link or FIFO in pki/ is told (wmx.site.placed's refusals).
+PKI_PLACE = "pki/ holds the site's database CA and keys, which wmx makes and reads through no link"
+# A PEM key or certificate is a few hundred bytes; a file far bigger is not one.
+_MAX_PEM = 1 << 16
 ROTATION_EFFECT = (
     "a new CA and a new PostgreSQL certificate: the next deploy installs the certificate "
     "on the database host and the CA on every host that connects to it, and restarts "
@@ -224,19 +236,32 @@ def database_names(topology: Topology) -> tuple[str, ...]:
 # --- the files -----------------------------------------------------------------------------
 
 
-def _private_file(path: Path) -> bytes:
+def _read(path: Path) -> bytes:
+    """The bytes of a file of pki/, or a PkiError naming it. Read as wmx reads its own
+    files in .wmx/ (wmx.site.state_files.read_state): pki/ and the file are no symbolic
+    link (never followed, O_NOFOLLOW), no FIFO or device, and bounded."""
+    site = path.parent.parent
     try:
-        mode = path.stat().st_mode
+        data = read_state(path, site, limit=_MAX_PEM)
+    except InputError as exc:
+        raise PkiError(str(exc)) from None
+    if data is None:
+        raise PkiError(f"{path}: missing")
+    return data
+
+
+def _private_file(path: Path) -> bytes:
+    """A key's bytes (_read), refused when group or others may read the file."""
+    data = _read(path)  # first: a link is refused as one, never followed to a mode
+    try:
+        mode = os.lstat(path).st_mode
     except OSError as exc:
         raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if mode & 0o077:
         raise PkiError(
             f"{path}: readable by others (mode {mode & 0o777:04o}); run `chmod 600 {path}`"
         )
-    try:
-        return path.read_bytes()
-    except OSError as exc:  # e.g. a key of another owner: wmx run as another user
-        raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return data
 
 
 def _load_key(path: Path, advice: str) -> ec.EllipticCurvePrivateKey:
@@ -251,9 +276,7 @@ def _load_key(path: Path, advice: str) -> ec.EllipticCurvePrivateKey:
 
 def _load_cert(path: Path, advice: str) -> x509.Certificate:
     try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
-    except OSError as exc:
-        raise PkiError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        return x509.load_pem_x509_certificate(_read(path))
     except ValueError:
         raise PkiError(f"{path}: not a PEM certificate; {advice}") from None
 
@@ -274,18 +297,39 @@ def _write_pair(
 ) -> None:
     # The key first: a crash between the two leaves a pair that does not match, which
     # the next load reissues (server) or refuses (CA, with advice).
-    write_atomically(directory / key_name, _key_pem(key), 0o600, keep_mode=False)
-    write_atomically(directory / cert_name, _cert_pem(cert), 0o644, keep_mode=False)
+    _write(directory / key_name, _key_pem(key), 0o600)
+    _write(directory / cert_name, _cert_pem(cert), 0o644)
 
 
-def _make_directory(directory: Path) -> None:
+def _write(path: Path, text: str, mode: int) -> None:
+    """Write a file of pki/ as wmx writes its own: never through a link (one there is
+    refused, naming it), pki/ itself opened without following one."""
+    write_atomically(
+        path, text, mode, keep_mode=False, follow_links=False, purpose=PKI_PLACE, within=path.parent
+    )
+
+
+def _make_directory(root: Path) -> Path:
+    """`root`/pki, made (0700) when missing; a PkiError naming it when it is a symbolic
+    link (to another site's pki/, say) or anything but a directory."""
+    directory = root / PKI_DIR
     try:
-        directory.mkdir(mode=0o700, exist_ok=True)
+        os.close(open_directory(directory, PKI_PLACE, within=directory, make=0o700))
+    except InputError as exc:
+        raise PkiError(str(exc)) from None
     except OSError as exc:
         raise PkiError(f"{directory}: cannot be created ({exc.strerror or exc})") from None
-    gitignore = directory / ".gitignore"
-    if not gitignore.exists():
-        write_atomically(gitignore, "# Keys of the site's database CA: never in git.\n*\n")
+    # Every file looked at before any is written: a link planted at the server key must
+    # not be found only after a new CA was made beside it.
+    for name in (CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT, GITIGNORE):
+        try:
+            check_file_place(directory / name, PKI_PLACE)
+        except InputError as exc:
+            raise PkiError(str(exc)) from None
+    gitignore = directory / GITIGNORE
+    if not os.path.lexists(gitignore):
+        _write(gitignore, "# Keys of the site's database CA: never in git.\n*\n", 0o644)
+    return directory
 
 
 def _load_ca(
@@ -294,7 +338,8 @@ def _load_ca(
     advice = _ca_advice(directory)
     key_path, cert_path = directory / CA_KEY, directory / CA_CERT
     for present, missing in ((key_path, cert_path), (cert_path, key_path)):
-        if present.exists() and not missing.exists():
+        # lexists: a link counts as there, and is refused as one when read
+        if os.path.lexists(present) and not os.path.lexists(missing):
             raise PkiError(f"{missing}: missing (its pair {present.name} is there); {advice}")
     key, cert = _load_key(key_path, advice), _load_cert(cert_path, advice)
     if _public_bytes(key.public_key()) != _public_bytes(_ec_public(cert)):
@@ -312,7 +357,7 @@ def _why_reissue(
 ) -> str | None:
     """Why the server certificate must be (re)issued, or None when it is good."""
     key_path, cert_path = directory / SERVER_KEY, directory / SERVER_CERT
-    if not key_path.exists() or not cert_path.exists():
+    if not os.path.lexists(key_path) or not os.path.lexists(cert_path):
         return "none yet"
     key = _load_key(key_path, "delete it and database.crt to issue a new pair")
     cert = _load_cert(cert_path, "delete it and database.key to issue a new pair")
@@ -340,11 +385,10 @@ def database_tls(
     # would never match "2001:db8::11" and reissue the pair at every load.
     names = tuple(_as_printed(n) for n in names)
     now = now or _now()
-    directory = root / PKI_DIR
     said: list[str] = []
-    _make_directory(directory)
+    directory = _make_directory(root)
     with locked(directory / CA_KEY):
-        if not (directory / CA_KEY).exists() and not (directory / CA_CERT).exists():
+        if not any(os.path.lexists(directory / name) for name in (CA_KEY, CA_CERT)):
             _write_pair(directory, CA_KEY, CA_CERT, *make_ca(label, now))
             said.append(
                 f"made the site's database CA in {directory} (keep a copy with secrets.yml)"
@@ -362,8 +406,8 @@ def database_tls(
     for line in said:
         print(f"wmx: {line}", file=sys.stderr)
     return DatabaseTls(
-        ca_pem=(directory / CA_CERT).read_text(),
-        cert_pem=(directory / SERVER_CERT).read_text(),
+        ca_pem=_read(directory / CA_CERT).decode(),
+        cert_pem=_read(directory / SERVER_CERT).decode(),
         key_pem=_private_file(directory / SERVER_KEY).decode(),
         names=tuple(names),
     )
@@ -372,8 +416,7 @@ def database_tls(
 def rotate_database_ca(root: Path, label: str, *, now: dt.datetime | None = None) -> None:
     """Replace the CA (and drop the server certificate: the next load issues one)."""
     now = now or _now()
-    directory = root / PKI_DIR
-    _make_directory(directory)
+    directory = _make_directory(root)
     with locked(directory / CA_KEY):
         _write_pair(directory, CA_KEY, CA_CERT, *make_ca(label, now))
         for name in (SERVER_CERT, SERVER_KEY):

@@ -6,16 +6,21 @@ Ansible's ssh and wmx's own (wmx.ssh) put `ansible_ssh_common_args`,
 `ansible_sftp_extra_args`) on ssh's command line on the operator's machine. A site is
 edited by many hands: `-o ProxyCommand=…` there would run any command on that machine at
 the next deploy, `ansible_connection: local` would deploy onto it, and
-`ansible_ssh_executable` would run any program as ssh. What runs programs belongs to the
-operator's own `~/.ssh/config`, which both ssh runs read; ProxyJump reaches a host
-through a bastion without one.
+`ansible_ssh_executable` (or `ansible_sftp_executable`, run for every file copied) would
+run any program as ssh. What runs programs belongs to the operator's own `~/.ssh/config`,
+which both ssh runs read; ProxyJump reaches a host through a bastion without one.
+
+Of the variables of Ansible's connection plugins, a site sets only those of its ssh
+connection that wmx knows (SSH_VARIABLES), never one that names a program of this
+machine, and never host key checking off: the way a deploy reaches a host is decided
+here, by the operator, and a name wmx does not know is refused rather than trusted.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 # `-o` options a site may set (ssh_config(5) names, compared in lower case): how to reach
 # and authenticate the host and check its key. Not here, so refused: ProxyCommand,
@@ -81,13 +86,50 @@ SSH_ARG_VARIABLES = (
     "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args",
     "ansible_scp_extra_args", "ansible_sftp_extra_args",
 )  # fmt: skip
-# Connection variables a site may not set at all, and why.
+# Connection variables a site may not set at all, and why: each names a program, socket,
+# directory or library of the machine that deploys. Ansible's ssh runs its ssh for every
+# task and its sftp or scp for every file copied; paramiko's ProxyCommand and WinRM's
+# kinit would run if the operator's own settings chose those connections.
 REFUSED_VARIABLES = {
     "ansible_ssh_executable": "it names the program run as ssh on this machine",
+    "ansible_sftp_executable": "it names the program run as sftp on this machine",
+    "ansible_scp_executable": "it names the program run as scp on this machine",
     "ansible_control_path": "it names a socket on this machine",
     "ansible_control_path_dir": "it names a directory on this machine",
     "ansible_ssh_pkcs11_provider": "it loads a library into ssh on this machine",
+    "ansible_paramiko_proxy_command": "it names a command run on this machine",
+    "ansible_winrm_kinit_cmd": "it names the program run as kinit on this machine",
 }
+# Whether Ansible's ssh checks host keys: anything it does not read as true turns the
+# checking off (its boolean(strict=False)), and it then puts `-o StrictHostKeyChecking=no`
+# before the site's ssh arguments, where ssh takes the first value of an option.
+HOST_KEY_CHECKING = ("ansible_host_key_checking", "ansible_ssh_host_key_checking")
+_TRUE_WORDS = frozenset({"y", "yes", "on", "1", "true", "t"})
+# A private key's text: a secret, like a password.
+KEY_VARIABLES = ("ansible_private_key", "ansible_ssh_private_key")
+# The variables of ansible-core 2.19's ssh connection a site may set (some are checked by
+# value: the ssh arguments, the host, port and user, passwords, host key checking).
+# tests/unit/test_inventory_hostile_connection.py keeps them, with the refused ones above,
+# equal to the installed plugin's, so that a new one is looked at before it is let in.
+SSH_VARIABLES = frozenset(
+    {
+        "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
+        "ansible_user", "ansible_ssh_user", *HOST_KEY_CHECKING, "ansible_password",
+        "ansible_ssh_pass", "ansible_ssh_password", "ansible_ssh_password_mechanism",
+        "ansible_sshpass_prompt", *SSH_ARG_VARIABLES, "ansible_ssh_retries",
+        "ansible_pipelining", "ansible_ssh_pipelining", "ansible_private_key_file",
+        "ansible_ssh_private_key_file", *KEY_VARIABLES, "ansible_private_key_passphrase",
+        "ansible_ssh_private_key_passphrase", "ansible_sftp_batch_mode",
+        "ansible_ssh_transfer_method", "ansible_ssh_use_tty", "ansible_ssh_timeout",
+        "ansible_ssh_verbosity",
+    }
+)  # fmt: skip
+# The prefixes of ansible-core's connection plugins' own variables (ssh, paramiko, WinRM,
+# PSRP, local): one of these names that is not in SSH_VARIABLES is refused.
+CONNECTION_PREFIXES = (
+    "ansible_ssh_", "ansible_scp_", "ansible_sftp_", "ansible_sshpass_", "ansible_control_",
+    "ansible_paramiko_", "ansible_winrm_", "ansible_psrp_", "ansible_local_",
+)  # fmt: skip
 # Passwords: a site's inventory is shared (often in git) and wmx's own ssh logs in with
 # keys only (BatchMode); the sudo password has its place in secrets.yml. An
 # ansible-vault encrypted value is not read by wmx and stays Ansible's. Besides these,
@@ -108,6 +150,24 @@ _PASSWORD_WAY_OUT = (
     "sudo password in secrets.yml with `wmx secrets sudo-password`, log in with an SSH "
     "key, or encrypt the value with ansible-vault"
 )
+_KEY_WAY_OUT = (
+    "a private key in plain text in the inventory (value not shown); name its file with "
+    "ansible_ssh_private_key_file, or encrypt the value with ansible-vault"
+)
+_UNKNOWN = (
+    "not a variable of Ansible's ssh connection that wmx knows (wmx reaches hosts over ssh "
+    "only; wmx/site/ssh_options.py: SSH_VARIABLES): a connection's variable may name a "
+    "program or file of this machine; remove it"
+)
+_UNCHECKED = (
+    "a site may not turn host key checking off: Ansible's ssh would then write an unknown "
+    "host's key into a known-hosts file of this machine (under any HostKeyAlias) and connect "
+    "to a host whose key changed; for a throwaway lab, set ANSIBLE_HOST_KEY_CHECKING=False "
+    "in your own environment"
+)
+_OPERATORS = (
+    "a site may not set it (your own ~/.ssh/config, Ansible configuration or environment may)"
+)
 _WAY_OUT = (
     "a site may not set it: put it in your own ~/.ssh/config, which Ansible's ssh and "
     "wmx's read (ProxyJump, allowed here, reaches a host through a bastion)"
@@ -119,8 +179,11 @@ def is_password_variable(key: str) -> bool:
     return key in PASSWORD_VARIABLES or bool(_PASSWORD_NAME.fullmatch(key))
 
 
-def ssh_args_problem(value: object) -> str | None:
-    """Why `value` (ssh arguments as one string) may not come from a site; None if it may."""
+def ssh_args_problem(value: object, unchecked: str | None = None) -> str | None:
+    """Why `value` (ssh arguments as one string) may not come from a site; None if it may.
+    `unchecked`: the setting of the operator's environment that has Ansible's ssh not
+    check host keys strictly (unchecked_here), which the site's own
+    StrictHostKeyChecking=yes, coming after it on ssh's command line, cannot undo."""
     if not isinstance(value, str):
         return f"{str(value)[:80]!r} is not text (ssh's arguments as one line)"
     try:
@@ -129,14 +192,54 @@ def ssh_args_problem(value: object) -> str | None:
         return f"cannot be split into ssh arguments ({exc})"
     seen: dict[str, str] = {}  # option (lower case) → its name as written
     problem = next(_refused(iter(words), seen), None)
-    if problem is None and seen.keys() & _KNOWN_HOSTS and "stricthostkeychecking" not in seen:
-        name = seen[min(seen.keys() & _KNOWN_HOSTS)]
+    known_hosts = sorted(seen.keys() & _KNOWN_HOSTS)
+    if problem is None and known_hosts and "stricthostkeychecking" not in seen:
         problem = (
-            f"ssh option {name} only with -o StrictHostKeyChecking=yes in the same arguments: "
-            "without it ssh may write a host's key into that file, or under that name, on "
-            "this machine"
+            f"ssh option {seen[known_hosts[0]]} only with -o StrictHostKeyChecking=yes in the "
+            "same arguments: without it ssh may write a host's key into that file, or under "
+            "that name, on this machine"
+        )
+    elif problem is None and known_hosts and unchecked is not None:
+        problem = (
+            f"ssh option {seen[known_hosts[0]]} not while {unchecked} in your environment has "
+            "Ansible's ssh check host keys less than strictly: ssh takes that first, and would "
+            "write a host's key into that file, or under that name, on this machine"
         )
     return problem
+
+
+def checks_host_keys(value: object) -> bool:
+    """Whether Ansible reads `value` as true, as its boolean(strict=False) does: `yes`,
+    `on`, `1`, `true`, `t`, `y` (any case, trimmed), True or 1; anything else is false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in _TRUE_WORDS
+
+
+def unchecked_here(environ: Mapping[str, str]) -> str | None:
+    """The variable of the operator's environment that has Ansible's ssh check host keys
+    less than strictly, or None. wmx's runs keep the environment's host key checking
+    (wmx.run.environment) and its ANSIBLE_SSH_ARGS, which come before a site's arguments
+    on ssh's command line; ANSIBLE_SSH_HOST_KEY_CHECKING wins over
+    ANSIBLE_HOST_KEY_CHECKING, as in Ansible."""
+    for name in ("ANSIBLE_SSH_HOST_KEY_CHECKING", "ANSIBLE_HOST_KEY_CHECKING"):
+        if name in environ:
+            if not checks_host_keys(environ[name]):
+                return name
+            break
+    try:
+        words = iter(shlex.split(environ.get("ANSIBLE_SSH_ARGS", "")))
+    except ValueError:
+        return None  # Ansible cannot split it either: no run gets that far
+    for word in words:
+        if word.startswith("-o"):
+            name, values = _option(word[2:] or next(words, ""))
+            if name.lower() == "stricthostkeychecking":
+                strict = values is not None and [v.lower() for v in values] in (["yes"], ["true"])
+                return None if strict else "ANSIBLE_SSH_ARGS"
+    return None
 
 
 def _option(setting: str) -> tuple[str, list[str] | None]:
@@ -218,14 +321,35 @@ def _refused(words: Iterator[str], seen: dict[str, str]) -> Iterator[str]:
             yield f"ssh argument {_shown(word)} is not one a site may give; {_WAY_OUT}"
 
 
-def connection_problem(key: str, value: object) -> str | None:
-    """Why the connection variable `key` may not hold `value` in a site (None: it may)."""
+def name_problem(key: str) -> str | None:
+    """Why a site may not set the variable `key` whatever its value (None: it may): one
+    that names a program, socket, directory or library of this machine, and any other of
+    a connection plugin's names (CONNECTION_PREFIXES) but the ssh connection's that wmx
+    knows. Passwords and keys are refused in plain text only (connection_problem)."""
+    if key in REFUSED_VARIABLES:
+        return f"{REFUSED_VARIABLES[key]}; {_OPERATORS}"
+    if (
+        key.startswith(CONNECTION_PREFIXES)
+        and key not in SSH_VARIABLES
+        and not is_password_variable(key)
+    ):
+        return _UNKNOWN
+    return None
+
+
+def connection_problem(key: str, value: object, unchecked: str | None = None) -> str | None:
+    """Why the connection variable `key` may not hold `value` in a site (None: it may).
+    `unchecked`: as for ssh_args_problem."""
     if key in SSH_ARG_VARIABLES:
-        return ssh_args_problem(value)
+        return ssh_args_problem(value, unchecked)
     if is_password_variable(key):
         return _PASSWORD_WAY_OUT
-    if key in REFUSED_VARIABLES:
-        return f"{REFUSED_VARIABLES[key]}; {_WAY_OUT}"
+    if key in KEY_VARIABLES:
+        return _KEY_WAY_OUT
+    if (problem := name_problem(key)) is not None:
+        return problem
+    if key in HOST_KEY_CHECKING and not checks_host_keys(value):
+        return _UNCHECKED
     if key == "ansible_connection" and value != "ssh":
         return (
             f"{str(value)[:40]!r}: wmx reaches its hosts over ssh only (`local` would deploy "

@@ -61,6 +61,8 @@ def read_state(path: Path, root: Path, *, limit: int = MAX_STATE_BYTES) -> bytes
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InputError(f"{path}: a symbolic link; wmx writes none there") from None
+        if exc.errno == errno.ENOTDIR:
+            raise _not_a_directory(path, root) from None
         if exc.errno == errno.ENXIO:
             raise InputError(f"{path}: not a regular file") from None
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
@@ -77,6 +79,25 @@ def read_state(path: Path, root: Path, *, limit: int = MAX_STATE_BYTES) -> bytes
     if len(data) > limit:
         raise InputError(f"{path}: larger than {limit:,} bytes; not what wmx writes")
     return data
+
+
+class StateNotDirectory(InputError):
+    """A file (or FIFO, device) where `.wmx/` or a directory of it belongs. Said as that,
+    whatever was read through it: "site.json: cannot be read (Not a directory); restore
+    it from your copy" sent the operator after a record that was never the problem."""
+
+
+def _not_a_directory(path: Path, root: Path) -> InputError:
+    """The error for `path`, which cannot be reached: the first directory from `root`
+    down to it that is something else, named."""
+    for place in reversed(path.parents):
+        inside = place.is_relative_to(root) and place != root
+        if inside and place.exists() and not place.is_dir():
+            return StateNotDirectory(
+                f"{place}: not a directory; wmx keeps the site's own state in "
+                f"{place.name}/ (deploy records, runs, caches): move it away"
+            )
+    return InputError(f"{path}: cannot be read (a part of its path is not a directory)")
 
 
 def write_state(path: Path, text: str, mode: int = 0o644) -> None:
@@ -114,6 +135,8 @@ def load_record(path: Path, root: Path, what: str) -> Any:
     try:
         data = read_state(path, root)
         return None if data is None else _parse(path, data)
+    except StateNotDirectory:
+        raise  # the record is not the problem: `what` would say it is
     except InputError as exc:
         raise InputError(f"{exc}; {what}") from None
 
@@ -185,7 +208,10 @@ STATE_DIRS = ("deployed", "upgrades", "runs", "cache", "drill")
 
 def check_state_dirs(state: Path) -> None:
     """Refuse a directory of `.wmx/` that is a symbolic link or no directory: what wmx
-    keeps there would be written, and made private (chmod 0700), wherever it points."""
+    keeps there would be written, and made private (chmod 0700), wherever it points.
+    `.wmx` itself may be a link (STATE_DIR), but to a directory."""
+    if state.exists() and not state.is_dir():
+        raise _not_a_directory(state / STATE_DIRS[0], state.parent)
     for path in (state / name for name in STATE_DIRS):
         if path.is_symlink():
             raise InputError(

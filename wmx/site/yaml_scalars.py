@@ -46,7 +46,9 @@ def written(text: str, document: Any, loc: tuple[Any, ...], *, check: bool = Tru
         found = _PLAIN.match(text.splitlines()[line][column:])
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
-    if not found:
+    # Longer, it is not quoted whole in a message (a line's worth at most), and a part of
+    # it in quotes would be wrong advice.
+    if not found or len(found[1]) > _SHOWN:
         return None
     if check:
         from wmx.errors import InputError
@@ -58,7 +60,24 @@ def written(text: str, document: Any, loc: tuple[Any, ...], *, check: bool = Tru
             return None
         if not isinstance(again, list) or again[0] != node or type(again[0]) is not type(node):
             return None
-    return found[1][:80]
+    return found[1]
+
+
+# The most of a value written out in a message; a 4000-digit `server_name` had made a
+# 4.3 kB error line.
+_SHOWN = 80
+_DIGITS_SHOWN = 40
+
+
+def _number(value: int | float) -> str:
+    """`the number 1.16`, or for a long one `a number of 4,000 digits`."""
+    try:
+        shown = str(value)
+    except ValueError:  # over Python's limit on digits (sys.get_int_max_str_digits)
+        return "a number of thousands of digits"
+    if len(shown) <= _DIGITS_SHOWN:
+        return f"the number {shown}"
+    return f"a number of {len(shown.lstrip('-')):,} digits"
 
 
 def quote_advice(value: Any, as_written: str | None, reader: str = "YAML") -> str:
@@ -66,7 +85,7 @@ def quote_advice(value: Any, as_written: str | None, reader: str = "YAML") -> st
     if isinstance(value, bool):
         what = str(value).lower()
     elif isinstance(value, int | float):
-        what = f"the number {value}"
+        what = _number(value)
     elif isinstance(value, datetime.datetime | datetime.date):
         what = "a date"
     else:

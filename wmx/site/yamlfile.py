@@ -31,7 +31,7 @@ from wmx.errors import InputError, WmxError, WriteRefused, printable
 from wmx.site.given import given, unquoted
 from wmx.site.own_files import open_lock_file, pid_alive, remove_dead_temporaries
 from wmx.site.placed import check_file_place, kind_of, open_directory
-from wmx.site.yaml_depth import load_bounded
+from wmx.site.yaml_depth import load_as_ansible, load_bounded
 from wmx.site.yaml_size import MAX_VALUES, too_many_values
 
 # No settings file or inventory comes near this; a bigger one is a mistake or an attack.
@@ -69,6 +69,8 @@ def read_site_bytes(
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
+        if path.is_symlink():
+            raise InputError(f"{path}: a symbolic link to nothing; not a file") from None
         raise InputError(f"{path}: not found") from None
     except PermissionError:
         raise InputError(f"{path}: cannot be read (permission denied)") from None
@@ -192,10 +194,14 @@ def read_text(path: Path, *, within: Path | None = None) -> str:
     return text
 
 
-def parse_yaml(text: str, where: str) -> Any:
-    """YAML text → round-trip data; errors become `where:line: broken YAML: cause`."""
+def parse_yaml(text: str, where: str, *, ansible: bool = False) -> Any:
+    """YAML text → round-trip data; errors become `where:line: broken YAML: cause`.
+    `ansible`: Ansible reads the file too, as YAML 1.1 (load_as_ansible)."""
     try:
-        return load_bounded(round_trip_yaml(), text, where)
+        data = load_bounded(round_trip_yaml(), text, where)
+        if ansible:
+            load_as_ansible(text, where)
+        return data
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"{where}:{mark.line + 1}" if mark else where
@@ -233,11 +239,14 @@ def _check_expanded_size(data: Any, where: str) -> None:
 
 
 def load_document(
-    path: Path, *, within: Path | None = None, text: str | None = None
+    path: Path, *, within: Path | None = None, text: str | None = None, ansible: bool = False
 ) -> CommentedMap:
     """Load a YAML mapping, turning every kind of bad file into `file:line: cause`
-    (`within`: see read_site_bytes); `text`: the file's, already read (an edit's)."""
-    data = parse_yaml(read_text(path, within=within) if text is None else text, str(path))
+    (`within`: see read_site_bytes); `text`: the file's, already read (an edit's);
+    `ansible`: a file Ansible reads too (the inventory, its variable files): see
+    parse_yaml."""
+    text = read_text(path, within=within) if text is None else text
+    data = parse_yaml(text, str(path), ansible=ansible)
     _check_expanded_size(data, str(path))
     if data is None:
         data = CommentedMap()

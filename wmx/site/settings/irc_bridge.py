@@ -14,6 +14,7 @@ from wmx.site.grammars import (
     check_port,
     check_release,
     check_user_masks,
+    no_control,
 )
 from wmx.site.releases import DEFAULT_HEISENBRIDGE_VERSION
 from wmx.site.settings.section import Section
@@ -51,7 +52,8 @@ class IrcServer(Section):
             raise ValueError(
                 f"a server is host:port or host:port:tls (such as {LIBERA_CHAT_SERVER})"
             )
-        host, _, rest = value.strip().partition(":")
+        # "irc.oftc.net:6697:tls\n" is refused, not trimmed (no_control)
+        host, _, rest = no_control(value, "server").strip(" ").partition(":")
         port, _, flag = rest.partition(":")
         try:
             number = check_port(port)

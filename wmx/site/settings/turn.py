@@ -6,7 +6,7 @@ import ipaddress
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import check_duration, check_hostname
+from wmx.site.grammars import check_duration, check_hostname, no_control
 from wmx.site.settings.section import Section
 from wmx.site.validation import cross_field
 
@@ -38,10 +38,11 @@ class TurnSettings(Section):
     def _ip(cls, value: str | None) -> str | None:
         if value is None:
             return value
+        no_control(value, "IP address")  # "192.0.2.1\n" is refused, not trimmed
         try:
-            return str(ipaddress.ip_address(value.strip()))
+            return str(ipaddress.ip_address(value.strip(" ")))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address") from None
+            raise ValueError(f"{value[:80]!r} is not an IP address") from None
 
     @model_validator(mode="after")
     def _range(self) -> TurnSettings:

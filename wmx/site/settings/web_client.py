@@ -12,12 +12,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wmx.site.grammars import check_hostname, check_text
+from wmx.site.grammars import check_hostname, check_text, no_control
 from wmx.site.releases import DEFAULT_RELEASES
 from wmx.site.settings.section import Section
 
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
-_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:[a-z0-9.-]{0,16})", re.ASCII)
+# A release number, as web_client.version and an archive's directory name give it.
+WEB_CLIENT_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:[a-z0-9.-]{0,16})", re.ASCII)
 # A room alias people can join: #name:server (the server part a host name).
 _ALIAS = re.compile(r"#[a-z0-9._=/+-]{1,100}:([a-z0-9.-]{1,253})", re.ASCII | re.IGNORECASE)
 
@@ -53,18 +54,19 @@ class WebClientSettings(Section):
     @classmethod
     def _version(cls, value: str | None) -> str | None:
         if value is not None:
-            value = value.strip().removeprefix("v")
-            if not _VERSION.fullmatch(value):
-                raise ValueError(f"{value!r} is not a release number such as 1.12.25 or 4.2.2")
+            # "v1.11.100\n" is refused, not trimmed (no_control)
+            value = no_control(value, "release number").strip(" ").removeprefix("v")
+            if not WEB_CLIENT_VERSION.fullmatch(value):
+                raise ValueError(f"{value[:40]!r} is not a release number such as 1.12.25 or 4.2.2")
         return value
 
     @field_validator("sha256")
     @classmethod
     def _sha256(cls, value: str | None) -> str | None:
         if value is not None:
-            value = value.strip().lower()
+            value = no_control(value, "SHA-256").strip(" ").lower()
             if not _SHA256.fullmatch(value):
-                raise ValueError(f"{value!r} is not a SHA-256 (64 hexadecimal digits)")
+                raise ValueError(f"{value[:80]!r} is not a SHA-256 (64 hexadecimal digits)")
         return value
 
     @field_validator("archive")
